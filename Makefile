@@ -1,0 +1,42 @@
+# Simpul: the two commands a newcomer needs are `make demo` and `make test`.
+# Each installs what is missing (scripts/setup.sh), configures, builds with -j2, then runs.
+JOBS ?= 2
+BUILD ?= build
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build test demo test-asan test-tsan bench soak clean
+
+all: build
+
+setup:
+	@./scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt: | setup
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: setup $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+demo: build
+	./$(BUILD)/simpul demo --config config/demo/kota-batam.json --samples config/demo/complaints.jsonl
+
+# AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its own build tree.
+test-asan:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DSIMPUL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+
+test-tsan:
+	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DSIMPUL_TSAN=ON -DCMAKE_BUILD_TYPE=Debug"
+
+# Benchmarks print their figures; they are never part of `make test`.
+bench: build
+	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
+
+# Long crash-and-restart soak (the short version runs in `make test`).
+soak: build
+	SIMPUL_CRASH_CYCLES=200 ./$(BUILD)/tests/fault_tests
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,65 @@
+#pragma once
+// fold(events) -> ComplaintState: the current state of a complaint as a pure function of its
+// set of events. Events are applied in (kind==created first, at, event_id) order, after
+// removing duplicate event_ids, so any permutation or duplication of the same set folds to an
+// identical state. An event that is not a valid transition where it falls is kept in the
+// state's `conflicts` (for an admin), never dropped, and changes nothing else.
+//
+// Thread safety: fold is a pure function; FoldContext is read-only during a fold.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "simpul/model.hpp"
+
+namespace simpul {
+
+class WorkingDayCalendar;
+
+struct SlaRules {
+  int verify_days = 3;      // verification and disposition after receipt
+  int followup_days = 5;    // first follow-up after disposition
+  int autoclose_days = 10;  // auto-closure after a follow-up with no reply
+};
+
+struct FoldContext {
+  const WorkingDayCalendar* calendar = nullptr;  // null: no deadlines computed
+  SlaRules sla;
+};
+
+struct Deadlines {
+  std::optional<TimeMs> verify_due;
+  std::optional<TimeMs> followup_due;
+  std::optional<TimeMs> autoclose_due;
+  bool operator==(const Deadlines&) const = default;
+};
+
+struct Conflict {
+  std::string event_id;
+  EventKind kind = EventKind::created;
+  std::string reason;
+  bool operator==(const Conflict&) const = default;
+};
+
+struct ComplaintState {
+  bool exists = false;  // false until a `created` event has been applied
+  Complaint record;
+  Status status = Status::received;
+  bool rerouting = false;  // the agency answered "bukan wewenang"; awaiting a new disposition
+  std::vector<std::string> breaches;  // SLA deadlines recorded as missed ("verify", ...)
+  std::vector<Conflict> conflicts;
+  Deadlines deadlines;
+  int responses = 0;  // follow-ups (tindak lanjut) posted
+  TimeMs updated_at = 0;  // `at` of the last applied event
+  std::optional<TimeMs> closed_at;
+  std::size_t event_count = 0;  // distinct events folded, conflicts included
+  bool operator==(const ComplaintState&) const = default;
+};
+
+ComplaintState fold(std::vector<Event> events, const FoldContext& ctx);
+
+// Why `kind` cannot happen in `from`, or nullopt when it can. Payload-independent.
+std::optional<std::string> transition_error(Status from, EventKind kind);
+
+}  // namespace simpul

@@ -1,0 +1,184 @@
+// simpul: the one binary. Exit codes: 0 ok, 1 runtime failure, 64 usage, 78 bad config.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "http/node.hpp"
+#include "simpul/calendar.hpp"
+#include "store/store.hpp"
+
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kRuntime = 1;
+constexpr int kUsage = 64;
+constexpr int kConfig = 78;
+
+const char* const kScopes[] = {"ingest", "read", "act", "pii", "admin"};
+
+bool valid_scopes(const std::string& s) {
+  std::size_t i = 0;
+  if (s.empty()) return false;
+  while (i <= s.size()) {
+    auto j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string one = s.substr(i, j - i);
+    bool known = false;
+    for (const char* k : kScopes) known = known || one == k;
+    if (!known) return false;
+    i = j + 1;
+  }
+  return true;
+}
+
+simpul::Store open_store(const simpul::Config& cfg, bool migrate) {
+  simpul::StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, migrate};
+  return simpul::Store(so, simpul::FoldContext{});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Simpul: federation gateway for SP4N-LAPOR! complaint channels"};
+  app.require_subcommand(1);
+  std::string config_path;
+
+  auto* serve = app.add_subcommand("serve", "Run the node");
+  serve->add_option("--config", config_path, "Config file")->required();
+  std::string ready_file;
+  serve->add_option("--ready-file", ready_file, "Write the bound port to this file once listening");
+
+  auto* check = app.add_subcommand("check", "Validate a config file (and what it references)");
+  check->add_option("--config", config_path, "Config file")->required();
+
+  auto* db = app.add_subcommand("db", "Database maintenance");
+  db->require_subcommand(1);
+  auto* db_migrate = db->add_subcommand("migrate", "Apply pending migrations");
+  db_migrate->add_option("--config", config_path, "Config file")->required();
+  auto* db_backup = db->add_subcommand("backup", "Online backup to a file");
+  db_backup->add_option("--config", config_path, "Config file")->required();
+  std::string backup_file;
+  db_backup->add_option("file", backup_file, "Destination file")->required();
+
+  auto* token = app.add_subcommand("token", "API and node credentials");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Issue a token (printed once)");
+  token_create->add_option("--config", config_path, "Config file")->required();
+  std::string token_name = "api", token_scopes = "read", token_node;
+  token_create->add_option("--name", token_name, "Who the token is for");
+  token_create->add_option("--scopes", token_scopes, "Comma-separated: ingest,read,act,pii,admin");
+  token_create->add_option("--node", token_node, "Child node id this credential identifies");
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke a token by id");
+  token_revoke->add_option("--config", config_path, "Config file")->required();
+  std::string token_id;
+  token_revoke->add_option("id", token_id, "Token id")->required();
+  auto* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
+  token_list->add_option("--config", config_path, "Config file")->required();
+
+  auto* demo = app.add_subcommand("demo", "Run a node on loopback and feed it sample complaints");
+  demo->add_option("--config", config_path, "Config file")->required();
+  std::string samples;
+  demo->add_option("--samples", samples, "JSON Lines of sample complaints")->required();
+  bool keep_running = false;
+  demo->add_flag("--keep-running", keep_running, "Keep serving after the demo until Ctrl-C");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kOk : kUsage;
+  }
+
+  try {
+    if (*demo) return simpul::cli::run_demo(config_path, samples, keep_running);
+
+    simpul::Config cfg = simpul::load_config(config_path);
+
+    if (*check) {
+      simpul::resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
+      if (!cfg.sla.holidays_file.empty())
+        simpul::WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone);
+      std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u)\n", config_path.c_str(),
+                  cfg.node.id.c_str(), cfg.node.tier.c_str(), cfg.store.path.c_str(),
+                  cfg.http.host.c_str(), cfg.http.port);
+      return kOk;
+    }
+    if (*serve) {
+      simpul::Node node(cfg);
+      node.start();
+      if (!ready_file.empty()) {
+        std::ofstream(ready_file + ".tmp") << node.port() << "\n";
+        std::rename((ready_file + ".tmp").c_str(), ready_file.c_str());
+      }
+      node.run();
+      return kOk;
+    }
+    if (*db_migrate) {
+      auto store = open_store(cfg, false);
+      int before = store.schema_version();
+      store.migrate();
+      std::printf("schema version %d -> %d\n", before, store.schema_version());
+      return kOk;
+    }
+    if (*db_backup) {
+      auto store = open_store(cfg, true);
+      store.backup_to(backup_file);
+      std::printf("backed up %s to %s\n", cfg.store.path.c_str(), backup_file.c_str());
+      return kOk;
+    }
+    if (*token_create) {
+      if (!valid_scopes(token_scopes)) {
+        std::fprintf(stderr, "error: --scopes takes a comma-separated list of ingest, read, act, pii, admin\n");
+        return kUsage;
+      }
+      auto store = open_store(cfg, true);
+      auto now = simpul::system_now_ms();
+      store.begin();
+      auto t = store.create_token(token_name, token_scopes, token_node, now);
+      store.audit(now, "cli", "token.create", t.id, "{\"scopes\":\"" + token_scopes + "\"}");
+      store.commit();
+      std::printf("id: %s\nscopes: %s\ntoken: %s\n(store the token now: only its hash is kept)\n",
+                  t.id.c_str(), token_scopes.c_str(), t.secret.c_str());
+      return kOk;
+    }
+    if (*token_revoke) {
+      auto store = open_store(cfg, true);
+      auto now = simpul::system_now_ms();
+      store.begin();
+      bool done = store.revoke_token(token_id, now);
+      if (done) store.audit(now, "cli", "token.revoke", token_id, "{}");
+      store.commit();
+      if (!done) {
+        std::fprintf(stderr, "error: no active token with id %s\n", token_id.c_str());
+        return kRuntime;
+      }
+      std::printf("revoked %s\n", token_id.c_str());
+      return kOk;
+    }
+    if (*token_list) {
+      auto store = open_store(cfg, true);
+      std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE", "STATE");
+      for (const auto& t : store.list_tokens())
+        std::printf("%-10s %-20s %-28s %-12s %s\n", t.id.c_str(), t.name.c_str(), t.scopes.c_str(),
+                    t.node_id.empty() ? "-" : t.node_id.c_str(), t.revoked_at ? "revoked" : "active");
+      return kOk;
+    }
+  } catch (const simpul::ConfigError& e) {
+    std::fprintf(stderr, "config error: %s: %s: %s\n", e.file().c_str(),
+                 e.pointer().empty() ? "(document)" : e.pointer().c_str(), e.reason().c_str());
+    return kConfig;
+  } catch (const simpul::StoreError& e) {
+    std::fprintf(stderr, "store error: %s\n", e.what());
+    return kRuntime;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kRuntime;
+  }
+  return kUsage;
+}

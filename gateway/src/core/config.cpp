@@ -1,0 +1,112 @@
+#include "core/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/json.hpp"
+#include "core/schema.hpp"
+
+namespace simpul {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "", "cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || p[0] == '/' || p == ":memory:") return p;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+int get_int(const rapidjson::Value& obj, const char* key, int fallback) {
+  auto it = obj.FindMember(key);
+  return it != obj.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : fallback;
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, const std::string& file, const std::string& base_dir) {
+  auto doc = json::parse_relaxed(text);
+  if (!doc) throw ConfigError(file, "", doc.error().detail);
+  if (auto p = JsonSchema::builtin("schema/config.schema.json").validate(*doc))
+    throw ConfigError(file, p->pointer, p->detail);
+  const auto& d = *doc;
+  Config c;
+  c.file = file;
+
+  const auto& n = d["node"];
+  c.node.id = json::get_string(n, "id");
+  c.node.name = json::get_string(n, "name", c.node.id);
+  c.node.tier = json::get_string(n, "tier");
+  c.node.region = json::get_string(n, "region");
+  auto zone = parse_zone(json::get_string(n, "timezone"));
+  if (!zone) throw ConfigError(file, "/node/timezone", "unknown time zone");
+  c.node.zone = *zone;
+
+  const auto& s = d["store"];
+  c.store.path = resolve_path(base_dir, json::get_string(s, "path"));
+  c.store.synchronous_full = json::get_string(s, "synchronous", "full") == "full";
+  c.store.busy_timeout_ms = get_int(s, "busy_timeout_ms", c.store.busy_timeout_ms);
+  c.store.max_batch = get_int(s, "max_batch", c.store.max_batch);
+
+  const auto& h = d["http"];
+  std::string listen = json::get_string(h, "listen");
+  auto colon = listen.rfind(':');
+  c.http.host = listen.substr(0, colon);
+  if (c.http.host.size() > 2 && c.http.host.front() == '[') c.http.host = c.http.host.substr(1, c.http.host.size() - 2);
+  int port = std::atoi(listen.c_str() + colon + 1);
+  if (port > 65535) throw ConfigError(file, "/http/listen", "port out of range");
+  c.http.port = static_cast<std::uint16_t>(port);
+  c.http.max_body_bytes = static_cast<std::size_t>(get_int(h, "max_body_bytes", static_cast<int>(c.http.max_body_bytes)));
+  c.http.header_timeout_ms = get_int(h, "header_timeout_ms", c.http.header_timeout_ms);
+  c.http.body_timeout_ms = get_int(h, "body_timeout_ms", c.http.body_timeout_ms);
+  c.http.idle_timeout_ms = get_int(h, "idle_timeout_ms", c.http.idle_timeout_ms);
+  c.http.max_connections = get_int(h, "max_connections", c.http.max_connections);
+
+  c.auth.admin_token_ref = json::get_string(d["auth"], "admin_token");
+
+  if (d.HasMember("sla")) {
+    const auto& sla = d["sla"];
+    c.sla.rules.verify_days = get_int(sla, "verify_days", c.sla.rules.verify_days);
+    c.sla.rules.followup_days = get_int(sla, "followup_days", c.sla.rules.followup_days);
+    c.sla.rules.autoclose_days = get_int(sla, "autoclose_days", c.sla.rules.autoclose_days);
+    auto holidays = json::get_string(sla, "holidays_file");
+    if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
+  }
+  if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  auto base = std::filesystem::path(path).parent_path().string();
+  return parse_config(read_file(path), path, base.empty() ? "." : base);
+}
+
+std::string resolve_secret(const std::string& ref, const std::string& file,
+                           const std::string& pointer) {
+  if (ref.rfind("env:", 0) == 0) {
+    const char* v = std::getenv(ref.c_str() + 4);
+    if (!v || !*v)
+      throw ConfigError(file, pointer, "environment variable " + ref.substr(4) + " is not set");
+    return v;
+  }
+  if (ref.rfind("file:", 0) == 0) {
+    std::ifstream in(ref.substr(5), std::ios::binary);
+    if (!in) throw ConfigError(file, pointer, "cannot read secret file " + ref.substr(5));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string s = ss.str();
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    if (s.empty()) throw ConfigError(file, pointer, "secret file " + ref.substr(5) + " is empty");
+    return s;
+  }
+  throw ConfigError(file, pointer, "a secret must be a reference: env:NAME or file:/path");
+}
+
+}  // namespace simpul

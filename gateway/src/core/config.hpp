@@ -1,0 +1,63 @@
+#pragma once
+// The node configuration: one JSON file (comments allowed), validated against
+// schema/config.schema.json before any value is read. Relative paths in it are resolved
+// against the directory of the file. Defaults live here and in config/simpul.example.json.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "simpul/fold.hpp"
+#include "simpul/time.hpp"
+
+namespace simpul {
+
+struct Config {
+  std::string file;  // where it was read from, for error messages
+
+  struct Node {
+    std::string id;
+    std::string name;
+    std::string tier;  // kabkota | provinsi | nasional
+    std::string region;
+    Zone zone;  // how naive timestamps are read
+  } node;
+
+  struct Store {
+    std::string path;
+    bool synchronous_full = true;  // PRAGMA synchronous=FULL on the ingest path
+    int busy_timeout_ms = 5000;
+    int max_batch = 512;  // most requests one group commit takes
+  } store;
+
+  struct Http {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;  // 0: pick a free port (tests)
+    std::size_t max_body_bytes = 1 << 20;
+    int header_timeout_ms = 10'000;  // slow clients lose the connection
+    int body_timeout_ms = 30'000;
+    int idle_timeout_ms = 60'000;
+    int max_connections = 1024;
+  } http;
+
+  struct Auth {
+    std::string admin_token_ref;  // env:NAME or file:/path
+  } auth;
+
+  struct Sla {
+    SlaRules rules;
+    std::string holidays_file;  // "" = weekends only
+  } sla;
+
+  std::string log_level = "info";
+};
+
+// Throws ConfigError naming the file, the JSON Pointer and the reason.
+Config load_config(const std::string& path);
+Config parse_config(std::string_view text, const std::string& file, const std::string& base_dir);
+
+// "env:NAME" or "file:/path" -> the secret. Throws ConfigError (pointer given by the caller).
+std::string resolve_secret(const std::string& ref, const std::string& file,
+                           const std::string& pointer);
+
+}  // namespace simpul

@@ -1,0 +1,20 @@
+#pragma once
+// Small wrappers over OpenSSL: hashing, HMAC, randomness, constant-time comparison.
+// All functions are thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace simpul::crypto {
+
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+// Cryptographically random bytes; aborts if the system RNG fails (a broken invariant).
+void random_bytes(void* out, std::size_t n);
+// URL-safe random token text of `bytes` random bytes (base64url without padding).
+std::string random_token(std::size_t bytes);
+bool constant_time_equal(std::string_view a, std::string_view b);
+std::string to_hex(const unsigned char* data, std::size_t n);
+
+}  // namespace simpul::crypto

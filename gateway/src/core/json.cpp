@@ -1,0 +1,352 @@
+#include "core/json.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include "simpul/time.hpp"
+
+namespace simpul::json {
+namespace {
+
+template <unsigned Flags>
+Result<rapidjson::Document> parse_with(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse<Flags>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    return make_problem(errc::invalid_json, "", "json",
+                        std::string("malformed JSON at byte ") +
+                            std::to_string(doc.GetErrorOffset()) + ": " +
+                            rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  return doc;
+}
+
+void key(Writer& w, const char* k) { w.Key(k); }
+void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void kv(Writer& w, const char* k, std::string_view v) {
+  key(w, k);
+  str(w, v);
+}
+
+Problem shape(const std::string& pointer, const std::string& detail) {
+  return make_problem(errc::schema_violation, pointer, "type", detail);
+}
+
+}  // namespace
+
+Result<rapidjson::Document> parse(std::string_view text) {
+  return parse_with<rapidjson::kParseStopWhenDoneFlag>(text);
+}
+
+Result<rapidjson::Document> parse_relaxed(std::string_view text) {
+  return parse_with<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
+                    rapidjson::kParseStopWhenDoneFlag>(text);
+}
+
+std::string stringify(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string get_string(const rapidjson::Value& obj, const char* k, std::string fallback) {
+  if (!obj.IsObject()) return fallback;
+  auto it = obj.FindMember(k);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return fallback;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::optional<std::string> get_optional_string(const rapidjson::Value& obj, const char* k) {
+  if (!obj.IsObject()) return std::nullopt;
+  auto it = obj.FindMember(k);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+void write_complaint(Writer& w, const Complaint& c, bool include_reporter) {
+  w.StartObject();
+  kv(w, "id", c.id);
+  key(w, "refs");
+  w.StartArray();
+  for (const auto& r : c.refs) {
+    w.StartObject();
+    kv(w, "system", r.system);
+    kv(w, "id", r.id);
+    w.EndObject();
+  }
+  w.EndArray();
+  kv(w, "type", to_string(c.type));
+  kv(w, "title", c.title);
+  kv(w, "body", c.body);
+  if (!c.category.local.empty() || !c.category.topic_id.empty()) {
+    key(w, "category");
+    w.StartObject();
+    if (!c.category.local.empty()) kv(w, "local", c.category.local);
+    if (!c.category.topic_id.empty()) kv(w, "topic_id", c.category.topic_id);
+    w.EndObject();
+  }
+  if (!c.agency.empty()) kv(w, "agency", c.agency);
+  if (!c.region.empty()) kv(w, "region", c.region);
+  if (!c.location.text.empty() || c.location.lat || c.location.lon) {
+    key(w, "location");
+    w.StartObject();
+    if (!c.location.text.empty()) kv(w, "text", c.location.text);
+    if (c.location.lat) {
+      key(w, "lat");
+      w.Double(*c.location.lat);
+    }
+    if (c.location.lon) {
+      key(w, "lon");
+      w.Double(*c.location.lon);
+    }
+    w.EndObject();
+  }
+  if (c.incident_at) kv(w, "incident_at", format_utc(*c.incident_at));
+  kv(w, "received_at", format_utc(c.received_at));
+  kv(w, "channel", to_string(c.channel));
+  if (include_reporter && !c.reporter.empty()) {
+    key(w, "reporter");
+    w.StartObject();
+    if (c.reporter.name) kv(w, "name", *c.reporter.name);
+    if (c.reporter.phone) kv(w, "phone", *c.reporter.phone);
+    if (c.reporter.email) kv(w, "email", *c.reporter.email);
+    if (c.reporter.nik) kv(w, "nik", *c.reporter.nik);
+    w.EndObject();
+  }
+  kv(w, "privacy", to_string(c.privacy));
+  key(w, "attachments");
+  w.StartArray();
+  for (const auto& a : c.attachments) {
+    w.StartObject();
+    kv(w, "uri", a.uri);
+    if (!a.name.empty()) kv(w, "name", a.name);
+    if (!a.mime.empty()) kv(w, "mime", a.mime);
+    if (a.size) {
+      key(w, "size");
+      w.Int64(*a.size);
+    }
+    if (!a.sha256.empty()) kv(w, "sha256", a.sha256);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string complaint_to_json(const Complaint& c, bool include_reporter) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_complaint(w, c, include_reporter);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Result<Complaint> complaint_from_value(const rapidjson::Value& v) {
+  if (!v.IsObject()) return shape("", "a complaint must be a JSON object");
+  Complaint c;
+  c.id = get_string(v, "id");
+  if (auto it = v.FindMember("refs"); it != v.MemberEnd() && it->value.IsArray()) {
+    for (const auto& r : it->value.GetArray())
+      c.refs.push_back({get_string(r, "system"), get_string(r, "id")});
+  }
+  auto type = parse_complaint_type(get_string(v, "type"));
+  if (!type) return shape("/type", "unknown complaint type");
+  c.type = *type;
+  c.title = get_string(v, "title");
+  c.body = get_string(v, "body");
+  if (auto it = v.FindMember("category"); it != v.MemberEnd() && it->value.IsObject()) {
+    c.category.local = get_string(it->value, "local");
+    c.category.topic_id = get_string(it->value, "topic_id");
+  }
+  c.agency = get_string(v, "agency");
+  c.region = get_string(v, "region");
+  if (auto it = v.FindMember("location"); it != v.MemberEnd() && it->value.IsObject()) {
+    const auto& l = it->value;
+    c.location.text = get_string(l, "text");
+    if (l.HasMember("lat") && l["lat"].IsNumber()) c.location.lat = l["lat"].GetDouble();
+    if (l.HasMember("lon") && l["lon"].IsNumber()) c.location.lon = l["lon"].GetDouble();
+  }
+  Zone utc{0, "UTC"};
+  if (auto s = get_optional_string(v, "incident_at")) {
+    auto t = parse_timestamp(*s, utc);
+    if (!t) return shape("/incident_at", "not a timestamp");
+    c.incident_at = *t;
+  }
+  if (auto s = get_optional_string(v, "received_at")) {
+    auto t = parse_timestamp(*s, utc);
+    if (!t) return shape("/received_at", "not a timestamp");
+    c.received_at = *t;
+  }
+  auto channel = parse_channel(get_string(v, "channel", "web"));
+  if (!channel) return shape("/channel", "unknown channel");
+  c.channel = *channel;
+  if (auto it = v.FindMember("reporter"); it != v.MemberEnd() && it->value.IsObject()) {
+    c.reporter.name = get_optional_string(it->value, "name");
+    c.reporter.phone = get_optional_string(it->value, "phone");
+    c.reporter.email = get_optional_string(it->value, "email");
+    c.reporter.nik = get_optional_string(it->value, "nik");
+  }
+  auto privacy = parse_privacy(get_string(v, "privacy", "anonim"));
+  if (!privacy) return shape("/privacy", "unknown privacy flag");
+  c.privacy = *privacy;
+  if (auto it = v.FindMember("attachments"); it != v.MemberEnd() && it->value.IsArray()) {
+    for (const auto& a : it->value.GetArray()) {
+      Attachment att;
+      att.uri = get_string(a, "uri");
+      att.name = get_string(a, "name");
+      att.mime = get_string(a, "mime");
+      if (a.HasMember("size") && a["size"].IsInt64()) att.size = a["size"].GetInt64();
+      att.sha256 = get_string(a, "sha256");
+      c.attachments.push_back(std::move(att));
+    }
+  }
+  return c;
+}
+
+std::string actor_to_json(const Actor& a) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  kv(w, "role", a.role);
+  if (!a.agency.empty()) kv(w, "agency", a.agency);
+  if (!a.name.empty()) kv(w, "name", a.name);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Actor actor_from_json(std::string_view text) {
+  Actor a;
+  auto doc = parse(text);
+  if (!doc) return a;
+  a.role = get_string(*doc, "role", "system");
+  a.agency = get_string(*doc, "agency");
+  a.name = get_string(*doc, "name");
+  return a;
+}
+
+std::string hops_to_json(const std::vector<std::string>& hops) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartArray();
+  for (const auto& h : hops) str(w, h);
+  w.EndArray();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::vector<std::string> hops_from_json(std::string_view text) {
+  std::vector<std::string> out;
+  auto doc = parse(text);
+  if (!doc || !doc->IsArray()) return out;
+  for (const auto& h : doc->GetArray())
+    if (h.IsString()) out.emplace_back(h.GetString(), h.GetStringLength());
+  return out;
+}
+
+void write_event(Writer& w, const Event& e, bool include_pii) {
+  w.StartObject();
+  kv(w, "event_id", e.event_id);
+  kv(w, "complaint_id", e.complaint_id);
+  kv(w, "origin", e.origin);
+  kv(w, "at", format_utc(e.at));
+  key(w, "actor");
+  w.StartObject();
+  kv(w, "role", e.actor.role);
+  if (!e.actor.agency.empty()) kv(w, "agency", e.actor.agency);
+  if (!e.actor.name.empty()) kv(w, "name", e.actor.name);
+  w.EndObject();
+  kv(w, "kind", to_string(e.kind));
+  key(w, "payload");
+  bool strip = !include_pii && (e.kind == EventKind::created || e.kind == EventKind::amended);
+  auto doc = parse(e.payload);
+  if (doc && doc->IsObject()) {
+    if (strip) doc->RemoveMember("reporter");
+    doc->Accept(w);
+  } else {
+    w.StartObject();
+    w.EndObject();
+  }
+  key(w, "hops");
+  w.StartArray();
+  for (const auto& h : e.hops) str(w, h);
+  w.EndArray();
+  w.EndObject();
+}
+
+std::string event_to_json(const Event& e, bool include_pii) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_event(w, e, include_pii);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+Result<Event> event_from_value(const rapidjson::Value& v) {
+  if (!v.IsObject()) return shape("", "an event must be a JSON object");
+  Event e;
+  e.event_id = get_string(v, "event_id");
+  e.complaint_id = get_string(v, "complaint_id");
+  e.origin = get_string(v, "origin");
+  auto at = parse_timestamp(get_string(v, "at"), Zone{0, "UTC"});
+  if (!at) return shape("/at", "not a timestamp");
+  e.at = *at;
+  if (auto it = v.FindMember("actor"); it != v.MemberEnd() && it->value.IsObject()) {
+    e.actor.role = get_string(it->value, "role", "system");
+    e.actor.agency = get_string(it->value, "agency");
+    e.actor.name = get_string(it->value, "name");
+  }
+  auto kind = parse_event_kind(get_string(v, "kind"));
+  if (!kind) return shape("/kind", "unknown event kind");
+  e.kind = *kind;
+  if (auto it = v.FindMember("payload"); it != v.MemberEnd() && it->value.IsObject())
+    e.payload = stringify(it->value);
+  if (auto it = v.FindMember("hops"); it != v.MemberEnd() && it->value.IsArray()) {
+    for (const auto& h : it->value.GetArray())
+      if (h.IsString()) e.hops.emplace_back(h.GetString(), h.GetStringLength());
+  }
+  return e;
+}
+
+std::string state_to_json(const ComplaintState& s, bool include_pii,
+                          const std::vector<Event>* events) {
+  // The record first, then the derived members appended to the same object.
+  rapidjson::Document doc;
+  doc.Parse(complaint_to_json(s.record, include_pii).c_str());
+  auto& a = doc.GetAllocator();
+  doc.AddMember("status", rapidjson::Value(std::string(to_string(s.status)).c_str(), a), a);
+  if (s.rerouting) doc.AddMember("rerouting", true, a);
+  rapidjson::Value dl(rapidjson::kObjectType);
+  auto put_time = [&](const char* k, const std::optional<TimeMs>& t) {
+    if (t) dl.AddMember(rapidjson::StringRef(k), rapidjson::Value(format_utc(*t).c_str(), a), a);
+  };
+  put_time("verify_due", s.deadlines.verify_due);
+  put_time("followup_due", s.deadlines.followup_due);
+  put_time("autoclose_due", s.deadlines.autoclose_due);
+  doc.AddMember("deadlines", dl, a);
+  if (!s.breaches.empty()) {
+    rapidjson::Value b(rapidjson::kArrayType);
+    for (const auto& x : s.breaches) b.PushBack(rapidjson::Value(x.c_str(), a), a);
+    doc.AddMember("sla_breaches", b, a);
+  }
+  doc.AddMember("responses", s.responses, a);
+  doc.AddMember("updated_at", rapidjson::Value(format_utc(s.updated_at).c_str(), a), a);
+  if (s.closed_at)
+    doc.AddMember("closed_at", rapidjson::Value(format_utc(*s.closed_at).c_str(), a), a);
+  rapidjson::Value conflicts(rapidjson::kArrayType);
+  for (const auto& c : s.conflicts) {
+    rapidjson::Value o(rapidjson::kObjectType);
+    o.AddMember("event_id", rapidjson::Value(c.event_id.c_str(), a), a);
+    o.AddMember("kind", rapidjson::Value(std::string(to_string(c.kind)).c_str(), a), a);
+    o.AddMember("reason", rapidjson::Value(c.reason.c_str(), a), a);
+    conflicts.PushBack(o, a);
+  }
+  doc.AddMember("conflicts", conflicts, a);
+  if (events) {
+    rapidjson::Value arr(rapidjson::kArrayType);
+    for (const auto& e : *events) {
+      rapidjson::Document ed;
+      ed.Parse(event_to_json(e, include_pii).c_str());
+      arr.PushBack(rapidjson::Value(ed, a), a);
+    }
+    doc.AddMember("events", arr, a);
+  }
+  return stringify(doc);
+}
+
+}  // namespace simpul::json

@@ -1,0 +1,117 @@
+#include "core/schema.hpp"
+
+#include <map>
+#include <mutex>
+
+#include "core/json.hpp"
+#include "core/resources.hpp"
+
+namespace simpul {
+namespace resources {
+
+std::string_view get(std::string_view path) {
+  for (const auto& r : all())
+    if (path == r.path) return {r.data, r.size};
+  SIMPUL_CHECK(false, "resource not compiled in");
+  return {};
+}
+
+}  // namespace resources
+
+namespace {
+
+std::string escape_token(std::string_view t) {
+  std::string out;
+  for (char c : t) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string type_name(const rapidjson::Value& v) {
+  if (v.IsObject()) return "an object";
+  if (v.IsArray()) return "an array";
+  if (v.IsString()) return "a string";
+  if (v.IsBool()) return "a boolean";
+  if (v.IsNumber()) return "a number";
+  return "null";
+}
+
+}  // namespace
+
+JsonSchema::JsonSchema(std::string_view schema_text) {
+  doc_.Parse(schema_text.data(), schema_text.size());
+  SIMPUL_CHECK(!doc_.HasParseError(), "a compiled-in JSON Schema does not parse");
+  schema_ = std::make_unique<rapidjson::SchemaDocument>(doc_);
+}
+
+const JsonSchema& JsonSchema::builtin(std::string_view path) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<JsonSchema>, std::less<>> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(path);
+  if (it == cache.end())
+    it = cache.emplace(std::string(path), std::make_unique<JsonSchema>(resources::get(path))).first;
+  return *it->second;
+}
+
+std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
+  rapidjson::SchemaValidator validator(*schema_);
+  if (doc.Accept(validator)) return std::nullopt;
+
+  rapidjson::StringBuffer sb;
+  validator.GetInvalidDocumentPointer().StringifyUriFragment(sb);
+  std::string doc_ptr = sb.GetString();
+  if (!doc_ptr.empty() && doc_ptr[0] == '#') doc_ptr.erase(0, 1);
+  std::string keyword = validator.GetInvalidSchemaKeyword();
+  const rapidjson::Value* schema_node = validator.GetInvalidSchemaPointer().Get(doc_);
+  const rapidjson::Value* doc_node =
+      rapidjson::Pointer(doc_ptr.c_str()).Get(const_cast<rapidjson::Value&>(doc));
+
+  Problem p{errc::schema_violation, doc_ptr, keyword, ""};
+  if (keyword == "required" && schema_node && doc_node && doc_node->IsObject() &&
+      schema_node->HasMember("required")) {
+    for (const auto& r : (*schema_node)["required"].GetArray()) {
+      if (!doc_node->HasMember(r.GetString())) {
+        p.pointer = doc_ptr + "/" + escape_token(r.GetString());
+        p.detail = "missing required field";
+        return p;
+      }
+    }
+  }
+  if (keyword == "additionalProperties" && schema_node && doc_node && doc_node->IsObject()) {
+    const rapidjson::Value* props =
+        schema_node->HasMember("properties") ? &(*schema_node)["properties"] : nullptr;
+    for (const auto& m : doc_node->GetObject()) {
+      if (!props || !props->HasMember(m.name)) {
+        p.pointer = doc_ptr + "/" + escape_token({m.name.GetString(), m.name.GetStringLength()});
+        p.detail = "unknown field";
+        return p;
+      }
+    }
+  }
+  if (keyword == "enum" && schema_node && schema_node->HasMember("enum")) {
+    std::string allowed;
+    for (const auto& v : (*schema_node)["enum"].GetArray()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += v.IsString() ? v.GetString() : json::stringify(v);
+    }
+    p.detail = "value is not one of: " + allowed;
+    return p;
+  }
+  if (keyword == "type" && schema_node && schema_node->HasMember("type")) {
+    p.detail = "expected type " + json::stringify((*schema_node)["type"]) +
+               (doc_node ? ", got " + type_name(*doc_node) : "");
+    return p;
+  }
+  if (schema_node && schema_node->IsObject() && schema_node->HasMember(keyword.c_str())) {
+    p.detail = "violates " + keyword + " " + json::stringify((*schema_node)[keyword.c_str()]);
+  } else {
+    p.detail = "violates " + keyword;
+  }
+  return p;
+}
+
+}  // namespace simpul

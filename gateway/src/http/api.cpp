@@ -1,0 +1,350 @@
+#include "http/api.hpp"
+
+#include <memory>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/normalize.hpp"
+#include "core/schema.hpp"
+#include "core/uuid.hpp"
+
+namespace simpul::http {
+namespace {
+
+Response json_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response storage_problem(errc e) {
+  return problem(http_status(e), code_name(e), "Not stored",
+                 std::string(make_error_code(e).message()) + "; nothing was stored, retry later");
+}
+
+bool is_json(const std::string& content_type) {
+  std::string ct;
+  for (char c : content_type) {
+    if (c == ';') break;
+    if (c != ' ') ct += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return ct == "application/json";
+}
+
+// Removes the reporter from a stored state (and its events) for tokens without the pii scope.
+void redact(rapidjson::Value& state) {
+  if (!state.IsObject()) return;
+  state.RemoveMember("reporter");
+}
+
+}  // namespace
+
+Response problem_of(const Problem& p) {
+  return problem(http_status(p.code), code_name(p.code), make_error_code(p.code).message(),
+                 p.detail, p.pointer, p.rule);
+}
+
+Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
+         std::string admin_token_sha256, std::function<TimeMs()> clock)
+    : cfg_(cfg),
+      reader_(reader),
+      writer_(writer),
+      metrics_(metrics),
+      admin_token_sha256_(std::move(admin_token_sha256)),
+      clock_(std::move(clock)) {
+  metrics_.describe("simpul_ingest_total", "counter", "Complaints offered to the ingest API, by result.");
+  metrics_.describe("simpul_events_total", "counter", "Officer actions posted, by kind and result.");
+  metrics_.gauge("simpul_outbox_depth", "Outbox rows waiting to be sent.",
+                 [this] { return static_cast<double>(reader_.outbox_depth()); });
+  metrics_.gauge("simpul_commit_queue_depth", "Writes waiting for the group commit.",
+                 [this] { return static_cast<double>(writer_.queued()); });
+  metrics_.gauge("simpul_commit_batches_total", "Group commits done since start.",
+                 [this] { return static_cast<double>(writer_.stats().batches); });
+  metrics_.gauge("simpul_commit_jobs_total", "Writes committed through the group commit since start.",
+                 [this] { return static_cast<double>(writer_.stats().jobs); });
+}
+
+Result<Principal> Api::authenticate(const Request& req, const std::string& scope) {
+  std::string auth = req.header("authorization");
+  const std::string prefix = "Bearer ";
+  if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0)
+    return make_problem(errc::unauthenticated, "", "bearer", "send Authorization: Bearer <token>");
+  std::string hash = crypto::sha256_hex(std::string_view(auth).substr(prefix.size()));
+  Principal p;
+  if (crypto::constant_time_equal(hash, admin_token_sha256_)) {
+    p.id = "admin";
+    p.scopes = {"admin"};
+  } else {
+    auto t = reader_.find_token_by_hash(hash);
+    if (!t || t->revoked_at)
+      return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
+    p.id = t->id;
+    std::string s = t->scopes;
+    std::size_t i = 0;
+    while (i <= s.size()) {
+      auto j = s.find(',', i);
+      if (j == std::string::npos) j = s.size();
+      if (j > i) p.scopes.insert(s.substr(i, j - i));
+      i = j + 1;
+    }
+  }
+  if (!p.has(scope))
+    return make_problem(errc::forbidden, "", "scope", "this token lacks the " + scope + " scope");
+  return p;
+}
+
+void Api::add_routes(Router& r) {
+  r.add("GET", "/livez", [](const Request&, const Params&, Reply reply) {
+    reply(json_response(200, "{\"status\":\"ok\"}"));
+  });
+  r.add("GET", "/readyz", [this](const Request&, const Params&, Reply reply) { ready(std::move(reply)); });
+  r.add("GET", "/metrics", [this](const Request&, const Params&, Reply reply) {
+    Response res;
+    res.content_type = "text/plain; version=0.0.4";
+    res.body = metrics_.render();
+    reply(std::move(res));
+  });
+  r.add("POST", "/v1/complaints",
+        [this](const Request& req, const Params&, Reply reply) { ingest(req, std::move(reply)); });
+  r.add("GET", "/v1/complaints", [this](const Request& req, const Params& p, Reply reply) {
+    list_complaints(req, p, std::move(reply));
+  });
+  r.add("GET", "/v1/complaints/{id}", [this](const Request& req, const Params& p, Reply reply) {
+    get_complaint(req, p, std::move(reply));
+  });
+  r.add("POST", "/v1/complaints/{id}/events", [this](const Request& req, const Params& p, Reply reply) {
+    post_event(req, p, std::move(reply));
+  });
+}
+
+void Api::ready(Reply reply) {
+  try {
+    int v = reader_.schema_version();
+    if (v != Store::latest_schema_version()) {
+      reply(problem(503, "not-ready", "Not ready", "database migrations are not applied"));
+      return;
+    }
+  } catch (const StoreError& e) {
+    reply(problem(503, "not-ready", "Not ready", "the database cannot be read"));
+    return;
+  }
+  reply(json_response(200, "{\"status\":\"ready\",\"checks\":{\"store\":\"ok\",\"migrations\":\"ok\"}}"));
+}
+
+void Api::ingest(const Request& req, Reply reply) {
+  auto who = authenticate(req, "ingest");
+  if (!who) {
+    reply(problem_of(who.error()));
+    return;
+  }
+  auto reject = [&](const Problem& p) {
+    metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
+    log::info("ingest.rejected", {{"error", code_name(p.code)}, {"pointer", p.pointer}, {"rule", p.rule}});
+    reply(problem_of(p));
+  };
+  if (!is_json(req.header("content-type"))) {
+    reject(make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json"));
+    return;
+  }
+  std::string key = req.header("idempotency-key");
+  if (key.size() > 200 ||
+      std::any_of(key.begin(), key.end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
+    reject(make_problem(errc::invalid_value, "", "idempotency-key",
+                        "Idempotency-Key must be 1 to 200 visible ASCII characters"));
+    return;
+  }
+  TimeMs now = clock_();
+  auto complaint = read_complaint(req.body, NormalizeOptions{cfg_.node.zone, cfg_.node.region, now});
+  if (!complaint) {
+    reject(complaint.error());
+    return;
+  }
+
+  auto ireq = std::make_shared<IngestRequest>();
+  ireq->complaint = std::move(*complaint);
+  ireq->raw_body = req.body;
+  ireq->idem_scope = who->id;
+  ireq->idem_key = key;
+  ireq->origin = cfg_.node.id;
+  ireq->actor = Actor{"system", "", "api:" + who->id};
+  ireq->destinations = destinations_;
+  ireq->now = now;
+  auto outcome = std::make_shared<WriteOutcome>();
+  writer_.submit([ireq, outcome](Store& s) { *outcome = s.ingest(*ireq); },
+                 [this, outcome, reply = std::move(reply)](errc e) {
+                   if (e != errc::ok) {
+                     metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "failed"}}));
+                     reply(storage_problem(e));
+                     return;
+                   }
+                   if (outcome->error != errc::ok) {
+                     metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
+                     reply(problem(outcome->status, code_name(outcome->error),
+                                   make_error_code(outcome->error).message(), outcome->body,
+                                   outcome->pointer));
+                     return;
+                   }
+                   const char* result = outcome->status == 201 ? "created" : "duplicate";
+                   metrics_.add("simpul_ingest_total", Metrics::labels({{"result", result}}));
+                   log::info("ingest.accepted", {{"complaint_id", outcome->complaint_id},
+                                                 {"result", result}});
+                   Response res = json_response(outcome->status, outcome->body);
+                   res.headers.push_back({"location", "/v1/complaints/" + outcome->complaint_id});
+                   reply(std::move(res));
+                 });
+}
+
+void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
+  auto who = authenticate(req, "read");
+  if (!who) {
+    reply(problem_of(who.error()));
+    return;
+  }
+  std::string id = p.get("id");
+  std::vector<Event> events;
+  try {
+    events = reader_.events_of(id);
+  } catch (const StoreError& e) {
+    reply(storage_problem(e.code()));
+    return;
+  }
+  if (events.empty()) {
+    reply(problem(404, "not-found", "Not found", "no such complaint"));
+    return;
+  }
+  ComplaintState st = fold(events, reader_.fold_context());
+  reply(json_response(200, json::state_to_json(st, who->has("pii"), &events)));
+}
+
+void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
+  auto who = authenticate(req, "read");
+  if (!who) {
+    reply(problem_of(who.error()));
+    return;
+  }
+  ListQuery q;
+  if (p.has_query("status")) {
+    q.status = parse_status(p.get("status"));
+    if (!q.status) {
+      reply(problem(400, "invalid-value", "Bad query", "unknown status", "", "status"));
+      return;
+    }
+  }
+  if (p.has_query("since")) {
+    auto t = parse_timestamp(p.get("since"), cfg_.node.zone);
+    if (!t) {
+      reply(problem(400, "invalid-value", "Bad query", t.error().detail, "", "since"));
+      return;
+    }
+    q.since = *t;
+  }
+  if (p.has_query("cursor")) {
+    std::string c = p.get("cursor");
+    char* end = nullptr;
+    long long v = c.size() > 1 && c[0] == 'c' ? std::strtoll(c.c_str() + 1, &end, 10) : -1;
+    if (v < 0 || !end || *end) {
+      reply(problem(400, "invalid-value", "Bad query", "the cursor is not one this API issued", "", "cursor"));
+      return;
+    }
+    q.after_seq = v;
+  }
+  if (p.has_query("limit")) {
+    int limit = std::atoi(p.get("limit").c_str());
+    if (limit < 1 || limit > 500) {
+      reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 500", "", "limit"));
+      return;
+    }
+    q.limit = limit;
+  }
+  ListPage page;
+  try {
+    page = reader_.list(q);
+  } catch (const StoreError& e) {
+    reply(storage_problem(e.code()));
+    return;
+  }
+  bool pii = who->has("pii");
+  rapidjson::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  rapidjson::Value items(rapidjson::kArrayType);
+  for (const auto& s : page.states) {
+    rapidjson::Document d(&a);
+    d.Parse(s.c_str());
+    if (!pii) redact(d);
+    items.PushBack(rapidjson::Value(d, a), a);
+  }
+  out.AddMember("items", items, a);
+  if (page.more)
+    out.AddMember("next_cursor", rapidjson::Value(("c" + std::to_string(page.last_seq)).c_str(), a), a);
+  else
+    out.AddMember("next_cursor", rapidjson::Value(rapidjson::kNullType), a);
+  reply(json_response(200, json::stringify(out)));
+}
+
+void Api::post_event(const Request& req, const Params& p, Reply reply) {
+  auto who = authenticate(req, "act");
+  if (!who) {
+    reply(problem_of(who.error()));
+    return;
+  }
+  if (!is_json(req.header("content-type"))) {
+    reply(problem(415, "unsupported-media-type", "Unsupported media type", "send Content-Type: application/json"));
+    return;
+  }
+  auto doc = json::parse(req.body);
+  if (!doc) {
+    reply(problem_of(doc.error()));
+    return;
+  }
+  if (auto prob = check_strings(*doc)) {
+    reply(problem_of(*prob));
+    return;
+  }
+  if (auto prob = JsonSchema::builtin("schema/action.schema.json").validate(*doc)) {
+    reply(problem_of(*prob));
+    return;
+  }
+  TimeMs now = clock_();
+  auto areq = std::make_shared<AppendRequest>();
+  Event& e = areq->event;
+  e.event_id = json::get_string(*doc, "event_id");
+  if (e.event_id.empty()) e.event_id = make_uuid_v7(now);
+  e.complaint_id = p.get("id");
+  e.origin = cfg_.node.id;
+  e.at = now;
+  e.kind = *parse_event_kind(json::get_string(*doc, "kind"));
+  if (auto it = doc->FindMember("actor"); it != doc->MemberEnd()) {
+    e.actor.role = json::get_string(it->value, "role", "operator");
+    e.actor.agency = json::get_string(it->value, "agency");
+    e.actor.name = json::get_string(it->value, "name");
+  } else {
+    e.actor.role = "operator";
+  }
+  if (auto it = doc->FindMember("payload"); it != doc->MemberEnd()) e.payload = json::stringify(it->value);
+  e.hops = {cfg_.node.id};
+  areq->destinations = destinations_;
+  std::string kind(to_string(e.kind));
+  auto outcome = std::make_shared<WriteOutcome>();
+  writer_.submit([areq, outcome](Store& s) { *outcome = s.append_event(*areq); },
+                 [this, outcome, kind, reply = std::move(reply)](errc err) {
+                   if (err != errc::ok) {
+                     metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "failed"}}));
+                     reply(storage_problem(err));
+                     return;
+                   }
+                   if (outcome->error != errc::ok) {
+                     metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "refused"}}));
+                     reply(problem(outcome->status, code_name(outcome->error),
+                                   make_error_code(outcome->error).message(), outcome->body,
+                                   outcome->pointer));
+                     return;
+                   }
+                   metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", outcome->status == 201 ? "accepted" : "duplicate"}}));
+                   log::info("event.accepted", {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", outcome->status}});
+                   reply(json_response(outcome->status, outcome->body));
+                 });
+}
+
+}  // namespace simpul::http

@@ -1,0 +1,119 @@
+#include "http/node.hpp"
+
+#include <boost/asio.hpp>
+
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+#include "simpul/calendar.hpp"
+#include "store/commit_queue.hpp"
+
+namespace simpul {
+
+namespace asio = boost::asio;
+
+struct Node::Impl {
+  Config cfg;
+  std::function<TimeMs()> clock;
+  std::unique_ptr<WorkingDayCalendar> calendar;
+  FoldContext fold_ctx;
+  std::unique_ptr<Store> reader;
+  std::unique_ptr<CommitQueue> writer;
+  http::Metrics metrics;
+  std::unique_ptr<http::Api> api;
+  std::unique_ptr<http::Router> router;
+  asio::io_context ioc{1};
+  std::unique_ptr<http::Server> server;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  void graceful_stop() {
+    if (stopping.exchange(true)) return;
+    log::info("node.stopping", {{"node", cfg.node.id}});
+    server->stop();
+    // Let queued writes commit and their answers go out, then stop the loop.
+    writer->stop();
+    auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(200));
+    timer->async_wait([this, timer](auto) { ioc.stop(); });
+  }
+};
+
+Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<Impl>()) {
+  auto& d = *impl_;
+  d.cfg = std::move(cfg);
+  d.clock = std::move(clock);
+  log::Level level;
+  if (log::parse_level(d.cfg.log_level, level)) log::set_level(level);
+  std::string admin = resolve_secret(d.cfg.auth.admin_token_ref, d.cfg.file, "/auth/admin_token");
+  if (!d.cfg.sla.holidays_file.empty())
+    d.calendar = std::make_unique<WorkingDayCalendar>(WorkingDayCalendar::load(d.cfg.sla.holidays_file, d.cfg.node.zone));
+  else
+    d.calendar = std::make_unique<WorkingDayCalendar>(d.cfg.node.zone, std::set<std::int64_t>{});
+  d.fold_ctx = FoldContext{d.calendar.get(), d.cfg.sla.rules};
+
+  StoreOptions so{d.cfg.store.path, d.cfg.store.synchronous_full, d.cfg.store.busy_timeout_ms, true};
+  auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
+  so.migrate = false;
+  d.reader = std::make_unique<Store>(so, d.fold_ctx);
+  d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);
+
+  d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.metrics,
+                                      crypto::sha256_hex(admin), d.clock);
+  d.router = std::make_unique<http::Router>(d.metrics);
+  d.api->add_routes(*d.router);
+
+  http::ServerOptions hs;
+  hs.host = d.cfg.http.host;
+  hs.port = d.cfg.http.port;
+  hs.max_body_bytes = d.cfg.http.max_body_bytes;
+  hs.header_timeout_ms = d.cfg.http.header_timeout_ms;
+  hs.body_timeout_ms = d.cfg.http.body_timeout_ms;
+  hs.max_connections = d.cfg.http.max_connections;
+  http::Router* router = d.router.get();
+  d.server = std::make_unique<http::Server>(
+      d.ioc, hs, [router](http::Request req, http::Reply reply) { router->dispatch(std::move(req), std::move(reply)); });
+}
+
+Node::~Node() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->writer->stop();
+}
+
+void Node::start() {
+  impl_->server->start();
+  log::info("node.listening", {{"node", impl_->cfg.node.id}, {"tier", impl_->cfg.node.tier},
+                               {"host", impl_->cfg.http.host}, {"port", static_cast<int>(port())},
+                               {"store", impl_->cfg.store.path}});
+}
+
+std::uint16_t Node::port() const { return impl_->server->port(); }
+
+void Node::run() {
+  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) impl_->graceful_stop();
+  });
+  impl_->ioc.run();
+  signals.cancel();
+  log::info("node.stopped", {{"node", impl_->cfg.node.id}});
+}
+
+void Node::start_background() {
+  start();
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+void Node::stop() {
+  if (impl_->ioc.stopped()) return;
+  asio::post(impl_->ioc, [this] { impl_->graceful_stop(); });
+  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id())
+    impl_->thread.join();
+}
+
+const Config& Node::config() const { return impl_->cfg; }
+
+}  // namespace simpul

@@ -1,0 +1,137 @@
+#include "http/router.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <chrono>
+
+#include "core/json.hpp"
+
+namespace simpul::http {
+namespace {
+
+std::vector<std::string> split(const std::string& pattern) {
+  std::vector<std::string> out;
+  std::size_t i = 1;
+  while (i <= pattern.size()) {
+    auto j = pattern.find('/', i);
+    if (j == std::string::npos) j = pattern.size();
+    out.push_back(pattern.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (h.name.size() != name.size()) continue;
+    bool eq = true;
+    for (std::size_t i = 0; i < name.size() && eq; ++i)
+      eq = std::tolower(static_cast<unsigned char>(h.name[i])) ==
+           std::tolower(static_cast<unsigned char>(name[i]));
+    if (eq) return h.value;
+  }
+  return {};
+}
+
+Response problem(int status, const std::string& code, const std::string& title,
+                 const std::string& detail, const std::string& pointer, const std::string& rule) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("type");
+  w.String(("urn:simpul:problem:" + code).c_str());
+  w.Key("title");
+  w.String(title.c_str());
+  w.Key("status");
+  w.Int(status);
+  if (!detail.empty()) {
+    w.Key("detail");
+    w.String(detail.c_str());
+  }
+  if (!pointer.empty() || rule == "required") {
+    w.Key("pointer");
+    w.String(pointer.c_str());
+  }
+  if (!rule.empty()) {
+    w.Key("rule");
+    w.String(rule.c_str());
+  }
+  w.EndObject();
+  Response r;
+  r.status = status;
+  r.content_type = "application/problem+json";
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
+Router::Router(Metrics& metrics) : metrics_(metrics) {
+  metrics_.describe("simpul_http_requests_total", "counter", "HTTP requests by route and status code.");
+  metrics_.describe("simpul_http_request_duration_seconds", "histogram",
+                    "Time from a parsed request to its answer, by route.");
+}
+
+void Router::add(std::string method, std::string pattern, RouteHandler handler) {
+  Route r{std::move(method), pattern, split(pattern), std::move(handler)};
+  routes_.push_back(std::move(r));
+}
+
+void Router::dispatch(Request req, Reply reply) const {
+  auto started = std::chrono::steady_clock::now();
+  auto parsed = boost::urls::parse_origin_form(req.target);
+  if (!parsed) {
+    reply(problem(400, "bad-target", "Bad request target", "the request target is not a valid path"));
+    return;
+  }
+  std::vector<std::string> segs;
+  for (auto s : parsed->segments()) segs.push_back(std::string(s));
+  if (segs.empty()) segs.push_back("");
+
+  Params params;
+  for (auto p : parsed->params()) params.query[std::string(p.key)] = std::string(p.value);
+
+  const Route* matched = nullptr;
+  bool path_matched = false;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> vars;
+    bool ok = true;
+    for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+      const auto& want = r.segments[i];
+      if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+        if (segs[i].empty()) ok = false;
+        else vars[want.substr(1, want.size() - 2)] = segs[i];
+      } else {
+        ok = want == segs[i];
+      }
+    }
+    if (!ok) continue;
+    path_matched = true;
+    if (r.method != req.method) continue;
+    matched = &r;
+    params.path = std::move(vars);
+    break;
+  }
+
+  std::string route = matched ? matched->pattern : "unmatched";
+  Metrics* metrics = &metrics_;
+  Reply timed = [reply = std::move(reply), route, started, metrics](Response res) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics->add("simpul_http_requests_total",
+                 Metrics::labels({{"route", route}, {"code", std::to_string(res.status)}}));
+    metrics->observe("simpul_http_request_duration_seconds", Metrics::labels({{"route", route}}), secs);
+    reply(std::move(res));
+  };
+  if (!matched) {
+    if (path_matched)
+      timed(problem(405, "method-not-allowed", "Method not allowed", "this resource does not accept " + req.method));
+    else
+      timed(problem(404, "not-found", "Not found", "no such resource"));
+    return;
+  }
+  matched->handler(req, params, std::move(timed));
+}
+
+}  // namespace simpul::http

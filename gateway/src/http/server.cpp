@@ -1,0 +1,192 @@
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+
+#include "core/log.hpp"
+#include "http/router.hpp"
+
+namespace simpul::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(asio::io_context& ioc, ServerOptions opt, Handler handler)
+      : ioc(ioc), opt(std::move(opt)), handler(std::move(handler)), acceptor(ioc) {}
+
+  asio::io_context& ioc;
+  ServerOptions opt;
+  Handler handler;
+  tcp::acceptor acceptor;
+  std::atomic<int> connections{0};
+  std::uint16_t bound_port = 0;
+
+  // Hands the request to the handler and resumes with its answer, whichever thread it comes
+  // from: the answer is posted back to this coroutine's executor.
+  template <class Token>
+  auto async_handle(Request req, Token&& token) {
+    return asio::async_initiate<Token, void(Response)>(
+        [this](auto completion, Request req) {
+          auto ex = asio::get_associated_executor(completion, ioc.get_executor());
+          auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+          handler(std::move(req), [shared, ex](Response res) {
+            asio::post(ex, [shared, res = std::move(res)]() mutable { (*shared)(std::move(res)); });
+          });
+        },
+        token, std::move(req));
+  }
+
+  static bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version,
+                                                       bool keep_alive) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+    res.set(bhttp::field::server, "simpul");
+    res.set(bhttp::field::content_type, r.content_type);
+    for (const auto& h : r.headers) res.set(h.name, h.value);
+    res.body() = r.body;
+    res.keep_alive(keep_alive && !r.close);
+    res.prepare_payload();
+    return res;
+  }
+
+  awaitable<void> write_and_close(beast::tcp_stream& stream, const Response& r) {
+    auto res = to_beast(r, 11, false);
+    stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+    co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    struct Count {
+      std::atomic<int>& n;
+      ~Count() { --n; }
+    } count{connections};
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
+      parser.body_limit(opt.max_body_bytes);
+      stream.expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
+                                                        asio::as_tuple(use_awaitable));
+      if (ec == bhttp::error::header_limit) {
+        co_await write_and_close(stream, problem(431, "header-too-large", "Request header fields too large", "the request header exceeds the limit"));
+        break;
+      }
+      if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::connection_reset || ec == asio::error::eof) {
+        break;
+      }
+      if (ec) {
+        co_await write_and_close(stream, problem(400, "bad-request", "Bad request", "the request is not valid HTTP/1.1"));
+        break;
+      }
+      auto length = parser.content_length();
+      if (length && *length > opt.max_body_bytes) {
+        co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
+                                                 "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        break;
+      }
+      if (!parser.is_done()) {
+        if (bhttp::token_list{parser.get()[bhttp::field::expect]}.exists("100-continue")) {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+          stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+          auto [wec, wn] = co_await bhttp::async_write(stream, cont, asio::as_tuple(use_awaitable));
+          if (wec) break;
+        }
+        stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+        if (bec == bhttp::error::body_limit) {
+          co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
+                                                   "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+          break;
+        }
+        if (bec) break;  // timeout or a broken connection: nothing was handled
+      }
+      auto msg = parser.release();
+      Request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      for (const auto& f : msg) {
+        std::string name(f.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.push_back({std::move(name), std::string(f.value())});
+      }
+      req.body = std::move(msg.body());
+      req.remote = remote;
+      const bool keep_alive = msg.keep_alive();
+      const unsigned version = msg.version();
+
+      stream.expires_never();  // the handler may wait for a group commit
+      Response r = co_await async_handle(std::move(req), use_awaitable);
+      auto res = to_beast(r, version, keep_alive);
+      stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+      auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
+      if (wec || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(use_awaitable));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        log::warn("http.accept_failed", {{"error", ec.message()}});
+        continue;
+      }
+      if (connections.load() >= opt.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        log::warn("http.connection_refused", {{"reason", "max_connections"}, {"limit", opt.max_connections}});
+        continue;
+      }
+      ++connections;
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+Server::Server(asio::io_context& ioc, ServerOptions opt, Handler handler)
+    : impl_(std::make_shared<Impl>(ioc, std::move(opt), std::move(handler))) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  auto& a = impl_->acceptor;
+  tcp::endpoint ep{asio::ip::make_address(impl_->opt.host), impl_->opt.port};
+  a.open(ep.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(ep);
+  a.listen(asio::socket_base::max_listen_connections);
+  impl_->bound_port = a.local_endpoint().port();
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+}
+
+void Server::stop() {
+  boost::system::error_code ignored;
+  if (impl_->acceptor.is_open()) impl_->acceptor.close(ignored);
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+int Server::connections() const { return impl_->connections.load(); }
+
+}  // namespace simpul::http

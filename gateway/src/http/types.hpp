@@ -1,0 +1,41 @@
+#pragma once
+// Plain HTTP request/response values shared by the server, router and handlers, so handlers
+// never see Beast and compile fast. Handlers answer through a Reply callback, exactly once,
+// from any thread: the server posts the answer back to the connection's executor.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace simpul::http {
+
+struct Header {
+  std::string name;  // lowercase
+  std::string value;
+};
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path and query
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote;  // peer address, for logs
+
+  // First value of a header (name compared case-insensitively), or "".
+  std::string header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<Header> headers;
+  std::string body;
+  bool close = false;  // close the connection after sending
+};
+
+using Reply = std::function<void(Response)>;
+using Handler = std::function<void(Request, Reply)>;
+
+}  // namespace simpul::http

@@ -1,0 +1,119 @@
+#include "store/commit_queue.hpp"
+
+#include <vector>
+
+#include "core/log.hpp"
+
+namespace simpul {
+
+CommitQueue::CommitQueue(std::unique_ptr<Store> store, int max_batch)
+    : store_(std::move(store)), max_batch_(static_cast<std::size_t>(max_batch)) {
+  SIMPUL_CHECK(store_ != nullptr, "CommitQueue needs a store");
+  SIMPUL_CHECK(max_batch > 0, "max_batch must be positive");
+  thread_ = std::thread([this] { run(); });
+}
+
+CommitQueue::~CommitQueue() { stop(); }
+
+void CommitQueue::submit(Work work, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(work), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(errc::unavailable);
+}
+
+void CommitQueue::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+CommitQueue::Stats CommitQueue::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+std::size_t CommitQueue::queued() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void CommitQueue::run() {
+  for (;;) {
+    std::deque<Job> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && batch.size() < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    run_batch(batch);
+  }
+}
+
+void CommitQueue::run_batch(std::deque<Job>& batch) {
+  std::vector<errc> results(batch.size(), errc::ok);
+  errc batch_error = errc::ok;
+  try {
+    store_->begin();
+  } catch (const StoreError& e) {
+    batch_error = e.code();
+    log::error("store.begin_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}});
+  }
+  if (batch_error == errc::ok) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        store_->savepoint("job");
+        try {
+          batch[i].work(*store_);
+          store_->release("job");
+        } catch (...) {
+          store_->rollback_to("job");
+          store_->release("job");
+          throw;
+        }
+      } catch (const StoreError& e) {
+        results[i] = e.code();
+        log::error("store.job_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}, {"detail", e.what()}});
+      } catch (const std::exception& e) {
+        results[i] = errc::storage_failure;
+        log::error("store.job_failed", {{"error", "exception"}, {"detail", e.what()}});
+      }
+      // Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back the whole transaction.
+      // Then nothing of this batch is stored: fail all of it, never run later jobs outside it.
+      if (!store_->in_transaction()) {
+        batch_error = results[i] != errc::ok ? results[i] : errc::storage_failure;
+        log::error("store.transaction_lost", {{"jobs", batch.size()}});
+        break;
+      }
+    }
+    if (batch_error == errc::ok) try {
+      store_->commit();
+    } catch (const StoreError& e) {
+      batch_error = e.code();
+      store_->rollback();
+      log::error("store.commit_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}, {"jobs", batch.size()}});
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.batches;
+    stats_.jobs += batch.size();
+    if (batch_error != errc::ok) ++stats_.failed_commits;
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    batch[i].done(batch_error != errc::ok ? batch_error : results[i]);
+}
+
+}  // namespace simpul

@@ -1,0 +1,600 @@
+#include "store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/resources.hpp"
+#include "core/uuid.hpp"
+
+namespace simpul {
+namespace {
+
+errc classify(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::storage_busy;
+    case SQLITE_FULL: return errc::storage_full;
+    default: return errc::storage_failure;
+  }
+}
+
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+std::vector<Migration> migrations() {
+  std::vector<Migration> out;
+  const std::string_view prefix = "schema/migrations/";
+  for (const auto& r : resources::all()) {
+    std::string_view path(r.path);
+    if (path.substr(0, prefix.size()) != prefix) continue;
+    int version = std::atoi(std::string(path.substr(prefix.size())).c_str());
+    SIMPUL_CHECK(version > 0, "a migration file name must start with its version number");
+    out.push_back({version, std::string_view(r.data, r.size)});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  for (std::size_t i = 0; i < out.size(); ++i)
+    SIMPUL_CHECK(out[i].version == static_cast<int>(i) + 1, "migration versions must be 1..N");
+  return out;
+}
+
+}  // namespace
+
+// A cached prepared statement, borrowed for one use: reset and unbound when it goes away.
+class Store::Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  ~Stmt() {
+    if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+  Stmt& bind(int i, std::string_view v) {
+    check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, const std::optional<std::int64_t>& v) {
+    if (v) return bind(i, *v);
+    check(sqlite3_bind_null(s_, i));
+    return *this;
+  }
+  Stmt& bind_null_if_empty(int i, const std::string& v) {
+    if (v.empty()) {
+      check(sqlite3_bind_null(s_, i));
+      return *this;
+    }
+    return bind(i, v);
+  }
+  Stmt& bind_blob(int i, std::string_view v) {
+    check(sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  // True while there is a row.
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(classify(rc), rc, std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  std::int64_t i64(int col) { return sqlite3_column_int64(s_, col); }
+  bool null(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string text(int col) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK)
+      throw StoreError(classify(rc), rc, std::string("sqlite bind: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+Store::Store(StoreOptions opt, FoldContext ctx) : opt_(std::move(opt)), ctx_(ctx) {
+  int rc = sqlite3_open_v2(opt_.path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(classify(rc), rc, "cannot open database " + opt_.path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, opt_.busy_timeout_ms);
+  sqlite3_extended_result_codes(db_, 1);
+  exec("PRAGMA journal_mode=WAL");
+  exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  exec("PRAGMA foreign_keys=ON");
+  if (opt_.migrate) migrate();
+  int v = schema_version();
+  if (v > latest_schema_version()) {
+    throw StoreError(errc::storage_failure, 0,
+                     "database " + opt_.path + " has schema version " + std::to_string(v) +
+                         ", newer than this binary supports (" +
+                         std::to_string(latest_schema_version()) + ")");
+  }
+}
+
+Store::~Store() {
+  for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
+  if (db_) sqlite3_close(db_);
+}
+
+void Store::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    throw StoreError(classify(rc), rc, msg);
+  }
+}
+
+Store::Stmt Store::prepare(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK)
+      throw StoreError(classify(rc), rc, std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+    it = stmts_.emplace(sql, s).first;
+  }
+  return Stmt(db_, it->second);
+}
+
+int Store::latest_schema_version() { return static_cast<int>(migrations().size()); }
+
+int Store::schema_version() {
+  auto s = prepare("PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i64(0));
+}
+
+void Store::migrate() {
+  int current = schema_version();
+  for (const auto& m : migrations()) {
+    if (m.version <= current) continue;
+    begin();
+    try {
+      exec(std::string(m.sql).c_str());
+      exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
+      commit();
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+}
+
+void Store::begin() { exec("BEGIN IMMEDIATE"); }
+void Store::commit() { exec("COMMIT"); }
+void Store::rollback() {
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+bool Store::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+void Store::savepoint(const char* name) { exec((std::string("SAVEPOINT ") + name).c_str()); }
+void Store::release(const char* name) { exec((std::string("RELEASE ") + name).c_str()); }
+void Store::rollback_to(const char* name) {
+  exec((std::string("ROLLBACK TO ") + name).c_str());
+}
+
+void Store::insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
+                         const std::string& complaint_id) {
+  prepare(
+      "INSERT INTO events(event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
+      "hops_json, stored_at) VALUES (?,?,?,?,?,?,?,?,?)")
+      .bind(1, e.event_id)
+      .bind(2, complaint_id)
+      .bind(3, e.origin)
+      .bind(4, e.at)
+      .bind(5, to_string(e.kind))
+      .bind(6, json::actor_to_json(e.actor))
+      .bind(7, e.payload)
+      .bind(8, json::hops_to_json(e.hops))
+      .bind(9, now)
+      .run();
+  std::int64_t seq = sqlite3_last_insert_rowid(db_);
+  for (const auto& d : destinations) {
+    prepare(
+        "INSERT INTO outbox(destination, complaint_id, event_seq, next_attempt_at, created_at) "
+        "VALUES (?,?,?,?,?)")
+        .bind(1, d)
+        .bind(2, complaint_id)
+        .bind(3, seq)
+        .bind(4, now)
+        .bind(5, now)
+        .run();
+  }
+}
+
+std::vector<Event> Store::events_of(const std::string& complaint_id) {
+  auto s = prepare(
+      "SELECT event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
+      "WHERE complaint_id = ? ORDER BY seq");
+  s.bind(1, complaint_id);
+  std::vector<Event> out;
+  while (s.step()) {
+    Event e;
+    e.event_id = s.text(0);
+    e.complaint_id = complaint_id;
+    e.origin = s.text(1);
+    e.at = s.i64(2);
+    auto kind = parse_event_kind(s.text(3));
+    SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
+    e.kind = *kind;
+    e.actor = json::actor_from_json(s.text(4));
+    e.payload = s.text(5);
+    e.hops = json::hops_from_json(s.text(6));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ComplaintState Store::refresh_projection(const std::string& id, TimeMs now) {
+  ComplaintState st = fold(events_of(id), ctx_);
+  if (!st.exists) return st;
+  const auto& r = st.record;
+  prepare(
+      "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, agency, "
+      "received_at, updated_at, verify_due, followup_due, autoclose_due, event_count, "
+      "conflict_count, state_json) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
+      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "ON CONFLICT(id) DO UPDATE SET seq = (SELECT max(seq) + 1 FROM complaints), "
+      "status = ?2, type = ?3, privacy = ?4, channel = ?5, region = ?6, agency = ?7, "
+      "received_at = ?8, updated_at = ?9, verify_due = ?10, followup_due = ?11, "
+      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, state_json = ?15")
+      .bind(1, id)
+      .bind(2, to_string(st.status))
+      .bind(3, to_string(r.type))
+      .bind(4, to_string(r.privacy))
+      .bind(5, to_string(r.channel))
+      .bind_null_if_empty(6, r.region)
+      .bind_null_if_empty(7, r.agency)
+      .bind(8, r.received_at)
+      .bind(9, st.updated_at)
+      .bind(10, st.deadlines.verify_due)
+      .bind(11, st.deadlines.followup_due)
+      .bind(12, st.deadlines.autoclose_due)
+      .bind(13, static_cast<std::int64_t>(st.event_count))
+      .bind(14, static_cast<std::int64_t>(st.conflicts.size()))
+      .bind(15, json::state_to_json(st, true))
+      .run();
+  prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
+  for (const auto& c : st.conflicts) {
+    prepare(
+        "INSERT INTO conflicts(event_id, complaint_id, kind, reason, detected_at) "
+        "VALUES (?,?,?,?,?)")
+        .bind(1, c.event_id)
+        .bind(2, id)
+        .bind(3, to_string(c.kind))
+        .bind(4, c.reason)
+        .bind(5, now)
+        .run();
+  }
+  return st;
+}
+
+std::optional<std::string> Store::find_by_ref(const std::string& system, const std::string& ext_id) {
+  auto s = prepare("SELECT complaint_id FROM refs WHERE system = ? AND ext_id = ?");
+  s.bind(1, system).bind(2, ext_id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::optional<std::string> Store::state_json(const std::string& id) {
+  auto s = prepare("SELECT state_json FROM complaints WHERE id = ?");
+  s.bind(1, id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::optional<WriteOutcome> Store::replay_idempotent(const IngestRequest& req,
+                                                     const std::string& request_hash) {
+  if (req.idem_key.empty()) return std::nullopt;
+  auto s = prepare(
+      "SELECT request_sha256, complaint_id, response_json FROM idempotency "
+      "WHERE scope = ? AND key = ?");
+  s.bind(1, req.idem_scope).bind(2, req.idem_key);
+  if (!s.step()) return std::nullopt;
+  WriteOutcome out;
+  if (s.text(0) != request_hash) {
+    out.error = errc::idempotency_mismatch;
+    out.status = http_status(out.error);
+    out.pointer = "";
+    out.body = "this Idempotency-Key was already used with a different request body";
+    return out;
+  }
+  out.status = 200;
+  out.complaint_id = s.text(1);
+  out.body = s.text(2);
+  return out;
+}
+
+WriteOutcome Store::ingest(const IngestRequest& req) {
+  const std::string request_hash = crypto::sha256_hex(req.raw_body);
+  if (auto replay = replay_idempotent(req, request_hash)) return *replay;
+
+  auto remember = [&](const WriteOutcome& out) {
+    if (req.idem_key.empty()) return;
+    prepare(
+        "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, "
+        "response_json, created_at) VALUES (?,?,?,?,?,?,?)")
+        .bind(1, req.idem_scope)
+        .bind(2, req.idem_key)
+        .bind(3, request_hash)
+        .bind(4, out.status)
+        .bind(5, out.complaint_id)
+        .bind(6, out.body)
+        .bind(7, req.now)
+        .run();
+  };
+
+  // A source that resends a complaint we already hold (same external id) gets the original.
+  for (const auto& ref : req.complaint.refs) {
+    if (auto existing = find_by_ref(ref.system, ref.id)) {
+      WriteOutcome out;
+      out.status = 200;
+      out.complaint_id = *existing;
+      out.body = json::state_to_json(fold(events_of(*existing), ctx_), false);
+      remember(out);
+      return out;
+    }
+  }
+
+  Complaint c = req.complaint;
+  if (c.id.empty()) c.id = make_uuid_v7(req.now);
+  Event created;
+  created.event_id = make_uuid_v7(req.now);
+  created.complaint_id = c.id;
+  created.origin = req.origin;
+  created.at = c.received_at;
+  created.actor = req.actor;
+  created.kind = EventKind::created;
+  created.payload = json::complaint_to_json(c, true);
+  created.hops = {req.origin};
+
+  insert_event(created, req.now, req.destinations, c.id);
+  for (const auto& ref : c.refs) {
+    prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
+        .bind(1, ref.system)
+        .bind(2, ref.id)
+        .bind(3, c.id)
+        .bind(4, req.now)
+        .run();
+  }
+  ComplaintState st = refresh_projection(c.id, req.now);
+  SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
+  prepare(
+      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
+      "VALUES (?,?,?,?,?,?)")
+      .bind(1, req.raw_source)
+      .bind(2, c.id)
+      .bind(3, req.content_type)
+      .bind_blob(4, req.raw_body)
+      .bind(5, request_hash)
+      .bind(6, req.now)
+      .run();
+
+  WriteOutcome out;
+  out.status = 201;
+  out.complaint_id = c.id;
+  out.body = json::state_to_json(st, false);
+  remember(out);
+  return out;
+}
+
+WriteOutcome Store::append_event(const AppendRequest& req) {
+  const Event& e = req.event;
+  WriteOutcome out;
+  out.complaint_id = e.complaint_id;
+  auto fail = [&](errc code, std::string detail, std::string pointer = "") {
+    out.error = code;
+    out.status = http_status(code);
+    out.body = std::move(detail);
+    out.pointer = std::move(pointer);
+    return out;
+  };
+  auto answer = [&](const ComplaintState& st) {
+    rapidjson::StringBuffer buf;
+    json::Writer w(buf);
+    w.StartObject();
+    w.Key("event_id");
+    w.String(e.event_id.c_str());
+    w.EndObject();
+    std::string head(buf.GetString(), buf.GetSize());
+    head.pop_back();
+    return head + ",\"complaint\":" + json::state_to_json(st, false) + "}";
+  };
+
+  auto dup = prepare("SELECT complaint_id, kind, payload_json FROM events WHERE event_id = ?");
+  dup.bind(1, e.event_id);
+  if (dup.step()) {
+    if (dup.text(0) != e.complaint_id || dup.text(1) != to_string(e.kind) ||
+        dup.text(2) != e.payload) {
+      return fail(errc::idempotency_mismatch, "this event_id was already used for another event",
+                  "/event_id");
+    }
+    out.status = 200;
+    out.body = answer(fold(events_of(e.complaint_id), ctx_));
+    return out;
+  }
+
+  std::vector<Event> events = events_of(e.complaint_id);
+  if (events.empty()) return fail(errc::not_found, "no such complaint");
+  ComplaintState before = fold(events, ctx_);
+  if (auto why = transition_error(before.status, e.kind))
+    return fail(errc::transition_not_allowed, *why, "/kind");
+  events.push_back(e);
+  ComplaintState after = fold(events, ctx_);
+  for (const auto& c : after.conflicts) {
+    if (c.event_id == e.event_id) return fail(errc::invalid_value, c.reason, "/payload");
+  }
+  if (e.kind == EventKind::linked) {
+    Ref ref{json::get_string(*json::parse(e.payload), "system"),
+            json::get_string(*json::parse(e.payload), "id")};
+    if (auto owner = find_by_ref(ref.system, ref.id)) {
+      if (*owner != e.complaint_id)
+        return fail(errc::transition_not_allowed,
+                    ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
+                    "/payload");
+    } else {
+      prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
+          .bind(1, ref.system)
+          .bind(2, ref.id)
+          .bind(3, e.complaint_id)
+          .bind(4, e.at)
+          .run();
+    }
+  }
+  insert_event(e, e.at, req.destinations, e.complaint_id);
+  ComplaintState st = refresh_projection(e.complaint_id, e.at);
+  out.status = 201;
+  out.body = answer(st);
+  return out;
+}
+
+ListPage Store::list(const ListQuery& q) {
+  auto s = prepare(
+      "SELECT seq, state_json FROM complaints WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
+      "AND (?3 IS NULL OR updated_at >= ?3) ORDER BY seq LIMIT ?4");
+  s.bind(1, q.after_seq);
+  if (q.status) s.bind(2, to_string(*q.status));
+  s.bind(3, q.since);
+  s.bind(4, q.limit + 1);
+  ListPage page;
+  while (s.step()) {
+    if (static_cast<int>(page.states.size()) == q.limit) {
+      page.more = true;
+      break;
+    }
+    page.last_seq = s.i64(0);
+    page.states.push_back(s.text(1));
+  }
+  return page;
+}
+
+std::int64_t Store::complaint_count() {
+  auto s = prepare("SELECT count(*) FROM complaints");
+  s.step();
+  return s.i64(0);
+}
+
+std::int64_t Store::event_count() {
+  auto s = prepare("SELECT count(*) FROM events");
+  s.step();
+  return s.i64(0);
+}
+
+std::int64_t Store::outbox_depth() {
+  auto s = prepare("SELECT count(*) FROM outbox WHERE state = 'pending'");
+  s.step();
+  return s.i64(0);
+}
+
+Store::NewToken Store::create_token(const std::string& name, const std::string& scopes,
+                                    const std::string& node_id, TimeMs now) {
+  NewToken t;
+  t.id = crypto::random_token(6);
+  t.secret = "spl." + t.id + "." + crypto::random_token(32);
+  prepare(
+      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at) VALUES (?,?,?,?,?,?)")
+      .bind(1, t.id)
+      .bind(2, name)
+      .bind(3, crypto::sha256_hex(t.secret))
+      .bind(4, scopes)
+      .bind_null_if_empty(5, node_id)
+      .bind(6, now)
+      .run();
+  return t;
+}
+
+bool Store::revoke_token(const std::string& id, TimeMs now) {
+  prepare("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::optional<StoredToken> Store::find_token_by_hash(const std::string& sha256_hex) {
+  auto s = prepare(
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
+      "WHERE sha256 = ?");
+  s.bind(1, sha256_hex);
+  if (!s.step()) return std::nullopt;
+  StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+  if (!s.null(5)) t.revoked_at = s.i64(5);
+  return t;
+}
+
+std::vector<StoredToken> Store::list_tokens() {
+  auto s = prepare(
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
+      "ORDER BY created_at");
+  std::vector<StoredToken> out;
+  while (s.step()) {
+    StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+    if (!s.null(5)) t.revoked_at = s.i64(5);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void Store::audit(TimeMs at, const std::string& actor, const std::string& action,
+                  const std::string& target, const std::string& detail_json) {
+  prepare("INSERT INTO audit_log(at, actor, action, target, detail_json) VALUES (?,?,?,?,?)")
+      .bind(1, at)
+      .bind(2, actor)
+      .bind(3, action)
+      .bind(4, target)
+      .bind(5, detail_json)
+      .run();
+}
+
+void Store::backup_to(const std::string& dest_path) {
+  sqlite3* dest = nullptr;
+  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_close(dest);
+    throw StoreError(classify(rc), rc, "cannot create backup file " + dest_path);
+  }
+  sqlite3_backup* b = sqlite3_backup_init(dest, "main", db_, "main");
+  if (!b) {
+    std::string msg = sqlite3_errmsg(dest);
+    sqlite3_close(dest);
+    throw StoreError(errc::storage_failure, 0, "backup: " + msg);
+  }
+  // Copy in steps so writers are not held off for the whole copy.
+  do {
+    rc = sqlite3_backup_step(b, 256);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(20);
+  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  sqlite3_backup_finish(b);
+  int final_rc = sqlite3_errcode(dest);
+  sqlite3_close(dest);
+  if (rc != SQLITE_DONE || final_rc != SQLITE_OK)
+    throw StoreError(classify(rc), rc, "backup to " + dest_path + " failed");
+}
+
+}  // namespace simpul

@@ -1,0 +1,166 @@
+#pragma once
+// The durable store: one SQLite database in WAL mode, migrated at open.
+//
+// A Store is one SQLite connection. It is not thread-safe: give each thread its own (the
+// CommitQueue owns the writing one; readers open their own). Write methods expect to run inside
+// a transaction the caller opened (begin/commit, or the CommitQueue's group commit); each keeps
+// every row of one logical write (raw payload, events, refs, projection, outbox rows,
+// idempotency answer) in that transaction, so a crash leaves all of it or none.
+//
+// Failures are StoreError exceptions inside this layer; the CommitQueue and HTTP handlers turn
+// them into errc values (storage_busy, storage_full, storage_failure).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "simpul/errors.hpp"
+#include "simpul/fold.hpp"
+#include "simpul/model.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace simpul {
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(errc code, int sqlite_code, const std::string& what)
+      : std::runtime_error(what), code_(code), sqlite_code_(sqlite_code) {}
+  errc code() const { return code_; }
+  int sqlite_code() const { return sqlite_code_; }
+
+ private:
+  errc code_;
+  int sqlite_code_;
+};
+
+struct StoreOptions {
+  std::string path;
+  bool synchronous_full = true;  // FULL: a commit survives power loss; NORMAL: survives a crash
+  int busy_timeout_ms = 5000;
+  bool migrate = true;  // apply pending migrations at open
+};
+
+struct StoredToken {
+  std::string id;
+  std::string name;
+  std::string scopes;  // comma-separated: ingest,read,act,pii,admin
+  std::string node_id;
+  TimeMs created_at = 0;
+  std::optional<TimeMs> revoked_at;
+};
+
+// One complaint entering the node.
+struct IngestRequest {
+  Complaint complaint;  // id minted when empty
+  std::string raw_body;
+  std::string raw_source = "api";  // "api" or a connector id
+  std::string content_type = "application/json";
+  std::string idem_scope;  // who the key belongs to (token id)
+  std::string idem_key;    // "" = no Idempotency-Key
+  std::string origin;      // this node's id
+  Actor actor;
+  std::vector<std::string> destinations;  // outbox destinations for the new events
+  TimeMs now = 0;
+};
+
+// An answer the HTTP layer can send as is.
+struct WriteOutcome {
+  errc error = errc::ok;
+  int status = 0;  // 201 new, 200 replay, or the error's HTTP status
+  std::string complaint_id;
+  std::string body;  // JSON (the state without PII) or the problem detail when error != ok
+  std::string pointer;
+};
+
+struct AppendRequest {
+  Event event;  // event_id minted by the caller
+  std::vector<std::string> destinations;
+};
+
+struct ListQuery {
+  std::optional<Status> status;
+  std::optional<TimeMs> since;  // updated_at >= since
+  std::int64_t after_seq = 0;   // cursor
+  int limit = 50;
+};
+
+struct ListPage {
+  std::vector<std::string> states;  // state_json of each complaint (with PII; caller redacts)
+  std::int64_t last_seq = 0;
+  bool more = false;
+};
+
+class Store {
+ public:
+  Store(StoreOptions opt, FoldContext ctx);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  static int latest_schema_version();
+  int schema_version();
+  void migrate();
+
+  void begin();  // BEGIN IMMEDIATE: take the write lock now, not at the first write
+  void commit();
+  void rollback();
+  bool in_transaction() const;
+  void savepoint(const char* name);
+  void release(const char* name);
+  void rollback_to(const char* name);
+
+  WriteOutcome ingest(const IngestRequest& req);
+  WriteOutcome append_event(const AppendRequest& req);
+  // Recomputes and stores the projection of one complaint from its events.
+  ComplaintState refresh_projection(const std::string& complaint_id, TimeMs now);
+
+  // Reads.
+  std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id);
+  std::vector<Event> events_of(const std::string& complaint_id);
+  std::optional<std::string> state_json(const std::string& complaint_id);
+  ListPage list(const ListQuery& q);
+  std::int64_t complaint_count();
+  std::int64_t event_count();
+  std::int64_t outbox_depth();
+
+  // Tokens and audit.
+  struct NewToken {
+    std::string id;
+    std::string secret;  // shown once; only its hash is stored
+  };
+  NewToken create_token(const std::string& name, const std::string& scopes,
+                        const std::string& node_id, TimeMs now);
+  bool revoke_token(const std::string& id, TimeMs now);
+  std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex);
+  std::vector<StoredToken> list_tokens();
+  void audit(TimeMs at, const std::string& actor, const std::string& action,
+             const std::string& target, const std::string& detail_json);
+
+  // Online backup (SQLite backup API) to `dest_path`; safe while other connections write.
+  void backup_to(const std::string& dest_path);
+  void exec(const char* sql);
+  sqlite3* handle() { return db_; }
+  const FoldContext& fold_context() const { return ctx_; }
+
+ private:
+  class Stmt;
+  Stmt prepare(const char* sql);
+  void insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
+                    const std::string& complaint_id);
+  std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
+                                                const std::string& request_hash);
+
+  StoreOptions opt_;
+  FoldContext ctx_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+}  // namespace simpul
