@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -63,6 +64,9 @@ struct Problem {
   std::string rule;     // the schema keyword or normalization rule, e.g. "required", "phone"
   std::string detail;   // one human sentence
 };
+
+// For diagnostics (tests, logs): code, pointer, rule and detail.
+std::ostream& operator<<(std::ostream& os, const Problem& p);
 
 template <class T>
 using Result = boost::system::result<T, Problem>;

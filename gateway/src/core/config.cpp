@@ -66,7 +66,6 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.http.max_body_bytes = static_cast<std::size_t>(get_int(h, "max_body_bytes", static_cast<int>(c.http.max_body_bytes)));
   c.http.header_timeout_ms = get_int(h, "header_timeout_ms", c.http.header_timeout_ms);
   c.http.body_timeout_ms = get_int(h, "body_timeout_ms", c.http.body_timeout_ms);
-  c.http.idle_timeout_ms = get_int(h, "idle_timeout_ms", c.http.idle_timeout_ms);
   c.http.max_connections = get_int(h, "max_connections", c.http.max_connections);
 
   c.auth.admin_token_ref = json::get_string(d["auth"], "admin_token");

@@ -36,7 +36,6 @@ struct Config {
     std::size_t max_body_bytes = 1 << 20;
     int header_timeout_ms = 10'000;  // slow clients lose the connection
     int body_timeout_ms = 30'000;
-    int idle_timeout_ms = 60'000;
     int max_connections = 1024;
   } http;
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 
 namespace simpul {
 namespace {
@@ -58,6 +59,10 @@ boost::system::error_code make_error_code(errc e) noexcept {
 int http_status(errc e) noexcept { return info(e).http; }
 retry_class retry_of(errc e) noexcept { return info(e).retry; }
 const char* code_name(errc e) noexcept { return info(e).name; }
+
+std::ostream& operator<<(std::ostream& os, const Problem& p) {
+  return os << code_name(p.code) << " at '" << p.pointer << "' (" << p.rule << "): " << p.detail;
+}
 
 ConfigError::ConfigError(std::string file, std::string pointer, std::string reason)
     : std::runtime_error(file + ": " + (pointer.empty() ? std::string("(document)") : pointer) +

@@ -3,6 +3,7 @@
 #include <utf8.h>
 
 #include <array>
+#include <unordered_set>
 #include <utility>
 
 #include "core/json.hpp"
@@ -126,6 +127,14 @@ std::optional<Problem> clean_strings(rapidjson::Value& v, const std::string& ptr
     return std::nullopt;
   }
   if (v.IsObject()) {
+    // Duplicate member names make a document mean different things to different readers.
+    std::unordered_set<std::string_view> names;
+    for (const auto& m : v.GetObject()) {
+      std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      if (!names.insert(name).second)
+        return at(errc::schema_violation, ptr + "/" + escape_token(name), "duplicate-key",
+                  "a member name appears twice in the same object");
+    }
     for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
       std::string_view name(it->name.GetString(), it->name.GetStringLength());
       std::string child = ptr + "/" + escape_token(name);

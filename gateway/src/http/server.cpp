@@ -84,6 +84,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       stream.expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
                                                         asio::as_tuple(use_awaitable));
+      // Beast checks a declared Content-Length against body_limit as soon as the header is in.
+      if (ec == bhttp::error::body_limit) {
+        co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
+                                                 "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        break;
+      }
       if (ec == bhttp::error::header_limit) {
         co_await write_and_close(stream, problem(431, "header-too-large", "Request header fields too large", "the request header exceeds the limit"));
         break;

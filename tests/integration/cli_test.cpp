@@ -1,0 +1,87 @@
+// The `simpul` binary's commands and exit codes: 0 ok, 1 runtime failure, 64 usage, 78 config.
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "store/store.hpp"
+#include "support/test_support.hpp"
+
+using namespace simpul;
+using test::run_simpul;
+
+TEST_CASE("cli: check accepts a good config and the shipped examples") {
+  test::TempDir dir;
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::string out;
+  CHECK(run_simpul({"check", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find(": ok") != std::string::npos);
+  setenv("SIMPUL_ADMIN_TOKEN", "x", 1);
+  for (const char* f : {"/config/simpul.example.json", "/config/demo/kota-batam.json"}) {
+    INFO(f);
+    CHECK(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0);
+  }
+}
+
+TEST_CASE("cli: a bad config exits 78 naming the file - the pointer and the reason") {
+  test::TempDir dir;
+  auto text = test::config_json(dir);
+  text.replace(text.find("\"kabkota\""), 9, "\"desa\"");
+  std::ofstream(dir.file("bad.json")) << text;
+  std::string out;
+  CHECK(run_simpul({"check", "--config", dir.file("bad.json")}, &out) == 78);
+  CHECK(out.find(dir.file("bad.json")) != std::string::npos);
+  CHECK(out.find("/node/tier") != std::string::npos);
+  CHECK(out.find("kabkota") != std::string::npos);  // the allowed values
+  CHECK(run_simpul({"check", "--config", dir.file("missing.json")}, &out) == 78);
+  unsetenv("SIMPUL_TEST_ADMIN");
+  std::ofstream(dir.file("ok.json")) << test::config_json(dir);
+  CHECK(run_simpul({"check", "--config", dir.file("ok.json")}, &out) == 78);
+  CHECK(out.find("SIMPUL_TEST_ADMIN is not set") != std::string::npos);
+}
+
+TEST_CASE("cli: usage errors exit 64") {
+  std::string out;
+  CHECK(run_simpul({}, &out) == 64);
+  CHECK(run_simpul({"frobnicate"}, &out) == 64);
+  CHECK(run_simpul({"serve"}, &out) == 64);
+  CHECK(run_simpul({"--help"}, &out) == 0);
+}
+
+TEST_CASE("cli: token create - list and revoke - the secret is printed once and stored hashed") {
+  test::TempDir dir;
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::string out;
+  CHECK(run_simpul({"token", "create", "--config", dir.file("node.json"), "--name", "dashboard",
+                    "--scopes", "read,pii"}, &out) == 0);
+  auto tpos = out.find("token: ");
+  REQUIRE(tpos != std::string::npos);
+  std::string secret = out.substr(tpos + 7, out.find('\n', tpos) - tpos - 7);
+  std::string id = out.substr(4, out.find('\n') - 4);
+  CHECK(run_simpul({"token", "create", "--config", dir.file("node.json"), "--scopes", "root"}, &out) == 64);
+  CHECK(run_simpul({"token", "list", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("dashboard") != std::string::npos);
+  CHECK(out.find(secret) == std::string::npos);
+  CHECK(run_simpul({"token", "revoke", "--config", dir.file("node.json"), id}, &out) == 0);
+  CHECK(run_simpul({"token", "revoke", "--config", dir.file("node.json"), id}, &out) == 1);
+  CHECK(run_simpul({"token", "list", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("revoked") != std::string::npos);
+}
+
+TEST_CASE("cli: db migrate and an online backup of a running node") {
+  test::TempDir dir;
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  std::string out;
+  CHECK(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("-> 1") != std::string::npos);
+  test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
+  http::Client c("127.0.0.1", serve.port());
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("C" + std::to_string(i)), test::TestNode::auth()).status == 201);
+  CHECK(run_simpul({"db", "backup", "--config", dir.file("node.json"), dir.file("backup.db")}, &out) == 0);
+  Store copy(StoreOptions{dir.file("backup.db"), true, 5000, false}, FoldContext{});
+  CHECK(copy.complaint_count() == 10);
+  CHECK(serve.terminate() == 0);  // SIGTERM is a clean stop
+}

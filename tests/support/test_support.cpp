@@ -1,0 +1,144 @@
+#include "support/test_support.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace simpul::test {
+
+const char* const kAdminToken = "test-admin-token-0123456789";
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "simpul-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string config_json(const TempDir& dir, const std::string& node_id, const std::string& extra_http) {
+  return R"({
+    // test node
+    "node": {"id": ")" + node_id + R"(", "name": "Test", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
+    "store": {"path": ")" + dir.file(node_id + ".db") + R"("},
+    "http": {"listen": "127.0.0.1:0")" + extra_http + R"(},
+    "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
+    "log": {"level": "warn"}
+  })";
+}
+
+Config test_config(const TempDir& dir, const std::string& node_id) {
+  setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
+  return parse_config(config_json(dir, node_id), dir.file("config.json"), dir.path());
+}
+
+TestNode::TestNode(Config cfg) : node_(std::make_unique<Node>(std::move(cfg))) {
+  node_->start_background();
+}
+
+TestNode::~TestNode() { node_->stop(); }
+
+http::Client TestNode::client(int timeout_ms) const { return http::Client("127.0.0.1", port(), timeout_ms); }
+
+std::vector<http::Header> TestNode::auth(const std::string& token) {
+  return {{"authorization", "Bearer " + token}};
+}
+
+ServeProcess::ServeProcess(const std::string& config_file, const std::string& ready_file) {
+  std::filesystem::remove(ready_file);
+  setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execl(SIMPUL_BINARY, "simpul", "serve", "--config", config_file.c_str(), "--ready-file",
+          ready_file.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(ready_file);
+    int port = 0;
+    if (in >> port && port > 0) {
+      port_ = static_cast<std::uint16_t>(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("simpul serve exited during start-up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill9();
+  throw std::runtime_error("simpul serve did not become ready");
+}
+
+ServeProcess::~ServeProcess() {
+  if (pid_ > 0) kill9();
+}
+
+void ServeProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int ServeProcess::terminate() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_simpul(const std::vector<std::string>& args, std::string* output) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("simpul"));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(SIMPUL_BINARY, argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string sample_complaint(const std::string& title, const std::string& extra) {
+  return R"({"type":"pengaduan","title":")" + title +
+         R"(","body":"Lubang di jalan sudah dua minggu.","channel":"app","reporter":{"name":"CANARY-NAME-7731","phone":"081270001234","nik":"2171010101900001"})" +
+         extra + "}";
+}
+
+}  // namespace simpul::test

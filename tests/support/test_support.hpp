@@ -1,0 +1,70 @@
+#pragma once
+// Test support: temporary directories, a real node on 127.0.0.1:0 with a temp database, and a
+// `simpul serve` child process that can be SIGKILLed. Hermetic: no fixed ports, no shared files.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "http/client.hpp"
+#include "http/node.hpp"
+
+namespace simpul::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A config for a test node in `dir`: store in dir, port 0, admin token from SIMPUL_TEST_ADMIN.
+Config test_config(const TempDir& dir, const std::string& node_id = "test-node");
+std::string config_json(const TempDir& dir, const std::string& node_id = "test-node",
+                        const std::string& extra_http = "");
+extern const char* const kAdminToken;
+
+// A node running on a background thread.
+class TestNode {
+ public:
+  explicit TestNode(Config cfg);
+  ~TestNode();
+  std::uint16_t port() const { return node_->port(); }
+  http::Client client(int timeout_ms = 10'000) const;
+  const Config& config() const { return node_->config(); }
+  // Bearer header for the bootstrap admin token, or for `token`.
+  static std::vector<http::Header> auth(const std::string& token = kAdminToken);
+
+ private:
+  std::unique_ptr<Node> node_;
+};
+
+// `simpul serve --config FILE` as a child process.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::string& config_file, const std::string& ready_file);
+  ~ServeProcess();
+  std::uint16_t port() const { return port_; }
+  void kill9();        // SIGKILL and reap
+  int terminate();     // SIGTERM, reap, return exit status
+  bool running() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// Runs `simpul ARGS...`, capturing stdout+stderr. Returns the exit code.
+int run_simpul(const std::vector<std::string>& args, std::string* output = nullptr);
+
+std::string sample_complaint(const std::string& title = "Jalan rusak di Batam Kota",
+                             const std::string& extra = "");
+
+}  // namespace simpul::test

@@ -1,0 +1,71 @@
+// Config: good config, wrong type, missing key, bad secret reference. Errors name the file,
+// the JSON Pointer and the reason.
+
+#include <doctest/doctest.h>
+
+#include "core/config.hpp"
+
+using namespace simpul;
+
+namespace {
+const char* kGood = R"({
+  // comments are allowed
+  "node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WITA"},
+  "store": {"path": "data/batam.db", "synchronous": "normal"},
+  "http": {"listen": "0.0.0.0:8443", "max_body_bytes": 2048},
+  "auth": {"admin_token": "env:SIMPUL_ADMIN_TOKEN"},
+  "sla": {"verify_days": 2},
+})";
+
+std::string pointer_of(const std::string& text) {
+  try {
+    parse_config(text, "node.json", "/etc/simpul");
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == "node.json");
+    CHECK_FALSE(e.reason().empty());
+    return e.pointer();
+  }
+  FAIL("expected a ConfigError");
+  return "";
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  auto i = s.find(from);
+  REQUIRE(i != std::string::npos);
+  return s.replace(i, from.size(), to);
+}
+}  // namespace
+
+TEST_CASE("config: a good file with comments and defaults") {
+  auto c = parse_config(kGood, "node.json", "/etc/simpul");
+  CHECK(c.node.id == "kota-batam");
+  CHECK(c.node.name == "kota-batam");
+  CHECK(c.node.zone.offset_minutes == 480);
+  CHECK(c.store.path == "/etc/simpul/data/batam.db");
+  CHECK_FALSE(c.store.synchronous_full);
+  CHECK(c.http.host == "0.0.0.0");
+  CHECK(c.http.port == 8443);
+  CHECK(c.http.max_body_bytes == 2048);
+  CHECK(c.http.header_timeout_ms == 10'000);
+  CHECK(c.sla.rules.verify_days == 2);
+  CHECK(c.sla.rules.followup_days == 5);
+  CHECK(c.sla.rules.autoclose_days == 10);
+}
+
+TEST_CASE("config: wrong type - missing key - unknown key - bad values name the pointer") {
+  CHECK(pointer_of(replace(kGood, R"("max_body_bytes": 2048)", R"("max_body_bytes": "2k")")) == "/http/max_body_bytes");
+  CHECK(pointer_of(replace(kGood, R"("tier": "kabkota", )", "")) == "/node/tier");
+  CHECK(pointer_of(replace(kGood, R"("synchronous": "normal")", R"("synchronous": "off")")) == "/store/synchronous");
+  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"verfy_days": 1, )")) == "/sla/verfy_days");
+  CHECK(pointer_of(replace(kGood, "env:SIMPUL_ADMIN_TOKEN", "hunter2")) == "/auth/admin_token");
+  CHECK(pointer_of(replace(kGood, "0.0.0.0:8443", "0.0.0.0:99999")) == "/http/listen");
+  CHECK(pointer_of("{\"node\": ") == "");
+}
+
+TEST_CASE("config: secrets resolve from env and file references only") {
+  setenv("SIMPUL_TEST_SECRET", "s3cret", 1);
+  CHECK(resolve_secret("env:SIMPUL_TEST_SECRET", "f", "/p") == "s3cret");
+  CHECK_THROWS_AS(resolve_secret("env:SIMPUL_DOES_NOT_EXIST_42", "f", "/p"), ConfigError);
+  CHECK_THROWS_AS(resolve_secret("file:/nonexistent/secret", "f", "/p"), ConfigError);
+  CHECK_THROWS_AS(resolve_secret("plain-text", "f", "/p"), ConfigError);
+}
