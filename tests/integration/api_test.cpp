@@ -111,6 +111,8 @@ TEST_CASE_FIXTURE(Api, "ingest: bad input gets 400/413/415/422 naming the pointe
 TEST_CASE_FIXTURE(Api, "auth: no token 401 - wrong scope 403 - revoked 401 - scopes are enforced per route") {
   CHECK(c.request("POST", "/v1/complaints", test::sample_complaint()).status == 401);
   CHECK(post(test::sample_complaint(), "", "spl.nope.nope").status == 401);
+  CHECK(c.request("GET", "/v1/complaints", "", {{"authorization", std::string("bearer ") + test::kAdminToken}}).status == 200);
+  CHECK(c.request("GET", "/v1/complaints", "", {{"authorization", std::string("Basic ") + test::kAdminToken}}).status == 401);
   auto reader = token("read");
   CHECK(post(test::sample_complaint(), "", reader).status == 403);
   auto ingester = token("ingest");

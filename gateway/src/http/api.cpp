@@ -68,8 +68,11 @@ Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics
 
 Result<Principal> Api::authenticate(const Request& req, const std::string& scope) {
   std::string auth = req.header("authorization");
-  const std::string prefix = "Bearer ";
-  if (auth.size() <= prefix.size() || auth.compare(0, prefix.size(), prefix) != 0)
+  const std::string_view prefix = "bearer ";  // the scheme name is case-insensitive (RFC 7235)
+  bool bearer = auth.size() > prefix.size();
+  for (std::size_t i = 0; bearer && i < prefix.size(); ++i)
+    bearer = std::tolower(static_cast<unsigned char>(auth[i])) == prefix[i];
+  if (!bearer)
     return make_problem(errc::unauthenticated, "", "bearer", "send Authorization: Bearer <token>");
   std::string hash = crypto::sha256_hex(std::string_view(auth).substr(prefix.size()));
   Principal p;

@@ -120,24 +120,34 @@ Store::Store(StoreOptions opt, FoldContext ctx) : opt_(std::move(opt)), ctx_(ctx
     db_ = nullptr;
     throw StoreError(classify(rc), rc, "cannot open database " + opt_.path + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, opt_.busy_timeout_ms);
-  sqlite3_extended_result_codes(db_, 1);
-  exec("PRAGMA journal_mode=WAL");
-  exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-  exec("PRAGMA foreign_keys=ON");
-  if (opt_.migrate) migrate();
-  int v = schema_version();
-  if (v > latest_schema_version()) {
-    throw StoreError(errc::storage_failure, 0,
-                     "database " + opt_.path + " has schema version " + std::to_string(v) +
-                         ", newer than this binary supports (" +
-                         std::to_string(latest_schema_version()) + ")");
+  // A constructor that throws never runs the destructor: release the handle ourselves.
+  try {
+    sqlite3_busy_timeout(db_, opt_.busy_timeout_ms);
+    sqlite3_extended_result_codes(db_, 1);
+    exec("PRAGMA journal_mode=WAL");
+    exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    int v = schema_version();
+    if (v > latest_schema_version()) {
+      throw StoreError(errc::storage_failure, 0,
+                       "database " + opt_.path + " has schema version " + std::to_string(v) +
+                           ", newer than this binary supports (" +
+                           std::to_string(latest_schema_version()) + ")");
+    }
+    if (opt_.migrate) migrate();
+  } catch (...) {
+    close();
+    throw;
   }
 }
 
-Store::~Store() {
+Store::~Store() { close(); }
+
+void Store::close() {
   for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
+  stmts_.clear();
   if (db_) sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 void Store::exec(const char* sql) {

@@ -152,6 +152,7 @@ class Store {
  private:
   class Stmt;
   Stmt prepare(const char* sql);
+  void close();
   void insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
                     const std::string& complaint_id);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,

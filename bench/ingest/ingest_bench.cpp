@@ -1,0 +1,242 @@
+// bench/ingest: durable HTTP ingest throughput and latency, next to the raw SQLite limit
+// measured in the same run on the same disk with the same synchronous setting.
+//
+//   1. peak: C concurrent keep-alive connections post complaints as fast as answers come back
+//      (closed loop), against a `simpul serve` child process.
+//   2. latency: an open-loop schedule at half the peak rate; each latency is measured from the
+//      request's scheduled send time, so queueing delay is not hidden.
+//   3. raw: the same rows (Store::ingest of the same normalized records) inserted straight into
+//      a fresh database in transactions of C rows, the most a group commit of C concurrent
+//      clients can gather.
+// Prints the figures and the ratio http/raw. Never part of `make test`.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/normalize.hpp"
+#include "store/store.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string simpul = "./build/simpul";
+  double seconds = 10;
+  int connections = 64;
+  std::string sync = "full";
+  std::string dir;  // where the databases go; default: the system temp directory
+};
+
+const char* kToken = "bench-admin-token";
+
+std::string complaint(long n) {
+  return R"({"refs":[{"system":"bench","id":")" + std::to_string(n) +
+         R"("}],"type":"pengaduan","title":"Jalan berlubang nomor )" + std::to_string(n) +
+         R"(","body":"Lubang besar di depan halte sudah dua minggu, membahayakan pengendara motor yang lewat setiap pagi.","category":{"local":"jalan"},"agency":"dinas-pu-batam","location":{"text":"Jl. Ahmad Yani, Batam Kota","lat":1.1301,"lon":104.0529},"incident_at":"2026-11-18 07:30","channel":"app","reporter":{"name":"Siti Rahma","phone":"0812-7000-1234"}})";
+}
+
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
+}
+
+struct Run {
+  long ok = 0, failed = 0;
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+};
+
+// rate <= 0: closed loop. Otherwise open loop at `rate` requests/s.
+Run load(std::uint16_t port, const Options& o, double seconds, double rate, long first_id) {
+  asio::io_context ioc{1};
+  Run run;
+  long next = 0;
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto worker = [&]() -> asio::awaitable<void> {
+    beast::tcp_stream stream(ioc);
+    co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), asio::use_awaitable);
+    stream.socket().set_option(tcp::no_delay(true));
+    beast::flat_buffer buf;
+    asio::steady_timer timer(ioc);
+    for (;;) {
+      long i = next++;
+      auto scheduled = Clock::now();
+      if (rate > 0) {
+        scheduled = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate));
+        if (scheduled >= end) co_return;
+        timer.expires_at(scheduled);
+        co_await timer.async_wait(asio::use_awaitable);
+      } else if (scheduled >= end) {
+        co_return;
+      }
+      bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/v1/complaints", 11};
+      req.set(bhttp::field::host, "127.0.0.1");
+      req.set(bhttp::field::authorization, std::string("Bearer ") + kToken);
+      req.set(bhttp::field::content_type, "application/json");
+      req.set("Idempotency-Key", "bench-" + std::to_string(first_id + i));
+      req.body() = complaint(first_id + i);
+      req.prepare_payload();
+      co_await bhttp::async_write(stream, req, asio::use_awaitable);
+      bhttp::response<bhttp::string_body> res;
+      co_await bhttp::async_read(stream, buf, res, asio::use_awaitable);
+      auto done = Clock::now();
+      if (res.result_int() == 201) {
+        ++run.ok;
+        run.latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - scheduled).count());
+      } else {
+        ++run.failed;
+      }
+    }
+  };
+  for (int c = 0; c < o.connections; ++c)
+    asio::co_spawn(ioc, worker(), [&](std::exception_ptr e) {
+      if (e) ++run.failed;
+    });
+  ioc.run();
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return run;
+}
+
+struct Child {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+};
+
+Child start_server(const Options& o, const std::string& dir) {
+  std::ofstream(dir + "/bench.json") << R"({"node":{"id":"bench","tier":"kabkota","region":"21.71","timezone":"WIB"},
+    "store":{"path":")" << dir << R"(/http.db","synchronous":")" << o.sync << R"("},
+    "http":{"listen":"127.0.0.1:0","max_connections":4096},
+    "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":"warn"}})";
+  setenv("SIMPUL_BENCH_ADMIN", kToken, 1);
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    execl(o.simpul.c_str(), "simpul", "serve", "--config", (dir + "/bench.json").c_str(), "--ready-file",
+          (dir + "/port").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 500 && !c.port; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::ifstream in(dir + "/port");
+    int p = 0;
+    if (in >> p) c.port = static_cast<std::uint16_t>(p);
+  }
+  if (!c.port) throw std::runtime_error("simpul serve did not start; is --simpul right?");
+  return c;
+}
+
+// The disk's own limit: 4 KiB appends, each followed by fdatasync, for one second.
+double fsync_rate(const std::string& dir) {
+  std::string path = dir + "/fsync.probe";
+  FILE* f = std::fopen(path.c_str(), "w");
+  char block[4096] = {};
+  long n = 0;
+  auto t0 = Clock::now();
+  while (Clock::now() - t0 < std::chrono::seconds(1)) {
+    std::fwrite(block, 1, sizeof block, f);
+    std::fflush(f);
+    fdatasync(fileno(f));
+    ++n;
+  }
+  std::fclose(f);
+  std::filesystem::remove(path);
+  return n / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Inserts `rows` complaints straight into a fresh store, `batch` per transaction.
+double raw_rate(const Options& o, const std::string& path, long rows, int batch) {
+  simpul::Store store(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{});
+  simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
+  std::vector<simpul::IngestRequest> reqs;
+  reqs.reserve(static_cast<std::size_t>(rows));
+  for (long i = 0; i < rows; ++i) {
+    simpul::IngestRequest r;
+    r.raw_body = complaint(i);
+    r.complaint = *simpul::read_complaint(r.raw_body, nopt);
+    r.idem_scope = "admin";
+    r.idem_key = "bench-" + std::to_string(i);
+    r.origin = "bench";
+    r.now = nopt.now;
+    reqs.push_back(std::move(r));
+  }
+  auto t0 = Clock::now();
+  for (long i = 0; i < rows; i += batch) {
+    store.begin();
+    for (long j = i; j < std::min(rows, i + batch); ++j) store.ingest(reqs[static_cast<std::size_t>(j)]);
+    store.commit();
+  }
+  return rows / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--simpul") o.simpul = v;
+    else if (k == "--seconds") o.seconds = std::stod(v);
+    else if (k == "--connections") o.connections = std::stoi(v);
+    else if (k == "--sync") o.sync = v;
+    else if (k == "--dir") o.dir = v;
+    else {
+      std::fprintf(stderr, "usage: ingest_bench [--simpul PATH] [--seconds N] [--connections N] [--sync full|normal] [--dir DIR]\n");
+      return 64;
+    }
+  }
+  std::string base = o.dir.empty() ? std::filesystem::temp_directory_path().string() : o.dir;
+  std::string dir = base + "/simpul-bench-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::printf("bench/ingest: %d connections, synchronous=%s, %u cores, data in %s\n", o.connections,
+              o.sync.c_str(), std::thread::hardware_concurrency(), dir.c_str());
+
+  Child server = start_server(o, dir);
+  load(server.port, o, 1.0, 0, 10'000'000);  // warm-up
+  Run peak = load(server.port, o, o.seconds, 0, 0);
+  double peak_rate = peak.ok / peak.seconds;
+  Run half = load(server.port, o, o.seconds, peak_rate / 2, 20'000'000);
+  kill(server.pid, SIGTERM);
+  waitpid(server.pid, nullptr, 0);
+
+  double fsyncs = fsync_rate(dir);
+  long rows = std::max<long>(peak.ok, 2000);
+  double raw = raw_rate(o, dir + "/raw.db", rows, o.connections);
+  double raw_big = raw_rate(o, dir + "/raw_big.db", rows, 1000);
+  std::filesystem::remove_all(dir);
+
+  std::printf("\n%-44s %12s\n", "figure", "value");
+  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed, %.1f s)\n", "HTTP ingest peak (closed loop)", peak_rate, peak.ok, peak.failed, peak.seconds);
+  std::printf("%-44s %12.2f ms\n", "  latency p50 at peak", pct(peak.latencies_ms, 0.50));
+  std::printf("%-44s %12.2f ms\n", "  latency p99 at peak", pct(peak.latencies_ms, 0.99));
+  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed)\n", "HTTP ingest at half peak (open loop)", half.ok / half.seconds, half.ok, half.failed);
+  std::printf("%-44s %12.2f ms\n", "  latency p50 at half peak", pct(half.latencies_ms, 0.50));
+  std::printf("%-44s %12.2f ms\n", "  latency p99 at half peak", pct(half.latencies_ms, 0.99));
+  std::printf("%-44s %12.0f /s   (%d rows per transaction)\n", "raw SQLite limit, same rows", raw, o.connections);
+  std::printf("%-44s %12.0f /s   (1000 rows per transaction, for scale)\n", "raw SQLite, large batches", raw_big);
+  std::printf("%-44s %12.0f /s   (4 KiB append + fdatasync)\n", "disk fsync limit", fsyncs);
+  std::printf("%-44s %12.1f      (requests per commit the group commit must reach)\n", "HTTP peak / fsync limit", peak_rate / fsyncs);
+  std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio HTTP peak / raw limit", peak_rate / raw);
+  std::printf("%-44s %12.2f\n", "ratio HTTP peak / raw large batches", peak_rate / raw_big);
+  std::printf("%-44s %12s      (target < 50 ms)\n", "p99 at half peak", pct(half.latencies_ms, 0.99) < 50 ? "met" : "NOT met");
+  return 0;
+}
