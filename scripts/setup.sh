@@ -9,8 +9,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev sqlite3
   rapidjson-dev doctest-dev
-  libspdlog-dev libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
-  python3 curl
+  libfmt-dev libcli11-dev libutfcpp-dev
 )
 
 missing=()

@@ -1,6 +1,6 @@
 // Crash test: clients stream ingests while `simpul serve` is SIGKILLed at random points, then
 // restarted, many cycles. Afterwards every complaint that got a 2xx is present exactly once,
-// and nothing is half-stored. Cycles: SIMPUL_CRASH_CYCLES (default 6; `make soak` runs 200).
+// and nothing is half-stored. Cycles: SIMPUL_CRASH_CYCLES (default 20; `make soak` runs 200).
 
 #include <doctest/doctest.h>
 
@@ -85,7 +85,7 @@ void client_loop(std::uint16_t port, Ledger& ledger, std::atomic<bool>& stop) {
 }  // namespace
 
 TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - none half-stored") {
-  int cycles = 6;
+  int cycles = 20;
   if (const char* env = std::getenv("SIMPUL_CRASH_CYCLES")) cycles = std::max(1, std::atoi(env));
   test::TempDir dir;
   std::ofstream(dir.file("node.json")) << test::config_json(dir, "crash-node");

@@ -166,10 +166,13 @@ TEST_CASE_FIXTURE(Api, "events: officers' actions - 409 for what the state machi
   auto doc = json::parse(closed.body);
   CHECK(json::get_string((*doc)["complaint"], "status") == "closed");
   CHECK(act(id, R"({"kind":"teleported"})").status == 422);
+  CHECK(act(id, R"({"kind":"amended","payload":{"fields":{"title":42}}})").status == 422);
+  CHECK(act(id, R"({"kind":"amended","payload":{"fields":{"title":"Intisari"}}})").status == 201);
   CHECK(act(id, "{oops").status == 400);
   CHECK(act("019a9ec0-6400-7000-8000-000000000000", R"({"kind":"verified"})").status == 404);
   auto full = json::parse(get("/v1/complaints/" + id).body);
-  CHECK((*full)["events"].Size() == 5);
+  CHECK((*full)["events"].Size() == 6);
+  CHECK(json::get_string(*full, "title") == "Intisari");
 }
 
 TEST_CASE_FIXTURE(Api, "list: cursor pagination and filters") {

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "core/json.hpp"
+#include "core/schema.hpp"
 #include "simpul/calendar.hpp"
 
 namespace simpul {
@@ -96,6 +97,14 @@ struct Applier {
           r.AddMember(rapidjson::Value(name.c_str(), r.GetAllocator()),
                       rapidjson::Value(m.value, r.GetAllocator()), r.GetAllocator());
         }
+        // The amended record must still be a canonical record: a wrong type would otherwise
+        // be read as "absent" and silently blank the field.
+        // `id` is the event's complaint_id and cannot be amended: leave it out of the check.
+        rapidjson::Document check;
+        check.CopyFrom(r, check.GetAllocator());
+        check.RemoveMember("id");
+        if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(check))
+          return "amended: " + bad->pointer + ": " + bad->detail;
         auto updated = json::complaint_from_value(r);
         if (!updated) return "amended: " + updated.error().detail;
         s.record = std::move(*updated);

@@ -49,6 +49,16 @@ std::string stringify(const rapidjson::Value& v) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string pointer_token(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
 std::string get_string(const rapidjson::Value& obj, const char* k, std::string fallback) {
   if (!obj.IsObject()) return fallback;
   auto it = obj.FindMember(k);

@@ -28,6 +28,9 @@ Result<rapidjson::Document> parse_relaxed(std::string_view text);
 
 std::string stringify(const rapidjson::Value& v);
 
+// One JSON Pointer reference token (RFC 6901): "~" -> "~0", "/" -> "~1".
+std::string pointer_token(std::string_view name);
+
 // Member access that tolerates absence; the caller has validated types against a schema.
 std::string get_string(const rapidjson::Value& obj, const char* key, std::string fallback = {});
 std::optional<std::string> get_optional_string(const rapidjson::Value& obj, const char* key);

@@ -95,16 +95,6 @@ Problem at(errc code, std::string pointer, std::string rule, std::string detail)
   return make_problem(code, std::move(pointer), std::move(rule), std::move(detail));
 }
 
-std::string escape_token(std::string_view t) {
-  std::string out;
-  for (char c : t) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 // Checks UTF-8 everywhere, trims strings and drops optional members that are empty after
 // trimming (so "agency": "  " means "not given"). Keeps title/body: the schema says why empty
 // is wrong there.
@@ -132,12 +122,12 @@ std::optional<Problem> clean_strings(rapidjson::Value& v, const std::string& ptr
     for (const auto& m : v.GetObject()) {
       std::string_view name(m.name.GetString(), m.name.GetStringLength());
       if (!names.insert(name).second)
-        return at(errc::schema_violation, ptr + "/" + escape_token(name), "duplicate-key",
+        return at(errc::schema_violation, ptr + "/" + json::pointer_token(name), "duplicate-key",
                   "a member name appears twice in the same object");
     }
     for (auto it = v.MemberBegin(); it != v.MemberEnd();) {
       std::string_view name(it->name.GetString(), it->name.GetStringLength());
-      std::string child = ptr + "/" + escape_token(name);
+      std::string child = ptr + "/" + json::pointer_token(name);
       if (!utf8::is_valid(name.begin(), name.end()))
         return at(errc::invalid_utf8, ptr, "utf-8", "a member name is not valid UTF-8");
       if (auto p = clean_strings(it->value, child, a, depth + 1)) return p;

@@ -20,16 +20,6 @@ std::string_view get(std::string_view path) {
 
 namespace {
 
-std::string escape_token(std::string_view t) {
-  std::string out;
-  for (char c : t) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 std::string type_name(const rapidjson::Value& v) {
   if (v.IsObject()) return "an object";
   if (v.IsArray()) return "an array";
@@ -75,7 +65,7 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
       schema_node->HasMember("required")) {
     for (const auto& r : (*schema_node)["required"].GetArray()) {
       if (!doc_node->HasMember(r.GetString())) {
-        p.pointer = doc_ptr + "/" + escape_token(r.GetString());
+        p.pointer = doc_ptr + "/" + json::pointer_token(r.GetString());
         p.detail = "missing required field";
         return p;
       }
@@ -86,7 +76,7 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
         schema_node->HasMember("properties") ? &(*schema_node)["properties"] : nullptr;
     for (const auto& m : doc_node->GetObject()) {
       if (!props || !props->HasMember(m.name)) {
-        p.pointer = doc_ptr + "/" + escape_token({m.name.GetString(), m.name.GetStringLength()});
+        p.pointer = doc_ptr + "/" + json::pointer_token({m.name.GetString(), m.name.GetStringLength()});
         p.detail = "unknown field";
         return p;
       }

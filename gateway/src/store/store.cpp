@@ -237,6 +237,15 @@ void Store::insert_event(const Event& e, TimeMs now, const std::vector<std::stri
   }
 }
 
+void Store::insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now) {
+  prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
+      .bind(1, ref.system)
+      .bind(2, ref.id)
+      .bind(3, complaint_id)
+      .bind(4, now)
+      .run();
+}
+
 std::vector<Event> Store::events_of(const std::string& complaint_id) {
   auto s = prepare(
       "SELECT event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
@@ -384,14 +393,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   created.hops = {req.origin};
 
   insert_event(created, req.now, req.destinations, c.id);
-  for (const auto& ref : c.refs) {
-    prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
-        .bind(1, ref.system)
-        .bind(2, ref.id)
-        .bind(3, c.id)
-        .bind(4, req.now)
-        .run();
-  }
+  for (const auto& ref : c.refs) insert_ref(ref, c.id, req.now);
   ComplaintState st = refresh_projection(c.id, req.now);
   SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
   prepare(
@@ -460,20 +462,15 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
     if (c.event_id == e.event_id) return fail(errc::invalid_value, c.reason, "/payload");
   }
   if (e.kind == EventKind::linked) {
-    Ref ref{json::get_string(*json::parse(e.payload), "system"),
-            json::get_string(*json::parse(e.payload), "id")};
+    auto payload = json::parse(e.payload);  // valid: the fold above accepted it
+    Ref ref{json::get_string(*payload, "system"), json::get_string(*payload, "id")};
     if (auto owner = find_by_ref(ref.system, ref.id)) {
       if (*owner != e.complaint_id)
         return fail(errc::transition_not_allowed,
                     ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
                     "/payload");
     } else {
-      prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
-          .bind(1, ref.system)
-          .bind(2, ref.id)
-          .bind(3, e.complaint_id)
-          .bind(4, e.at)
-          .run();
+      insert_ref(ref, e.complaint_id, e.at);
     }
   }
   insert_event(e, e.at, req.destinations, e.complaint_id);

@@ -155,6 +155,7 @@ class Store {
   void close();
   void insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
                     const std::string& complaint_id);
+  void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
                                                 const std::string& request_hash);
 

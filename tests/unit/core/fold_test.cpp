@@ -214,4 +214,8 @@ TEST_CASE("fold: amended changes fields - linked adds refs once") {
   CHECK(st.record.refs[0] == Ref{"lapor", "4410231"});
   auto bad = fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"id":"x"}})")}, {});
   CHECK(bad.conflicts.size() == 1);
+  auto wrong_type = fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"title":42}})")}, {});
+  REQUIRE(wrong_type.conflicts.size() == 1);
+  CHECK(wrong_type.conflicts[0].reason.find("/title") != std::string::npos);
+  CHECK(wrong_type.record.title == "Jalan rusak");
 }
