@@ -416,7 +416,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
 }
 
 WriteOutcome Store::append_event(const AppendRequest& req) {
-  const Event& e = req.event;
+  Event e = req.event;
   WriteOutcome out;
   out.complaint_id = e.complaint_id;
   auto fail = [&](errc code, std::string detail, std::string pointer = "") {
@@ -453,6 +453,9 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
 
   std::vector<Event> events = events_of(e.complaint_id);
   if (events.empty()) return fail(errc::not_found, "no such complaint");
+  if (req.after_latest) {
+    for (const auto& prior : events) e.at = std::max(e.at, prior.at + 1);
+  }
   ComplaintState before = fold(events, ctx_);
   if (auto why = transition_error(before.status, e.kind))
     return fail(errc::transition_not_allowed, *why, "/kind");

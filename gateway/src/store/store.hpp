@@ -82,6 +82,10 @@ struct WriteOutcome {
 struct AppendRequest {
   Event event;  // event_id minted by the caller
   std::vector<std::string> destinations;
+  // An action taken on this node now: its time is moved to just after the complaint's latest
+  // event, so it folds after everything the actor saw even when the clock has not moved on
+  // (two actions in one millisecond would otherwise be ordered by their random id bits).
+  bool after_latest = true;
 };
 
 struct ListQuery {

@@ -129,6 +129,35 @@ TEST_CASE_FIXTURE(Fixture, "store: actions follow the state machine - refused on
   CHECK(count(store, "SELECT count(*) FROM outbox") == 3);
 }
 
+TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in the order they were taken") {
+  // Regression: `closed` right after `responded`, both stamped in one millisecond, was refused
+  // when its random event_id bits sorted it before the answer.
+  for (int round = 0; round < 20; ++round) {
+    auto id = ingest(store, request(test::sample_complaint("R" + std::to_string(round)))).complaint_id;
+    const TimeMs same = system_now_ms();
+    auto at_same = [&](EventKind k, const std::string& payload) {
+      AppendRequest a;
+      a.event.event_id = make_uuid_v7(same);
+      a.event.complaint_id = id;
+      a.event.origin = "kota-batam";
+      a.event.at = same;
+      a.event.kind = k;
+      a.event.payload = payload;
+      store.begin();
+      auto out = store.append_event(a);
+      store.commit();
+      return out.status;
+    };
+    REQUIRE(at_same(EventKind::verified, "{}") == 201);
+    REQUIRE(at_same(EventKind::disposed, R"({"agency":"dinas-pu"})") == 201);
+    REQUIRE(at_same(EventKind::responded, R"({"text":"sudah"})") == 201);
+    REQUIRE(at_same(EventKind::closed, "{}") == 201);
+    auto st = fold(store.events_of(id), FoldContext{});
+    CHECK(st.status == Status::closed);
+    CHECK(st.conflicts.empty());
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "store: an external id links to one complaint only") {
   auto a = ingest(store, request(test::sample_complaint("A"))).complaint_id;
   auto b = ingest(store, request(test::sample_complaint("B"))).complaint_id;
