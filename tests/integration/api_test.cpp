@@ -108,6 +108,22 @@ TEST_CASE_FIXTURE(Api, "ingest: bad input gets 400/413/415/422 naming the pointe
   CHECK(stored() == 0);
 }
 
+TEST_CASE_FIXTURE(Api, "deeply nested JSON is refused without crashing the server") {
+  // Regression: a body of a million '[' overflowed the recursive parser's stack (segfault).
+  for (const std::string& deep : {std::string(1'000'000, '['),
+                                  "{\"type\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}"}) {
+    auto r = post(deep);
+    CHECK((r.status == 400 || r.status == 422));
+    auto e = act("019a9ec0-6400-7000-8000-000000000000", "{\"kind\":\"verified\",\"payload\":" +
+                 std::string(200'000, '[') + "}");
+    CHECK(e.status == 400);
+  }
+  auto nested = post(test::sample_complaint("x", ",\"location\":{\"text\":" + std::string(40, '[') + std::string(40, ']') + "}"));
+  CHECK(nested.status == 422);
+  CHECK(c.request("GET", "/livez").status == 200);
+  CHECK(stored() == 0);
+}
+
 TEST_CASE_FIXTURE(Api, "auth: no token 401 - wrong scope 403 - revoked 401 - scopes are enforced per route") {
   CHECK(c.request("POST", "/v1/complaints", test::sample_complaint()).status == 401);
   CHECK(post(test::sample_complaint(), "", "spl.nope.nope").status == 401);

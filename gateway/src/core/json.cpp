@@ -33,13 +33,15 @@ Problem shape(const std::string& pointer, const std::string& detail) {
 
 }  // namespace
 
+// Iterative parsing: the default recursive parser overflows the stack on a body of a million
+// '[' (a one-request crash). Depth is then limited where documents are walked (normalize.cpp).
 Result<rapidjson::Document> parse(std::string_view text) {
-  return parse_with<rapidjson::kParseStopWhenDoneFlag>(text);
+  return parse_with<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text);
 }
 
 Result<rapidjson::Document> parse_relaxed(std::string_view text) {
-  return parse_with<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
-                    rapidjson::kParseStopWhenDoneFlag>(text);
+  return parse_with<rapidjson::kParseIterativeFlag | rapidjson::kParseCommentsFlag |
+                    rapidjson::kParseTrailingCommasFlag | rapidjson::kParseStopWhenDoneFlag>(text);
 }
 
 std::string stringify(const rapidjson::Value& v) {
