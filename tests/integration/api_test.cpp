@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -62,6 +65,35 @@ TEST_CASE_FIXTURE(Api, "ingest: 201 with a Location - then a retry with the same
   CHECK(r3.status == 422);
   CHECK(r3.header("content-type") == "application/problem+json");
   CHECK(stored() == 2);  // one complaint, one event
+}
+
+TEST_CASE_FIXTURE(Api, "ingest: the same request sent concurrently is stored once") {
+  // Same Idempotency-Key (and same external ref) from 16 clients at once: the writes can share
+  // one group commit, and still exactly one is created.
+  for (int round = 0; round < 5; ++round) {
+    std::string key = "dup-" + std::to_string(round);
+    std::string body = test::sample_complaint("Dup", R"(,"refs":[{"system":"wa","id":")" + key + "\"}]");
+    std::vector<std::thread> threads;
+    std::mutex mu;
+    std::vector<int> statuses;
+    std::set<std::string> ids;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([&, t] {
+        auto client = node.client();
+        auto h = TestNode::auth();
+        if (t % 2 == 0) h.push_back({"idempotency-key", key});  // half by key, half by ref only
+        auto r = client.request("POST", "/v1/complaints", body, h);
+        std::lock_guard lock(mu);
+        statuses.push_back(r.status);
+        ids.insert(field(r.body, "id"));
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(std::count(statuses.begin(), statuses.end(), 201) == 1);
+    CHECK(std::count(statuses.begin(), statuses.end(), 200) == 15);
+    CHECK(ids.size() == 1);
+  }
+  CHECK(stored() == 10);  // five complaints, five created events
 }
 
 TEST_CASE_FIXTURE(Api, "ingest: a known external ref returns the original complaint") {
