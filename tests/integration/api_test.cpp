@@ -257,6 +257,7 @@ TEST_CASE_FIXTURE(Api, "health and metrics endpoints") {
   CHECK(m.body.find(R"(simpul_http_requests_total{route="/v1/complaints",code="201"} 1)") != std::string::npos);
   CHECK(m.body.find("simpul_http_request_duration_seconds_bucket") != std::string::npos);
   CHECK(m.body.find("simpul_outbox_depth 0") != std::string::npos);
+  CHECK(m.body.find("simpul_http_connections 1") != std::string::npos);  // this client
   CHECK(c.request("GET", "/nope").status == 404);
   CHECK(c.request("DELETE", "/v1/complaints").status == 405);
 }

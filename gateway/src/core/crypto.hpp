@@ -1,5 +1,5 @@
 #pragma once
-// Small wrappers over OpenSSL: hashing, HMAC, randomness, constant-time comparison.
+// Small wrappers over OpenSSL: hashing, randomness, constant-time comparison.
 // All functions are thread-safe.
 
 #include <cstdint>
@@ -9,7 +9,6 @@
 namespace simpul::crypto {
 
 std::string sha256_hex(std::string_view data);
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Cryptographically random bytes; aborts if the system RNG fails (a broken invariant).
 void random_bytes(void* out, std::size_t n);
 // URL-safe random token text of `bytes` random bytes (base64url without padding).

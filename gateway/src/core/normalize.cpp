@@ -142,19 +142,18 @@ std::optional<Problem> clean_strings(rapidjson::Value& v, const std::string& ptr
   return std::nullopt;
 }
 
+// Rewrites a known spelling to the canonical value. An unknown one is left as it is: the
+// schema's enum rule then reports it, listing the allowed values.
 template <class E>
-std::optional<Problem> canonical_enum(rapidjson::Document& doc, const char* key,
-                                      std::optional<E> (*normalize)(std::string_view),
-                                      const char* rule) {
+void canonical_enum(rapidjson::Document& doc, const char* key,
+                    std::optional<E> (*normalize)(std::string_view)) {
   auto it = doc.FindMember(key);
-  if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;  // schema decides
+  if (it == doc.MemberEnd() || !it->value.IsString()) return;  // the schema decides
   auto v = normalize({it->value.GetString(), it->value.GetStringLength()});
-  if (!v) return std::nullopt;  // left as is: the schema's enum rule reports it with the list
+  if (!v) return;
   std::string canonical(to_string(*v));
   it->value.SetString(canonical.c_str(), static_cast<rapidjson::SizeType>(canonical.size()),
                       doc.GetAllocator());
-  (void)rule;
-  return std::nullopt;
 }
 
 std::optional<Problem> canonical_time(rapidjson::Document& doc, rapidjson::Value& obj,
@@ -226,9 +225,9 @@ std::optional<Problem> normalize_complaint_doc(rapidjson::Document& doc,
   auto& a = doc.GetAllocator();
   if (auto p = clean_strings(doc, "", a, 0)) return p;
 
-  if (auto p = canonical_enum<ComplaintType>(doc, "type", normalize_type, "type")) return p;
-  if (auto p = canonical_enum<Privacy>(doc, "privacy", normalize_privacy, "privacy")) return p;
-  if (auto p = canonical_enum<Channel>(doc, "channel", normalize_channel, "channel")) return p;
+  canonical_enum<ComplaintType>(doc, "type", normalize_type);
+  canonical_enum<Privacy>(doc, "privacy", normalize_privacy);
+  canonical_enum<Channel>(doc, "channel", normalize_channel);
   if (!doc.HasMember("privacy")) doc.AddMember("privacy", "anonim", a);  // privacy by default
   if (!doc.HasMember("region") && !opt.default_region.empty())
     doc.AddMember("region", rapidjson::Value(opt.default_region.c_str(), a), a);

@@ -94,8 +94,6 @@ Client::Client(std::string host, std::uint16_t port, int timeout_ms) : impl_(std
 
 Client::~Client() = default;
 
-void Client::close() { impl_->stream.reset(); }
-
 ClientResponse Client::request(const std::string& method, const std::string& target,
                                const std::string& body, std::vector<Header> headers) {
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};

@@ -27,7 +27,6 @@ class Client {
   // A kept-alive connection the server closed meanwhile is reopened once, transparently.
   ClientResponse request(const std::string& method, const std::string& target,
                          const std::string& body = "", std::vector<Header> headers = {});
-  void close();
 
  private:
   struct Impl;

@@ -73,6 +73,9 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   hs.body_timeout_ms = d.cfg.http.body_timeout_ms;
   hs.max_connections = d.cfg.http.max_connections;
   http::Router* router = d.router.get();
+  auto* server_slot = &d.server;
+  d.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
+                  [server_slot] { return static_cast<double>((*server_slot)->connections()); });
   d.server = std::make_unique<http::Server>(
       d.ioc, hs, [router](http::Request req, http::Reply reply) { router->dispatch(std::move(req), std::move(reply)); });
 }

@@ -524,7 +524,10 @@ std::int64_t Store::outbox_depth() {
 Store::NewToken Store::create_token(const std::string& name, const std::string& scopes,
                                     const std::string& node_id, TimeMs now) {
   NewToken t;
-  t.id = crypto::random_token(6);
+  // Hex, so an id never starts with '-' (the CLI would read it as an option) nor holds '.'.
+  unsigned char raw[5];
+  crypto::random_bytes(raw, sizeof raw);
+  t.id = crypto::to_hex(raw, sizeof raw);
   t.secret = "spl." + t.id + "." + crypto::random_token(32);
   prepare(
       "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at) VALUES (?,?,?,?,?,?)")
