@@ -20,7 +20,7 @@ constexpr int kRuntime = 1;
 constexpr int kUsage = 64;
 constexpr int kConfig = 78;
 
-const char* const kScopes[] = {"ingest", "read", "act", "pii", "admin"};
+const char* const kScopes[] = {"ingest", "read", "act", "pii", "admin", "node"};
 
 bool valid_scopes(const std::string& s) {
   std::size_t i = 0;
@@ -72,8 +72,8 @@ int main(int argc, char** argv) {
   token_create->add_option("--config", config_path, "Config file")->required();
   std::string token_name = "api", token_scopes = "read", token_node;
   token_create->add_option("--name", token_name, "Who the token is for");
-  token_create->add_option("--scopes", token_scopes, "Comma-separated: ingest,read,act,pii,admin");
-  token_create->add_option("--node", token_node, "Child node id this credential identifies");
+  auto* scopes_opt = token_create->add_option("--scopes", token_scopes, "Comma-separated: ingest,read,act,pii,admin,node");
+  token_create->add_option("--node", token_node, "Child node this credential identifies (scope node by default)");
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a token by id");
   token_revoke->add_option("--config", config_path, "Config file")->required();
   std::string token_id;
@@ -133,9 +133,18 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*token_create) {
+      if (!token_node.empty() && scopes_opt->count() == 0) token_scopes = "node";
       if (!valid_scopes(token_scopes)) {
-        std::fprintf(stderr, "error: --scopes takes a comma-separated list of ingest, read, act, pii, admin\n");
+        std::fprintf(stderr, "error: --scopes takes a comma-separated list of ingest, read, act, pii, admin, node\n");
         return kUsage;
+      }
+      if (!token_node.empty()) {
+        bool known = false;
+        for (const auto& c : cfg.children) known = known || c.id == token_node;
+        if (!known) {
+          std::fprintf(stderr, "error: %s is not in this node's children (config /children)\n", token_node.c_str());
+          return kUsage;
+        }
       }
       auto store = open_store(cfg, true);
       auto now = simpul::system_now_ms();

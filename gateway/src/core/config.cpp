@@ -78,6 +78,23 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     auto holidays = json::get_string(sla, "holidays_file");
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
+  if (d.HasMember("children")) {
+    const auto& arr = d["children"];
+    for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+      ChildNode child;
+      child.id = json::get_string(arr[i], "id");
+      if (child.id == c.node.id)
+        throw ConfigError(file, "/children/" + std::to_string(i) + "/id", "a node cannot be its own child");
+      for (const auto& other : c.children)
+        if (other.id == child.id)
+          throw ConfigError(file, "/children/" + std::to_string(i) + "/id", "child " + child.id + " is listed twice");
+      if (arr[i].HasMember("regions"))
+        for (const auto& r : arr[i]["regions"].GetArray()) child.regions.emplace_back(r.GetString());
+      if (arr[i].HasMember("agencies"))
+        for (const auto& a : arr[i]["agencies"].GetArray()) child.agencies.emplace_back(a.GetString());
+      c.children.push_back(std::move(child));
+    }
+  }
   if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
   return c;
 }

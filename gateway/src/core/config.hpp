@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "federation/directory.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/time.hpp"
 
@@ -47,6 +49,8 @@ struct Config {
     SlaRules rules;
     std::string holidays_file;  // "" = weekends only
   } sla;
+
+  std::vector<ChildNode> children;  // federation: the nodes below this one
 
   std::string log_level = "info";
 };

@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/normalize.hpp"
@@ -47,12 +46,12 @@ Response problem_of(const Problem& p) {
 }
 
 Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
-         std::string admin_token_sha256, std::function<TimeMs()> clock)
+         const Authenticator& auth, std::function<TimeMs()> clock)
     : cfg_(cfg),
       reader_(reader),
       writer_(writer),
       metrics_(metrics),
-      admin_token_sha256_(std::move(admin_token_sha256)),
+      auth_(auth),
       clock_(std::move(clock)) {
   metrics_.describe("simpul_ingest_total", "counter", "Complaints offered to the ingest API, by result.");
   metrics_.describe("simpul_events_total", "counter", "Officer actions posted, by kind and result.");
@@ -64,38 +63,6 @@ Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics
                  [this] { return static_cast<double>(writer_.stats().batches); });
   metrics_.gauge("simpul_commit_jobs_total", "Writes committed through the group commit since start.",
                  [this] { return static_cast<double>(writer_.stats().jobs); });
-}
-
-Result<Principal> Api::authenticate(const Request& req, const std::string& scope) {
-  std::string auth = req.header("authorization");
-  const std::string_view prefix = "bearer ";  // the scheme name is case-insensitive (RFC 7235)
-  bool bearer = auth.size() > prefix.size();
-  for (std::size_t i = 0; bearer && i < prefix.size(); ++i)
-    bearer = std::tolower(static_cast<unsigned char>(auth[i])) == prefix[i];
-  if (!bearer)
-    return make_problem(errc::unauthenticated, "", "bearer", "send Authorization: Bearer <token>");
-  std::string hash = crypto::sha256_hex(std::string_view(auth).substr(prefix.size()));
-  Principal p;
-  if (crypto::constant_time_equal(hash, admin_token_sha256_)) {
-    p.id = "admin";
-    p.scopes = {"admin"};
-  } else {
-    auto t = reader_.find_token_by_hash(hash);
-    if (!t || t->revoked_at)
-      return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
-    p.id = t->id;
-    std::string s = t->scopes;
-    std::size_t i = 0;
-    while (i <= s.size()) {
-      auto j = s.find(',', i);
-      if (j == std::string::npos) j = s.size();
-      if (j > i) p.scopes.insert(s.substr(i, j - i));
-      i = j + 1;
-    }
-  }
-  if (!p.has(scope))
-    return make_problem(errc::forbidden, "", "scope", "this token lacks the " + scope + " scope");
-  return p;
 }
 
 void Api::add_routes(Router& r) {
@@ -137,7 +104,7 @@ void Api::ready(Reply reply) {
 }
 
 void Api::ingest(const Request& req, Reply reply) {
-  auto who = authenticate(req, "ingest");
+  auto who = auth_.check(req, "ingest");
   if (!who) {
     reply(problem_of(who.error()));
     return;
@@ -172,7 +139,6 @@ void Api::ingest(const Request& req, Reply reply) {
   ireq->idem_key = key;
   ireq->origin = cfg_.node.id;
   ireq->actor = Actor{"system", "", "api:" + who->id};
-  ireq->destinations = destinations_;
   ireq->now = now;
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit([ireq, outcome](Store& s) { *outcome = s.ingest(*ireq); },
@@ -200,7 +166,7 @@ void Api::ingest(const Request& req, Reply reply) {
 }
 
 void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
-  auto who = authenticate(req, "read");
+  auto who = auth_.check(req, "read");
   if (!who) {
     reply(problem_of(who.error()));
     return;
@@ -222,7 +188,7 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
 }
 
 void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
-  auto who = authenticate(req, "read");
+  auto who = auth_.check(req, "read");
   if (!who) {
     reply(problem_of(who.error()));
     return;
@@ -287,7 +253,7 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
 }
 
 void Api::post_event(const Request& req, const Params& p, Reply reply) {
-  auto who = authenticate(req, "act");
+  auto who = auth_.check(req, "act");
   if (!who) {
     reply(problem_of(who.error()));
     return;
@@ -327,7 +293,6 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   }
   if (auto it = doc->FindMember("payload"); it != doc->MemberEnd()) e.payload = json::stringify(it->value);
   e.hops = {cfg_.node.id};
-  areq->destinations = destinations_;
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit([areq, outcome](Store& s) { *outcome = s.append_event(*areq); },

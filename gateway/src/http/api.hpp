@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "http/auth.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "store/commit_queue.hpp"
@@ -19,22 +20,13 @@
 
 namespace simpul::http {
 
-struct Principal {
-  std::string id;  // token id, or "admin" for the bootstrap token
-  std::set<std::string> scopes;
-  bool has(const std::string& scope) const { return scopes.count("admin") || scopes.count(scope); }
-};
-
 class Api {
  public:
   Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
-      std::string admin_token_sha256, std::function<TimeMs()> clock);
+      const Authenticator& auth, std::function<TimeMs()> clock);
   void add_routes(Router& router);
-  // Outbox destinations every new event is queued for (the upstream link, once configured).
-  void set_destinations(std::vector<std::string> d) { destinations_ = std::move(d); }
 
  private:
-  Result<Principal> authenticate(const Request& req, const std::string& scope);
   void ingest(const Request& req, Reply reply);
   void get_complaint(const Request& req, const Params& p, Reply reply);
   void list_complaints(const Request& req, const Params& p, Reply reply);
@@ -45,9 +37,8 @@ class Api {
   Store& reader_;
   CommitQueue& writer_;
   Metrics& metrics_;
-  std::string admin_token_sha256_;
+  const Authenticator& auth_;
   std::function<TimeMs()> clock_;
-  std::vector<std::string> destinations_;
 };
 
 Response problem_of(const Problem& p);

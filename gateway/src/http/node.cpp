@@ -6,7 +6,9 @@
 
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "federation/fed_api.hpp"
 #include "http/api.hpp"
+#include "http/auth.hpp"
 #include "http/server.hpp"
 #include "simpul/calendar.hpp"
 #include "store/commit_queue.hpp"
@@ -15,17 +17,39 @@ namespace simpul {
 
 namespace asio = boost::asio;
 
+namespace {
+
+class IoScheduler final : public Scheduler {
+ public:
+  explicit IoScheduler(asio::io_context& ioc) : ioc_(ioc) {}
+  void after(int ms, std::function<void()> fn) override {
+    auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (!ec) fn();
+    });
+  }
+
+ private:
+  asio::io_context& ioc_;
+};
+
+}  // namespace
+
 struct Node::Impl {
   Config cfg;
+  Directory directory;
   std::function<TimeMs()> clock;
   std::unique_ptr<WorkingDayCalendar> calendar;
   FoldContext fold_ctx;
   std::unique_ptr<Store> reader;
   std::unique_ptr<CommitQueue> writer;
   http::Metrics metrics;
+  std::unique_ptr<http::Authenticator> auth;
   std::unique_ptr<http::Api> api;
   std::unique_ptr<http::Router> router;
   asio::io_context ioc{1};
+  IoScheduler scheduler{ioc};
+  std::unique_ptr<FederationApi> federation;
   std::unique_ptr<http::Server> server;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -55,15 +79,27 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.fold_ctx = FoldContext{d.calendar.get(), d.cfg.sla.rules};
 
   StoreOptions so{d.cfg.store.path, d.cfg.store.synchronous_full, d.cfg.store.busy_timeout_ms, true};
+  d.directory = Directory(d.cfg.children);
   auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
+  write_store->set_topology(d.cfg.node.id, &d.directory);
   so.migrate = false;
   d.reader = std::make_unique<Store>(so, d.fold_ctx);
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);
 
-  d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.metrics,
-                                      crypto::sha256_hex(admin), d.clock);
+  d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
+  d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.metrics, *d.auth, d.clock);
+  d.federation = std::make_unique<FederationApi>(d.cfg, *d.reader, *d.writer, *d.auth,
+                                                 d.directory, d.scheduler, d.clock);
   d.router = std::make_unique<http::Router>(d.metrics);
   d.api->add_routes(*d.router);
+  d.federation->add_routes(*d.router);
+  // Wake parked long-polls after every commit (hook runs on the writer thread).
+  Impl* impl = &d;
+  d.writer->on_commit([impl] {
+    asio::post(impl->ioc, [impl] { impl->federation->notify(); });
+  });
+  d.metrics.gauge("simpul_fed_parked_polls", "Child long-polls waiting for changes.",
+                  [impl] { return static_cast<double>(impl->federation->parked()); });
 
   http::ServerOptions hs;
   hs.host = d.cfg.http.host;

@@ -114,6 +114,7 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
   }
   for (std::size_t i = 0; i < batch.size(); ++i)
     batch[i].done(batch_error != errc::ok ? batch_error : results[i]);
+  if (batch_error == errc::ok && on_commit_) on_commit_();
 }
 
 }  // namespace simpul

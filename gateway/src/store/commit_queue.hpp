@@ -34,6 +34,9 @@ class CommitQueue {
 
   // After stop(), done(errc::unavailable) is called at once.
   void submit(Work work, Done done);
+  // Called on the writer thread after every successful commit (e.g. to wake long-polls).
+  // Set before the first submit().
+  void on_commit(std::function<void()> hook) { on_commit_ = std::move(hook); }
   // Finishes every queued job, then joins the writer thread. Idempotent.
   void stop();
 
@@ -60,6 +63,7 @@ class CommitQueue {
   std::deque<Job> queue_;
   bool stopping_ = false;
   Stats stats_;
+  std::function<void()> on_commit_;
   std::thread thread_;
 };
 

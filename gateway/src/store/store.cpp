@@ -9,6 +9,7 @@
 #include "core/json.hpp"
 #include "core/resources.hpp"
 #include "core/uuid.hpp"
+#include "federation/redact.hpp"
 
 namespace simpul {
 namespace {
@@ -208,8 +209,9 @@ void Store::rollback_to(const char* name) {
   exec((std::string("ROLLBACK TO ") + name).c_str());
 }
 
-void Store::insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
-                         const std::string& complaint_id) {
+std::int64_t Store::insert_event(const Event& e, TimeMs now,
+                                const std::vector<std::string>& destinations,
+                                const std::string& complaint_id) {
   prepare(
       "INSERT INTO events(event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
       "hops_json, stored_at) VALUES (?,?,?,?,?,?,?,?,?)")
@@ -233,6 +235,58 @@ void Store::insert_event(const Event& e, TimeMs now, const std::vector<std::stri
         .bind(3, seq)
         .bind(4, now)
         .bind(5, now)
+        .run();
+  }
+  return seq;
+}
+
+void Store::set_topology(std::string self, const Directory* directory) {
+  self_ = std::move(self);
+  directory_ = directory;
+}
+
+bool Store::visible_to(const std::string& complaint_id, const std::string& child) {
+  auto s = prepare("SELECT 1 FROM complaint_children WHERE complaint_id = ? AND child = ?");
+  s.bind(1, complaint_id).bind(2, child);
+  return s.step();
+}
+
+void Store::fan_out(const std::string& id, const ComplaintState& st, std::int64_t seq, TimeMs now) {
+  if (!directory_ || directory_->empty() || !st.exists) return;
+  // Visible to: the child it is routed to now, and every child its `created` came through.
+  std::vector<std::string> visible;
+  auto routed = directory_->route(st.record);
+  if (!routed.empty()) visible.push_back(routed);
+  auto created = prepare("SELECT hops_json FROM events WHERE complaint_id = ? AND kind = 'created'");
+  created.bind(1, id);
+  while (created.step()) {
+    for (const auto& hop : json::hops_from_json(created.text(0)))
+      if (directory_->find(hop) && std::find(visible.begin(), visible.end(), hop) == visible.end())
+        visible.push_back(hop);
+  }
+  for (const auto& child : visible) {
+    const std::string dest = "child:" + child;
+    const bool first_time = !visible_to(id, child);
+    if (first_time) {
+      prepare("INSERT INTO complaint_children(complaint_id, child, added_at) VALUES (?,?,?)")
+          .bind(1, id)
+          .bind(2, child)
+          .bind(3, now)
+          .run();
+    }
+    // Every event (first time) or just the new one, unless the child is on its hop path
+    // already: a node never gets back what passed through it.
+    prepare(
+        "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, "
+        "created_at) SELECT ?1, complaint_id, seq, ?2, ?2 FROM events WHERE complaint_id = ?3 "
+        "AND (?4 OR seq = ?5) AND NOT EXISTS (SELECT 1 FROM json_each(events.hops_json) "
+        "WHERE value = ?6) ORDER BY seq")
+        .bind(1, dest)
+        .bind(2, now)
+        .bind(3, id)
+        .bind(4, first_time ? 1 : 0)
+        .bind(5, seq)
+        .bind(6, child)
         .run();
   }
 }
@@ -392,10 +446,11 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   created.payload = json::complaint_to_json(c, true);
   created.hops = {req.origin};
 
-  insert_event(created, req.now, req.destinations, c.id);
+  std::int64_t seq = insert_event(created, req.now, req.destinations, c.id);
   for (const auto& ref : c.refs) insert_ref(ref, c.id, req.now);
   ComplaintState st = refresh_projection(c.id, req.now);
   SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
+  fan_out(c.id, st, seq, req.now);
   prepare(
       "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
       "VALUES (?,?,?,?,?,?)")
@@ -476,11 +531,102 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
       insert_ref(ref, e.complaint_id, e.at);
     }
   }
-  insert_event(e, e.at, req.destinations, e.complaint_id);
+  std::int64_t seq = insert_event(e, e.at, req.destinations, e.complaint_id);
   ComplaintState st = refresh_projection(e.complaint_id, e.at);
+  fan_out(e.complaint_id, st, seq, e.at);
   out.status = 201;
   out.body = answer(st);
   return out;
+}
+
+std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std::vector<Event> events,
+                                                  TimeMs now) {
+  std::vector<MergeOutcome> out;
+  out.reserve(events.size());
+  for (auto& e : events) {
+    MergeOutcome r{e.event_id, "accepted", ""};
+    auto reject = [&](std::string why) {
+      r.outcome = "rejected";
+      r.reason = std::move(why);
+    };
+    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
+    dup.bind(1, e.event_id);
+    const bool known = dup.step();
+    const bool echo = std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end();
+    if (known || echo) {
+      r.outcome = "duplicate";
+    } else if (e.hops.empty() || e.hops.back() != child) {
+      reject("the hop path must end with the sending node");
+    } else if (e.kind != EventKind::created && !visible_to(e.complaint_id, child)) {
+      reject("the complaint was neither created by nor routed to " + child);
+      audit(now, "node:" + child, "fed.rejected", e.complaint_id,
+            "{\"event_id\":\"" + e.event_id + "\",\"kind\":\"" + std::string(to_string(e.kind)) + "\"}");
+    } else {
+      std::vector<Event> existing = events_of(e.complaint_id);
+      if (e.kind == EventKind::created && !existing.empty() && !visible_to(e.complaint_id, child)) {
+        reject("a complaint with this id exists and is not " + child + "'s");
+      } else {
+        // Second line of defence: never keep personal data a child should not have sent.
+        ComplaintState before = fold(existing, ctx_);
+        Privacy privacy = before.exists ? before.record.privacy : Privacy::anonim;
+        if (e.kind == EventKind::created) {
+          auto payload = json::parse(e.payload);
+          if (payload) privacy = parse_privacy(json::get_string(*payload, "privacy", "anonim")).value_or(Privacy::anonim);
+        }
+        redact_for_hop(e, privacy);
+        e.hops.push_back(self_);
+        std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
+        if (e.kind == EventKind::linked) {
+          auto p = json::parse(e.payload);
+          if (p) {
+            Ref ref{json::get_string(*p, "system"), json::get_string(*p, "id")};
+            if (!ref.system.empty() && !ref.id.empty() && !find_by_ref(ref.system, ref.id))
+              insert_ref(ref, e.complaint_id, now);
+          }
+        }
+        if (e.kind == EventKind::created) {
+          auto p = json::parse(e.payload);
+          if (p && p->IsObject()) {
+            if (auto rec = json::complaint_from_value(*p)) {
+              for (const auto& ref : rec->refs)
+                if (!find_by_ref(ref.system, ref.id)) insert_ref(ref, e.complaint_id, now);
+            }
+          }
+        }
+        ComplaintState st = refresh_projection(e.complaint_id, now);
+        fan_out(e.complaint_id, st, seq, now);
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+FeedPage Store::feed(const std::string& child, std::int64_t after_id, int limit) {
+  auto s = prepare(
+      "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
+      "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
+      "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
+      "WHERE o.destination = ? AND o.id > ? ORDER BY o.id LIMIT ?");
+  s.bind(1, "child:" + child).bind(2, after_id).bind(3, limit);
+  FeedPage page;
+  page.last_id = after_id;
+  while (s.step()) {
+    FeedPage::Item item;
+    item.id = s.i64(0);
+    item.event.event_id = s.text(1);
+    item.event.complaint_id = s.text(2);
+    item.event.origin = s.text(3);
+    item.event.at = s.i64(4);
+    item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
+    item.event.actor = json::actor_from_json(s.text(6));
+    item.event.payload = s.text(7);
+    item.event.hops = json::hops_from_json(s.text(8));
+    item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
+    page.last_id = item.id;
+    page.items.push_back(std::move(item));
+  }
+  return page;
 }
 
 ListPage Store::list(const ListQuery& q) {
@@ -516,7 +662,8 @@ std::int64_t Store::event_count() {
 }
 
 std::int64_t Store::outbox_depth() {
-  auto s = prepare("SELECT count(*) FROM outbox WHERE state = 'pending'");
+  // Child feeds (child:*) are pulled by the children with their own cursors: not a backlog.
+  auto s = prepare("SELECT count(*) FROM outbox WHERE state = 'pending' AND destination NOT LIKE 'child:%'");
   s.step();
   return s.i64(0);
 }

@@ -22,6 +22,7 @@
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"
+#include "federation/directory.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -88,6 +89,24 @@ struct AppendRequest {
   bool after_latest = true;
 };
 
+// One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
+struct MergeOutcome {
+  std::string event_id;
+  std::string outcome;  // accepted | duplicate | rejected
+  std::string reason;   // for rejected
+};
+
+// A page of a child's changes feed.
+struct FeedPage {
+  struct Item {
+    std::int64_t id = 0;  // feed position (outbox row id)
+    Event event;
+    Privacy privacy = Privacy::anonim;  // the complaint's current flag, for redaction
+  };
+  std::vector<Item> items;
+  std::int64_t last_id = 0;
+};
+
 struct ListQuery {
   std::optional<Status> status;
   std::optional<TimeMs> since;  // updated_at >= since
@@ -120,7 +139,18 @@ class Store {
   void release(const char* name);
   void rollback_to(const char* name);
 
+  // This node's id and its children: enables the child feeds (fan-out on every write).
+  // `directory` must outlive the Store; null disables fan-out.
+  void set_topology(std::string self, const Directory* directory);
+
   WriteOutcome ingest(const IngestRequest& req);
+  // Merges a batch a child node sent. Each event is accepted (stored; this node appended to
+  // its hops), duplicate (already here) or rejected with a reason (nothing stored for it). A
+  // child may send `created` events, and other events only for complaints visible to it.
+  std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
+                                             TimeMs now);
+  // Events queued for `child` after feed position `after_id`, oldest first.
+  FeedPage feed(const std::string& child, std::int64_t after_id, int limit);
   WriteOutcome append_event(const AppendRequest& req);
   // Recomputes and stores the projection of one complaint from its events.
   ComplaintState refresh_projection(const std::string& complaint_id, TimeMs now);
@@ -157,8 +187,15 @@ class Store {
   class Stmt;
   Stmt prepare(const char* sql);
   void close();
-  void insert_event(const Event& e, TimeMs now, const std::vector<std::string>& destinations,
-                    const std::string& complaint_id);
+  // Returns the event's local seq.
+  std::int64_t insert_event(const Event& e, TimeMs now,
+                            const std::vector<std::string>& destinations,
+                            const std::string& complaint_id);
+  // Queues the new event (seq) on the feeds of the children that see the complaint, and every
+  // earlier event on the feed of a child that sees it for the first time.
+  void fan_out(const std::string& complaint_id, const ComplaintState& st, std::int64_t seq,
+               TimeMs now);
+  bool visible_to(const std::string& complaint_id, const std::string& child);
   void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
                                                 const std::string& request_hash);
@@ -167,6 +204,8 @@ class Store {
   FoldContext ctx_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  std::string self_;
+  const Directory* directory_ = nullptr;
 };
 
 }  // namespace simpul

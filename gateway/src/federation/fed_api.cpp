@@ -1,0 +1,207 @@
+#include "federation/fed_api.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/normalize.hpp"
+#include "core/schema.hpp"
+#include "federation/redact.hpp"
+#include "http/api.hpp"
+
+namespace simpul {
+
+using http::problem;
+
+namespace {
+
+constexpr int kMaxWaitSeconds = 60;
+
+// "f<feed position>"; "" is the start of the feed.
+bool parse_cursor(const std::string& s, std::int64_t& out) {
+  if (s.empty()) {
+    out = 0;
+    return true;
+  }
+  if (s.size() < 2 || s[0] != 'f') return false;
+  char* end = nullptr;
+  long long v = std::strtoll(s.c_str() + 1, &end, 10);
+  if (!end || *end || v < 0) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+FederationApi::FederationApi(const Config& cfg, Store& reader, CommitQueue& writer,
+                             const http::Authenticator& auth, const Directory& directory,
+                             Scheduler& scheduler, std::function<TimeMs()> clock)
+    : cfg_(cfg),
+      reader_(reader),
+      writer_(writer),
+      auth_(auth),
+      directory_(directory),
+      scheduler_(scheduler),
+      clock_(std::move(clock)) {}
+
+void FederationApi::add_routes(http::Router& r) {
+  r.add("POST", "/fed/v1/events", [this](const http::Request& req, const http::Params&, http::Reply reply) {
+    post_events(req, std::move(reply));
+  });
+  r.add("GET", "/fed/v1/changes", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+    changes(req, p, std::move(reply));
+  });
+}
+
+Result<std::string> FederationApi::child_of(const http::Request& req) {
+  auto who = auth_.check(req, "node");
+  if (!who) return who.error();
+  if (who->node_id.empty() || !directory_.find(who->node_id))
+    return make_problem(errc::forbidden, "", "node",
+                        "this credential does not identify one of this node's children");
+  return who->node_id;
+}
+
+void FederationApi::post_events(const http::Request& req, http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  auto doc = json::parse(req.body);
+  if (!doc) {
+    reply(http::problem_of(doc.error()));
+    return;
+  }
+  if (auto p = check_strings(*doc)) {
+    reply(http::problem_of(*p));
+    return;
+  }
+  if (auto p = JsonSchema::builtin("schema/fed_events.schema.json").validate(*doc)) {
+    reply(http::problem_of(*p));
+    return;
+  }
+  auto events = std::make_shared<std::vector<Event>>();
+  for (const auto& v : (*doc)["events"].GetArray()) {
+    auto e = json::event_from_value(v);
+    if (!e) {
+      reply(http::problem_of(e.error()));
+      return;
+    }
+    events->push_back(std::move(*e));
+  }
+  auto outcomes = std::make_shared<std::vector<MergeOutcome>>();
+  std::string from = *child;
+  TimeMs now = clock_();
+  writer_.submit(
+      [events, outcomes, from, now](Store& s) { *outcomes = s.merge_from_child(from, std::move(*events), now); },
+      [outcomes, from, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          reply(problem(http_status(e), code_name(e), "Not stored",
+                        std::string(make_error_code(e).message()) + "; nothing was stored, retry later"));
+          return;
+        }
+        rapidjson::StringBuffer buf;
+        json::Writer w(buf);
+        w.StartObject();
+        w.Key("results");
+        w.StartArray();
+        int accepted = 0, rejected = 0;
+        for (const auto& o : *outcomes) {
+          w.StartObject();
+          w.Key("event_id");
+          w.String(o.event_id.c_str());
+          w.Key("outcome");
+          w.String(o.outcome.c_str());
+          if (!o.reason.empty()) {
+            w.Key("reason");
+            w.String(o.reason.c_str());
+          }
+          w.EndObject();
+          accepted += o.outcome == "accepted";
+          rejected += o.outcome == "rejected";
+        }
+        w.EndArray();
+        w.EndObject();
+        log::info("fed.events", {{"from", from}, {"events", outcomes->size()}, {"accepted", accepted}, {"rejected", rejected}});
+        http::Response res;
+        res.body.assign(buf.GetString(), buf.GetSize());
+        reply(std::move(res));
+      });
+}
+
+bool FederationApi::answer(Waiter& w, bool force) {
+  if (w.done) return true;
+  FeedPage page;
+  try {
+    page = reader_.feed(w.child, w.after, w.limit);
+  } catch (const StoreError& e) {
+    w.done = true;
+    w.reply(problem(http_status(e.code()), code_name(e.code()), "Feed unavailable", "the store cannot be read now; retry"));
+    return true;
+  }
+  if (page.items.empty() && !force) return false;
+  rapidjson::StringBuffer buf;
+  json::Writer wr(buf);
+  wr.StartObject();
+  wr.Key("events");
+  wr.StartArray();
+  for (auto& item : page.items) {
+    redact_for_hop(item.event, item.privacy);
+    json::write_event(wr, item.event, true);
+  }
+  wr.EndArray();
+  wr.Key("next");
+  std::string next = page.last_id > 0 ? "f" + std::to_string(page.last_id) : "";
+  wr.String(next.c_str());
+  wr.EndObject();
+  http::Response res;
+  res.body.assign(buf.GetString(), buf.GetSize());
+  w.done = true;
+  w.reply(std::move(res));
+  return true;
+}
+
+void FederationApi::changes(const http::Request& req, const http::Params& p, http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  auto w = std::make_shared<Waiter>();
+  w->child = *child;
+  w->reply = std::move(reply);
+  if (!parse_cursor(p.get("since"), w->after)) {
+    w->reply(problem(400, "invalid-value", "Bad query", "since must be a cursor this feed issued", "", "since"));
+    return;
+  }
+  int wait = 0;
+  if (p.has_query("limit")) {
+    w->limit = std::atoi(p.get("limit").c_str());
+    if (w->limit < 1 || w->limit > 1000) {
+      w->reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 1000", "", "limit"));
+      return;
+    }
+  }
+  if (p.has_query("wait")) {
+    wait = std::atoi(p.get("wait").c_str());
+    if (wait < 0 || wait > kMaxWaitSeconds) {
+      w->reply(problem(400, "invalid-value", "Bad query", "wait must be 0 to 60 seconds", "", "wait"));
+      return;
+    }
+  }
+  if (answer(*w, wait == 0)) return;
+  waiters_.push_back(w);
+  scheduler_.after(wait * 1000, [this, w] {
+    answer(*w, true);
+    std::erase(waiters_, w);
+  });
+}
+
+void FederationApi::notify() {
+  for (auto& w : waiters_) answer(*w, false);
+  std::erase_if(waiters_, [](const auto& w) { return w->done; });
+}
+
+}  // namespace simpul

@@ -1,0 +1,65 @@
+#pragma once
+// The parent side of the federation protocol (/fed/v1, docs/federation.md):
+//   POST /fed/v1/events    a child's batch; per-event accepted | duplicate | rejected
+//   GET  /fed/v1/changes   the child's feed: ?since=<cursor>&limit=<n>&wait=<seconds>
+// The caller's node id comes from its credential (scope `node`), never from the body, and it
+// must be one of this node's configured children. Events leave redacted per privacy flag.
+// Long-polls are parked until a commit wakes them (notify()) or their wait runs out.
+// Runs on the io thread: routes, notify() and Scheduler callbacks all execute there.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "federation/directory.hpp"
+#include "http/auth.hpp"
+#include "http/router.hpp"
+#include "store/commit_queue.hpp"
+#include "store/store.hpp"
+
+namespace simpul {
+
+// Delayed callbacks on the io thread, lent by the Node (keeps Asio out of this header).
+class Scheduler {
+ public:
+  virtual ~Scheduler() = default;
+  virtual void after(int ms, std::function<void()> fn) = 0;
+};
+
+class FederationApi {
+ public:
+  FederationApi(const Config& cfg, Store& reader, CommitQueue& writer,
+                const http::Authenticator& auth, const Directory& directory,
+                Scheduler& scheduler, std::function<TimeMs()> clock);
+  void add_routes(http::Router& router);
+  // New events were committed: answer the long-polls that now have something.
+  void notify();
+  std::size_t parked() const { return waiters_.size(); }
+
+ private:
+  struct Waiter {
+    std::string child;
+    std::int64_t after = 0;
+    int limit = 100;
+    http::Reply reply;
+    bool done = false;
+  };
+  Result<std::string> child_of(const http::Request& req);
+  void post_events(const http::Request& req, http::Reply reply);
+  void changes(const http::Request& req, const http::Params& p, http::Reply reply);
+  // Answers `w` if its feed has events (or `force`); returns whether it answered.
+  bool answer(Waiter& w, bool force);
+
+  const Config& cfg_;
+  Store& reader_;
+  CommitQueue& writer_;
+  const http::Authenticator& auth_;
+  const Directory& directory_;
+  Scheduler& scheduler_;
+  std::function<TimeMs()> clock_;
+  std::vector<std::shared_ptr<Waiter>> waiters_;
+};
+
+}  // namespace simpul
