@@ -95,6 +95,31 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       c.children.push_back(std::move(child));
     }
   }
+  if (d.HasMember("upstream")) {
+    const auto& u = d["upstream"];
+    std::string url = json::get_string(u, "url");
+    std::string hostport = url.substr(7);
+    if (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
+    auto colon = hostport.rfind(':');
+    c.upstream.enabled = true;
+    c.upstream.host = hostport.substr(0, colon);
+    int port = std::atoi(hostport.c_str() + colon + 1);
+    if (port < 1 || port > 65535) throw ConfigError(file, "/upstream/url", "port out of range");
+    c.upstream.port = static_cast<std::uint16_t>(port);
+    bool loopback = c.upstream.host == "127.0.0.1" || c.upstream.host == "localhost" || c.upstream.host == "::1";
+    bool plain_ok = u.HasMember("allow_plain_http") && u["allow_plain_http"].GetBool();
+    if (!loopback && !plain_ok)
+      throw ConfigError(file, "/upstream/url",
+                        "plain HTTP to a non-loopback parent would expose complaints on the network; "
+                        "set allow_plain_http only on a private link");
+    if (c.upstream.host == "localhost") c.upstream.host = "127.0.0.1";
+    c.upstream.node = json::get_string(u, "node");
+    if (c.upstream.node == c.node.id) throw ConfigError(file, "/upstream/node", "a node cannot be its own parent");
+    c.upstream.credential_ref = json::get_string(u, "credential");
+    c.upstream.batch = get_int(u, "batch", c.upstream.batch);
+    c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
+    c.upstream.timeout_ms = get_int(u, "timeout_ms", c.upstream.timeout_ms);
+  }
   if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
   return c;
 }

@@ -52,6 +52,17 @@ struct Config {
 
   std::vector<ChildNode> children;  // federation: the nodes below this one
 
+  struct Upstream {
+    bool enabled = false;
+    std::string host;  // from url
+    std::uint16_t port = 0;
+    std::string node;            // the parent's node id (its hop name)
+    std::string credential_ref;  // env:NAME or file:/path; a node token issued by the parent
+    int batch = 200;             // events per POST /fed/v1/events
+    int poll_wait_s = 25;        // long-poll wait on the changes feed
+    int timeout_ms = 10'000;     // per request, on top of the long-poll wait
+  } upstream;
+
   std::string log_level = "info";
 };
 

@@ -7,6 +7,7 @@
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "federation/fed_api.hpp"
+#include "federation/upstream_link.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
@@ -50,6 +51,7 @@ struct Node::Impl {
   asio::io_context ioc{1};
   IoScheduler scheduler{ioc};
   std::unique_ptr<FederationApi> federation;
+  std::unique_ptr<UpstreamLink> upstream;
   std::unique_ptr<http::Server> server;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -58,6 +60,7 @@ struct Node::Impl {
     if (stopping.exchange(true)) return;
     log::info("node.stopping", {{"node", cfg.node.id}});
     server->stop();
+    if (upstream) upstream->stop();
     // Let queued writes commit and their answers go out, then stop the loop.
     writer->stop();
     auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(200));
@@ -81,7 +84,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   StoreOptions so{d.cfg.store.path, d.cfg.store.synchronous_full, d.cfg.store.busy_timeout_ms, true};
   d.directory = Directory(d.cfg.children);
   auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
-  write_store->set_topology(d.cfg.node.id, &d.directory);
+  write_store->set_topology(d.cfg.node.id, &d.directory,
+                            d.cfg.upstream.enabled ? d.cfg.upstream.node : std::string());
   so.migrate = false;
   d.reader = std::make_unique<Store>(so, d.fold_ctx);
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);
@@ -95,8 +99,26 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.federation->add_routes(*d.router);
   // Wake parked long-polls after every commit (hook runs on the writer thread).
   Impl* impl = &d;
+  if (d.cfg.upstream.enabled) {
+    std::string credential = resolve_secret(d.cfg.upstream.credential_ref, d.cfg.file, "/upstream/credential");
+    d.upstream = std::make_unique<UpstreamLink>(d.ioc, d.cfg, std::move(credential), *d.reader,
+                                                *d.writer, d.clock);
+    d.metrics.gauge("simpul_upstream_breaker_open", "1 while the upstream link's circuit breaker is open.",
+                    [impl] { return impl->upstream->status().breaker_open ? 1.0 : 0.0; });
+    d.metrics.gauge("simpul_upstream_consecutive_failures", "Failed upstream calls in a row.",
+                    [impl] { return static_cast<double>(impl->upstream->status().consecutive_failures); });
+    d.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",
+                    [impl] { return static_cast<double>(impl->upstream->status().pushed); });
+    d.metrics.gauge("simpul_upstream_pulled_total", "New events merged from the parent since start.",
+                    [impl] { return static_cast<double>(impl->upstream->status().pulled); });
+  }
+  d.metrics.gauge("simpul_dead_letters", "Events a destination refused (simpul dlq).",
+                  [impl] { return static_cast<double>(impl->reader->dead_letter_count()); });
   d.writer->on_commit([impl] {
-    asio::post(impl->ioc, [impl] { impl->federation->notify(); });
+    asio::post(impl->ioc, [impl] {
+      impl->federation->notify();
+      if (impl->upstream) impl->upstream->wake();
+    });
   });
   d.metrics.gauge("simpul_fed_parked_polls", "Child long-polls waiting for changes.",
                   [impl] { return static_cast<double>(impl->federation->parked()); });
@@ -124,6 +146,7 @@ Node::~Node() {
 
 void Node::start() {
   impl_->server->start();
+  if (impl_->upstream) impl_->upstream->start();
   log::info("node.listening", {{"node", impl_->cfg.node.id}, {"tier", impl_->cfg.node.tier},
                                {"host", impl_->cfg.http.host}, {"port", static_cast<int>(port())},
                                {"store", impl_->cfg.store.path}});

@@ -240,9 +240,10 @@ std::int64_t Store::insert_event(const Event& e, TimeMs now,
   return seq;
 }
 
-void Store::set_topology(std::string self, const Directory* directory) {
+void Store::set_topology(std::string self, const Directory* directory, std::string upstream) {
   self_ = std::move(self);
   directory_ = directory;
+  upstream_ = std::move(upstream);
 }
 
 bool Store::visible_to(const std::string& complaint_id, const std::string& child) {
@@ -252,6 +253,17 @@ bool Store::visible_to(const std::string& complaint_id, const std::string& child
 }
 
 void Store::fan_out(const std::string& id, const ComplaintState& st, std::int64_t seq, TimeMs now) {
+  if (!upstream_.empty()) {
+    // Up: every event that has not already passed through the parent.
+    prepare(
+        "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, "
+        "created_at) SELECT 'upstream', complaint_id, seq, ?1, ?1 FROM events WHERE seq = ?2 "
+        "AND NOT EXISTS (SELECT 1 FROM json_each(events.hops_json) WHERE value = ?3)")
+        .bind(1, now)
+        .bind(2, seq)
+        .bind(3, upstream_)
+        .run();
+  }
   if (!directory_ || directory_->empty() || !st.exists) return;
   // Visible to: the child it is routed to now, and every child its `created` came through.
   std::vector<std::string> visible;
@@ -600,6 +612,122 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
     out.push_back(std::move(r));
   }
   return out;
+}
+
+int Store::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now) {
+  int fresh = 0;
+  for (auto& e : events) {
+    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
+    dup.bind(1, e.event_id);
+    if (dup.step()) continue;
+    if (std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end()) continue;  // our own
+    e.hops.push_back(self_);
+    std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
+    if (e.kind == EventKind::linked || e.kind == EventKind::created) {
+      auto p = json::parse(e.payload);
+      if (p && p->IsObject()) {
+        std::vector<Ref> refs;
+        if (e.kind == EventKind::linked) {
+          refs.push_back({json::get_string(*p, "system"), json::get_string(*p, "id")});
+        } else if (auto rec = json::complaint_from_value(*p)) {
+          refs = rec->refs;
+        }
+        for (const auto& ref : refs)
+          if (!ref.system.empty() && !ref.id.empty() && !find_by_ref(ref.system, ref.id))
+            insert_ref(ref, e.complaint_id, now);
+      }
+    }
+    ComplaintState st = refresh_projection(e.complaint_id, now);
+    fan_out(e.complaint_id, st, seq, now);
+    ++fresh;
+  }
+  set_cursor("upstream.changes", cursor_value, now);
+  return fresh;
+}
+
+std::string Store::cursor(const std::string& name) {
+  auto s = prepare("SELECT value FROM cursors WHERE name = ?");
+  s.bind(1, name);
+  return s.step() ? s.text(0) : std::string();
+}
+
+void Store::set_cursor(const std::string& name, const std::string& value, TimeMs now) {
+  prepare(
+      "INSERT INTO cursors(name, value, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET value = ?2, updated_at = ?3")
+      .bind(1, name)
+      .bind(2, value)
+      .bind(3, now)
+      .run();
+}
+
+std::vector<Store::OutboxItem> Store::due_outbox(const std::string& destination, TimeMs now, int limit) {
+  auto s = prepare(
+      "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
+      "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
+      "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
+      "WHERE o.destination = ? AND o.state = 'pending' AND o.next_attempt_at <= ? "
+      "ORDER BY o.id LIMIT ?");
+  s.bind(1, destination).bind(2, now).bind(3, limit);
+  std::vector<OutboxItem> out;
+  while (s.step()) {
+    OutboxItem item;
+    item.id = s.i64(0);
+    item.event.event_id = s.text(1);
+    item.event.complaint_id = s.text(2);
+    item.event.origin = s.text(3);
+    item.event.at = s.i64(4);
+    item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
+    item.event.actor = json::actor_from_json(s.text(6));
+    item.event.payload = s.text(7);
+    item.event.hops = json::hops_from_json(s.text(8));
+    item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+std::optional<TimeMs> Store::next_due(const std::string& destination) {
+  auto s = prepare("SELECT min(next_attempt_at) FROM outbox WHERE destination = ? AND state = 'pending'");
+  s.bind(1, destination);
+  if (s.step() && !s.null(0)) return s.i64(0);
+  return std::nullopt;
+}
+
+void Store::outbox_done(std::int64_t id) {
+  prepare("UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = ?")
+      .bind(1, id)
+      .run();
+}
+
+void Store::outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) {
+  prepare("UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?")
+      .bind(1, error)
+      .bind(2, id)
+      .run();
+  prepare(
+      "INSERT INTO dead_letters(destination, outbox_id, complaint_id, event_id, error, created_at) "
+      "SELECT ?, o.id, o.complaint_id, e.event_id, ?, ? FROM outbox o JOIN events e ON e.seq = "
+      "o.event_seq WHERE o.id = ?")
+      .bind(1, destination)
+      .bind(2, error)
+      .bind(3, now)
+      .bind(4, id)
+      .run();
+}
+
+void Store::outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) {
+  prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+      .bind(1, error)
+      .bind(2, retry_at)
+      .bind(3, id)
+      .run();
+}
+
+std::int64_t Store::dead_letter_count() {
+  auto s = prepare("SELECT count(*) FROM dead_letters");
+  s.step();
+  return s.i64(0);
 }
 
 FeedPage Store::feed(const std::string& child, std::int64_t after_id, int limit) {

@@ -141,7 +141,8 @@ class Store {
 
   // This node's id and its children: enables the child feeds (fan-out on every write).
   // `directory` must outlive the Store; null disables fan-out.
-  void set_topology(std::string self, const Directory* directory);
+  // `upstream`: the parent's node id; every event not already through it is queued for it.
+  void set_topology(std::string self, const Directory* directory, std::string upstream = "");
 
   WriteOutcome ingest(const IngestRequest& req);
   // Merges a batch a child node sent. Each event is accepted (stored; this node appended to
@@ -149,6 +150,25 @@ class Store {
   // child may send `created` events, and other events only for complaints visible to it.
   std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
                                              TimeMs now);
+  // Merges events from the parent's changes feed (trusted: the parent decides) and stores the
+  // feed cursor, in the caller's transaction. Returns how many events were new.
+  int merge_from_parent(std::vector<Event> events, const std::string& cursor, TimeMs now);
+  std::string cursor(const std::string& name);
+  void set_cursor(const std::string& name, const std::string& value, TimeMs now);
+
+  // Outbox rows for `destination` due at `now`, oldest first (the relay's next batch).
+  struct OutboxItem {
+    std::int64_t id = 0;
+    Event event;
+    Privacy privacy = Privacy::anonim;
+  };
+  std::vector<OutboxItem> due_outbox(const std::string& destination, TimeMs now, int limit);
+  std::optional<TimeMs> next_due(const std::string& destination);
+  void outbox_done(std::int64_t id);
+  void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now);
+  void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at);
+  std::int64_t dead_letter_count();
+
   // Events queued for `child` after feed position `after_id`, oldest first.
   FeedPage feed(const std::string& child, std::int64_t after_id, int limit);
   WriteOutcome append_event(const AppendRequest& req);
@@ -206,6 +226,7 @@ class Store {
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
   std::string self_;
   const Directory* directory_ = nullptr;
+  std::string upstream_;
 };
 
 }  // namespace simpul

@@ -1,0 +1,362 @@
+#include "federation/upstream_link.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/normalize.hpp"
+#include "core/schema.hpp"
+#include "federation/redact.hpp"
+
+namespace simpul {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr int kBaseDelayMs = 200;
+constexpr int kMaxDelayMs = 30'000;
+constexpr int kAuthPauseMs = 30'000;
+
+struct Answer {
+  boost::system::error_code ec;
+  int status = 0;
+  std::string body;
+  int retry_after_s = -1;
+};
+
+struct Outgoing {
+  bhttp::verb verb = bhttp::verb::get;
+  std::string target;
+  std::string body;
+  int timeout_ms = 10'000;
+};
+
+// One keep-alive connection to the parent.
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+};
+
+}  // namespace
+
+struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
+  Impl(asio::io_context& ioc, const Config& cfg, std::string credential, Store& reader,
+       CommitQueue& writer, std::function<TimeMs()> clock)
+      : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
+        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()) {}
+
+  asio::io_context& ioc;
+  const Config& cfg;
+  std::string credential;
+  Store& reader;
+  CommitQueue& writer;
+  std::function<TimeMs()> clock;
+  asio::steady_timer wake_timer;
+  std::mt19937_64 rng;
+  bool stopping = false;
+  Status st;
+  int push_limit = 0;  // 1 while isolating an event the parent refuses as malformed
+
+  // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
+  awaitable<Answer> call(Connection& c, const Outgoing& out) {
+    const bhttp::verb verb = out.verb;
+    const std::string& target = out.target;
+    const int timeout_ms = out.timeout_ms;
+    Answer a;
+    if (!c.stream) {
+      c.stream = std::make_unique<beast::tcp_stream>(ioc);
+      c.buffer.clear();
+      c.stream->expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
+      auto [ec] = co_await c.stream->async_connect(
+          tcp::endpoint(asio::ip::make_address(cfg.upstream.host, a.ec), cfg.upstream.port),
+          asio::as_tuple(use_awaitable));
+      if (ec) {
+        a.ec = ec;
+        c.stream.reset();
+        co_return a;
+      }
+    }
+    bhttp::request<bhttp::string_body> req{verb, target, 11};
+    req.set(bhttp::field::host, cfg.upstream.host);
+    req.set(bhttp::field::authorization, "Bearer " + credential);
+    req.set(bhttp::field::user_agent, "simpul/" + cfg.node.id);
+    if (!out.body.empty()) req.set(bhttp::field::content_type, "application/json");
+    req.body() = out.body;
+    req.keep_alive(true);
+    req.prepare_payload();
+    c.stream->expires_after(std::chrono::milliseconds(timeout_ms));
+    auto [wec, wn] = co_await bhttp::async_write(*c.stream, req, asio::as_tuple(use_awaitable));
+    if (wec) {
+      a.ec = wec;
+      c.stream.reset();
+      co_return a;
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [rec, rn] = co_await bhttp::async_read(*c.stream, c.buffer, parser, asio::as_tuple(use_awaitable));
+    if (rec) {
+      a.ec = rec;
+      c.stream.reset();
+      co_return a;
+    }
+    auto res = parser.release();
+    a.status = static_cast<int>(res.result_int());
+    a.body = std::move(res.body());
+    auto ra = res[bhttp::field::retry_after];
+    if (!ra.empty()) a.retry_after_s = std::atoi(std::string(ra).c_str());
+    if (!res.keep_alive()) c.stream.reset();
+    co_return a;
+  }
+
+  // Runs `work` through the group commit and resumes the awaiting coroutine with its result.
+  // A plain function returning Asio's awaitable, not a coroutine: GCC 12 destroys by-value
+  // coroutine parameters twice when the call is the operand of co_await (seen under ASan).
+  auto commit(std::shared_ptr<CommitQueue::Work> work) {
+    return asio::async_initiate<decltype(use_awaitable), void(errc)>(
+        [this, work](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          writer.submit([work](Store& s) { (*work)(s); }, [h, this](errc e) {
+            asio::post(ioc, [h, e] { (*h)(e); });
+          });
+        },
+        use_awaitable);
+  }
+
+  awaitable<void> sleep_ms(std::int64_t ms) {
+    asio::steady_timer t(ioc, std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  // Records a failure and returns how long to wait: full jitter over an exponential cap, or the
+  // parent's Retry-After.
+  std::int64_t failed(const std::string& what, const Answer& a) {
+    ++st.consecutive_failures;
+    st.last_error = what;
+    if (st.consecutive_failures >= kBreakerThreshold && !st.breaker_open) {
+      st.breaker_open = true;
+      log::warn("upstream.breaker_open", {{"parent", cfg.upstream.node}, {"error", what}});
+    }
+    if (a.status == 401 || a.status == 403) return kAuthPauseMs;
+    if (a.retry_after_s >= 0) return std::min<std::int64_t>(a.retry_after_s * 1000LL, 3'600'000);
+    int shift = std::min(st.consecutive_failures, 20);
+    std::int64_t cap = std::min<std::int64_t>(kMaxDelayMs, static_cast<std::int64_t>(kBaseDelayMs) << shift);
+    return std::uniform_int_distribution<std::int64_t>(0, cap)(rng);
+  }
+
+  void succeeded() {
+    if (st.breaker_open) log::info("upstream.breaker_closed", {{"parent", cfg.upstream.node}});
+    st.breaker_open = false;
+    st.consecutive_failures = 0;
+    st.last_error.clear();
+  }
+
+  static std::string describe(const Answer& a) {
+    if (a.ec) return a.ec == beast::error::timeout ? "timeout" : "connection: " + a.ec.message();
+    return "http " + std::to_string(a.status);
+  }
+
+  awaitable<void> push_loop() {
+    auto self = shared_from_this();
+    Connection conn;
+    while (!stopping) {
+      std::vector<Store::OutboxItem> items;
+      bool read_failed = false;
+      try {
+        items = reader.due_outbox("upstream", clock(), push_limit ? push_limit : cfg.upstream.batch);
+      } catch (const StoreError& e) {
+        log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
+        read_failed = true;
+      }
+      if (read_failed) {
+        co_await sleep_ms(1000);
+        continue;
+      }
+      if (items.empty()) {
+        // Sleep until woken by a commit, or at most a second (rows may come due by time).
+        wake_timer.expires_after(std::chrono::seconds(1));
+        co_await wake_timer.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+      rapidjson::StringBuffer buf;
+      json::Writer w(buf);
+      w.StartObject();
+      w.Key("events");
+      w.StartArray();
+      for (auto& item : items) {
+        redact_for_hop(item.event, item.privacy);
+        json::write_event(w, item.event, true);
+      }
+      w.EndArray();
+      w.EndObject();
+      Outgoing out{bhttp::verb::post, "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
+                   cfg.upstream.timeout_ms};
+      Answer a = co_await call(conn, out);
+      if (stopping) break;
+      const bool data_error = !a.ec && (a.status == 400 || a.status == 413 || a.status == 422);
+      if (data_error && items.size() > 1) {
+        push_limit = 1;  // find the event the parent refuses, one at a time
+        continue;
+      }
+      std::vector<std::string> outcomes;
+      std::vector<std::string> reasons;
+      bool readable = false;
+      if (!a.ec && a.status == 200) {
+        auto doc = json::parse(a.body);
+        if (doc && doc->IsObject() && doc->HasMember("results") && (*doc)["results"].IsArray() &&
+            (*doc)["results"].Size() == items.size()) {
+          readable = true;
+          for (rapidjson::SizeType i = 0; i < (*doc)["results"].Size() && readable; ++i) {
+            const auto& r = (*doc)["results"][i];
+            auto outcome = json::get_string(r, "outcome");
+            readable = json::get_string(r, "event_id") == items[i].event.event_id &&
+                       (outcome == "accepted" || outcome == "duplicate" || outcome == "rejected");
+            outcomes.push_back(outcome);
+            reasons.push_back(json::get_string(r, "reason"));
+          }
+        }
+      }
+      if (!readable && !data_error) {
+        std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
+        std::int64_t delay = failed(what, a);
+        log::warn("upstream.push_failed", {{"error", what}, {"events", items.size()}, {"retry_in_ms", delay}});
+        auto ids = std::make_shared<std::vector<std::int64_t>>();
+        for (const auto& i : items) ids->push_back(i.id);
+        TimeMs retry_at = clock() + delay;
+        auto record_failure = std::make_shared<CommitQueue::Work>([ids, what, retry_at](Store& s) {
+          for (auto id : *ids) s.outbox_failed(id, what, retry_at);
+        });
+        co_await commit(record_failure);
+        co_await sleep_ms(delay);
+        continue;
+      }
+      if (data_error) {  // a single event the parent cannot read at all
+        outcomes = {"rejected"};
+        reasons = {"the parent refused the event: " + describe(a)};
+      }
+      auto rows = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
+      for (std::size_t i = 0; i < items.size(); ++i)
+        rows->push_back({items[i].id, outcomes[i] == "rejected" ? (reasons[i].empty() ? "rejected" : reasons[i]) : ""});
+      TimeMs now = clock();
+      auto settle = std::make_shared<CommitQueue::Work>([rows, now](Store& s) {
+        for (const auto& [id, why] : *rows) {
+          if (why.empty()) s.outbox_done(id);
+          else s.outbox_dead(id, "upstream", why, now);
+        }
+      });
+      errc e = co_await commit(settle);
+      if (e != errc::ok) {
+        co_await sleep_ms(500);
+        continue;  // the rows are still pending: they are sent again, and are duplicates there
+      }
+      for (const auto& [id, why] : *rows) {
+        if (why.empty()) ++st.pushed;
+        else {
+          ++st.dead;
+          log::warn("upstream.rejected", {{"outbox_id", id}, {"reason", why}});
+        }
+      }
+      if (data_error) push_limit = 0;
+      succeeded();
+    }
+  }
+
+  awaitable<void> pull_loop() {
+    auto self = shared_from_this();
+    Connection conn;
+    std::string cursor;
+    try {
+      cursor = reader.cursor("upstream.changes");
+    } catch (const StoreError&) {
+    }
+    const int wait = cfg.upstream.poll_wait_s;
+    while (!stopping) {
+      Outgoing out{bhttp::verb::get,
+                   "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor, "",
+                   wait * 1000 + cfg.upstream.timeout_ms};
+      Answer a = co_await call(conn, out);
+      if (stopping) break;
+      std::vector<Event> events;
+      std::string next;
+      bool readable = false;
+      if (!a.ec && a.status == 200) {
+        auto doc = json::parse(a.body);
+        if (doc && doc->IsObject() && doc->HasMember("events") && (*doc)["events"].IsArray() &&
+            doc->HasMember("next") && (*doc)["next"].IsString() && !check_strings(*doc)) {
+          next = (*doc)["next"].GetString();
+          rapidjson::Document batch(rapidjson::kObjectType);
+          batch.AddMember("events", rapidjson::Value((*doc)["events"], batch.GetAllocator()), batch.GetAllocator());
+          readable = (*doc)["events"].Empty() ||
+                     !JsonSchema::builtin("schema/fed_events.schema.json").validate(batch);
+          if (readable) {
+            for (const auto& v : (*doc)["events"].GetArray()) {
+              auto e = json::event_from_value(v);
+              if (!e) {
+                readable = false;
+                break;
+              }
+              events.push_back(std::move(*e));
+            }
+          }
+        }
+      }
+      if (!readable) {
+        std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
+        std::int64_t delay = failed(what, a);
+        log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
+        co_await sleep_ms(delay);
+        continue;
+      }
+      if (!events.empty() || next != cursor) {
+        auto batch = std::make_shared<std::vector<Event>>(std::move(events));
+        auto fresh = std::make_shared<int>(0);
+        TimeMs now = clock();
+        auto merge = std::make_shared<CommitQueue::Work>([batch, fresh, next, now](Store& s) {
+          *fresh = s.merge_from_parent(std::move(*batch), next, now);
+        });
+        errc e = co_await commit(merge);
+        if (e != errc::ok) {
+          co_await sleep_ms(500);
+          continue;  // cursor not moved: the same page is fetched again
+        }
+        st.pulled += static_cast<std::uint64_t>(*fresh);
+        cursor = next;
+      }
+      succeeded();
+    }
+  }
+};
+
+UpstreamLink::UpstreamLink(asio::io_context& ioc, const Config& cfg, std::string credential,
+                           Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(credential), reader, writer, std::move(clock))) {}
+
+UpstreamLink::~UpstreamLink() = default;
+
+void UpstreamLink::start() {
+  asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
+  asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
+  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"host", impl_->cfg.upstream.host},
+                                 {"port", static_cast<int>(impl_->cfg.upstream.port)}});
+}
+
+void UpstreamLink::stop() {
+  impl_->stopping = true;
+  impl_->wake_timer.cancel();
+}
+
+void UpstreamLink::wake() { impl_->wake_timer.cancel(); }
+
+const UpstreamLink::Status& UpstreamLink::status() const { return impl_->st; }
+
+}  // namespace simpul
