@@ -291,9 +291,12 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       bool readable = false;
       if (!a.ec && a.status == 200) {
         auto doc = json::parse(a.body);
-        if (doc && doc->IsObject() && doc->HasMember("events") && (*doc)["events"].IsArray() &&
-            doc->HasMember("next") && (*doc)["next"].IsString() && !check_strings(*doc)) {
-          next = (*doc)["next"].GetString();
+        // check_strings drops empty members ("next": "" before anything was delivered), so
+        // read `next` tolerantly afterwards.
+        if (doc && doc->IsObject() && !check_strings(*doc) && doc->HasMember("events") &&
+            (*doc)["events"].IsArray() &&
+            (!doc->HasMember("next") || (*doc)["next"].IsString())) {
+          next = json::get_string(*doc, "next");
           rapidjson::Document batch(rapidjson::kObjectType);
           batch.AddMember("events", rapidjson::Value((*doc)["events"], batch.GetAllocator()), batch.GetAllocator());
           readable = (*doc)["events"].Empty() ||
