@@ -21,7 +21,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
 demo: build
-	./$(BUILD)/simpul demo --config config/demo/kota-batam.json --samples config/demo/complaints.jsonl
+	./$(BUILD)/simpul demo --config-dir config/demo --samples config/demo/complaints.jsonl
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its own build tree.
 test-asan:

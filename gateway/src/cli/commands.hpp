@@ -5,7 +5,8 @@
 
 namespace simpul::cli {
 
-// `simpul demo`: one node on loopback fed with sample complaints; prints the journey.
-int run_demo(const std::string& config_path, const std::string& samples_path, bool keep_running);
+// `simpul demo`: a three-tier federation on loopback (nasional.json, provinsi-kepri.json and
+// kota-batam.json in `config_dir`) fed with sample complaints; prints each journey.
+int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running);
 
 }  // namespace simpul::cli

@@ -1,14 +1,21 @@
-// `simpul demo`: starts one node on loopback with the demo config, feeds it the sample
-// complaints, takes a few officer actions, and prints what happened and where to look.
+// `simpul demo`: a whole federation on loopback, in this process. Three nodes from the demo
+// configs (nasional <- provinsi-kepri <- kota-batam) on free ports; citizens' complaints enter
+// at Batam, travel up, the national tier verifies, disposes, answers and closes, and the
+// decisions travel back down to Batam. Prints each journey with its timings and where to look.
 
+#include <pthread.h>
+
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
+#include <functional>
+#include <map>
+#include <memory>
 #include <sstream>
-#include <csignal>
-#include <pthread.h>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "core/crypto.hpp"
@@ -21,134 +28,165 @@
 namespace simpul::cli {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+struct DemoNode {
+  Config cfg;
+  std::unique_ptr<Node> node;
+  std::unique_ptr<http::Client> client;
+};
+
 std::string field(const std::string& body, const char* key) {
   auto doc = json::parse(body);
   if (!doc || !doc->IsObject()) return "";
   return json::get_string(*doc, key);
 }
 
-std::string nested(const std::string& body, const char* obj, const char* key) {
-  auto doc = json::parse(body);
-  if (!doc || !doc->IsObject() || !doc->HasMember(obj)) return "";
-  return json::get_string((*doc)[obj], key);
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
+
+// Polls `c` until the complaint satisfies `pred` (10 s at most); returns the elapsed ms or -1.
+double wait_for(http::Client& c, const std::vector<http::Header>& auth, const std::string& id,
+                const std::function<bool(const std::string&)>& pred, Clock::time_point since) {
+  while (ms_since(since) < 10'000) {
+    auto r = c.request("GET", "/v1/complaints/" + id, "", auth);
+    if (r.status == 200 && pred(r.body)) return ms_since(since);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
+std::string status_of(const std::string& body) { return field(body, "status"); }
 
 }  // namespace
 
-int run_demo(const std::string& config_path, const std::string& samples_path, bool keep_running) {
+int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running) {
   if (!std::getenv("SIMPUL_ADMIN_TOKEN")) {
     std::string t = "demo-admin-" + crypto::random_token(12);
     setenv("SIMPUL_ADMIN_TOKEN", t.c_str(), 1);
   }
   const std::string admin = std::getenv("SIMPUL_ADMIN_TOKEN");
-  Config cfg = load_config(config_path);
-  std::filesystem::path db(cfg.store.path);
-  std::filesystem::create_directories(db.parent_path());
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(cfg.store.path + suffix);
-  std::string log_path = (db.parent_path() / (cfg.node.id + ".log")).string();
+  const std::vector<http::Header> as_admin{{"authorization", "Bearer " + admin}};
+  const char* ids[] = {"nasional", "provinsi-kepri", "kota-batam"};
+  std::map<std::string, DemoNode> nodes;
+  std::string data_dir;
+  for (const char* id : ids) {
+    Config cfg = load_config(config_dir + "/" + id + ".json");
+    cfg.http.port = 0;  // free ports: the demo never collides with a node already running
+    nodes[id].cfg = std::move(cfg);
+    data_dir = std::filesystem::path(nodes[id].cfg.store.path).parent_path().string();
+  }
+  std::filesystem::create_directories(data_dir);
+  for (const char* id : ids)
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(nodes[id].cfg.store.path + suffix);
+  std::string log_path = data_dir + "/federation.log";
   auto log_file = std::make_shared<std::ofstream>(log_path, std::ios::trunc);
   log::set_sink([log_file](std::string_view line) { *log_file << line << '\n' << std::flush; });
 
-  std::printf("== Simpul demo: node %s (%s, region %s, %s)\n", cfg.node.id.c_str(),
-              cfg.node.tier.c_str(), cfg.node.region.c_str(), cfg.node.zone.name.c_str());
-  std::string reader_token;
-  {
-    Store store(StoreOptions{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true}, {});
-    store.begin();
-    reader_token = store.create_token("demo-dashboard", "read", "", system_now_ms()).secret;
-    store.commit();
+  std::printf("== Simpul demo: a federation on loopback\n");
+  // Parents first: each child's credential is issued by its parent, and its upstream points at
+  // the port the parent actually got.
+  std::string parent;
+  for (const char* id : ids) {
+    DemoNode& n = nodes[id];
+    if (!parent.empty()) {
+      DemoNode& p = nodes[parent];
+      Store store(StoreOptions{p.cfg.store.path, true, 5000, true}, {});
+      auto token = store.create_token("demo-" + std::string(id), "node", id, system_now_ms()).secret;
+      std::string var = n.cfg.upstream.credential_ref.substr(4);
+      setenv(var.c_str(), token.c_str(), 1);
+      n.cfg.upstream.port = p.node->port();
+      n.cfg.upstream.poll_wait_s = 20;
+    }
+    n.node = std::make_unique<Node>(n.cfg);
+    n.node->start_background();
+    n.client = std::make_unique<http::Client>("127.0.0.1", n.node->port(), 30'000);
+    std::printf("   %-15s %-9s region %-6s http://127.0.0.1:%u%s%s\n", id, n.cfg.node.tier.c_str(),
+                n.cfg.node.region.c_str(), n.node->port(), parent.empty() ? "" : "  upstream: ",
+                parent.c_str());
+    parent = id;
   }
-  Node node(cfg);
-  node.start_background();
-  const auto port = node.port();
-  std::printf("   listening on http://%s:%u, store %s\n\n", cfg.http.host.c_str(), port, cfg.store.path.c_str());
+  auto& batam = *nodes["kota-batam"].client;
+  auto& kepri = *nodes["provinsi-kepri"].client;
+  auto& top = *nodes["nasional"].client;
 
-  http::Client client(cfg.http.host, port);
-  std::vector<http::Header> as_admin{{"authorization", "Bearer " + admin}};
   std::ifstream samples(samples_path);
   if (!samples) throw ConfigError(samples_path, "", "cannot read the samples file");
-
-  std::printf("-- 1. Citizens' complaints arrive (POST /v1/complaints, Idempotency-Key = source id)\n");
-  std::vector<std::string> ids;
-  std::string line, first_line;
+  std::printf("\n-- 1. Citizens complain in Batam; each complaint travels Batam -> Kepri -> Nasional\n");
+  std::vector<std::string> accepted;
+  std::string line;
   int n = 0;
   while (std::getline(samples, line)) {
     if (line.empty()) continue;
-    ++n;
-    if (first_line.empty()) first_line = line;
     auto headers = as_admin;
-    headers.push_back({"idempotency-key", "demo-sample-" + std::to_string(n)});
-    auto r = client.request("POST", "/v1/complaints", line, headers);
-    if (r.status == 201) {
-      ids.push_back(field(r.body, "id"));
-      std::printf("   %d  %-58.58s -> %s, verify by %s\n", r.status, field(r.body, "title").c_str(),
-                  field(r.body, "status").c_str(), nested(r.body, "deadlines", "verify_due").c_str());
-    } else {
-      std::printf("   %d  rejected: %s (%s)\n", r.status, field(r.body, "detail").c_str(),
+    headers.push_back({"idempotency-key", "demo-sample-" + std::to_string(++n)});
+    auto t0 = Clock::now();
+    auto r = batam.request("POST", "/v1/complaints", line, headers);
+    double stored = ms_since(t0);
+    if (r.status != 201) {
+      std::printf("   %d  rejected at Batam: %s (%s)\n", r.status, field(r.body, "detail").c_str(),
                   field(r.body, "pointer").c_str());
+      continue;
     }
+    std::string id = field(r.body, "id");
+    accepted.push_back(id);
+    double at_kepri = wait_for(kepri, as_admin, id, [](const std::string&) { return true; }, t0);
+    double at_top = wait_for(top, as_admin, id, [](const std::string&) { return true; }, t0);
+    std::printf("   %-50.50s stored %5.1f ms, Kepri %6.1f ms, Nasional %6.1f ms\n",
+                field(r.body, "title").c_str(), stored, at_kepri, at_top);
   }
+  if (accepted.empty()) throw std::runtime_error("no sample complaint was accepted");
 
-  std::printf("\n-- 2. The same complaint sent again (a retry) is answered, not stored twice\n");
-  {
-    auto headers = as_admin;
-    headers.push_back({"idempotency-key", "demo-sample-1"});
-    auto r = client.request("POST", "/v1/complaints", first_line, headers);
-    std::printf("   %d  same id: %s\n", r.status, field(r.body, "id") == ids.front() ? "yes" : "NO");
-  }
-
-  if (ids.empty()) throw std::runtime_error("no sample complaint was accepted");
-  const std::string id = ids.front();
-  std::printf("\n-- 3. Officers act on %s\n", id.c_str());
+  const std::string id = accepted.front();
+  std::printf("\n-- 2. The national tier decides on %s; each step travels back to Batam\n", id.c_str());
   struct Step {
     const char* what;
     const char* body;
+    const char* status;
   };
   const Step steps[] = {
-      {"verify", R"({"kind":"verified","actor":{"role":"admin","name":"Admin Diskominfo"}})"},
-      {"dispose to Dinas PU", R"({"kind":"disposed","actor":{"role":"admin"},"payload":{"agency":"dinas-pu-batam"}})"},
-      {"close before any answer", R"({"kind":"closed","actor":{"role":"admin"}})"},
-      {"answer (tindak lanjut)", R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Perbaikan jalan dijadwalkan minggu depan."}})"},
-      {"close", R"({"kind":"closed","actor":{"role":"admin"},"payload":{"reason":"resolved"}})"},
+      {"verify", R"({"kind":"verified","actor":{"role":"admin","name":"Admin Nasional"}})", "verified"},
+      {"dispose to Dinas PU Batam", R"({"kind":"disposed","actor":{"role":"admin"},"payload":{"agency":"dinas-pu-batam"}})", "disposed"},
+      {"answer (tindak lanjut)", R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Perbaikan jalan dijadwalkan minggu depan."}})", "responded"},
+      {"close", R"({"kind":"closed","actor":{"role":"admin"},"payload":{"reason":"resolved"}})", "closed"},
   };
   for (const auto& s : steps) {
-    auto r = client.request("POST", "/v1/complaints/" + id + "/events", s.body, as_admin);
-    if (r.status == 201) {
-      auto doc = json::parse(r.body);
-      const auto& c = (*doc)["complaint"];
-      std::string due = c["deadlines"].HasMember("followup_due") ? "follow-up by " + json::get_string(c["deadlines"], "followup_due")
-                      : c["deadlines"].HasMember("autoclose_due") ? "auto-close on " + json::get_string(c["deadlines"], "autoclose_due")
-                      : "";
-      std::printf("   %d  %-26s -> %s %s\n", r.status, s.what, json::get_string(c, "status").c_str(), due.c_str());
-    } else {
-      std::printf("   %d  %-26s -> refused: %s\n", r.status, s.what, field(r.body, "detail").c_str());
-    }
+    auto t0 = Clock::now();
+    auto r = top.request("POST", "/v1/complaints/" + id + "/events", s.body, as_admin);
+    std::string want = s.status;
+    double back = wait_for(batam, as_admin, id, [&](const std::string& b) { return status_of(b) == want; }, t0);
+    std::printf("   %d  %-28s -> Batam sees \"%s\" after %6.1f ms\n", r.status, s.what, s.status, back);
   }
 
-  std::printf("\n-- 4. Privacy: the reporter is visible only with the pii scope\n");
+  std::printf("\n-- 3. A complaint entered at the national tier for Batam's region reaches Batam\n");
   {
-    auto r1 = client.request("GET", "/v1/complaints/" + ids.front(), "", as_admin);
-    auto r2 = client.request("GET", "/v1/complaints/" + ids.front(), "", {{"authorization", "Bearer " + reader_token}});
-    std::printf("   admin token (pii): reporter %s\n", r1.body.find("\"reporter\"") != std::string::npos ? "shown" : "absent");
-    std::printf("   read-only token  : reporter %s\n", r2.body.find("\"reporter\"") != std::string::npos ? "SHOWN" : "absent");
+    auto t0 = Clock::now();
+    auto r = top.request("POST", "/v1/complaints",
+                         R"({"type":"permintaan_informasi","title":"Jadwal layanan KTP-el keliling di Batam","body":"Mohon jadwal.","channel":"lapor","region":"21.71"})",
+                         as_admin);
+    std::string nid = field(r.body, "id");
+    double at_batam = wait_for(batam, as_admin, nid, [](const std::string&) { return true; }, t0);
+    std::printf("   %d  entered at Nasional -> at Batam after %6.1f ms\n", r.status, at_batam);
   }
 
-  auto list = client.request("GET", "/v1/complaints?limit=100", "", as_admin);
-  auto listed = json::parse(list.body);
-  std::printf("\n-- 5. Stored: %u complaints\n", listed ? (*listed)["items"].Size() : 0u);
-  auto metrics = client.request("GET", "/metrics", "");
-  std::istringstream ms(metrics.body);
-  while (std::getline(ms, line))
-    if (line.rfind("simpul_ingest_total", 0) == 0 || line.rfind("simpul_commit_batches", 0) == 0)
-      std::printf("   %s\n", line.c_str());
+  std::printf("\n-- 4. Privacy: an anonim reporter never leaves Batam\n");
+  {
+    auto at_batam = batam.request("GET", "/v1/complaints/" + id, "", as_admin);
+    auto at_top = top.request("GET", "/v1/complaints/" + id, "", as_admin);
+    std::printf("   at Batam   : reporter %s\n", at_batam.body.find("\"reporter\"") != std::string::npos ? "present (pii scope)" : "absent");
+    std::printf("   at Nasional: reporter %s\n", at_top.body.find("\"reporter\"") != std::string::npos ? "PRESENT" : "absent (never sent)");
+  }
 
   std::printf("\nWhere to look:\n");
-  std::printf("   database : %s  (sqlite3 %s 'select status, count(*) from complaints group by 1')\n",
-              cfg.store.path.c_str(), cfg.store.path.c_str());
-  std::printf("   logs     : %s (one JSON object per line)\n", log_path.c_str());
-  std::printf("   API      : curl -H 'Authorization: Bearer %s' http://%s:%u/v1/complaints/%s\n",
-              admin.c_str(), cfg.http.host.c_str(), port, id.c_str());
-  std::printf("   metrics  : http://%s:%u/metrics\n", cfg.http.host.c_str(), port);
+  for (const char* nid : ids)
+    std::printf("   %-15s database %s, API http://127.0.0.1:%u/v1/complaints\n", nid,
+                nodes[nid].cfg.store.path.c_str(), nodes[nid].node->port());
+  std::printf("   logs           %s (one JSON object per line, all three nodes)\n", log_path.c_str());
+  std::printf("   try            curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/complaints/%s\n",
+              admin.c_str(), nodes["nasional"].node->port(), id.c_str());
+  std::printf("   metrics        http://127.0.0.1:%u/metrics (simpul_upstream_*, simpul_outbox_depth)\n",
+              nodes["kota-batam"].node->port());
   if (keep_running) {
     std::printf("\nServing until Ctrl-C.\n");
     std::fflush(stdout);
@@ -160,7 +198,7 @@ int run_demo(const std::string& config_path, const std::string& samples_path, bo
     int sig = 0;
     sigwait(&set, &sig);
   }
-  node.stop();
+  for (auto it = std::rbegin(ids); it != std::rend(ids); ++it) nodes[*it].node->stop();
   std::printf("\nDemo finished.\n");
   return 0;
 }

@@ -81,8 +81,9 @@ int main(int argc, char** argv) {
   auto* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
   token_list->add_option("--config", config_path, "Config file")->required();
 
-  auto* demo = app.add_subcommand("demo", "Run a node on loopback and feed it sample complaints");
-  demo->add_option("--config", config_path, "Config file")->required();
+  auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
+  std::string demo_dir = "config/demo";
+  demo->add_option("--config-dir", demo_dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
   std::string samples;
   demo->add_option("--samples", samples, "JSON Lines of sample complaints")->required();
   bool keep_running = false;
@@ -96,12 +97,14 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*demo) return simpul::cli::run_demo(config_path, samples, keep_running);
+    if (*demo) return simpul::cli::run_demo(demo_dir, samples, keep_running);
 
     simpul::Config cfg = simpul::load_config(config_path);
 
     if (*check) {
       simpul::resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
+      if (cfg.upstream.enabled)
+        simpul::resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");
       if (!cfg.sla.holidays_file.empty())
         simpul::WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone);
       std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u)\n", config_path.c_str(),
