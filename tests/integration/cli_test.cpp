@@ -18,6 +18,7 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   CHECK(run_simpul({"check", "--config", dir.file("node.json")}, &out) == 0);
   CHECK(out.find(": ok") != std::string::npos);
   setenv("SIMPUL_ADMIN_TOKEN", "x", 1);
+  setenv("SIMPUL_UPSTREAM_TOKEN", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_KEPRI", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_BATAM", "x", 1);
   for (const char* f : {"/config/simpul.example.json", "/config/demo/kota-batam.json",
