@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "store/store.hpp"
 #include "support/test_support.hpp"
@@ -88,4 +89,53 @@ TEST_CASE("cli: db migrate and an online backup of a running node") {
   Store copy(StoreOptions{dir.file("backup.db"), true, 5000, false}, FoldContext{});
   CHECK(copy.complaint_count() == 10);
   CHECK(serve.terminate() == 0);  // SIGTERM is a clean stop
+}
+
+TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries and drops dead letters") {
+  test::TempDir dir;
+  std::string text = test::config_json(dir, "kota-batam");
+  // A parent that is not running: everything stays queued.
+  text.replace(text.find("\"log\""), 0,
+               R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "timeout_ms": 200},)");
+  std::ofstream(dir.file("node.json")) << text;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  setenv("SIMPUL_TEST_UPSTREAM", "spl.x.y", 1);
+  {
+    test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
+    http::Client c("127.0.0.1", serve.port());
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("S" + std::to_string(i)), test::TestNode::auth()).status == 201);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // let the link fail a few times
+  }
+  std::string out;
+  REQUIRE(run_simpul({"status", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("complaints 3, events 3") != std::string::npos);
+  CHECK(out.find("upstream provinsi-kepri") != std::string::npos);
+  CHECK(out.find("queue      3 pending") != std::string::npos);
+  CHECK(out.find("last error connection") != std::string::npos);
+  CHECK(out.find("breaker    unknown (node not reachable)") != std::string::npos);
+
+  // Make one event a dead letter, as the relay does when the parent rejects it.
+  {
+    Store s(StoreOptions{dir.file("kota-batam.db"), true, 5000, false}, FoldContext{});
+    s.begin();
+    auto due = s.due_outbox("upstream", system_now_ms() + 3'600'000, 1);
+    REQUIRE(due.size() == 1);
+    s.outbox_dead(due[0].id, "upstream", "the complaint was neither created by nor routed to kota-batam", 1);
+    s.commit();
+  }
+  REQUIRE(run_simpul({"dlq", "list", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("neither created by nor routed to") != std::string::npos);
+  REQUIRE(run_simpul({"status", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("queue      2 pending") != std::string::npos);
+  CHECK(out.find("dead       1") != std::string::npos);
+  std::string id = "1";
+  CHECK(run_simpul({"dlq", "retry", "--config", dir.file("node.json"), id}, &out) == 0);
+  CHECK(run_simpul({"dlq", "retry", "--config", dir.file("node.json"), id}, &out) == 1);  // gone
+  REQUIRE(run_simpul({"status", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("queue      3 pending") != std::string::npos);
+  CHECK(out.find("dead       0") != std::string::npos);
+  CHECK(run_simpul({"dlq", "drop", "--config", dir.file("node.json"), "42"}, &out) == 1);
+  REQUIRE(run_simpul({"dlq", "list", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("no dead letters") != std::string::npos);
 }

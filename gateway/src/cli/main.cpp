@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "http/client.hpp"
 #include "http/node.hpp"
 #include "simpul/calendar.hpp"
 #include "store/store.hpp"
@@ -81,6 +82,21 @@ int main(int argc, char** argv) {
   auto* token_list = token->add_subcommand("list", "List tokens (never their secrets)");
   token_list->add_option("--config", config_path, "Config file")->required();
 
+  auto* status = app.add_subcommand("status", "Show the store and each federation link: queue, lag, last error, breaker, dead letters");
+  status->add_option("--config", config_path, "Config file")->required();
+
+  auto* dlq = app.add_subcommand("dlq", "Dead letters: events a destination refused");
+  dlq->require_subcommand(1);
+  auto* dlq_list = dlq->add_subcommand("list", "List dead letters");
+  dlq_list->add_option("--config", config_path, "Config file")->required();
+  auto* dlq_retry = dlq->add_subcommand("retry", "Put a dead letter back in its outbox");
+  dlq_retry->add_option("--config", config_path, "Config file")->required();
+  auto* dlq_drop = dlq->add_subcommand("drop", "Forget a dead letter (the event stays stored here)");
+  dlq_drop->add_option("--config", config_path, "Config file")->required();
+  std::int64_t dlq_id = 0;
+  dlq_retry->add_option("id", dlq_id, "Dead letter id (from dlq list)")->required();
+  dlq_drop->add_option("id", dlq_id, "Dead letter id (from dlq list)")->required();
+
   auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
   std::string demo_dir = "config/demo";
   demo->add_option("--config-dir", demo_dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
@@ -133,6 +149,75 @@ int main(int argc, char** argv) {
       auto store = open_store(cfg, true);
       store.backup_to(backup_file);
       std::printf("backed up %s to %s\n", cfg.store.path.c_str(), backup_file.c_str());
+      return kOk;
+    }
+    if (*status) {
+      auto store = open_store(cfg, false);
+      auto now = simpul::system_now_ms();
+      std::printf("node %s (%s, region %s), store %s\n", cfg.node.id.c_str(), cfg.node.tier.c_str(),
+                  cfg.node.region.c_str(), cfg.store.path.c_str());
+      std::printf("  complaints %lld, events %lld, schema version %d\n",
+                  static_cast<long long>(store.complaint_count()), static_cast<long long>(store.event_count()),
+                  store.schema_version());
+      if (cfg.upstream.enabled) {
+        auto b = store.backlog("upstream");
+        std::printf("upstream %s at %s:%u\n", cfg.upstream.node.c_str(), cfg.upstream.host.c_str(), cfg.upstream.port);
+        std::printf("  queue      %lld pending (%lld retrying)\n", static_cast<long long>(b.pending),
+                    static_cast<long long>(b.retrying));
+        std::printf("  lag        %s\n", b.oldest_pending
+                        ? (std::to_string((now - *b.oldest_pending) / 1000) + " s (oldest pending event)").c_str()
+                        : "none");
+        std::printf("  last error %s\n", b.last_error.empty() ? "-" : b.last_error.c_str());
+        std::printf("  dead       %lld (simpul dlq list)\n", static_cast<long long>(b.dead));
+        std::string cursor = store.cursor("upstream.changes");
+        std::printf("  feed       cursor %s\n", cursor.empty() ? "(start)" : cursor.c_str());
+        // The breaker lives in the running node: ask it.
+        std::string breaker = "unknown (node not reachable)";
+        if (cfg.http.port != 0) {
+          try {
+            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000);
+            auto m = c.request("GET", "/metrics");
+            if (m.body.find("simpul_upstream_breaker_open 1") != std::string::npos) breaker = "OPEN (the link is paused after repeated failures)";
+            else if (m.body.find("simpul_upstream_breaker_open 0") != std::string::npos) breaker = "closed";
+          } catch (const std::exception&) {
+          }
+        }
+        std::printf("  breaker    %s\n", breaker.c_str());
+      }
+      if (!cfg.children.empty()) {
+        std::printf("children\n");
+        auto sizes = store.feed_sizes();
+        for (const auto& child : cfg.children) {
+          std::int64_t rows = 0;
+          for (const auto& [dest, n] : sizes)
+            if (dest == "child:" + child.id) rows = n;
+          std::printf("  %-20s feed %lld events\n", child.id.c_str(), static_cast<long long>(rows));
+        }
+      }
+      return kOk;
+    }
+    if (*dlq_list) {
+      auto store = open_store(cfg, false);
+      auto rows = store.dead_letters(1000);
+      if (rows.empty()) std::printf("no dead letters\n");
+      for (const auto& d : rows)
+        std::printf("%-6lld %-10s %s complaint %s event %s: %s\n", static_cast<long long>(d.id),
+                    d.destination.c_str(), simpul::format_utc(d.created_at).c_str(), d.complaint_id.c_str(),
+                    d.event_id.c_str(), d.error.c_str());
+      return kOk;
+    }
+    if (*dlq_retry || *dlq_drop) {
+      auto store = open_store(cfg, false);
+      auto now = simpul::system_now_ms();
+      store.begin();
+      bool done = *dlq_retry ? store.retry_dead_letter(dlq_id, now) : store.drop_dead_letter(dlq_id);
+      if (done) store.audit(now, "cli", *dlq_retry ? "dlq.retry" : "dlq.drop", std::to_string(dlq_id), "{}");
+      store.commit();
+      if (!done) {
+        std::fprintf(stderr, "error: no dead letter with id %lld\n", static_cast<long long>(dlq_id));
+        return kRuntime;
+      }
+      std::printf("%s dead letter %lld\n", *dlq_retry ? "requeued" : "dropped", static_cast<long long>(dlq_id));
       return kOk;
     }
     if (*token_create) {

@@ -107,6 +107,11 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
                     [impl] { return impl->upstream->status().breaker_open ? 1.0 : 0.0; });
     d.metrics.gauge("simpul_upstream_consecutive_failures", "Failed upstream calls in a row.",
                     [impl] { return static_cast<double>(impl->upstream->status().consecutive_failures); });
+    d.metrics.gauge("simpul_upstream_lag_seconds", "Age of the oldest event waiting to go upstream.",
+                    [impl] {
+                      auto b = impl->reader->backlog("upstream");
+                      return b.oldest_pending ? (impl->clock() - *b.oldest_pending) / 1000.0 : 0.0;
+                    });
     d.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",
                     [impl] { return static_cast<double>(impl->upstream->status().pushed); });
     d.metrics.gauge("simpul_upstream_pulled_total", "New events merged from the parent since start.",

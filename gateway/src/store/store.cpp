@@ -730,6 +730,61 @@ std::int64_t Store::dead_letter_count() {
   return s.i64(0);
 }
 
+Store::LinkBacklog Store::backlog(const std::string& destination) {
+  LinkBacklog b;
+  auto s = prepare(
+      "SELECT count(*), min(created_at), sum(attempts > 0) FROM outbox "
+      "WHERE destination = ? AND state = 'pending'");
+  s.bind(1, destination);
+  if (s.step()) {
+    b.pending = s.i64(0);
+    if (!s.null(1)) b.oldest_pending = s.i64(1);
+    b.retrying = s.null(2) ? 0 : s.i64(2);
+  }
+  auto e = prepare(
+      "SELECT last_error FROM outbox WHERE destination = ? AND state = 'pending' AND "
+      "last_error IS NOT NULL ORDER BY next_attempt_at DESC LIMIT 1");
+  e.bind(1, destination);
+  if (e.step()) b.last_error = e.text(0);
+  auto d = prepare("SELECT count(*) FROM dead_letters WHERE destination = ?");
+  d.bind(1, destination);
+  if (d.step()) b.dead = d.i64(0);
+  return b;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> Store::feed_sizes() {
+  auto s = prepare(
+      "SELECT destination, count(*) FROM outbox WHERE destination LIKE 'child:%' GROUP BY 1 ORDER BY 1");
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.i64(1));
+  return out;
+}
+
+std::vector<Store::DeadLetter> Store::dead_letters(int limit) {
+  auto s = prepare(
+      "SELECT id, destination, coalesce(complaint_id, ''), coalesce(event_id, ''), error, created_at "
+      "FROM dead_letters ORDER BY id LIMIT ?");
+  s.bind(1, limit);
+  std::vector<DeadLetter> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5)});
+  return out;
+}
+
+bool Store::retry_dead_letter(std::int64_t id, TimeMs now) {
+  prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = NULL "
+      "WHERE id = (SELECT outbox_id FROM dead_letters WHERE id = ?) AND state = 'dead'")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  return drop_dead_letter(id);
+}
+
+bool Store::drop_dead_letter(std::int64_t id) {
+  prepare("DELETE FROM dead_letters WHERE id = ?").bind(1, id).run();
+  return sqlite3_changes(db_) > 0;
+}
+
 FeedPage Store::feed(const std::string& child, std::int64_t after_id, int limit) {
   auto s = prepare(
       "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "

@@ -169,6 +169,29 @@ class Store {
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at);
   std::int64_t dead_letter_count();
 
+  // For `simpul status`: one destination's backlog.
+  struct LinkBacklog {
+    std::int64_t pending = 0;
+    std::optional<TimeMs> oldest_pending;  // created_at of the oldest pending row (lag)
+    std::int64_t retrying = 0;             // pending rows that failed at least once
+    std::string last_error;                // of the most recently failed pending row
+    std::int64_t dead = 0;
+  };
+  LinkBacklog backlog(const std::string& destination);
+  // Feed rows per child destination ("child:<id>" -> rows), for `simpul status` on a parent.
+  std::vector<std::pair<std::string, std::int64_t>> feed_sizes();
+
+  // `simpul dlq`.
+  struct DeadLetter {
+    std::int64_t id = 0;
+    std::string destination, complaint_id, event_id, error;
+    TimeMs created_at = 0;
+  };
+  std::vector<DeadLetter> dead_letters(int limit);
+  // Puts the event back in its outbox (due now) and removes the dead letter. False if unknown.
+  bool retry_dead_letter(std::int64_t id, TimeMs now);
+  bool drop_dead_letter(std::int64_t id);
+
   // Events queued for `child` after feed position `after_id`, oldest first.
   FeedPage feed(const std::string& child, std::int64_t after_id, int limit);
   WriteOutcome append_event(const AppendRequest& req);
