@@ -34,9 +34,9 @@ test-tsan:
 bench: build
 	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
 
-# Long crash-and-restart soak (the short version runs in `make test`).
+# Long crash-and-restart soaks (the short versions run in `make test`).
 soak: build
-	SIMPUL_CRASH_CYCLES=200 ./$(BUILD)/tests/fault_tests
+	SIMPUL_CRASH_CYCLES=200 SIMPUL_FED_KILL_CYCLES=100 ./$(BUILD)/tests/fault_tests
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -61,6 +61,10 @@ class ServeProcess {
   std::uint16_t port_ = 0;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for nodes that must keep their port
+// across restarts).
+std::uint16_t free_port();
+
 // Runs `simpul ARGS...`, capturing stdout+stderr. Returns the exit code.
 int run_simpul(const std::vector<std::string>& args, std::string* output = nullptr);
 
