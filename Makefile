@@ -33,6 +33,7 @@ test-tsan:
 # Benchmarks print their figures; they are never part of `make test`.
 bench: build
 	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
+	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
 
 # Long crash-and-restart soaks (the short versions run in `make test`).
 soak: build

@@ -27,6 +27,7 @@ namespace {
 constexpr int kBaseDelayMs = 200;
 constexpr int kMaxDelayMs = 30'000;
 constexpr int kAuthPauseMs = 30'000;
+constexpr std::size_t kMaxPushBytes = 512 * 1024;
 
 struct Answer {
   boost::system::error_code ec;
@@ -66,7 +67,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   std::mt19937_64 rng;
   bool stopping = false;
   Status st;
-  int push_limit = 0;  // 1 while isolating an event the parent refuses as malformed
+  // Smaller batches after a 413 (halved each time) or 1 while isolating an event the parent
+  // refuses as malformed; 0 = the configured batch.
+  int push_limit = 0;
 
   // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
   awaitable<Answer> call(Connection& c, const Outgoing& out) {
@@ -193,16 +196,26 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       w.StartObject();
       w.Key("events");
       w.StartArray();
+      // At most kMaxPushBytes per request (the parent's body limit is 1 MiB by default); the
+      // rest goes in the next batch.
+      std::size_t taken = 0;
       for (auto& item : items) {
+        if (taken > 0 && buf.GetSize() > kMaxPushBytes) break;
         redact_for_hop(item.event, item.privacy);
         json::write_event(w, item.event, true);
+        ++taken;
       }
+      items.resize(taken);
       w.EndArray();
       w.EndObject();
       Outgoing out{bhttp::verb::post, "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
                    cfg.upstream.timeout_ms};
       Answer a = co_await call(conn, out);
       if (stopping) break;
+      if (!a.ec && a.status == 413 && items.size() > 1) {
+        push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);  // too big: send less
+        continue;
+      }
       const bool data_error = !a.ec && (a.status == 400 || a.status == 413 || a.status == 422);
       if (data_error && items.size() > 1) {
         push_limit = 1;  // find the event the parent refuses, one at a time
