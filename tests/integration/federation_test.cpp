@@ -127,6 +127,10 @@ TEST_CASE_FIXTURE(Federation, "fed: a child's batch is merged and each event's o
   auto fine = event_json(cid, "citizen_replied", R"({"text":"tambahan"})", {"kota-batam"});
   CHECK(outcomes(send(batam, {spoofed_path, echo, fine})) == std::vector<std::string>{"rejected", "duplicate", "accepted"});
 
+  // An event whose complaint has not arrived yet (reordered delivery) is to be sent again.
+  auto unknown = make_uuid_v7();
+  auto early = send(batam, {event_json(unknown, "verified", "{}", {"kota-batam"})});
+  CHECK(outcomes(early) == std::vector<std::string>{"retry"});
   // Tanjungpinang may not write to Batam's complaint; the attempt is audited.
   auto intrusion = event_json(cid, "verified", "{}", {"kota-tanjungpinang"});
   auto res = send(tpi, {intrusion});

@@ -233,7 +233,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
             const auto& r = (*doc)["results"][i];
             auto outcome = json::get_string(r, "outcome");
             readable = json::get_string(r, "event_id") == items[i].event.event_id &&
-                       (outcome == "accepted" || outcome == "duplicate" || outcome == "rejected");
+                       (outcome == "accepted" || outcome == "duplicate" || outcome == "retry" ||
+                        outcome == "rejected");
             outcomes.push_back(outcome);
             reasons.push_back(json::get_string(r, "reason"));
           }
@@ -258,10 +259,14 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         reasons = {"the parent refused the event: " + describe(a)};
       }
       auto rows = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
-      for (std::size_t i = 0; i < items.size(); ++i)
-        rows->push_back({items[i].id, outcomes[i] == "rejected" ? (reasons[i].empty() ? "rejected" : reasons[i]) : ""});
+      auto later = std::make_shared<std::vector<std::int64_t>>();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (outcomes[i] == "retry") later->push_back(items[i].id);
+        else rows->push_back({items[i].id, outcomes[i] == "rejected" ? (reasons[i].empty() ? "rejected" : reasons[i]) : ""});
+      }
       TimeMs now = clock();
-      auto settle = std::make_shared<CommitQueue::Work>([rows, now](Store& s) {
+      auto settle = std::make_shared<CommitQueue::Work>([rows, later, now](Store& s) {
+        for (auto id : *later) s.outbox_failed(id, "parent asked to retry: complaint not there yet", now + 1000);
         for (const auto& [id, why] : *rows) {
           if (why.empty()) s.outbox_done(id);
           else s.outbox_dead(id, "upstream", why, now);

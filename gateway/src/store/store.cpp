@@ -246,6 +246,12 @@ void Store::set_topology(std::string self, const Directory* directory, std::stri
   upstream_ = std::move(upstream);
 }
 
+bool Store::complaint_known(const std::string& complaint_id) {
+  auto s = prepare("SELECT 1 FROM events WHERE complaint_id = ? LIMIT 1");
+  s.bind(1, complaint_id);
+  return s.step();
+}
+
 bool Store::visible_to(const std::string& complaint_id, const std::string& child) {
   auto s = prepare("SELECT 1 FROM complaint_children WHERE complaint_id = ? AND child = ?");
   s.bind(1, complaint_id).bind(2, child);
@@ -569,6 +575,10 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
       r.outcome = "duplicate";
     } else if (e.hops.empty() || e.hops.back() != child) {
       reject("the hop path must end with the sending node");
+    } else if (e.kind != EventKind::created && !complaint_known(e.complaint_id)) {
+      // Its `created` is still on the way (a reordered delivery): not an error, send it again.
+      r.outcome = "retry";
+      r.reason = "unknown complaint; send its created event first";
     } else if (e.kind != EventKind::created && !visible_to(e.complaint_id, child)) {
       reject("the complaint was neither created by nor routed to " + child);
       audit(now, "node:" + child, "fed.rejected", e.complaint_id,

@@ -92,7 +92,7 @@ struct AppendRequest {
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
 struct MergeOutcome {
   std::string event_id;
-  std::string outcome;  // accepted | duplicate | rejected
+  std::string outcome;  // accepted | duplicate | retry (complaint not here yet) | rejected
   std::string reason;   // for rejected
 };
 
@@ -239,6 +239,7 @@ class Store {
   void fan_out(const std::string& complaint_id, const ComplaintState& st, std::int64_t seq,
                TimeMs now);
   bool visible_to(const std::string& complaint_id, const std::string& child);
+  bool complaint_known(const std::string& complaint_id);
   void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
                                                 const std::string& request_hash);
