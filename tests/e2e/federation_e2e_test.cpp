@@ -41,6 +41,7 @@ class Federation {
 
   http::Client client(const std::string& id) { return http::Client("127.0.0.1", procs_.at(id)->port(), 10'000); }
   std::string db(const std::string& id) { return dir_.file(id + ".db"); }
+  std::string log(const std::string& id) { return dir_.file(id + ".log"); }
   void kill9(const std::string& id) { procs_.at(id)->kill9(); }
   void restart(const std::string& id) {
     procs_.at(id).reset();
@@ -73,9 +74,10 @@ class Federation {
       "http": {"listen": "127.0.0.1:0"},
       "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
       )" << upstream << R"("children": )" << t.children << R"(,
-      "log": {"level": "warn"}
+      "log": {"level": "debug"}
     })";
-    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"));
+    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"),
+                                                      log(id));
   }
   // A restarted parent listens on a new port: children's configs are rewritten and restarted.
   void fix_ports() {}
@@ -149,10 +151,24 @@ TEST_CASE("e2e: up from the leaf and back down from the top across three tiers")
   }));
   CHECK(eventually(kepri, id, [](const auto& d) { return has_status(d, "closed"); }));
 
-  // The anonim reporter stayed at Batam.
+  // The anonim reporter stayed at Batam: in no other node's database, in no log line, metric
+  // or error body anywhere (Batam's own database keeps it).
   CHECK(file_contains(f.db("kota-batam"), kCanary));
   CHECK_FALSE(file_contains(f.db("provinsi-kepri"), kCanary));
   CHECK_FALSE(file_contains(f.db("nasional"), kCanary));
+  auto bad = batam.request("POST", "/v1/complaints",
+                           std::string(R"({"type":"pengaduan","title":"x","body":"y","channel":"app","reporter":{"name":")") + kCanary +
+                               R"(","phone":"not-a-phone"}})", admin());
+  CHECK(bad.status == 422);
+  CHECK(bad.body.find(kCanary) == std::string::npos);
+  for (const char* node : {"kota-batam", "provinsi-kepri", "nasional"}) {
+    INFO(node);
+    auto c = f.client(node);
+    CHECK(c.request("GET", "/metrics").body.find(kCanary) == std::string::npos);
+    CHECK(c.request("GET", "/v1/complaints/" + id, "", {{"authorization", "Bearer wrong"}}).body.find(kCanary) == std::string::npos);
+    CHECK_FALSE(file_contains(f.log(node), kCanary));
+    CHECK(file_contains(f.log(node), "node.listening"));  // the log is really there
+  }
 }
 
 TEST_CASE("e2e: a complaint entered at the top for Batam's region reaches Batam only") {

@@ -25,6 +25,7 @@ Config parent_config(const test::TempDir& dir) {
   text.replace(text.find("\"log\""), 0, R"("children": [
       {"id": "kota-batam", "regions": ["21.71"], "agencies": ["dinas-pu-batam"]},
       {"id": "kota-tanjungpinang", "regions": ["21.72"], "agencies": ["dinas-pu-tpi"]}],
+    "reference": {"regions": ")" + std::string(SIMPUL_SOURCE_DIR) + R"(/config/reference/regions.json"},
     )");
   text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
   text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
@@ -235,4 +236,14 @@ TEST_CASE_FIXTURE(Federation, "fed: a long-poll is answered when an event for th
   ingest_at_parent("21.71");
   poller.join();
   CHECK(got == std::vector<std::string>{"created"});
+}
+
+TEST_CASE_FIXTURE(Federation, "fed: reference data is served to children") {
+  auto r = c.request("GET", "/fed/v1/reference/regions", "", TestNode::auth(batam));
+  REQUIRE(r.status == 200);
+  auto doc = json::parse(r.body);
+  CHECK((*doc)["items"].Size() == 3);
+  CHECK(r.body.find("Kota Batam") != std::string::npos);
+  CHECK(c.request("GET", "/fed/v1/reference/topics", "", TestNode::auth(batam)).status == 404);  // not configured here
+  CHECK(c.request("GET", "/fed/v1/reference/regions", "", TestNode::auth(stranger)).status == 403);
 }

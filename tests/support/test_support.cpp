@@ -59,14 +59,17 @@ std::vector<http::Header> TestNode::auth(const std::string& token) {
   return {{"authorization", "Bearer " + token}};
 }
 
-ServeProcess::ServeProcess(const std::string& config_file, const std::string& ready_file) {
+ServeProcess::ServeProcess(const std::string& config_file, const std::string& ready_file,
+                           const std::string& log_file) {
   std::filesystem::remove(ready_file);
   setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
+    int out = log_file.empty() ? open("/dev/null", O_WRONLY)
+                               : open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(out, 1);
+    dup2(out, 2);
     execl(SIMPUL_BINARY, "simpul", "serve", "--config", config_file.c_str(), "--ready-file",
           ready_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);

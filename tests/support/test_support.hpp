@@ -49,7 +49,9 @@ class TestNode {
 // `simpul serve --config FILE` as a child process.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& config_file, const std::string& ready_file);
+  // stdout (the JSON log) goes to `log_file`, or nowhere when empty.
+  explicit ServeProcess(const std::string& config_file, const std::string& ready_file,
+                        const std::string& log_file = "");
   ~ServeProcess();
   std::uint16_t port() const { return port_; }
   void kill9();        // SIGKILL and reap

@@ -120,6 +120,25 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
     c.upstream.timeout_ms = get_int(u, "timeout_ms", c.upstream.timeout_ms);
   }
+  if (d.HasMember("reference")) {
+    for (const auto& m : d["reference"].GetObject()) {
+      std::string name = m.name.GetString();
+      std::string path = resolve_path(base_dir, m.value.GetString());
+      std::string pointer = "/reference/" + name;
+      std::string text;
+      try {
+        text = read_file(path);
+      } catch (const ConfigError&) {
+        throw ConfigError(file, pointer, "cannot read " + path);
+      }
+      auto ref = json::parse(text);
+      if (!ref || !ref->IsArray()) throw ConfigError(file, pointer, path + " must hold a JSON array");
+      for (rapidjson::SizeType i = 0; i < ref->Size(); ++i)
+        if (!(*ref)[i].IsObject() || !(*ref)[i].HasMember("id") || !(*ref)[i]["id"].IsString())
+          throw ConfigError(file, pointer, path + ": item " + std::to_string(i) + " needs a string \"id\"");
+      c.reference.emplace_back(name, json::stringify(*ref));
+    }
+  }
   if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
   return c;
 }

@@ -51,6 +51,9 @@ struct Config {
   } sla;
 
   std::vector<ChildNode> children;  // federation: the nodes below this one
+  // Reference data served to children: name ("topics", "agencies", "regions") -> the file's
+  // JSON text, read and checked at load (each an array of objects with a string "id").
+  std::vector<std::pair<std::string, std::string>> reference;
 
   struct Upstream {
     bool enabled = false;

@@ -49,6 +49,22 @@ void FederationApi::add_routes(http::Router& r) {
   r.add("POST", "/fed/v1/events", [this](const http::Request& req, const http::Params&, http::Reply reply) {
     post_events(req, std::move(reply));
   });
+  r.add("GET", "/fed/v1/reference/{name}", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+    auto child = child_of(req);
+    if (!child) {
+      reply(http::problem_of(child.error()));
+      return;
+    }
+    for (const auto& [name, text] : cfg_.reference) {
+      if (name == p.get("name")) {
+        http::Response res;
+        res.body = "{\"items\":" + text + "}";
+        reply(std::move(res));
+        return;
+      }
+    }
+    reply(problem(404, "not-found", "Not found", "this node has no such reference data (topics, agencies, regions)"));
+  });
   r.add("GET", "/fed/v1/changes", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
     changes(req, p, std::move(reply));
   });

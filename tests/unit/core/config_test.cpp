@@ -3,7 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include "core/config.hpp"
+#include "support/test_support.hpp"
 
 using namespace simpul;
 
@@ -68,4 +71,25 @@ TEST_CASE("config: secrets resolve from env and file references only") {
   CHECK_THROWS_AS(resolve_secret("env:SIMPUL_DOES_NOT_EXIST_42", "f", "/p"), ConfigError);
   CHECK_THROWS_AS(resolve_secret("file:/nonexistent/secret", "f", "/p"), ConfigError);
   CHECK_THROWS_AS(resolve_secret("plain-text", "f", "/p"), ConfigError);
+}
+
+TEST_CASE("config: reference files must be arrays of objects with a string id") {
+  test::TempDir dir;
+  std::ofstream(dir.file("ok.json")) << R"([{"id":"13","parent":"3","topic_name":"TIK"}])";
+  std::ofstream(dir.file("bad.json")) << R"([{"id":13}])";
+  std::string base = kGood;
+  auto with_ref = [&](const std::string& f) {
+    return replace(base, R"("sla": {)", R"("reference": {"topics": ")" + f + R"("}, "sla": {)");
+  };
+  auto c = parse_config(with_ref("ok.json"), "node.json", dir.path());
+  REQUIRE(c.reference.size() == 1);
+  CHECK(c.reference[0].first == "topics");
+  try {
+    parse_config(with_ref("bad.json"), "node.json", dir.path());
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(e.pointer() == "/reference/topics");
+    CHECK(e.reason().find("string \"id\"") != std::string::npos);
+  }
+  CHECK_THROWS_AS(parse_config(with_ref("missing.json"), "node.json", dir.path()), ConfigError);
 }
