@@ -196,17 +196,27 @@ TEST_CASE("federation: SIGKILL of any tier during sync loses and duplicates noth
   MESSAGE("cycles " << cycles << ", complaints acknowledged " << acked.size() << ", verifications acknowledged " << verified.size());
   REQUIRE(acked.size() > 10);
 
-  // Converge: every tier holds the same events for every acknowledged complaint.
+  // Converge: every tier holds the same events for every acknowledged complaint. Wait as long
+  // as events keep moving (sanitizer builds are many times slower); a stall longer than the
+  // relay's longest backoff (30 s) fails.
   std::map<std::string, std::set<std::string>> leaf, mid, top;
   bool converged = false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!converged && std::chrono::steady_clock::now() < deadline) {
+  std::size_t last_total = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (!converged && std::chrono::steady_clock::now() - last_progress < std::chrono::seconds(45)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     leaf = events_by_complaint(tiers.db("kota-batam"));
     mid = events_by_complaint(tiers.db("provinsi-kepri"));
     top = events_by_complaint(tiers.db("nasional"));
     converged = leaf == mid && mid == top;
     for (const auto& [id, eid] : verified) converged = converged && leaf[id].count(eid);
+    std::size_t total = 0;
+    for (const auto* m : {&leaf, &mid, &top})
+      for (const auto& [id, events] : *m) total += events.size();
+    if (total != last_total) {
+      last_total = total;
+      last_progress = std::chrono::steady_clock::now();
+    }
   }
   CHECK(converged);
   std::set<std::string> ids;

@@ -67,8 +67,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   std::mt19937_64 rng;
   bool stopping = false;
   Status st;
-  // Smaller batches after a 413 (halved each time) or 1 while isolating an event the parent
-  // refuses as malformed; 0 = the configured batch.
+  // Smaller batches after a 413 or a timeout (halved each time, doubled back after successes),
+  // or 1 while isolating an event the parent refuses as malformed; 0 = the configured batch.
   int push_limit = 0;
 
   // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
@@ -216,6 +216,11 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);  // too big: send less
         continue;
       }
+      // A parent too slow to answer a batch in time would time out on the same batch forever:
+      // send less next time (the rows stay pending; the parent may have stored them, which
+      // makes them duplicates there).
+      if (a.ec == beast::error::timeout && items.size() > 1)
+        push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);
       const bool data_error = !a.ec && (a.status == 400 || a.status == 413 || a.status == 422);
       if (data_error && items.size() > 1) {
         push_limit = 1;  // find the event the parent refuses, one at a time
@@ -284,7 +289,12 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
           log::warn("upstream.rejected", {{"outbox_id", id}, {"reason", why}});
         }
       }
-      if (data_error) push_limit = 0;
+      if (data_error) {
+        push_limit = 0;
+      } else if (push_limit > 1) {
+        // Grow back towards the configured batch after a success.
+        push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
+      }
       succeeded();
     }
   }
