@@ -34,6 +34,7 @@ test-tsan:
 bench: build
 	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
 	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
+	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1
 
 # Long crash-and-restart soaks (the short versions run in `make test`).
 soak: build

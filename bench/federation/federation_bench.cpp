@@ -140,14 +140,16 @@ void page(Client& c, std::string& cursor, const std::string& filter,
 int main(int argc, char** argv) {
   int n_latency = 300;
   int n_sync = 5000;
+  bool solo_parent = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--simpul") g_simpul = v;
     else if (k == "--latency-complaints") n_latency = std::stoi(v);
     else if (k == "--sync-complaints") n_sync = std::stoi(v);
     else if (k == "--batch") g_batch = std::stoi(v);
+    else if (k == "--solo-parent") solo_parent = v == "1";
     else {
-      std::fprintf(stderr, "usage: federation_bench [--simpul PATH] [--latency-complaints N] [--sync-complaints N]\n");
+      std::fprintf(stderr, "usage: federation_bench [--simpul PATH] [--latency-complaints N] [--sync-complaints N] [--batch N] [--solo-parent 0|1]\n");
       return 64;
     }
   }
@@ -261,8 +263,11 @@ int main(int argc, char** argv) {
   done = true;
   leaf_watch.join();
 
-  // 3: sync throughput. The parent is stopped while the leaf takes a burst of complaints.
+  // 3: sync throughput. The parent is stopped while the leaf takes a burst of complaints; then
+  // it starts and drains the leaf's queue. With --solo-parent the grandparent is stopped too, so
+  // it does not compete for this machine's cores (on a real deployment it has its own machine).
   stop(nodes["provinsi-kepri"]);
+  if (solo_parent) stop(nodes["nasional"]);
   std::atomic<long> next{0};
   auto t_ingest = Clock::now();
   std::vector<std::thread> senders;
@@ -282,18 +287,28 @@ int main(int argc, char** argv) {
   }
   auto t_sync = Clock::now();
   start(nodes["provinsi-kepri"]);
-  double sync_s = -1;
+  // The child was backing off while the parent was down (up to 30 s, jittered): the drain is
+  // timed from the first event's arrival, and the reconnect delay is reported on its own.
+  double sync_s = -1, reconnect_s = -1;
+  std::int64_t at_first = 0;
+  Clock::time_point t_first;
   {
     simpul::Store kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false}, {});
     while (std::chrono::duration<double>(Clock::now() - t_sync).count() < 300) {
-      if (kepri.complaint_count() >= before + n_sync) {
-        sync_s = std::chrono::duration<double>(Clock::now() - t_sync).count();
+      std::int64_t n = kepri.complaint_count();
+      if (reconnect_s < 0 && n > before) {
+        t_first = Clock::now();
+        at_first = n - before;
+        reconnect_s = std::chrono::duration<double>(t_first - t_sync).count();
+      }
+      if (n >= before + n_sync) {
+        sync_s = std::chrono::duration<double>(Clock::now() - t_first).count();
         break;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  double sync_rate = sync_s > 0 ? n_sync / sync_s : 0;
+  double sync_rate = sync_s > 0 ? (n_sync - at_first) / sync_s : 0;
   for (auto& [id, n] : nodes) stop(n);
   std::filesystem::remove_all(g_dir);
 
@@ -303,7 +318,9 @@ int main(int argc, char** argv) {
   std::printf("%-52s %10.1f ms   (%zu of %d actions)\n", "top -> leaf (2 hops) p50", pct(down, 0.5), down.size(), n_latency);
   std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "top -> leaf (2 hops) p99", pct(down, 0.99));
   std::printf("%-52s %10.0f /s   (%d complaints, 64 connections)\n", "leaf ingest rate", ingest_rate, n_sync);
-  std::printf("%-52s %10.0f /s   (%d events drained in %.2f s incl. parent start)\n", "leaf -> parent sync rate", sync_rate, n_sync, sync_s);
+  std::printf("%-52s %10.2f s    (parent start + the child's backoff)\n", "reconnect delay after the parent returns", reconnect_s);
+  std::printf("%-52s %10.0f /s   (%lld events in %.2f s from the first arrival; %s)\n", "leaf -> parent sync rate", sync_rate,
+              static_cast<long long>(n_sync - at_first), sync_s, solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
   std::printf("%-52s %10.2f     (target >= 0.5)\n", "ratio sync / leaf ingest", ingest_rate > 0 ? sync_rate / ingest_rate : 0);
   return 0;
 }
