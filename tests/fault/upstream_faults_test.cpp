@@ -38,21 +38,37 @@ class Shim {
   }
   std::uint16_t port() const { return server_.port(); }
   void target(std::uint16_t port) { parent_port_ = port; }
-  void script(std::deque<Fault> faults) {
+  // Faults for the child's pushes (POST) and, separately, for its pulls (GET): each direction
+  // is guaranteed to meet its faults whatever the timing between the two loops.
+  void script(std::deque<Fault> pushes, std::deque<Fault> pulls) {
     std::lock_guard lock(mu_);
-    script_ = std::move(faults);
+    push_script_ = std::move(pushes);
+    pull_script_ = std::move(pulls);
   }
   int served() const { return served_; }
+
+  // Whether any request the child sent up carried `needle` (a reporter canary).
+  bool saw(const std::string& needle) {
+    std::lock_guard lock(mu_);
+    for (const auto& b : bodies_)
+      if (b.find(needle) != std::string::npos) return true;
+    return false;
+  }
 
  private:
   void handle(http::Request req, http::Reply reply) {
     ++served_;
+    {
+      std::lock_guard lock(mu_);
+      bodies_.push_back(req.body);
+    }
     Fault f = Fault::forward;
     {
       std::lock_guard lock(mu_);
-      if (!script_.empty()) {
-        f = script_.front();
-        script_.pop_front();
+      auto& script = req.method == "POST" ? push_script_ : pull_script_;
+      if (!script.empty()) {
+        f = script.front();
+        script.pop_front();
       }
     }
     http::Response res;
@@ -97,9 +113,10 @@ class Shim {
   http::Server server_;
   std::thread thread_;
   std::mutex mu_;
-  std::deque<Fault> script_;
+  std::deque<Fault> push_script_, pull_script_;
   std::vector<http::Reply> held_;
   std::vector<std::thread> forwards_;
+  std::vector<std::string> bodies_;
   std::atomic<std::uint16_t> parent_port_{0};
   std::atomic<int> served_{0};
 };
@@ -147,10 +164,11 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   Shim shim;
   shim.target(parent->port());
   shim.script({Fault::error500, Fault::garbage, Fault::retry_after, Fault::half_json, Fault::silence,
-               Fault::error500, Fault::garbage});
+               Fault::error500, Fault::garbage},
+              {Fault::error500, Fault::half_json, Fault::retry_after, Fault::silence, Fault::garbage});
   auto child_cfg = node_config(dir, "kota-batam",
       R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(shim.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "batch": 7},)");
+      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "batch": 7, "max_backoff_ms": 2000},)");
   test::TestNode child(child_cfg);
   auto c = child.client();
   std::vector<std::string> ids;
@@ -167,9 +185,14 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   CHECK(eventually([&] { return count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
   CHECK(count(cdb, "SELECT count(*) FROM dead_letters") == 0);  // network trouble is never a data error
   CHECK(count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1") > 0);
+  // The complaints are anonim (the default): no upstream request ever carried the reporter.
+  CHECK(shim.served() > 0);
+  CHECK_FALSE(shim.saw("CANARY-NAME-7731"));
+  CHECK_FALSE(shim.saw("2171010101900001"));
+  CHECK(shim.saw("\"privacy\":\"anonim\""));  // the bodies are really recorded
 
   // A decision at the parent reaches the child through the same faulty link.
-  shim.script({Fault::garbage, Fault::error500});
+  shim.script({}, {Fault::garbage, Fault::error500, Fault::half_json});
   auto pc = parent->client();
   REQUIRE(pc.request("POST", "/v1/complaints/" + ids[0] + "/events", R"({"kind":"verified"})", test::TestNode::auth()).status == 201);
   CHECK(eventually([&] {
@@ -188,7 +211,7 @@ TEST_CASE("upstream: with the parent down the child keeps accepting - and drains
   Shim shim;  // the parent is not running yet: every call fails
   auto child_cfg = node_config(dir, "kota-batam",
       R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(shim.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500},)");
+      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "max_backoff_ms": 2000},)");
   test::TestNode child(child_cfg);
   auto c = child.client();
   for (int i = 0; i < 25; ++i)

@@ -119,6 +119,7 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.upstream.batch = get_int(u, "batch", c.upstream.batch);
     c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
     c.upstream.timeout_ms = get_int(u, "timeout_ms", c.upstream.timeout_ms);
+    c.upstream.max_backoff_ms = get_int(u, "max_backoff_ms", c.upstream.max_backoff_ms);
   }
   if (d.HasMember("reference")) {
     for (const auto& m : d["reference"].GetObject()) {

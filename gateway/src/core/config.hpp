@@ -64,6 +64,7 @@ struct Config {
     int batch = 200;             // events per POST /fed/v1/events
     int poll_wait_s = 25;        // long-poll wait on the changes feed
     int timeout_ms = 10'000;     // per request, on top of the long-poll wait
+    int max_backoff_ms = 30'000;  // cap of the retry backoff (full jitter below it)
   } upstream;
 
   std::string log_level = "info";

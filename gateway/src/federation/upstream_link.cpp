@@ -25,7 +25,6 @@ using asio::use_awaitable;
 namespace {
 
 constexpr int kBaseDelayMs = 200;
-constexpr int kMaxDelayMs = 30'000;
 constexpr int kAuthPauseMs = 30'000;
 constexpr std::size_t kMaxPushBytes = 512 * 1024;
 
@@ -141,27 +140,36 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     co_await t.async_wait(asio::as_tuple(use_awaitable));
   }
 
+  // Consecutive failures per direction: trouble pulling must not slow pushing down.
+  int push_failures = 0;
+  int pull_failures = 0;
+
   // Records a failure and returns how long to wait: full jitter over an exponential cap, or the
   // parent's Retry-After.
-  std::int64_t failed(const std::string& what, const Answer& a) {
-    ++st.consecutive_failures;
+  std::int64_t failed(int& failures, const std::string& what, const Answer& a) {
+    ++failures;
+    st.consecutive_failures = std::max(push_failures, pull_failures);
     st.last_error = what;
-    if (st.consecutive_failures >= kBreakerThreshold && !st.breaker_open) {
+    if (failures >= kBreakerThreshold && !st.breaker_open) {
       st.breaker_open = true;
       log::warn("upstream.breaker_open", {{"parent", cfg.upstream.node}, {"error", what}});
     }
     if (a.status == 401 || a.status == 403) return kAuthPauseMs;
     if (a.retry_after_s >= 0) return std::min<std::int64_t>(a.retry_after_s * 1000LL, 3'600'000);
-    int shift = std::min(st.consecutive_failures, 20);
-    std::int64_t cap = std::min<std::int64_t>(kMaxDelayMs, static_cast<std::int64_t>(kBaseDelayMs) << shift);
+    int shift = std::min(failures, 20);
+    std::int64_t cap = std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
+                                              static_cast<std::int64_t>(kBaseDelayMs) << shift);
     return std::uniform_int_distribution<std::int64_t>(0, cap)(rng);
   }
 
-  void succeeded() {
-    if (st.breaker_open) log::info("upstream.breaker_closed", {{"parent", cfg.upstream.node}});
-    st.breaker_open = false;
-    st.consecutive_failures = 0;
-    st.last_error.clear();
+  void succeeded(int& failures) {
+    failures = 0;
+    st.consecutive_failures = std::max(push_failures, pull_failures);
+    if (st.consecutive_failures == 0) {
+      if (st.breaker_open) log::info("upstream.breaker_closed", {{"parent", cfg.upstream.node}});
+      st.breaker_open = false;
+      st.last_error.clear();
+    }
   }
 
   static std::string describe(const Answer& a) {
@@ -247,7 +255,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       }
       if (!readable && !data_error) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(what, a);
+        std::int64_t delay = failed(push_failures, what, a);
         log::warn("upstream.push_failed", {{"error", what}, {"events", items.size()}, {"retry_in_ms", delay}});
         auto ids = std::make_shared<std::vector<std::int64_t>>();
         for (const auto& i : items) ids->push_back(i.id);
@@ -295,7 +303,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         // Grow back towards the configured batch after a success.
         push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
       }
-      succeeded();
+      succeeded(push_failures);
     }
   }
 
@@ -343,7 +351,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       }
       if (!readable) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(what, a);
+        std::int64_t delay = failed(pull_failures, what, a);
         log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await sleep_ms(delay);
         continue;
@@ -363,7 +371,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         st.pulled += static_cast<std::uint64_t>(*fresh);
         cursor = next;
       }
-      succeeded();
+      succeeded(pull_failures);
     }
   }
 };

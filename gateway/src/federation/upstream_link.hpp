@@ -5,9 +5,10 @@
 //   pull: GET /fed/v1/changes long-polls the parent; the events are merged and the cursor is
 //         stored in the same transaction, so a crash only means fetching again.
 // Failures: connection errors, timeouts, 5xx and unreadable answers are retried with
-// exponential backoff and full jitter (Retry-After honoured on 429/503); 401/403 pause the link
-// without touching the outbox; after kBreakerThreshold failures in a row the breaker opens and
-// the link waits out the backoff before one probe. Nothing is ever dropped for a network error.
+// exponential backoff and full jitter up to upstream.max_backoff_ms (Retry-After honoured on
+// 429/503), counted separately for pushing and pulling; 401/403 pause the link without touching
+// the outbox; after kBreakerThreshold failures in a row in either direction the breaker opens
+// and the link waits out the backoff before one probe. Nothing is ever dropped for a network error.
 // Runs on the node's io thread; wake() and status() are for that thread too.
 
 #include <cstdint>

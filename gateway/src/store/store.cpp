@@ -697,13 +697,6 @@ std::vector<Store::OutboxItem> Store::due_outbox(const std::string& destination,
   return out;
 }
 
-std::optional<TimeMs> Store::next_due(const std::string& destination) {
-  auto s = prepare("SELECT min(next_attempt_at) FROM outbox WHERE destination = ? AND state = 'pending'");
-  s.bind(1, destination);
-  if (s.step() && !s.null(0)) return s.i64(0);
-  return std::nullopt;
-}
-
 void Store::outbox_done(std::int64_t id) {
   prepare("UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = ?")
       .bind(1, id)

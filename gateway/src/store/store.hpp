@@ -163,7 +163,6 @@ class Store {
     Privacy privacy = Privacy::anonim;
   };
   std::vector<OutboxItem> due_outbox(const std::string& destination, TimeMs now, int limit);
-  std::optional<TimeMs> next_due(const std::string& destination);
   void outbox_done(std::int64_t id);
   void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now);
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at);
