@@ -168,6 +168,18 @@ double fsync_rate(const std::string& dir) {
   return n / std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// What the server's writer does for complaint n: the same normalized record, key and origin.
+simpul::IngestRequest request(long n, const simpul::NormalizeOptions& nopt) {
+  simpul::IngestRequest r;
+  r.raw_body = complaint(n);
+  r.complaint = *simpul::read_complaint(r.raw_body, nopt);
+  r.idem_scope = "admin";
+  r.idem_key = "bench-" + std::to_string(n);
+  r.origin = "bench";
+  r.now = nopt.now;
+  return r;
+}
+
 // The rows one ingest writes, copied out of a staging database.
 struct Rows {
   struct Table {
@@ -185,16 +197,7 @@ Rows stage(const Options& o, const std::string& path, long rows) {
     simpul::Store store(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{});
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     store.begin();
-    for (long i = 0; i < rows; ++i) {
-      simpul::IngestRequest r;
-      r.raw_body = complaint(i);
-      r.complaint = *simpul::read_complaint(r.raw_body, nopt);
-      r.idem_scope = "admin";
-      r.idem_key = "bench-" + std::to_string(i);
-      r.origin = "bench";
-      r.now = nopt.now;
-      store.ingest(r);
-    }
+    for (long i = 0; i < rows; ++i) store.ingest(request(i, nopt));
     store.commit();
   }
   Rows out;
@@ -277,16 +280,7 @@ double store_rate(const Options& o, const std::string& path, long rows, int batc
   simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
   std::vector<simpul::IngestRequest> reqs;
   reqs.reserve(static_cast<std::size_t>(rows));
-  for (long i = 0; i < rows; ++i) {
-    simpul::IngestRequest r;
-    r.raw_body = complaint(i);
-    r.complaint = *simpul::read_complaint(r.raw_body, nopt);
-    r.idem_scope = "admin";
-    r.idem_key = "bench-" + std::to_string(i);
-    r.origin = "bench";
-    r.now = nopt.now;
-    reqs.push_back(std::move(r));
-  }
+  for (long i = 0; i < rows; ++i) reqs.push_back(request(i, nopt));
   auto t0 = Clock::now();
   for (long i = 0; i < rows; i += batch) {
     store.begin();

@@ -181,7 +181,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     auto self = shared_from_this();
     Connection conn;
     while (!stopping) {
-      std::vector<Store::OutboxItem> items;
+      std::vector<QueuedEvent> items;
       bool read_failed = false;
       try {
         items = reader.due_outbox("upstream", clock(), push_limit ? push_limit : cfg.upstream.batch);

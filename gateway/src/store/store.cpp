@@ -671,7 +671,22 @@ void Store::set_cursor(const std::string& name, const std::string& value, TimeMs
       .run();
 }
 
-std::vector<Store::OutboxItem> Store::due_outbox(const std::string& destination, TimeMs now, int limit) {
+QueuedEvent Store::queued_event(Stmt& s) {
+  QueuedEvent item;
+  item.id = s.i64(0);
+  item.event.event_id = s.text(1);
+  item.event.complaint_id = s.text(2);
+  item.event.origin = s.text(3);
+  item.event.at = s.i64(4);
+  item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
+  item.event.actor = json::actor_from_json(s.text(6));
+  item.event.payload = s.text(7);
+  item.event.hops = json::hops_from_json(s.text(8));
+  item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
+  return item;
+}
+
+std::vector<QueuedEvent> Store::due_outbox(const std::string& destination, TimeMs now, int limit) {
   auto s = prepare(
       "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
       "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
@@ -679,21 +694,8 @@ std::vector<Store::OutboxItem> Store::due_outbox(const std::string& destination,
       "WHERE o.destination = ? AND o.state = 'pending' AND o.next_attempt_at <= ? "
       "ORDER BY o.id LIMIT ?");
   s.bind(1, destination).bind(2, now).bind(3, limit);
-  std::vector<OutboxItem> out;
-  while (s.step()) {
-    OutboxItem item;
-    item.id = s.i64(0);
-    item.event.event_id = s.text(1);
-    item.event.complaint_id = s.text(2);
-    item.event.origin = s.text(3);
-    item.event.at = s.i64(4);
-    item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
-    item.event.actor = json::actor_from_json(s.text(6));
-    item.event.payload = s.text(7);
-    item.event.hops = json::hops_from_json(s.text(8));
-    item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
-    out.push_back(std::move(item));
-  }
+  std::vector<QueuedEvent> out;
+  while (s.step()) out.push_back(queued_event(s));
   return out;
 }
 
@@ -798,19 +800,8 @@ FeedPage Store::feed(const std::string& child, std::int64_t after_id, int limit)
   FeedPage page;
   page.last_id = after_id;
   while (s.step()) {
-    FeedPage::Item item;
-    item.id = s.i64(0);
-    item.event.event_id = s.text(1);
-    item.event.complaint_id = s.text(2);
-    item.event.origin = s.text(3);
-    item.event.at = s.i64(4);
-    item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
-    item.event.actor = json::actor_from_json(s.text(6));
-    item.event.payload = s.text(7);
-    item.event.hops = json::hops_from_json(s.text(8));
-    item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
-    page.last_id = item.id;
-    page.items.push_back(std::move(item));
+    page.items.push_back(queued_event(s));
+    page.last_id = page.items.back().id;
   }
   return page;
 }

@@ -96,14 +96,17 @@ struct MergeOutcome {
   std::string reason;   // for rejected
 };
 
+// An event queued for a destination (an outbox row): the upstream relay's batch, or a child's
+// changes feed.
+struct QueuedEvent {
+  std::int64_t id = 0;  // outbox row id: the feed position
+  Event event;
+  Privacy privacy = Privacy::anonim;  // the complaint's current flag, for redaction
+};
+
 // A page of a child's changes feed.
 struct FeedPage {
-  struct Item {
-    std::int64_t id = 0;  // feed position (outbox row id)
-    Event event;
-    Privacy privacy = Privacy::anonim;  // the complaint's current flag, for redaction
-  };
-  std::vector<Item> items;
+  std::vector<QueuedEvent> items;
   std::int64_t last_id = 0;
 };
 
@@ -157,12 +160,7 @@ class Store {
   void set_cursor(const std::string& name, const std::string& value, TimeMs now);
 
   // Outbox rows for `destination` due at `now`, oldest first (the relay's next batch).
-  struct OutboxItem {
-    std::int64_t id = 0;
-    Event event;
-    Privacy privacy = Privacy::anonim;
-  };
-  std::vector<OutboxItem> due_outbox(const std::string& destination, TimeMs now, int limit);
+  std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now, int limit);
   void outbox_done(std::int64_t id);
   void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now);
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at);
@@ -240,6 +238,8 @@ class Store {
   bool visible_to(const std::string& complaint_id, const std::string& child);
   bool complaint_known(const std::string& complaint_id);
   void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
+  // Reads a row of the outbox-joined-to-events queries below.
+  static QueuedEvent queued_event(Stmt& s);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
                                                 const std::string& request_hash);
 

@@ -165,7 +165,7 @@ class World {
   bool push(Tier& child, Tier& parent, bool reliable = false) {
     auto items = child.store->due_outbox("upstream", now_ + 3'600'000, 1000);
     if (items.empty()) return false;
-    std::vector<Store::OutboxItem> batch;
+    std::vector<QueuedEvent> batch;
     for (const auto& i : items)
       if (reliable || rng_() % 3) batch.push_back(i);
     if (!reliable) {
