@@ -42,12 +42,6 @@ class Federation {
   http::Client client(const std::string& id) { return http::Client("127.0.0.1", procs_.at(id)->port(), 10'000); }
   std::string db(const std::string& id) { return dir_.file(id + ".db"); }
   std::string log(const std::string& id) { return dir_.file(id + ".log"); }
-  void kill9(const std::string& id) { procs_.at(id)->kill9(); }
-  void restart(const std::string& id) {
-    procs_.at(id).reset();
-    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"));
-    fix_ports();
-  }
 
  private:
   void add(Tier t) {
@@ -79,8 +73,6 @@ class Federation {
     procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"),
                                                       log(id));
   }
-  // A restarted parent listens on a new port: children's configs are rewritten and restarted.
-  void fix_ports() {}
   int order_index(const std::string& id) {
     return static_cast<int>(std::find(order_.begin(), order_.end(), id) - order_.begin());
   }

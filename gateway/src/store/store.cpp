@@ -583,45 +583,47 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
       reject("the complaint was neither created by nor routed to " + child);
       audit(now, "node:" + child, "fed.rejected", e.complaint_id,
             "{\"event_id\":\"" + e.event_id + "\",\"kind\":\"" + std::string(to_string(e.kind)) + "\"}");
+    } else if (e.kind == EventKind::created && complaint_known(e.complaint_id) &&
+               !visible_to(e.complaint_id, child)) {
+      reject("a complaint with this id exists and is not " + child + "'s");
     } else {
-      std::vector<Event> existing = events_of(e.complaint_id);
-      if (e.kind == EventKind::created && !existing.empty() && !visible_to(e.complaint_id, child)) {
-        reject("a complaint with this id exists and is not " + child + "'s");
-      } else {
-        // Second line of defence: never keep personal data a child should not have sent.
-        ComplaintState before = fold(existing, ctx_);
-        Privacy privacy = before.exists ? before.record.privacy : Privacy::anonim;
-        if (e.kind == EventKind::created) {
-          auto payload = json::parse(e.payload);
-          if (payload) privacy = parse_privacy(json::get_string(*payload, "privacy", "anonim")).value_or(Privacy::anonim);
-        }
-        redact_for_hop(e, privacy);
-        e.hops.push_back(self_);
-        std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
-        if (e.kind == EventKind::linked) {
-          auto p = json::parse(e.payload);
-          if (p) {
-            Ref ref{json::get_string(*p, "system"), json::get_string(*p, "id")};
-            if (!ref.system.empty() && !ref.id.empty() && !find_by_ref(ref.system, ref.id))
-              insert_ref(ref, e.complaint_id, now);
-          }
-        }
-        if (e.kind == EventKind::created) {
-          auto p = json::parse(e.payload);
-          if (p && p->IsObject()) {
-            if (auto rec = json::complaint_from_value(*p)) {
-              for (const auto& ref : rec->refs)
-                if (!find_by_ref(ref.system, ref.id)) insert_ref(ref, e.complaint_id, now);
-            }
-          }
-        }
-        ComplaintState st = refresh_projection(e.complaint_id, now);
-        fan_out(e.complaint_id, st, seq, now);
-      }
+      // Second line of defence: never keep personal data a child should not have sent. For a
+      // new complaint the `created` payload's own flag decides (redact_for_hop reads it).
+      redact_for_hop(e, projected_privacy(e.complaint_id).value_or(Privacy::public_));
+      store_merged(e, now);
     }
     out.push_back(std::move(r));
   }
   return out;
+}
+
+void Store::store_merged(Event& e, TimeMs now) {
+  e.hops.push_back(self_);
+  std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
+  // The external ids the event carries, unless another complaint here already holds them.
+  if (e.kind == EventKind::linked || e.kind == EventKind::created) {
+    auto p = json::parse(e.payload);
+    if (p && p->IsObject()) {
+      std::vector<Ref> refs;
+      if (e.kind == EventKind::linked) {
+        refs.push_back({json::get_string(*p, "system"), json::get_string(*p, "id")});
+      } else if (auto rec = json::complaint_from_value(*p)) {
+        refs = rec->refs;
+      }
+      for (const auto& ref : refs)
+        if (!ref.system.empty() && !ref.id.empty() && !find_by_ref(ref.system, ref.id))
+          insert_ref(ref, e.complaint_id, now);
+    }
+  }
+  ComplaintState st = refresh_projection(e.complaint_id, now);
+  fan_out(e.complaint_id, st, seq, now);
+}
+
+std::optional<Privacy> Store::projected_privacy(const std::string& complaint_id) {
+  auto s = prepare("SELECT privacy FROM complaints WHERE id = ?");
+  s.bind(1, complaint_id);
+  if (!s.step()) return std::nullopt;
+  return parse_privacy(s.text(0));
 }
 
 int Store::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now) {
@@ -631,24 +633,7 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
     dup.bind(1, e.event_id);
     if (dup.step()) continue;
     if (std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end()) continue;  // our own
-    e.hops.push_back(self_);
-    std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
-    if (e.kind == EventKind::linked || e.kind == EventKind::created) {
-      auto p = json::parse(e.payload);
-      if (p && p->IsObject()) {
-        std::vector<Ref> refs;
-        if (e.kind == EventKind::linked) {
-          refs.push_back({json::get_string(*p, "system"), json::get_string(*p, "id")});
-        } else if (auto rec = json::complaint_from_value(*p)) {
-          refs = rec->refs;
-        }
-        for (const auto& ref : refs)
-          if (!ref.system.empty() && !ref.id.empty() && !find_by_ref(ref.system, ref.id))
-            insert_ref(ref, e.complaint_id, now);
-      }
-    }
-    ComplaintState st = refresh_projection(e.complaint_id, now);
-    fan_out(e.complaint_id, st, seq, now);
+    store_merged(e, now);
     ++fresh;
   }
   set_cursor("upstream.changes", cursor_value, now);

@@ -237,6 +237,10 @@ class Store {
                TimeMs now);
   bool visible_to(const std::string& complaint_id, const std::string& child);
   bool complaint_known(const std::string& complaint_id);
+  // Stores an event merged from another node: this node joins its hop path, the refs it
+  // carries are adopted, the projection refreshed and the event fanned out.
+  void store_merged(Event& e, TimeMs now);
+  std::optional<Privacy> projected_privacy(const std::string& complaint_id);
   void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
   // Reads a row of the outbox-joined-to-events queries below.
   static QueuedEvent queued_event(Stmt& s);
