@@ -121,33 +121,9 @@ class Shim {
   std::atomic<int> served_{0};
 };
 
-Config node_config(const test::TempDir& dir, const std::string& id, const std::string& extra) {
-  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  std::string text = test::config_json(dir, id);
-  text.replace(text.find("\"log\""), 0, extra);
-  return parse_config(text, dir.file(id + ".json"), dir.path());
-}
-
-std::int64_t count(const std::string& db, const std::string& sql) {
-  Store s(StoreOptions{db, true, 5000, false}, FoldContext{});
-  return [&] {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr);
-    sqlite3_step(st);
-    auto v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-  }();
-}
-
-bool eventually(const std::function<bool()>& pred, int seconds = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
+using test::db_count;
+using test::eventually;
+using test::node_config;
 
 const char* kParentCfg = R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)";
 
@@ -180,11 +156,11 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   }
   const auto& pdb = parent_cfg.store.path;
   const auto& cdb = child_cfg.store.path;
-  CHECK(eventually([&] { return count(pdb, "SELECT count(*) FROM complaints") == 40; }));
-  CHECK(count(pdb, "SELECT count(*) FROM events") == 40);  // no duplicate anywhere
-  CHECK(eventually([&] { return count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
-  CHECK(count(cdb, "SELECT count(*) FROM dead_letters") == 0);  // network trouble is never a data error
-  CHECK(count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1") > 0);
+  CHECK(eventually([&] { return db_count(pdb, "SELECT count(*) FROM complaints") == 40; }));
+  CHECK(db_count(pdb, "SELECT count(*) FROM events") == 40);  // no duplicate anywhere
+  CHECK(eventually([&] { return db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
+  CHECK(db_count(cdb, "SELECT count(*) FROM dead_letters") == 0);  // network trouble is never a data error
+  CHECK(db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1") > 0);
   // The complaints are anonim (the default): no upstream request ever carried the reporter.
   CHECK(shim.served() > 0);
   CHECK_FALSE(shim.saw("CANARY-NAME-7731"));
@@ -220,12 +196,12 @@ TEST_CASE("upstream: with the parent down the child keeps accepting - and drains
   CHECK(eventually([&] {
     return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 1") != std::string::npos;
   }));
-  CHECK(count(child_cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 25);
-  CHECK(count(child_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
+  CHECK(db_count(child_cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 25);
+  CHECK(db_count(child_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
   // The parent comes back.
   test::TestNode parent(parent_cfg);
   shim.target(parent.port());
-  CHECK(eventually([&] { return count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 25; }, 60));
+  CHECK(eventually([&] { return db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 25; }, 60));
   CHECK(eventually([&] {
     return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 0") != std::string::npos;
   }));

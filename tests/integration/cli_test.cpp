@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "store/store.hpp"
+#include "support/test_pki.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -22,11 +24,24 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_UPSTREAM_TOKEN", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_KEPRI", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_BATAM", "x", 1);
-  for (const char* f : {"/config/simpul.example.json", "/config/demo/kota-batam.json",
-                        "/config/demo/provinsi-kepri.json", "/config/demo/nasional.json"}) {
+  for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
+                        "/config/demo/nasional.json"}) {
     INFO(f);
     CHECK(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0);
   }
+  // The example names TLS files an operator supplies: check a copy with real ones beside it.
+  std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::create_directory(dir.file("config/tls"));
+  auto pki = test::make_test_pki(dir.file("config/tls"), "x", {"simpul.kepriprov.go.id"});
+  std::filesystem::rename(pki.cert_file, dir.file("config/tls/fullchain.pem"));
+  std::filesystem::rename(pki.key_file, dir.file("config/tls/key.pem"));
+  std::filesystem::rename(pki.ca_file, dir.file("config/tls/kepri-ca.pem"));
+  CHECK(run_simpul({"check", "--config", dir.file("config/simpul.example.json")}, &out) == 0);
+  INFO(out);
+  std::filesystem::remove(dir.file("config/tls/kepri-ca.pem"));
+  CHECK(run_simpul({"check", "--config", dir.file("config/simpul.example.json")}, &out) == 78);
+  CHECK(out.find("/upstream/ca_file") != std::string::npos);
 }
 
 TEST_CASE("cli: a bad config exits 78 naming the file - the pointer and the reason") {

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "store/store.hpp"
 
 namespace simpul::test {
 
@@ -45,6 +49,34 @@ std::string config_json(const TempDir& dir, const std::string& node_id, const st
 Config test_config(const TempDir& dir, const std::string& node_id) {
   setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
   return parse_config(config_json(dir, node_id), dir.file("config.json"), dir.path());
+}
+
+Config node_config(const TempDir& dir, const std::string& node_id, const std::string& extra) {
+  setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
+  std::string text = config_json(dir, node_id);
+  text.replace(text.find("\"log\""), 0, extra);
+  std::ofstream(dir.file(node_id + ".json")) << text;  // for CLI commands run against it
+  return parse_config(text, dir.file(node_id + ".json"), dir.path());
+}
+
+std::int64_t db_count(const std::string& db, const std::string& sql) {
+  Store s(StoreOptions{db, true, 5000, false}, FoldContext{});
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    throw std::runtime_error("bad test query: " + sql);
+  sqlite3_step(st);
+  auto v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+bool eventually(const std::function<bool()>& pred, int seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 TestNode::TestNode(Config cfg) : node_(std::make_unique<Node>(std::move(cfg))) {

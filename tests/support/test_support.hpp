@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,16 @@ Config test_config(const TempDir& dir, const std::string& node_id = "test-node")
 std::string config_json(const TempDir& dir, const std::string& node_id = "test-node",
                         const std::string& extra_http = "");
 extern const char* const kAdminToken;
+
+// test_config's text with `extra` members inserted at the top level (e.g. "upstream": {...},),
+// also written to <dir>/<node_id>.json.
+Config node_config(const TempDir& dir, const std::string& node_id, const std::string& extra);
+
+// The first column of the first row of `sql` run against the database at `db`.
+std::int64_t db_count(const std::string& db, const std::string& sql);
+
+// Polls `pred` every 50 ms until it holds (true) or `seconds` pass (false).
+bool eventually(const std::function<bool()>& pred, int seconds = 30);
 
 // A node running on a background thread.
 class TestNode {

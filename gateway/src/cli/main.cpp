@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
         simpul::resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");
       if (!cfg.sla.holidays_file.empty())
         simpul::WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone);
+      simpul::check_tls(cfg);
       std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u)\n", config_path.c_str(),
                   cfg.node.id.c_str(), cfg.node.tier.c_str(), cfg.store.path.c_str(),
                   cfg.http.host.c_str(), cfg.http.port);
@@ -175,7 +176,12 @@ int main(int argc, char** argv) {
         std::string breaker = "unknown (node not reachable)";
         if (cfg.http.port != 0) {
           try {
-            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000);
+            // Our own node: its /metrics needs no credential and none is sent, so on a TLS
+            // listener the probe skips certificate checks (the cert may name a public host).
+            simpul::http::TlsClientConfig probe_tls;
+            probe_tls.enabled = cfg.http.tls.enabled();
+            probe_tls.verify = false;
+            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
             auto m = c.request("GET", "/metrics");
             if (m.body.find("simpul_upstream_breaker_open 1") != std::string::npos) breaker = "OPEN (the link is paused after repeated failures)";
             else if (m.body.find("simpul_upstream_breaker_open 0") != std::string::npos) breaker = "closed";

@@ -24,6 +24,12 @@ std::string resolve_path(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
+bool readable(const std::string& path) { return static_cast<bool>(std::ifstream(path, std::ios::binary)); }
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 int get_int(const rapidjson::Value& obj, const char* key, int fallback) {
   auto it = obj.FindMember(key);
   return it != obj.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : fallback;
@@ -67,6 +73,17 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.http.header_timeout_ms = get_int(h, "header_timeout_ms", c.http.header_timeout_ms);
   c.http.body_timeout_ms = get_int(h, "body_timeout_ms", c.http.body_timeout_ms);
   c.http.max_connections = get_int(h, "max_connections", c.http.max_connections);
+  c.http.allow_plain_http = h.HasMember("allow_plain_http") && h["allow_plain_http"].GetBool();
+  if (h.HasMember("tls")) {
+    c.http.tls.cert_file = resolve_path(base_dir, json::get_string(h["tls"], "cert_file"));
+    c.http.tls.key_file = resolve_path(base_dir, json::get_string(h["tls"], "key_file"));
+    if (!readable(c.http.tls.cert_file)) throw ConfigError(file, "/http/tls/cert_file", "cannot read " + c.http.tls.cert_file);
+    if (!readable(c.http.tls.key_file)) throw ConfigError(file, "/http/tls/key_file", "cannot read " + c.http.tls.key_file);
+  }
+  if (!c.http.tls.enabled() && !c.http.allow_plain_http && !is_loopback(c.http.host))
+    throw ConfigError(file, "/http/listen",
+                      "plain HTTP on a non-loopback address would expose complaints and tokens on the network; "
+                      "configure http.tls, or set http.allow_plain_http when a TLS proxy sits in front");
 
   c.auth.admin_token_ref = json::get_string(d["auth"], "admin_token");
 
@@ -97,22 +114,38 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   }
   if (d.HasMember("upstream")) {
     const auto& u = d["upstream"];
+    // The schema admits http(s)://host[:port][/]; host may be a name, IPv4 or [IPv6].
     std::string url = json::get_string(u, "url");
-    std::string hostport = url.substr(7);
+    const bool https = url.rfind("https://", 0) == 0;
+    std::string hostport = url.substr(https ? 8 : 7);
     if (!hostport.empty() && hostport.back() == '/') hostport.pop_back();
+    std::string host = hostport;
+    int port = https ? 443 : 80;
+    auto bracket = hostport.find(']');
     auto colon = hostport.rfind(':');
-    c.upstream.enabled = true;
-    c.upstream.host = hostport.substr(0, colon);
-    int port = std::atoi(hostport.c_str() + colon + 1);
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+      host = hostport.substr(0, colon);
+      port = std::atoi(hostport.c_str() + colon + 1);
+    }
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     if (port < 1 || port > 65535) throw ConfigError(file, "/upstream/url", "port out of range");
+    c.upstream.enabled = true;
+    c.upstream.host = host;
     c.upstream.port = static_cast<std::uint16_t>(port);
-    bool loopback = c.upstream.host == "127.0.0.1" || c.upstream.host == "localhost" || c.upstream.host == "::1";
     bool plain_ok = u.HasMember("allow_plain_http") && u["allow_plain_http"].GetBool();
-    if (!loopback && !plain_ok)
+    if (!https && !is_loopback(host) && !plain_ok)
       throw ConfigError(file, "/upstream/url",
                         "plain HTTP to a non-loopback parent would expose complaints on the network; "
-                        "set allow_plain_http only on a private link");
-    if (c.upstream.host == "localhost") c.upstream.host = "127.0.0.1";
+                        "use https://, or set allow_plain_http only on a private link");
+    c.upstream.tls.enabled = https;
+    c.upstream.tls.server_name = json::get_string(u, "server_name", host);
+    std::string ca = json::get_string(u, "ca_file");
+    if (!ca.empty()) {
+      if (!https) throw ConfigError(file, "/upstream/ca_file", "a CA file needs an https:// url");
+      c.upstream.tls.ca_file = resolve_path(base_dir, ca);
+      if (!readable(c.upstream.tls.ca_file))
+        throw ConfigError(file, "/upstream/ca_file", "cannot read " + c.upstream.tls.ca_file);
+    }
     c.upstream.node = json::get_string(u, "node");
     if (c.upstream.node == c.node.id) throw ConfigError(file, "/upstream/node", "a node cannot be its own parent");
     c.upstream.credential_ref = json::get_string(u, "credential");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "federation/directory.hpp"
+#include "http/tls.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/time.hpp"
 
@@ -39,6 +40,9 @@ struct Config {
     int header_timeout_ms = 10'000;  // slow clients lose the connection
     int body_timeout_ms = 30'000;
     int max_connections = 1024;
+    http::TlsServerConfig tls;  // cert_file + key_file: listen with TLS
+    // Plain HTTP on a non-loopback address must be asked for (a TLS-terminating proxy in front).
+    bool allow_plain_http = false;
   } http;
 
   struct Auth {
@@ -57,8 +61,9 @@ struct Config {
 
   struct Upstream {
     bool enabled = false;
-    std::string host;  // from url
+    std::string host;  // from url: a name or an IP address
     std::uint16_t port = 0;
+    http::TlsClientConfig tls;   // https: on, ca_file, server_name (default: host)
     std::string node;            // the parent's node id (its hop name)
     std::string credential_ref;  // env:NAME or file:/path; a node token issued by the parent
     int batch = 200;             // events per POST /fed/v1/events

@@ -3,6 +3,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <random>
@@ -12,6 +13,7 @@
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
 #include "federation/redact.hpp"
+#include "http/tls_context.hpp"
 
 namespace simpul {
 
@@ -30,9 +32,11 @@ constexpr std::size_t kMaxPushBytes = 512 * 1024;
 
 struct Answer {
   boost::system::error_code ec;
+  std::string error;  // set with ec when connecting failed: what went wrong, for status
   int status = 0;
   std::string body;
   int retry_after_s = -1;
+  bool keep_alive = true;
 };
 
 struct Outgoing {
@@ -42,10 +46,16 @@ struct Outgoing {
   int timeout_ms = 10'000;
 };
 
-// One keep-alive connection to the parent.
+// One keep-alive connection to the parent, plain or TLS.
 struct Connection {
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+  bool open() const { return plain || tls; }
+  void reset() {
+    plain.reset();
+    tls.reset();
+  }
 };
 
 }  // namespace
@@ -54,7 +64,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   Impl(asio::io_context& ioc, const Config& cfg, std::string credential, Store& reader,
        CommitQueue& writer, std::function<TimeMs()> clock)
       : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
-        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()) {}
+        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()) {
+    if (cfg.upstream.tls.enabled) tls_ctx = http::make_client_context(cfg.upstream.tls);
+  }
 
   asio::io_context& ioc;
   const Config& cfg;
@@ -63,6 +75,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   CommitQueue& writer;
   std::function<TimeMs()> clock;
   asio::steady_timer wake_timer;
+  std::shared_ptr<asio::ssl::context> tls_ctx;  // null: plain HTTP (loopback or allowed)
   std::mt19937_64 rng;
   bool stopping = false;
   Status st;
@@ -70,54 +83,99 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   // or 1 while isolating an event the parent refuses as malformed; 0 = the configured batch.
   int push_limit = 0;
 
-  // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
-  awaitable<Answer> call(Connection& c, const Outgoing& out) {
-    const bhttp::verb verb = out.verb;
-    const std::string& target = out.target;
-    const int timeout_ms = out.timeout_ms;
-    Answer a;
-    if (!c.stream) {
-      c.stream = std::make_unique<beast::tcp_stream>(ioc);
-      c.buffer.clear();
-      c.stream->expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
-      auto [ec] = co_await c.stream->async_connect(
-          tcp::endpoint(asio::ip::make_address(cfg.upstream.host, a.ec), cfg.upstream.port),
-          asio::as_tuple(use_awaitable));
-      if (ec) {
-        a.ec = ec;
-        c.stream.reset();
-        co_return a;
-      }
+  // Resolves the parent, connects and, for https, completes a verified TLS handshake.
+  awaitable<boost::system::error_code> connect(Connection& c, std::string& why) {
+    c.reset();
+    c.buffer.clear();
+    tcp::resolver resolver(ioc);
+    auto [rec, endpoints] = co_await resolver.async_resolve(
+        cfg.upstream.host, std::to_string(cfg.upstream.port), asio::as_tuple(use_awaitable));
+    if (rec) {
+      why = "resolve " + cfg.upstream.host + ": " + rec.message();
+      co_return rec;
     }
-    bhttp::request<bhttp::string_body> req{verb, target, 11};
-    req.set(bhttp::field::host, cfg.upstream.host);
+    if (!tls_ctx) {
+      c.plain = std::make_unique<beast::tcp_stream>(ioc);
+      c.plain->expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
+      auto [ec, ep] = co_await c.plain->async_connect(endpoints, asio::as_tuple(use_awaitable));
+      if (ec) {
+        c.reset();
+        why = "connection: " + ec.message();
+        co_return ec;
+      }
+      c.plain->socket().set_option(tcp::no_delay(true));
+      co_return ec;
+    }
+    c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+    auto& layer = beast::get_lowest_layer(*c.tls);
+    layer.expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
+    auto [ec, ep] = co_await layer.async_connect(endpoints, asio::as_tuple(use_awaitable));
+    if (ec) {
+      c.reset();
+      why = "connection: " + ec.message();
+      co_return ec;
+    }
+    layer.socket().set_option(tcp::no_delay(true));
+    if (!http::prepare_client_ssl(c.tls->native_handle(), cfg.upstream.tls)) {
+      c.reset();
+      why = "tls: cannot use server name " + cfg.upstream.tls.server_name;
+      co_return asio::error::invalid_argument;
+    }
+    auto [hec] = co_await c.tls->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
+    if (hec) {
+      why = http::describe_tls_error(hec, c.tls->native_handle());
+      c.reset();
+      co_return hec;
+    }
+    co_return hec;
+  }
+
+  // One request and its answer on an open stream. `out` must be a named local of the caller.
+  template <class Stream>
+  awaitable<Answer> exchange(Stream& stream, beast::flat_buffer& buffer, const Outgoing& out) {
+    Answer a;
+    bhttp::request<bhttp::string_body> req{out.verb, out.target, 11};
+    req.set(bhttp::field::host, cfg.upstream.host + ":" + std::to_string(cfg.upstream.port));
     req.set(bhttp::field::authorization, "Bearer " + credential);
     req.set(bhttp::field::user_agent, "simpul/" + cfg.node.id);
     if (!out.body.empty()) req.set(bhttp::field::content_type, "application/json");
     req.body() = out.body;
     req.keep_alive(true);
     req.prepare_payload();
-    c.stream->expires_after(std::chrono::milliseconds(timeout_ms));
-    auto [wec, wn] = co_await bhttp::async_write(*c.stream, req, asio::as_tuple(use_awaitable));
+    auto& layer = beast::get_lowest_layer(stream);
+    layer.expires_after(std::chrono::milliseconds(out.timeout_ms));
+    auto [wec, wn] = co_await bhttp::async_write(stream, req, asio::as_tuple(use_awaitable));
     if (wec) {
       a.ec = wec;
-      c.stream.reset();
       co_return a;
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    auto [rec, rn] = co_await bhttp::async_read(*c.stream, c.buffer, parser, asio::as_tuple(use_awaitable));
+    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
     if (rec) {
       a.ec = rec;
-      c.stream.reset();
       co_return a;
     }
     auto res = parser.release();
     a.status = static_cast<int>(res.result_int());
     a.body = std::move(res.body());
+    a.keep_alive = res.keep_alive();
     auto ra = res[bhttp::field::retry_after];
     if (!ra.empty()) a.retry_after_s = std::atoi(std::string(ra).c_str());
-    if (!res.keep_alive()) c.stream.reset();
+    co_return a;
+  }
+
+  // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
+  awaitable<Answer> call(Connection& c, const Outgoing& out) {
+    if (!c.open()) {
+      Answer failed;
+      failed.ec = co_await connect(c, failed.error);
+      if (failed.ec) co_return failed;
+    }
+    Answer a;
+    if (c.tls) a = co_await exchange(*c.tls, c.buffer, out);
+    else a = co_await exchange(*c.plain, c.buffer, out);
+    if (a.ec || !a.keep_alive) c.reset();
     co_return a;
   }
 
@@ -173,6 +231,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   }
 
   static std::string describe(const Answer& a) {
+    if (a.ec && !a.error.empty()) return a.error;
     if (a.ec) return a.ec == beast::error::timeout ? "timeout" : "connection: " + a.ec.message();
     return "http " + std::to_string(a.status);
   }
@@ -386,7 +445,8 @@ void UpstreamLink::start() {
   asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
   asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"host", impl_->cfg.upstream.host},
-                                 {"port", static_cast<int>(impl_->cfg.upstream.port)}});
+                                 {"port", static_cast<int>(impl_->cfg.upstream.port)},
+                                 {"tls", impl_->cfg.upstream.tls.enabled}});
 }
 
 void UpstreamLink::stop() {

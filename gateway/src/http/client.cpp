@@ -3,8 +3,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <system_error>
+
+#include "http/tls_context.hpp"
 
 namespace simpul::http {
 
@@ -23,9 +26,19 @@ struct Client::Impl {
   std::string host;
   std::uint16_t port;
   int timeout_ms;
+  TlsClientConfig tls_cfg;
   asio::io_context ioc;
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::shared_ptr<asio::ssl::context> tls_ctx;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+
+  bool open() const { return plain || tls; }
+  void reset() {
+    plain.reset();
+    tls.reset();
+  }
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
   // Runs the async operation started by `start` to completion on this thread.
   template <class Start>
@@ -38,25 +51,54 @@ struct Client::Impl {
   }
 
   void connect() {
-    stream = std::make_unique<beast::tcp_stream>(ioc);
+    reset();
     buffer.clear();
-    tcp::endpoint ep{asio::ip::make_address(host), port};
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
+    tcp::resolver resolver(ioc);
+    tcp::resolver::results_type endpoints;
     auto ec = run([&](boost::system::error_code& out) {
-      stream->async_connect(ep, [&](boost::system::error_code ec) { out = ec; });
+      resolver.async_resolve(host, std::to_string(port), [&](boost::system::error_code ec, tcp::resolver::results_type r) {
+        out = ec;
+        endpoints = std::move(r);
+      });
+    });
+    if (ec) throw std::system_error(ec, "resolve " + host);
+    if (tls_ctx) tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+    else plain = std::make_unique<beast::tcp_stream>(ioc);
+    lowest().expires_after(std::chrono::milliseconds(timeout_ms));
+    ec = run([&](boost::system::error_code& out) {
+      lowest().async_connect(endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) { out = ec; });
     });
     if (ec) {
-      stream.reset();
+      reset();
       throw std::system_error(ec, "connect to " + host + ":" + std::to_string(port));
     }
-    stream->socket().set_option(tcp::no_delay(true));
+    lowest().socket().set_option(tcp::no_delay(true));
+    if (!tls) return;
+    if (!prepare_client_ssl(tls->native_handle(), tls_cfg)) {
+      reset();
+      throw std::system_error(std::make_error_code(std::errc::invalid_argument), "tls: cannot use server name " + tls_cfg.server_name);
+    }
+    ec = run([&](boost::system::error_code& out) {
+      tls->async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code ec) { out = ec; });
+    });
+    if (ec) {
+      std::string why = describe_tls_error(ec, tls->native_handle());
+      reset();
+      throw std::system_error(ec, why);
+    }
   }
 
   ClientResponse once(bhttp::request<bhttp::string_body>& req, bool& retryable) {
+    if (tls) return once_on(*tls, req, retryable);
+    return once_on(*plain, req, retryable);
+  }
+
+  template <class Stream>
+  ClientResponse once_on(Stream& stream, bhttp::request<bhttp::string_body>& req, bool& retryable) {
     retryable = false;
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
+    lowest().expires_after(std::chrono::milliseconds(timeout_ms));
     auto ec = run([&](boost::system::error_code& out) {
-      bhttp::async_write(*stream, req, [&](boost::system::error_code ec, std::size_t) { out = ec; });
+      bhttp::async_write(stream, req, [&](boost::system::error_code ec, std::size_t) { out = ec; });
     });
     if (ec) {
       retryable = true;
@@ -65,11 +107,11 @@ struct Client::Impl {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     ec = run([&](boost::system::error_code& out) {
-      bhttp::async_read(*stream, buffer, parser, [&](boost::system::error_code ec, std::size_t) { out = ec; });
+      bhttp::async_read(stream, buffer, parser, [&](boost::system::error_code ec, std::size_t) { out = ec; });
     });
     if (ec) {
       retryable = ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                  ec == asio::error::eof;
+                  ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
       throw std::system_error(ec, "read response");
     }
     auto res = parser.release();
@@ -81,15 +123,21 @@ struct Client::Impl {
       out.headers.push_back({std::move(name), std::string(f.value())});
     }
     out.body = std::move(res.body());
-    if (!res.keep_alive()) stream.reset();
+    if (!res.keep_alive()) reset();
     return out;
   }
 };
 
-Client::Client(std::string host, std::uint16_t port, int timeout_ms) : impl_(std::make_unique<Impl>()) {
+Client::Client(std::string host, std::uint16_t port, int timeout_ms, TlsClientConfig tls)
+    : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->timeout_ms = timeout_ms;
+  if (tls.enabled) {
+    if (tls.server_name.empty()) tls.server_name = impl_->host;
+    impl_->tls_ctx = make_client_context(tls);
+  }
+  impl_->tls_cfg = std::move(tls);
 }
 
 Client::~Client() = default;
@@ -106,20 +154,20 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
   req.keep_alive(true);
   req.prepare_payload();
 
-  bool reused = impl_->stream != nullptr;
+  bool reused = impl_->open();
   if (!reused) impl_->connect();
   try {
     bool retryable = false;
     try {
       return impl_->once(req, retryable);
     } catch (const std::system_error&) {
-      impl_->stream.reset();
+      impl_->reset();
       if (!(reused && retryable)) throw;
     }
     impl_->connect();
     return impl_->once(req, retryable);
   } catch (...) {
-    impl_->stream.reset();
+    impl_->reset();
     throw;
   }
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "http/tls.hpp"
 #include "http/types.hpp"
 
 namespace simpul::http {
@@ -21,7 +22,9 @@ struct ClientResponse {
 
 class Client {
  public:
-  Client(std::string host, std::uint16_t port, int timeout_ms = 10'000);
+  // With tls.enabled the connection is TLS, verified as TlsClientConfig says (server_name
+  // defaults to host). Throws std::runtime_error when the CA file cannot be loaded.
+  Client(std::string host, std::uint16_t port, int timeout_ms = 10'000, TlsClientConfig tls = {});
   ~Client();
   // Throws std::system_error when the server cannot be reached or the deadline passes.
   // A kept-alive connection the server closed meanwhile is reopened once, transparently.

@@ -11,6 +11,7 @@
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
+#include "http/tls_context.hpp"
 #include "simpul/calendar.hpp"
 #include "store/commit_queue.hpp"
 
@@ -35,6 +36,23 @@ class IoScheduler final : public Scheduler {
 };
 
 }  // namespace
+
+void check_tls(const Config& cfg) {
+  if (cfg.http.tls.enabled()) {
+    try {
+      http::make_server_context(cfg.http.tls);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(cfg.file, "/http/tls", e.what());
+    }
+  }
+  if (cfg.upstream.enabled && cfg.upstream.tls.enabled) {
+    try {
+      http::make_client_context(cfg.upstream.tls);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(cfg.file, "/upstream/ca_file", e.what());
+    }
+  }
+}
 
 struct Node::Impl {
   Config cfg;
@@ -74,6 +92,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.clock = std::move(clock);
   log::Level level;
   if (log::parse_level(d.cfg.log_level, level)) log::set_level(level);
+  check_tls(d.cfg);
   std::string admin = resolve_secret(d.cfg.auth.admin_token_ref, d.cfg.file, "/auth/admin_token");
   if (!d.cfg.sla.holidays_file.empty())
     d.calendar = std::make_unique<WorkingDayCalendar>(WorkingDayCalendar::load(d.cfg.sla.holidays_file, d.cfg.node.zone));
@@ -135,6 +154,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   hs.header_timeout_ms = d.cfg.http.header_timeout_ms;
   hs.body_timeout_ms = d.cfg.http.body_timeout_ms;
   hs.max_connections = d.cfg.http.max_connections;
+  hs.tls = d.cfg.http.tls;
   http::Router* router = d.router.get();
   auto* server_slot = &d.server;
   d.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
@@ -154,6 +174,7 @@ void Node::start() {
   if (impl_->upstream) impl_->upstream->start();
   log::info("node.listening", {{"node", impl_->cfg.node.id}, {"tier", impl_->cfg.node.tier},
                                {"host", impl_->cfg.http.host}, {"port", static_cast<int>(port())},
+                               {"tls", impl_->cfg.http.tls.enabled()},
                                {"store", impl_->cfg.store.path}});
 }
 

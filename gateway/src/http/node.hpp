@@ -14,6 +14,10 @@
 
 namespace simpul {
 
+// Loads the TLS certificate, key and CA files the config names, as the node would at start.
+// Throws ConfigError with the pointer of the setting (for `simpul check` and Node itself).
+void check_tls(const Config& cfg);
+
 class Node {
  public:
   explicit Node(Config cfg, std::function<TimeMs()> clock = system_now_ms);

@@ -4,11 +4,13 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 
 #include "core/log.hpp"
 #include "http/router.hpp"
+#include "http/tls_context.hpp"
 
 namespace simpul::http {
 
@@ -21,12 +23,15 @@ using asio::use_awaitable;
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& ioc, ServerOptions opt, Handler handler)
-      : ioc(ioc), opt(std::move(opt)), handler(std::move(handler)), acceptor(ioc) {}
+      : ioc(ioc), opt(std::move(opt)), handler(std::move(handler)), acceptor(ioc) {
+    if (this->opt.tls.enabled()) tls = make_server_context(this->opt.tls);
+  }
 
   asio::io_context& ioc;
   ServerOptions opt;
   Handler handler;
   tcp::acceptor acceptor;
+  std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   std::atomic<int> connections{0};
   std::uint16_t bound_port = 0;
 
@@ -57,9 +62,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return res;
   }
 
-  awaitable<void> write_and_close(beast::tcp_stream& stream, const Response& r) {
+  template <class Stream>
+  awaitable<void> write_and_close(Stream& stream, const Response& r) {
     auto res = to_beast(r, 11, false);
-    stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+    beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
     co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
   }
 
@@ -69,19 +75,42 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       std::atomic<int>& n;
       ~Count() { --n; }
     } count{connections};
-    beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
     std::string remote;
     {
       boost::system::error_code ec;
-      auto ep = stream.socket().remote_endpoint(ec);
+      auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
+    beast::flat_buffer buffer;
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream, buffer, remote);
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    // The handshake counts as part of the header: a client that stalls in it is dropped.
+    beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(use_awaitable));
+    if (hec) {
+      log::debug("http.tls_handshake_failed", {{"remote", remote}, {"error", describe_tls_error(hec, nullptr)}});
+      co_return;
+    }
+    co_await serve(stream, buffer, remote);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(1000));
+    co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
+  }
+
+  // Requests on one connection until the peer or an error ends it.
+  template <class Stream>
+  awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
+    auto& tcp_layer = beast::get_lowest_layer(stream);
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
       parser.body_limit(opt.max_body_bytes);
-      stream.expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
+      tcp_layer.expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
                                                         asio::as_tuple(use_awaitable));
       // Beast checks a declared Content-Length against body_limit as soon as the header is in.
@@ -95,7 +124,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
+          ec == asio::error::connection_reset || ec == asio::error::eof ||
+          ec == asio::ssl::error::stream_truncated) {
         break;
       }
       if (ec) {
@@ -111,11 +141,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (!parser.is_done()) {
         if (bhttp::token_list{parser.get()[bhttp::field::expect]}.exists("100-continue")) {
           bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-          stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+          tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
           auto [wec, wn] = co_await bhttp::async_write(stream, cont, asio::as_tuple(use_awaitable));
           if (wec) break;
         }
-        stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+        tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
         if (bec == bhttp::error::body_limit) {
           co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
@@ -138,15 +168,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const bool keep_alive = msg.keep_alive();
       const unsigned version = msg.version();
 
-      stream.expires_never();  // the handler may wait for a group commit
+      tcp_layer.expires_never();  // the handler may wait for a group commit
       Response r = co_await async_handle(std::move(req), use_awaitable);
       auto res = to_beast(r, version, keep_alive);
-      stream.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
+      tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
       auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
       if (wec || !res.keep_alive()) break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   awaitable<void> accept_loop() {

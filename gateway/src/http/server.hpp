@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "http/tls.hpp"
 #include "http/types.hpp"
 
 namespace boost::asio {
@@ -29,10 +30,12 @@ struct ServerOptions {
   int body_timeout_ms = 30'000;
   int max_connections = 1024;
   std::size_t max_header_bytes = 16 * 1024;
+  TlsServerConfig tls;  // enabled: every connection is TLS (the handshake within header_timeout)
 };
 
 class Server {
  public:
+  // Throws std::runtime_error when the TLS certificate or key cannot be loaded.
   Server(boost::asio::io_context& ioc, ServerOptions opt, Handler handler);
   ~Server();
   void start();  // binds and listens; throws std::system_error when the address is taken

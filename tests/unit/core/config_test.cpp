@@ -15,7 +15,7 @@ const char* kGood = R"({
   // comments are allowed
   "node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WITA"},
   "store": {"path": "data/batam.db", "synchronous": "normal"},
-  "http": {"listen": "0.0.0.0:8443", "max_body_bytes": 2048},
+  "http": {"listen": "0.0.0.0:8443", "max_body_bytes": 2048, "allow_plain_http": true},
   "auth": {"admin_token": "env:SIMPUL_ADMIN_TOKEN"},
   "sla": {"verify_days": 2},
 })";
@@ -92,4 +92,45 @@ TEST_CASE("config: reference files must be arrays of objects with a string id") 
     CHECK(e.reason().find("string \"id\"") != std::string::npos);
   }
   CHECK_THROWS_AS(parse_config(with_ref("missing.json"), "node.json", dir.path()), ConfigError);
+}
+
+TEST_CASE("config: plain HTTP listens on loopback only - unless TLS or allow_plain_http") {
+  CHECK(pointer_of(replace(kGood, R"(, "allow_plain_http": true)", "")) == "/http/listen");
+  auto loopback = parse_config(replace(replace(kGood, R"(, "allow_plain_http": true)", ""), "0.0.0.0", "127.0.0.1"),
+                               "node.json", "/etc/simpul");
+  CHECK_FALSE(loopback.http.tls.enabled());
+  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)", R"("tls": {"cert_file": "/nonexistent.pem", "key_file": "k.pem"})")) ==
+        "/http/tls/cert_file");
+  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)", R"("tls": {"cert_file": "c.pem"})")) == "/http/tls/key_file");
+}
+
+TEST_CASE("config: upstream urls - https with default port and server name - plain http only to loopback") {
+  setenv("SIMPUL_UP", "t", 1);
+  auto with_upstream = [](const std::string& member) {
+    return replace(kGood, R"("sla": {)", R"("upstream": {"url": )" + member + R"(, "node": "provinsi-kepri", "credential": "env:SIMPUL_UP"},
+      "sla": {)");
+  };
+  auto c = parse_config(with_upstream(R"("https://simpul.kepriprov.go.id")"), "node.json", "/etc/simpul");
+  CHECK(c.upstream.tls.enabled);
+  CHECK(c.upstream.host == "simpul.kepriprov.go.id");
+  CHECK(c.upstream.port == 443);
+  CHECK(c.upstream.tls.server_name == "simpul.kepriprov.go.id");
+  CHECK(c.upstream.tls.ca_file.empty());  // the system's trust store
+
+  c = parse_config(with_upstream(R"("https://10.20.0.5:8443/", "server_name": "simpul.kepriprov.go.id")"), "node.json", "/etc/simpul");
+  CHECK(c.upstream.host == "10.20.0.5");
+  CHECK(c.upstream.port == 8443);
+  CHECK(c.upstream.tls.server_name == "simpul.kepriprov.go.id");
+
+  c = parse_config(with_upstream(R"("http://[::1]:7702")"), "node.json", "/etc/simpul");
+  CHECK_FALSE(c.upstream.tls.enabled);
+  CHECK(c.upstream.host == "::1");
+  CHECK(c.upstream.port == 7702);
+
+  CHECK(pointer_of(with_upstream(R"("http://10.20.0.5:7702")")) == "/upstream/url");
+  CHECK(parse_config(with_upstream(R"("http://10.20.0.5:7702", "allow_plain_http": true)"), "node.json", "/etc/simpul").upstream.port == 7702);
+  CHECK(pointer_of(with_upstream(R"("ftp://10.20.0.5:7702")")) == "/upstream/url");
+  CHECK(pointer_of(with_upstream(R"("https://10.20.0.5:99999")")) == "/upstream/url");
+  CHECK(pointer_of(with_upstream(R"("https://kepri.example", "ca_file": "/nonexistent/ca.pem")")) == "/upstream/ca_file");
+  CHECK(pointer_of(with_upstream(R"("http://127.0.0.1:7702", "ca_file": "/etc/hostname")")) == "/upstream/ca_file");
 }
