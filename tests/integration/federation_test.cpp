@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <fstream>
 #include <thread>
 
 #include "core/json.hpp"
@@ -29,6 +30,7 @@ Config parent_config(const test::TempDir& dir) {
     )");
   text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
   text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
+  std::ofstream(dir.file("parent.json")) << text;  // for `simpul status`
   return parse_config(text, dir.file("parent.json"), dir.path());
 }
 
@@ -246,4 +248,40 @@ TEST_CASE_FIXTURE(Federation, "fed: reference data is served to children") {
   CHECK(r.body.find("Kota Batam") != std::string::npos);
   CHECK(c.request("GET", "/fed/v1/reference/topics", "", TestNode::auth(batam)).status == 404);  // not configured here
   CHECK(c.request("GET", "/fed/v1/reference/regions", "", TestNode::auth(stranger)).status == 403);
+}
+
+TEST_CASE_FIXTURE(Federation, "fed: the parent shows per child what it has not fetched - its lag and last poll") {
+  auto metric = [&](const std::string& series) {
+    auto body = c.request("GET", "/metrics").body;
+    auto at = body.find("\n" + series + " ");
+    REQUIRE_MESSAGE(at != std::string::npos, series);
+    return std::atof(body.c_str() + at + series.size() + 2);
+  };
+  const std::string unfetched = R"(simpul_child_feed_unfetched{child="kota-batam"})";
+  CHECK(metric(R"(simpul_child_last_poll_seconds{child="kota-batam"})") == -1);
+  ingest_at_parent("21.71");
+  ingest_at_parent("21.71");
+  CHECK(metric(unfetched) == 2);
+  CHECK(metric(R"(simpul_child_feed_lag_seconds{child="kota-batam"})") >= 0);
+  CHECK(metric(R"(simpul_child_feed_unfetched{child="kota-tanjungpinang"})") == 0);
+  std::string out;
+  CHECK(test::run_simpul({"status", "--config", dir.file("parent.json")}, &out) == 0);
+  CHECK(out.find("kota-batam           unfetched 2") != std::string::npos);
+  CHECK(out.find("acknowledged nothing yet") != std::string::npos);
+
+  // Fetching is not acknowledging: the child has the events only when it asks for what follows.
+  auto [kinds, next, body] = feed(batam);
+  CHECK(kinds.size() == 2);
+  CHECK(metric(unfetched) == 2);
+  CHECK(metric(R"(simpul_child_last_poll_seconds{child="kota-batam"})") >= 0);
+  feed(batam, next);
+  bool acknowledged = false;
+  for (int i = 0; i < 100 && !acknowledged; ++i) {
+    acknowledged = metric(unfetched) == 0;
+    if (!acknowledged) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(acknowledged);
+  CHECK(test::run_simpul({"status", "--config", dir.file("parent.json")}, &out) == 0);
+  INFO(out);
+  CHECK(out.find("kota-batam           unfetched 0, lag none, acknowledged " + next) != std::string::npos);
 }

@@ -191,13 +191,14 @@ int main(int argc, char** argv) {
         std::printf("  breaker    %s\n", breaker.c_str());
       }
       if (!cfg.children.empty()) {
-        std::printf("children\n");
-        auto sizes = store.feed_sizes();
+        std::printf("children (their changes feeds)\n");
         for (const auto& child : cfg.children) {
-          std::int64_t rows = 0;
-          for (const auto& [dest, n] : sizes)
-            if (dest == "child:" + child.id) rows = n;
-          std::printf("  %-20s feed %lld events\n", child.id.c_str(), static_cast<long long>(rows));
+          auto b = store.feed_backlog(child.id);
+          std::string lag = b.oldest_unfetched ? std::to_string((now - *b.oldest_unfetched) / 1000) + " s" : "none";
+          std::string acked = b.acked_at ? "f" + std::to_string(b.acked) + " at " + simpul::format_utc(*b.acked_at)
+                                         : "nothing yet";
+          std::printf("  %-20s unfetched %lld, lag %s, acknowledged %s\n", child.id.c_str(),
+                      static_cast<long long>(b.unfetched), lag.c_str(), acked.c_str());
         }
       }
       return kOk;

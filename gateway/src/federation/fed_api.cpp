@@ -207,12 +207,36 @@ void FederationApi::changes(const http::Request& req, const http::Params& p, htt
       return;
     }
   }
+  acknowledge(w->child, w->after);
   if (answer(*w, wait == 0)) return;
   waiters_.push_back(w);
   scheduler_.after(wait * 1000, [this, w] {
     answer(*w, true);
     std::erase(waiters_, w);
   });
+}
+
+TimeMs FederationApi::last_poll(const std::string& child) const {
+  auto it = last_poll_.find(child);
+  return it == last_poll_.end() ? 0 : it->second;
+}
+
+void FederationApi::acknowledge(const std::string& child, std::int64_t position) {
+  TimeMs now = clock_();
+  last_poll_[child] = now;
+  auto it = acked_.find(child);
+  if (it == acked_.end()) {
+    std::int64_t stored = 0;
+    try {
+      stored = reader_.feed_backlog(child).acked;
+    } catch (const StoreError&) {
+    }
+    it = acked_.emplace(child, stored).first;
+  }
+  if (position <= it->second) return;
+  it->second = position;
+  // Fire and forget: a lost acknowledgement only delays pruning and understates progress.
+  writer_.submit([child, position, now](Store& s) { s.feed_acked(child, position, now); }, [](errc) {});
 }
 
 void FederationApi::notify() {

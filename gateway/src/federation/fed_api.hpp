@@ -8,6 +8,7 @@
 // Runs on the io thread: routes, notify() and Scheduler callbacks all execute there.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,8 @@ class FederationApi {
   // New events were committed: answer the long-polls that now have something.
   void notify();
   std::size_t parked() const { return waiters_.size(); }
+  // When `child` last asked for its changes since this node started (0: not yet).
+  TimeMs last_poll(const std::string& child) const;
 
  private:
   struct Waiter {
@@ -51,6 +54,8 @@ class FederationApi {
   void changes(const http::Request& req, const http::Params& p, http::Reply reply);
   // Answers `w` if its feed has events (or `force`); returns whether it answered.
   bool answer(Waiter& w, bool force);
+  // Records that `child` holds its feed up to `position` (Store::feed_acked), when it advanced.
+  void acknowledge(const std::string& child, std::int64_t position);
 
   const Config& cfg_;
   Store& reader_;
@@ -59,6 +64,8 @@ class FederationApi {
   const Directory& directory_;
   Scheduler& scheduler_;
   std::function<TimeMs()> clock_;
+  std::map<std::string, std::int64_t> acked_;  // per child, as far as this process knows
+  std::map<std::string, TimeMs> last_poll_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
 };
 

@@ -76,8 +76,13 @@ std::string Metrics::render() const {
       out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, labels, h.sum, name, labels, h.count);
     }
   }
+  // A gauge name may carry labels (name{child="x"}): HELP and TYPE once per family.
+  std::string family;
   for (const auto& [name, g] : gauges_) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, g.first, name, name, g.second());
+    std::string base = name.substr(0, name.find('{'));
+    if (base != family) out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", base, g.first, base);
+    family = base;
+    out += fmt::format("{} {}\n", name, g.second());
   }
   return out;
 }

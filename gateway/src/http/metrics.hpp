@@ -19,6 +19,7 @@ class Metrics {
   void describe(const std::string& name, const std::string& type, const std::string& help);
   void add(const std::string& name, const std::string& labels, double v = 1.0);
   void observe(const std::string& name, const std::string& labels, double seconds);
+  // `name` may end in a label set (Metrics::labels); register a family's members one after another.
   void gauge(const std::string& name, const std::string& help, std::function<double()> fn);
   std::string render() const;
 

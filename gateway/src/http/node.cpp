@@ -146,6 +146,32 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   });
   d.metrics.gauge("simpul_fed_parked_polls", "Child long-polls waiting for changes.",
                   [impl] { return static_cast<double>(impl->federation->parked()); });
+  // Per child: what it has not fetched from its feed yet, how old the oldest of it is, and how
+  // long ago it last asked (-1: not since this node started).
+  for (const auto& child : d.cfg.children) {
+    std::string id = child.id;
+    auto label = http::Metrics::labels({{"child", id}});
+    d.metrics.gauge("simpul_child_feed_unfetched" + label, "Feed events a child has not fetched yet.",
+                    [impl, id] { return static_cast<double>(impl->reader->feed_backlog(id).unfetched); });
+  }
+  for (const auto& child : d.cfg.children) {
+    std::string id = child.id;
+    auto label = http::Metrics::labels({{"child", id}});
+    d.metrics.gauge("simpul_child_feed_lag_seconds" + label, "Age of the oldest feed event a child has not fetched.",
+                    [impl, id] {
+                      auto b = impl->reader->feed_backlog(id);
+                      return b.oldest_unfetched ? (impl->clock() - *b.oldest_unfetched) / 1000.0 : 0.0;
+                    });
+  }
+  for (const auto& child : d.cfg.children) {
+    std::string id = child.id;
+    auto label = http::Metrics::labels({{"child", id}});
+    d.metrics.gauge("simpul_child_last_poll_seconds" + label, "Seconds since a child last asked for its changes (-1: not yet).",
+                    [impl, id] {
+                      TimeMs t = impl->federation->last_poll(id);
+                      return t ? (impl->clock() - t) / 1000.0 : -1.0;
+                    });
+  }
 
   http::ServerOptions hs;
   hs.host = d.cfg.http.host;

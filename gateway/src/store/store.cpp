@@ -742,12 +742,41 @@ Store::LinkBacklog Store::backlog(const std::string& destination) {
   return b;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> Store::feed_sizes() {
-  auto s = prepare(
-      "SELECT destination, count(*) FROM outbox WHERE destination LIKE 'child:%' GROUP BY 1 ORDER BY 1");
-  std::vector<std::pair<std::string, std::int64_t>> out;
-  while (s.step()) out.emplace_back(s.text(0), s.i64(1));
-  return out;
+namespace {
+std::string ack_cursor_name(const std::string& child) { return "feed." + child + ".acked"; }
+}  // namespace
+
+Store::FeedBacklog Store::feed_backlog(const std::string& child) {
+  FeedBacklog b;
+  auto c = prepare("SELECT value, updated_at FROM cursors WHERE name = ?");
+  c.bind(1, ack_cursor_name(child));
+  if (c.step()) {
+    b.acked = std::strtoll(c.text(0).c_str(), nullptr, 10);
+    b.acked_at = c.i64(1);
+  }
+  auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE destination = ? AND id > ?");
+  s.bind(1, "child:" + child).bind(2, b.acked);
+  if (s.step()) {
+    b.unfetched = s.i64(0);
+    if (!s.null(1)) b.oldest_unfetched = s.i64(1);
+  }
+  return b;
+}
+
+int Store::feed_acked(const std::string& child, std::int64_t position, TimeMs now) {
+  const std::string name = ack_cursor_name(child);
+  std::string current = cursor(name);
+  if (!current.empty() && std::strtoll(current.c_str(), nullptr, 10) >= position) return 0;
+  set_cursor(name, std::to_string(position), now);
+  prepare(
+      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE destination = ?1 AND id <= ?2 "
+      "AND created_at < ?3 ORDER BY id LIMIT ?4)")
+      .bind(1, "child:" + child)
+      .bind(2, position)
+      .bind(3, now - kFeedRetentionMs)
+      .bind(4, kFeedPruneBatch)
+      .run();
+  return sqlite3_changes(db_);
 }
 
 std::vector<Store::DeadLetter> Store::dead_letters(int limit) {

@@ -175,8 +175,23 @@ class Store {
     std::int64_t dead = 0;
   };
   LinkBacklog backlog(const std::string& destination);
-  // Feed rows per child destination ("child:<id>" -> rows), for `simpul status` on a parent.
-  std::vector<std::pair<std::string, std::int64_t>> feed_sizes();
+  // A child's changes feed as the parent sees it: what the child has acknowledged (by asking
+  // for the positions after it) and what it has not fetched yet.
+  struct FeedBacklog {
+    std::int64_t acked = 0;                // highest position the child asked to read after
+    std::optional<TimeMs> acked_at;        // when that position last advanced
+    std::int64_t unfetched = 0;            // feed rows after `acked`
+    std::optional<TimeMs> oldest_unfetched;  // created_at of the first of them (lag)
+  };
+  FeedBacklog feed_backlog(const std::string& child);
+  // The child asked for the events after `position`, so it has durably merged everything up to
+  // it (a child stores its cursor with the merged events). Records the position if it advanced,
+  // and deletes up to kFeedPruneBatch acknowledged rows older than kFeedRetentionMs (kept that
+  // long for a child restored from a recent backup, which asks again from an older position).
+  // Returns the rows deleted.
+  int feed_acked(const std::string& child, std::int64_t position, TimeMs now);
+  static constexpr TimeMs kFeedRetentionMs = 7LL * 24 * 3600 * 1000;
+  static constexpr int kFeedPruneBatch = 2000;
 
   // `simpul dlq`.
   struct DeadLetter {

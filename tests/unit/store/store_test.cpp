@@ -222,3 +222,56 @@ TEST_CASE_FIXTURE(Fixture, "store: a database from a newer binary is refused") {
   store.exec("PRAGMA user_version = 999");
   CHECK_THROWS_AS(Store(StoreOptions{dir.file("s.db")}, FoldContext{}), StoreError);
 }
+
+TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only - and prunes old acknowledged feed rows") {
+  Directory dir({ChildNode{"kota-batam", {"21.71"}, {}}});
+  store.set_topology("provinsi-kepri", &dir, "");
+  const TimeMs t0 = 1'763'600'000'000;
+  auto at = [&](int i, TimeMs now) {
+    auto r = request(test::sample_complaint("Feed " + std::to_string(i), R"(,"region":"21.71")"));
+    r.origin = "provinsi-kepri";
+    r.destinations = {};
+    r.now = now;
+    REQUIRE(ingest(store, r).status == 201);
+  };
+  for (int i = 0; i < 6; ++i) at(i, t0);                                // old rows
+  for (int i = 6; i < 9; ++i) at(i, t0 + Store::kFeedRetentionMs);      // recent rows
+  const char* rows = "SELECT count(*) FROM outbox WHERE destination = 'child:kota-batam'";
+  REQUIRE(count(store, rows) == 9);
+  auto b = store.feed_backlog("kota-batam");
+  CHECK(b.acked == 0);
+  CHECK_FALSE(b.acked_at.has_value());
+  CHECK(b.unfetched == 9);
+  CHECK(b.oldest_unfetched == t0);
+
+  auto page = store.feed("kota-batam", 0, 4);
+  REQUIRE(page.items.size() == 4);
+  const TimeMs later = t0 + Store::kFeedRetentionMs + 1000;
+  store.begin();
+  CHECK(store.feed_acked("kota-batam", page.last_id, later) == 4);  // acknowledged and old
+  store.commit();
+  b = store.feed_backlog("kota-batam");
+  CHECK(b.acked == page.last_id);
+  CHECK(b.acked_at == later);
+  CHECK(b.unfetched == 5);
+  CHECK(count(store, rows) == 5);
+  // The rest of the feed is still served from where the child is.
+  CHECK(store.feed("kota-batam", page.last_id, 100).items.size() == 5);
+
+  // An older position (a child restored from a backup) neither moves the acknowledgement back
+  // nor deletes anything.
+  store.begin();
+  CHECK(store.feed_acked("kota-batam", 1, later + 1) == 0);
+  store.commit();
+  CHECK(store.feed_backlog("kota-batam").acked == page.last_id);
+
+  // Everything acknowledged: only rows older than the retention go.
+  auto all = store.feed("kota-batam", page.last_id, 100);
+  store.begin();
+  CHECK(store.feed_acked("kota-batam", all.last_id, later + 2) == 2);
+  store.commit();
+  b = store.feed_backlog("kota-batam");
+  CHECK(b.unfetched == 0);
+  CHECK_FALSE(b.oldest_unfetched.has_value());
+  CHECK(count(store, rows) == 3);  // the recent ones are kept for the retention window
+}
