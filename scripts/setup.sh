@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libsqlite3-dev sqlite3
   rapidjson-dev doctest-dev
-  libfmt-dev libcli11-dev libutfcpp-dev
+  libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
 )
 
 missing=()

@@ -9,4 +9,8 @@ namespace simpul::cli {
 // kota-batam.json in `config_dir`) fed with sample complaints; prints each journey.
 int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running);
 
+// `simpul connector list`: each compiled-in type, what it does, and its settings (from its
+// schema, with each setting's description).
+int list_connector_types();
+
 }  // namespace simpul::cli

@@ -6,7 +6,11 @@
 #include <fstream>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "cli/commands.hpp"
+#include "connectors/importer.hpp"
+#include "connectors/registry.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
@@ -97,6 +101,19 @@ int main(int argc, char** argv) {
   dlq_retry->add_option("id", dlq_id, "Dead letter id (from dlq list)")->required();
   dlq_drop->add_option("id", dlq_id, "Dead letter id (from dlq list)")->required();
 
+  auto* import = app.add_subcommand("import", "Migrate an export file (CSV or JSON Lines) through a file_import connector");
+  import->add_option("--config", config_path, "Config file")->required();
+  simpul::ImportOptions import_opt;
+  import->add_option("--connector", import_opt.connector_id, "The file_import connector's id")->required();
+  import->add_option("file", import_opt.file, "The export file")->required();
+  import->add_flag("--dry-run", import_opt.dry_run, "Map, check and report everything; store nothing");
+  import->add_flag("--restart", import_opt.restart, "Read the whole file again instead of resuming");
+  import->add_option("--rejects", import_opt.rejects_file, "Where rejected rows are listed (default FILE.rejects.csv)");
+
+  auto* connector = app.add_subcommand("connector", "Connector types and instances");
+  connector->require_subcommand(1);
+  auto* connector_list = connector->add_subcommand("list", "The compiled-in connector types and their settings");
+
   auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
   std::string demo_dir = "config/demo";
   demo->add_option("--config-dir", demo_dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
@@ -114,6 +131,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*demo) return simpul::cli::run_demo(demo_dir, samples, keep_running);
+    if (*connector_list) return simpul::cli::list_connector_types();
 
     simpul::Config cfg = simpul::load_config(config_path);
 
@@ -124,9 +142,13 @@ int main(int argc, char** argv) {
       if (!cfg.sla.holidays_file.empty())
         simpul::WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone);
       simpul::check_tls(cfg);
-      std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u)\n", config_path.c_str(),
+      auto connectors = simpul::build_connectors(cfg);
+      std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u, %zu connector%s)\n", config_path.c_str(),
                   cfg.node.id.c_str(), cfg.node.tier.c_str(), cfg.store.path.c_str(),
-                  cfg.http.host.c_str(), cfg.http.port);
+                  cfg.http.host.c_str(), cfg.http.port, connectors.size(), connectors.size() == 1 ? "" : "s");
+      for (const auto& c : connectors)
+        std::printf("  connector %s (%s)%s%s\n", c.config->id.c_str(), c.config->type.c_str(),
+                    c.mapping ? ", mapping " : "", c.mapping ? c.mapping->file().c_str() : "");
       return kOk;
     }
     if (*serve) {
@@ -137,6 +159,22 @@ int main(int argc, char** argv) {
         std::rename((ready_file + ".tmp").c_str(), ready_file.c_str());
       }
       node.run();
+      return kOk;
+    }
+    if (*import) {
+      import_opt.progress_bar = isatty(2);
+      import_opt.progress = [](const std::string& text) { std::fputs(text.c_str(), stderr); };
+      auto r = simpul::run_import(cfg, import_opt);
+      std::printf("%s%s: %lld rows, %lld created, %lld updated, %lld unchanged, %lld rejected in %.1f s\n",
+                  import_opt.dry_run ? "dry run (nothing stored) " : "", import_opt.file.c_str(),
+                  static_cast<long long>(r.rows), static_cast<long long>(r.created), static_cast<long long>(r.updated),
+                  static_cast<long long>(r.unchanged), static_cast<long long>(r.rejected), r.seconds);
+      if (r.resumed_after_line > 0)
+        std::printf("resumed after line %lld, where the last committed batch ended (--restart reads it all again)\n",
+                    static_cast<long long>(r.resumed_after_line));
+      if (r.rejected > 0)
+        std::printf("rejected rows, with line numbers and reasons: %s\n",
+                    (import_opt.rejects_file.empty() ? import_opt.file + ".rejects.csv" : import_opt.rejects_file).c_str());
       return kOk;
     }
     if (*db_migrate) {

@@ -173,6 +173,22 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       c.reference.emplace_back(name, json::stringify(*ref));
     }
   }
+  if (d.HasMember("connectors")) {
+    const auto& arr = d["connectors"];
+    for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
+      Config::ConnectorInstance ci;
+      ci.pointer = "/connectors/" + std::to_string(i);
+      ci.id = json::get_string(arr[i], "id");
+      ci.type = json::get_string(arr[i], "type");
+      for (const auto& other : c.connectors)
+        if (other.id == ci.id) throw ConfigError(file, ci.pointer + "/id", "connector " + ci.id + " is listed twice");
+      auto mapping = json::get_string(arr[i], "mapping");
+      if (!mapping.empty()) ci.mapping_file = resolve_path(base_dir, mapping);
+      ci.settings = arr[i].HasMember("settings") ? json::stringify(arr[i]["settings"]) : "{}";
+      c.connectors.push_back(std::move(ci));
+    }
+  }
+  c.base_dir = base_dir;
   if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
   return c;
 }

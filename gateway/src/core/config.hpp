@@ -72,6 +72,18 @@ struct Config {
     int max_backoff_ms = 30'000;  // cap of the retry backoff (full jitter below it)
   } upstream;
 
+  // Connector instances (docs/connectors.md), in file order. Settings are checked against the
+  // type's schema when the connectors are built (connectors/registry.hpp), not here.
+  struct ConnectorInstance {
+    std::string id;            // stable: names cursors and outbox destinations
+    std::string type;          // a builtin connector type
+    std::string mapping_file;  // resolved path, "" when none
+    std::string settings;      // JSON object text
+    std::string pointer;       // "/connectors/<i>", for errors
+  };
+  std::vector<ConnectorInstance> connectors;
+  std::string base_dir;  // the config file's directory (relative paths in connector settings)
+
   std::string log_level = "info";
 };
 

@@ -14,6 +14,8 @@ void random_bytes(void* out, std::size_t n);
 // URL-safe random token text of `bytes` random bytes (base64url without padding).
 std::string random_token(std::size_t bytes);
 bool constant_time_equal(std::string_view a, std::string_view b);
+// HMAC-SHA256 of `data` under `key`, lowercase hex.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 std::string to_hex(const unsigned char* data, std::size_t n);
 
 }  // namespace simpul::crypto

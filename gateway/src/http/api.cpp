@@ -100,7 +100,34 @@ void Api::ready(Reply reply) {
     reply(problem(503, "not-ready", "Not ready", "the database cannot be read"));
     return;
   }
-  reply(json_response(200, "{\"status\":\"ready\",\"checks\":{\"store\":\"ok\",\"migrations\":\"ok\"}}"));
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("status");
+  w.String("ready");
+  w.Key("checks");
+  w.StartObject();
+  w.Key("store");
+  w.String("ok");
+  w.Key("migrations");
+  w.String("ok");
+  for (const auto& [name, check] : readiness_) {
+    auto [state, error] = check();
+    w.Key(name.c_str());
+    if (error.empty()) {
+      w.String(state.c_str());
+    } else {
+      w.StartObject();
+      w.Key("state");
+      w.String(state.c_str());
+      w.Key("last_error");
+      w.String(error.c_str());
+      w.EndObject();
+    }
+  }
+  w.EndObject();
+  w.EndObject();
+  reply(json_response(200, std::string(buf.GetString(), buf.GetSize())));
 }
 
 void Api::ingest(const Request& req, Reply reply) {

@@ -25,6 +25,11 @@ class Api {
   Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
       const Authenticator& auth, std::function<TimeMs()> clock);
   void add_routes(Router& router);
+  // A component reported in /readyz's "checks" (name -> state and last error). Reported, not
+  // gating: only the store decides readiness, so a legacy app being down never takes the node
+  // out of its load balancer.
+  using Readiness = std::function<std::pair<std::string, std::string>()>;
+  void add_readiness(std::string name, Readiness check) { readiness_.emplace_back(std::move(name), std::move(check)); }
 
  private:
   void ingest(const Request& req, Reply reply);
@@ -39,6 +44,7 @@ class Api {
   Metrics& metrics_;
   const Authenticator& auth_;
   std::function<TimeMs()> clock_;
+  std::vector<std::pair<std::string, Readiness>> readiness_;
 };
 
 Response problem_of(const Problem& p);

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "connectors/runtime.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "federation/fed_api.hpp"
@@ -69,6 +70,7 @@ struct Node::Impl {
   asio::io_context ioc{1};
   IoScheduler scheduler{ioc};
   std::unique_ptr<FederationApi> federation;
+  std::unique_ptr<ConnectorRuntime> connectors;
   std::unique_ptr<UpstreamLink> upstream;
   std::unique_ptr<http::Server> server;
   std::thread thread;
@@ -116,6 +118,9 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.router = std::make_unique<http::Router>(d.metrics);
   d.api->add_routes(*d.router);
   d.federation->add_routes(*d.router);
+  d.connectors = std::make_unique<ConnectorRuntime>(d.cfg, *d.writer, d.metrics, d.clock);
+  d.connectors->add_routes(*d.router);
+  d.connectors->report_to(*d.api);
   // Wake parked long-polls after every commit (hook runs on the writer thread).
   Impl* impl = &d;
   if (d.cfg.upstream.enabled) {

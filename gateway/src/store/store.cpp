@@ -402,23 +402,57 @@ std::optional<std::string> Store::state_json(const std::string& id) {
 std::optional<WriteOutcome> Store::replay_idempotent(const IngestRequest& req,
                                                      const std::string& request_hash) {
   if (req.idem_key.empty()) return std::nullopt;
-  auto s = prepare(
-      "SELECT request_sha256, complaint_id, response_json FROM idempotency "
-      "WHERE scope = ? AND key = ?");
-  s.bind(1, req.idem_scope).bind(2, req.idem_key);
-  if (!s.step()) return std::nullopt;
+  auto stored = recall_answer(req.idem_scope, req.idem_key);
+  if (!stored) return std::nullopt;
   WriteOutcome out;
-  if (s.text(0) != request_hash) {
+  if (stored->request_sha256 != request_hash) {
     out.error = errc::idempotency_mismatch;
     out.status = http_status(out.error);
-    out.pointer = "";
     out.body = "this Idempotency-Key was already used with a different request body";
     return out;
   }
   out.status = 200;
-  out.complaint_id = s.text(1);
-  out.body = s.text(2);
+  out.complaint_id = stored->complaint_id;
+  out.body = stored->body;
   return out;
+}
+
+std::optional<Store::StoredAnswer> Store::recall_answer(const std::string& scope, const std::string& key) {
+  auto s = prepare(
+      "SELECT request_sha256, status, coalesce(complaint_id, ''), response_json FROM idempotency "
+      "WHERE scope = ? AND key = ?");
+  s.bind(1, scope).bind(2, key);
+  if (!s.step()) return std::nullopt;
+  return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3)};
+}
+
+void Store::remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
+                            int status, const std::string& complaint_id, const std::string& body, TimeMs now) {
+  prepare(
+      "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, response_json, created_at) "
+      "VALUES (?,?,?,?,?,?,?)")
+      .bind(1, scope)
+      .bind(2, key)
+      .bind(3, request_sha256)
+      .bind(4, status)
+      .bind(5, complaint_id)
+      .bind(6, body)
+      .bind(7, now)
+      .run();
+}
+
+void Store::keep_raw_payload(const std::string& source, const std::string& complaint_id,
+                             const std::string& content_type, std::string_view body, TimeMs now) {
+  prepare(
+      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
+      "VALUES (?,?,?,?,?,?)")
+      .bind(1, source)
+      .bind(2, complaint_id)
+      .bind(3, content_type)
+      .bind_blob(4, body)
+      .bind(5, crypto::sha256_hex(body))
+      .bind(6, now)
+      .run();
 }
 
 WriteOutcome Store::ingest(const IngestRequest& req) {
@@ -427,17 +461,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
 
   auto remember = [&](const WriteOutcome& out) {
     if (req.idem_key.empty()) return;
-    prepare(
-        "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, "
-        "response_json, created_at) VALUES (?,?,?,?,?,?,?)")
-        .bind(1, req.idem_scope)
-        .bind(2, req.idem_key)
-        .bind(3, request_hash)
-        .bind(4, out.status)
-        .bind(5, out.complaint_id)
-        .bind(6, out.body)
-        .bind(7, req.now)
-        .run();
+    remember_answer(req.idem_scope, req.idem_key, request_hash, out.status, out.complaint_id, out.body, req.now);
   };
 
   // A source that resends a complaint we already hold (same external id) gets the original.
@@ -469,16 +493,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   ComplaintState st = refresh_projection(c.id, req.now);
   SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
   fan_out(c.id, st, seq, req.now);
-  prepare(
-      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
-      "VALUES (?,?,?,?,?,?)")
-      .bind(1, req.raw_source)
-      .bind(2, c.id)
-      .bind(3, req.content_type)
-      .bind_blob(4, req.raw_body)
-      .bind(5, request_hash)
-      .bind(6, req.now)
-      .run();
+  keep_raw_payload(req.raw_source, c.id, req.content_type, req.raw_body, req.now);
 
   WriteOutcome out;
   out.status = 201;

@@ -212,6 +212,21 @@ class Store {
 
   // Reads.
   std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id);
+  // Idempotent answers outside POST /v1/complaints (webhook deliveries): the stored answer for
+  // (scope, key), and storing one. `request_sha256` tells a redelivery from a reused key.
+  struct StoredAnswer {
+    std::string request_sha256;
+    int status = 0;
+    std::string complaint_id;
+    std::string body;
+  };
+  std::optional<StoredAnswer> recall_answer(const std::string& scope, const std::string& key);
+  void remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
+                       int status, const std::string& complaint_id, const std::string& body, TimeMs now);
+  // Keeps a source payload for a complaint (a connector's update of a record it sent before),
+  // so mappings can be re-run over everything the source ever said.
+  void keep_raw_payload(const std::string& source, const std::string& complaint_id,
+                        const std::string& content_type, std::string_view body, TimeMs now);
   std::vector<Event> events_of(const std::string& complaint_id);
   std::optional<std::string> state_json(const std::string& complaint_id);
   ListPage list(const ListQuery& q);

@@ -1,0 +1,21 @@
+// The compiled-in connector types: the one list. Nothing registers itself (static
+// registration gets dropped from static libraries); a new type is added here, with its settings
+// schema in schema/connectors/<type>.schema.json and a README next to its code.
+
+#include "file_import/file_import_connector.hpp"
+#include "simpul/connector.hpp"
+#include "webhook/webhook_connector.hpp"
+
+namespace simpul {
+
+const std::vector<ConnectorFactory>& builtin_connectors() {
+  static const std::vector<ConnectorFactory> types = {
+      {"webhook", "the app POSTs signed records to /v1/ingest/<id> (HMAC-SHA256, 5-minute window)", true, false,
+       true, &connectors::make_webhook},
+      {"file_import", "migration from CSV or JSON Lines exports: simpul import --connector ID FILE", true, false, true,
+       &connectors::make_file_import},
+  };
+  return types;
+}
+
+}  // namespace simpul

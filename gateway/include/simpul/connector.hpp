@@ -1,0 +1,198 @@
+#pragma once
+// Connectors bridge a legacy complaint app (Ape Kesah, a WhatsApp desk, a spreadsheet export)
+// and Simpul. A connector *type* is a factory with a stable name (persisted: it names cursors
+// and outbox destinations, so it never changes) and a JSON Schema for its settings
+// (schema/connectors/<type>.schema.json). A connector *instance* is one configured `id` of a type.
+// The compiled-in types are one explicit list, builtin_connectors() in connectors/builtin.cpp.
+//
+// Lifecycle: the factory validates settings and builds the instance without any I/O (so
+// `simpul check` can run it); start() hands it the host; drain() asks it to finish what it has
+// started and take nothing new.
+//
+// Contract: a connector never opens the database, never starts a thread and never blocks. It
+// turns the app's bytes into source records (JSON objects the instance's mapping reads) and
+// canonical updates into the app's requests. The core owns cursors, checkpoints, retries,
+// dead letters and the mapping; the host lends HTTP, timers, the clock and metrics. Every call
+// into a connector and every callback it receives happens on the node's io thread.
+
+#include <rapidjson/document.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "simpul/errors.hpp"
+#include "simpul/model.hpp"
+
+namespace simpul {
+
+enum class ConnectorHealth { ok, degraded, failing };
+std::string_view to_string(ConnectorHealth h) noexcept;
+
+struct HealthReport {
+  ConnectorHealth state = ConnectorHealth::ok;
+  std::string last_error;  // a code or short sentence, never a body or personal data
+};
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;  // names in lowercase
+
+// An HTTP request a connector asks the host to make. The host owns connections, TLS
+// verification (https:// urls, the system trust store) and the deadline.
+struct FetchRequest {
+  std::string method = "GET";
+  std::string url;  // http(s)://host[:port]/path?query
+  HeaderList headers;
+  std::string body;
+  int timeout_ms = 10'000;
+};
+
+struct FetchResponse {
+  std::string error;  // transport failure ("timeout", "connection: ..."); "" when status is set
+  int status = 0;
+  HeaderList headers;
+  std::string body;
+  std::string header(std::string_view name) const;
+};
+
+class ConnectorHost {
+ public:
+  virtual ~ConnectorHost() = default;
+  virtual void fetch(FetchRequest req, std::function<void(FetchResponse)> done) = 0;
+  virtual void after(int ms, std::function<void()> fn) = 0;
+  virtual TimeMs now() const = 0;
+  virtual void log_warn(std::string_view event, std::string_view detail) = 0;
+};
+
+// Source records (JSON objects) an inbound side produced, and where to continue from.
+struct InboundBatch {
+  std::vector<std::string> records;  // JSON object texts, one per complaint
+  std::string cursor;                // opaque to the core; stored with the records
+  bool more = false;                 // ask again at once
+};
+
+// A webhook delivery as it arrived.
+struct WebhookRequest {
+  HeaderList headers;
+  std::string_view body;
+  TimeMs now = 0;
+  std::string header(std::string_view name) const;
+};
+
+// A change made in Simpul (upstream decisions, answers) for the app a complaint came from.
+struct OutboundUpdate {
+  std::string complaint_id;
+  std::string source_id;   // the app's own id for the complaint (its ref)
+  Event event;             // the event being delivered
+  Status status = Status::received;  // the complaint's status after it
+  std::string app_status;  // the mapping's outbound value for `status` ("" when none)
+  std::string text;        // an answer or note carried by the event, "" when none
+};
+
+// One row of an export file, as a source record.
+struct SourceRow {
+  std::int64_t line = 0;    // 1-based line where the row starts (for the rejects file)
+  std::int64_t end_offset = 0;  // byte offset just after the row: where a resumed import starts
+  std::string record;       // JSON object text; empty when `error` is set
+  std::string error;        // why the row cannot be read (bad quoting, not JSON, ...)
+};
+
+// Reads an export file row by row (blocking file I/O: for `simpul import`, not the daemon).
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  // The next row, or nullopt at the end of the file. Throws std::runtime_error when the file
+  // itself cannot be read.
+  virtual std::optional<SourceRow> next() = 0;
+  virtual std::int64_t size() const = 0;  // bytes in the file, for progress
+};
+
+enum class DeliveryOutcome { delivered, retry, rejected, auth };
+struct DeliveryResult {
+  DeliveryOutcome outcome = DeliveryOutcome::delivered;
+  std::string detail;      // why, for status and dead letters (no body echo)
+  int retry_after_s = -1;  // from a 429/503
+};
+
+class Connector {
+ public:
+  explicit Connector(std::string id) : id_(std::move(id)) {}
+  virtual ~Connector() = default;
+  const std::string& id() const { return id_; }
+
+  virtual void start(ConnectorHost& host) { host_ = &host; }
+  virtual void drain() {}
+  virtual HealthReport health() const { return health_; }
+
+  // Inbound, pushed: verify a delivery and split it into source records. A problem is answered
+  // with its HTTP status (401 bad signature, 400 malformed, ...) and nothing is stored.
+  virtual bool accepts_webhooks() const { return false; }
+  virtual Result<InboundBatch> accept_webhook(const WebhookRequest&) {
+    return make_problem(errc::not_found, "", "connector", "this connector takes no webhooks");
+  }
+
+  // Inbound, polled: fetch the records after `cursor` ("" at the start). The core calls again
+  // after poll_interval_ms, or at once when the batch says `more`.
+  virtual bool polls() const { return false; }
+  virtual int poll_interval_ms() const { return 30'000; }
+  virtual void poll(const std::string& /*cursor*/, std::function<void(Result<InboundBatch>)> done) {
+    done(make_problem(errc::not_found, "", "connector", "this connector does not poll"));
+  }
+
+  // Inbound, from an export file (migration, `simpul import`): a reader positioned at byte
+  // `offset`/line `line` (0/0 = the start; a resumed import passes its checkpoint).
+  virtual bool imports_files() const { return false; }
+  virtual std::unique_ptr<RowReader> open_file(const std::string& /*path*/, std::int64_t /*offset*/,
+                                               std::int64_t /*line*/) {
+    return nullptr;
+  }
+
+  // Outbound: deliver one update to the app.
+  virtual bool delivers() const { return false; }
+  virtual void deliver(const OutboundUpdate&, std::function<void(DeliveryResult)> done) {
+    done({DeliveryOutcome::rejected, "this connector does not deliver", -1});
+  }
+
+  // `simpul connector test ID`: a live check of connectivity and credentials. ok = a sentence
+  // saying what was checked.
+  virtual void test(std::function<void(Result<std::string>)> done) {
+    done(std::string("nothing to check: this connector type makes no outgoing connections"));
+  }
+
+ protected:
+  void set_health(ConnectorHealth s, std::string why = "") { health_ = {s, std::move(why)}; }
+  ConnectorHost* host_ = nullptr;
+
+ private:
+  std::string id_;
+  HealthReport health_;
+};
+
+// What a factory gets: the instance's validated settings and a way to read secrets.
+struct ConnectorSettings {
+  std::string id;
+  const rapidjson::Value& settings;  // an object, already valid against the type's schema
+  std::string file;                  // config file and pointer of `settings`, for ConfigError
+  std::string pointer;
+  std::function<std::string(const std::string& ref, const std::string& pointer)> secret;
+};
+
+struct ConnectorFactory {
+  std::string_view type;     // stable name, e.g. "webhook"
+  std::string_view summary;  // one line for `simpul connector list`
+  bool inbound = false;
+  bool outbound = false;
+  bool needs_mapping = true;
+  // Validates (beyond the schema) and builds; no I/O. Throws ConfigError.
+  std::unique_ptr<Connector> (*create)(const ConnectorSettings&) = nullptr;
+  std::string schema_resource() const { return "schema/connectors/" + std::string(type) + ".schema.json"; }
+};
+
+// The compiled-in connector types (connectors/builtin.cpp), in a fixed order.
+const std::vector<ConnectorFactory>& builtin_connectors();
+const ConnectorFactory* find_connector_type(std::string_view type);
+
+}  // namespace simpul

@@ -1,0 +1,206 @@
+#include "connectors/importer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "connectors/intake.hpp"
+#include "connectors/registry.hpp"
+#include "core/crypto.hpp"
+#include "federation/directory.hpp"
+#include "store/store.hpp"
+
+namespace simpul {
+namespace {
+
+// A file is identified by its size and the hash of its first 64 KiB: the same export renamed
+// resumes, a different one starts over.
+std::string file_identity(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::string head(64 * 1024, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  in.clear();
+  in.seekg(0, std::ios::end);
+  return std::to_string(static_cast<long long>(in.tellg())) + ":" + crypto::sha256_hex(head).substr(0, 32);
+}
+
+std::string csv_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+struct Reject {
+  std::int64_t line;
+  std::string source_id, reason;
+};
+
+// Keeps the rejects file consistent with the checkpoint: on resume, entries at or after the
+// resume line (written before a crash, for rows that will be read again) are dropped.
+class RejectsFile {
+ public:
+  RejectsFile(const std::string& path, std::int64_t resume_line) : path_(path) {
+    std::vector<std::string> keep;
+    if (resume_line > 0) {
+      std::ifstream in(path);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("line,", 0) == 0) continue;
+        if (std::strtoll(line.c_str(), nullptr, 10) < resume_line) keep.push_back(line);
+      }
+    }
+    out_.open(path, std::ios::trunc);
+    if (!out_) throw std::runtime_error("cannot write the rejects file " + path);
+    out_ << "line,source_id,reason\n";
+    for (const auto& l : keep) out_ << l << "\n";
+    out_.flush();
+  }
+  void write(const std::vector<Reject>& rejects) {
+    for (const auto& r : rejects) out_ << r.line << "," << csv_quote(r.source_id) << "," << csv_quote(r.reason) << "\n";
+    out_.flush();
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+std::string reason_of(const Problem& p) {
+  std::string out = p.detail;
+  if (!p.pointer.empty()) out = p.pointer + ": " + out;
+  return out;
+}
+
+}  // namespace
+
+ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
+  auto slots = build_connectors(cfg);
+  ConnectorSlot* slot = nullptr;
+  for (auto& s : slots)
+    if (s.config->id == opt.connector_id) slot = &s;
+  if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + opt.connector_id);
+  if (!slot->connector->imports_files())
+    throw ConfigError(cfg.file, slot->config->pointer + "/type", opt.connector_id + " is not a file_import connector");
+
+  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
+  Store store(so, FoldContext{});
+  Directory directory(cfg.children);
+  store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+
+  const std::string checkpoint = "import." + opt.connector_id + "." + file_identity(opt.file);
+  std::int64_t offset = 0, line = 0;
+  if (!opt.dry_run && !opt.restart) {
+    std::string saved = store.cursor(checkpoint);
+    if (!saved.empty()) std::sscanf(saved.c_str(), "%lld:%lld", reinterpret_cast<long long*>(&offset), reinterpret_cast<long long*>(&line));
+  }
+  ImportReport report;
+  report.resumed_after_line = offset > 0 ? line : 0;
+  RejectsFile rejects(opt.rejects_file.empty() ? opt.file + ".rejects.csv" : opt.rejects_file,
+                      offset > 0 ? line + 1 : 0);
+  auto reader = slot->connector->open_file(opt.file, offset, line);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
+  const std::int64_t total = reader->size();
+  std::int64_t position = offset;
+  auto show = [&](bool final) {
+    if (!opt.progress) return;
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - started).count();
+    if (!final && !opt.progress_bar && now - last_report < std::chrono::seconds(5)) return;
+    if (!final && opt.progress_bar && now - last_report < std::chrono::milliseconds(200)) return;
+    last_report = now;
+    double done = total > 0 ? static_cast<double>(position) / static_cast<double>(total) : 1.0;
+    double rate = elapsed > 0 ? static_cast<double>(report.rows) / elapsed : 0;
+    double read_rate = elapsed > 0 ? static_cast<double>(position - offset) / elapsed : 0;
+    double eta = read_rate > 0 ? static_cast<double>(total - position) / read_rate : 0;
+    char text[256];
+    if (opt.progress_bar) {
+      int width = 30, filled = static_cast<int>(done * width);
+      std::snprintf(text, sizeof text, "\r[%.*s%*s] %3.0f%%  %lld rows  %.0f rows/s  ETA %.0f s  %lld rejected%s",
+                    filled, "##############################", width - filled, "", done * 100,
+                    static_cast<long long>(report.rows), rate, eta, static_cast<long long>(report.rejected),
+                    final ? "\n" : "");
+    } else {
+      std::snprintf(text, sizeof text, "import: %3.0f%% (%lld rows, %.0f rows/s, ETA %.0f s, %lld rejected)\n",
+                    done * 100, static_cast<long long>(report.rows), rate, eta, static_cast<long long>(report.rejected));
+    }
+    opt.progress(text);
+  };
+
+  NormalizeOptions norm{cfg.node.zone, cfg.node.region, 0};
+  bool more = true;
+  while (more) {
+    std::vector<std::pair<std::int64_t, PreparedRecord>> batch;
+    std::vector<Reject> bad;
+    std::int64_t batch_end = position, batch_line = line;
+    while (static_cast<int>(batch.size() + bad.size()) < opt.batch) {
+      auto row = reader->next();
+      if (!row) {
+        more = false;
+        break;
+      }
+      ++report.rows;
+      batch_end = row->end_offset;
+      batch_line = row->line;
+      if (!row->error.empty()) {
+        bad.push_back({row->line, "", row->error});
+        continue;
+      }
+      norm.now = system_now_ms();
+      auto rec = prepare_record(*slot->mapping, row->record, norm);
+      if (!rec) {
+        bad.push_back({row->line, "", reason_of(rec.error())});
+        continue;
+      }
+      batch.emplace_back(row->line, std::move(*rec));
+    }
+    if (batch.empty() && bad.empty()) break;
+    TimeMs now = system_now_ms();
+    store.begin();
+    try {
+      for (const auto& [row_line, rec] : batch) {
+        auto o = store_record(store, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
+        if (o.outcome == "created") ++report.created;
+        else if (o.outcome == "updated") ++report.updated;
+        else if (o.outcome == "unchanged") ++report.unchanged;
+        else bad.push_back({row_line, o.source_id, reason_of(o.problem)});
+      }
+      if (opt.dry_run) {
+        store.rollback();
+      } else {
+        // Before the commit: a crash after it never loses a reject; one before it is undone on
+        // resume (RejectsFile drops entries at or after the checkpoint).
+        std::sort(bad.begin(), bad.end(), [](const Reject& a, const Reject& b) { return a.line < b.line; });
+        rejects.write(bad);
+        store.set_cursor(checkpoint, std::to_string(batch_end) + ":" + std::to_string(batch_line), now);
+        store.commit();
+      }
+    } catch (...) {
+      if (store.in_transaction()) store.rollback();
+      throw;
+    }
+    if (opt.dry_run) {
+      std::sort(bad.begin(), bad.end(), [](const Reject& a, const Reject& b) { return a.line < b.line; });
+      rejects.write(bad);
+    }
+    report.rejected += static_cast<std::int64_t>(bad.size());
+    position = batch_end;
+    line = batch_line;
+    show(false);
+  }
+  position = total;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  show(true);
+  return report;
+}
+
+}  // namespace simpul

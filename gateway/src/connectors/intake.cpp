@@ -1,0 +1,132 @@
+#include "connectors/intake.hpp"
+
+#include "core/json.hpp"
+#include "core/uuid.hpp"
+#include "simpul/fold.hpp"
+
+namespace simpul {
+namespace {
+
+// Canonical members a source update may change through `amended`. Identity (id, refs), the
+// time Simpul received it and the agency (changed by disposition events, decided upstream)
+// are not the source's to rewrite.
+bool amendable(std::string_view member) {
+  return member != "id" && member != "refs" && member != "received_at" && member != "agency";
+}
+
+// {"fields": {...}} with the members of `fresh` that differ from `current`; "" when none.
+// Members the source left out are not blanked: an omission is not a deletion.
+std::string amended_payload(const Complaint& current, const Complaint& fresh) {
+  auto cur = json::parse(json::complaint_to_json(current, true));
+  auto now = json::parse(json::complaint_to_json(fresh, true));
+  rapidjson::Document out(rapidjson::kObjectType);
+  rapidjson::Value fields(rapidjson::kObjectType);
+  for (const auto& m : now->GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (!amendable(name)) continue;
+    auto it = cur->FindMember(m.name);
+    if (it != cur->MemberEnd() && it->value == m.value) continue;
+    fields.AddMember(rapidjson::Value(m.name, out.GetAllocator()), rapidjson::Value(m.value, out.GetAllocator()),
+                     out.GetAllocator());
+  }
+  if (fields.ObjectEmpty()) return "";
+  out.AddMember("fields", fields, out.GetAllocator());
+  return json::stringify(out);
+}
+
+Event event_for(const std::string& complaint_id, EventKind kind, std::string payload, TimeMs at,
+                const std::string& node_id, const std::string& source) {
+  Event e;
+  e.event_id = make_uuid_v7(at);
+  e.complaint_id = complaint_id;
+  e.origin = node_id;
+  e.at = at;
+  e.actor = Actor{"system", "", "connector:" + source};
+  e.kind = kind;
+  e.payload = std::move(payload);
+  e.hops = {node_id};
+  return e;
+}
+
+}  // namespace
+
+Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record, const NormalizeOptions& opt) {
+  auto doc = json::parse(record);
+  if (!doc) return doc.error();
+  auto mapped = mapping.apply(*doc);
+  if (!mapped) return mapped.error();
+  auto complaint = read_complaint(mapped->canonical, opt);
+  if (!complaint) return complaint.error();
+  PreparedRecord out;
+  out.raw.assign(record);
+  out.mapped = std::move(*mapped);
+  out.complaint = std::move(*complaint);
+  return out;
+}
+
+IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedRecord& rec, const std::string& source,
+                           const std::string& node_id, TimeMs now) {
+  IntakeOutcome out;
+  out.source_id = rec.mapped.source_id;
+  store.savepoint("intake");
+  auto refuse = [&](Problem p) {
+    store.rollback_to("intake");
+    store.release("intake");
+    out.outcome = "rejected";
+    out.complaint_id.clear();
+    out.problem = std::move(p);
+    return out;
+  };
+  auto append = [&](const Event& e) -> std::optional<Problem> {
+    AppendRequest a;
+    a.event = e;
+    a.after_latest = true;  // history in the order the mapping lists it, after what is stored
+    auto r = store.append_event(a);
+    if (r.error != errc::ok) return make_problem(r.error, r.pointer, "state-machine", r.body);
+    return std::nullopt;
+  };
+
+  auto existing = store.find_by_ref(mapping.system(), rec.mapped.source_id);
+  if (!existing) {
+    IngestRequest req;
+    req.complaint = rec.complaint;
+    req.raw_body = rec.raw;
+    req.raw_source = source;
+    req.origin = node_id;
+    req.actor = Actor{"system", "", "connector:" + source};
+    req.now = now;
+    auto r = store.ingest(req);
+    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "store", r.body));
+    out.complaint_id = r.complaint_id;
+    for (const auto& planned : rec.mapped.history) {
+      auto e = event_for(r.complaint_id, planned.kind, planned.payload, planned.at.value_or(now), node_id, source);
+      if (auto p = append(e)) return refuse(*p);
+    }
+    out.outcome = "created";
+    store.release("intake");
+    return out;
+  }
+
+  out.complaint_id = *existing;
+  ComplaintState st = fold(store.events_of(*existing), store.fold_context());
+  bool changed = false;
+  std::string amended = amended_payload(st.record, rec.complaint);
+  if (!amended.empty()) {
+    if (auto p = append(event_for(*existing, EventKind::amended, amended, now, node_id, source))) return refuse(*p);
+    changed = true;
+  }
+  if (!rec.mapped.raw_status.empty()) {
+    auto doc = json::parse(rec.raw);
+    for (const auto& planned : mapping.advance(st.status, rec.mapped.raw_status, *doc)) {
+      auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now), node_id, source);
+      if (auto p = append(e)) return refuse(*p);
+      changed = true;
+    }
+  }
+  if (changed) store.keep_raw_payload(source, *existing, "application/json", rec.raw, now);
+  out.outcome = changed ? "updated" : "unchanged";
+  store.release("intake");
+  return out;
+}
+
+}  // namespace simpul

@@ -1,0 +1,40 @@
+#pragma once
+// From a connector's source record to stored events. Two halves:
+//   prepare_record  (any thread, no store): map the record and run the same intake as the API
+//                   (normalize + schema), so a record is refused before anything is written;
+//   store_record    (writer thread, inside the caller's transaction): a record whose ref is new
+//                   becomes a complaint plus the events of its history up to the app's status,
+//                   with the source's own times; a known record yields `amended` for fields that
+//                   really changed and the status events still missing. The raw record is kept.
+// Either half's problem leaves nothing behind: store_record works inside its own savepoint.
+
+#include <string>
+#include <string_view>
+
+#include "connectors/mapping.hpp"
+#include "core/normalize.hpp"
+#include "store/store.hpp"
+
+namespace simpul {
+
+struct PreparedRecord {
+  std::string raw;  // the source record as received (kept in raw_payloads)
+  MappedRecord mapped;
+  Complaint complaint;  // normalized
+};
+
+Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
+                                      const NormalizeOptions& opt);
+
+struct IntakeOutcome {
+  std::string source_id;
+  std::string complaint_id;
+  std::string outcome;  // created | updated | unchanged | rejected
+  Problem problem;      // when rejected
+};
+
+// `source` is the connector id (raw_payloads.source, actor name "connector:<id>").
+IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedRecord& rec,
+                           const std::string& source, const std::string& node_id, TimeMs now);
+
+}  // namespace simpul

@@ -1,0 +1,67 @@
+#include "connectors/registry.hpp"
+
+#include "core/json.hpp"
+#include "core/schema.hpp"
+
+namespace simpul {
+
+std::string_view to_string(ConnectorHealth h) noexcept {
+  switch (h) {
+    case ConnectorHealth::ok: return "ok";
+    case ConnectorHealth::degraded: return "degraded";
+    case ConnectorHealth::failing: return "failing";
+  }
+  return "failing";
+}
+
+const ConnectorFactory* find_connector_type(std::string_view type) {
+  for (const auto& f : builtin_connectors())
+    if (f.type == type) return &f;
+  return nullptr;
+}
+
+namespace {
+std::string header_of(const HeaderList& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < k.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+    if (same) return v;
+  }
+  return "";
+}
+}  // namespace
+
+std::string FetchResponse::header(std::string_view name) const { return header_of(headers, name); }
+std::string WebhookRequest::header(std::string_view name) const { return header_of(headers, name); }
+
+std::vector<ConnectorSlot> build_connectors(const Config& cfg) {
+  std::vector<ConnectorSlot> out;
+  for (const auto& ci : cfg.connectors) {
+    ConnectorSlot slot;
+    slot.config = &ci;
+    slot.factory = find_connector_type(ci.type);
+    if (!slot.factory) {
+      std::string known;
+      for (const auto& f : builtin_connectors()) known += (known.empty() ? "" : ", ") + std::string(f.type);
+      throw ConfigError(cfg.file, ci.pointer + "/type", "unknown connector type \"" + ci.type + "\" (known: " + known + ")");
+    }
+    auto settings = json::parse(ci.settings);
+    if (!settings) throw ConfigError(cfg.file, ci.pointer + "/settings", settings.error().detail);
+    if (auto p = JsonSchema::builtin(slot.factory->schema_resource()).validate(*settings))
+      throw ConfigError(cfg.file, ci.pointer + "/settings" + p->pointer, p->detail);
+    if (slot.factory->needs_mapping && ci.mapping_file.empty())
+      throw ConfigError(cfg.file, ci.pointer, "a " + ci.type + " connector needs a \"mapping\" file");
+    if (!ci.mapping_file.empty()) slot.mapping = Mapping::load(ci.mapping_file);
+    ConnectorSettings cs{ci.id, *settings, cfg.file, ci.pointer + "/settings",
+                         [&cfg](const std::string& ref, const std::string& pointer) {
+                           return resolve_secret(ref, cfg.file, pointer);
+                         }};
+    slot.connector = slot.factory->create(cs);
+    out.push_back(std::move(slot));
+  }
+  return out;
+}
+
+}  // namespace simpul

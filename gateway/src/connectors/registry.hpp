@@ -1,0 +1,28 @@
+#pragma once
+// Builds the configured connector instances: type known, settings valid against the type's
+// schema, secrets resolvable, mapping loaded and checked. No I/O beyond reading the mapping and
+// secret files, so `simpul check` runs exactly this.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/mapping.hpp"
+#include "core/config.hpp"
+#include "simpul/connector.hpp"
+
+namespace simpul {
+
+struct ConnectorSlot {
+  const Config::ConnectorInstance* config = nullptr;  // points into the Config it was built from
+  const ConnectorFactory* factory = nullptr;
+  std::unique_ptr<Connector> connector;
+  std::optional<Mapping> mapping;
+  std::string outbox() const { return "connector:" + config->id; }  // outbound destination
+};
+
+// Throws ConfigError naming the file and pointer (/connectors/<i>/...).
+std::vector<ConnectorSlot> build_connectors(const Config& cfg);
+
+}  // namespace simpul
