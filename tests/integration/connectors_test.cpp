@@ -1,0 +1,180 @@
+// Connectors on a real node: signed webhook deliveries through POST /v1/ingest/{id} (created,
+// redelivered, updated, refused with nothing stored), health in /readyz and /metrics, and
+// `simpul import` of export files (dry run, rejects, a second run that changes nothing).
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "core/json.hpp"
+#include "support/test_support.hpp"
+#include "webhook/webhook_connector.hpp"
+
+using namespace simpul;
+using test::db_count;
+
+namespace {
+
+const char* kSecret = "apekesah-webhook-secret-0123456789";
+
+std::string connectors_member() {
+  const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
+  return R"("connectors": [
+      {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}},
+      {"id": "arsip", "type": "file_import", "mapping": ")" + mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)";
+}
+
+struct Bridge {
+  test::TempDir dir;
+  Config cfg = [this] {
+    setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+    return test::node_config(dir, "kota-batam", connectors_member());
+  }();
+  test::TestNode node{cfg};
+  http::Client c = node.client();
+
+  http::ClientResponse deliver(const std::string& body, TimeMs at = system_now_ms(), const std::string& secret = kSecret) {
+    std::string ts = std::to_string(at / 1000);
+    return c.request("POST", "/v1/ingest/apekesah", body,
+                     {{"x-simpul-timestamp", ts}, {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
+  }
+  std::int64_t count(const std::string& sql) { return db_count(cfg.store.path, sql); }
+  std::string status_of(const std::string& id) {
+    auto r = c.request("GET", "/v1/complaints/" + id, "", test::TestNode::auth());
+    REQUIRE(r.status == 200);
+    return json::get_string(*json::parse(r.body), "status");
+  }
+};
+
+std::string aduan(const std::string& id, const std::string& status, const std::string& judul = "Jalan berlubang") {
+  return R"({"id": ")" + id + R"(", "judul": ")" + judul + R"(", "uraian": "Lubang besar di depan halte",
+             "lokasi": "Batam Kota", "tanggal": "21/11/2026", "waktu": "07:30", "opd_tujuan": "Dinas Pekerjaan Umum",
+             "status": ")" + status + R"(", "tanggapan": "Sudah ditambal", "dibuat": "2026-11-21 08:00:00",
+             "diperbarui": "2026-11-22 09:00:00", "pelapor": {"nama": "CANARY-NAME-7731", "hp": "0812-7000-1234"}})";
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(Bridge, "connectors: a signed delivery creates the complaint with its history - a redelivery gets the first answer") {
+  auto r = deliver(aduan("8812", "Selesai"));
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  auto doc = json::parse(r.body);
+  const auto& result = (*doc)["results"][0];
+  CHECK(json::get_string(result, "source_id") == "8812");
+  CHECK(json::get_string(result, "outcome") == "created");
+  std::string id = json::get_string(result, "complaint_id");
+  CHECK(status_of(id) == "closed");
+  CHECK(count("SELECT count(*) FROM events") == 4);  // created, disposed, responded, closed
+  CHECK(count("SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '8812'") == 1);
+  CHECK(count("SELECT count(*) FROM raw_payloads WHERE source = 'apekesah'") == 1);
+  // The reporter did not say: anonim, and the name stays out of the answer.
+  CHECK(r.body.find("CANARY-NAME-7731") == std::string::npos);
+
+  // The app retries the same delivery a minute later (new timestamp, same body).
+  auto again = deliver(aduan("8812", "Selesai"), system_now_ms() + 60'000);
+  CHECK(again.status == 200);
+  CHECK(again.body == r.body);
+  CHECK(count("SELECT count(*) FROM events") == 4);
+  CHECK(count("SELECT count(*) FROM complaints") == 1);
+}
+
+TEST_CASE_FIXTURE(Bridge, "connectors: an update from the app amends what changed and adds the missing status events") {
+  auto first = deliver(aduan("9001", "Submitted"));
+  REQUIRE(first.status == 200);
+  std::string id = json::get_string((*json::parse(first.body))["results"][0], "complaint_id");
+  CHECK(status_of(id) == "disposed");
+  auto update = deliver(aduan("9001", "Proses", "Jalan berlubang parah"));
+  REQUIRE(update.status == 200);
+  CHECK(json::get_string((*json::parse(update.body))["results"][0], "outcome") == "updated");
+  CHECK(status_of(id) == "in_progress");
+  CHECK(count("SELECT count(*) FROM events WHERE kind = 'amended' AND instr(payload_json, 'parah') > 0") == 1);
+  CHECK(count("SELECT count(*) FROM events WHERE kind = 'progressed'") == 1);
+  // Same content, different bytes (a field order or a new delivery id): nothing to do.
+  auto same = deliver(R"({"extra": 1, )" + aduan("9001", "Proses", "Jalan berlubang parah").substr(1));
+  REQUIRE(same.status == 200);
+  CHECK(json::get_string((*json::parse(same.body))["results"][0], "outcome") == "unchanged");
+  // The app reporting an older status never moves the complaint back.
+  auto older = deliver(aduan("9001", "Submitted", "Jalan berlubang parah"));
+  CHECK(json::get_string((*json::parse(older.body))["results"][0], "outcome") == "unchanged");
+  CHECK(status_of(id) == "in_progress");
+}
+
+TEST_CASE_FIXTURE(Bridge, "connectors: bad signature - stale - oversized - malformed and unmappable deliveries store nothing") {
+  const std::string good = aduan("7001", "Submitted");
+  CHECK(deliver(good, system_now_ms(), "the-wrong-secret-0123456789").status == 401);
+  CHECK(deliver(good, system_now_ms() - 10 * 60'000).status == 401);
+  CHECK(c.request("POST", "/v1/ingest/apekesah", good).status == 401);  // unsigned
+  std::string huge = R"({"id": "1", "judul": ")" + std::string(2 << 20, 'x') + "\"}";
+  CHECK(deliver(huge).status == 413);
+  CHECK(deliver("{\"id\": ").status == 400);
+  CHECK(deliver(R"({"records": [)" + good + R"(, {"id": "7002", "pelapor": {"hp": "bukan nomor"}}]})").status == 422);
+  CHECK(deliver(aduan("7003", "Hilang")).status == 422);  // a status the mapping does not know
+  CHECK(c.request("POST", "/v1/ingest/nobody", good).status == 404);
+  CHECK(count("SELECT count(*) FROM complaints") == 0);
+  CHECK(count("SELECT count(*) FROM events") == 0);
+  CHECK(count("SELECT count(*) FROM raw_payloads") == 0);
+  CHECK(count("SELECT count(*) FROM idempotency") == 0);
+  // The first good delivery after all that is stored.
+  CHECK(deliver(good).status == 200);
+  CHECK(count("SELECT count(*) FROM complaints") == 1);
+}
+
+TEST_CASE_FIXTURE(Bridge, "connectors: health is reported in readyz and metrics") {
+  auto ready = c.request("GET", "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(ready.body.find(R"("connector:apekesah":"ok")") != std::string::npos);
+  CHECK(ready.body.find(R"("connector:arsip":"ok")") != std::string::npos);
+  deliver(aduan("1", "Submitted"), system_now_ms(), "the-wrong-secret-0123456789");
+  ready = c.request("GET", "/readyz");
+  CHECK(ready.status == 200);  // reported, not gating
+  CHECK(ready.body.find(R"("connector:apekesah":{"state":"degraded")") != std::string::npos);
+  auto metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(simpul_connector_health{connector="apekesah"} 1)") != std::string::npos);
+  deliver(aduan("2", "Submitted"));
+  metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(simpul_connector_records_total{connector="apekesah",outcome="created"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(simpul_connector_health{connector="apekesah"} 0)") != std::string::npos);
+}
+
+TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed - a second run changes nothing") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  auto cfg = test::node_config(dir, "kota-batam", connectors_member());
+  std::ofstream(dir.file("old.csv"), std::ios::binary)
+      << "\xEF\xBB\xBFid;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\r\n"
+         "1;Jalan rusak;\"Lubang \"\"besar\"\"\r\ndi depan\";Batam;01/03/2025;08:00;Dinas Pekerjaan Umum;Selesai;Sudah;2025-03-01 09:00:00;2025-03-05 10:00:00\r\n"
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 20:00:00\r\n"
+         "3;Salah;x;y;31/02/2025x;08:00;;Proses;;2025-03-02 20:00:00;\r\n"
+         "4;Kurang kolom\r\n";
+  std::string out;
+  const std::string file = dir.file("old.csv");
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", "--dry-run", file}, &out) == 0);
+  CHECK(out.find("dry run (nothing stored)") != std::string::npos);
+  CHECK(out.find("4 rows, 2 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == 0);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM cursors") == 0);
+
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
+  INFO(out);
+  CHECK(out.find("4 rows, 2 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos);
+  std::ifstream rejects(file + ".rejects.csv");
+  std::string text((std::istreambuf_iterator<char>(rejects)), std::istreambuf_iterator<char>());
+  CHECK(text.find("line,source_id,reason\n5,") != std::string::npos);
+  CHECK(text.find("/tanggal") != std::string::npos);
+  CHECK(text.find("\n6,\"\",\"expected 11 columns, found 2\"") != std::string::npos);
+  // History with the source's own times: closed at 2025-03-05 10:00 WIB.
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'closed' AND at >= 1741143600000") == 1);
+  const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
+
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
+  CHECK(out.find("0 rows") != std::string::npos);  // resumed after the end
+  CHECK(out.find("resumed after line 6") != std::string::npos);
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", "--restart", file}, &out) == 0);
+  CHECK(out.find("4 rows, 0 created, 0 updated, 2 unchanged, 2 rejected") != std::string::npos);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == 2);
+
+  CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "apekesah", file}, &out) == 78);
+  CHECK(out.find("not a file_import connector") != std::string::npos);
+  CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("missing.csv")}, &out) == 1);
+}
