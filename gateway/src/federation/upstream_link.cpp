@@ -3,7 +3,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <random>
@@ -13,7 +12,7 @@
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
 #include "federation/redact.hpp"
-#include "http/tls_context.hpp"
+#include "http/outgoing.hpp"
 
 namespace simpul {
 
@@ -30,33 +29,11 @@ constexpr int kBaseDelayMs = 200;
 constexpr int kAuthPauseMs = 30'000;
 constexpr std::size_t kMaxPushBytes = 512 * 1024;
 
-struct Answer {
-  boost::system::error_code ec;
-  std::string error;  // set with ec when connecting failed: what went wrong, for status
-  int status = 0;
-  std::string body;
-  int retry_after_s = -1;
-  bool keep_alive = true;
-};
+using Answer = http::Incoming;
 
-struct Outgoing {
-  bhttp::verb verb = bhttp::verb::get;
-  std::string target;
-  std::string body;
-  int timeout_ms = 10'000;
-};
-
-// One keep-alive connection to the parent, plain or TLS.
-struct Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
-  bool open() const { return plain || tls; }
-  void reset() {
-    plain.reset();
-    tls.reset();
-  }
-};
+http::Peer parent_of(const Config& cfg) {
+  return http::Peer{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls};
+}
 
 }  // namespace
 
@@ -64,9 +41,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   Impl(asio::io_context& ioc, const Config& cfg, std::string credential, Store& reader,
        CommitQueue& writer, std::function<TimeMs()> clock)
       : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
-        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()) {
-    if (cfg.upstream.tls.enabled) tls_ctx = http::make_client_context(cfg.upstream.tls);
-  }
+        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()),
+        push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
+        pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
   asio::io_context& ioc;
   const Config& cfg;
@@ -75,108 +52,24 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   CommitQueue& writer;
   std::function<TimeMs()> clock;
   asio::steady_timer wake_timer;
-  std::shared_ptr<asio::ssl::context> tls_ctx;  // null: plain HTTP (loopback or allowed)
   std::mt19937_64 rng;
+  http::OutgoingConnection push_conn;  // one keep-alive connection per direction
+  http::OutgoingConnection pull_conn;
   bool stopping = false;
   Status st;
   // Smaller batches after a 413 or a timeout (halved each time, doubled back after successes),
   // or 1 while isolating an event the parent refuses as malformed; 0 = the configured batch.
   int push_limit = 0;
 
-  // Resolves the parent, connects and, for https, completes a verified TLS handshake.
-  awaitable<boost::system::error_code> connect(Connection& c, std::string& why) {
-    c.reset();
-    c.buffer.clear();
-    tcp::resolver resolver(ioc);
-    auto [rec, endpoints] = co_await resolver.async_resolve(
-        cfg.upstream.host, std::to_string(cfg.upstream.port), asio::as_tuple(use_awaitable));
-    if (rec) {
-      why = "resolve " + cfg.upstream.host + ": " + rec.message();
-      co_return rec;
-    }
-    if (!tls_ctx) {
-      c.plain = std::make_unique<beast::tcp_stream>(ioc);
-      c.plain->expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
-      auto [ec, ep] = co_await c.plain->async_connect(endpoints, asio::as_tuple(use_awaitable));
-      if (ec) {
-        c.reset();
-        why = "connection: " + ec.message();
-        co_return ec;
-      }
-      c.plain->socket().set_option(tcp::no_delay(true));
-      co_return ec;
-    }
-    c.tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
-    auto& layer = beast::get_lowest_layer(*c.tls);
-    layer.expires_after(std::chrono::milliseconds(cfg.upstream.timeout_ms));
-    auto [ec, ep] = co_await layer.async_connect(endpoints, asio::as_tuple(use_awaitable));
-    if (ec) {
-      c.reset();
-      why = "connection: " + ec.message();
-      co_return ec;
-    }
-    layer.socket().set_option(tcp::no_delay(true));
-    if (!http::prepare_client_ssl(c.tls->native_handle(), cfg.upstream.tls)) {
-      c.reset();
-      why = "tls: cannot use server name " + cfg.upstream.tls.server_name;
-      co_return asio::error::invalid_argument;
-    }
-    auto [hec] = co_await c.tls->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
-    if (hec) {
-      why = http::describe_tls_error(hec, c.tls->native_handle());
-      c.reset();
-      co_return hec;
-    }
-    co_return hec;
-  }
-
-  // One request and its answer on an open stream. `out` must be a named local of the caller.
-  template <class Stream>
-  awaitable<Answer> exchange(Stream& stream, beast::flat_buffer& buffer, const Outgoing& out) {
-    Answer a;
-    bhttp::request<bhttp::string_body> req{out.verb, out.target, 11};
-    req.set(bhttp::field::host, cfg.upstream.host + ":" + std::to_string(cfg.upstream.port));
-    req.set(bhttp::field::authorization, "Bearer " + credential);
-    req.set(bhttp::field::user_agent, "simpul/" + cfg.node.id);
-    if (!out.body.empty()) req.set(bhttp::field::content_type, "application/json");
-    req.body() = out.body;
-    req.keep_alive(true);
-    req.prepare_payload();
-    auto& layer = beast::get_lowest_layer(stream);
-    layer.expires_after(std::chrono::milliseconds(out.timeout_ms));
-    auto [wec, wn] = co_await bhttp::async_write(stream, req, asio::as_tuple(use_awaitable));
-    if (wec) {
-      a.ec = wec;
-      co_return a;
-    }
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
-    if (rec) {
-      a.ec = rec;
-      co_return a;
-    }
-    auto res = parser.release();
-    a.status = static_cast<int>(res.result_int());
-    a.body = std::move(res.body());
-    a.keep_alive = res.keep_alive();
-    auto ra = res[bhttp::field::retry_after];
-    if (!ra.empty()) a.retry_after_s = std::atoi(std::string(ra).c_str());
-    co_return a;
-  }
-
-  // `out` must be a named local of the caller (see commit() on GCC 12 and co_await).
-  awaitable<Answer> call(Connection& c, const Outgoing& out) {
-    if (!c.open()) {
-      Answer failed;
-      failed.ec = co_await connect(c, failed.error);
-      if (failed.ec) co_return failed;
-    }
-    Answer a;
-    if (c.tls) a = co_await exchange(*c.tls, c.buffer, out);
-    else a = co_await exchange(*c.plain, c.buffer, out);
-    if (a.ec || !a.keep_alive) c.reset();
-    co_return a;
+  http::Outgoing request(const char* method, std::string target, std::string body, int timeout_ms) const {
+    http::Outgoing out;
+    out.method = method;
+    out.target = std::move(target);
+    out.headers = {{"authorization", "Bearer " + credential}, {"user-agent", "simpul/" + cfg.node.id}};
+    if (!body.empty()) out.headers.push_back({"content-type", "application/json"});
+    out.body = std::move(body);
+    out.timeout_ms = timeout_ms;
+    return out;
   }
 
   // Runs `work` through the group commit and resumes the awaiting coroutine with its result.
@@ -231,14 +124,12 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   }
 
   static std::string describe(const Answer& a) {
-    if (a.ec && !a.error.empty()) return a.error;
-    if (a.ec) return a.ec == beast::error::timeout ? "timeout" : "connection: " + a.ec.message();
+    if (a.ec) return a.error;
     return "http " + std::to_string(a.status);
   }
 
   awaitable<void> push_loop() {
     auto self = shared_from_this();
-    Connection conn;
     while (!stopping) {
       std::vector<QueuedEvent> items;
       bool read_failed = false;
@@ -275,9 +166,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       items.resize(taken);
       w.EndArray();
       w.EndObject();
-      Outgoing out{bhttp::verb::post, "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
-                   cfg.upstream.timeout_ms};
-      Answer a = co_await call(conn, out);
+      http::Outgoing out = request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
+                                   cfg.upstream.timeout_ms);
+      Answer a = co_await push_conn.send(out);
       if (stopping) break;
       if (!a.ec && a.status == 413 && items.size() > 1) {
         push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);  // too big: send less
@@ -368,7 +259,6 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
 
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
-    Connection conn;
     std::string cursor;
     try {
       cursor = reader.cursor("upstream.changes");
@@ -376,10 +266,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     }
     const int wait = cfg.upstream.poll_wait_s;
     while (!stopping) {
-      Outgoing out{bhttp::verb::get,
-                   "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor, "",
-                   wait * 1000 + cfg.upstream.timeout_ms};
-      Answer a = co_await call(conn, out);
+      http::Outgoing out = request("GET", "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor,
+                                   "", wait * 1000 + cfg.upstream.timeout_ms);
+      Answer a = co_await pull_conn.send(out);
       if (stopping) break;
       std::vector<Event> events;
       std::string next;
