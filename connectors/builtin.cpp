@@ -2,6 +2,7 @@
 // registration gets dropped from static libraries); a new type is added here, with its settings
 // schema in schema/connectors/<type>.schema.json and a README next to its code.
 
+#include "callback/callback_connector.hpp"
 #include "file_import/file_import_connector.hpp"
 #include "simpul/connector.hpp"
 #include "webhook/webhook_connector.hpp"
@@ -14,6 +15,8 @@ const std::vector<ConnectorFactory>& builtin_connectors() {
        true, &connectors::make_webhook},
       {"file_import", "migration from CSV or JSON Lines exports: simpul import --connector ID FILE", true, false, true,
        &connectors::make_file_import},
+      {"callback", "sends status changes and answers back to the app: a signed POST per event, with retries",
+       false, true, true, &connectors::make_callback},
   };
   return types;
 }

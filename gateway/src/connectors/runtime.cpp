@@ -1,29 +1,277 @@
 #include "connectors/runtime.hpp"
 
+#include <boost/asio.hpp>
+#include <boost/url/parse.hpp>
+
+#include <map>
+#include <random>
+
 #include "connectors/intake.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "http/outgoing.hpp"
 
 namespace simpul {
 
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
 using http::problem;
 
-ConnectorRuntime::ConnectorRuntime(const Config& cfg, CommitQueue& writer, http::Metrics& metrics,
-                                   std::function<TimeMs()> clock)
-    : cfg_(cfg), writer_(writer), metrics_(metrics), clock_(std::move(clock)), slots_(build_connectors(cfg)) {
-  metrics_.describe("simpul_connector_records_total", "counter",
-                    "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
-  for (auto& slot : slots_) {
+namespace {
+constexpr int kAuthPauseMs = 30'000;
+constexpr int kMaxBackoffMs = 60'000;
+constexpr int kRelayBatch = 20;
+}  // namespace
+
+struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<ConnectorRuntime::Impl> {
+  Impl(asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer, http::Metrics& metrics,
+       std::function<TimeMs()> clock)
+      : ioc(ioc), cfg(cfg), reader(reader), writer(writer), metrics(metrics), clock(std::move(clock)),
+        slots(build_connectors(cfg)), rng(std::random_device{}()) {}
+
+  asio::io_context& ioc;
+  const Config& cfg;
+  Store& reader;
+  CommitQueue& writer;
+  http::Metrics& metrics;
+  std::function<TimeMs()> clock;
+  std::vector<ConnectorSlot> slots;
+  std::mt19937_64 rng;
+  bool stopping = false;
+  std::map<std::string, std::vector<std::unique_ptr<http::OutgoingConnection>>> idle;  // by peer
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> wake_timers;             // by connector id
+
+  void ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply);
+
+  // ConnectorHost
+  TimeMs now() const override { return clock(); }
+  void after(int ms, std::function<void()> fn) override {
+    auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
+    t->async_wait([t, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (!ec) fn();
+    });
+  }
+  void log_warn(std::string_view event, std::string_view detail) override {
+    log::warn(event, {{"detail", detail}});
+  }
+  void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
+    asio::co_spawn(ioc, run_fetch(std::move(req), std::move(done)), asio::detached);
+  }
+
+  awaitable<void> run_fetch(FetchRequest req, std::function<void(FetchResponse)> done) {
+    auto self = shared_from_this();
+    FetchResponse out;
+    auto url = boost::urls::parse_uri(req.url);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+      out.error = "bad url";
+      done(std::move(out));
+      co_return;
+    }
+    http::Peer peer;
+    peer.host = url->host_address();
+    if (peer.host.size() > 2 && peer.host.front() == '[') peer.host = peer.host.substr(1, peer.host.size() - 2);
+    peer.tls.enabled = url->scheme() == "https";
+    peer.port = url->has_port() ? url->port_number() : (peer.tls.enabled ? 443 : 80);
+    const std::string key = std::string(url->scheme()) + "://" + peer.host + ":" + std::to_string(peer.port);
+    std::unique_ptr<http::OutgoingConnection> conn;
+    auto& pool = idle[key];
+    if (!pool.empty()) {
+      conn = std::move(pool.back());
+      pool.pop_back();
+    } else {
+      try {
+        conn = std::make_unique<http::OutgoingConnection>(ioc, peer, req.timeout_ms);
+      } catch (const std::exception& e) {
+        out.error = std::string("tls: ") + e.what();
+        done(std::move(out));
+        co_return;
+      }
+    }
+    std::string target(url->encoded_target());
+    if (target.empty()) target = "/";
+    http::Outgoing o;
+    o.method = req.method;
+    o.target = target;
+    for (auto& [k, v] : req.headers) o.headers.push_back({k, v});
+    o.headers.push_back({"user-agent", "simpul/" + cfg.node.id});
+    o.body = std::move(req.body);
+    o.timeout_ms = req.timeout_ms;
+    http::Incoming in = co_await conn->send(o);
+    if (in.ec) {
+      out.error = in.error;
+    } else {
+      out.status = in.status;
+      for (auto& h : in.headers) out.headers.emplace_back(std::move(h.name), std::move(h.value));
+      out.body = std::move(in.body);
+      if (idle[key].size() < 4) idle[key].push_back(std::move(conn));  // keep a few alive
+    }
+    done(std::move(out));
+  }
+
+  // Delivers through the connector and resumes with its result (a plain function returning
+  // Asio's awaitable: see upstream_link.cpp on GCC 12 and coroutine parameters).
+  auto deliver(Connector* c, std::shared_ptr<OutboundUpdate> u) {
+    return asio::async_initiate<decltype(use_awaitable), void(DeliveryResult)>(
+        [this, c, u](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          c->deliver(*u, [this, h](DeliveryResult r) { asio::post(ioc, [h, r] { (*h)(r); }); });
+        },
+        use_awaitable);
+  }
+
+  auto commit(std::shared_ptr<CommitQueue::Work> work) {
+    return asio::async_initiate<decltype(use_awaitable), void(errc)>(
+        [this, work](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          writer.submit([work](Store& s) { (*work)(s); }, [h, this](errc e) { asio::post(ioc, [h, e] { (*h)(e); }); });
+        },
+        use_awaitable);
+  }
+
+  awaitable<void> sleep(asio::steady_timer& t, std::int64_t ms) {
+    t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  // What the connector sends for one outbox row: the app's id, the complaint's status now and
+  // the mapping's name for it, and the event's text (an answer, a note).
+  std::optional<OutboundUpdate> update_for(const ConnectorSlot& slot, const QueuedEvent& item) {
+    OutboundUpdate u;
+    u.complaint_id = item.event.complaint_id;
+    u.event = item.event;
+    auto events = reader.events_of(u.complaint_id);
+    ComplaintState st = fold(std::move(events), reader.fold_context());
+    for (const auto& r : st.record.refs)
+      if (r.system == slot.mapping->system()) u.source_id = r.id;
+    if (u.source_id.empty()) return std::nullopt;
+    u.status = st.status;
+    u.app_status = slot.mapping->outbound_status(st.status);
+    auto payload = json::parse(item.event.payload);
+    if (payload && payload->IsObject()) {
+      u.text = json::get_string(*payload, "text");
+      if (u.text.empty()) u.text = json::get_string(*payload, "note");
+    }
+    return u;
+  }
+
+  awaitable<void> relay(ConnectorSlot* slot) {
+    auto self = shared_from_this();
+    const std::string dest = slot->outbox();
+    auto& timer = *wake_timers[slot->config->id];
+    int failures = 0;
+    while (!stopping) {
+      std::vector<QueuedEvent> items;
+      try {
+        items = reader.due_outbox(dest, clock(), kRelayBatch);
+      } catch (const StoreError& e) {
+        log::error("connector.outbox_read_failed", {{"connector", slot->config->id}, {"error", code_name(e.code())}});
+      }
+      if (items.empty()) {
+        co_await sleep(timer, 1000);  // or until wake() cancels it
+        continue;
+      }
+      std::int64_t pause = 0;
+      for (const auto& item : items) {
+        if (stopping) co_return;
+        auto update = update_for(*slot, item);
+        std::shared_ptr<CommitQueue::Work> settle;
+        const std::int64_t row = item.id;
+        if (!update) {  // no ref of this app any more: nothing to deliver
+          settle = std::make_shared<CommitQueue::Work>([row](Store& s) { s.outbox_done(row); });
+        } else {
+          auto u = std::make_shared<OutboundUpdate>(std::move(*update));
+          DeliveryResult r = co_await deliver(slot->connector.get(), u);
+          const TimeMs now = clock();
+          const std::string detail = r.detail;
+          metrics.add("simpul_connector_deliveries_total",
+                      http::Metrics::labels({{"connector", slot->config->id},
+                                             {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
+                                                         : r.outcome == DeliveryOutcome::retry   ? "retry"
+                                                         : r.outcome == DeliveryOutcome::auth    ? "auth"
+                                                                                                 : "rejected"}}));
+          if (r.outcome == DeliveryOutcome::delivered) {
+            failures = 0;
+            settle = std::make_shared<CommitQueue::Work>([row](Store& s) { s.outbox_done(row); });
+          } else if (r.outcome == DeliveryOutcome::rejected) {
+            log::warn("connector.rejected_update", {{"connector", slot->config->id}, {"outbox_id", row}, {"reason", detail}});
+            settle = std::make_shared<CommitQueue::Work>([row, dest, detail, now](Store& s) { s.outbox_dead(row, dest, detail, now); });
+          } else {
+            ++failures;
+            if (r.outcome == DeliveryOutcome::auth) pause = kAuthPauseMs;
+            else if (r.retry_after_s >= 0) pause = std::min<std::int64_t>(r.retry_after_s * 1000LL, 3'600'000);
+            else
+              pause = std::uniform_int_distribution<std::int64_t>(
+                  0, std::min<std::int64_t>(kMaxBackoffMs, 200LL << std::min(failures, 16)))(rng);
+            log::warn("connector.delivery_failed", {{"connector", slot->config->id}, {"error", detail}, {"retry_in_ms", pause}});
+            const TimeMs retry_at = now + pause;
+            settle = std::make_shared<CommitQueue::Work>([row, detail, retry_at](Store& s) { s.outbox_failed(row, detail, retry_at); });
+          }
+        }
+        errc e = co_await commit(settle);
+        if (e != errc::ok) pause = std::max<std::int64_t>(pause, 500);
+        if (pause > 0) break;  // the app is struggling: stop this round, nothing is flooded
+      }
+      if (pause > 0) co_await sleep(timer, pause);
+    }
+  }
+};
+
+ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer,
+                                   http::Metrics& metrics, std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, cfg, reader, writer, metrics, std::move(clock))) {
+  metrics.describe("simpul_connector_records_total", "counter",
+                   "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
+  metrics.describe("simpul_connector_deliveries_total", "counter",
+                   "Updates sent to an app, by outcome (delivered, retry, auth, rejected).");
+  for (auto& slot : impl_->slots) {
     auto* c = slot.connector.get();
     auto label = http::Metrics::labels({{"connector", slot.config->id}});
-    metrics_.gauge("simpul_connector_health" + label, "Connector health: 0 ok, 1 degraded, 2 failing.",
-                   [c] { return static_cast<double>(static_cast<int>(c->health().state)); });
+    metrics.gauge("simpul_connector_health" + label, "Connector health: 0 ok, 1 degraded, 2 failing.",
+                  [c] { return static_cast<double>(static_cast<int>(c->health().state)); });
+    impl_->wake_timers[slot.config->id] = std::make_unique<asio::steady_timer>(ioc);
   }
 }
 
+ConnectorRuntime::~ConnectorRuntime() = default;
+
+std::vector<Store::OutboundRoute> ConnectorRuntime::outbound_routes() const {
+  std::vector<Store::OutboundRoute> out;
+  for (const auto& slot : impl_->slots) {
+    if (!slot.connector->delivers() || !slot.mapping) continue;
+    // What any connector of the same app wrote came from the app: never echo it back.
+    rapidjson::Document own(rapidjson::kArrayType);
+    for (const auto& other : impl_->slots)
+      if (other.mapping && other.mapping->system() == slot.mapping->system())
+        own.PushBack(rapidjson::Value(("connector:" + other.config->id).c_str(), own.GetAllocator()), own.GetAllocator());
+    out.push_back({slot.outbox(), slot.mapping->system(), json::stringify(own)});
+  }
+  return out;
+}
+
+const std::vector<ConnectorSlot>& ConnectorRuntime::slots() const { return impl_->slots; }
+ConnectorHost& ConnectorRuntime::host() { return *impl_; }
+
+void ConnectorRuntime::start() {
+  for (auto& slot : impl_->slots) {
+    slot.connector->start(*impl_);
+    if (slot.connector->delivers()) asio::co_spawn(impl_->ioc, impl_->relay(&slot), asio::detached);
+  }
+}
+
+void ConnectorRuntime::stop() {
+  impl_->stopping = true;
+  for (auto& slot : impl_->slots) slot.connector->drain();
+  for (auto& [id, t] : impl_->wake_timers) t->cancel();
+}
+
+void ConnectorRuntime::wake() {
+  for (auto& [id, t] : impl_->wake_timers) t->cancel();
+}
+
 void ConnectorRuntime::report_to(http::Api& api) {
-  for (auto& slot : slots_) {
+  for (auto& slot : impl_->slots) {
     auto* c = slot.connector.get();
     api.add_readiness("connector:" + slot.config->id, [c] {
       auto h = c->health();
@@ -34,9 +282,9 @@ void ConnectorRuntime::report_to(http::Api& api) {
 
 void ConnectorRuntime::add_routes(http::Router& r) {
   r.add("POST", "/v1/ingest/{connector}", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-    for (auto& slot : slots_) {
+    for (auto& slot : impl_->slots) {
       if (slot.config->id == p.get("connector") && slot.connector->accepts_webhooks()) {
-        ingest_webhook(req, slot, std::move(reply));
+        impl_->ingest_webhook(req, slot, std::move(reply));
         return;
       }
     }
@@ -44,7 +292,11 @@ void ConnectorRuntime::add_routes(http::Router& r) {
   });
 }
 
-void ConnectorRuntime::ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply) {
+void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply) {
+  auto& cfg_ = cfg;
+  auto& writer_ = writer;
+  auto& metrics_ = metrics;
+  auto& clock_ = clock;
   const std::string id = slot.config->id;
   TimeMs now = clock_();
   auto refuse = [&](const Problem& p, const char* what) {
@@ -125,7 +377,7 @@ void ConnectorRuntime::ingest_webhook(const http::Request& req, ConnectorSlot& s
         s.remember_answer(scope, key, key, 200, "", answer->body, now);
         s.release("delivery");
       },
-      [this, answer, id, reply = std::move(reply)](errc e) {
+      [&metrics_, answer, id, reply = std::move(reply)](errc e) {
         if (e != errc::ok) {
           reply(problem(http_status(e), code_name(e), "Not stored",
                         std::string(make_error_code(e).message()) + "; nothing was stored, retry later"));

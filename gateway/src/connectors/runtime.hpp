@@ -1,7 +1,15 @@
 #pragma once
-// The node's side of its connectors: builds them from the config, serves the inbound webhook
-// route POST /v1/ingest/{connector}, and reports each instance's health to /readyz and
-// /metrics. Runs on the io thread; store writes go through the CommitQueue.
+// The node's side of its connectors: builds them from the config, lends them the host (HTTP
+// over pooled keep-alive connections, timers, the clock), serves the inbound webhook route
+// POST /v1/ingest/{connector}, relays outbound updates from each connector's outbox, and
+// reports each instance's health to /readyz and /metrics. Runs on the io thread; store writes
+// go through the CommitQueue.
+//
+// Outbound relay, per connector that delivers: outbox rows "connector:<id>" (queued by the
+// store for complaints carrying the connector's ref, see Store::OutboundRoute) are delivered
+// oldest first, one at a time per complaint. delivered -> done; retry -> backoff with full
+// jitter (Retry-After honoured); rejected -> dead letter (simpul dlq); auth -> the relay pauses
+// 30 s and nothing is dead-lettered.
 //
 // A webhook delivery is all or nothing: every record in it is mapped and normalized before
 // anything is written, and stored in one savepoint; a redelivery of the same body returns the
@@ -18,23 +26,30 @@
 #include "http/router.hpp"
 #include "store/commit_queue.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace simpul {
 
 class ConnectorRuntime {
  public:
-  ConnectorRuntime(const Config& cfg, CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock);
+  ConnectorRuntime(boost::asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer,
+                   http::Metrics& metrics, std::function<TimeMs()> clock);
+  ~ConnectorRuntime();
+  // The store routes for the outbound connectors (set on the writing store before it is used).
+  std::vector<Store::OutboundRoute> outbound_routes() const;
   void add_routes(http::Router& router);
   void report_to(http::Api& api);
-  const std::vector<ConnectorSlot>& slots() const { return slots_; }
+  void start();  // io thread: starts each connector and the relays
+  void stop();
+  void wake();   // new outbox rows were committed
+  const std::vector<ConnectorSlot>& slots() const;
+  ConnectorHost& host();
 
  private:
-  void ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply);
-
-  const Config& cfg_;
-  CommitQueue& writer_;
-  http::Metrics& metrics_;
-  std::function<TimeMs()> clock_;
-  std::vector<ConnectorSlot> slots_;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace simpul

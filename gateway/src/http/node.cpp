@@ -81,6 +81,7 @@ struct Node::Impl {
     log::info("node.stopping", {{"node", cfg.node.id}});
     server->stop();
     if (upstream) upstream->stop();
+    connectors->stop();
     // Let queued writes commit and their answers go out, then stop the loop.
     writer->stop();
     auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(200));
@@ -109,7 +110,14 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
                             d.cfg.upstream.enabled ? d.cfg.upstream.node : std::string());
   so.migrate = false;
   d.reader = std::make_unique<Store>(so, d.fold_ctx);
+
+  Store* writing = write_store.get();
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);
+  // Connectors are built (and their config checked) before anything listens. The writing store
+  // learns which complaints to queue for the outbound ones; no job has been submitted yet, and
+  // submit() hands this over to the writer thread under the queue's lock.
+  d.connectors = std::make_unique<ConnectorRuntime>(d.ioc, d.cfg, *d.reader, *d.writer, d.metrics, d.clock);
+  writing->set_outbound_routes(d.connectors->outbound_routes());
 
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
   d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.metrics, *d.auth, d.clock);
@@ -118,7 +126,6 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.router = std::make_unique<http::Router>(d.metrics);
   d.api->add_routes(*d.router);
   d.federation->add_routes(*d.router);
-  d.connectors = std::make_unique<ConnectorRuntime>(d.cfg, *d.writer, d.metrics, d.clock);
   d.connectors->add_routes(*d.router);
   d.connectors->report_to(*d.api);
   // Wake parked long-polls after every commit (hook runs on the writer thread).
@@ -147,6 +154,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
     asio::post(impl->ioc, [impl] {
       impl->federation->notify();
       if (impl->upstream) impl->upstream->wake();
+      impl->connectors->wake();
     });
   });
   d.metrics.gauge("simpul_fed_parked_polls", "Child long-polls waiting for changes.",
@@ -203,6 +211,7 @@ Node::~Node() {
 void Node::start() {
   impl_->server->start();
   if (impl_->upstream) impl_->upstream->start();
+  impl_->connectors->start();
   log::info("node.listening", {{"node", impl_->cfg.node.id}, {"tier", impl_->cfg.node.tier},
                                {"host", impl_->cfg.http.host}, {"port", static_cast<int>(port())},
                                {"tls", impl_->cfg.http.tls.enabled()},

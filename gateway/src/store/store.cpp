@@ -270,6 +270,21 @@ void Store::fan_out(const std::string& id, const ComplaintState& st, std::int64_
         .bind(3, upstream_)
         .run();
   }
+  for (const auto& route : outbound_routes_) {
+    prepare(
+        "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, created_at) "
+        "SELECT ?1, e.complaint_id, e.seq, ?2, ?2 FROM events e WHERE e.seq = ?3 "
+        "AND e.kind IN ('verified', 'held', 'disposed', 'forwarded', 'not_authority', 'progressed', "
+        "'responded', 'closed', 'reopened', 'archived', 'cancelled') "
+        "AND coalesce(json_extract(e.actor_json, '$.name'), '') NOT IN (SELECT value FROM json_each(?4)) "
+        "AND EXISTS (SELECT 1 FROM refs r WHERE r.complaint_id = e.complaint_id AND r.system = ?5)")
+        .bind(1, route.destination)
+        .bind(2, now)
+        .bind(3, seq)
+        .bind(4, route.own_actors)
+        .bind(5, route.system)
+        .run();
+  }
   if (!directory_ || directory_->empty() || !st.exists) return;
   // Visible to: the child it is routed to now, and every child its `created` came through.
   std::vector<std::string> visible;

@@ -142,6 +142,13 @@ class Store {
   void release(const char* name);
   void rollback_to(const char* name);
 
+  // Outbound connectors: every status change or answer for a complaint that carries a ref of
+  // `system` is queued for `destination` ("connector:<id>"), except what the app's own
+  // connectors wrote (`own_actors`, a JSON array of actor names such as "connector:apekesah").
+  struct OutboundRoute {
+    std::string destination, system, own_actors;
+  };
+  void set_outbound_routes(std::vector<OutboundRoute> routes) { outbound_routes_ = std::move(routes); }
   // This node's id and its children: enables the child feeds (fan-out on every write).
   // `directory` must outlive the Store; null disables fan-out.
   // `upstream`: the parent's node id; every event not already through it is queued for it.
@@ -284,6 +291,7 @@ class Store {
   std::string self_;
   const Directory* directory_ = nullptr;
   std::string upstream_;
+  std::vector<OutboundRoute> outbound_routes_;
 };
 
 }  // namespace simpul
