@@ -4,6 +4,8 @@
 
 #include "callback/callback_connector.hpp"
 #include "file_import/file_import_connector.hpp"
+#include "rest_poll/rest_poll_connector.hpp"
+#include "rest_write/rest_write_connector.hpp"
 #include "simpul/connector.hpp"
 #include "webhook/webhook_connector.hpp"
 
@@ -15,8 +17,12 @@ const std::vector<ConnectorFactory>& builtin_connectors() {
        true, &connectors::make_webhook},
       {"file_import", "migration from CSV or JSON Lines exports: simpul import --connector ID FILE", true, false, true,
        &connectors::make_file_import},
+      {"rest_poll", "polls the app's JSON API with an (updated_at, id) cursor, overlap and de-duplication", true,
+       false, true, &connectors::make_rest_poll},
       {"callback", "sends status changes and answers back to the app: a signed POST per event, with retries",
        false, true, true, &connectors::make_callback},
+      {"rest_write", "writes status changes and answers through the app's own API (templated PUT/PATCH)", false,
+       true, true, &connectors::make_rest_write},
   };
   return types;
 }

@@ -86,8 +86,39 @@ std::optional<std::string> text_at(const rapidjson::Value& source, const std::st
   return std::nullopt;
 }
 
-// strptime-like, for %Y %m %d %H %M %S and literal characters; the wall time is in `zone`.
-std::optional<TimeMs> parse_with_format(const std::string& value, const std::string& format, int zone_minutes) {
+Problem bad(const std::string& pointer, const std::string& rule, const std::string& detail) {
+  return make_problem(errc::invalid_value, pointer, rule, detail);
+}
+
+// The status a new complaint reaches after `kind` (fold's effect, payload aside).
+Status after(Status from, EventKind kind) {
+  switch (kind) {
+    case EventKind::verified: return Status::verified;
+    case EventKind::held: return Status::pending;
+    case EventKind::disposed:
+    case EventKind::forwarded: return Status::disposed;
+    case EventKind::not_authority: return Status::verified;
+    case EventKind::progressed: return Status::in_progress;
+    case EventKind::responded: return Status::responded;
+    case EventKind::closed: return Status::closed;
+    case EventKind::reopened: return Status::in_progress;
+    case EventKind::archived: return Status::archived;
+    case EventKind::cancelled: return Status::cancelled;
+    default: return from;
+  }
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "", "cannot read the mapping file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format, int zone_minutes) {
   int f[6] = {0, 1, 1, 0, 0, 0};  // Y m d H M S
   std::size_t i = 0;
   for (std::size_t k = 0; k < format.size(); ++k) {
@@ -120,37 +151,12 @@ std::optional<TimeMs> parse_with_format(const std::string& value, const std::str
   return *t;
 }
 
-Problem bad(const std::string& pointer, const std::string& rule, const std::string& detail) {
-  return make_problem(errc::invalid_value, pointer, rule, detail);
+bool valid_time_format(const std::string& format) {
+  for (std::size_t k = 0; k < format.size(); ++k)
+    if (format[k] == '%' && (k + 1 >= format.size() || std::string("YmdHMS").find(format[k + 1]) == std::string::npos))
+      return false;
+  return true;
 }
-
-// The status a new complaint reaches after `kind` (fold's effect, payload aside).
-Status after(Status from, EventKind kind) {
-  switch (kind) {
-    case EventKind::verified: return Status::verified;
-    case EventKind::held: return Status::pending;
-    case EventKind::disposed:
-    case EventKind::forwarded: return Status::disposed;
-    case EventKind::not_authority: return Status::verified;
-    case EventKind::progressed: return Status::in_progress;
-    case EventKind::responded: return Status::responded;
-    case EventKind::closed: return Status::closed;
-    case EventKind::reopened: return Status::in_progress;
-    case EventKind::archived: return Status::archived;
-    case EventKind::cancelled: return Status::cancelled;
-    default: return from;
-  }
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, "", "cannot read the mapping file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 const std::vector<std::string>& canonical_fields() {
   static const std::vector<std::string> names = [] {
@@ -218,9 +224,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
           auto zone = parse_zone(json::get_string(s["date"], "zone", "UTC"));
           if (!zone) throw ConfigError(file, here + "/date/zone", "unknown time zone");
           t.zone_minutes = zone->offset_minutes;
-          for (std::size_t k = 0; k < t.format.size(); ++k)
-            if (t.format[k] == '%' && (k + 1 >= t.format.size() || std::string("YmdHMS").find(t.format[k + 1]) == std::string::npos))
-              throw ConfigError(file, here + "/date/format", "only %Y %m %d %H %M %S are understood");
+          if (!valid_time_format(t.format))
+            throw ConfigError(file, here + "/date/format", "only %Y %m %d %H %M %S are understood");
         } else if (s.HasMember("lookup")) {
           t.op = "lookup";
           t.table = s["lookup"].GetString();
@@ -325,7 +330,7 @@ Result<std::optional<std::string>> Mapping::eval(const Rule& rule, const rapidjs
       if (!p) return bad(where, "phone", field + ": not a phone number");
       out = *p;
     } else if (t.op == "date") {
-      auto when = parse_with_format(trim(out), t.format, t.zone_minutes);
+      auto when = parse_formatted_time(trim(out), t.format, t.zone_minutes);
       if (!when) return bad(where, "date", field + ": not a date in the format " + t.format);
       out = format_utc(*when);
     } else if (t.op == "lookup") {

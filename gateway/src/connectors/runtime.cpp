@@ -156,6 +156,85 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     return u;
   }
 
+  auto poll(Connector* c, std::shared_ptr<std::string> cursor) {
+    return asio::async_initiate<decltype(use_awaitable), void(Result<InboundBatch>)>(
+        [this, c, cursor](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          c->poll(*cursor, [this, h](Result<InboundBatch> r) {
+            asio::post(ioc, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          });
+        },
+        use_awaitable);
+  }
+
+  // Inbound polling: the connector fetches, the core maps, stores and moves the cursor in one
+  // transaction, so a crash means fetching the same page again (and finding it unchanged).
+  awaitable<void> poll_loop(ConnectorSlot* slot) {
+    auto self = shared_from_this();
+    const std::string id = slot->config->id;
+    const std::string cursor_name = "connector." + id + ".cursor";
+    asio::steady_timer timer(ioc);
+    std::string cursor;
+    try {
+      cursor = reader.cursor(cursor_name);
+    } catch (const StoreError&) {
+    }
+    int failures = 0;
+    while (!stopping) {
+      auto current = std::make_shared<std::string>(cursor);
+      Result<InboundBatch> r = co_await poll(slot->connector.get(), current);
+      if (stopping) break;
+      if (!r) {
+        ++failures;
+        std::int64_t delay = std::uniform_int_distribution<std::int64_t>(
+            0, std::min<std::int64_t>(slot->connector->poll_interval_ms(), 200LL << std::min(failures, 16)))(rng);
+        log::warn("connector.poll_failed", {{"connector", id}, {"error", r.error().detail}, {"retry_in_ms", delay}});
+        co_await sleep(timer, delay);
+        continue;
+      }
+      failures = 0;
+      auto prepared = std::make_shared<std::vector<PreparedRecord>>();
+      auto refused = std::make_shared<std::vector<std::string>>();
+      const TimeMs now = clock();
+      NormalizeOptions opt{cfg.node.zone, cfg.node.region, now};
+      for (const auto& text : r->records) {
+        auto rec = prepare_record(*slot->mapping, text, opt);
+        if (rec) {
+          prepared->push_back(std::move(*rec));
+          continue;
+        }
+        std::string source_id;
+        if (auto doc = json::parse(text); doc && doc->IsObject())
+          if (auto m = slot->mapping->apply(*doc)) source_id = m->source_id;
+        refused->push_back("record " + (source_id.empty() ? std::string("?") : source_id) + ": " +
+                           (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") + rec.error().detail);
+      }
+      auto outcomes = std::make_shared<std::vector<IntakeOutcome>>();
+      const Mapping* mapping = &*slot->mapping;
+      const std::string next = r->cursor, node = cfg.node.id, dest = "connector:" + id;
+      auto store = std::make_shared<CommitQueue::Work>([=](Store& s) {
+        for (const auto& rec : *prepared) {
+          outcomes->push_back(store_record(s, *mapping, rec, id, node, now));
+          if (outcomes->back().outcome == "rejected")
+            s.inbound_dead_letter(dest, "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail, now);
+        }
+        for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
+        s.set_cursor(cursor_name, next, now);
+      });
+      errc e = co_await commit(store);
+      if (e != errc::ok) {
+        co_await sleep(timer, 500);
+        continue;  // the cursor did not move: the same page comes again
+      }
+      cursor = next;
+      for (const auto& o : *outcomes)
+        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", o.outcome}}));
+      for (std::size_t i = 0; i < refused->size(); ++i)
+        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+      if (!r->more) co_await sleep(timer, slot->connector->poll_interval_ms());
+    }
+  }
+
   awaitable<void> relay(ConnectorSlot* slot) {
     auto self = shared_from_this();
     const std::string dest = slot->outbox();
@@ -257,6 +336,7 @@ void ConnectorRuntime::start() {
   for (auto& slot : impl_->slots) {
     slot.connector->start(*impl_);
     if (slot.connector->delivers()) asio::co_spawn(impl_->ioc, impl_->relay(&slot), asio::detached);
+    if (slot.connector->polls()) asio::co_spawn(impl_->ioc, impl_->poll_loop(&slot), asio::detached);
   }
 }
 

@@ -736,6 +736,14 @@ void Store::outbox_dead(std::int64_t id, const std::string& destination, const s
       .run();
 }
 
+void Store::inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) {
+  prepare("INSERT INTO dead_letters(destination, error, created_at) VALUES (?,?,?)")
+      .bind(1, destination)
+      .bind(2, error)
+      .bind(3, now)
+      .run();
+}
+
 void Store::outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) {
   prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
       .bind(1, error)

@@ -171,6 +171,9 @@ class Store {
   void outbox_done(std::int64_t id);
   void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now);
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at);
+  // A record an inbound connector fetched but could not map: listed by `simpul dlq list` (the
+  // error names the source id and the reason; the record itself stays with the app).
+  void inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now);
   std::int64_t dead_letter_count();
 
   // For `simpul status`: one destination's backlog.

@@ -1,0 +1,306 @@
+#include "standin.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "http/client.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "simpul/time.hpp"
+#include "webhook/webhook_connector.hpp"
+
+namespace simpul::apekesah {
+namespace {
+
+// Ape Kesah shows Batam time (WIB) as "2026-11-21 08:00:00".
+std::string wib(std::int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000 + 7 * 3600);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+http::Response json_answer(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+struct StandIn::Impl {
+  StandInOptions opt;
+  mutable std::mutex mu;
+  sqlite3* db = nullptr;
+  boost::asio::io_context ioc;
+  http::Metrics metrics;
+  http::Router router{metrics};
+  std::unique_ptr<http::Server> server;
+  std::thread io_thread, emitter;
+  std::condition_variable wake;
+  std::deque<std::int64_t> outgoing;  // aduan ids waiting for a webhook delivery
+  std::vector<std::string> received_callbacks;
+  bool stopping = false;
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string why = err ? err : "?";
+      sqlite3_free(err);
+      throw std::runtime_error("apekesah stand-in: " + why);
+    }
+  }
+
+  std::int64_t insert(const std::string& aduan_json, std::int64_t now) {
+    auto doc = json::parse(aduan_json);
+    if (!doc || !doc->IsObject()) throw std::invalid_argument("an aduan is a JSON object");
+    std::lock_guard lock(mu);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO aduan(doc, status, tanggapan, created_ms, updated_ms) VALUES (?, 'Submitted', '', ?, ?)",
+                       -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, aduan_json.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    return sqlite3_last_insert_rowid(db);
+  }
+
+  // The aduan as the API shows it. Caller holds mu.
+  std::string render(sqlite3_stmt* st) {
+    auto doc = json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+    auto& a = doc->GetAllocator();
+    auto set = [&](const char* k, rapidjson::Value v) {
+      doc->RemoveMember(k);
+      doc->AddMember(rapidjson::StringRef(k), v, a);
+    };
+    set("id", rapidjson::Value(static_cast<int64_t>(sqlite3_column_int64(st, 0))));
+    set("status", rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), a));
+    set("tanggapan", rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), a));
+    set("dibuat", rapidjson::Value(wib(sqlite3_column_int64(st, 4)).c_str(), a));
+    set("diperbarui", rapidjson::Value(wib(sqlite3_column_int64(st, 5)).c_str(), a));
+    set("updated_at", rapidjson::Value(format_utc(sqlite3_column_int64(st, 5)).c_str(), a));
+    return json::stringify(*doc);
+  }
+
+  std::string get(std::int64_t id) {
+    std::lock_guard lock(mu);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE id = ?", -1, &st, nullptr);
+    sqlite3_bind_int64(st, 1, id);
+    std::string out = sqlite3_step(st) == SQLITE_ROW ? render(st) : "";
+    sqlite3_finalize(st);
+    return out;
+  }
+
+  bool set_status(std::int64_t id, const std::string& status, const std::string& note) {
+    std::lock_guard lock(mu);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "UPDATE aduan SET status = ?, tanggapan = CASE WHEN ? = '' THEN tanggapan ELSE ? END, "
+                       "updated_ms = max(updated_ms + 1, ?) WHERE id = ?",
+                       -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, status.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, note.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, note.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, system_now_ms());
+    sqlite3_bind_int64(st, 5, id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    return sqlite3_changes(db) > 0;
+  }
+
+  void routes() {
+    router.add("POST", "/api/aduan", [this](const http::Request& req, const http::Params&, http::Reply reply) {
+      try {
+        auto id = insert(req.body, system_now_ms());
+        queue(id);
+        reply(json_answer(201, "{\"id\":" + std::to_string(id) + "}"));
+      } catch (const std::invalid_argument& e) {
+        reply(json_answer(400, "{\"error\":\"" + std::string(e.what()) + "\"}"));
+      }
+    });
+    router.add("GET", "/api/aduan", [this](const http::Request&, const http::Params& p, http::Reply reply) {
+      std::int64_t since = 0;
+      if (p.has_query("updated_since")) {
+        auto t = parse_timestamp(p.get("updated_since"), Zone{0, "UTC"});
+        if (!t) {
+          reply(json_answer(400, "{\"error\":\"updated_since must be ISO 8601\"}"));
+          return;
+        }
+        since = *t;
+      }
+      int limit = p.has_query("limit") ? std::atoi(p.get("limit").c_str()) : 100;
+      int offset = p.has_query("offset") ? std::atoi(p.get("offset").c_str()) : 0;
+      std::lock_guard lock(mu);
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db,
+                         "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE updated_ms >= ? "
+                         "ORDER BY updated_ms, id LIMIT ? OFFSET ?",
+                         -1, &st, nullptr);
+      sqlite3_bind_int64(st, 1, since);
+      sqlite3_bind_int(st, 2, limit);
+      sqlite3_bind_int(st, 3, offset);
+      std::string out = "[";
+      while (sqlite3_step(st) == SQLITE_ROW) out += (out.size() > 1 ? "," : "") + render(st);
+      sqlite3_finalize(st);
+      reply(json_answer(200, out + "]"));
+    });
+    router.add("GET", "/api/aduan/{id}", [this](const http::Request&, const http::Params& p, http::Reply reply) {
+      std::string a = get(std::atoll(p.get("id").c_str()));
+      reply(a.empty() ? json_answer(404, "{\"error\":\"tidak ditemukan\"}") : json_answer(200, a));
+    });
+    router.add("PUT", "/api/aduan/{id}/status", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+      auto doc = json::parse(req.body);
+      if (!doc || !doc->IsObject() || json::get_string(*doc, "status").empty()) {
+        reply(json_answer(400, "{\"error\":\"status wajib diisi\"}"));
+        return;
+      }
+      bool ok = set_status(std::atoll(p.get("id").c_str()), json::get_string(*doc, "status"), json::get_string(*doc, "catatan"));
+      reply(ok ? json_answer(200, "{\"ok\":true}") : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
+    });
+    router.add("POST", "/simpul/callback", [this](const http::Request& req, const http::Params&, http::Reply reply) {
+      std::string ts = req.header("x-simpul-timestamp");
+      if (!crypto::constant_time_equal(req.header("x-simpul-signature"), connectors::webhook_signature(opt.callback_secret, ts, req.body))) {
+        reply(json_answer(401, "{\"error\":\"tanda tangan salah\"}"));
+        return;
+      }
+      auto doc = json::parse(req.body);
+      if (!doc || !doc->IsObject()) {
+        reply(json_answer(400, "{\"error\":\"bukan JSON\"}"));
+        return;
+      }
+      {
+        std::lock_guard lock(mu);
+        received_callbacks.push_back(req.body);
+      }
+      if (doc->HasMember("test")) {
+        reply(json_answer(200, "{\"ok\":true}"));
+        return;
+      }
+      std::string status = json::get_string(*doc, "app_status");
+      bool ok = status.empty() || set_status(std::atoll(json::get_string(*doc, "source_id").c_str()), status,
+                                             json::get_string(*doc, "text"));
+      reply(ok ? json_answer(200, "{\"ok\":true}") : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
+    });
+  }
+
+  void queue(std::int64_t id) {
+    if (opt.webhook_url.empty()) return;
+    std::lock_guard lock(mu);
+    outgoing.push_back(id);
+    wake.notify_one();
+  }
+
+  // Delivers queued aduan to Simpul's webhook, oldest first, retrying until a 2xx.
+  void emit() {
+    auto rest = opt.webhook_url.substr(opt.webhook_url.find("://") + 3);
+    auto slash = rest.find('/');
+    auto hostport = rest.substr(0, slash);
+    auto path = rest.substr(slash);
+    auto colon = hostport.rfind(':');
+    http::Client client(hostport.substr(0, colon), static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)), 5000);
+    int delay_ms = 100;
+    for (;;) {
+      std::int64_t id = 0;
+      {
+        std::unique_lock lock(mu);
+        wake.wait(lock, [&] { return stopping || !outgoing.empty(); });
+        if (stopping) return;
+        id = outgoing.front();
+      }
+      std::string body = get(id);
+      std::string ts = std::to_string(system_now_ms() / 1000);
+      bool delivered = false;
+      try {
+        auto r = client.request("POST", path, body,
+                                {{"content-type", "application/json"},
+                                 {"x-simpul-timestamp", ts},
+                                 {"x-simpul-signature", connectors::webhook_signature(opt.webhook_secret, ts, body)}});
+        delivered = r.status >= 200 && r.status < 300;
+      } catch (const std::exception&) {
+      }
+      std::unique_lock lock(mu);
+      if (delivered) {
+        outgoing.pop_front();
+        delay_ms = 100;
+      } else {
+        wake.wait_for(lock, std::chrono::milliseconds(delay_ms), [&] { return stopping; });
+        delay_ms = std::min(delay_ms * 2, 5000);
+      }
+    }
+  }
+};
+
+StandIn::StandIn(StandInOptions opt) : impl_(std::make_unique<Impl>()) {
+  auto& d = *impl_;
+  d.opt = std::move(opt);
+  if (sqlite3_open(d.opt.db_path.c_str(), &d.db) != SQLITE_OK) throw std::runtime_error("cannot open " + d.opt.db_path);
+  d.exec("PRAGMA journal_mode=WAL");
+  d.exec(
+      "CREATE TABLE IF NOT EXISTS aduan (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, status TEXT NOT NULL, "
+      "tanggapan TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)");
+  d.exec("CREATE INDEX IF NOT EXISTS aduan_updated ON aduan(updated_ms, id)");
+  d.routes();
+  http::ServerOptions so;
+  so.port = d.opt.port;
+  http::Router* router = &d.router;
+  d.server = std::make_unique<http::Server>(d.ioc, so, [router](http::Request req, http::Reply reply) {
+    router->dispatch(std::move(req), std::move(reply));
+  });
+  d.server->start();
+  d.io_thread = std::thread([&d] { d.ioc.run(); });
+  if (!d.opt.webhook_url.empty()) d.emitter = std::thread([&d] { d.emit(); });
+}
+
+StandIn::~StandIn() {
+  auto& d = *impl_;
+  {
+    std::lock_guard lock(d.mu);
+    d.stopping = true;
+    d.wake.notify_all();
+  }
+  if (d.emitter.joinable()) d.emitter.join();
+  d.ioc.stop();
+  if (d.io_thread.joinable()) d.io_thread.join();
+  d.server.reset();
+  sqlite3_close(d.db);
+}
+
+std::uint16_t StandIn::port() const { return impl_->server->port(); }
+
+std::int64_t StandIn::submit(const std::string& aduan_json) {
+  auto id = impl_->insert(aduan_json, system_now_ms());
+  impl_->queue(id);
+  return id;
+}
+
+std::int64_t StandIn::insert_at(const std::string& aduan_json, std::int64_t updated_ms) {
+  return impl_->insert(aduan_json, updated_ms);
+}
+
+std::string StandIn::get(std::int64_t id) { return impl_->get(id); }
+
+std::size_t StandIn::pending_webhooks() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->outgoing.size();
+}
+
+std::vector<std::string> StandIn::callbacks() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->received_callbacks;
+}
+
+}  // namespace simpul::apekesah
