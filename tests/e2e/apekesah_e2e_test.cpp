@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "core/json.hpp"
@@ -133,4 +134,19 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   CHECK(db_count(batam_cfg.store.path, "SELECT count(*) FROM complaints") == 251);
   CHECK(db_count(batam_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
+}
+
+TEST_CASE("e2e: make demo's federation runs - and the citizen sees the answer in Ape Kesah") {
+  // The demo's configs, copied with their relative layout: its data lands in this temp dir.
+  test::TempDir dir;
+  std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"), std::filesystem::copy_options::recursive);
+  std::string out;
+  REQUIRE(test::run_simpul({"demo", "--config-dir", dir.file("config/demo"), "--samples",
+                            dir.file("config/demo/complaints.jsonl")}, &out) == 0);
+  INFO(out);
+  CHECK(out.find("the citizen sees in Ape Kesah: status \"Selesai\", tanggapan \"Lubang sudah ditambal") != std::string::npos);
+  CHECK(out.find("-> Batam sees \"closed\"") != std::string::npos);
+  CHECK(out.find("at Nasional: reporter absent") != std::string::npos);
+  CHECK(out.find("after   -1") == std::string::npos);  // no step timed out
+  CHECK(std::filesystem::exists(dir.file("demo-data/apekesah.db")));
 }

@@ -24,10 +24,11 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_UPSTREAM_TOKEN", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_KEPRI", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_BATAM", "x", 1);
+  setenv("SIMPUL_DEMO_APEKESAH_WEBHOOK", "demo-webhook-secret-0123456789", 1);
+  setenv("SIMPUL_DEMO_APEKESAH_CALLBACK", "demo-callback-secret-0123456789", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
                         "/config/demo/nasional.json"}) {
-    INFO(f);
-    CHECK(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0);
+    CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0, out);
   }
   // The example names TLS files an operator supplies: check a copy with real ones beside it.
   std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),

@@ -53,6 +53,7 @@ struct StandIn::Impl {
   std::deque<std::int64_t> outgoing;  // aduan ids waiting for a webhook delivery
   std::vector<std::string> received_callbacks;
   bool stopping = false;
+  bool emitting = false;  // a webhook emitter runs (a url was given, now or later)
 
   void exec(const char* sql) {
     char* err = nullptr;
@@ -198,37 +199,44 @@ struct StandIn::Impl {
   }
 
   void queue(std::int64_t id) {
-    if (opt.webhook_url.empty()) return;
     std::lock_guard lock(mu);
+    if (!emitting) return;
     outgoing.push_back(id);
     wake.notify_one();
   }
 
   // Delivers queued aduan to Simpul's webhook, oldest first, retrying until a 2xx.
   void emit() {
-    auto rest = opt.webhook_url.substr(opt.webhook_url.find("://") + 3);
-    auto slash = rest.find('/');
-    auto hostport = rest.substr(0, slash);
-    auto path = rest.substr(slash);
-    auto colon = hostport.rfind(':');
-    http::Client client(hostport.substr(0, colon), static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)), 5000);
+    std::unique_ptr<http::Client> client;
+    std::string client_url, path, secret;
     int delay_ms = 100;
     for (;;) {
       std::int64_t id = 0;
       {
         std::unique_lock lock(mu);
-        wake.wait(lock, [&] { return stopping || !outgoing.empty(); });
+        wake.wait(lock, [&] { return stopping || (!outgoing.empty() && !opt.webhook_url.empty()); });
         if (stopping) return;
         id = outgoing.front();
+        if (client_url != opt.webhook_url) {
+          client_url = opt.webhook_url;
+          auto rest = client_url.substr(client_url.find("://") + 3);
+          auto slash = rest.find('/');
+          auto hostport = rest.substr(0, slash);
+          path = rest.substr(slash);
+          auto colon = hostport.rfind(':');
+          client = std::make_unique<http::Client>(hostport.substr(0, colon),
+                                                  static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)), 5000);
+        }
+        secret = opt.webhook_secret;
       }
       std::string body = get(id);
       std::string ts = std::to_string(system_now_ms() / 1000);
       bool delivered = false;
       try {
-        auto r = client.request("POST", path, body,
-                                {{"content-type", "application/json"},
-                                 {"x-simpul-timestamp", ts},
-                                 {"x-simpul-signature", connectors::webhook_signature(opt.webhook_secret, ts, body)}});
+        auto r = client->request("POST", path, body,
+                                 {{"content-type", "application/json"},
+                                  {"x-simpul-timestamp", ts},
+                                  {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
         delivered = r.status >= 200 && r.status < 300;
       } catch (const std::exception&) {
       }
@@ -262,7 +270,10 @@ StandIn::StandIn(StandInOptions opt) : impl_(std::make_unique<Impl>()) {
   });
   d.server->start();
   d.io_thread = std::thread([&d] { d.ioc.run(); });
-  if (!d.opt.webhook_url.empty()) d.emitter = std::thread([&d] { d.emit(); });
+  if (!d.opt.webhook_url.empty()) {
+    d.emitting = true;
+    d.emitter = std::thread([&d] { d.emit(); });
+  }
 }
 
 StandIn::~StandIn() {
@@ -280,6 +291,18 @@ StandIn::~StandIn() {
 }
 
 std::uint16_t StandIn::port() const { return impl_->server->port(); }
+
+void StandIn::set_webhook(const std::string& url, const std::string& secret) {
+  auto& d = *impl_;
+  std::lock_guard lock(d.mu);
+  d.opt.webhook_url = url;
+  d.opt.webhook_secret = secret;
+  if (!d.emitting) {
+    d.emitting = true;
+    d.emitter = std::thread([&d] { d.emit(); });
+  }
+  d.wake.notify_all();
+}
 
 std::int64_t StandIn::submit(const std::string& aduan_json) {
   auto id = impl_->insert(aduan_json, system_now_ms());

@@ -34,6 +34,8 @@ class StandIn {
   explicit StandIn(StandInOptions opt);
   ~StandIn();
   std::uint16_t port() const;
+  // Points the webhook emitter at Simpul (when the node's port is known only after this started).
+  void set_webhook(const std::string& url, const std::string& secret);
   // A citizen's submission (JSON object: judul, uraian, lokasi, ...): stored as Submitted and
   // queued for the webhook. Returns the new id.
   std::int64_t submit(const std::string& aduan_json);

@@ -1,7 +1,9 @@
 // `simpul demo`: a whole federation on loopback, in this process. Three nodes from the demo
-// configs (nasional <- provinsi-kepri <- kota-batam) on free ports; citizens' complaints enter
-// at Batam, travel up, the national tier verifies, disposes, answers and closes, and the
-// decisions travel back down to Batam. Prints each journey with its timings and where to look.
+// configs (nasional <- provinsi-kepri <- kota-batam) on free ports, and a stand-in for Batam's
+// Ape Kesah app. Citizens submit to Ape Kesah; the aduan enter Batam by webhook and travel up;
+// the national tier answers and closes, and the answers travel back down into Ape Kesah by
+// callback. Complaints from other channels enter through Batam's API; the national tier
+// verifies, disposes, answers and closes. Prints each journey with its timings and where to look.
 
 #include <pthread.h>
 
@@ -23,6 +25,7 @@
 #include "core/log.hpp"
 #include "http/client.hpp"
 #include "http/node.hpp"
+#include "standin.hpp"
 #include "store/store.hpp"
 
 namespace simpul::cli {
@@ -61,10 +64,21 @@ std::string status_of(const std::string& body) { return field(body, "status"); }
 
 }  // namespace
 
+// Polls Ape Kesah until aduan `id` satisfies `pred` (10 s at most); returns the elapsed ms or -1.
+double wait_for_app(apekesah::StandIn& app, std::int64_t id, const std::function<bool(const std::string&)>& pred,
+                    Clock::time_point since) {
+  while (ms_since(since) < 10'000) {
+    if (pred(app.get(id))) return ms_since(since);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
 int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running) {
-  if (!std::getenv("SIMPUL_ADMIN_TOKEN")) {
-    std::string t = "demo-admin-" + crypto::random_token(12);
-    setenv("SIMPUL_ADMIN_TOKEN", t.c_str(), 1);
+  for (const char* var : {"SIMPUL_ADMIN_TOKEN", "SIMPUL_DEMO_APEKESAH_WEBHOOK", "SIMPUL_DEMO_APEKESAH_CALLBACK"}) {
+    if (std::getenv(var)) continue;
+    std::string t = "demo-" + crypto::random_token(16);
+    setenv(var, t.c_str(), 1);
   }
   const std::string admin = std::getenv("SIMPUL_ADMIN_TOKEN");
   const std::vector<http::Header> as_admin{{"authorization", "Bearer " + admin}};
@@ -80,6 +94,13 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   std::filesystem::create_directories(data_dir);
   for (const char* id : ids)
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(nodes[id].cfg.store.path + suffix);
+  // Ape Kesah first: Batam's callback connector needs its port.
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(data_dir + "/apekesah.db" + suffix);
+  apekesah::StandIn app({data_dir + "/apekesah.db", 0, "", "", std::getenv("SIMPUL_DEMO_APEKESAH_CALLBACK")});
+  for (auto& c : nodes["kota-batam"].cfg.connectors) {
+    auto at = c.settings.find("127.0.0.1:7710");
+    if (at != std::string::npos) c.settings.replace(at, 14, "127.0.0.1:" + std::to_string(app.port()));
+  }
   std::string log_path = data_dir + "/federation.log";
   auto log_file = std::make_shared<std::ofstream>(log_path, std::ios::trunc);
   log::set_sink([log_file](std::string_view line) { *log_file << line << '\n' << std::flush; });
@@ -110,10 +131,70 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   auto& batam = *nodes["kota-batam"].client;
   auto& kepri = *nodes["provinsi-kepri"].client;
   auto& top = *nodes["nasional"].client;
+  app.set_webhook("http://127.0.0.1:" + std::to_string(nodes["kota-batam"].node->port()) + "/v1/ingest/apekesah",
+                  std::getenv("SIMPUL_DEMO_APEKESAH_WEBHOOK"));
+  std::printf("   %-15s %-9s           http://127.0.0.1:%u/api/aduan  webhook -> kota-batam\n", "ape-kesah", "app",
+              app.port());
+
+  // Where a complaint is, found by the app's id at a node.
+  auto by_ref = [&](DemoNode& n, std::int64_t aduan) {
+    Store store(StoreOptions{n.cfg.store.path, true, 5000, false}, {});
+    return store.find_by_ref("apekesah", std::to_string(aduan)).value_or("");
+  };
+  std::printf("\n-- 1. Citizens submit to Ape Kesah; each aduan travels Ape Kesah -> Batam -> Kepri -> Nasional\n");
+  std::vector<std::int64_t> aduan_ids;
+  std::string first_aduan_complaint;
+  {
+    std::ifstream aduan_file(config_dir + "/apekesah-aduan.jsonl");
+    std::string aduan;
+    while (std::getline(aduan_file, aduan)) {
+      if (aduan.empty()) continue;
+      auto t0 = Clock::now();
+      auto aid = app.submit(aduan);
+      std::string cid;
+      while (cid.empty() && ms_since(t0) < 10'000) {
+        cid = by_ref(nodes["kota-batam"], aid);
+        if (cid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      double at_batam = cid.empty() ? -1 : ms_since(t0);
+      double at_top = cid.empty() ? -1 : wait_for(top, as_admin, cid, [](const std::string&) { return true; }, t0);
+      if (first_aduan_complaint.empty()) first_aduan_complaint = cid;
+      aduan_ids.push_back(aid);
+      std::printf("   aduan %-3lld %-40.40s Batam %6.1f ms, Nasional %6.1f ms\n", static_cast<long long>(aid),
+                  field(app.get(aid), "judul").c_str(), at_batam, at_top);
+    }
+  }
+  if (!first_aduan_complaint.empty()) {
+    std::printf("\n-- 2. Nasional answers aduan %lld and closes it; Ape Kesah shows each step to the citizen\n",
+                static_cast<long long>(aduan_ids.front()));
+    struct AppStep {
+      const char* what;
+      const char* body;
+      const char* app_status;
+    };
+    const AppStep app_steps[] = {
+        {"work starts (progressed)", R"({"kind":"progressed","actor":{"role":"agency","agency":"dinas-pu-batam"}})", "Proses"},
+        {"answer (tindak lanjut)", R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Lubang sudah ditambal pada 22/11/2026."}})", "Proses"},
+        {"close", R"({"kind":"closed","actor":{"role":"admin"},"payload":{"reason":"resolved"}})", "Selesai"},
+    };
+    for (const auto& s : app_steps) {
+      auto t0 = Clock::now();
+      auto r = top.request("POST", "/v1/complaints/" + first_aduan_complaint + "/events", s.body, as_admin);
+      std::string want = s.app_status;
+      std::string want_text = std::string(s.what).rfind("answer", 0) == 0 ? "Lubang sudah ditambal pada 22/11/2026." : "";
+      double back = wait_for_app(app, aduan_ids.front(), [&](const std::string& a) {
+        return field(a, "status") == want && (want_text.empty() || field(a, "tanggapan") == want_text);
+      }, t0);
+      std::printf("   %d  %-26s -> Ape Kesah shows \"%s\" after %6.1f ms\n", r.status, s.what, s.app_status, back);
+    }
+    auto shown = app.get(aduan_ids.front());
+    std::printf("   the citizen sees in Ape Kesah: status \"%s\", tanggapan \"%s\"\n", field(shown, "status").c_str(),
+                field(shown, "tanggapan").c_str());
+  }
 
   std::ifstream samples(samples_path);
   if (!samples) throw ConfigError(samples_path, "", "cannot read the samples file");
-  std::printf("\n-- 1. Citizens complain in Batam; each complaint travels Batam -> Kepri -> Nasional\n");
+  std::printf("\n-- 3. Other channels (web, WhatsApp desk) enter through Batam's API and travel up\n");
   std::vector<std::string> accepted;
   std::string line;
   int n = 0;
@@ -139,7 +220,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   if (accepted.empty()) throw std::runtime_error("no sample complaint was accepted");
 
   const std::string id = accepted.front();
-  std::printf("\n-- 2. The national tier decides on %s; each step travels back to Batam\n", id.c_str());
+  std::printf("\n-- 4. The national tier decides on %s; each step travels back to Batam\n", id.c_str());
   struct Step {
     const char* what;
     const char* body;
@@ -159,7 +240,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
     std::printf("   %d  %-28s -> Batam sees \"%s\" after %6.1f ms\n", r.status, s.what, s.status, back);
   }
 
-  std::printf("\n-- 3. A complaint entered at the national tier for Batam's region reaches Batam\n");
+  std::printf("\n-- 5. A complaint entered at the national tier for Batam's region reaches Batam\n");
   {
     auto t0 = Clock::now();
     auto r = top.request("POST", "/v1/complaints",
@@ -170,7 +251,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
     std::printf("   %d  entered at Nasional -> at Batam after %6.1f ms\n", r.status, at_batam);
   }
 
-  std::printf("\n-- 4. Privacy: an anonim reporter never leaves Batam\n");
+  std::printf("\n-- 6. Privacy: an anonim reporter never leaves Batam\n");
   {
     auto at_batam = batam.request("GET", "/v1/complaints/" + id, "", as_admin);
     auto at_top = top.request("GET", "/v1/complaints/" + id, "", as_admin);
@@ -182,6 +263,8 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   for (const char* nid : ids)
     std::printf("   %-15s database %s, API http://127.0.0.1:%u/v1/complaints\n", nid,
                 nodes[nid].cfg.store.path.c_str(), nodes[nid].node->port());
+  std::printf("   %-15s database %s/apekesah.db, API http://127.0.0.1:%u/api/aduan\n", "ape-kesah", data_dir.c_str(),
+              app.port());
   std::printf("   logs           %s (one JSON object per line, all three nodes)\n", log_path.c_str());
   std::printf("   try            curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/complaints/%s\n",
               admin.c_str(), nodes["nasional"].node->port(), id.c_str());

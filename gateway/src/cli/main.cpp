@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "connectors/importer.hpp"
 #include "connectors/registry.hpp"
+#include "connectors/runtime.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
@@ -110,9 +111,20 @@ int main(int argc, char** argv) {
   import->add_flag("--restart", import_opt.restart, "Read the whole file again instead of resuming");
   import->add_option("--rejects", import_opt.rejects_file, "Where rejected rows are listed (default FILE.rejects.csv)");
 
+  auto* renormalize = app.add_subcommand("renormalize", "Re-run a connector's mapping over its raw payloads; amend what really changed");
+  renormalize->add_option("--config", config_path, "Config file")->required();
+  std::string renormalize_id;
+  bool renormalize_dry = false;
+  renormalize->add_option("--connector", renormalize_id, "The connector whose records to recompute")->required();
+  renormalize->add_flag("--dry-run", renormalize_dry, "Print what would change; store nothing");
+
   auto* connector = app.add_subcommand("connector", "Connector types and instances");
   connector->require_subcommand(1);
   auto* connector_list = connector->add_subcommand("list", "The compiled-in connector types and their settings");
+  auto* connector_test = connector->add_subcommand("test", "A live check of a configured connector's connectivity and credentials");
+  connector_test->add_option("--config", config_path, "Config file")->required();
+  std::string connector_test_id;
+  connector_test->add_option("id", connector_test_id, "The connector's id")->required();
 
   auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
   std::string demo_dir = "config/demo";
@@ -176,6 +188,22 @@ int main(int argc, char** argv) {
         std::printf("rejected rows, with line numbers and reasons: %s\n",
                     (import_opt.rejects_file.empty() ? import_opt.file + ".rejects.csv" : import_opt.rejects_file).c_str());
       return kOk;
+    }
+    if (*connector_test) {
+      auto r = simpul::test_connector(cfg, connector_test_id, 15'000);
+      if (!r) {
+        std::fprintf(stderr, "%s: FAILED: %s\n", connector_test_id.c_str(), r.error().detail.c_str());
+        return kRuntime;
+      }
+      std::printf("%s: ok: %s\n", connector_test_id.c_str(), r->c_str());
+      return kOk;
+    }
+    if (*renormalize) {
+      auto r = simpul::run_renormalize(cfg, renormalize_id, renormalize_dry,
+                                       [](const std::string& line) { std::printf("%s\n", line.c_str()); });
+      std::printf("%s%lld complaints, %lld changed, %lld failed\n", renormalize_dry ? "dry run (nothing stored): " : "",
+                  static_cast<long long>(r.complaints), static_cast<long long>(r.changed), static_cast<long long>(r.failed));
+      return r.failed > 0 ? kRuntime : kOk;
     }
     if (*db_migrate) {
       auto store = open_store(cfg, false);

@@ -203,4 +203,50 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
   return report;
 }
 
+RenormalizeReport run_renormalize(const Config& cfg, const std::string& connector_id, bool dry_run,
+                                  const std::function<void(const std::string&)>& report) {
+  auto slots = build_connectors(cfg);
+  ConnectorSlot* slot = nullptr;
+  for (auto& s : slots)
+    if (s.config->id == connector_id) slot = &s;
+  if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + connector_id);
+  if (!slot->mapping) throw ConfigError(cfg.file, slot->config->pointer, connector_id + " has no mapping");
+  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
+  Store store(so, FoldContext{});
+  Directory directory(cfg.children);
+  store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+  RenormalizeReport out;
+  const TimeMs now = system_now_ms();
+  NormalizeOptions norm{cfg.node.zone, cfg.node.region, now};
+  store.begin();
+  try {
+    for (const auto& [complaint_id, raw] : store.latest_raw_payloads(connector_id)) {
+      ++out.complaints;
+      auto rec = prepare_record(*slot->mapping, raw, norm);
+      if (!rec) {
+        ++out.failed;
+        report(complaint_id + ": the current mapping refuses its payload: " + reason_of(rec.error()));
+        continue;
+      }
+      auto o = store_record(store, *slot->mapping, *rec, connector_id, cfg.node.id, now);
+      if (o.outcome == "rejected") {
+        ++out.failed;
+        report(complaint_id + ": " + reason_of(o.problem));
+      } else if (o.outcome == "updated") {
+        ++out.changed;
+        std::string line = complaint_id + ":";
+        if (!o.amended.empty()) line += " amended " + o.amended;
+        for (auto k : o.advanced) line += " +" + std::string(to_string(k));
+        report(line);
+      }
+    }
+    if (dry_run) store.rollback();
+    else store.commit();
+  } catch (...) {
+    if (store.in_transaction()) store.rollback();
+    throw;
+  }
+  return out;
+}
+
 }  // namespace simpul

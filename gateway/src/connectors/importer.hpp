@@ -38,4 +38,14 @@ struct ImportReport {
 // cannot be read, the store fails).
 ImportReport run_import(const Config& cfg, const ImportOptions& opt);
 
+// `simpul renormalize --connector ID`: runs the connector's current mapping over the latest raw
+// payload of every complaint it brought in and stores `amended` events (and missing status
+// events) only where the result really differs. `report` gets one line per changed complaint
+// (its id and the changed fields); a dry run rolls everything back.
+struct RenormalizeReport {
+  std::int64_t complaints = 0, changed = 0, failed = 0;
+};
+RenormalizeReport run_renormalize(const Config& cfg, const std::string& connector_id, bool dry_run,
+                                  const std::function<void(const std::string&)>& report);
+
 }  // namespace simpul

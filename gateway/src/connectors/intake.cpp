@@ -113,6 +113,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
   std::string amended = amended_payload(st.record, rec.complaint);
   if (!amended.empty()) {
     if (auto p = append(event_for(*existing, EventKind::amended, amended, now, node_id, source))) return refuse(*p);
+    out.amended = amended;
     changed = true;
   }
   if (!rec.mapped.raw_status.empty()) {
@@ -120,6 +121,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     for (const auto& planned : mapping.advance(st.status, rec.mapped.raw_status, *doc)) {
       auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now), node_id, source);
       if (auto p = append(e)) return refuse(*p);
+      out.advanced.push_back(planned.kind);
       changed = true;
     }
   }

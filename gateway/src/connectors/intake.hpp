@@ -31,6 +31,8 @@ struct IntakeOutcome {
   std::string complaint_id;
   std::string outcome;  // created | updated | unchanged | rejected
   Problem problem;      // when rejected
+  std::string amended;  // the `amended` payload written for a known record ("" when none)
+  std::vector<EventKind> advanced;  // status events added to a known record
 };
 
 // `source` is the connector id (raw_payloads.source, actor name "connector:<id>").

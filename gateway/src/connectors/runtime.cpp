@@ -481,4 +481,29 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
       });
 }
 
+Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms) {
+  asio::io_context ioc;
+  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
+  auto writing = std::make_unique<Store>(so, FoldContext{});
+  so.migrate = false;
+  Store reader(so, FoldContext{});
+  CommitQueue writer(std::move(writing), 1);
+  http::Metrics metrics;
+  auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, cfg, reader, writer, metrics, system_now_ms);
+  ConnectorSlot* slot = nullptr;
+  for (auto& s : rt->slots)
+    if (s.config->id == id) slot = &s;
+  if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + id);
+  std::optional<Result<std::string>> result;
+  slot->connector->start(*rt);
+  slot->connector->test([&](Result<std::string> r) {
+    result = std::move(r);
+    ioc.stop();
+  });
+  ioc.run_for(std::chrono::milliseconds(timeout_ms));
+  writer.stop();
+  if (!result) return make_problem(errc::timeout, "", "timeout", "no answer within " + std::to_string(timeout_ms / 1000) + " s");
+  return *result;
+}
+
 }  // namespace simpul

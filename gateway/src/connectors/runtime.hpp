@@ -48,8 +48,13 @@ class ConnectorRuntime {
   ConnectorHost& host();
 
  private:
+  friend Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// `simpul connector test ID`: builds the connectors, starts the one named with a host of its own
+// and runs its live check (connectivity, credentials) for at most `timeout_ms`.
+Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms);
 
 }  // namespace simpul

@@ -456,6 +456,16 @@ void Store::remember_answer(const std::string& scope, const std::string& key, co
       .run();
 }
 
+std::vector<std::pair<std::string, std::string>> Store::latest_raw_payloads(const std::string& source) {
+  auto s = prepare(
+      "SELECT complaint_id, body FROM raw_payloads WHERE id IN (SELECT max(id) FROM raw_payloads "
+      "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY id");
+  s.bind(1, source);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.text(1));
+  return out;
+}
+
 void Store::keep_raw_payload(const std::string& source, const std::string& complaint_id,
                              const std::string& content_type, std::string_view body, TimeMs now) {
   prepare(

@@ -233,6 +233,8 @@ class Store {
   std::optional<StoredAnswer> recall_answer(const std::string& scope, const std::string& key);
   void remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
                        int status, const std::string& complaint_id, const std::string& body, TimeMs now);
+  // The latest payload `source` sent for each complaint, oldest complaint first (renormalize).
+  std::vector<std::pair<std::string, std::string>> latest_raw_payloads(const std::string& source);
   // Keeps a source payload for a complaint (a connector's update of a record it sent before),
   // so mappings can be re-run over everything the source ever said.
   void keep_raw_payload(const std::string& source, const std::string& complaint_id,
