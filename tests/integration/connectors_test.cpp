@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "core/json.hpp"
@@ -184,4 +185,59 @@ TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed -
   CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "apekesah", file}, &out) == 78);
   CHECK(out.find("not a file_import connector") != std::string::npos);
   CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("missing.csv")}, &out) == 1);
+}
+
+TEST_CASE("connectors: renormalize after a mapping fix amends only what really changed - dry run first") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  // A private copy of the mapping, to fix after the import.
+  std::filesystem::copy_file(std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json", dir.file("apekesah.json"));
+  auto cfg = test::node_config(dir, "kota-batam", R"("connectors": [{"id": "arsip", "type": "file_import",
+      "mapping": ")" + dir.file("apekesah.json") + R"(", "settings": {"format": "jsonl"}}],)");
+  std::ofstream(dir.file("old.jsonl")) << R"({"id": "1", "judul": "Jalan", "uraian": "a", "kategori": "Internet", "status": "Submitted"})" "\n"
+                                       << R"({"id": "2", "judul": "Lampu", "uraian": "b", "kategori": "Jalan", "status": "Submitted"})" "\n";
+  std::string out;
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.jsonl")}, &out) == 0);
+  const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
+
+  // The fix: "internet" was mapped to the wrong hub topic.
+  std::ifstream in(dir.file("apekesah.json"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto at = text.find(R"("internet": "13")");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 16, R"("internet": "14")");
+  std::ofstream(dir.file("apekesah.json"), std::ios::trunc) << text;
+
+  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip", "--dry-run"}, &out) == 0);
+  INFO(out);
+  CHECK(out.find(R"(amended {"fields":{"category":{"local":"internet","topic_id":"14"}}})") != std::string::npos);
+  CHECK(out.find("dry run (nothing stored): 2 complaints, 1 changed, 0 failed") != std::string::npos);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
+
+  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) == 0);
+  CHECK(out.find("2 complaints, 1 changed, 0 failed") != std::string::npos);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'amended'") == 1);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints WHERE instr(state_json, '\"topic_id\":\"14\"') > 0") == 1);
+  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) == 0);
+  CHECK(out.find("2 complaints, 0 changed, 0 failed") != std::string::npos);
+}
+
+TEST_CASE("connectors: connector test checks the app live - and says why it fails") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
+  auto dead = test::free_port();
+  auto cfg = test::node_config(dir, "kota-batam", R"("connectors": [
+      {"id": "poll", "type": "rest_poll", "mapping": ")" + mapping + R"(",
+       "settings": {"url": "http://127.0.0.1:)" + std::to_string(dead) + R"(/api/aduan", "updated_at": "/updated_at"}},
+      {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}}],)");
+  std::string out;
+  CHECK(test::run_simpul({"connector", "test", "--config", cfg.file, "poll"}, &out) == 1);
+  CHECK(out.find("poll: FAILED") != std::string::npos);
+  CHECK(out.find("Connection refused") != std::string::npos);
+  CHECK(test::run_simpul({"connector", "test", "--config", cfg.file, "apekesah"}, &out) == 0);
+  CHECK(test::run_simpul({"connector", "test", "--config", cfg.file, "nobody"}, &out) == 78);
+  CHECK(test::run_simpul({"connector", "list"}, &out) == 0);
+  for (const char* type : {"webhook", "file_import", "rest_poll", "callback", "rest_write"})
+    CHECK(out.find(std::string(type) + "  (") != std::string::npos);
 }

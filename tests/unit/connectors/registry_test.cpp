@@ -49,3 +49,23 @@ TEST_CASE("connectors: good settings build - wrong types and missing keys name t
                       {"id": "x", "type": "file_import", "mapping": ")" + kMapping + R"(", "settings": {"format": "csv"}}])") ==
         "/connectors/1/id");
 }
+
+TEST_CASE("connectors: outbound and polling types check their settings too") {
+  setenv("SIMPUL_TEST_CALLBACK", "0123456789abcdef-callback", 1);
+  auto one = [](const std::string& type, const std::string& settings) {
+    return pointer_of(R"([{"id": "x", "type": ")" + type + R"(", "mapping": ")" + kMapping + R"(", "settings": )" + settings + "}]");
+  };
+  CHECK(one("callback", R"({"url": "https://apekesah.example/cb", "secret": "env:SIMPUL_TEST_CALLBACK"})") == "built 1");
+  CHECK(one("callback", R"({"url": "ftp://apekesah.example/cb", "secret": "env:SIMPUL_TEST_CALLBACK"})") == "/connectors/0/settings/url");
+  CHECK(one("callback", R"({"secret": "env:SIMPUL_TEST_CALLBACK"})") == "/connectors/0/settings/url");
+  CHECK(one("rest_write", R"({"url": "https://a.example/aduan/{source_id}", "body": {"status": "{app_status}"}})") == "built 1");
+  CHECK(one("rest_write", R"({"url": "https://a.example/aduan/{sourceid}", "body": {}})") == "/connectors/0/settings/url");
+  CHECK(one("rest_write", R"({"url": "https://a.example/x", "body": {"s": "{stat}"}})") == "/connectors/0/settings/body/s");
+  CHECK(one("rest_write", R"({"url": "https://a.example/x", "body": "status"})") == "/connectors/0/settings/body");
+  CHECK(one("rest_write", R"({"url": "https://a.example/x"})") == "/connectors/0/settings/body");
+  CHECK(one("rest_poll", R"({"url": "https://a.example/api", "updated_at": "/diperbarui", "page_size": 50})") == "built 1");
+  CHECK(one("rest_poll", R"({"url": "https://a.example/api", "updated_at": "/d", "page_size": "50"})") == "/connectors/0/settings/page_size");
+  CHECK(one("rest_poll", R"({"url": "https://a.example/api"})") == "/connectors/0/settings/updated_at");
+  CHECK(one("rest_poll", R"({"url": "https://a.example/api", "updated_at": "/d", "updated_at_format": "%d/%b"})") ==
+        "/connectors/0/settings/updated_at_format");
+}
