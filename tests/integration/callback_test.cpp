@@ -140,6 +140,9 @@ TEST_CASE_FIXTURE(Bridge, "callback: failures are retried until delivered - a re
   CHECK(out.find("the app refused the update: http 422") != std::string::npos);
   auto ready = c.request("GET", "/readyz").body;
   CHECK(ready.find(R"("connector:apekesah-balik":{"state":"degraded")") != std::string::npos);
+  CHECK(test::run_simpul({"status", "--config", cfg.file}, &out) == 0);
+  CHECK(out.find("apekesah-balik       callback") != std::string::npos);
+  CHECK(out.find("dead 1, last error") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(Bridge, "callback: complaints that did not come from the app are never sent to it") {

@@ -13,6 +13,7 @@
 #include "connectors/registry.hpp"
 #include "connectors/runtime.hpp"
 #include "core/config.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
 #include "http/node.hpp"
@@ -255,6 +256,40 @@ int main(int argc, char** argv) {
           }
         }
         std::printf("  breaker    %s\n", breaker.c_str());
+      }
+      if (!cfg.connectors.empty()) {
+        // Health lives in the running node: ask its /readyz; the rest is in the database.
+        std::string ready;
+        if (cfg.http.port != 0) {
+          try {
+            simpul::http::TlsClientConfig probe_tls;
+            probe_tls.enabled = cfg.http.tls.enabled();
+            probe_tls.verify = false;
+            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
+            ready = c.request("GET", "/readyz").body;
+          } catch (const std::exception&) {
+          }
+        }
+        auto checks = simpul::json::parse(ready.empty() ? "{}" : ready);
+        std::printf("connectors\n");
+        for (const auto& ci : cfg.connectors) {
+          std::string health = "unknown (node not reachable)";
+          if (checks && checks->IsObject() && checks->HasMember("checks")) {
+            auto it = (*checks)["checks"].FindMember(("connector:" + ci.id).c_str());
+            if (it != (*checks)["checks"].MemberEnd())
+              health = it->value.IsString() ? it->value.GetString()
+                                            : simpul::json::get_string(it->value, "state") + " (" +
+                                                  simpul::json::get_string(it->value, "last_error") + ")";
+          }
+          std::printf("  %-20s %-12s health %s\n", ci.id.c_str(), ci.type.c_str(), health.c_str());
+          auto b = store.backlog("connector:" + ci.id);
+          if (b.pending > 0 || b.dead > 0 || !b.last_error.empty())
+            std::printf("  %-20s outbox %lld pending (%lld retrying), dead %lld, last error %s\n", "",
+                        static_cast<long long>(b.pending), static_cast<long long>(b.retrying),
+                        static_cast<long long>(b.dead), b.last_error.empty() ? "-" : b.last_error.c_str());
+          std::string cursor = store.cursor("connector." + ci.id + ".cursor");
+          if (!cursor.empty()) std::printf("  %-20s poll cursor %s\n", "", cursor.c_str());
+        }
       }
       if (!cfg.children.empty()) {
         std::printf("children (their changes feeds)\n");
