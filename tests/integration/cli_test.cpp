@@ -25,6 +25,8 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_UPSTREAM_TOKEN_KEPRI", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_BATAM", "x", 1);
   setenv("SIMPUL_DEMO_APEKESAH_WEBHOOK", "demo-webhook-secret-0123456789", 1);
+  setenv("APEKESAH_WEBHOOK_SECRET", "example-webhook-secret-0123456789", 1);
+  setenv("APEKESAH_CALLBACK_SECRET", "example-callback-secret-0123456789", 1);
   setenv("SIMPUL_DEMO_APEKESAH_CALLBACK", "demo-callback-secret-0123456789", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
                         "/config/demo/nasional.json"}) {
