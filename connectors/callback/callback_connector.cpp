@@ -42,10 +42,7 @@ class CallbackConnector final : public Connector {
     req.timeout_ms = timeout_ms_;
     host_->fetch(std::move(req), [this, done = std::move(done)](FetchResponse r) {
       auto result = classify_delivery(r);
-      set_health(result.outcome == DeliveryOutcome::delivered ? ConnectorHealth::ok
-                 : result.outcome == DeliveryOutcome::rejected ? ConnectorHealth::degraded
-                                                               : ConnectorHealth::failing,
-                 result.outcome == DeliveryOutcome::delivered ? "" : result.detail);
+      note_delivery(result);
       done(result);
     });
   }

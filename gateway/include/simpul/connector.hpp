@@ -164,6 +164,11 @@ class Connector {
 
  protected:
   void set_health(ConnectorHealth s, std::string why = "") { health_ = {s, std::move(why)}; }
+  // After a delivery: ok when delivered, degraded when the app refused it, failing otherwise.
+  void note_delivery(const DeliveryResult& r) {
+    if (r.outcome == DeliveryOutcome::delivered) set_health(ConnectorHealth::ok);
+    else set_health(r.outcome == DeliveryOutcome::rejected ? ConnectorHealth::degraded : ConnectorHealth::failing, r.detail);
+  }
   ConnectorHost* host_ = nullptr;
 
  private:

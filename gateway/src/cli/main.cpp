@@ -49,6 +49,22 @@ simpul::Store open_store(const simpul::Config& cfg, bool migrate) {
   return simpul::Store(so, simpul::FoldContext{});
 }
 
+// GET `target` from the running node this config describes; "" when it cannot be reached. Our
+// own node: /metrics and /readyz need no credential and none is sent, so on a TLS listener the
+// probe skips certificate checks (the certificate may name a public host, not 127.0.0.1).
+std::string ask_own_node(const simpul::Config& cfg, const std::string& target) {
+  if (cfg.http.port == 0) return "";
+  try {
+    simpul::http::TlsClientConfig probe_tls;
+    probe_tls.enabled = cfg.http.tls.enabled();
+    probe_tls.verify = false;
+    simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
+    return c.request("GET", target).body;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -241,35 +257,14 @@ int main(int argc, char** argv) {
         std::printf("  feed       cursor %s\n", cursor.empty() ? "(start)" : cursor.c_str());
         // The breaker lives in the running node: ask it.
         std::string breaker = "unknown (node not reachable)";
-        if (cfg.http.port != 0) {
-          try {
-            // Our own node: its /metrics needs no credential and none is sent, so on a TLS
-            // listener the probe skips certificate checks (the cert may name a public host).
-            simpul::http::TlsClientConfig probe_tls;
-            probe_tls.enabled = cfg.http.tls.enabled();
-            probe_tls.verify = false;
-            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
-            auto m = c.request("GET", "/metrics");
-            if (m.body.find("simpul_upstream_breaker_open 1") != std::string::npos) breaker = "OPEN (the link is paused after repeated failures)";
-            else if (m.body.find("simpul_upstream_breaker_open 0") != std::string::npos) breaker = "closed";
-          } catch (const std::exception&) {
-          }
-        }
+        std::string metrics = ask_own_node(cfg, "/metrics");
+        if (metrics.find("simpul_upstream_breaker_open 1") != std::string::npos) breaker = "OPEN (the link is paused after repeated failures)";
+        else if (metrics.find("simpul_upstream_breaker_open 0") != std::string::npos) breaker = "closed";
         std::printf("  breaker    %s\n", breaker.c_str());
       }
       if (!cfg.connectors.empty()) {
         // Health lives in the running node: ask its /readyz; the rest is in the database.
-        std::string ready;
-        if (cfg.http.port != 0) {
-          try {
-            simpul::http::TlsClientConfig probe_tls;
-            probe_tls.enabled = cfg.http.tls.enabled();
-            probe_tls.verify = false;
-            simpul::http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
-            ready = c.request("GET", "/readyz").body;
-          } catch (const std::exception&) {
-          }
-        }
+        std::string ready = ask_own_node(cfg, "/readyz");
         auto checks = simpul::json::parse(ready.empty() ? "{}" : ready);
         std::printf("connectors\n");
         for (const auto& ci : cfg.connectors) {

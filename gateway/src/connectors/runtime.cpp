@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/outgoing.hpp"
+#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 
@@ -121,14 +122,7 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
         use_awaitable);
   }
 
-  auto commit(std::shared_ptr<CommitQueue::Work> work) {
-    return asio::async_initiate<decltype(use_awaitable), void(errc)>(
-        [this, work](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          writer.submit([work](Store& s) { (*work)(s); }, [h, this](errc e) { asio::post(ioc, [h, e] { (*h)(e); }); });
-        },
-        use_awaitable);
-  }
+  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
 
   awaitable<void> sleep(asio::steady_timer& t, std::int64_t ms) {
     t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));

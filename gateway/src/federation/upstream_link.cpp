@@ -13,6 +13,7 @@
 #include "core/schema.hpp"
 #include "federation/redact.hpp"
 #include "http/outgoing.hpp"
+#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 
@@ -72,19 +73,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     return out;
   }
 
-  // Runs `work` through the group commit and resumes the awaiting coroutine with its result.
-  // A plain function returning Asio's awaitable, not a coroutine: GCC 12 destroys by-value
-  // coroutine parameters twice when the call is the operand of co_await (seen under ASan).
-  auto commit(std::shared_ptr<CommitQueue::Work> work) {
-    return asio::async_initiate<decltype(use_awaitable), void(errc)>(
-        [this, work](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          writer.submit([work](Store& s) { (*work)(s); }, [h, this](errc e) {
-            asio::post(ioc, [h, e] { (*h)(e); });
-          });
-        },
-        use_awaitable);
-  }
+  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
 
   awaitable<void> sleep_ms(std::int64_t ms) {
     asio::steady_timer t(ioc, std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
