@@ -25,16 +25,17 @@ demo: build
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its own build tree.
 test-asan:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DSIMPUL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	SIMPUL_IMPORT_ROWS=20000 $(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DSIMPUL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
 
 test-tsan:
-	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DSIMPUL_TSAN=ON -DCMAKE_BUILD_TYPE=Debug"
+	SIMPUL_IMPORT_ROWS=20000 $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DSIMPUL_TSAN=ON -DCMAKE_BUILD_TYPE=Debug"
 
 # Benchmarks print their figures; they are never part of `make test`.
 bench: build
 	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
 	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
 	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1
+	./$(BUILD)/bench/import_bench --simpul ./$(BUILD)/simpul --rows 1000000
 
 # Long crash-and-restart soaks (the short versions run in `make test`).
 soak: build

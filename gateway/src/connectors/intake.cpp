@@ -95,13 +95,12 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     req.origin = node_id;
     req.actor = Actor{"system", "", "connector:" + source};
     req.now = now;
+    // The history goes in with `created`: one fold and one projection for the whole record.
+    for (const auto& planned : rec.mapped.history)
+      req.history.push_back(event_for("", planned.kind, planned.payload, planned.at.value_or(now), node_id, source));
     auto r = store.ingest(req);
-    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "store", r.body));
+    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.body));
     out.complaint_id = r.complaint_id;
-    for (const auto& planned : rec.mapped.history) {
-      auto e = event_for(r.complaint_id, planned.kind, planned.payload, planned.at.value_or(now), node_id, source);
-      if (auto p = append(e)) return refuse(*p);
-    }
     out.outcome = "created";
     store.release("intake");
     return out;

@@ -69,6 +69,10 @@ struct IngestRequest {
   Actor actor;
   std::vector<std::string> destinations;  // outbox destinations for the new events
   TimeMs now = 0;
+  // Events after `created` (a migrated record's past), stored with it and folded once. Each is
+  // moved to just after the one before when its time is earlier. If the state machine refuses
+  // one, ingest returns the error and the caller must roll back (connectors/intake.cpp does).
+  std::vector<Event> history;
 };
 
 // An answer the HTTP layer can send as is.
