@@ -388,6 +388,11 @@ std::vector<PlannedEvent> Mapping::plan(const std::vector<EventKind>& kinds, std
   return out;
 }
 
+std::string Mapping::id_of(const rapidjson::Value& source) const {
+  if (!source.IsObject()) return "";
+  return text_at(source, id_pointer_).value_or("");
+}
+
 Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
   if (!source.IsObject()) return bad("", "type", "the source record is not a JSON object");
   MappedRecord out;

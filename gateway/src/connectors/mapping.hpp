@@ -57,6 +57,9 @@ class Mapping {
   int version() const { return version_; }
   const std::string& system() const { return system_; }  // ref system, e.g. "apekesah"
 
+  // The app's id for a source document ("" when it has none), even when the rest cannot be mapped.
+  std::string id_of(const rapidjson::Value& source) const;
+
   // Maps one source document. A problem names the source pointer and the rule that failed.
   Result<MappedRecord> apply(const rapidjson::Value& source) const;
 

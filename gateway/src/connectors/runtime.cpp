@@ -78,7 +78,8 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     const std::string key = std::string(url->scheme()) + "://" + peer.host + ":" + std::to_string(peer.port);
     std::unique_ptr<http::OutgoingConnection> conn;
     auto& pool = idle[key];
-    if (!pool.empty()) {
+    const bool reused = !pool.empty();
+    if (reused) {
       conn = std::move(pool.back());
       pool.pop_back();
     } else {
@@ -100,6 +101,8 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     o.body = std::move(req.body);
     o.timeout_ms = req.timeout_ms;
     http::Incoming in = co_await conn->send(o);
+    // A kept-alive connection the app closed meanwhile fails at once: try a fresh one, once.
+    if (in.ec && reused && in.error != "timeout") in = co_await conn->send(o);
     if (in.ec) {
       out.error = in.error;
     } else {
@@ -198,8 +201,7 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
           continue;
         }
         std::string source_id;
-        if (auto doc = json::parse(text); doc && doc->IsObject())
-          if (auto m = slot->mapping->apply(*doc)) source_id = m->source_id;
+        if (auto doc = json::parse(text)) source_id = slot->mapping->id_of(*doc);
         refused->push_back("record " + (source_id.empty() ? std::string("?") : source_id) + ": " +
                            (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") + rec.error().detail);
       }

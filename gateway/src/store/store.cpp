@@ -769,7 +769,10 @@ void Store::outbox_dead(std::int64_t id, const std::string& destination, const s
 }
 
 void Store::inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) {
-  prepare("INSERT INTO dead_letters(destination, error, created_at) VALUES (?,?,?)")
+  // A polled record is read again by later cycles (overlap): list it once.
+  prepare(
+      "INSERT INTO dead_letters(destination, error, created_at) SELECT ?1, ?2, ?3 WHERE NOT EXISTS "
+      "(SELECT 1 FROM dead_letters WHERE destination = ?1 AND error = ?2 AND outbox_id IS NULL)")
       .bind(1, destination)
       .bind(2, error)
       .bind(3, now)
