@@ -81,6 +81,7 @@ class RestPollConnector final : public Connector {
     req.timeout_ms = s_.timeout_ms;
     host_->fetch(std::move(req), [this, since, offset, done = std::move(done)](FetchResponse r) {
       auto result = read_page(r, since, offset);
+      host_->count(id(), "pages", 1);
       if (!result) set_health(ConnectorHealth::failing, result.error().detail);
       else set_health(ConnectorHealth::ok);
       done(std::move(result));

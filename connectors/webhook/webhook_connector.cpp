@@ -40,6 +40,7 @@ class WebhookConnector final : public Connector {
     // Verify before reading the body at all.
     if (!crypto::constant_time_equal(sig, webhook_signature(secret_, ts, req.body))) {
       set_health(ConnectorHealth::degraded, "a delivery with a bad signature was refused");
+      if (host_) host_->count(id(), "bad_signatures", 1);
       return make_problem(errc::unauthenticated, "", "signature", "the signature does not match the body");
     }
     auto doc = json::parse(req.body);

@@ -138,6 +138,7 @@ TEST_CASE_FIXTURE(Bridge, "connectors: health is reported in readyz and metrics"
   CHECK(ready.body.find(R"("connector:apekesah":{"state":"degraded")") != std::string::npos);
   auto metrics = c.request("GET", "/metrics").body;
   CHECK(metrics.find(R"(simpul_connector_health{connector="apekesah"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(simpul_connector_bad_signatures_total{connector="apekesah"} 1)") != std::string::npos);
   deliver(aduan("2", "Submitted"));
   metrics = c.request("GET", "/metrics").body;
   CHECK(metrics.find(R"(simpul_connector_records_total{connector="apekesah",outcome="created"} 1)") != std::string::npos);

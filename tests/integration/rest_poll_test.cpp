@@ -37,6 +37,7 @@ TEST_CASE("rest_poll: a refused record is dead-lettered once - the others keep c
 
   // The app goes away: the connector reports failing, and picks up where it was when it is back.
   auto c = node.client();
+  CHECK(c.request("GET", "/metrics").body.find(R"(simpul_connector_pages_total{connector="ak-poll"})") != std::string::npos);
   app.reset();
   CHECK(eventually([&] {
     return c.request("GET", "/readyz").body.find(R"("connector:ak-poll":{"state":"failing")") != std::string::npos;

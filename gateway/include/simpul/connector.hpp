@@ -65,6 +65,8 @@ class ConnectorHost {
   virtual void after(int ms, std::function<void()> fn) = 0;
   virtual TimeMs now() const = 0;
   virtual void log_warn(std::string_view event, std::string_view detail) = 0;
+  // Adds to the counter simpul_connector_<name>_total{connector="<connector>"} on /metrics.
+  virtual void count(const std::string& connector, std::string_view name, double v = 1) = 0;
 };
 
 // Source records (JSON objects) an inbound side produced, and where to continue from.

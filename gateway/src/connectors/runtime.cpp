@@ -57,6 +57,9 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
   void log_warn(std::string_view event, std::string_view detail) override {
     log::warn(event, {{"detail", detail}});
   }
+  void count(const std::string& connector, std::string_view name, double v) override {
+    metrics.add("simpul_connector_" + std::string(name) + "_total", http::Metrics::labels({{"connector", connector}}), v);
+  }
   void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
     asio::co_spawn(ioc, run_fetch(std::move(req), std::move(done)), asio::detached);
   }
@@ -300,6 +303,8 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, const Config& cfg, Sto
                    "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
   metrics.describe("simpul_connector_deliveries_total", "counter",
                    "Updates sent to an app, by outcome (delivered, retry, auth, rejected).");
+  metrics.describe("simpul_connector_pages_total", "counter", "Pages a polling connector fetched from its app.");
+  metrics.describe("simpul_connector_bad_signatures_total", "counter", "Webhook deliveries refused for their signature.");
   for (auto& slot : impl_->slots) {
     auto* c = slot.connector.get();
     auto label = http::Metrics::labels({{"connector", slot.config->id}});
