@@ -13,4 +13,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
 // schema, with each setting's description).
 int list_connector_types();
 
+// `simpul lapor-sim --config FILE`: the national hub simulator until SIGINT/SIGTERM.
+int run_lapor_sim(const std::string& config_path, const std::string& ready_file);
+
 }  // namespace simpul::cli

@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
   std::string connector_test_id;
   connector_test->add_option("id", connector_test_id, "The connector's id")->required();
 
+  auto* lapor_sim = app.add_subcommand("lapor-sim", "Run the SP4N-LAPOR! simulator (tests and demos; not the real hub)");
+  std::string sim_config;
+  lapor_sim->add_option("--config", sim_config, "Simulator config (config/lapor-sim.example.json)")->required();
+  lapor_sim->add_option("--ready-file", ready_file, "Write the bound port to this file once listening");
+
   auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
   std::string demo_dir = "config/demo";
   demo->add_option("--config-dir", demo_dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
   try {
     if (*demo) return simpul::cli::run_demo(demo_dir, samples, keep_running);
     if (*connector_list) return simpul::cli::list_connector_types();
+    if (*lapor_sim) return simpul::cli::run_lapor_sim(sim_config, ready_file);
 
     simpul::Config cfg = simpul::load_config(config_path);
 
