@@ -237,7 +237,12 @@ struct StandIn::Impl {
                                  {{"content-type", "application/json"},
                                   {"x-simpul-timestamp", ts},
                                   {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
-        delivered = r.status >= 200 && r.status < 300;
+        // A refusal of this aduan (400, 413, 422, ...) will not change by retrying: drop it, as the
+        // app would log it, so the ones behind it still go out. 401/403 (a wrong secret), 408 and
+        // 429 are retried.
+        bool refused = r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 && r.status != 408 &&
+                       r.status != 429;
+        delivered = (r.status >= 200 && r.status < 300) || refused;
       } catch (const std::exception&) {
       }
       std::unique_lock lock(mu);
