@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/json.hpp"
 #include "store/store.hpp"
 #include "support/test_pki.hpp"
 #include "support/test_support.hpp"
@@ -156,4 +157,31 @@ TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries an
   CHECK(run_simpul({"dlq", "drop", "--config", dir.file("node.json"), "42"}, &out) == 1);
   REQUIRE(run_simpul({"dlq", "list", "--config", dir.file("node.json")}, &out) == 0);
   CHECK(out.find("no dead letters") != std::string::npos);
+}
+
+TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one already linked elsewhere") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  auto cfg = test::node_config(dir, "kota-batam", "");
+  std::string a, b;
+  {
+    test::TestNode node(cfg);
+    auto c = node.client();
+    for (auto* id : {&a, &b}) {
+      auto r = c.request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
+      REQUIRE(r.status == 201);
+      *id = json::get_string(*json::parse(r.body), "id");
+    }
+  }
+  std::string out;
+  CHECK(run_simpul({"link", "--config", cfg.file, a, "lapor:4000123"}, &out) == 0);
+  CHECK(out.find("linked lapor:4000123 to " + a) != std::string::npos);
+  CHECK(run_simpul({"link", "--config", cfg.file, a, "lapor:4000123"}, &out) == 0);
+  CHECK(out.find("already linked") != std::string::npos);
+  CHECK(run_simpul({"link", "--config", cfg.file, b, "lapor:4000123"}, &out) == 1);
+  CHECK(out.find("lapor:4000123 is already linked to complaint " + a) != std::string::npos);
+  CHECK(run_simpul({"link", "--config", cfg.file, b, "lapor:12ab"}, &out) == 64);
+  CHECK(run_simpul({"link", "--config", cfg.file, "no-such-complaint", "lapor:5"}, &out) == 1);
+  CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") == 1);
+  CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'linked'") == 1);
 }

@@ -14,6 +14,8 @@
 #include "connectors/runtime.hpp"
 #include "core/config.hpp"
 #include "core/json.hpp"
+#include "core/uuid.hpp"
+#include "federation/directory.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
 #include "http/node.hpp"
@@ -147,6 +149,12 @@ int main(int argc, char** argv) {
   std::string sim_config;
   lapor_sim->add_option("--config", sim_config, "Simulator config (config/lapor-sim.example.json)")->required();
   lapor_sim->add_option("--ready-file", ready_file, "Write the bound port to this file once listening");
+
+  auto* link = app.add_subcommand("link", "Attach a tracking id staff entered on the national hub by hand: link ID lapor:NID");
+  link->add_option("--config", config_path, "Config file")->required();
+  std::string link_complaint, link_ref;
+  link->add_option("complaint", link_complaint, "The complaint's id in Simpul")->required();
+  link->add_option("ref", link_ref, "system:id, e.g. lapor:4000123")->required();
 
   auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
   std::string demo_dir = "config/demo";
@@ -313,6 +321,43 @@ int main(int argc, char** argv) {
         std::printf("%-6lld %-10s %s complaint %s event %s: %s\n", static_cast<long long>(d.id),
                     d.destination.c_str(), simpul::format_utc(d.created_at).c_str(), d.complaint_id.c_str(),
                     d.event_id.c_str(), d.error.c_str());
+      return kOk;
+    }
+    if (*link) {
+      auto colon = link_ref.find(':');
+      std::string system = colon == std::string::npos ? "" : link_ref.substr(0, colon);
+      std::string ext = colon == std::string::npos ? "" : link_ref.substr(colon + 1);
+      if (system.empty() || ext.empty() || (system == "lapor" && ext.find_first_not_of("0123456789") != std::string::npos)) {
+        std::fprintf(stderr, "error: the reference must be system:id, and a lapor tracking id is a number (lapor:4000123)\n");
+        return kUsage;
+      }
+      auto store = open_store(cfg, false);
+      simpul::Directory directory(cfg.children);
+      store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+      if (auto owner = store.find_by_ref(system, ext); owner && *owner == link_complaint) {
+        std::printf("%s is already linked to %s\n", link_ref.c_str(), link_complaint.c_str());
+        return kOk;
+      }
+      auto now = simpul::system_now_ms();
+      simpul::AppendRequest req;
+      req.event.event_id = simpul::make_uuid_v7(now);
+      req.event.complaint_id = link_complaint;
+      req.event.origin = cfg.node.id;
+      req.event.at = now;
+      req.event.actor = simpul::Actor{"admin", "", "cli"};
+      req.event.kind = simpul::EventKind::linked;
+      req.event.payload = "{\"system\":\"" + system + "\",\"id\":\"" + ext + "\"}";
+      req.event.hops = {cfg.node.id};
+      store.begin();
+      auto out = store.append_event(req);
+      if (out.error != simpul::errc::ok) {
+        store.rollback();
+        std::fprintf(stderr, "error: %s\n", out.body.c_str());
+        return kRuntime;
+      }
+      store.audit(now, "cli", "link", link_complaint, "{\"ref\":\"" + link_ref + "\"}");
+      store.commit();
+      std::printf("linked %s to %s\n", link_ref.c_str(), link_complaint.c_str());
       return kOk;
     }
     if (*dlq_retry || *dlq_drop) {
