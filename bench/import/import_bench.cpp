@@ -11,7 +11,6 @@
 //   import_bench --simpul build/simpul [--rows 1000000] [--dir /tmp]
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/store.hpp"
+#include "support/raw_rows.hpp"
 
 namespace {
 
@@ -69,86 +68,6 @@ double run_import(const Options& o, const std::string& config, const std::string
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-struct Table {
-  std::string name;
-  int columns = 0;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::vector<int>> types;
-};
-
-std::vector<Table> read_rows(const std::string& path) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  std::vector<Table> out;
-  for (const char* t : {"events", "complaints", "refs", "raw_payloads", "outbox", "complaint_children"}) {
-    Table table;
-    table.name = t;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, (std::string("SELECT * FROM ") + t).c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
-    table.columns = sqlite3_column_count(st);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      std::vector<int> types;
-      for (int c = 0; c < table.columns; ++c) {
-        types.push_back(sqlite3_column_type(st, c));
-        auto p = static_cast<const char*>(sqlite3_column_blob(st, c));
-        row.emplace_back(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
-      }
-      table.rows.push_back(std::move(row));
-      table.types.push_back(std::move(types));
-    }
-    sqlite3_finalize(st);
-    out.push_back(std::move(table));
-  }
-  sqlite3_close(db);
-  return out;
-}
-
-// The same rows into an empty copy of the schema, `transactions` commits, synchronous=FULL.
-double raw_rate(const std::string& path, const std::vector<Table>& tables, long complaints, long transactions) {
-  { simpul::Store init(simpul::StoreOptions{path, true, 5000, true}, simpul::FoldContext{}); }  // the same schema
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
-  sqlite3_exec(db, "PRAGMA foreign_keys=ON", nullptr, nullptr, nullptr);
-  std::vector<sqlite3_stmt*> inserts;
-  for (const auto& t : tables) {
-    std::string sql = "INSERT INTO " + t.name + " VALUES (";
-    for (int c = 0; c < t.columns; ++c) sql += c ? ",?" : "?";
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, (sql + ")").c_str(), -1, &st, nullptr);
-    inserts.push_back(st);
-  }
-  auto t0 = Clock::now();
-  for (long k = 0; k < transactions; ++k) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (std::size_t t = 0; t < tables.size(); ++t) {
-      const auto& table = tables[t];
-      std::size_t from = table.rows.size() * static_cast<std::size_t>(k) / static_cast<std::size_t>(transactions);
-      std::size_t to = table.rows.size() * static_cast<std::size_t>(k + 1) / static_cast<std::size_t>(transactions);
-      for (std::size_t j = from; j < to; ++j) {
-        sqlite3_stmt* st = inserts[t];
-        for (int c = 0; c < table.columns; ++c) {
-          const auto& v = table.rows[j][static_cast<std::size_t>(c)];
-          switch (table.types[j][static_cast<std::size_t>(c)]) {
-            case SQLITE_NULL: sqlite3_bind_null(st, c + 1); break;
-            case SQLITE_INTEGER: sqlite3_bind_int64(st, c + 1, std::stoll(v)); break;
-            case SQLITE_BLOB: sqlite3_bind_blob(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); break;
-            default: sqlite3_bind_text(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-          }
-        }
-        if (sqlite3_step(st) != SQLITE_DONE) throw std::runtime_error(std::string("raw insert: ") + sqlite3_errmsg(db));
-        sqlite3_reset(st);
-      }
-    }
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error("raw commit failed");
-  }
-  double rate = static_cast<double>(complaints) / std::chrono::duration<double>(Clock::now() - t0).count();
-  for (auto* st : inserts) sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rate;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,10 +107,11 @@ int main(int argc, char** argv) {
   double secs = run_import(o, dir + "/node.json", dir + "/export.csv", peak_kib);
   double import_rate = static_cast<double>(o.rows) / secs;
 
-  auto tables = read_rows(dir + "/import.db");
+  auto tables = simpul::bench::read_rows(
+      dir + "/import.db", {"events", "complaints", "refs", "raw_payloads", "outbox", "complaint_children"});
   long events = static_cast<long>(tables[0].rows.size());
   long transactions = (o.rows + o.batch - 1) / o.batch;
-  double raw = raw_rate(dir + "/raw.db", tables, o.rows, transactions);
+  double raw = simpul::bench::raw_insert_rate(dir + "/raw.db", tables, o.rows, transactions, true);
 
   std::printf("\n%-44s %12s\n", "figure", "value");
   std::printf("%-44s %12.0f rows/s (%.1f s; %ld events, %.1f per row)\n", "simpul import", import_rate, secs, events,

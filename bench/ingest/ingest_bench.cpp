@@ -33,6 +33,7 @@
 #include "core/normalize.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/raw_rows.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -180,19 +181,8 @@ simpul::IngestRequest request(long n, const simpul::NormalizeOptions& nopt) {
   return r;
 }
 
-// The rows one ingest writes, copied out of a staging database.
-struct Rows {
-  struct Table {
-    std::string name;
-    int columns = 0;
-    std::vector<std::vector<std::string>> rows;  // every value as text/blob bytes, or "\0NULL"
-    std::vector<std::vector<int>> types;
-  };
-  std::vector<Table> tables;
-};
-
 // Builds `rows` complaints through Store::ingest (untimed) and reads back every row written.
-Rows stage(const Options& o, const std::string& path, long rows) {
+std::vector<simpul::bench::RowTable> stage(const Options& o, const std::string& path, long rows) {
   {
     simpul::Store store(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{});
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
@@ -200,77 +190,14 @@ Rows stage(const Options& o, const std::string& path, long rows) {
     for (long i = 0; i < rows; ++i) store.ingest(request(i, nopt));
     store.commit();
   }
-  Rows out;
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  for (const char* t : {"events", "complaints", "refs", "raw_payloads", "idempotency"}) {
-    Rows::Table table;
-    table.name = t;
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, (std::string("SELECT * FROM ") + t).c_str(), -1, &st, nullptr);
-    table.columns = sqlite3_column_count(st);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      std::vector<int> types;
-      for (int c = 0; c < table.columns; ++c) {
-        types.push_back(sqlite3_column_type(st, c));
-        auto p = static_cast<const char*>(sqlite3_column_blob(st, c));
-        row.emplace_back(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
-      }
-      table.rows.push_back(std::move(row));
-      table.types.push_back(std::move(types));
-    }
-    sqlite3_finalize(st);
-    out.tables.push_back(std::move(table));
-  }
-  sqlite3_close(db);
-  return out;
+  return simpul::bench::read_rows(path, {"events", "complaints", "refs", "raw_payloads", "idempotency"});
 }
 
-// The SQLite limit: the same rows inserted with prepared statements into a fresh database of
-// the same schema and synchronous setting, `batch` complaints' rows per transaction.
-double raw_rows_rate(const Options& o, const Rows& rows, const std::string& path, int batch) {
-  { simpul::Store init(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{}); }
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, o.sync == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-  sqlite3_exec(db, "PRAGMA foreign_keys=ON", nullptr, nullptr, nullptr);
-  std::vector<sqlite3_stmt*> inserts;
-  for (const auto& t : rows.tables) {
-    std::string sql = "INSERT INTO " + t.name + " VALUES (";
-    for (int c = 0; c < t.columns; ++c) sql += c ? ",?" : "?";
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, (sql + ")").c_str(), -1, &st, nullptr);
-    inserts.push_back(st);
-  }
-  const std::size_t n = rows.tables.front().rows.size();
-  auto t0 = Clock::now();
-  for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(batch)) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-    for (std::size_t j = i; j < std::min(n, i + static_cast<std::size_t>(batch)); ++j) {
-      for (std::size_t t = 0; t < rows.tables.size(); ++t) {
-        const auto& table = rows.tables[t];
-        if (j >= table.rows.size()) continue;
-        sqlite3_stmt* st = inserts[t];
-        for (int c = 0; c < table.columns; ++c) {
-          const auto& v = table.rows[j][static_cast<std::size_t>(c)];
-          switch (table.types[j][static_cast<std::size_t>(c)]) {
-            case SQLITE_NULL: sqlite3_bind_null(st, c + 1); break;
-            case SQLITE_INTEGER: sqlite3_bind_int64(st, c + 1, std::stoll(v)); break;
-            case SQLITE_BLOB: sqlite3_bind_blob(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); break;
-            default: sqlite3_bind_text(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-          }
-        }
-        if (sqlite3_step(st) != SQLITE_DONE) throw std::runtime_error(std::string("raw insert: ") + sqlite3_errmsg(db));
-        sqlite3_reset(st);
-      }
-    }
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error("raw commit failed");
-  }
-  double rate = static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - t0).count();
-  for (auto* st : inserts) sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rate;
+// The SQLite limit: the same rows in `batch` complaints' rows per transaction.
+double raw_rows_rate(const Options& o, const std::vector<simpul::bench::RowTable>& rows, const std::string& path,
+                     int batch) {
+  const long n = static_cast<long>(rows.front().rows.size());
+  return simpul::bench::raw_insert_rate(path, rows, n, (n + batch - 1) / batch, o.sync == "full");
 }
 
 // Inserts `rows` complaints through Store::ingest on one thread, `batch` per transaction: the
@@ -332,7 +259,7 @@ int main(int argc, char** argv) {
 
   double fsyncs = fsync_rate(dir);
   long rows = std::max<long>(peak.ok, 2000);
-  Rows staged = stage(o, dir + "/staging.db", rows);
+  auto staged = stage(o, dir + "/staging.db", rows);
   double raw = raw_rows_rate(o, staged, dir + "/raw.db", o.connections);
   double raw_big = raw_rows_rate(o, staged, dir + "/raw_big.db", 1000);
   double store1 = store_rate(o, dir + "/store.db", rows, o.connections);

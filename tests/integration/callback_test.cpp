@@ -154,3 +154,20 @@ TEST_CASE_FIXTURE(Bridge, "callback: complaints that did not come from the app a
   CHECK(app.received().empty());
   CHECK(count("SELECT count(*) FROM outbox WHERE destination = 'connector:apekesah-balik'") == 0);
 }
+
+TEST_CASE_FIXTURE(Bridge, "callback: an app refusing the credential pauses the connector - nothing is dead-lettered") {
+  std::string id = submit("7001");
+  app.script({401, 401, 401});
+  REQUIRE(act(id, R"({"kind": "responded", "payload": {"text": "Sedang dikerjakan"}})") == 201);
+  REQUIRE(eventually([&] { return app.received().size() == 1; }, 10));
+  CHECK(eventually([&] {
+    return count("SELECT count(*) FROM outbox WHERE destination = 'connector:apekesah-balik' AND state = 'pending' "
+                 "AND last_error = 'http 401'") == 1;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(app.received().size() == 1);  // paused, not hammering the app
+  CHECK(count("SELECT count(*) FROM dead_letters") == 0);
+  CHECK(c.request("GET", "/metrics").body.find(R"(simpul_connector_deliveries_total{connector="apekesah-balik",outcome="auth"} 1)") !=
+        std::string::npos);
+  CHECK(c.request("GET", "/readyz").body.find(R"("connector:apekesah-balik":{"state":"failing")") != std::string::npos);
+}

@@ -4,9 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "connectors/importer.hpp"
 #include "core/json.hpp"
 #include "support/test_support.hpp"
 #include "webhook/webhook_connector.hpp"
@@ -166,6 +168,9 @@ TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed -
   REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
   INFO(out);
   CHECK(out.find("4 rows, 2 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos);
+  // Not a terminal: plain progress lines with the rate and the ETA.
+  CHECK(out.find("import: 100% (4 rows, ") != std::string::npos);
+  CHECK(out.find(" rows/s, ETA ") != std::string::npos);
   std::ifstream rejects(file + ".rejects.csv");
   std::string text((std::istreambuf_iterator<char>(rejects)), std::istreambuf_iterator<char>());
   CHECK(text.find("line,source_id,reason\n5,") != std::string::npos);
@@ -241,4 +246,27 @@ TEST_CASE("connectors: connector test checks the app live - and says why it fail
   CHECK(test::run_simpul({"connector", "list"}, &out) == 0);
   for (const char* type : {"webhook", "file_import", "rest_poll", "callback", "rest_write"})
     CHECK(out.find(std::string(type) + "  (") != std::string::npos);
+}
+
+TEST_CASE("connectors: on a terminal the import draws one redrawn progress bar with rate and ETA") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  auto cfg = test::node_config(dir, "kota-batam", connectors_member());
+  {
+    std::ofstream f(dir.file("rows.csv"), std::ios::binary);
+    f << "id;judul;uraian\n";
+    for (int i = 0; i < 1200; ++i) f << i << ";Aduan " << i << ";Uraian aduan\n";
+  }
+  ImportOptions opt;
+  opt.connector_id = "arsip";
+  opt.file = dir.file("rows.csv");
+  opt.progress_bar = true;
+  std::string drawn;
+  opt.progress = [&](const std::string& text) { drawn += text; };
+  auto r = run_import(cfg, opt);
+  CHECK(r.created == 1200);
+  CHECK(drawn.find("\r[##############################] 100%  1200 rows  ") != std::string::npos);
+  CHECK(drawn.find(" rows/s  ETA ") != std::string::npos);
+  CHECK(drawn.back() == '\n');  // the last redraw ends the line
+  CHECK(std::count(drawn.begin(), drawn.end(), '\n') == 1);
 }

@@ -158,15 +158,6 @@ bool valid_time_format(const std::string& format) {
   return true;
 }
 
-const std::vector<std::string>& canonical_fields() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> out;
-    for (const auto& s : field_specs()) out.emplace_back(s.name);
-    return out;
-  }();
-  return names;
-}
-
 Mapping Mapping::load(const std::string& path) { return parse(read_text_file(path), path); }
 
 Mapping Mapping::parse(std::string_view text, const std::string& file) {

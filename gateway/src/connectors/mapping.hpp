@@ -112,7 +112,5 @@ std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::
 // Whether `format` uses only the conversions parse_formatted_time understands.
 bool valid_time_format(const std::string& format);
 
-// The canonical fields a mapping may fill, for docs and `simpul connector list`.
-const std::vector<std::string>& canonical_fields();
 
 }  // namespace simpul

@@ -141,13 +141,17 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     OutboundUpdate u;
     u.complaint_id = item.event.complaint_id;
     u.event = item.event;
-    auto events = reader.events_of(u.complaint_id);
-    ComplaintState st = fold(std::move(events), reader.fold_context());
-    for (const auto& r : st.record.refs)
-      if (r.system == slot.mapping->system()) u.source_id = r.id;
-    if (u.source_id.empty()) return std::nullopt;
-    u.status = st.status;
-    u.app_status = slot.mapping->outbound_status(st.status);
+    // The projection already holds the folded state: one row, no re-fold of the history.
+    auto state = reader.state_json(u.complaint_id);
+    auto doc = state ? json::parse(*state) : json::parse("{}");
+    if (!doc || !doc->IsObject()) return std::nullopt;
+    if (doc->HasMember("refs") && (*doc)["refs"].IsArray())
+      for (const auto& r : (*doc)["refs"].GetArray())
+        if (json::get_string(r, "system") == slot.mapping->system()) u.source_id = json::get_string(r, "id");
+    auto status = parse_status(json::get_string(*doc, "status"));
+    if (u.source_id.empty() || !status) return std::nullopt;
+    u.status = *status;
+    u.app_status = slot.mapping->outbound_status(*status);
     auto payload = json::parse(item.event.payload);
     if (payload && payload->IsObject()) {
       u.text = json::get_string(*payload, "text");
@@ -330,8 +334,6 @@ std::vector<Store::OutboundRoute> ConnectorRuntime::outbound_routes() const {
   return out;
 }
 
-const std::vector<ConnectorSlot>& ConnectorRuntime::slots() const { return impl_->slots; }
-ConnectorHost& ConnectorRuntime::host() { return *impl_; }
 
 void ConnectorRuntime::start() {
   for (auto& slot : impl_->slots) {
@@ -460,8 +462,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
       },
       [&metrics_, answer, id, reply = std::move(reply)](errc e) {
         if (e != errc::ok) {
-          reply(problem(http_status(e), code_name(e), "Not stored",
-                        std::string(make_error_code(e).message()) + "; nothing was stored, retry later"));
+          reply(http::storage_problem(e));
           return;
         }
         if (answer->status != 200) {

@@ -44,8 +44,6 @@ class ConnectorRuntime {
   void start();  // io thread: starts each connector and the relays
   void stop();
   void wake();   // new outbox rows were committed
-  const std::vector<ConnectorSlot>& slots() const;
-  ConnectorHost& host();
 
  private:
   friend Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms);

@@ -114,8 +114,7 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
       [events, outcomes, from, now](Store& s) { *outcomes = s.merge_from_child(from, std::move(*events), now); },
       [outcomes, from, reply = std::move(reply)](errc e) {
         if (e != errc::ok) {
-          reply(problem(http_status(e), code_name(e), "Not stored",
-                        std::string(make_error_code(e).message()) + "; nothing was stored, retry later"));
+          reply(http::storage_problem(e));
           return;
         }
         rapidjson::StringBuffer buf;

@@ -18,11 +18,6 @@ Response json_response(int status, std::string body) {
   return r;
 }
 
-Response storage_problem(errc e) {
-  return problem(http_status(e), code_name(e), "Not stored",
-                 std::string(make_error_code(e).message()) + "; nothing was stored, retry later");
-}
-
 bool is_json(const std::string& content_type) {
   std::string ct;
   for (char c : content_type) {
@@ -39,6 +34,11 @@ void redact(rapidjson::Value& state) {
 }
 
 }  // namespace
+
+Response storage_problem(errc e) {
+  return problem(http_status(e), code_name(e), "Not stored",
+                 std::string(make_error_code(e).message()) + "; nothing was stored, retry later");
+}
 
 Response problem_of(const Problem& p) {
   return problem(http_status(p.code), code_name(p.code), make_error_code(p.code).message(),

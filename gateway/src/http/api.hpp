@@ -48,5 +48,7 @@ class Api {
 };
 
 Response problem_of(const Problem& p);
+// 5xx problem+json for a write the store could not commit: nothing was stored, retry later.
+Response storage_problem(errc e);
 
 }  // namespace simpul::http

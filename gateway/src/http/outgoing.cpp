@@ -137,7 +137,5 @@ awaitable<Incoming> OutgoingConnection::send(const Outgoing& out) {
   co_return a;
 }
 
-void OutgoingConnection::close() { impl_->reset(); }
-const Peer& OutgoingConnection::peer() const { return impl_->peer; }
 
 }  // namespace simpul::http

@@ -49,8 +49,6 @@ class OutgoingConnection {
   // Any transport error closes the connection; the next call reconnects. `out` must outlive
   // the call (a named local of the caller: GCC 12 and coroutine temporaries).
   boost::asio::awaitable<Incoming> send(const Outgoing& out);
-  void close();
-  const Peer& peer() const;
 
  private:
   struct Impl;
