@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <exception>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "connectors/intake.hpp"
@@ -73,6 +79,58 @@ class RejectsFile {
   std::ofstream out_;
 };
 
+// One batch of rows on its way from the reader thread to the writer.
+struct ImportBatch {
+  std::vector<std::pair<std::int64_t, PreparedRecord>> records;  // (line, record)
+  std::vector<Reject> bad;
+  std::int64_t rows = 0, end_offset = 0, end_line = 0;  // the checkpoint after this batch
+  bool last = false;
+};
+
+// A bounded hand-over between the two stages. close(): the writer is done or gave up; the
+// reader stops at its next push. fail(): the reader gave up; the writer stores what was handed
+// over, then pop answers nothing.
+class BatchQueue {
+ public:
+  explicit BatchQueue(std::size_t capacity) : capacity_(capacity) {}
+  bool push(ImportBatch b) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(b));
+    ready_.notify_one();
+    return true;
+  }
+  std::optional<ImportBatch> pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return closed_ || finished_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    ImportBatch b = std::move(items_.front());
+    items_.pop_front();
+    space_.notify_one();
+    return b;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    items_.clear();
+    space_.notify_all();
+    ready_.notify_all();
+  }
+  void fail() {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    ready_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable space_, ready_;
+  std::deque<ImportBatch> items_;
+  bool closed_ = false, finished_ = false;
+};
+
 std::string reason_of(const Problem& p) {
   std::string out = p.detail;
   if (!p.pointer.empty()) out = p.pointer + ": " + out;
@@ -136,65 +194,99 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     opt.progress(text);
   };
 
-  NormalizeOptions norm{cfg.node.zone, cfg.node.region, 0};
-  bool more = true;
-  while (more) {
-    std::vector<std::pair<std::int64_t, PreparedRecord>> batch;
-    std::vector<Reject> bad;
-    std::int64_t batch_end = position, batch_line = line;
-    while (static_cast<int>(batch.size() + bad.size()) < opt.batch) {
-      auto row = reader->next();
-      if (!row) {
-        more = false;
-        break;
-      }
-      ++report.rows;
-      batch_end = row->end_offset;
-      batch_line = row->line;
-      if (!row->error.empty()) {
-        bad.push_back({row->line, "", row->error});
-        continue;
-      }
-      norm.now = system_now_ms();
-      auto rec = prepare_record(*slot->mapping, row->record, norm);
-      if (!rec) {
-        bad.push_back({row->line, "", reason_of(rec.error())});
-        continue;
-      }
-      batch.emplace_back(row->line, std::move(*rec));
-    }
-    if (batch.empty() && bad.empty()) break;
-    TimeMs now = system_now_ms();
-    store.begin();
+  // Two stages: a reader thread reads, maps and normalizes rows into batches; this thread stores
+  // them. A few batches may wait between the two (bounded, so memory stays flat); whatever the
+  // reader throws is rethrown here, and a store failure stops the reader.
+  BatchQueue queue(3);
+  std::exception_ptr reader_failure;
+  std::thread producer([&] {
     try {
-      for (const auto& [row_line, rec] : batch) {
-        auto o = store_record(store, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
-        if (o.outcome == "created") ++report.created;
-        else if (o.outcome == "updated") ++report.updated;
-        else if (o.outcome == "unchanged") ++report.unchanged;
-        else bad.push_back({row_line, o.source_id, reason_of(o.problem)});
-      }
-      if (opt.dry_run) {
-        store.rollback();
-      } else {
-        // Before the commit: a crash after it never loses a reject; one before it is undone on
-        // resume (RejectsFile drops entries at or after the checkpoint).
-        std::sort(bad.begin(), bad.end(), [](const Reject& a, const Reject& b) { return a.line < b.line; });
-        rejects.write(bad);
-        store.set_cursor(checkpoint, std::to_string(batch_end) + ":" + std::to_string(batch_line), now);
-        store.commit();
+      NormalizeOptions norm{cfg.node.zone, cfg.node.region, 0};
+      std::int64_t end = position, end_line = line;
+      for (;;) {
+        ImportBatch b;
+        b.end_offset = end;
+        b.end_line = end_line;
+        while (static_cast<int>(b.records.size() + b.bad.size()) < opt.batch) {
+          auto row = reader->next();
+          if (!row) {
+            b.last = true;
+            break;
+          }
+          ++b.rows;
+          b.end_offset = row->end_offset;
+          b.end_line = row->line;
+          if (!row->error.empty()) {
+            b.bad.push_back({row->line, "", row->error});
+            continue;
+          }
+          norm.now = system_now_ms();
+          auto rec = prepare_record(*slot->mapping, row->record, norm);
+          if (!rec) {
+            b.bad.push_back({row->line, "", reason_of(rec.error())});
+            continue;
+          }
+          b.records.emplace_back(row->line, std::move(*rec));
+        }
+        end = b.end_offset;
+        end_line = b.end_line;
+        const bool last = b.last;
+        if (!queue.push(std::move(b)) || last) return;
       }
     } catch (...) {
-      if (store.in_transaction()) store.rollback();
-      throw;
+      reader_failure = std::current_exception();
+      queue.fail();
     }
-    if (opt.dry_run) {
-      std::sort(bad.begin(), bad.end(), [](const Reject& a, const Reject& b) { return a.line < b.line; });
-      rejects.write(bad);
+  });
+  struct JoinReader {
+    BatchQueue& queue;
+    std::thread& thread;
+    ~JoinReader() {
+      queue.close();
+      thread.join();
     }
-    report.rejected += static_cast<std::int64_t>(bad.size());
-    position = batch_end;
-    line = batch_line;
+  } join_reader{queue, producer};
+
+  for (;;) {
+    auto next = queue.pop();
+    if (!next) {
+      if (reader_failure) std::rethrow_exception(reader_failure);
+      break;
+    }
+    ImportBatch& b = *next;
+    report.rows += b.rows;
+    auto& bad = b.bad;
+    if (!b.records.empty() || !bad.empty()) {
+      TimeMs now = system_now_ms();
+      store.begin();
+      try {
+        for (const auto& [row_line, rec] : b.records) {
+          auto o = store_record(store, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
+          if (o.outcome == "created") ++report.created;
+          else if (o.outcome == "updated") ++report.updated;
+          else if (o.outcome == "unchanged") ++report.unchanged;
+          else bad.push_back({row_line, o.source_id, reason_of(o.problem)});
+        }
+        std::sort(bad.begin(), bad.end(), [](const Reject& x, const Reject& y) { return x.line < y.line; });
+        if (opt.dry_run) {
+          store.rollback();
+        } else {
+          // Before the commit: a crash after it never loses a reject; one before it is undone on
+          // resume (RejectsFile drops entries at or after the checkpoint).
+          rejects.write(bad);
+          store.set_cursor(checkpoint, std::to_string(b.end_offset) + ":" + std::to_string(b.end_line), now);
+          store.commit();
+        }
+      } catch (...) {
+        if (store.in_transaction()) store.rollback();
+        throw;
+      }
+      if (opt.dry_run) rejects.write(bad);
+      report.rejected += static_cast<std::int64_t>(bad.size());
+    }
+    position = b.end_offset;
+    line = b.end_line;
+    if (b.last) break;
     show(false);
   }
   position = total;
