@@ -12,35 +12,15 @@
 #include "core/json.hpp"
 #include "http/multipart.hpp"
 #include "lapor/simulator.hpp"
+#include "support/lapor_sim_support.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
 
 namespace {
 
-struct Sim {
-  test::TempDir dir;
-  boost::asio::io_context ioc;
-  std::unique_ptr<lapor::Simulator> sim;
-  std::thread thread;
-
-  explicit Sim(lapor::SimFaults faults = {}, int ttl_s = 3600) {
-    lapor::SimConfig cfg;
-    cfg.store_path = dir.file("lapor.db");
-    cfg.clients = {{"kepri", "kepri-secret-0123456789"}};
-    cfg.admin_token = "lapor-admin-0123456789";
-    cfg.token_ttl_s = ttl_s;
-    cfg.topics_json = R"([{"id": "3", "parent": "0", "topic_name": "Infrastruktur"}])";
-    cfg.faults = faults;
-    sim = std::make_unique<lapor::Simulator>(ioc, cfg);
-    sim->start();
-    thread = std::thread([this] { ioc.run(); });
-  }
-  ~Sim() {
-    ioc.stop();
-    thread.join();
-  }
-  http::Client client(int timeout_ms = 5000) { return http::Client("127.0.0.1", sim->port(), timeout_ms); }
+struct Sim : test::LaporSim {
+  explicit Sim(lapor::SimFaults faults = {}, int ttl_s = 3600) : test::LaporSim(faults, ttl_s) {}
   std::string token(http::Client& c) {
     auto r = c.request("POST", "/api/lapor/token", R"({"client_id": "kepri", "client_secret": "kepri-secret-0123456789"})");
     REQUIRE(r.status == 200);
@@ -58,7 +38,6 @@ struct Sim {
                                                {"photo0", "foto.jpg", "image/jpeg", std::string("\xFF\xD8\xFF\xE0 jpeg", 9)}});
     return c.request("POST", "/api/lapor/stream", body, {{"keytoken", token}, {"content-type", type}});
   }
-  std::vector<http::Header> admin() { return {{"authorization", "Bearer lapor-admin-0123456789"}}; }
 };
 
 std::int64_t nid_of(const http::ClientResponse& r) {

@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <iostream>
 
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "core/log.hpp"
 #include "http/client.hpp"
 #include "http/node.hpp"
+#include "lapor/lapor_link.hpp"
 #include "simpul/calendar.hpp"
 #include "store/store.hpp"
 
@@ -49,6 +52,40 @@ bool valid_scopes(const std::string& s) {
 simpul::Store open_store(const simpul::Config& cfg, bool migrate) {
   simpul::StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, migrate};
   return simpul::Store(so, simpul::FoldContext{});
+}
+
+// `simpul check` with dialect lapor: every topic id a mapping can give must be in the hub's
+// topic tree (reference.topics when configured, else the copy the node cached from the hub).
+int check_topics(const simpul::Config& cfg, const std::vector<simpul::ConnectorSlot>& connectors) {
+  std::string tree, from;
+  for (const auto& [name, text] : cfg.reference)
+    if (name == "topics") tree = text, from = "reference.topics";
+  if (tree.empty() && std::filesystem::exists(cfg.store.path)) {
+    auto store = open_store(cfg, false);
+    tree = store.cursor(simpul::LaporLink::kTopicsCursor);
+    from = "the hub's tree cached in " + cfg.store.path;
+  }
+  if (tree.empty()) {
+    std::printf("  topics: the hub's topic tree is not cached yet (the node fetches it when it starts); "
+                "mapping topic ids not checked\n");
+    return kOk;
+  }
+  std::set<std::string> known;
+  if (auto doc = simpul::json::parse(tree); doc && doc->IsArray())
+    for (const auto& t : doc->GetArray()) known.insert(simpul::json::get_string(t, "id"));
+  int unknown = 0;
+  for (const auto& c : connectors) {
+    if (!c.mapping) continue;
+    for (const auto& [pointer, id] : c.mapping->topic_ids()) {
+      if (known.count(id)) continue;
+      std::fprintf(stderr, "%s: %s: topic id \"%s\" is not in the hub's topic tree\n", c.mapping->file().c_str(),
+                   pointer.c_str(), id.c_str());
+      ++unknown;
+    }
+  }
+  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings\n", known.size(), from.c_str(), unknown,
+              unknown == 1 ? "" : "s");
+  return unknown ? kConfig : kOk;
 }
 
 // GET `target` from the running node this config describes; "" when it cannot be reached. Our
@@ -192,6 +229,7 @@ int main(int argc, char** argv) {
       for (const auto& c : connectors)
         std::printf("  connector %s (%s)%s%s\n", c.config->id.c_str(), c.config->type.c_str(),
                     c.mapping ? ", mapping " : "", c.mapping ? c.mapping->file().c_str() : "");
+      if (cfg.upstream.enabled && cfg.upstream.dialect == "lapor") return check_topics(cfg, connectors);
       return kOk;
     }
     if (*serve) {

@@ -500,6 +500,38 @@ std::vector<PlannedEvent> Mapping::advance(Status current, const std::string& ra
   return plan(kinds, *resume, source, agency);
 }
 
+std::vector<std::pair<std::string, std::string>> Mapping::topic_ids() const {
+  const std::string field = "category.topic_id";
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, rule] : fields_) {
+    if (name != field) continue;
+    bool literal = !rule.pieces.empty();
+    std::string text;
+    for (const auto& p : rule.pieces) {
+      literal = literal && !p.pointer;
+      text += p.text;
+    }
+    const auto* last_table = static_cast<const Transform*>(nullptr);
+    for (const auto& t : rule.transforms)
+      if (t.op == "lookup" || t.op == "map") last_table = &t;
+    if (last_table && last_table->op == "lookup") {
+      auto escape = [](const std::string& key) {  // JSON Pointer: ~ -> ~0, / -> ~1
+        std::string e;
+        for (char c : key) e += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+        return e;
+      };
+      for (const auto& [k, v] : lookups_.at(last_table->table))
+        out.emplace_back("/lookups/" + escape(last_table->table) + "/" + escape(k), v);
+    } else if (last_table) {
+      for (const auto& [k, v] : last_table->map) out.emplace_back("/fields/" + field, v);
+    } else if (literal) {
+      out.emplace_back("/fields/" + field, text);
+    }
+  }
+  if (auto it = defaults_.find(field); it != defaults_.end()) out.emplace_back("/defaults/" + field, it->second);
+  return out;
+}
+
 std::string Mapping::outbound_status(Status s) const {
   auto it = outbound_.find(std::string(to_string(s)));
   return it == outbound_.end() ? std::string() : it->second;

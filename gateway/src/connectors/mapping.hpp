@@ -69,6 +69,11 @@ class Mapping {
   std::vector<PlannedEvent> advance(Status current, const std::string& raw_status,
                                     const rapidjson::Value& source) const;
 
+  // Every hub topic id this mapping can give `category.topic_id`, with the JSON Pointer in the
+  // mapping file that says it (lookup table entries, map values, literals, the default); for
+  // `simpul check` against the hub's topic tree. Ids read straight from the source are not listed.
+  std::vector<std::pair<std::string, std::string>> topic_ids() const;
+
   // The app's status value for a canonical status ("" when the mapping has none).
   std::string outbound_status(Status s) const;
 

@@ -27,7 +27,6 @@ using asio::use_awaitable;
 namespace {
 
 constexpr int kBaseDelayMs = 200;
-constexpr int kAuthPauseMs = 30'000;
 constexpr std::size_t kMaxPushBytes = 512 * 1024;
 
 using Answer = http::Incoming;
@@ -42,7 +41,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   Impl(asio::io_context& ioc, const Config& cfg, std::string credential, Store& reader,
        CommitQueue& writer, std::function<TimeMs()> clock)
       : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
-        clock(std::move(clock)), wake_timer(ioc), rng(std::random_device{}()),
+        clock(std::move(clock)), wake_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
@@ -53,7 +52,6 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   CommitQueue& writer;
   std::function<TimeMs()> clock;
   asio::steady_timer wake_timer;
-  std::mt19937_64 rng;
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   bool stopping = false;
@@ -80,36 +78,10 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     co_await t.async_wait(asio::as_tuple(use_awaitable));
   }
 
-  // Consecutive failures per direction: trouble pulling must not slow pushing down.
-  int push_failures = 0;
-  int pull_failures = 0;
+  LinkHealth health{cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
 
-  // Records a failure and returns how long to wait: full jitter over an exponential cap, or the
-  // parent's Retry-After.
-  std::int64_t failed(int& failures, const std::string& what, const Answer& a) {
-    ++failures;
-    st.consecutive_failures = std::max(push_failures, pull_failures);
-    st.last_error = what;
-    if (failures >= kBreakerThreshold && !st.breaker_open) {
-      st.breaker_open = true;
-      log::warn("upstream.breaker_open", {{"parent", cfg.upstream.node}, {"error", what}});
-    }
-    if (a.status == 401 || a.status == 403) return kAuthPauseMs;
-    if (a.retry_after_s >= 0) return std::min<std::int64_t>(a.retry_after_s * 1000LL, 3'600'000);
-    int shift = std::min(failures, 20);
-    std::int64_t cap = std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
-                                              static_cast<std::int64_t>(kBaseDelayMs) << shift);
-    return std::uniform_int_distribution<std::int64_t>(0, cap)(rng);
-  }
-
-  void succeeded(int& failures) {
-    failures = 0;
-    st.consecutive_failures = std::max(push_failures, pull_failures);
-    if (st.consecutive_failures == 0) {
-      if (st.breaker_open) log::info("upstream.breaker_closed", {{"parent", cfg.upstream.node}});
-      st.breaker_open = false;
-      st.last_error.clear();
-    }
+  std::int64_t failed(LinkHealth::Direction d, const std::string& what, const Answer& a) {
+    return health.failed(d, what, a.status, a.retry_after_s);
   }
 
   static std::string describe(const Answer& a) {
@@ -194,7 +166,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       }
       if (!readable && !data_error) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(push_failures, what, a);
+        std::int64_t delay = failed(LinkHealth::pushing, what, a);
         log::warn("upstream.push_failed", {{"error", what}, {"events", items.size()}, {"retry_in_ms", delay}});
         auto ids = std::make_shared<std::vector<std::int64_t>>();
         for (const auto& i : items) ids->push_back(i.id);
@@ -242,7 +214,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         // Grow back towards the configured batch after a success.
         push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
       }
-      succeeded(push_failures);
+      health.succeeded(LinkHealth::pushing);
     }
   }
 
@@ -288,7 +260,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       }
       if (!readable) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(pull_failures, what, a);
+        std::int64_t delay = failed(LinkHealth::pulling, what, a);
         log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await sleep_ms(delay);
         continue;
@@ -308,10 +280,39 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
         st.pulled += static_cast<std::uint64_t>(*fresh);
         cursor = next;
       }
-      succeeded(pull_failures);
+      health.succeeded(LinkHealth::pulling);
     }
   }
 };
+
+LinkHealth::LinkHealth(std::string parent, int max_backoff_ms, UplinkStatus& st)
+    : parent_(std::move(parent)), max_backoff_ms_(max_backoff_ms), st_(st), rng_(std::random_device{}()) {}
+
+std::int64_t LinkHealth::failed(Direction d, const std::string& what, int http_status, int retry_after_s) {
+  int& failures = failures_[d];
+  ++failures;
+  st_.consecutive_failures = std::max(failures_[0], failures_[1]);
+  st_.last_error = what;
+  if (failures >= kBreakerThreshold && !st_.breaker_open) {
+    st_.breaker_open = true;
+    log::warn("upstream.breaker_open", {{"parent", parent_}, {"error", what}});
+  }
+  if (http_status == 401 || http_status == 403) return kAuthPauseMs;
+  if (retry_after_s >= 0) return std::min<std::int64_t>(retry_after_s * 1000LL, 3'600'000);
+  int shift = std::min(failures, 20);
+  std::int64_t cap = std::min<std::int64_t>(max_backoff_ms_, static_cast<std::int64_t>(kBaseDelayMs) << shift);
+  return std::uniform_int_distribution<std::int64_t>(0, cap)(rng_);
+}
+
+void LinkHealth::succeeded(Direction d) {
+  failures_[d] = 0;
+  st_.consecutive_failures = std::max(failures_[0], failures_[1]);
+  if (st_.consecutive_failures == 0) {
+    if (st_.breaker_open) log::info("upstream.breaker_closed", {{"parent", parent_}});
+    st_.breaker_open = false;
+    st_.last_error.clear();
+  }
+}
 
 UpstreamLink::UpstreamLink(asio::io_context& ioc, const Config& cfg, std::string credential,
                            Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)

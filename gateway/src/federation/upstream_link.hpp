@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "core/config.hpp"
@@ -26,26 +27,64 @@ class io_context;
 
 namespace simpul {
 
-class UpstreamLink {
+// What `simpul status` and /metrics show of the link to the tier above, whatever its dialect.
+struct UplinkStatus {
+  bool breaker_open = false;
+  int consecutive_failures = 0;
+  std::string last_error;  // a code, never a body
+  std::uint64_t pushed = 0;  // events the parent acknowledged
+  std::uint64_t pulled = 0;  // new events merged from the parent
+  std::uint64_t dead = 0;    // events the parent rejected
+};
+
+// The link to the tier above: dialect `simpul` (UpstreamLink, below) or `lapor`
+// (lapor/lapor_link.hpp). Both read outbox rows for destination "upstream" and merge what comes
+// down with Store::merge_from_parent; the node holds whichever the config names.
+class Uplink {
  public:
-  struct Status {
-    bool breaker_open = false;
-    int consecutive_failures = 0;
-    std::string last_error;  // a code, never a body
-    std::uint64_t pushed = 0;  // events the parent acknowledged
-    std::uint64_t pulled = 0;  // new events merged from the parent
-    std::uint64_t dead = 0;    // events the parent rejected
-  };
+  virtual ~Uplink() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  virtual void wake() = 0;  // new outbox rows were committed
+  virtual const UplinkStatus& status() const = 0;
+};
+
+// Failure accounting both dialects share: failures in a row per direction (trouble pulling
+// must not slow pushing down), the breaker (open after kBreakerThreshold in a row in either
+// direction, logged once each way) and the wait before the next try: the peer's Retry-After,
+// a pause on 401/403, else full jitter over 200 ms doubled per failure up to max_backoff_ms.
+class LinkHealth {
+ public:
+  enum Direction { pushing, pulling };
+  static constexpr int kBreakerThreshold = 5;
+  static constexpr int kAuthPauseMs = 30'000;
+
+  LinkHealth(std::string parent, int max_backoff_ms, UplinkStatus& st);
+  // Records a failure (`what` goes to status) and returns the milliseconds to wait.
+  std::int64_t failed(Direction d, const std::string& what, int http_status, int retry_after_s);
+  void succeeded(Direction d);
+
+ private:
+  std::string parent_;
+  int max_backoff_ms_;
+  UplinkStatus& st_;
+  int failures_[2] = {0, 0};
+  std::mt19937_64 rng_;
+};
+
+class UpstreamLink final : public Uplink {
+ public:
+  using Status = UplinkStatus;
 
   UpstreamLink(boost::asio::io_context& ioc, const Config& cfg, std::string credential,
                Store& reader, CommitQueue& writer, std::function<TimeMs()> clock);
-  ~UpstreamLink();
-  void start();
-  void stop();
-  void wake();  // new outbox rows were committed
-  const Status& status() const;
+  ~UpstreamLink() override;
+  void start() override;
+  void stop() override;
+  void wake() override;
+  const Status& status() const override;
 
-  static constexpr int kBreakerThreshold = 5;
+  static constexpr int kBreakerThreshold = LinkHealth::kBreakerThreshold;
 
  private:
   struct Impl;

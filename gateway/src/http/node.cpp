@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "federation/fed_api.hpp"
 #include "federation/upstream_link.hpp"
+#include "lapor/lapor_link.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
 #include "http/server.hpp"
@@ -71,7 +72,7 @@ struct Node::Impl {
   IoScheduler scheduler{ioc};
   std::unique_ptr<FederationApi> federation;
   std::unique_ptr<ConnectorRuntime> connectors;
-  std::unique_ptr<UpstreamLink> upstream;
+  std::unique_ptr<Uplink> upstream;
   std::unique_ptr<http::Server> server;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -132,8 +133,11 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   Impl* impl = &d;
   if (d.cfg.upstream.enabled) {
     std::string credential = resolve_secret(d.cfg.upstream.credential_ref, d.cfg.file, "/upstream/credential");
-    d.upstream = std::make_unique<UpstreamLink>(d.ioc, d.cfg, std::move(credential), *d.reader,
-                                                *d.writer, d.clock);
+    if (d.cfg.upstream.dialect == "lapor")
+      d.upstream = std::make_unique<LaporLink>(d.ioc, d.cfg, std::move(credential), *d.reader, *d.writer, d.clock);
+    else
+      d.upstream = std::make_unique<UpstreamLink>(d.ioc, d.cfg, std::move(credential), *d.reader,
+                                                  *d.writer, d.clock);
     d.metrics.gauge("simpul_upstream_breaker_open", "1 while the upstream link's circuit breaker is open.",
                     [impl] { return impl->upstream->status().breaker_open ? 1.0 : 0.0; });
     d.metrics.gauge("simpul_upstream_consecutive_failures", "Failed upstream calls in a row.",

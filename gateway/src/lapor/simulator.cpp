@@ -145,6 +145,10 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     exec(
         "CREATE TABLE IF NOT EXISTS notifications (id INTEGER PRIMARY KEY, nid INTEGER NOT NULL, grp TEXT NOT NULL, "
         "subject TEXT, message TEXT, at_ms INTEGER NOT NULL)");
+    // How many creates reached the store for a report: more than one means a client sent the
+    // same report twice (tests check that the dialect never does, even after lost answers).
+    if (sqlite3_exec(db, "SELECT creates FROM reports LIMIT 0", nullptr, nullptr, nullptr) != SQLITE_OK)
+      exec("ALTER TABLE reports ADD COLUMN creates INTEGER NOT NULL DEFAULT 1");
     exec("CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, client TEXT NOT NULL, expires_ms INTEGER NOT NULL)");
     // Report ids start high, like real tracking ids, so they never look like local row ids.
     exec("INSERT INTO sqlite_sequence(name, seq) SELECT 'reports', 4000000 "
@@ -213,7 +217,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
   std::string report_json(std::int64_t nid, bool with_received) {
     Query q(db,
             "SELECT nid, subject, content, topic_nid, report_type, is_anonim, source, status, verified, agency, "
-            "created_ms, last_activity_ms, closed_ms, received, photos, ext_id FROM reports WHERE nid = ?");
+            "created_ms, last_activity_ms, closed_ms, received, photos, ext_id, creates FROM reports WHERE nid = ?");
     q.bind(1, nid);
     if (!q.step()) return "";
     rapidjson::StringBuffer buf;
@@ -245,6 +249,8 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     w.Int64(q.i64(14));
     if (with_received) {
       kv("ext_id", q.text(15));
+      w.Key("creates");
+      w.Int64(q.i64(16));
       w.Key("received");
       w.RawValue(q.text(13).c_str(), q.text(13).size(), rapidjson::kObjectType);
     }
@@ -303,6 +309,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
         Query q(db, "SELECT nid FROM reports WHERE client = ? AND ext_id = ?");
         q.bind(1, *client).bind(2, f["ext_id"]);
         if (q.step()) nid = q.i64(0);
+        if (nid) Query(db, "UPDATE reports SET creates = creates + 1 WHERE nid = ?").bind(1, nid).step();
       }
       if (nid == 0) {
         Query q(db,

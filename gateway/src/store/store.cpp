@@ -415,6 +415,24 @@ std::optional<std::string> Store::find_by_ref(const std::string& system, const s
   return std::nullopt;
 }
 
+std::optional<std::string> Store::ref_of(const std::string& complaint_id, const std::string& system) {
+  auto s = prepare("SELECT ext_id FROM refs WHERE complaint_id = ? AND system = ? ORDER BY created_at LIMIT 1");
+  s.bind(1, complaint_id).bind(2, system);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::vector<Store::LinkedComplaint> Store::open_linked(const std::string& system, const std::string& after_id, int limit) {
+  auto s = prepare(
+      "SELECT r.complaint_id, r.ext_id, c.status FROM refs r JOIN complaints c ON c.id = r.complaint_id "
+      "WHERE r.system = ? AND r.complaint_id > ? AND c.status NOT IN ('closed', 'archived', 'cancelled') "
+      "ORDER BY r.complaint_id LIMIT ?");
+  s.bind(1, system).bind(2, after_id).bind(3, limit);
+  std::vector<LinkedComplaint> out;
+  while (s.step()) out.push_back({s.text(0), s.text(1), parse_status(s.text(2)).value_or(Status::received)});
+  return out;
+}
+
 std::optional<std::string> Store::state_json(const std::string& id) {
   auto s = prepare("SELECT state_json FROM complaints WHERE id = ?");
   s.bind(1, id);
@@ -693,7 +711,8 @@ std::optional<Privacy> Store::projected_privacy(const std::string& complaint_id)
   return parse_privacy(s.text(0));
 }
 
-int Store::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now) {
+int Store::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now,
+                             const std::string& cursor_name) {
   int fresh = 0;
   for (auto& e : events) {
     auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
@@ -703,7 +722,7 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
     store_merged(e, now);
     ++fresh;
   }
-  set_cursor("upstream.changes", cursor_value, now);
+  set_cursor(cursor_name, cursor_value, now);
   return fresh;
 }
 

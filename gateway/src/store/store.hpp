@@ -166,7 +166,9 @@ class Store {
                                              TimeMs now);
   // Merges events from the parent's changes feed (trusted: the parent decides) and stores the
   // feed cursor, in the caller's transaction. Returns how many events were new.
-  int merge_from_parent(std::vector<Event> events, const std::string& cursor, TimeMs now);
+  // `cursor_name` is the cursor row the position goes to (the lapor dialect keeps its own).
+  int merge_from_parent(std::vector<Event> events, const std::string& cursor, TimeMs now,
+                        const std::string& cursor_name = "upstream.changes");
   std::string cursor(const std::string& name);
   void set_cursor(const std::string& name, const std::string& value, TimeMs now);
 
@@ -226,6 +228,15 @@ class Store {
 
   // Reads.
   std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id);
+  // The id `system` gave this complaint, if any.
+  std::optional<std::string> ref_of(const std::string& complaint_id, const std::string& system);
+  // Complaints holding a ref of `system` and not yet closed, archived or cancelled, by complaint
+  // id after `after_id`: (complaint id, external id, current status).
+  struct LinkedComplaint {
+    std::string complaint_id, ext_id;
+    Status status = Status::received;
+  };
+  std::vector<LinkedComplaint> open_linked(const std::string& system, const std::string& after_id, int limit);
   // Idempotent answers outside POST /v1/complaints (webhook deliveries): the stored answer for
   // (scope, key), and storing one. `request_sha256` tells a redelivery from a reused key.
   struct StoredAnswer {

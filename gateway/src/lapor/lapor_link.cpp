@@ -1,0 +1,781 @@
+#include "lapor/lapor_link.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/log.hpp"
+#include "core/uuid.hpp"
+#include "http/multipart.hpp"
+#include "http/outgoing.hpp"
+#include "store/commit_awaitable.hpp"
+
+namespace simpul {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr const char* kSystem = "lapor";
+constexpr const char* kNotificationsCursor = "lapor.notifications";
+constexpr const char* kSweepCursor = "lapor.sweep";
+
+// What the hub said to one call.
+struct HubAnswer {
+  http::Incoming raw;
+  rapidjson::Document doc;  // the body when it is a JSON object, else null
+  bool answered = false;    // a JSON object with the status member: the hub decided
+  bool ok = false;          // ... and its status is this endpoint's success flag
+  std::string error;        // for status and logs: a code or the hub's error text, never a body
+};
+
+// A number or a string member as text ("" when absent): the hub sends ids both ways.
+std::string text_of(const rapidjson::Value& obj, const std::string& key) {
+  if (!obj.IsObject()) return "";
+  auto it = obj.FindMember(key.c_str());
+  if (it == obj.MemberEnd()) return "";
+  if (it->value.IsString()) return it->value.GetString();
+  if (it->value.IsInt64()) return std::to_string(it->value.GetInt64());
+  if (it->value.IsNumber()) return std::to_string(static_cast<long long>(it->value.GetDouble()));
+  return "";
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A UUIDv7 that is a function of `key`: the same hub fact read twice gives the same event id,
+// so merging it twice stores it once. The time bits are `t` (a time the hub gave, when known).
+std::string stable_event_id(TimeMs t, const std::string& key) {
+  std::string h = crypto::sha256_hex(key);
+  char time_hex[13];
+  std::snprintf(time_hex, sizeof time_hex, "%012llx", static_cast<unsigned long long>(t) & 0xffffffffffffULL);
+  std::string id = std::string(time_hex, 8) + "-" + std::string(time_hex + 8, 4) + "-7" + h.substr(0, 3) + "-";
+  id += "89ab"[std::stoi(h.substr(3, 1), nullptr, 16) & 3];
+  id += h.substr(4, 3) + "-" + h.substr(7, 12);
+  return id;
+}
+
+TimeMs hub_time(const std::string& text, TimeMs fallback) {
+  if (text.empty()) return fallback;
+  auto t = parse_timestamp(text, Zone{});  // naive hub times are WIB (Jakarta)
+  return t ? *t : fallback;
+}
+
+}  // namespace
+
+struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
+  Impl(asio::io_context& ioc, const Config& cfg, std::string secret, Store& reader, CommitQueue& writer,
+       std::function<TimeMs()> clock)
+      : ioc(ioc), cfg(cfg), L(cfg.upstream.lapor), secret(std::move(secret)), reader(reader), writer(writer),
+        clock(std::move(clock)), wake_timer(ioc), pull_timer(ioc), push_conn(ioc, hub_peer(), cfg.upstream.timeout_ms),
+        pull_conn(ioc, hub_peer(), cfg.upstream.timeout_ms) {}
+
+  http::Peer hub_peer() const { return http::Peer{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls}; }
+
+  asio::io_context& ioc;
+  const Config& cfg;
+  const Config::Upstream::Lapor& L;
+  std::string secret;
+  Store& reader;
+  CommitQueue& writer;
+  std::function<TimeMs()> clock;
+  asio::steady_timer wake_timer, pull_timer;
+  http::OutgoingConnection push_conn, pull_conn;
+  bool stopping = false;
+  UplinkStatus st;
+  LinkHealth health{cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
+  std::string token;
+  TimeMs token_expires = 0;
+  // After a start, the creates of the first batch are looked up before they are sent: the last
+  // batch before a stop may have been answered by the hub and not committed here.
+  int lookup_first = 0;
+  // Complaints (creates) and events (claims) whose last attempt got no answer: the hub may have
+  // stored them, so they are looked up before they are sent again.
+  std::set<std::string> uncertain;
+
+  const std::string& F(const char* role) const { return L.field(role); }
+
+  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
+
+  awaitable<void> sleep_ms(std::int64_t ms) {
+    asio::steady_timer t(ioc, std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  static std::string describe(const http::Incoming& a) {
+    if (a.ec) return a.error;
+    return "http " + std::to_string(a.status);
+  }
+
+  // Reads an answer: JSON object with a status member -> answered; ok when that status is the
+  // endpoint's success flag.
+  HubAnswer read_answer(http::Incoming raw, const std::string& endpoint) const {
+    HubAnswer h;
+    h.raw = std::move(raw);
+    h.doc.SetNull();
+    if (h.raw.ec) {
+      h.error = h.raw.error;
+      return h;
+    }
+    auto doc = json::parse(h.raw.body);
+    if (doc && doc->IsObject()) h.doc = std::move(*doc);
+    std::string status = text_of(h.doc, F("status"));
+    h.answered = !status.empty() && h.raw.status < 500 && h.raw.status != 429 && h.raw.status != 401 &&
+                 h.raw.status != 403;
+    h.ok = h.answered && status == std::to_string(L.success.at(endpoint));
+    if (!h.ok) {
+      std::string hub_error = text_of(h.doc, F("error"));
+      h.error = describe(h.raw) + (hub_error.empty() ? "" : ": " + hub_error.substr(0, 200));
+      if (h.raw.status == 200 && status.empty()) h.error = "unreadable answer";
+    }
+    return h;
+  }
+
+  bool token_expired(const HubAnswer& h) const {
+    return h.raw.status == 401 || (!h.raw.ec && text_of(h.doc, F("status")) == std::to_string(L.expired_status));
+  }
+
+  // A new KEYTOKEN. Answers the failure ("" when a token was issued).
+  awaitable<std::string> acquire_token(http::OutgoingConnection& conn) {
+    rapidjson::StringBuffer buf;
+    json::Writer w(buf);
+    w.StartObject();
+    w.Key(F("client_id").c_str());
+    w.String(L.client_id.c_str());
+    w.Key(F("client_secret").c_str());
+    w.String(secret.c_str());
+    w.EndObject();
+    http::Outgoing out;
+    out.method = "POST";
+    out.target = L.endpoint("token");
+    out.headers = {{"content-type", "application/json"}, {"user-agent", "simpul/" + cfg.node.id}};
+    out.body.assign(buf.GetString(), buf.GetSize());
+    out.timeout_ms = cfg.upstream.timeout_ms;
+    http::Incoming raw = co_await conn.send(out);
+    HubAnswer h = read_answer(std::move(raw), "token");
+    std::string issued = text_of(h.doc, F("token"));
+    if (!h.ok || issued.empty()) co_return "token: " + (h.error.empty() ? std::string("no token in the answer") : h.error);
+    token = issued;
+    std::string ttl = text_of(h.doc, F("expires_in"));
+    token_expires = clock() + (ttl.empty() ? 3600 : std::max(60LL, std::atoll(ttl.c_str()))) * 1000LL;
+    log::info("lapor.token_issued", {{"client", L.client_id}});
+    co_return std::string();
+  }
+
+  // One call with the KEYTOKEN; an expired token is replaced and the call made once more.
+  // (GCC 12: a coroutine's parameters must not be temporaries of class type, so the endpoint
+  // name is a plain pointer and the request a caller's named local.)
+  awaitable<HubAnswer> call(http::OutgoingConnection& conn, const char* endpoint, http::Outgoing& out) {
+    for (int attempt = 0;; ++attempt) {
+      // Renew a minute early: a token that expires on the way costs a round trip.
+      if (token.empty() || clock() > token_expires - 60'000) {
+        std::string failure = co_await acquire_token(conn);
+        if (!failure.empty()) {
+          HubAnswer h;
+          h.doc.SetNull();
+          h.error = failure;
+          h.raw.status = 503;  // not answered: retried with backoff
+          co_return h;
+        }
+      }
+      std::erase_if(out.headers, [](const http::Header& hd) { return hd.name == "keytoken"; });
+      out.headers.push_back({"keytoken", token});
+      out.timeout_ms = cfg.upstream.timeout_ms;
+      http::Incoming raw = co_await conn.send(out);
+      HubAnswer h = read_answer(std::move(raw), endpoint);
+      if (token_expired(h) && attempt == 0) {
+        token.clear();
+        continue;
+      }
+      co_return h;
+    }
+  }
+
+  http::Outgoing get(const std::string& endpoint, const std::string& query) const {
+    http::Outgoing out;
+    out.method = "GET";
+    out.target = L.endpoint(endpoint) + (query.empty() ? "" : "?" + query);
+    out.headers = {{"user-agent", "simpul/" + cfg.node.id}};
+    return out;
+  }
+
+  http::Outgoing post_form(const std::string& endpoint, const std::vector<http::FormPart>& parts) const {
+    http::Outgoing out;
+    out.method = "POST";
+    out.target = L.endpoint(endpoint);
+    auto [body, type] = http::build_multipart(parts);
+    out.headers = {{"user-agent", "simpul/" + cfg.node.id}, {"content-type", type}};
+    out.body = std::move(body);
+    return out;
+  }
+
+  // ---- push ---------------------------------------------------------------------------------
+
+  struct PushResult {
+    enum Kind { done, linked, dead, retry } kind = done;
+    std::string nid;       // linked
+    std::string why;       // dead, retry
+    std::int64_t delay = 0;  // retry
+  };
+
+  PushResult retry_after(const HubAnswer& h) {
+    PushResult r;
+    r.kind = PushResult::retry;
+    r.why = h.error.empty() ? describe(h.raw) : h.error;
+    r.delay = health.failed(LinkHealth::pushing, r.why, h.raw.status, h.raw.retry_after_s);
+    return r;
+  }
+
+  static PushResult dead_because(std::string why) {
+    PushResult r;
+    r.kind = PushResult::dead;
+    r.why = std::move(why);
+    return r;
+  }
+
+  // The hub decided: ok, or a refusal that sending again would not change.
+  static bool decided(const HubAnswer& h) {
+    return h.answered || (!h.raw.ec && h.raw.status >= 400 && h.raw.status < 500 && h.raw.status != 401 &&
+                          h.raw.status != 403 && h.raw.status != 408 && h.raw.status != 429);
+  }
+
+  // An attachment's bytes, when its uri is http(s) and it fits; nullopt otherwise (it then goes
+  // as a link in the content, so nothing is lost).
+  awaitable<std::optional<std::string>> fetch_attachment(const std::string& uri) {
+    auto url = boost::urls::parse_uri(uri);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) co_return std::nullopt;
+    http::Peer peer;
+    peer.host = url->host_address();
+    if (peer.host.size() > 2 && peer.host.front() == '[') peer.host = peer.host.substr(1, peer.host.size() - 2);
+    peer.tls.enabled = url->scheme() == "https";
+    peer.port = url->has_port() ? url->port_number() : (peer.tls.enabled ? 443 : 80);
+    std::unique_ptr<http::OutgoingConnection> conn;
+    try {
+      conn = std::make_unique<http::OutgoingConnection>(ioc, peer, cfg.upstream.timeout_ms);
+    } catch (const std::exception&) {
+      co_return std::nullopt;
+    }
+    http::Outgoing out;
+    out.target = std::string(url->encoded_target());
+    if (out.target.empty()) out.target = "/";
+    out.headers = {{"user-agent", "simpul/" + cfg.node.id}};
+    out.timeout_ms = cfg.upstream.timeout_ms;
+    http::Incoming in = co_await conn->send(out);
+    if (in.ec || in.status != 200 || in.body.size() > static_cast<std::size_t>(L.max_attachment_bytes)) {
+      log::warn("lapor.attachment_as_link", {{"reason", in.ec ? in.error : "http " + std::to_string(in.status)}});
+      co_return std::nullopt;
+    }
+    co_return std::move(in.body);
+  }
+
+  // Looks a report up by ext_id. nid, "" when the hub has none, nullopt when it did not answer.
+  awaitable<std::optional<std::string>> lookup(const std::string& complaint_id, HubAnswer& h) {
+    http::Outgoing out = get("lookup", F("ext_id") + "=" + url_encode(complaint_id));
+    h = co_await call(push_conn, "lookup", out);
+    if (!h.answered) co_return std::nullopt;
+    co_return h.ok ? text_of(h.doc, F("nid")) : std::string();
+  }
+
+  awaitable<PushResult> push_created(const QueuedEvent& item) {
+    const std::string& id = item.event.complaint_id;
+    if (reader.ref_of(id, kSystem)) co_return PushResult{};  // linked by hand, or already sent
+    auto doc = json::parse(item.event.payload);
+    if (!doc) co_return dead_because("the created event's record is not JSON");
+    auto rec = json::complaint_from_value(*doc);
+    if (!rec) co_return dead_because("the created event's record cannot be read: " + rec.error().detail);
+    // An answer lost on the way: the hub may hold the report already.
+    const bool look_first = lookup_first > 0 || uncertain.count(id);
+    if (lookup_first > 0) --lookup_first;
+    if (look_first) {
+      HubAnswer h;
+      auto found = co_await lookup(id, h);
+      if (!found) co_return retry_after(h);
+      if (!found->empty()) {
+        uncertain.erase(id);
+        PushResult r;
+        r.kind = PushResult::linked;
+        r.nid = *found;
+        co_return r;
+      }
+    }
+    // The current privacy flag decides (an admin may have tightened it since the record came).
+    const Privacy privacy = item.privacy;
+    std::vector<http::FormPart> parts;
+    auto field = [&](const char* role, std::string value) {
+      if (!value.empty()) parts.push_back({F(role), "", "", std::move(value)});
+    };
+    std::string content = rec->body;
+    std::vector<std::pair<const Attachment*, std::string>> files;
+    for (const auto& a : rec->attachments) {
+      auto bytes = co_await fetch_attachment(a.uri);
+      if (bytes) files.emplace_back(&a, std::move(*bytes));
+      else content += "\n\nLampiran: " + a.uri;
+    }
+    field("subject", rec->title);
+    field("content", content);
+    field("topic", rec->category.topic_id.empty() ? L.default_topic : rec->category.topic_id);
+    field("report_type", privacy == Privacy::rahasia ? "2" : "1");
+    field("is_anonim", privacy == Privacy::public_ ? "0" : "2");
+    field("source", L.source);
+    field("ext_id", id);
+    field("location", rec->location.text);
+    if (privacy == Privacy::public_) {  // identity only where the reporter allowed it
+      field("reporter_name", rec->reporter.name.value_or(""));
+      field("reporter_phone", rec->reporter.phone.value_or(""));
+      field("reporter_email", rec->reporter.email.value_or(""));
+    }
+    if (!files.empty()) field("photo", "1");
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const Attachment& a = *files[i].first;
+      parts.push_back({F("photo") + std::to_string(i), a.name.empty() ? "lampiran-" + std::to_string(i) : a.name,
+                       a.mime.empty() ? "application/octet-stream" : a.mime, std::move(files[i].second)});
+    }
+    http::Outgoing out = post_form("create", parts);
+    HubAnswer h = co_await call(push_conn, "create", out);
+    if (!decided(h)) {
+      uncertain.insert(id);  // sent, no answer: look it up before sending again
+      co_return retry_after(h);
+    }
+    uncertain.erase(id);
+    std::string nid = text_of(h.doc, F("nid"));
+    if (!h.ok) co_return dead_because("the hub refused the report: " + h.error);
+    if (nid.empty() || nid.find_first_not_of("0123456789") != std::string::npos)
+      co_return dead_because("the hub accepted the report but sent no tracking id");
+    PushResult r;
+    r.kind = PushResult::linked;
+    r.nid = nid;
+    co_return r;
+  }
+
+  // A follow-up written here goes up as a claim on the hub's report.
+  awaitable<PushResult> push_claim(const QueuedEvent& item, const std::string& nid) {
+    auto doc = json::parse(item.event.payload);
+    std::string text = doc && doc->IsObject() ? json::get_string(*doc, "text") : "";
+    if (text.empty()) co_return PushResult{};
+    const std::string& key = item.event.event_id;
+    if (uncertain.count(key)) {  // it may be there already: look at the report's claims
+      http::Outgoing out = get("claims", F("nid") + "=" + nid);
+      HubAnswer h = co_await call(push_conn, "claims", out);
+      if (!h.answered) co_return retry_after(h);
+      const std::string data = F("data");
+      if (h.ok && h.doc.HasMember(data.c_str()) && h.doc[data.c_str()].IsArray())
+        for (const auto& c : h.doc[data.c_str()].GetArray())
+          if (text_of(c, F("claim_source")) == L.source && text_of(c, F("claim_text")) == text) {
+            uncertain.erase(key);
+            co_return PushResult{};
+          }
+    }
+    std::vector<http::FormPart> parts = {{F("nid"), "", "", nid}, {F("claim_text"), "", "", text}, {F("source"), "", "", L.source}};
+    http::Outgoing out = post_form("claim", parts);
+    HubAnswer h = co_await call(push_conn, "claim", out);
+    if (!decided(h)) {
+      uncertain.insert(key);
+      co_return retry_after(h);
+    }
+    uncertain.erase(key);
+    if (!h.ok) co_return dead_because("the hub refused the follow-up: " + h.error);
+    co_return PushResult{};
+  }
+
+  awaitable<void> push_loop() {
+    auto self = shared_from_this();
+    lookup_first = cfg.upstream.batch;
+    while (!stopping) {
+      std::vector<QueuedEvent> items;
+      bool read_failed = false;
+      try {
+        items = reader.due_outbox("upstream", clock(), cfg.upstream.batch);
+      } catch (const StoreError& e) {
+        log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
+        read_failed = true;
+      }
+      if (read_failed) {
+        co_await sleep_ms(1000);
+        continue;
+      }
+      if (items.empty()) {
+        wake_timer.expires_after(std::chrono::seconds(1));
+        co_await wake_timer.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+      // Settled item by item, committed once for the batch; a failure ends the batch there
+      // (the rows after it, some maybe of the same complaint, wait their turn).
+      struct Settled {
+        std::vector<std::int64_t> done;
+        std::vector<std::pair<std::int64_t, std::string>> dead;
+        std::vector<std::tuple<std::int64_t, std::string, std::string>> linked;  // row, complaint, nid
+        std::optional<std::pair<std::int64_t, std::string>> failed;
+      };
+      auto settled = std::make_shared<Settled>();
+      std::map<std::string, std::string> linked_now;  // complaint -> nid, not committed yet
+      std::int64_t wait = 0;
+      for (const QueuedEvent& item : items) {
+        if (stopping) break;
+        PushResult r;
+        if (item.event.kind == EventKind::created) {
+          r = co_await push_created(item);
+        } else if (item.event.kind == EventKind::responded) {
+          auto it = linked_now.find(item.event.complaint_id);
+          std::optional<std::string> nid =
+              it != linked_now.end() ? std::optional<std::string>(it->second) : reader.ref_of(item.event.complaint_id, kSystem);
+          if (nid) r = co_await push_claim(item, *nid);
+          else r = dead_because("the complaint has no hub tracking id: its report was not accepted");
+        }
+        if (r.kind == PushResult::retry) {
+          settled->failed = {item.id, r.why};
+          wait = r.delay;
+          log::warn("lapor.push_failed", {{"error", r.why}, {"retry_in_ms", r.delay}});
+          break;
+        }
+        if (r.kind == PushResult::dead) settled->dead.emplace_back(item.id, r.why);
+        else if (r.kind == PushResult::linked) {
+          settled->linked.emplace_back(item.id, item.event.complaint_id, r.nid);
+          linked_now[item.event.complaint_id] = r.nid;
+        } else {
+          settled->done.push_back(item.id);
+        }
+      }
+      const TimeMs now = clock();
+      const std::string self_id = cfg.node.id;
+      auto links = std::make_shared<int>(0);
+      auto work = std::make_shared<CommitQueue::Work>([settled, now, wait, self_id, links](Store& s) {
+        for (auto id : settled->done) s.outbox_done(id);
+        for (const auto& [id, why] : settled->dead) s.outbox_dead(id, "upstream", why, now);
+        for (const auto& [row, complaint, nid] : settled->linked) {
+          // The tracking id and the outbox row in one transaction.
+          AppendRequest req;
+          req.event.event_id = make_uuid_v7(now);
+          req.event.complaint_id = complaint;
+          req.event.origin = self_id;
+          req.event.at = now;
+          req.event.actor = Actor{"system", "", "lapor"};
+          req.event.kind = EventKind::linked;
+          req.event.payload = "{\"system\":\"lapor\",\"id\":\"" + nid + "\"}";
+          req.event.hops = {self_id};
+          s.savepoint("lapor_link");
+          auto out = s.append_event(req);
+          if (out.error != errc::ok) {
+            s.rollback_to("lapor_link");
+            s.release("lapor_link");
+            s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.body, now);
+            continue;
+          }
+          s.release("lapor_link");
+          s.outbox_done(row);
+          ++*links;
+        }
+        if (settled->failed) s.outbox_failed(settled->failed->first, settled->failed->second, now + wait);
+      });
+      errc e = co_await commit(work);
+      if (e != errc::ok) {
+        // Nothing recorded: the hub's answers are lost here, so every create of this batch is
+        // looked up before it is sent again.
+        lookup_first = std::max<int>(lookup_first, static_cast<int>(items.size()));
+        co_await sleep_ms(500);
+        continue;
+      }
+      st.pushed += settled->done.size() + static_cast<std::uint64_t>(*links);
+      st.dead += settled->dead.size() + (settled->linked.size() - static_cast<std::size_t>(*links));
+      for (const auto& [id, why] : settled->dead) log::warn("lapor.rejected", {{"outbox_id", id}, {"reason", why}});
+      if (!settled->failed) health.succeeded(LinkHealth::pushing);
+      if (wait > 0) co_await sleep_ms(wait);
+    }
+  }
+
+  // ---- pull ---------------------------------------------------------------------------------
+
+  // What this node knows of a complaint: its status and the time of its last event.
+  struct Local {
+    Status status = Status::received;
+    TimeMs updated_at = 0;
+  };
+  std::optional<Local> local_state(const std::string& complaint_id) {
+    auto text = reader.state_json(complaint_id);
+    if (!text) return std::nullopt;
+    auto doc = json::parse(*text);
+    if (!doc || !doc->IsObject()) return std::nullopt;
+    Local l;
+    l.status = parse_status(json::get_string(*doc, "status")).value_or(Status::received);
+    l.updated_at = hub_time(json::get_string(*doc, "updated_at"), 0);
+    return l;
+  }
+
+  // Reads one report's detail and claims and appends the events that bring the complaint here
+  // to where the hub has it. False when the hub did not answer (nothing appended).
+  awaitable<bool> reconcile(const std::string& nid, std::vector<Event>& out, HubAnswer& failure) {
+    auto complaint = reader.find_by_ref(kSystem, nid);
+    if (!complaint) co_return true;  // not a report this node sent or linked
+    auto local = local_state(*complaint);
+    if (!local) co_return true;
+    http::Outgoing detail_req = get("detail", F("nid") + "=" + nid);
+    HubAnswer detail = co_await call(pull_conn, "detail", detail_req);
+    if (!detail.answered) {
+      failure = std::move(detail);
+      co_return false;
+    }
+    if (!detail.ok) co_return true;  // the hub does not show it (deleted, or not ours): nothing to learn
+    http::Outgoing claims_req = get("claims", F("nid") + "=" + nid);
+    HubAnswer claims = co_await call(pull_conn, "claims", claims_req);
+    if (!claims.answered) {
+      failure = std::move(claims);
+      co_return false;
+    }
+    const std::string data = F("data");
+    const rapidjson::Value* report = &detail.doc;
+    if (detail.doc.HasMember(data.c_str()) && detail.doc[data.c_str()].IsObject()) report = &detail.doc[data.c_str()];
+    const std::string code = text_of(*report, F("report_status"));
+    const std::string agency = text_of(*report, F("report_agency"));
+    const std::string activity = text_of(*report, F("report_activity"));
+    auto target_it = L.status_codes.find(code);
+    if (target_it == L.status_codes.end()) {
+      log::warn("lapor.unknown_status", {{"nid", nid}, {"status", code}});
+      co_return true;
+    }
+    const Status target = target_it->second;
+    const TimeMs now = clock();
+    TimeMs at = std::max(now, local->updated_at + 1);
+    Status s = local->status;
+    const TimeMs activity_at = hub_time(activity, now);
+    auto emit = [&](EventKind kind, std::string payload, const std::string& key, TimeMs id_time, Actor actor) {
+      if (transition_error(s, kind)) return false;
+      Event e;
+      e.event_id = stable_event_id(id_time, "lapor:" + nid + ":" + key);
+      e.complaint_id = *complaint;
+      e.origin = cfg.upstream.node;
+      e.at = at++;
+      e.actor = std::move(actor);
+      e.kind = kind;
+      e.payload = std::move(payload);
+      e.hops = {cfg.upstream.node};
+      out.push_back(std::move(e));
+      return true;
+    };
+    const Actor hub_admin{"admin", "", "SP4N-LAPOR!"};
+    const std::string step = code + ":" + activity;
+    auto payload_of = [](std::initializer_list<std::pair<const char*, std::string>> members) {
+      rapidjson::StringBuffer buf;
+      json::Writer w(buf);
+      w.StartObject();
+      for (const auto& [k, v] : members) {
+        w.Key(k);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+      }
+      w.EndObject();
+      return std::string(buf.GetString(), buf.GetSize());
+    };
+    const std::string hub_status = payload_of({{"hub_status", code}});
+    const bool moved_on = target != Status::received && target != Status::pending;
+    if (target == Status::pending) {
+      if (emit(EventKind::held, hub_status, "held:" + step, activity_at, hub_admin)) s = Status::pending;
+    }
+    if (moved_on && (s == Status::received || s == Status::pending) && agency.empty()) {
+      if (emit(EventKind::verified, hub_status, "verified:" + step, activity_at, hub_admin)) s = Status::verified;
+    }
+    if (moved_on && !agency.empty() && (s == Status::received || s == Status::pending || s == Status::verified)) {
+      if (emit(EventKind::disposed, payload_of({{"agency", agency}, {"hub_status", code}}), "disposed:" + agency,
+               activity_at, hub_admin))
+        s = Status::disposed;
+    }
+    // Follow-ups from the hub's side (ours come back with our source name: skipped).
+    if (claims.ok && claims.doc.HasMember(data.c_str()) && claims.doc[data.c_str()].IsArray()) {
+      for (const auto& c : claims.doc[data.c_str()].GetArray()) {
+        if (text_of(c, F("claim_source")) == L.source) continue;
+        std::string text = text_of(c, F("claim_text"));
+        std::string date = text_of(c, F("claim_date"));
+        if (text.empty()) continue;
+        Actor by{"agency", agency, text_of(c, F("claim_by"))};
+        if (emit(EventKind::responded, payload_of({{"text", text}}), "claim:" + date + ":" + crypto::sha256_hex(text),
+                 hub_time(date, now), by))
+          s = Status::responded;
+        else
+          log::info("lapor.claim_not_applicable", {{"nid", nid}, {"status", to_string(s)}});
+      }
+    }
+    if (target == Status::in_progress && s == Status::disposed)
+      if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin)) s = Status::in_progress;
+    if (target == Status::responded && s == Status::disposed) {
+      // A status table may say "answered" without a claim we can read: nothing to record.
+    }
+    if (target == Status::closed)
+      if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin)) s = Status::closed;
+    co_return true;
+  }
+
+  // Merges `events` and moves `cursor_name` to `position` in one transaction.
+  awaitable<bool> merge(std::vector<Event>& events, const char* cursor_name, const std::string& position) {
+    auto batch = std::make_shared<std::vector<Event>>(std::move(events));
+    auto fresh = std::make_shared<int>(0);
+    const TimeMs now = clock();
+    auto work = std::make_shared<CommitQueue::Work>(
+        [batch, fresh, name = std::string(cursor_name), position, now](Store& s) {
+          *fresh = s.merge_from_parent(std::move(*batch), position, now, name);
+        });
+    errc e = co_await commit(work);
+    if (e != errc::ok) co_return false;
+    st.pulled += static_cast<std::uint64_t>(*fresh);
+    co_return true;
+  }
+
+  // The topic tree, cached in the store for `simpul check`. False when the hub did not answer.
+  awaitable<bool> refresh_topics() {
+    http::Outgoing out = get("topics", "");
+    out.method = "POST";
+    HubAnswer h = co_await call(pull_conn, "topics", out);
+    if (!h.ok) {
+      log::warn("lapor.topics_failed", {{"error", h.error}});
+      co_return false;
+    }
+    const std::string data = F("data");
+    if (!h.doc.HasMember(data.c_str()) || !h.doc[data.c_str()].IsArray()) co_return false;
+    rapidjson::Document topics(rapidjson::kArrayType);
+    auto& a = topics.GetAllocator();
+    for (const auto& t : h.doc[data.c_str()].GetArray()) {
+      std::string id = text_of(t, "id");
+      if (id.empty()) continue;
+      rapidjson::Value v(rapidjson::kObjectType);
+      v.AddMember("id", rapidjson::Value(id.c_str(), a), a);
+      v.AddMember("parent", rapidjson::Value(text_of(t, "parent").c_str(), a), a);
+      v.AddMember("topic_name", rapidjson::Value(text_of(t, "topic_name").c_str(), a), a);
+      topics.PushBack(v, a);
+    }
+    auto text = json::stringify(topics);
+    const TimeMs now = clock();
+    auto work = std::make_shared<CommitQueue::Work>([text, now](Store& s) { s.set_cursor(kTopicsCursor, text, now); });
+    errc e = co_await commit(work);
+    if (e == errc::ok) log::info("lapor.topics_cached", {{"topics", static_cast<std::int64_t>(topics.Size())}});
+    co_return e == errc::ok;
+  }
+
+  awaitable<void> pull_wait(std::int64_t ms) {
+    pull_timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await pull_timer.async_wait(asio::as_tuple(use_awaitable));
+  }
+
+  awaitable<void> pull_loop() {
+    auto self = shared_from_this();
+    std::string cursor, sweep_after;
+    try {
+      cursor = reader.cursor(kNotificationsCursor);
+      sweep_after = reader.cursor(kSweepCursor);
+    } catch (const StoreError&) {
+    }
+    if (cursor.empty()) cursor = "0";
+    TimeMs next_topics = 0, next_sweep = clock() + L.poll_interval_ms;
+    while (!stopping) {
+      if (clock() >= next_topics) {
+        bool ok = co_await refresh_topics();
+        next_topics = clock() + (ok ? L.topics_refresh_s * 1000LL : 60'000LL);
+      }
+      HubAnswer failure;
+      bool failed = false, busy = false;
+      http::Outgoing out = get("notifications", F("since") + "=" + url_encode(cursor));
+      HubAnswer page = co_await call(pull_conn, "notifications", out);
+      const std::string data = F("data");
+      if (!page.ok || !page.doc.HasMember(data.c_str()) || !page.doc[data.c_str()].IsArray()) {
+        failure = std::move(page);
+        if (failure.error.empty()) failure.error = "unreadable answer";
+        failed = true;
+      } else {
+        std::vector<std::string> nids;
+        std::int64_t last = std::atoll(cursor.c_str());
+        for (const auto& n : page.doc[data.c_str()].GetArray()) {
+          last = std::max<std::int64_t>(last, std::atoll(text_of(n, F("notification_id")).c_str()));
+          std::string nid = text_of(n, F("notification_nid"));
+          if (!nid.empty() && std::find(nids.begin(), nids.end(), nid) == nids.end()) nids.push_back(nid);
+        }
+        std::vector<Event> events;
+        for (const auto& nid : nids) {
+          if (!(co_await reconcile(nid, events, failure))) {
+            failed = true;
+            break;
+          }
+        }
+        if (!failed && (!events.empty() || std::to_string(last) != cursor)) {
+          std::string next = std::to_string(last);
+          if (co_await merge(events, kNotificationsCursor, next)) cursor = next;
+          busy = !nids.empty();  // there may be more: ask again at once
+        }
+      }
+      // Now and then, every open linked report: the hub does not notify each status change.
+      if (!failed && !busy && clock() >= next_sweep) {
+        std::vector<Store::LinkedComplaint> open;
+        try {
+          open = reader.open_linked(kSystem, sweep_after, L.sweep_batch);
+        } catch (const StoreError&) {
+        }
+        std::vector<Event> events;
+        for (const auto& c : open) {
+          if (!(co_await reconcile(c.ext_id, events, failure))) {
+            failed = true;
+            break;
+          }
+        }
+        if (!failed) {
+          const bool full = static_cast<int>(open.size()) == L.sweep_batch;
+          std::string next = full ? open.back().complaint_id : std::string();
+          if (co_await merge(events, kSweepCursor, next)) {
+            sweep_after = next;
+            next_sweep = full ? clock() : clock() + L.sweep_interval_s * 1000LL;
+          }
+        }
+      }
+      if (stopping) break;
+      if (failed) {
+        std::string what = failure.error.empty() ? describe(failure.raw) : failure.error;
+        std::int64_t delay = health.failed(LinkHealth::pulling, what, failure.raw.status, failure.raw.retry_after_s);
+        log::warn("lapor.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
+        co_await pull_wait(delay);
+        continue;
+      }
+      health.succeeded(LinkHealth::pulling);
+      if (!busy) co_await pull_wait(L.poll_interval_ms);
+    }
+  }
+};
+
+LaporLink::LaporLink(asio::io_context& ioc, const Config& cfg, std::string client_secret, Store& reader,
+                     CommitQueue& writer, std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(client_secret), reader, writer, std::move(clock))) {}
+
+LaporLink::~LaporLink() = default;
+
+void LaporLink::start() {
+  asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
+  asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
+  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"dialect", "lapor"},
+                                 {"host", impl_->cfg.upstream.host},
+                                 {"port", static_cast<int>(impl_->cfg.upstream.port)},
+                                 {"tls", impl_->cfg.upstream.tls.enabled}});
+}
+
+void LaporLink::stop() {
+  impl_->stopping = true;
+  impl_->wake_timer.cancel();
+  impl_->pull_timer.cancel();
+}
+
+void LaporLink::wake() { impl_->wake_timer.cancel(); }
+
+const UplinkStatus& LaporLink::status() const { return impl_->st; }
+
+}  // namespace simpul
