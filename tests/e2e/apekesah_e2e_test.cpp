@@ -136,7 +136,7 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 
   CHECK(db_count(batam_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
-TEST_CASE("e2e: make demo's federation runs - and the citizen sees the answer in Ape Kesah") {
+TEST_CASE("e2e: make demo runs Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR! - and the citizen sees the hub's answer in Ape Kesah") {
   // The demo's configs, copied with their relative layout: its data lands in this temp dir.
   test::TempDir dir;
   std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"), std::filesystem::copy_options::recursive);
@@ -146,7 +146,10 @@ TEST_CASE("e2e: make demo's federation runs - and the citizen sees the answer in
   INFO(out);
   CHECK(out.find("the citizen sees in Ape Kesah: status \"Selesai\", tanggapan \"Lubang sudah ditambal") != std::string::npos);
   CHECK(out.find("-> Batam sees \"closed\"") != std::string::npos);
-  CHECK(out.find("at Nasional: reporter absent") != std::string::npos);
+  CHECK(out.find("at Kepri   : reporter absent") != std::string::npos);
+  CHECK(out.find("at LAPOR!  : reporter absent (never sent), is_anonim 2") != std::string::npos);
+  CHECK(out.find("LAPOR! #0") == std::string::npos);  // every complaint got a hub tracking id
+  CHECK(out.find("report #4000") != std::string::npos);
   CHECK(out.find("after   -1") == std::string::npos);  // no step timed out
   CHECK(std::filesystem::exists(dir.file("demo-data/apekesah.db")));
 }

@@ -29,6 +29,7 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("APEKESAH_WEBHOOK_SECRET", "example-webhook-secret-0123456789", 1);
   setenv("APEKESAH_CALLBACK_SECRET", "example-callback-secret-0123456789", 1);
   setenv("SIMPUL_DEMO_APEKESAH_CALLBACK", "demo-callback-secret-0123456789", 1);
+  setenv("SIMPUL_DEMO_LAPOR_SECRET", "demo-lapor-secret-0123456789", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
                         "/config/demo/nasional.json"}) {
     CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0, out);
