@@ -36,6 +36,7 @@ bench: build
 	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
 	./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1
 	./$(BUILD)/bench/import_bench --simpul ./$(BUILD)/simpul --rows 1000000
+	./$(BUILD)/bench/lapor_bench
 
 # Long crash-and-restart soaks (the short versions run in `make test`).
 soak: build

@@ -298,3 +298,21 @@ TEST_CASE("lapor dialect: config names what is wrong") {
   CHECK(cfg.upstream.lapor.success.at("create") == 1);
   CHECK(cfg.upstream.lapor.status_codes.size() == 1);  // an operator's table replaces the default
 }
+
+TEST_CASE("lapor dialect: attachments go as files when they can be fetched - otherwise as links in the content") {
+  test::LaporSim hub;
+  Kepri kepri(hub.port());
+  // A file any HTTP server can give (the node's own /livez), and one that cannot be fetched.
+  const std::string served = "http://127.0.0.1:" + std::to_string(kepri.node->port()) + "/livez";
+  const std::string gone = "http://127.0.0.1:1/foto-hilang.jpg";
+  const std::string id = kepri.ingest(test::sample_complaint(
+      "Jalan rusak berfoto", R"(,"attachments":[{"uri":")" + served + R"(","name":"foto.jpg","mime":"image/jpeg"},{"uri":")" +
+                                 gone + R"("}])"));
+  REQUIRE(eventually([&] { return kepri.linked() == 1; }));
+  auto reports = hub_reports(hub);
+  REQUIRE(reports.count(id));
+  CHECK(reports[id]["photos"].GetInt() == 1);
+  CHECK(received(reports[id], "photo") == "1");
+  CHECK(received(reports[id], "content").find("Lampiran: " + gone) != std::string::npos);
+  CHECK(received(reports[id], "content").find(served) == std::string::npos);
+}
