@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/json.hpp"
+#include "http/multipart.hpp"
 #include "support/lapor_sim_support.hpp"
 #include "support/test_support.hpp"
 
@@ -184,12 +185,13 @@ TEST_CASE("lapor dialect: a create stored at the hub but answered too late is lo
   CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
-TEST_CASE("lapor dialect: expiring tokens - 429 with Retry-After - 5xx - nothing lost and no report twice") {
+TEST_CASE("lapor dialect: expiring tokens - 429 with Retry-After - 5xx - a slow hub - nothing lost and no report twice") {
   lapor::SimFaults f;
   f.expire_tokens_every = 4;
   f.rate_limit_every = 7;
   f.retry_after_s = 1;
   f.error_rate = 0.15;
+  f.latency_ms = 20;  // a slow hub too
   f.seed = 7;
   test::LaporSim hub(f);
   Kepri kepri(hub.port());
@@ -315,4 +317,31 @@ TEST_CASE("lapor dialect: attachments go as files when they can be fetched - oth
   CHECK(received(reports[id], "photo") == "1");
   CHECK(received(reports[id], "content").find("Lampiran: " + gone) != std::string::npos);
   CHECK(received(reports[id], "content").find(served) == std::string::npos);
+}
+
+TEST_CASE("lapor dialect: a report staff entered on the hub by hand - simpul link - no second report and its status syncs") {
+  const auto port = test::free_port();
+  test::TempDir hub_dir;
+  const std::string hub_db = hub_dir.file("lapor.db");
+  std::int64_t nid = 0;
+  {  // Staff type the complaint into LAPOR! themselves.
+    test::LaporSim hub({}, 3600, port, hub_db);
+    http::Client c = hub.client();
+    auto t = c.request("POST", "/api/lapor/token", R"({"client_id": "kepri", "client_secret": ")" +
+                                                       std::string(test::kSimClientSecret) + "\"}");
+    auto token = json::get_string(*json::parse(t.body), "KeyToken");
+    auto [body, type] = http::build_multipart({{"subject", "", "", "Jalan rusak (diketik ulang)"},
+                                               {"content", "", "", "Diketik ulang oleh petugas dari surat warga."}});
+    auto r = c.request("POST", "/api/lapor/stream", body, {{"keytoken", token}, {"content-type", type}});
+    nid = (*json::parse(r.body))["nid"].GetInt64();
+  }
+  Kepri kepri(port);  // the hub is down while the complaint is stored and linked here
+  const std::string id = kepri.ingest(test::sample_complaint());
+  std::string out;
+  REQUIRE(test::run_simpul({"link", "--config", kepri.dir.file("provinsi-kepri.json"), id, "lapor:" + std::to_string(nid)}, &out) == 0);
+  test::LaporSim hub({}, 3600, port, hub_db);
+  hub_action(hub, nid, "dispose", R"({"agency": "dinas-pu-batam"})");
+  REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
+  CHECK(hub_reports(hub).size() == 1);  // the link's create saw the tracking id and sent nothing
+  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0);
 }

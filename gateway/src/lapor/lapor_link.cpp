@@ -735,7 +735,9 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
           std::string next = full ? open.back().complaint_id : std::string();
           if (co_await merge(events, kSweepCursor, next)) {
             sweep_after = next;
-            next_sweep = full ? clock() : clock() + L.sweep_interval_s * 1000LL;
+            // A full step: the next one after a poll interval (the hub is not hammered when
+            // thousands of reports are open); the end of the list: the next sweep later.
+            next_sweep = clock() + (full ? L.poll_interval_ms : L.sweep_interval_s * 1000LL);
           }
         }
       }
