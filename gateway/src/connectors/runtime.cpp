@@ -1,7 +1,6 @@
 #include "connectors/runtime.hpp"
 
 #include <boost/asio.hpp>
-#include <boost/url/parse.hpp>
 
 #include <map>
 #include <random>
@@ -67,18 +66,14 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
   awaitable<void> run_fetch(FetchRequest req, std::function<void(FetchResponse)> done) {
     auto self = shared_from_this();
     FetchResponse out;
-    auto url = boost::urls::parse_uri(req.url);
-    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+    auto url = http::peer_of_url(req.url);
+    if (!url) {
       out.error = "bad url";
       done(std::move(out));
       co_return;
     }
-    http::Peer peer;
-    peer.host = url->host_address();
-    if (peer.host.size() > 2 && peer.host.front() == '[') peer.host = peer.host.substr(1, peer.host.size() - 2);
-    peer.tls.enabled = url->scheme() == "https";
-    peer.port = url->has_port() ? url->port_number() : (peer.tls.enabled ? 443 : 80);
-    const std::string key = std::string(url->scheme()) + "://" + peer.host + ":" + std::to_string(peer.port);
+    const http::Peer& peer = url->peer;
+    const std::string key = url->scheme + "://" + peer.host + ":" + std::to_string(peer.port);
     std::unique_ptr<http::OutgoingConnection> conn;
     auto& pool = idle[key];
     const bool reused = !pool.empty();
@@ -94,11 +89,9 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
         co_return;
       }
     }
-    std::string target(url->encoded_target());
-    if (target.empty()) target = "/";
     http::Outgoing o;
     o.method = req.method;
-    o.target = target;
+    o.target = url->target;
     for (auto& [k, v] : req.headers) o.headers.push_back({k, v});
     o.headers.push_back({"user-agent", "simpul/" + cfg.node.id});
     o.body = std::move(req.body);

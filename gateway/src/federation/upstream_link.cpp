@@ -92,18 +92,12 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   awaitable<void> push_loop() {
     auto self = shared_from_this();
     while (!stopping) {
-      std::vector<QueuedEvent> items;
-      bool read_failed = false;
-      try {
-        items = reader.due_outbox("upstream", clock(), push_limit ? push_limit : cfg.upstream.batch);
-      } catch (const StoreError& e) {
-        log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
-        read_failed = true;
-      }
-      if (read_failed) {
+      auto due = due_upstream(reader, clock(), push_limit ? push_limit : cfg.upstream.batch);
+      if (!due) {
         co_await sleep_ms(1000);
         continue;
       }
+      std::vector<QueuedEvent> items = std::move(*due);
       if (items.empty()) {
         // Sleep until woken by a commit, or at most a second (rows may come due by time).
         wake_timer.expires_after(std::chrono::seconds(1));
@@ -284,6 +278,15 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     }
   }
 };
+
+std::optional<std::vector<QueuedEvent>> due_upstream(Store& reader, TimeMs now, int limit) {
+  try {
+    return reader.due_outbox("upstream", now, limit);
+  } catch (const StoreError& e) {
+    log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
+    return std::nullopt;
+  }
+}
 
 LinkHealth::LinkHealth(std::string parent, int max_backoff_ms, UplinkStatus& st)
     : parent_(std::move(parent)), max_backoff_ms_(max_backoff_ms), st_(st), rng_(std::random_device{}()) {}

@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "store/commit_queue.hpp"
@@ -71,6 +73,10 @@ class LinkHealth {
   int failures_[2] = {0, 0};
   std::mt19937_64 rng_;
 };
+
+// The push loops' next batch: outbox rows for "upstream" due at `now`, oldest first; nullopt
+// (logged) when the store cannot be read, and the loop waits a second.
+std::optional<std::vector<QueuedEvent>> due_upstream(Store& reader, TimeMs now, int limit);
 
 class UpstreamLink final : public Uplink {
  public:

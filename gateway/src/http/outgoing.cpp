@@ -3,6 +3,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
 
 #include "http/tls_context.hpp"
 
@@ -14,6 +15,20 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
+
+std::optional<UrlTarget> peer_of_url(std::string_view text) {
+  auto url = boost::urls::parse_uri(text);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) return std::nullopt;
+  UrlTarget out;
+  out.scheme = url->scheme();
+  out.peer.host = url->host_address();
+  if (out.peer.host.size() > 2 && out.peer.host.front() == '[') out.peer.host = out.peer.host.substr(1, out.peer.host.size() - 2);
+  out.peer.tls.enabled = out.scheme == "https";
+  out.peer.port = url->has_port() ? url->port_number() : (out.peer.tls.enabled ? 443 : 80);
+  out.target = url->encoded_target();
+  if (out.target.empty()) out.target = "/";
+  return out;
+}
 
 std::string Incoming::header(std::string_view name) const {
   Request r;

@@ -8,6 +8,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,15 @@ struct Incoming {
   int retry_after_s = -1;        // Retry-After in seconds, when given
   std::string header(std::string_view name) const;
 };
+
+// The peer and request target of an http(s) URL ("/" when it has no path); nullopt for any
+// other scheme or no host. The scheme decides TLS and the default port (443 or 80).
+struct UrlTarget {
+  Peer peer;
+  std::string scheme;
+  std::string target;
+};
+std::optional<UrlTarget> peer_of_url(std::string_view url);
 
 class OutgoingConnection {
  public:

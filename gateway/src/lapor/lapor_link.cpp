@@ -1,7 +1,8 @@
 #include "lapor/lapor_link.hpp"
 
 #include <boost/asio.hpp>
-#include <boost/url/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
 #include <map>
@@ -31,7 +32,7 @@ constexpr const char* kSweepCursor = "lapor.sweep";
 // What the hub said to one call.
 struct HubAnswer {
   http::Incoming raw;
-  rapidjson::Document doc;  // the body when it is a JSON object, else null
+  rapidjson::Document doc;  // the body when it is a JSON object, else null (the default)
   bool answered = false;    // a JSON object with the status member: the hub decided
   bool ok = false;          // ... and its status is this endpoint's success flag
   std::string error;        // for status and logs: a code or the hub's error text, never a body
@@ -48,20 +49,8 @@ std::string text_of(const rapidjson::Value& obj, const std::string& key) {
   return "";
 }
 
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+// A query value, percent-encoded (everything but the unreserved characters).
+std::string url_encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
 
 // A UUIDv7 that is a function of `key`: the same hub fact read twice gives the same event id,
 // so merging it twice stores it once. The time bits are `t` (a time the hub gave, when known).
@@ -132,7 +121,6 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
   HubAnswer read_answer(http::Incoming raw, const std::string& endpoint) const {
     HubAnswer h;
     h.raw = std::move(raw);
-    h.doc.SetNull();
     if (h.raw.ec) {
       h.error = h.raw.error;
       return h;
@@ -192,7 +180,6 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
         std::string failure = co_await acquire_token(conn);
         if (!failure.empty()) {
           HubAnswer h;
-          h.doc.SetNull();
           h.error = failure;
           h.raw.status = 503;  // not answered: retried with backoff
           co_return h;
@@ -262,22 +249,16 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
   // An attachment's bytes, when its uri is http(s) and it fits; nullopt otherwise (it then goes
   // as a link in the content, so nothing is lost).
   awaitable<std::optional<std::string>> fetch_attachment(const std::string& uri) {
-    auto url = boost::urls::parse_uri(uri);
-    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) co_return std::nullopt;
-    http::Peer peer;
-    peer.host = url->host_address();
-    if (peer.host.size() > 2 && peer.host.front() == '[') peer.host = peer.host.substr(1, peer.host.size() - 2);
-    peer.tls.enabled = url->scheme() == "https";
-    peer.port = url->has_port() ? url->port_number() : (peer.tls.enabled ? 443 : 80);
+    auto url = http::peer_of_url(uri);
+    if (!url) co_return std::nullopt;
     std::unique_ptr<http::OutgoingConnection> conn;
     try {
-      conn = std::make_unique<http::OutgoingConnection>(ioc, peer, cfg.upstream.timeout_ms);
+      conn = std::make_unique<http::OutgoingConnection>(ioc, url->peer, cfg.upstream.timeout_ms);
     } catch (const std::exception&) {
       co_return std::nullopt;
     }
     http::Outgoing out;
-    out.target = std::string(url->encoded_target());
-    if (out.target.empty()) out.target = "/";
+    out.target = url->target;
     out.headers = {{"user-agent", "simpul/" + cfg.node.id}};
     out.timeout_ms = cfg.upstream.timeout_ms;
     http::Incoming in = co_await conn->send(out);
@@ -401,18 +382,12 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
     auto self = shared_from_this();
     lookup_first = cfg.upstream.batch;
     while (!stopping) {
-      std::vector<QueuedEvent> items;
-      bool read_failed = false;
-      try {
-        items = reader.due_outbox("upstream", clock(), cfg.upstream.batch);
-      } catch (const StoreError& e) {
-        log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
-        read_failed = true;
-      }
-      if (read_failed) {
+      auto due = due_upstream(reader, clock(), cfg.upstream.batch);
+      if (!due) {
         co_await sleep_ms(1000);
         continue;
       }
+      std::vector<QueuedEvent> items = std::move(*due);
       if (items.empty()) {
         wake_timer.expires_after(std::chrono::seconds(1));
         co_await wake_timer.async_wait(asio::as_tuple(use_awaitable));
@@ -613,9 +588,6 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
     }
     if (target == Status::in_progress && s == Status::disposed)
       if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin)) s = Status::in_progress;
-    if (target == Status::responded && s == Status::disposed) {
-      // A status table may say "answered" without a claim we can read: nothing to record.
-    }
     if (target == Status::closed)
       if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin)) s = Status::closed;
     co_return true;
