@@ -10,6 +10,7 @@ packages=(
   libssl-dev libsqlite3-dev sqlite3
   rapidjson-dev doctest-dev
   libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
+  iproute2 nftables
 )
 
 missing=()

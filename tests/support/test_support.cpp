@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -92,7 +93,7 @@ std::vector<http::Header> TestNode::auth(const std::string& token) {
 }
 
 ServeProcess::ServeProcess(const std::string& config_file, const std::string& ready_file,
-                           const std::string& log_file) {
+                           const std::string& log_file, const std::string& netns) {
   std::filesystem::remove(ready_file);
   setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
   pid_ = fork();
@@ -102,6 +103,10 @@ ServeProcess::ServeProcess(const std::string& config_file, const std::string& re
                                : open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(out, 1);
     dup2(out, 2);
+    if (!netns.empty()) {
+      int ns = open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) _exit(126);
+    }
     execl(SIMPUL_BINARY, "simpul", "serve", "--config", config_file.c_str(), "--ready-file",
           ready_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);

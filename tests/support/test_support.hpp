@@ -60,9 +60,10 @@ class TestNode {
 // `simpul serve --config FILE` as a child process.
 class ServeProcess {
  public:
-  // stdout (the JSON log) goes to `log_file`, or nowhere when empty.
+  // stdout (the JSON log) goes to `log_file`, or nowhere when empty. `netns`: the name of a
+  // network namespace (ip netns) to run it in; the caller has checked it can.
   explicit ServeProcess(const std::string& config_file, const std::string& ready_file,
-                        const std::string& log_file = "");
+                        const std::string& log_file = "", const std::string& netns = "");
   ~ServeProcess();
   std::uint16_t port() const { return port_; }
   void kill9();        // SIGKILL and reap
