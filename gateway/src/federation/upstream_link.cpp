@@ -9,8 +9,7 @@
 
 #include "core/json.hpp"
 #include "core/log.hpp"
-#include "core/normalize.hpp"
-#include "core/schema.hpp"
+#include "federation/fed_protocol.hpp"
 #include "federation/redact.hpp"
 #include "http/outgoing.hpp"
 #include "store/commit_awaitable.hpp"
@@ -143,18 +142,13 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       std::vector<std::string> reasons;
       bool readable = false;
       if (!a.ec && a.status == 200) {
-        auto doc = json::parse(a.body);
-        if (doc && doc->IsObject() && doc->HasMember("results") && (*doc)["results"].IsArray() &&
-            (*doc)["results"].Size() == items.size()) {
+        std::vector<std::string> sent;
+        for (const auto& i : items) sent.push_back(i.event.event_id);
+        if (auto results = fed::read_push_results(a.body, sent)) {
           readable = true;
-          for (rapidjson::SizeType i = 0; i < (*doc)["results"].Size() && readable; ++i) {
-            const auto& r = (*doc)["results"][i];
-            auto outcome = json::get_string(r, "outcome");
-            readable = json::get_string(r, "event_id") == items[i].event.event_id &&
-                       (outcome == "accepted" || outcome == "duplicate" || outcome == "retry" ||
-                        outcome == "rejected");
-            outcomes.push_back(outcome);
-            reasons.push_back(json::get_string(r, "reason"));
+          for (auto& r : *results) {
+            outcomes.push_back(std::move(r.outcome));
+            reasons.push_back(std::move(r.reason));
           }
         }
       }
@@ -229,27 +223,10 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       std::string next;
       bool readable = false;
       if (!a.ec && a.status == 200) {
-        auto doc = json::parse(a.body);
-        // check_strings drops empty members ("next": "" before anything was delivered), so
-        // read `next` tolerantly afterwards.
-        if (doc && doc->IsObject() && !check_strings(*doc) && doc->HasMember("events") &&
-            (*doc)["events"].IsArray() &&
-            (!doc->HasMember("next") || (*doc)["next"].IsString())) {
-          next = json::get_string(*doc, "next");
-          rapidjson::Document batch(rapidjson::kObjectType);
-          batch.AddMember("events", rapidjson::Value((*doc)["events"], batch.GetAllocator()), batch.GetAllocator());
-          readable = (*doc)["events"].Empty() ||
-                     !JsonSchema::builtin("schema/fed_events.schema.json").validate(batch);
-          if (readable) {
-            for (const auto& v : (*doc)["events"].GetArray()) {
-              auto e = json::event_from_value(v);
-              if (!e) {
-                readable = false;
-                break;
-              }
-              events.push_back(std::move(*e));
-            }
-          }
+        if (auto page = fed::read_changes(a.body)) {
+          readable = true;
+          events = std::move(page->events);
+          next = std::move(page->next);
         }
       }
       if (!readable) {

@@ -15,6 +15,7 @@
 #include "core/uuid.hpp"
 #include "http/multipart.hpp"
 #include "http/outgoing.hpp"
+#include "lapor/lapor_protocol.hpp"
 #include "store/commit_awaitable.hpp"
 
 namespace simpul {
@@ -23,52 +24,22 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 
+using lapor::text_of;
+
 namespace {
 
 constexpr const char* kSystem = "lapor";
 constexpr const char* kNotificationsCursor = "lapor.notifications";
 constexpr const char* kSweepCursor = "lapor.sweep";
 
-// What the hub said to one call.
-struct HubAnswer {
+// What the hub said to one call: the raw answer, and its reading when it came (transport
+// failures leave the reading empty, with the error).
+struct HubAnswer : lapor::Reply {
   http::Incoming raw;
-  rapidjson::Document doc;  // the body when it is a JSON object, else null (the default)
-  bool answered = false;    // a JSON object with the status member: the hub decided
-  bool ok = false;          // ... and its status is this endpoint's success flag
-  std::string error;        // for status and logs: a code or the hub's error text, never a body
 };
-
-// A number or a string member as text ("" when absent): the hub sends ids both ways.
-std::string text_of(const rapidjson::Value& obj, const std::string& key) {
-  if (!obj.IsObject()) return "";
-  auto it = obj.FindMember(key.c_str());
-  if (it == obj.MemberEnd()) return "";
-  if (it->value.IsString()) return it->value.GetString();
-  if (it->value.IsInt64()) return std::to_string(it->value.GetInt64());
-  if (it->value.IsNumber()) return std::to_string(static_cast<long long>(it->value.GetDouble()));
-  return "";
-}
 
 // A query value, percent-encoded (everything but the unreserved characters).
 std::string url_encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
-
-// A UUIDv7 that is a function of `key`: the same hub fact read twice gives the same event id,
-// so merging it twice stores it once. The time bits are `t` (a time the hub gave, when known).
-std::string stable_event_id(TimeMs t, const std::string& key) {
-  std::string h = crypto::sha256_hex(key);
-  char time_hex[13];
-  std::snprintf(time_hex, sizeof time_hex, "%012llx", static_cast<unsigned long long>(t) & 0xffffffffffffULL);
-  std::string id = std::string(time_hex, 8) + "-" + std::string(time_hex + 8, 4) + "-7" + h.substr(0, 3) + "-";
-  id += "89ab"[std::stoi(h.substr(3, 1), nullptr, 16) & 3];
-  id += h.substr(4, 3) + "-" + h.substr(7, 12);
-  return id;
-}
-
-TimeMs hub_time(const std::string& text, TimeMs fallback) {
-  if (text.empty()) return fallback;
-  auto t = parse_timestamp(text, Zone{});  // naive hub times are WIB (Jakarta)
-  return t ? *t : fallback;
-}
 
 }  // namespace
 
@@ -125,22 +96,8 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       h.error = h.raw.error;
       return h;
     }
-    auto doc = json::parse(h.raw.body);
-    if (doc && doc->IsObject()) h.doc = std::move(*doc);
-    std::string status = text_of(h.doc, F("status"));
-    h.answered = !status.empty() && h.raw.status < 500 && h.raw.status != 429 && h.raw.status != 401 &&
-                 h.raw.status != 403;
-    h.ok = h.answered && status == std::to_string(L.success.at(endpoint));
-    if (!h.ok) {
-      std::string hub_error = text_of(h.doc, F("error"));
-      h.error = describe(h.raw) + (hub_error.empty() ? "" : ": " + hub_error.substr(0, 200));
-      if (h.raw.status == 200 && status.empty()) h.error = "unreadable answer";
-    }
+    static_cast<lapor::Reply&>(h) = lapor::read_reply(L, endpoint, h.raw.status, h.raw.body);
     return h;
-  }
-
-  bool token_expired(const HubAnswer& h) const {
-    return h.raw.status == 401 || (!h.raw.ec && text_of(h.doc, F("status")) == std::to_string(L.expired_status));
   }
 
   // A new KEYTOKEN. Answers the failure ("" when a token was issued).
@@ -190,7 +147,7 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       out.timeout_ms = cfg.upstream.timeout_ms;
       http::Incoming raw = co_await conn.send(out);
       HubAnswer h = read_answer(std::move(raw), endpoint);
-      if (token_expired(h) && attempt == 0) {
+      if (h.token_expired && attempt == 0) {
         token.clear();
         continue;
       }
@@ -480,18 +437,15 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
   // ---- pull ---------------------------------------------------------------------------------
 
   // What this node knows of a complaint: its status and the time of its last event.
-  struct Local {
-    Status status = Status::received;
-    TimeMs updated_at = 0;
-  };
-  std::optional<Local> local_state(const std::string& complaint_id) {
+  std::optional<lapor::LocalState> local_state(const std::string& complaint_id) {
     auto text = reader.state_json(complaint_id);
     if (!text) return std::nullopt;
     auto doc = json::parse(*text);
     if (!doc || !doc->IsObject()) return std::nullopt;
-    Local l;
+    lapor::LocalState l;
+    l.complaint_id = complaint_id;
     l.status = parse_status(json::get_string(*doc, "status")).value_or(Status::received);
-    l.updated_at = hub_time(json::get_string(*doc, "updated_at"), 0);
+    l.updated_at = lapor::hub_time(json::get_string(*doc, "updated_at"), 0);
     return l;
   }
 
@@ -515,81 +469,8 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       failure = std::move(claims);
       co_return false;
     }
-    const std::string data = F("data");
-    const rapidjson::Value* report = &detail.doc;
-    if (detail.doc.HasMember(data.c_str()) && detail.doc[data.c_str()].IsObject()) report = &detail.doc[data.c_str()];
-    const std::string code = text_of(*report, F("report_status"));
-    const std::string agency = text_of(*report, F("report_agency"));
-    const std::string activity = text_of(*report, F("report_activity"));
-    auto target_it = L.status_codes.find(code);
-    if (target_it == L.status_codes.end()) {
-      log::warn("lapor.unknown_status", {{"nid", nid}, {"status", code}});
-      co_return true;
-    }
-    const Status target = target_it->second;
-    const TimeMs now = clock();
-    TimeMs at = std::max(now, local->updated_at + 1);
-    Status s = local->status;
-    const TimeMs activity_at = hub_time(activity, now);
-    auto emit = [&](EventKind kind, std::string payload, const std::string& key, TimeMs id_time, Actor actor) {
-      if (transition_error(s, kind)) return false;
-      Event e;
-      e.event_id = stable_event_id(id_time, "lapor:" + nid + ":" + key);
-      e.complaint_id = *complaint;
-      e.origin = cfg.upstream.node;
-      e.at = at++;
-      e.actor = std::move(actor);
-      e.kind = kind;
-      e.payload = std::move(payload);
-      e.hops = {cfg.upstream.node};
-      out.push_back(std::move(e));
-      return true;
-    };
-    const Actor hub_admin{"admin", "", "SP4N-LAPOR!"};
-    const std::string step = code + ":" + activity;
-    auto payload_of = [](std::initializer_list<std::pair<const char*, std::string>> members) {
-      rapidjson::StringBuffer buf;
-      json::Writer w(buf);
-      w.StartObject();
-      for (const auto& [k, v] : members) {
-        w.Key(k);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-      }
-      w.EndObject();
-      return std::string(buf.GetString(), buf.GetSize());
-    };
-    const std::string hub_status = payload_of({{"hub_status", code}});
-    const bool moved_on = target != Status::received && target != Status::pending;
-    if (target == Status::pending) {
-      if (emit(EventKind::held, hub_status, "held:" + step, activity_at, hub_admin)) s = Status::pending;
-    }
-    if (moved_on && (s == Status::received || s == Status::pending) && agency.empty()) {
-      if (emit(EventKind::verified, hub_status, "verified:" + step, activity_at, hub_admin)) s = Status::verified;
-    }
-    if (moved_on && !agency.empty() && (s == Status::received || s == Status::pending || s == Status::verified)) {
-      if (emit(EventKind::disposed, payload_of({{"agency", agency}, {"hub_status", code}}), "disposed:" + agency,
-               activity_at, hub_admin))
-        s = Status::disposed;
-    }
-    // Follow-ups from the hub's side (ours come back with our source name: skipped).
-    if (claims.ok && claims.doc.HasMember(data.c_str()) && claims.doc[data.c_str()].IsArray()) {
-      for (const auto& c : claims.doc[data.c_str()].GetArray()) {
-        if (text_of(c, F("claim_source")) == L.source) continue;
-        std::string text = text_of(c, F("claim_text"));
-        std::string date = text_of(c, F("claim_date"));
-        if (text.empty()) continue;
-        Actor by{"agency", agency, text_of(c, F("claim_by"))};
-        if (emit(EventKind::responded, payload_of({{"text", text}}), "claim:" + date + ":" + crypto::sha256_hex(text),
-                 hub_time(date, now), by))
-          s = Status::responded;
-        else
-          log::info("lapor.claim_not_applicable", {{"nid", nid}, {"status", to_string(s)}});
-      }
-    }
-    if (target == Status::in_progress && s == Status::disposed)
-      if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin)) s = Status::in_progress;
-    if (target == Status::closed)
-      if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin)) s = Status::closed;
+    auto events = lapor::hub_events(L, cfg.upstream.node, nid, *local, detail, &claims, clock());
+    for (auto& e : events) out.push_back(std::move(e));
     co_return true;
   }
 
@@ -662,19 +543,14 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       bool failed = false, busy = false;
       http::Outgoing out = get("notifications", F("since") + "=" + url_encode(cursor));
       HubAnswer page = co_await call(pull_conn, "notifications", out);
-      const std::string data = F("data");
-      if (!page.ok || !page.doc.HasMember(data.c_str()) || !page.doc[data.c_str()].IsArray()) {
+      auto notes = lapor::read_notifications(L, page, std::atoll(cursor.c_str()));
+      if (!notes) {
         failure = std::move(page);
         if (failure.error.empty()) failure.error = "unreadable answer";
         failed = true;
       } else {
-        std::vector<std::string> nids;
-        std::int64_t last = std::atoll(cursor.c_str());
-        for (const auto& n : page.doc[data.c_str()].GetArray()) {
-          last = std::max<std::int64_t>(last, std::atoll(text_of(n, F("notification_id")).c_str()));
-          std::string nid = text_of(n, F("notification_nid"));
-          if (!nid.empty() && std::find(nids.begin(), nids.end(), nid) == nids.end()) nids.push_back(nid);
-        }
+        const std::vector<std::string>& nids = notes->nids;
+        const std::int64_t last = notes->last;
         std::vector<Event> events;
         for (const auto& nid : nids) {
           if (!(co_await reconcile(nid, events, failure))) {

@@ -1,0 +1,64 @@
+#pragma once
+// The reading of SP4N-LAPOR! answers (upstream dialect `lapor`), apart from any I/O so that it
+// can be tested and fuzzed on its own: what an answer means (decided, success, the hub's error),
+// which reports a notifications page names, and which events a report's detail and claims make
+// here. Field names, success flags and status codes come from Config::Upstream::Lapor.
+
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "simpul/model.hpp"
+
+namespace simpul::lapor {
+
+// A number or a string member as text ("" when absent or of another type): the hub sends ids
+// both ways. Numbers out of the 64-bit range read as "".
+std::string text_of(const rapidjson::Value& obj, const std::string& key);
+
+// A UUIDv7 that is a function of `key`: the same hub fact read twice gives the same event id, so
+// merging it twice stores it once. The time bits are `t` (a time the hub gave, when known).
+std::string stable_event_id(TimeMs t, const std::string& key);
+
+// A hub time ("2026-05-01 10:00:00", naive times are WIB); `fallback` when absent or unreadable.
+TimeMs hub_time(const std::string& text, TimeMs fallback);
+
+// One answer from the hub with an HTTP status (transport failures never get here).
+struct Reply {
+  rapidjson::Document doc;  // the body when it is a JSON object, else null
+  bool answered = false;    // a JSON object with the status member, not a 401/403/429/5xx
+  bool ok = false;          // ... and its status is `endpoint`'s success flag
+  bool token_expired = false;  // 401, or the configured "KEYTOKEN expired" status
+  std::string error;        // when not ok: "http N" and the hub's error text (at most 200 bytes)
+};
+Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status, std::string_view body);
+
+// The reports a notifications page names (each once, in order) and the highest notification id
+// in it (at least `cursor`). nullopt when the page has no data array.
+struct Notifications {
+  std::vector<std::string> nids;
+  std::int64_t last = 0;
+};
+std::optional<Notifications> read_notifications(const Config::Upstream::Lapor& L, const Reply& page,
+                                                std::int64_t cursor);
+
+// What this node knows of a linked complaint.
+struct LocalState {
+  std::string complaint_id;
+  Status status = Status::received;
+  TimeMs updated_at = 0;
+};
+
+// The events that bring a complaint from where it is here to where the hub has it, from a
+// report's detail (ok) and claims (`claims` null when the hub did not give them): held,
+// verified, disposed, responded (claims not from our own source), progressed, closed, each
+// only where the state machine allows, with ids that are stable for the same hub facts.
+// Origin and first hop: `hub_node`. An unknown hub status code yields nothing (logged).
+std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node, const std::string& nid,
+                              const LocalState& local, const Reply& detail, const Reply* claims, TimeMs now);
+
+}  // namespace simpul::lapor
