@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build test demo test-asan test-tsan bench soak clean
+.PHONY: all setup build test demo test-asan test-tsan fuzz bench soak clean
 
 all: build
 
@@ -30,6 +30,10 @@ test-asan:
 test-tsan:
 	SIMPUL_IMPORT_ROWS=20000 $(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DSIMPUL_TSAN=ON -DCMAKE_BUILD_TYPE=Debug"
 
+# libFuzzer targets (tests/fuzz) with clang-14, ASan and UBSan: FUZZ_SECONDS each (default 180).
+fuzz:
+	./scripts/fuzz.sh
+
 # Benchmarks print their figures; they are never part of `make test`.
 bench: build
 	./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
@@ -43,4 +47,4 @@ soak: build
 	SIMPUL_CRASH_CYCLES=200 SIMPUL_FED_KILL_CYCLES=100 ./$(BUILD)/tests/fault_tests
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

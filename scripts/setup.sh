@@ -12,6 +12,8 @@ packages=(
   libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
   iproute2 nftables
 )
+# Extra packages a make target needs beyond these (`make fuzz`: clang-14 libclang-rt-14-dev).
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

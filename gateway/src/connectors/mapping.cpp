@@ -453,7 +453,7 @@ Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
   }
   for (const auto& [name, value] : defaults_) {
     const FieldSpec& spec = *find_spec(name);
-    bool present = std::any_of(fields_.begin(), fields_.end(), [&](const auto& f) { return f.first == name; });
+    bool present = std::any_of(fields_.begin(), fields_.end(), [&n = name](const auto& f) { return f.first == n; });
     if (present) continue;  // handled with its rule
     if (auto p = set(spec, value)) return *p;
     if (name == "agency") agency = value;
