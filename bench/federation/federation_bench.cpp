@@ -35,6 +35,7 @@
 #include "core/json.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/report.hpp"
 
 using Clock = std::chrono::steady_clock;
 using simpul::http::Client;
@@ -138,6 +139,7 @@ void page(Client& c, std::string& cursor, const std::string& filter,
 }  // namespace
 
 int main(int argc, char** argv) {
+  simpul::bench::set_command(argc, argv);
   int n_latency = 300;
   int n_sync = 5000;
   bool solo_parent = false;
@@ -322,5 +324,14 @@ int main(int argc, char** argv) {
   std::printf("%-52s %10.0f /s   (%lld events in %.2f s from the first arrival; %s)\n", "leaf -> parent sync rate", sync_rate,
               static_cast<long long>(n_sync - at_first), sync_s, solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
   std::printf("%-52s %10.2f     (target >= 0.5)\n", "ratio sync / leaf ingest", ingest_rate > 0 ? sync_rate / ingest_rate : 0);
+
+  namespace b = simpul::bench;
+  const std::string name = solo_parent ? "federation, grandparent stopped" : "federation";
+  b::record(name, "leaf -> top (2 hops) p50", pct(up, 0.5), "ms", "", 0, "", std::to_string(up.size()) + " complaints at ~50/s");
+  b::record(name, "leaf -> top (2 hops) p99", pct(up, 0.99), "ms", "", 0, "< 1000 ms");
+  b::record(name, "top -> leaf (2 hops) p50", pct(down, 0.5), "ms", "", 0, "", std::to_string(down.size()) + " decisions at ~50/s");
+  b::record(name, "top -> leaf (2 hops) p99", pct(down, 0.99), "ms", "", 0, "< 1000 ms");
+  b::record(name, "leaf -> parent sync rate", sync_rate, "events/s", "the leaf's own ingest rate (64 connections)", ingest_rate,
+            "ratio >= 0.5", solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
   return 0;
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "support/raw_rows.hpp"
+#include "support/report.hpp"
 
 namespace {
 
@@ -71,6 +72,7 @@ double run_import(const Options& o, const std::string& config, const std::string
 }  // namespace
 
 int main(int argc, char** argv) {
+  simpul::bench::set_command(argc, argv);
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -119,6 +121,11 @@ int main(int argc, char** argv) {
   std::printf("%-44s %12.0f rows/s (same rows, %ld transactions)\n", "raw SQLite limit", raw, transactions);
   std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio import / raw SQLite", import_rate / raw);
   std::printf("%-44s %12.1f MB   (target < 150 MB)\n", "peak RSS of simpul import", static_cast<double>(peak_kib) / 1024.0);
+  namespace b = simpul::bench;
+  b::record("import", "simpul import, " + std::to_string(o.rows) + "-row Ape Kesah CSV", import_rate, "rows/s",
+            "raw SQLite limit, same rows, " + std::to_string(transactions) + " transactions", raw, "ratio >= 0.5",
+            std::to_string(events) + " events");
+  b::record("import", "peak RSS of simpul import", static_cast<double>(peak_kib) / 1024.0, "MB", "", 0, "< 150 MB");
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/report.hpp"
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
@@ -81,6 +82,7 @@ std::int64_t count(const std::string& db, const std::string& sql) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  simpul::bench::set_command(argc, argv);
   int complaints = 2000, latency = 100, poll_ms = 100;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
@@ -244,6 +246,16 @@ int main(int argc, char** argv) {
               complaints + latency);
   std::printf("%-46s %10lld (expected 0)\n", "reports created more than once",
               static_cast<long long>(count(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
+  namespace b = simpul::bench;
+  b::record("lapor", "sync to the hub (create + tracking id)", complaints / sync_s, "complaints/s", "", 0, "",
+            std::to_string(complaints) + " stored while the hub was down; one create and one commit per report, in order");
+  b::record("lapor", "up: Ape Kesah -> hub tracking id p50", pct(up, 0.5), "ms");
+  b::record("lapor", "up: Ape Kesah -> hub tracking id p99", pct(up, 0.99), "ms");
+  b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p50", pct(down, 0.5), "ms", "", 0, "",
+            "notifications polled every " + std::to_string(poll_ms) + " ms");
+  b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p99", pct(down, 0.99), "ms");
+  b::record("lapor", "reports created more than once", static_cast<double>(count(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")),
+            "reports", "", 0, "0");
   batam.stop();
   kepri.stop();
   std::filesystem::remove_all(dir);

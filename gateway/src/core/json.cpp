@@ -4,8 +4,54 @@
 
 #include "simpul/time.hpp"
 
+#include <optional>
+#include <vector>
+
 namespace simpul::json {
 namespace {
+
+// Where the first number beyond +-2^63 sits ("" at the root), if any. Such a number has no use
+// in Simpul, and RapidJSON's schema validator converts numbers to 64-bit integers to hash them
+// (enum, uniqueItems): out of range that conversion is undefined behaviour (found by fuzzing
+// fed_answers with {"kind": 114111111111111111112}). Iterative: documents may be deep.
+bool huge(const rapidjson::Value& v) {
+  if (!v.IsDouble()) return false;
+  double d = v.GetDouble();
+  return !(d > -9.2e18 && d < 9.2e18);
+}
+
+std::optional<std::string> huge_number(const rapidjson::Value& root) {
+  // A plain walk first (the common case: nothing found, no pointer strings built).
+  std::vector<const rapidjson::Value*> todo{&root};
+  bool found = false;
+  while (!todo.empty() && !found) {
+    const auto* v = todo.back();
+    todo.pop_back();
+    found = huge(*v);
+    if (v->IsArray())
+      for (const auto& e : v->GetArray()) todo.push_back(&e);
+    else if (v->IsObject())
+      for (const auto& m : v->GetObject()) todo.push_back(&m.value);
+  }
+  if (!found) return std::nullopt;
+  struct Frame {
+    const rapidjson::Value* v;
+    std::string pointer;
+  };
+  std::vector<Frame> walk{{&root, ""}};
+  while (!walk.empty()) {
+    Frame f = std::move(walk.back());
+    walk.pop_back();
+    if (huge(*f.v)) return f.pointer;
+    if (f.v->IsArray()) {
+      for (rapidjson::SizeType i = 0; i < f.v->Size(); ++i) walk.push_back({&(*f.v)[i], f.pointer + "/" + std::to_string(i)});
+    } else if (f.v->IsObject()) {
+      for (const auto& m : f.v->GetObject())
+        walk.push_back({&m.value, f.pointer + "/" + pointer_token({m.name.GetString(), m.name.GetStringLength()})});
+    }
+  }
+  return std::string();
+}
 
 template <unsigned Flags>
 Result<rapidjson::Document> parse_with(std::string_view text) {
@@ -17,6 +63,8 @@ Result<rapidjson::Document> parse_with(std::string_view text) {
                             std::to_string(doc.GetErrorOffset()) + ": " +
                             rapidjson::GetParseError_En(doc.GetParseError()));
   }
+  if (auto at = huge_number(doc))
+    return make_problem(errc::invalid_json, *at, "number", "a number beyond +-9.2e18 (64-bit range) is refused");
   return doc;
 }
 

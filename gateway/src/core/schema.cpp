@@ -51,14 +51,18 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
   rapidjson::SchemaValidator validator(*schema_);
   if (doc.Accept(validator)) return std::nullopt;
 
-  rapidjson::StringBuffer sb;
-  validator.GetInvalidDocumentPointer().StringifyUriFragment(sb);
-  std::string doc_ptr = sb.GetString();
-  if (!doc_ptr.empty() && doc_ptr[0] == '#') doc_ptr.erase(0, 1);
+  // The pointer is built from the tokens here: RapidJSON's own Stringify validates UTF-8 by
+  // reading a token as a NUL-terminated string, past its end when a member name holds invalid
+  // UTF-8 (a heap overflow `make fuzz` found with a config file).
+  const auto& invalid = validator.GetInvalidDocumentPointer();
+  std::string doc_ptr;
+  for (std::size_t i = 0; i < invalid.GetTokenCount(); ++i) {
+    const auto& t = invalid.GetTokens()[i];
+    doc_ptr += "/" + json::pointer_token(std::string_view(t.name, t.length));
+  }
   std::string keyword = validator.GetInvalidSchemaKeyword();
   const rapidjson::Value* schema_node = validator.GetInvalidSchemaPointer().Get(doc_);
-  const rapidjson::Value* doc_node =
-      rapidjson::Pointer(doc_ptr.c_str()).Get(const_cast<rapidjson::Value&>(doc));
+  const rapidjson::Value* doc_node = invalid.Get(doc);
 
   Problem p{errc::schema_violation, doc_ptr, keyword, ""};
   if (keyword == "required" && schema_node && doc_node && doc_node->IsObject() &&

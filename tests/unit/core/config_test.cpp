@@ -134,3 +134,13 @@ TEST_CASE("config: upstream urls - https with default port and server name - pla
   CHECK(pointer_of(with_upstream(R"("https://kepri.example", "ca_file": "/nonexistent/ca.pem")")) == "/upstream/ca_file");
   CHECK(pointer_of(with_upstream(R"("http://127.0.0.1:7702", "ca_file": "/etc/hostname")")) == "/upstream/ca_file");
 }
+
+// Found by `make fuzz` (config): a member name with invalid UTF-8 where the schema refuses the
+// value made RapidJSON read past the name while writing the pointer (heap overflow under ASan).
+TEST_CASE("config: a member name with invalid UTF-8 is named in the error - not read past its end") {
+  const std::string bad_name = "\"sto\xe7\x80\"";  // a truncated three-byte sequence
+  auto text = replace(kGood, R"("sla": {"verify_days": 2},)", R"("sla": {"verify_days": 2}, )" + bad_name + R"(: 7,)");
+  CHECK(pointer_of(text) == "/sto\xe7\x80");
+  // Member names with '/' and '~' are escaped as RFC 6901 says.
+  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"a/b~c": 1, )")) == "/sla/a~1b~0c");
+}
