@@ -236,6 +236,11 @@ TEST_CASE("many idle connections: past the limit new ones are refused - idle one
   stop = true;
   attacker.join();
   CHECK(served == 5);
+  // Counted for the operator (the log says it at most once a second).
+  auto metrics = node.client().request("GET", "/metrics").body;
+  auto at = metrics.find("\nsimpul_http_connections_refused ");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(metrics.substr(at + 33)) > 44);
 }
 
 TEST_CASE("request smuggling: conflicting Content-Length and Transfer-Encoding are refused - nothing hidden is served") {

@@ -202,6 +202,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   auto* server_slot = &d.server;
   d.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
                   [server_slot] { return static_cast<double>((*server_slot)->connections()); });
+  d.metrics.gauge("simpul_http_connections_refused", "Connections closed at once past http.max_connections, since start.",
+                  [server_slot] { return static_cast<double>((*server_slot)->refused()); });
   d.server = std::make_unique<http::Server>(
       d.ioc, hs, [router](http::Request req, http::Reply reply) { router->dispatch(std::move(req), std::move(reply)); });
 }

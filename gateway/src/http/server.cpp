@@ -33,6 +33,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   tcp::acceptor acceptor;
   std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   std::atomic<int> connections{0};
+  std::atomic<std::uint64_t> refused{0};  // past max_connections, since start
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  std::uint64_t refused_at_last_log = 0;
   std::uint16_t bound_port = 0;
 
   // Hands the request to the handler and resumes with its answer, whichever thread it comes
@@ -189,7 +192,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       if (connections.load() >= opt.max_connections) {
         boost::system::error_code ignored;
         socket.close(ignored);
-        log::warn("http.connection_refused", {{"reason", "max_connections"}, {"limit", opt.max_connections}});
+        ++refused;
+        // At most one line a second: a flood of connections must not become a flood of log.
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_refusal_log >= std::chrono::seconds(1)) {
+          log::warn("http.connection_refused", {{"reason", "max_connections"}, {"limit", opt.max_connections},
+                                                {"refused", static_cast<std::int64_t>(refused - refused_at_last_log)}});
+          last_refusal_log = now;
+          refused_at_last_log = refused;
+        }
         continue;
       }
       ++connections;
@@ -222,5 +233,6 @@ void Server::stop() {
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
 int Server::connections() const { return impl_->connections.load(); }
+std::uint64_t Server::refused() const { return impl_->refused.load(); }
 
 }  // namespace simpul::http

@@ -4,7 +4,8 @@
 // Every read has a deadline: the header within header_timeout, the body within body_timeout,
 // so slow clients lose their connection instead of holding it. A declared Content-Length over
 // max_body is answered 413 before any of the body is read; a chunked body is cut off at the
-// same limit. Past max_connections, new connections are closed at once.
+// same limit. Past max_connections, new connections are closed at once (counted, and logged at
+// most once a second with the number refused since the last line).
 //
 // Runs on the io_context it is given; start() and stop() must be called from that context's
 // thread or before it runs. The handler may answer from any thread.
@@ -42,6 +43,7 @@ class Server {
   void stop();   // stops accepting; open sessions finish their current request
   std::uint16_t port() const;
   int connections() const;
+  std::uint64_t refused() const;  // connections closed at once past max_connections, since start
 
  private:
   struct Impl;
