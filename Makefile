@@ -35,8 +35,8 @@ fuzz:
 	./scripts/fuzz.sh
 
 # Every benchmark in bench/, then BENCHMARKS.md from the figures they recorded (value, same-run
-# reference, ratio, machine, command). About 30 minutes on 2 cores; needs ~8 GB free in /tmp for
-# the 1,000,000-complaint store. Never part of `make test`.
+# reference, ratio, machine, command). About 10 minutes on 2 cores; needs ~9 GB free in /tmp for
+# the 1,000,000-complaint store (twice: leaf and parent). Never part of `make test`.
 BENCH_OUT = $(abspath $(BUILD))/bench-results.jsonl
 bench: build
 	rm -f $(BENCH_OUT)

@@ -13,10 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +32,7 @@
 #include "core/json.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/http_load.hpp"
 #include "support/report.hpp"
 
 using Clock = std::chrono::steady_clock;
@@ -47,19 +45,7 @@ const char* kAdmin = "bench-admin-token";
 std::string g_simpul = "./build/simpul";
 std::string g_dir;
 int g_batch = 200;
-
-std::uint16_t free_port() {
-  // Bind to port 0 through a short-lived child config is overkill: ask the kernel directly.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using simpul::bench::free_port;
 
 int run(const std::vector<std::string>& args, std::string* out) {
   std::string cmd = g_simpul;

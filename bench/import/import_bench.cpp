@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio import / raw SQLite", import_rate / raw);
   std::printf("%-44s %12.1f MB   (target < 150 MB)\n", "peak RSS of simpul import", static_cast<double>(peak_kib) / 1024.0);
   namespace b = simpul::bench;
-  b::record("import", "simpul import, " + std::to_string(o.rows) + "-row Ape Kesah CSV", import_rate, "rows/s",
+  b::record("import", "simpul import of an Ape Kesah CSV export (" + std::to_string(o.rows) + " rows)", import_rate, "rows/s",
             "raw SQLite limit, same rows, " + std::to_string(transactions) + " transactions", raw, "ratio >= 0.5",
             std::to_string(events) + " events");
   b::record("import", "peak RSS of simpul import", static_cast<double>(peak_kib) / 1024.0, "MB", "", 0, "< 150 MB");

@@ -55,23 +55,22 @@ std::string command_output(const std::string& cmd) {
 
 std::string num(double v) {
   char buf[64];
-  double a = std::fabs(v);
-  if (a >= 100) std::snprintf(buf, sizeof buf, "%.0f", v);
+  const double a = std::fabs(v);
+  const bool whole = a >= 100 || (v == std::floor(v) && a < 1e15);
+  if (whole) std::snprintf(buf, sizeof buf, "%.0f", v);
   else if (a >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
   else std::snprintf(buf, sizeof buf, "%.2f", v);
-  // thousands separators for large integers
   std::string s = buf;
-  if (a >= 10000 && s.find('.') == std::string::npos) {
-    std::string out;
-    bool neg = s[0] == '-';
-    std::string digits = neg ? s.substr(1) : s;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-      if (i && (digits.size() - i) % 3 == 0) out += ',';
-      out += digits[i];
-    }
-    s = (neg ? "-" : "") + out;
+  if (!whole || a < 1000) return s;
+  // Thousands separators for whole numbers.
+  const bool neg = s[0] == '-';
+  const std::string digits = neg ? s.substr(1) : s;
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
   }
-  return s;
+  return (neg ? "-" : "") + out;
 }
 
 std::string cell(std::string s) {

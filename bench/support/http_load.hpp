@@ -32,6 +32,10 @@ LoadRun http_load(const LoadSpec& spec);
 
 double percentile(std::vector<double> v, double p);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for a node that keeps its port across a
+// restart, or whose port another node's config names before it starts).
+std::uint16_t free_port();
+
 // Resident memory of a process from /proc/<pid>/status: VmRSS (now) and VmHWM (peak), in MB.
 double rss_mb(int pid);
 double peak_rss_mb(int pid);

@@ -106,6 +106,15 @@ struct Scenario {
     auto r = child->client().request("GET", "/v1/complaints/" + id, "", test::TestNode::auth());
     return json::get_string(*json::parse(r.body), "status");
   }
+  // A decision at the parent (through `parent_client`) reaches the child over the healed link.
+  void decide(http::Client& parent_client, const std::string& label) {
+    auto r = parent_client.request("POST", "/v1/complaints/" + ids[2] + "/events", R"({"kind":"verified"})",
+                                   test::TestNode::auth());
+    REQUIRE(r.status == 201);
+    auto decided = Clock::now();
+    CHECK(eventually([&] { return child_status(ids[2]) == "verified"; }));
+    MESSAGE("net fault '" << label << "': parent decision at the child after " << ms_since(decided) << " ms");
+  }
 };
 
 // Parent in this process, the proxy in front of it.
@@ -136,13 +145,8 @@ struct ProxiedFederation : Scenario {
     ingest(5, label + " late");  // accepted while the link is still broken
     proxy->set({});
     drain(label);
-    // A decision at the parent reaches the child over the healed link.
-    auto r = parent->client().request("POST", "/v1/complaints/" + ids[3] + "/events", R"({"kind":"verified"})",
-                                      test::TestNode::auth());
-    REQUIRE(r.status == 201);
-    auto decided = Clock::now();
-    CHECK(eventually([&] { return child_status(ids[3]) == "verified"; }));
-    MESSAGE("net fault '" << label << "': parent decision at the child after " << ms_since(decided) << " ms");
+    auto pc = parent->client();
+    decide(pc, label);
   }
 };
 
@@ -349,11 +353,7 @@ struct NamespacedFederation : Scenario {
     ns.clear_faults();
     drain(label);
     http::Client pc(ns.remote(), port, 5000);
-    auto r = pc.request("POST", "/v1/complaints/" + ids[2] + "/events", R"({"kind":"verified"})", test::TestNode::auth());
-    REQUIRE(r.status == 201);
-    auto decided = Clock::now();
-    CHECK(eventually([&] { return child_status(ids[2]) == "verified"; }));
-    MESSAGE("net fault '" << label << "': parent decision at the child after " << ms_since(decided) << " ms");
+    decide(pc, label);
   }
 };
 

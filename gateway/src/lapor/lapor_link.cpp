@@ -9,7 +9,6 @@
 #include <optional>
 #include <set>
 
-#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/uuid.hpp"
