@@ -9,11 +9,8 @@
 //            leaf's queue into it gives the sync rate in events/s. Ratio sync/ingest printed.
 // Never part of `make test`.
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,6 +29,7 @@
 #include "core/json.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/report.hpp"
 
@@ -59,35 +57,13 @@ int run(const std::vector<std::string>& args, std::string* out) {
 
 struct NodeProc {
   std::string id;
-  std::uint16_t port = 0;
-  pid_t pid = -1;
+  std::uint16_t port = 0;  // fixed in its config: other nodes' configs name it
   std::string config;
+  simpul::bench::ServeChild child;
 };
 
-void start(NodeProc& n) {
-  std::string ready = g_dir + "/" + n.id + ".ready";
-  std::filesystem::remove(ready);
-  n.pid = fork();
-  if (n.pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    execl(g_simpul.c_str(), "simpul", "serve", "--config", n.config.c_str(), "--ready-file", ready.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500; ++i) {
-    if (std::filesystem::exists(ready)) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  throw std::runtime_error("node " + n.id + " did not start");
-}
-
-void stop(NodeProc& n) {
-  if (n.pid <= 0) return;
-  kill(n.pid, SIGTERM);
-  waitpid(n.pid, nullptr, 0);
-  n.pid = -1;
-}
+void start(NodeProc& n) { n.child.start(g_simpul, n.config, g_dir + "/" + n.id + ".ready"); }
+void stop(NodeProc& n) { n.child.stop(); }
 
 std::vector<Header> admin() { return {{"authorization", std::string("Bearer ") + kAdmin}}; }
 
@@ -152,7 +128,7 @@ int main(int argc, char** argv) {
       {"provinsi-kepri", "provinsi", "21", "nasional", R"([{"id":"kota-batam","regions":["21.71"]}])"},
       {"kota-batam", "kabkota", "21.71", "provinsi-kepri", "[]"},
   };
-  for (const auto& s : specs) nodes[s.id] = NodeProc{s.id, free_port(), -1, g_dir + "/" + s.id + ".json"};
+  for (const auto& s : specs) nodes[s.id] = NodeProc{s.id, free_port(), g_dir + "/" + s.id + ".json", {}};
   for (const auto& s : specs) {
     std::string upstream;
     if (*s.parent) {

@@ -18,8 +18,6 @@
 // to 1. Needs about 4.2 KB of disk per stored complaint, twice (1,000,000: ~9 GB). Never part of
 // `make test`.
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -40,6 +38,7 @@
 #include "core/normalize.hpp"
 #include "http/client.hpp"
 #include "store/store.hpp"
+#include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/report.hpp"
 
@@ -59,12 +58,6 @@ struct Options {
 
 const char* kAdmin = "bench-admin-token-0123456789";
 
-std::string complaint(long n) {
-  return R"({"refs":[{"system":"bench","id":")" + std::to_string(n) +
-         R"("}],"type":"pengaduan","title":"Jalan berlubang nomor )" + std::to_string(n) +
-         R"(","body":"Lubang besar di depan halte sudah dua minggu, membahayakan pengendara motor yang lewat setiap pagi.","category":{"local":"jalan"},"agency":"dinas-pu-batam","location":{"text":"Jl. Ahmad Yani, Batam Kota","lat":1.1301,"lon":104.0529},"incident_at":"2026-11-18 07:30","channel":"app","reporter":{"name":"Siti Rahma","phone":"0812-7000-1234"}})";
-}
-
 double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void exec_sql(const std::string& db, const std::string& sql) {
@@ -81,19 +74,6 @@ void exec_sql(const std::string& db, const std::string& sql) {
   sqlite3_close(h);
 }
 
-std::int64_t count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_busy_timeout(h, 10'000);
-  sqlite3_stmt* st = nullptr;
-  std::int64_t v = -1;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return v;
-}
-
 // Adds complaints [from, to) at the leaf, as API ingests with an upstream outbox row each, then
 // marks the outbox done (a leaf that has synced everything).
 void prefill(const std::string& db, long from, long to) {
@@ -105,12 +85,7 @@ void prefill(const std::string& db, long from, long to) {
     for (long i = from; i < to; i += batch) {
       store.begin();
       for (long n = i; n < std::min(to, i + batch); ++n) {
-        simpul::IngestRequest r;
-        r.raw_body = complaint(n);
-        r.complaint = *simpul::read_complaint(r.raw_body, nopt);
-        r.idem_scope = "admin";
-        r.idem_key = "prefill-" + std::to_string(n);
-        r.origin = "kota-batam";
+        simpul::IngestRequest r = b::ingest_request(n, nopt, "kota-batam", "prefill-");
         r.destinations = {"upstream"};
         r.now = nopt.now + n;
         store.ingest(r);
@@ -126,41 +101,16 @@ void prefill(const std::string& db, long from, long to) {
   exec_sql(db, "UPDATE outbox SET state = 'done' WHERE state = 'pending'; PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
+// A node: its config and ready files, and its process.
 struct Proc {
   std::string id, config, ready;
-  pid_t pid = -1;
-  std::uint16_t port = 0;
+  b::ServeChild child;
+  pid_t pid() const { return child.pid; }
+  std::uint16_t port() const { return child.port; }
 };
 
-double start(Proc& p, const std::string& simpul) {
-  std::filesystem::remove(p.ready);
-  auto t0 = Clock::now();
-  p.pid = fork();
-  if (p.pid == 0) {
-    execl(simpul.c_str(), "simpul", "serve", "--config", p.config.c_str(), "--ready-file", p.ready.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  while (secs_since(t0) < 300) {
-    int status = 0;
-    if (waitpid(p.pid, &status, WNOHANG) == p.pid) throw std::runtime_error(p.id + " exited during start-up");
-    std::ifstream in(p.ready);
-    int port = 0;
-    if (in >> port && port > 0) {
-      p.port = static_cast<std::uint16_t>(port);
-      return secs_since(t0);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  throw std::runtime_error(p.id + " did not start");
-}
-
-void stop(Proc& p) {
-  if (p.pid <= 0) return;
-  kill(p.pid, SIGTERM);
-  waitpid(p.pid, nullptr, 0);
-  p.pid = -1;
-}
+double start(Proc& p, const std::string& simpul) { return p.child.start(simpul, p.config, p.ready); }
+void stop(Proc& p) { p.child.stop(); }
 
 using b::free_port;
 
@@ -216,7 +166,7 @@ int main(int argc, char** argv) {
   long next_id = 0;
   for (long size : o.sizes) {
     Step st;
-    long have = std::filesystem::exists(leaf_db) ? count(leaf_db, "SELECT count(*) FROM complaints") : 0;
+    long have = std::filesystem::exists(leaf_db) ? b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints") : 0;
     std::printf("\n%ld complaints stored (%ld to add)\n", std::max(have, size), std::max(0L, size - have));
     std::fflush(stdout);
     if (have < size) prefill(leaf_db, have, size);
@@ -230,7 +180,7 @@ int main(int argc, char** argv) {
       simpul::Store s(simpul::StoreOptions{parent_db, true, 5000, true}, simpul::FoldContext{});
       setenv("SIMPUL_BENCH_UP", s.create_token("batam", "node", "kota-batam", simpul::system_now_ms()).secret.c_str(), 1);
     }
-    st.stored = count(leaf_db, "SELECT count(*) FROM complaints");
+    st.stored = b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints");
 
     // The parent keeps its port across its restart below (the leaf's config names it).
     std::ofstream(parent.config) << R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
@@ -241,13 +191,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     st.start_parent_s = start(parent, o.simpul);
     std::ofstream(leaf.config) << R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
-      "store": {"path": ")" << leaf_db << R"("}, "upstream": {"url": "http://127.0.0.1:)" << parent.port
+      "store": {"path": ")" << leaf_db << R"("}, "upstream": {"url": "http://127.0.0.1:)" << parent.port()
                                << R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_BENCH_UP", "max_backoff_ms": 1000}, )"
                                << common << "}";
     st.start_leaf_s = start(leaf, o.simpul);
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    st.idle_parent_mb = b::rss_mb(parent.pid);
-    st.idle_leaf_mb = b::rss_mb(leaf.pid);
+    st.idle_parent_mb = b::rss_mb(parent.pid());
+    st.idle_leaf_mb = b::rss_mb(leaf.pid());
 
     // Lag: one complaint every 50 ms; a watcher reads each at the parent by id.
     std::printf("  lag: %d complaints at 20/s\n", o.lag_complaints);
@@ -258,7 +208,7 @@ int main(int argc, char** argv) {
       std::vector<double> lags;
       std::atomic<bool> posting{true};
       std::thread watcher([&] {
-        simpul::http::Client pc("127.0.0.1", parent.port);
+        simpul::http::Client pc("127.0.0.1", parent.port());
         auto deadline = Clock::now() + std::chrono::seconds(120);
         while (Clock::now() < deadline) {
           std::vector<std::pair<std::string, Clock::time_point>> look;
@@ -277,10 +227,10 @@ int main(int argc, char** argv) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
       });
-      simpul::http::Client lc("127.0.0.1", leaf.port);
+      simpul::http::Client lc("127.0.0.1", leaf.port());
       for (int i = 0; i < o.lag_complaints; ++i) {
         auto t0 = Clock::now();
-        auto r = lc.request("POST", "/v1/complaints", complaint(next_id++), admin());
+        auto r = lc.request("POST", "/v1/complaints", b::complaint_body(next_id++), admin());
         auto doc = simpul::json::parse(r.body);
         if (r.status == 201 && doc) {
           std::lock_guard lock(mu);
@@ -300,24 +250,24 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     stop(parent);
     b::LoadSpec spec;
-    spec.port = leaf.port;
+    spec.port = leaf.port();
     spec.token = kAdmin;
     spec.connections = o.connections;
     spec.seconds = o.ingest_seconds;
     spec.first_id = next_id;
-    spec.body = complaint;
+    spec.body = b::complaint_body;
     auto run = b::http_load(spec);
     next_id += run.ok + run.failed + 1000;
     st.ingest_rate = run.rate();
     st.burst = run.ok;
-    st.loaded_leaf_mb = b::rss_mb(leaf.pid);
-    st.peak_leaf_mb = b::peak_rss_mb(leaf.pid);
+    st.loaded_leaf_mb = b::rss_mb(leaf.pid());
+    st.peak_leaf_mb = b::peak_rss_mb(leaf.pid());
 
     // The parent returns: the leaf drains the burst.
     auto t_drain = Clock::now();
     start(parent, o.simpul);
     while (secs_since(t_drain) < 600 &&
-           count(leaf_db, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") > 0)
+           b::sqlite_scalar(leaf_db, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     st.drain_s = secs_since(t_drain);
     stop(leaf);

@@ -11,8 +11,6 @@
 //      own code path on one thread, which adds the fold and JSON encoding per row.
 // Prints the figures and the ratio http/raw. Never part of `make test`.
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +32,7 @@
 #include "http/client.hpp"
 #include "store/store.hpp"
 #include "http/server.hpp"
+#include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/raw_rows.hpp"
 #include "support/report.hpp"
@@ -56,11 +55,7 @@ struct Options {
 
 const char* kToken = "bench-admin-token";
 
-std::string complaint(long n) {
-  return R"({"refs":[{"system":"bench","id":")" + std::to_string(n) +
-         R"("}],"type":"pengaduan","title":"Jalan berlubang nomor )" + std::to_string(n) +
-         R"(","body":"Lubang besar di depan halte sudah dua minggu, membahayakan pengendara motor yang lewat setiap pagi.","category":{"local":"jalan"},"agency":"dinas-pu-batam","location":{"text":"Jl. Ahmad Yani, Batam Kota","lat":1.1301,"lon":104.0529},"incident_at":"2026-11-18 07:30","channel":"app","reporter":{"name":"Siti Rahma","phone":"0812-7000-1234"}})";
-}
+using simpul::bench::complaint_body;
 
 using simpul::bench::LoadRun;
 
@@ -72,7 +67,7 @@ LoadRun load(std::uint16_t port, const Options& o, double seconds, double rate, 
   spec.seconds = seconds;
   spec.rate = rate;
   spec.first_id = first_id;
-  spec.body = complaint;
+  spec.body = complaint_body;
   return simpul::bench::http_load(spec);
 }
 
@@ -98,31 +93,14 @@ double trivial_http_rate(const Options& o) {
   return run.rate();
 }
 
-struct Child {
-  pid_t pid = -1;
-  std::uint16_t port = 0;
-};
-
-Child start_server(const Options& o, const std::string& dir) {
+simpul::bench::ServeChild start_server(const Options& o, const std::string& dir) {
   std::ofstream(dir + "/bench.json") << R"({"node":{"id":"bench","tier":"kabkota","region":"21.71","timezone":"WIB"},
     "store":{"path":")" << dir << R"(/http.db","synchronous":")" << o.sync << R"("},
     "http":{"listen":"127.0.0.1:0","max_connections":4096},
     "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":"warn"}})";
   setenv("SIMPUL_BENCH_ADMIN", kToken, 1);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    execl(o.simpul.c_str(), "simpul", "serve", "--config", (dir + "/bench.json").c_str(), "--ready-file",
-          (dir + "/port").c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !c.port; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::ifstream in(dir + "/port");
-    int p = 0;
-    if (in >> p) c.port = static_cast<std::uint16_t>(p);
-  }
-  if (!c.port) throw std::runtime_error("simpul serve did not start; is --simpul right?");
+  simpul::bench::ServeChild c;
+  c.start(o.simpul, dir + "/bench.json", dir + "/port");
   return c;
 }
 
@@ -146,14 +124,7 @@ double fsync_rate(const std::string& dir) {
 
 // What the server's writer does for complaint n: the same normalized record, key and origin.
 simpul::IngestRequest request(long n, const simpul::NormalizeOptions& nopt) {
-  simpul::IngestRequest r;
-  r.raw_body = complaint(n);
-  r.complaint = *simpul::read_complaint(r.raw_body, nopt);
-  r.idem_scope = "admin";
-  r.idem_key = "bench-" + std::to_string(n);
-  r.origin = "bench";
-  r.now = nopt.now;
-  return r;
+  return simpul::bench::ingest_request(n, nopt, "bench", "bench-");
 }
 
 // Builds `rows` complaints through Store::ingest (untimed) and reads back every row written.
@@ -215,7 +186,7 @@ int main(int argc, char** argv) {
   std::printf("bench/ingest: %d connections, synchronous=%s, %u cores, data in %s\n", o.connections,
               o.sync.c_str(), std::thread::hardware_concurrency(), dir.c_str());
 
-  Child server = start_server(o, dir);
+  auto server = start_server(o, dir);
   load(server.port, o, 1.0, 0, 10'000'000);  // warm-up
   LoadRun peak = load(server.port, o, o.seconds, 0, 0);
   double peak_rate = peak.ok / peak.seconds;
@@ -230,8 +201,7 @@ int main(int argc, char** argv) {
       if (line.rfind("simpul_commit_batches_total ", 0) == 0) batches = std::stod(line.substr(28));
     }
   }
-  kill(server.pid, SIGTERM);
-  waitpid(server.pid, nullptr, 0);
+  server.stop();
 
   double trivial = trivial_http_rate(o);
   double fsyncs = fsync_rate(dir);

@@ -12,7 +12,6 @@
 //   build/bench/lapor_bench [--complaints N] [--latency M] [--poll-ms MS]
 
 #include <boost/asio/io_context.hpp>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +25,6 @@
 #include <thread>
 #include <vector>
 
-#include "support/report.hpp"
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
@@ -36,6 +34,8 @@
 #include "lapor/simulator.hpp"
 #include "standin.hpp"
 #include "store/store.hpp"
+#include "support/fixtures.hpp"
+#include "support/report.hpp"
 
 using namespace simpul;
 using Clock = std::chrono::steady_clock;
@@ -66,18 +66,7 @@ struct Hub {
   }
 };
 
-// The first column of the first row of `sql` (any SQLite file: a node's or the simulator's).
-std::int64_t count(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_busy_timeout(h, 5000);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr);
-  std::int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return n;
-}
+using simpul::bench::sqlite_scalar;
 
 }  // namespace
 
@@ -158,7 +147,7 @@ int main(int argc, char** argv) {
   {
     Hub hub(sim_cfg);
     auto t0 = Clock::now();
-    while (count(kepri_cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") < complaints) {
+    while (sqlite_scalar(kepri_cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") < complaints) {
       if (ms_since(t0) > 600'000) {
         std::fprintf(stderr, "sync did not finish in 10 minutes\n");
         return 1;
@@ -242,10 +231,10 @@ int main(int argc, char** argv) {
               pct(up, 0.99), latency);
   std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (poll every %d ms)\n", "down: hub answer -> Ape Kesah tanggapan",
               pct(down, 0.5), pct(down, 0.99), poll_ms);
-  std::printf("%-46s %10lld (expected %d)\n", "reports at the hub", static_cast<long long>(count(sim_cfg.store_path, "SELECT count(*) FROM reports")),
+  std::printf("%-46s %10lld (expected %d)\n", "reports at the hub", static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports")),
               complaints + latency);
   std::printf("%-46s %10lld (expected 0)\n", "reports created more than once",
-              static_cast<long long>(count(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
+              static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
   namespace b = simpul::bench;
   b::record("lapor", "sync to the hub (create + tracking id)", complaints / sync_s, "complaints/s", "", 0, "",
             std::to_string(complaints) + " stored while the hub was down; one create and one commit per report, in order");
@@ -254,7 +243,7 @@ int main(int argc, char** argv) {
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p50", pct(down, 0.5), "ms", "", 0, "",
             "notifications polled every " + std::to_string(poll_ms) + " ms");
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p99", pct(down, 0.99), "ms");
-  b::record("lapor", "reports created more than once", static_cast<double>(count(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")),
+  b::record("lapor", "reports created more than once", static_cast<double>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")),
             "reports", "", 0, "0");
   batam.stop();
   kepri.stop();

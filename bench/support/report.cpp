@@ -31,24 +31,16 @@ void record(const std::string& bench, const std::string& figure, double value, c
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
-  w.Key("bench");
-  w.String(bench.c_str());
-  w.Key("figure");
-  w.String(figure.c_str());
+  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{"bench", &bench}, {"figure", &figure},
+                                  {"unit", &unit}, {"reference", &reference}, {"target", &target}, {"note", &note},
+                                  {"command", &g_command}}) {
+    w.Key(key);
+    w.String(text->c_str(), static_cast<rapidjson::SizeType>(text->size()));
+  }
   w.Key("value");
   w.Double(value);
-  w.Key("unit");
-  w.String(unit.c_str());
-  w.Key("reference");
-  w.String(reference.c_str());
   w.Key("reference_value");
   w.Double(reference_value);
-  w.Key("target");
-  w.String(target.c_str());
-  w.Key("note");
-  w.String(note.c_str());
-  w.Key("command");
-  w.String(g_command.c_str());
   w.EndObject();
   std::ofstream(path, std::ios::app) << std::string(buf.GetString(), buf.GetSize()) << "\n";
 }
