@@ -38,6 +38,7 @@ enum class errc {
   timeout,                   // a peer was too slow
   unavailable,               // shutting down, or a dependency is not ready
   config_invalid,            // config or mapping is wrong
+  already_exists,            // a complaint with this id exists and is not the same record
 };
 
 // What a caller should do about an error.

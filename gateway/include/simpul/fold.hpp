@@ -39,6 +39,9 @@ struct Conflict {
   std::string event_id;
   EventKind kind = EventKind::created;
   std::string reason;
+  // The kind is not allowed where the event falls in the fold (concurrent actions on two nodes),
+  // as opposed to an event no position could make valid (a payload the fold cannot read).
+  bool out_of_order = false;
   bool operator==(const Conflict&) const = default;
 };
 

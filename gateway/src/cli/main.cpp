@@ -402,9 +402,20 @@ int main(int argc, char** argv) {
       auto store = open_store(cfg, false);
       auto now = simpul::system_now_ms();
       store.begin();
-      bool done = *dlq_retry ? store.retry_dead_letter(dlq_id, now) : store.drop_dead_letter(dlq_id);
+      using Retry = simpul::Store::DeadLetterRetry;
+      Retry r = *dlq_retry ? store.retry_dead_letter(dlq_id, now)
+                           : (store.drop_dead_letter(dlq_id) ? Retry::requeued : Retry::unknown);
+      const bool done = r == Retry::requeued;
       if (done) store.audit(now, "cli", *dlq_retry ? "dlq.retry" : "dlq.drop", std::to_string(dlq_id), "{}");
       store.commit();
+      if (r == Retry::inbound) {
+        std::fprintf(stderr,
+                     "error: dead letter %lld is a record an app sent that could not be mapped; there is "
+                     "nothing to requeue: fix the mapping (the app's next delivery or poll brings it in), "
+                     "then drop it with `simpul dlq drop %lld`\n",
+                     static_cast<long long>(dlq_id), static_cast<long long>(dlq_id));
+        return kRuntime;
+      }
       if (!done) {
         std::fprintf(stderr, "error: no dead letter with id %lld\n", static_cast<long long>(dlq_id));
         return kRuntime;

@@ -68,10 +68,8 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
                            const std::string& node_id, TimeMs now) {
   IntakeOutcome out;
   out.source_id = rec.mapped.source_id;
-  store.savepoint("intake");
+  Store::Savepoint guard(store, "intake");  // a refused record leaves nothing
   auto refuse = [&](Problem p) {
-    store.rollback_to("intake");
-    store.release("intake");
     out.outcome = "rejected";
     out.complaint_id.clear();
     out.problem = std::move(p);
@@ -102,7 +100,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.body));
     out.complaint_id = r.complaint_id;
     out.outcome = "created";
-    store.release("intake");
+    guard.keep();
     return out;
   }
 
@@ -126,7 +124,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
   }
   if (changed) store.keep_raw_payload(source, *existing, "application/json", rec.raw, now);
   out.outcome = changed ? "updated" : "unchanged";
-  store.release("intake");
+  guard.keep();
   return out;
 }
 

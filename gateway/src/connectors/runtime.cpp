@@ -380,6 +380,11 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
     log::info("connector.rejected", {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
     reply(http::problem_of(p));
   };
+  if (!http::is_json(req.header("content-type"))) {
+    refuse(make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json"),
+           "delivery");
+    return;
+  }
   WebhookRequest wr;
   for (const auto& h : req.headers) wr.headers.emplace_back(h.name, h.value);
   wr.body = req.body;
@@ -421,13 +426,11 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
           answer->replayed = true;
           return;
         }
-        s.savepoint("delivery");
+        Store::Savepoint delivery(s, "delivery");  // one refused record: nothing of the delivery stays
         for (const auto& rec : *prepared) {
           auto o = store_record(s, *mapping, rec, id, node, now);
           answer->outcomes.push_back(o);
           if (o.outcome == "rejected") {
-            s.rollback_to("delivery");
-            s.release("delivery");
             answer->status = http_status(o.problem.code);
             return;
           }
@@ -451,7 +454,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
         w.EndObject();
         answer->body.assign(buf.GetString(), buf.GetSize());
         s.remember_answer(scope, key, key, 200, "", answer->body, now);
-        s.release("delivery");
+        delivery.keep();
       },
       [&metrics_, answer, id, reply = std::move(reply)](errc e) {
         if (e != errc::ok) {

@@ -109,7 +109,7 @@ void read_lapor(const rapidjson::Value& l, Config::Upstream::Lapor& out, const s
 
 Config parse_config(std::string_view text, const std::string& file, const std::string& base_dir) {
   auto doc = json::parse_relaxed(text);
-  if (!doc) throw ConfigError(file, "", doc.error().detail);
+  if (!doc) throw ConfigError(file, doc.error().pointer, doc.error().detail);
   if (auto p = JsonSchema::builtin("schema/config.schema.json").validate(*doc))
     throw ConfigError(file, p->pointer, p->detail);
   const auto& d = *doc;
@@ -130,6 +130,9 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.store.synchronous_full = json::get_string(s, "synchronous", "full") == "full";
   c.store.busy_timeout_ms = get_int(s, "busy_timeout_ms", c.store.busy_timeout_ms);
   c.store.max_batch = get_int(s, "max_batch", c.store.max_batch);
+
+  if (d.HasMember("federation"))
+    c.federation.max_clock_skew_s = get_int(d["federation"], "max_clock_skew_s", c.federation.max_clock_skew_s);
 
   const auto& h = d["http"];
   std::string listen = json::get_string(h, "listen");

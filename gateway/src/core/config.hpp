@@ -56,6 +56,9 @@ struct Config {
   } sla;
 
   std::vector<ChildNode> children;  // federation: the nodes below this one
+  struct Federation {
+    int max_clock_skew_s = 300;  // a child's event stamped further ahead than this is refused
+  } federation;
   // Reference data served to children: name ("topics", "agencies", "regions") -> the file's
   // JSON text, read and checked at load (each an array of objects with a string "id").
   std::vector<std::pair<std::string, std::string>> reference;

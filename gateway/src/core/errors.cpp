@@ -35,6 +35,7 @@ Info info(errc e) noexcept {
     case errc::timeout: return {"timeout", "the operation timed out", 504, retry_class::transient};
     case errc::unavailable: return {"unavailable", "the service is not available", 503, retry_class::transient};
     case errc::config_invalid: return {"config-invalid", "the configuration is invalid", 500, retry_class::config};
+    case errc::already_exists: return {"already-exists", "a different complaint with this id already exists", 409, retry_class::permanent};
   }
   return {"unknown", "unknown error", 500, retry_class::transient};
 }

@@ -43,9 +43,20 @@ bool allowed(Status from, EventKind kind) {
   return false;
 }
 
+int privacy_rank(Privacy p) {
+  switch (p) {
+    case Privacy::public_: return 0;
+    case Privacy::anonim: return 1;
+    case Privacy::rahasia: return 2;
+  }
+  return 2;
+}
+
 struct Applier {
   const FoldContext& ctx;
   ComplaintState& s;
+  std::string received_by;  // origin of the `created` event: the node that received it
+  bool out_of_order = false;  // set by apply() when the conflict is the event's position
 
   std::optional<TimeMs> due(TimeMs from, int days) const {
     if (!ctx.calendar) return std::nullopt;
@@ -54,6 +65,7 @@ struct Applier {
 
   // Applies `e`; returns the reason when it is a conflict (state untouched in that case).
   std::optional<std::string> apply(const Event& e) {
+    out_of_order = false;
     if (e.kind == EventKind::created) {
       if (s.exists) return std::string("the complaint was already created by another event");
       auto doc = json::parse(e.payload);
@@ -62,17 +74,20 @@ struct Applier {
       if (!rec) return "created: " + rec.error().detail;
       s.record = std::move(*rec);
       s.record.id = e.complaint_id;
+      received_by = e.origin;
       s.exists = true;
       s.status = Status::received;
       s.deadlines = {};
       s.deadlines.verify_due = due(s.record.received_at, ctx.sla.verify_days);
       return std::nullopt;
     }
+    out_of_order = true;
     if (!s.exists) return std::string("no created event for this complaint yet");
     if (!allowed(s.status, e.kind)) {
       return std::string(to_string(e.kind)) + " is not allowed when the complaint is " +
              std::string(to_string(s.status));
     }
+    out_of_order = false;
     auto doc = json::parse(e.payload);
     if (!doc || !doc->IsObject()) return std::string("payload is not a JSON object");
     const auto& p = *doc;
@@ -93,6 +108,15 @@ struct Applier {
           std::string name(m.name.GetString(), m.name.GetStringLength());
           if (name == "id" || name == "refs")
             return "amended: \"" + name + "\" cannot be amended";
+          if (name == "status" || name == "deadlines")
+            return "amended: \"" + name + "\" is derived from the events; post the event instead";
+          // The reporter of a complaint received anonim or rahasia never leaves the node that
+          // received it, so no other node may lower the flag that keeps it there.
+          if (name == "privacy" && m.value.IsString() && e.origin != received_by) {
+            auto to = parse_privacy({m.value.GetString(), m.value.GetStringLength()});
+            if (to && privacy_rank(*to) < privacy_rank(s.record.privacy))
+              return "amended: only " + received_by + ", the node that received the complaint, may lower its privacy";
+          }
           r.RemoveMember(name.c_str());
           r.AddMember(rapidjson::Value(name.c_str(), r.GetAllocator()),
                       rapidjson::Value(m.value, r.GetAllocator()), r.GetAllocator());
@@ -214,7 +238,7 @@ ComplaintState fold(std::vector<Event> events, const FoldContext& ctx) {
   Applier applier{ctx, s};
   for (const auto& e : events) {
     if (auto reason = applier.apply(e)) {
-      s.conflicts.push_back({e.event_id, e.kind, std::move(*reason)});
+      s.conflicts.push_back({e.event_id, e.kind, std::move(*reason), applier.out_of_order});
     } else {
       s.updated_at = std::max(s.updated_at, e.at);
     }

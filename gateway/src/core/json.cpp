@@ -1,7 +1,9 @@
 #include "core/json.hpp"
 
 #include <rapidjson/error/en.h>
+#include <utf8.h>
 
+#include "core/redact.hpp"
 #include "simpul/time.hpp"
 
 #include <optional>
@@ -10,51 +12,114 @@
 namespace simpul::json {
 namespace {
 
-// Where the first number beyond +-2^63 sits ("" at the root), if any. Such a number has no use
-// in Simpul, and RapidJSON's schema validator converts numbers to 64-bit integers to hash them
-// (enum, uniqueItems): out of range that conversion is undefined behaviour (found by fuzzing
-// fed_answers with {"kind": 114111111111111111112}). Iterative: documents may be deep.
+// Nesting deeper than this is refused before the document is built. Everything that walks a
+// document afterwards (RapidJSON's writer and schema validator, our normalizers) recurses, and a
+// 200 KB body of 100,000 '[' took the node down with SIGSEGV in a webhook's serialization.
+constexpr int kMaxDepth = 64;
+
+// The byte offset where nesting first exceeds kMaxDepth, counted on the raw text (strings
+// skipped), so nothing recursive ever sees such a document.
+std::optional<std::size_t> too_deep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// A number beyond +-2^63 has no use in Simpul, and RapidJSON's schema validator converts numbers
+// to 64-bit integers to hash them (enum, uniqueItems): out of range that conversion is undefined
+// behaviour (found by fuzzing fed_answers with {"kind": 114111111111111111112}).
 bool huge(const rapidjson::Value& v) {
   if (!v.IsDouble()) return false;
   double d = v.GetDouble();
   return !(d > -9.2e18 && d < 9.2e18);
 }
 
-std::optional<std::string> huge_number(const rapidjson::Value& root) {
-  // A plain walk first (the common case: nothing found, no pointer strings built).
-  std::vector<const rapidjson::Value*> todo{&root};
-  bool found = false;
-  while (!todo.empty() && !found) {
-    const auto* v = todo.back();
-    todo.pop_back();
-    found = huge(*v);
-    if (v->IsArray())
-      for (const auto& e : v->GetArray()) todo.push_back(&e);
-    else if (v->IsObject())
-      for (const auto& m : v->GetObject()) todo.push_back(&m.value);
-  }
-  if (!found) return std::nullopt;
+bool valid_utf8(const rapidjson::Value& v) {
+  const char* p = v.GetString();
+  return utf8::is_valid(p, p + v.GetStringLength());
+}
+
+bool has_nul(const rapidjson::Value& v) {
+  return std::string_view(v.GetString(), v.GetStringLength()).find('\0') != std::string_view::npos;
+}
+
+// What makes a parsed document mean different things to different readers, checked on one
+// iterative walk: a string or member name that is not UTF-8, a NUL inside a string or member name (C strings end there: a title became
+// "Jalan"), a member name twice in one object (which one wins depends on the reader), a number
+// out of range. The pointer names where, built only once something is found; member names are
+// never put in the detail.
+std::optional<Problem> ambiguity(const rapidjson::Value& root) {
   struct Frame {
     const rapidjson::Value* v;
-    std::string pointer;
+    std::size_t parent;  // index into `frames` of the container, npos for the root
+    std::string_view token;  // member name, or
+    rapidjson::SizeType index;  // array index when `token` is not a member's
+    bool member;
   };
-  std::vector<Frame> walk{{&root, ""}};
-  while (!walk.empty()) {
-    Frame f = std::move(walk.back());
-    walk.pop_back();
-    if (huge(*f.v)) return f.pointer;
-    if (f.v->IsArray()) {
-      for (rapidjson::SizeType i = 0; i < f.v->Size(); ++i) walk.push_back({&(*f.v)[i], f.pointer + "/" + std::to_string(i)});
-    } else if (f.v->IsObject()) {
-      for (const auto& m : f.v->GetObject())
-        walk.push_back({&m.value, f.pointer + "/" + pointer_token({m.name.GetString(), m.name.GetStringLength()})});
+  std::vector<Frame> frames{{&root, std::string_view::npos, {}, 0, false}};
+  auto pointer_of = [&](std::size_t i) {
+    std::vector<std::string> tokens;
+    for (; frames[i].parent != std::string_view::npos; i = frames[i].parent)
+      tokens.push_back(frames[i].member ? pointer_token(frames[i].token) : std::to_string(frames[i].index));
+    std::string out;
+    for (auto it = tokens.rbegin(); it != tokens.rend(); ++it) out += "/" + *it;
+    return out;
+  };
+  std::vector<std::size_t> todo{0};
+  while (!todo.empty()) {
+    std::size_t i = todo.back();
+    todo.pop_back();
+    const rapidjson::Value& v = *frames[i].v;
+    if (huge(v))
+      return make_problem(errc::invalid_json, pointer_of(i), "number", "a number beyond +-9.2e18 (64-bit range) is refused");
+    if (v.IsString() && !valid_utf8(v))
+      return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8", "the string is not valid UTF-8");
+    if (v.IsString() && has_nul(v))
+      return make_problem(errc::invalid_value, pointer_of(i), "nul", "the string contains a NUL character");
+    if (v.IsArray()) {
+      for (rapidjson::SizeType k = 0; k < v.Size(); ++k) {
+        frames.push_back({&v[k], i, {}, k, false});
+        todo.push_back(frames.size() - 1);
+      }
+    } else if (v.IsObject()) {
+      for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+        std::string_view name(m->name.GetString(), m->name.GetStringLength());
+        if (!valid_utf8(m->name))
+          return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8", "a member name is not valid UTF-8");
+        if (has_nul(m->name))
+          return make_problem(errc::invalid_value, pointer_of(i), "nul", "a member name contains a NUL character");
+        for (auto n = v.MemberBegin(); n != m; ++n)
+          if (std::string_view(n->name.GetString(), n->name.GetStringLength()) == name)
+            return make_problem(errc::schema_violation, pointer_of(i), "duplicate-key",
+                                "a member name appears twice in the same object");
+        frames.push_back({&m->value, i, name, 0, true});
+        todo.push_back(frames.size() - 1);
+      }
     }
   }
-  return std::string();
+  return std::nullopt;
 }
 
 template <unsigned Flags>
 Result<rapidjson::Document> parse_with(std::string_view text) {
+  if (auto at = too_deep(text))
+    return make_problem(errc::invalid_json, "", "depth",
+                        "nesting deeper than " + std::to_string(kMaxDepth) + " levels at byte " + std::to_string(*at));
   rapidjson::Document doc;
   doc.Parse<Flags>(text.data(), text.size());
   if (doc.HasParseError()) {
@@ -63,8 +128,7 @@ Result<rapidjson::Document> parse_with(std::string_view text) {
                             std::to_string(doc.GetErrorOffset()) + ": " +
                             rapidjson::GetParseError_En(doc.GetParseError()));
   }
-  if (auto at = huge_number(doc))
-    return make_problem(errc::invalid_json, *at, "number", "a number beyond +-9.2e18 (64-bit range) is refused");
+  if (auto p = ambiguity(doc)) return *p;
   return doc;
 }
 
@@ -81,15 +145,16 @@ Problem shape(const std::string& pointer, const std::string& detail) {
 
 }  // namespace
 
-// Iterative parsing: the default recursive parser overflows the stack on a body of a million
-// '[' (a one-request crash). Depth is then limited where documents are walked (normalize.cpp).
+// Iterative parsing (the recursive parser overflows the stack on a million '['), and no bytes
+// after the value: `{valid}{"title":"second"}` is refused, not read as
+// its first half while the raw payload keeps the second.
 Result<rapidjson::Document> parse(std::string_view text) {
-  return parse_with<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text);
+  return parse_with<rapidjson::kParseIterativeFlag>(text);
 }
 
 Result<rapidjson::Document> parse_relaxed(std::string_view text) {
   return parse_with<rapidjson::kParseIterativeFlag | rapidjson::kParseCommentsFlag |
-                    rapidjson::kParseTrailingCommasFlag | rapidjson::kParseStopWhenDoneFlag>(text);
+                    rapidjson::kParseTrailingCommasFlag>(text);
 }
 
 std::string stringify(const rapidjson::Value& v) {
@@ -310,14 +375,13 @@ void write_event(Writer& w, const Event& e, bool include_pii) {
   w.StartObject();
   kv(w, "role", e.actor.role);
   if (!e.actor.agency.empty()) kv(w, "agency", e.actor.agency);
-  if (!e.actor.name.empty()) kv(w, "name", e.actor.name);
+  if (!e.actor.name.empty() && (include_pii || !actor_identifies_reporter(e))) kv(w, "name", e.actor.name);
   w.EndObject();
   kv(w, "kind", to_string(e.kind));
   key(w, "payload");
-  bool strip = !include_pii && (e.kind == EventKind::created || e.kind == EventKind::amended);
   auto doc = parse(e.payload);
   if (doc && doc->IsObject()) {
-    if (strip) doc->RemoveMember("reporter");
+    if (!include_pii) strip_reporter(*doc, e.kind);
     doc->Accept(w);
   } else {
     w.StartObject();

@@ -20,8 +20,10 @@ namespace simpul::json {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-// Parses strict JSON (no comments). The problem names the byte offset, never the content.
-// Strings are not UTF-8 validated here: normalization does that per field, naming the pointer.
+// The one reader of untrusted JSON: one value and nothing after it, valid UTF-8, nesting at
+// most 64 deep (checked on the bytes, before anything recursive), no NUL in a string or member
+// name, no member name twice in one object, no number beyond the 64-bit range. The problem
+// names the byte offset or the pointer, never the content.
 Result<rapidjson::Document> parse(std::string_view text);
 // Parses JSON with // and /* */ comments and trailing commas (config files).
 Result<rapidjson::Document> parse_relaxed(std::string_view text);
@@ -40,7 +42,7 @@ std::string complaint_to_json(const Complaint& c, bool include_reporter = true);
 // Reads a normalized, schema-valid record. Unknown enum spellings are a schema_violation.
 Result<Complaint> complaint_from_value(const rapidjson::Value& v);
 
-// include_pii=false removes the reporter from `created`/`amended` payloads.
+// include_pii=false removes the reporter wherever it sits (core/redact.hpp).
 void write_event(Writer& w, const Event& e, bool include_pii);
 std::string event_to_json(const Event& e, bool include_pii = true);
 Result<Event> event_from_value(const rapidjson::Value& v);

@@ -156,13 +156,20 @@ void canonical_enum(rapidjson::Document& doc, const char* key,
                       doc.GetAllocator());
 }
 
+constexpr TimeMs kEarliestComplaint = 631152000000;  // 1990-01-01T00:00:00Z
+constexpr TimeMs kFutureSlackMs = 24LL * 3600 * 1000;  // a source's clock a little ahead
+
 std::optional<Problem> canonical_time(rapidjson::Document& doc, rapidjson::Value& obj,
                                       const char* key, const std::string& pointer,
-                                      const Zone& zone) {
+                                      const Zone& zone, TimeMs now) {
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd() || !it->value.IsString()) return std::nullopt;
   auto t = parse_timestamp({it->value.GetString(), it->value.GetStringLength()}, zone);
   if (!t) return at(errc::invalid_value, pointer, "timestamp", t.error().detail);
+  // Years such as 0000 or 9999 are typing errors or clock faults, and a time in the future would
+  // fold after every later action: a complaint happened between 1990 and (a day past) now.
+  if (*t < kEarliestComplaint) return at(errc::invalid_value, pointer, "timestamp", "lies before 1990");
+  if (now > 0 && *t > now + kFutureSlackMs) return at(errc::invalid_value, pointer, "timestamp", "lies in the future");
   std::string s = format_utc(*t);
   it->value.SetString(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), doc.GetAllocator());
   return std::nullopt;
@@ -232,8 +239,8 @@ std::optional<Problem> normalize_complaint_doc(rapidjson::Document& doc,
   if (!doc.HasMember("region") && !opt.default_region.empty())
     doc.AddMember("region", rapidjson::Value(opt.default_region.c_str(), a), a);
 
-  if (auto p = canonical_time(doc, doc, "incident_at", "/incident_at", opt.zone)) return p;
-  if (auto p = canonical_time(doc, doc, "received_at", "/received_at", opt.zone)) return p;
+  if (auto p = canonical_time(doc, doc, "incident_at", "/incident_at", opt.zone, opt.now)) return p;
+  if (auto p = canonical_time(doc, doc, "received_at", "/received_at", opt.zone, opt.now)) return p;
   if (!doc.HasMember("received_at"))
     doc.AddMember("received_at", rapidjson::Value(format_utc(opt.now).c_str(), a), a);
 

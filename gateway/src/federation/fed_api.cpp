@@ -25,11 +25,7 @@ bool parse_cursor(const std::string& s, std::int64_t& out) {
     return true;
   }
   if (s.size() < 2 || s[0] != 'f') return false;
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str() + 1, &end, 10);
-  if (!end || *end || v < 0) return false;
-  out = v;
-  return true;
+  return http::parse_decimal(std::string_view(s).substr(1), out);
 }
 
 }  // namespace
@@ -83,6 +79,10 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
   auto child = child_of(req);
   if (!child) {
     reply(http::problem_of(child.error()));
+    return;
+  }
+  if (!http::is_json(req.header("content-type"))) {
+    reply(problem(415, "unsupported-media-type", "Unsupported media type", "send Content-Type: application/json"));
     return;
   }
   auto doc = json::parse(req.body);
@@ -193,18 +193,20 @@ void FederationApi::changes(const http::Request& req, const http::Params& p, htt
   }
   int wait = 0;
   if (p.has_query("limit")) {
-    w->limit = std::atoi(p.get("limit").c_str());
-    if (w->limit < 1 || w->limit > 1000) {
+    std::int64_t limit = 0;
+    if (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000) {
       w->reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 1000", "", "limit"));
       return;
     }
+    w->limit = static_cast<int>(limit);
   }
   if (p.has_query("wait")) {
-    wait = std::atoi(p.get("wait").c_str());
-    if (wait < 0 || wait > kMaxWaitSeconds) {
+    std::int64_t v = -1;
+    if (!http::parse_decimal(p.get("wait"), v) || v > kMaxWaitSeconds) {
       w->reply(problem(400, "invalid-value", "Bad query", "wait must be 0 to 60 seconds", "", "wait"));
       return;
     }
+    wait = static_cast<int>(v);
   }
   acknowledge(w->child, w->after);
   if (answer(*w, wait == 0)) return;

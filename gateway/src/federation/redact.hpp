@@ -8,8 +8,10 @@
 
 namespace simpul {
 
-// Removes the reporter from `created` payloads and from `amended` fields unless the complaint
-// is public (by the stricter of the payload's flag and `current`).
+// Removes the reporter wherever it sits (core/redact.hpp: `created` record, `amended` fields,
+// the citizen's name as actor) unless the complaint is public (by the stricter of a `created`
+// payload's flag and `current`). `current` is the projected flag, which no node but the
+// receiving one can lower (the fold refuses it).
 void redact_for_hop(Event& e, Privacy current);
 
 }  // namespace simpul

@@ -18,15 +18,6 @@ Response json_response(int status, std::string body) {
   return r;
 }
 
-bool is_json(const std::string& content_type) {
-  std::string ct;
-  for (char c : content_type) {
-    if (c == ';') break;
-    if (c != ' ') ct += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return ct == "application/json";
-}
-
 // Removes the reporter from a stored state (and its events) for tokens without the pii scope.
 void redact(rapidjson::Value& state) {
   if (!state.IsObject()) return;
@@ -238,21 +229,20 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   }
   if (p.has_query("cursor")) {
     std::string c = p.get("cursor");
-    char* end = nullptr;
-    long long v = c.size() > 1 && c[0] == 'c' ? std::strtoll(c.c_str() + 1, &end, 10) : -1;
-    if (v < 0 || !end || *end) {
+    std::int64_t v = 0;
+    if (c.size() < 2 || c[0] != 'c' || !parse_decimal(std::string_view(c).substr(1), v)) {
       reply(problem(400, "invalid-value", "Bad query", "the cursor is not one this API issued", "", "cursor"));
       return;
     }
     q.after_seq = v;
   }
   if (p.has_query("limit")) {
-    int limit = std::atoi(p.get("limit").c_str());
-    if (limit < 1 || limit > 500) {
+    std::int64_t limit = 0;
+    if (!parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 500) {
       reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 500", "", "limit"));
       return;
     }
-    q.limit = limit;
+    q.limit = static_cast<int>(limit);
   }
   ListPage page;
   try {
@@ -320,6 +310,8 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   }
   if (auto it = doc->FindMember("payload"); it != doc->MemberEnd()) e.payload = json::stringify(it->value);
   e.hops = {cfg_.node.id};
+  areq->now = now;
+  areq->may_lower_privacy = who->has("admin");
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit([areq, outcome](Store& s) { *outcome = s.append_event(*areq); },

@@ -109,6 +109,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
   write_store->set_topology(d.cfg.node.id, &d.directory,
                             d.cfg.upstream.enabled ? d.cfg.upstream.node : std::string());
+  write_store->set_max_clock_skew(static_cast<TimeMs>(d.cfg.federation.max_clock_skew_s) * 1000);
   so.migrate = false;
   d.reader = std::make_unique<Store>(so, d.fold_ctx);
 

@@ -36,6 +36,26 @@ std::string Request::header(std::string_view name) const {
   return {};
 }
 
+bool parse_decimal(std::string_view text, std::int64_t& out) {
+  if (text.empty() || text.size() > 18) return false;
+  std::int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+bool is_json(std::string_view content_type) {
+  std::string ct;
+  for (char c : content_type) {
+    if (c == ';') break;
+    if (c != ' ' && c != '\t') ct += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return ct == "application/json";
+}
+
 Response problem(int status, const std::string& code, const std::string& title,
                  const std::string& detail, const std::string& pointer, const std::string& rule) {
   rapidjson::StringBuffer buf;
@@ -83,6 +103,13 @@ void Router::dispatch(Request req, Reply reply) const {
   auto parsed = boost::urls::parse_origin_form(req.target);
   if (!parsed) {
     reply(problem(400, "bad-target", "Bad request target", "the request target is not a valid path"));
+    return;
+  }
+  // No endpoint reads compressed bodies: refuse them rather than read the compressed bytes as
+  // if they were the body.
+  if (auto enc = req.header("content-encoding"); !enc.empty() && enc != "identity") {
+    reply(problem(415, "unsupported-media-type", "Unsupported media type",
+                  "Content-Encoding is not supported; send the body uncompressed"));
     return;
   }
   std::vector<std::string> segs;

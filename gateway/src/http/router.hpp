@@ -5,6 +5,7 @@
 // pattern (never the concrete path, which would carry ids).
 // Not thread-safe for add(); dispatch() may be called concurrently once routes are set.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -44,6 +45,13 @@ class Router {
   Metrics& metrics_;
   std::vector<Route> routes_;
 };
+
+// A query number as this API issues them: 1 to 18 decimal digits, nothing else (no sign, no
+// exponent, no trailing text, never beyond the 64-bit range). False for anything else.
+bool parse_decimal(std::string_view text, std::int64_t& out);
+
+// Whether a Content-Type names JSON (application/json, parameters allowed).
+bool is_json(std::string_view content_type);
 
 // application/problem+json (RFC 9457). Never carries request bodies or personal data.
 Response problem(int status, const std::string& code, const std::string& title,

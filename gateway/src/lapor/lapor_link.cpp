@@ -403,15 +403,11 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
           req.event.kind = EventKind::linked;
           req.event.payload = "{\"system\":\"lapor\",\"id\":\"" + nid + "\"}";
           req.event.hops = {self_id};
-          s.savepoint("lapor_link");
-          auto out = s.append_event(req);
+          auto out = s.append_event(req);  // an error answer leaves nothing of it
           if (out.error != errc::ok) {
-            s.rollback_to("lapor_link");
-            s.release("lapor_link");
             s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.body, now);
             continue;
           }
-          s.release("lapor_link");
           s.outbox_done(row);
           ++*links;
         }

@@ -8,6 +8,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
+#include "core/schema.hpp"
 #include "core/uuid.hpp"
 #include "federation/redact.hpp"
 
@@ -215,6 +216,28 @@ void Store::savepoint(const char* name) { exec((std::string("SAVEPOINT ") + name
 void Store::release(const char* name) { exec((std::string("RELEASE ") + name).c_str()); }
 void Store::rollback_to(const char* name) {
   exec((std::string("ROLLBACK TO ") + name).c_str());
+}
+
+Store::Savepoint::Savepoint(Store& store, const char* name) : store_(store), name_(name) {
+  store_.savepoint(name_);
+}
+
+Store::Savepoint::~Savepoint() {
+  if (!open_) return;
+  // SQLite may have rolled back the whole transaction already (disk full, I/O error): then
+  // there is no savepoint left to undo, and the caller sees the transaction gone.
+  if (!store_.in_transaction()) return;
+  try {
+    store_.rollback_to(name_);
+    store_.release(name_);
+  } catch (const StoreError&) {
+  }
+}
+
+void Store::Savepoint::keep() {
+  if (!open_) return;
+  store_.release(name_);
+  open_ = false;
 }
 
 std::int64_t Store::insert_event(const Event& e, TimeMs now,
@@ -510,9 +533,39 @@ void Store::keep_raw_payload(const std::string& source, const std::string& compl
       .run();
 }
 
+std::optional<std::string> Store::created_payload(const std::string& complaint_id) {
+  auto s = prepare("SELECT payload_json FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq LIMIT 1");
+  s.bind(1, complaint_id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
 WriteOutcome Store::ingest(const IngestRequest& req) {
   const std::string request_hash = crypto::sha256_hex(req.raw_body);
   if (auto replay = replay_idempotent(req, request_hash)) return *replay;
+
+  // A complaint is created once. The same record again is a duplicate; any other record under
+  // an existing id would replace the original in the fold (the earlier `created` wins), so it
+  // is refused, audited, and nothing of it is stored.
+  if (!req.complaint.id.empty()) {
+    if (auto existing = created_payload(req.complaint.id)) {
+      WriteOutcome out;
+      out.complaint_id = req.complaint.id;
+      if (*existing == json::complaint_to_json(req.complaint, true)) {
+        out.status = 200;
+        out.body = json::state_to_json(fold(events_of(req.complaint.id), ctx_), false);
+        return out;
+      }
+      audit(req.now, req.actor.name.empty() ? req.raw_source : req.actor.name, "ingest.rejected",
+            req.complaint.id, "{\"reason\":\"a different complaint with this id exists\"}");
+      out.error = errc::already_exists;
+      out.status = http_status(out.error);
+      out.body = "a complaint with this id already exists; post events to change it";
+      out.pointer = "/id";
+      return out;
+    }
+  }
+  Savepoint guard(*this, "ingest");
 
   auto remember = [&](const WriteOutcome& out) {
     if (req.idem_key.empty()) return;
@@ -527,6 +580,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
       out.complaint_id = *existing;
       out.body = json::state_to_json(fold(events_of(*existing), ctx_), false);
       remember(out);
+      guard.keep();
       return out;
     }
   }
@@ -570,11 +624,14 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   out.complaint_id = c.id;
   out.body = json::state_to_json(st, false);
   remember(out);
+  guard.keep();
   return out;
 }
 
 WriteOutcome Store::append_event(const AppendRequest& req) {
   Event e = req.event;
+  const TimeMs now = req.now ? req.now : req.event.at;
+  Savepoint guard(*this, "append");
   WriteOutcome out;
   out.complaint_id = e.complaint_id;
   auto fail = [&](errc code, std::string detail, std::string pointer = "") {
@@ -606,6 +663,7 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
     }
     out.status = 200;
     out.body = answer(fold(events_of(e.complaint_id), ctx_));
+    guard.keep();
     return out;
   }
 
@@ -617,6 +675,22 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
   ComplaintState before = fold(events, ctx_);
   if (auto why = transition_error(before.status, e.kind))
     return fail(errc::transition_not_allowed, *why, "/kind");
+  if (e.kind == EventKind::amended) {
+    auto payload = json::parse(e.payload);
+    const rapidjson::Value* fields = nullptr;
+    if (payload && payload->IsObject() && payload->HasMember("fields")) fields = &(*payload)["fields"];
+    if (fields && fields->IsObject() && fields->HasMember("privacy") && (*fields)["privacy"].IsString()) {
+      auto to = parse_privacy((*fields)["privacy"].GetString());
+      auto rank = [](Privacy p) { return p == Privacy::public_ ? 0 : p == Privacy::anonim ? 1 : 2; };
+      if (to && rank(*to) < rank(before.record.privacy)) {
+        if (!req.may_lower_privacy)
+          return fail(errc::forbidden, "only an admin may lower a complaint's privacy", "/payload/fields/privacy");
+        audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered", e.complaint_id,
+              "{\"from\":\"" + std::string(to_string(before.record.privacy)) + "\",\"to\":\"" +
+                  std::string(to_string(*to)) + "\"}");
+      }
+    }
+  }
   events.push_back(e);
   ComplaintState after = fold(events, ctx_);
   for (const auto& c : after.conflicts) {
@@ -631,15 +705,79 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
                     ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
                     "/payload");
     } else {
-      insert_ref(ref, e.complaint_id, e.at);
+      insert_ref(ref, e.complaint_id, now);
     }
   }
-  std::int64_t seq = insert_event(e, e.at, req.destinations, e.complaint_id);
-  ComplaintState st = refresh_projection(e.complaint_id, e.at);
-  fan_out(e.complaint_id, st, seq, e.at);
+  std::int64_t seq = insert_event(e, now, req.destinations, e.complaint_id);
+  ComplaintState st = refresh_projection(e.complaint_id, now);
+  fan_out(e.complaint_id, st, seq, now);
   out.status = 201;
   out.body = answer(st);
+  guard.keep();
   return out;
+}
+
+std::optional<std::string> Store::refuse_from_child(const std::string& child, Event& e, TimeMs now,
+                                                    bool& duplicate) {
+  duplicate = false;
+  const auto& hops = e.hops;
+  if (hops.empty() || hops.back() != child) return "the hop path must end with the sending node";
+  if (hops.front() != e.origin) return "the hop path must start at the event's origin";
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    if (std::find(hops.begin() + static_cast<std::ptrdiff_t>(i) + 1, hops.end(), hops[i]) != hops.end())
+      return "the hop path names " + hops[i] + " twice";
+    if (hops[i] == self_) return "the hop path names this node: the event has been here already";
+    if (!upstream_.empty() && hops[i] == upstream_)
+      return "the hop path names " + hops[i] + ", this node's parent: it cannot come from below";
+    // Another child of this node is a sibling of the sender, never below it.
+    if (i + 1 < hops.size() && directory_ && directory_->find(hops[i]))
+      return "the hop path names " + hops[i] + ", another child of this node, below " + child;
+  }
+  if (e.at > now + max_skew_ms_)
+    return "the event is stamped " + std::to_string((e.at - now) / 1000) +
+           " s in the future (more than the allowed clock skew of " + std::to_string(max_skew_ms_ / 1000) +
+           " s): correct the sending node's clock";
+
+  if (e.kind == EventKind::created) {
+    auto doc = json::parse(e.payload);
+    if (!doc || !doc->IsObject()) return "a created event's payload must be a complaint record";
+    if (json::get_string(*doc, "id") != e.complaint_id) return "the record's id is not the event's complaint_id";
+    if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc))
+      return "the record is not a valid complaint: " + bad->pointer + ": " + bad->detail;
+    auto rec = json::complaint_from_value(*doc);
+    if (!rec) return "the record is not a valid complaint: " + rec.error().detail;
+    const ChildNode* node = directory_ ? directory_->find(child) : nullptr;
+    if (node && !node->regions.empty()) {
+      bool within = std::any_of(node->regions.begin(), node->regions.end(),
+                                [&](const std::string& r) { return region_within(rec->region, r); });
+      if (!within)
+        return "the complaint's region " + (rec->region.empty() ? std::string("(none)") : rec->region) +
+               " is not within " + child + "'s regions";
+    }
+    if (auto existing = created_payload(e.complaint_id)) {
+      // The same record again (resent under another event id) changes nothing.
+      Event copy = e;
+      redact_for_hop(copy, rec->privacy);
+      if (copy.payload == *existing) {
+        duplicate = true;
+        return std::nullopt;
+      }
+      return "a complaint with this id exists: a second created event would replace its record";
+    }
+    return std::nullopt;
+  }
+
+  if (!complaint_known(e.complaint_id)) return std::nullopt;  // the caller answers "retry"
+  if (!visible_to(e.complaint_id, child)) return "the complaint was neither created by nor routed to " + child;
+  // Validated like the API's own input: a payload the fold cannot read is refused here. An event
+  // that is only out of order with what this node holds (concurrent actions on two nodes) is
+  // kept and shown as a conflict for an admin, as the fold does with every conflict.
+  std::vector<Event> events = events_of(e.complaint_id);
+  events.push_back(e);
+  ComplaintState after = fold(std::move(events), ctx_);
+  for (const auto& c : after.conflicts)
+    if (c.event_id == e.event_id && !c.out_of_order) return "the event cannot be applied: " + c.reason;
+  return std::nullopt;
 }
 
 std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std::vector<Event> events,
@@ -648,29 +786,36 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
   out.reserve(events.size());
   for (auto& e : events) {
     MergeOutcome r{e.event_id, "accepted", ""};
-    auto reject = [&](std::string why) {
-      r.outcome = "rejected";
-      r.reason = std::move(why);
-    };
     auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
     dup.bind(1, e.event_id);
-    const bool known = dup.step();
-    const bool echo = std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end();
-    if (known || echo) {
+    if (dup.step()) {
       r.outcome = "duplicate";
-    } else if (e.hops.empty() || e.hops.back() != child) {
-      reject("the hop path must end with the sending node");
+      out.push_back(std::move(r));
+      continue;
+    }
+    bool duplicate = false;
+    auto why = refuse_from_child(child, e, now, duplicate);
+    if (why) {
+      r.outcome = "rejected";
+      r.reason = std::move(*why);
+      rapidjson::StringBuffer buf;
+      json::Writer w(buf);
+      w.StartObject();
+      w.Key("event_id");
+      w.String(e.event_id.c_str());
+      w.Key("kind");
+      auto kind = to_string(e.kind);
+      w.String(kind.data(), static_cast<rapidjson::SizeType>(kind.size()));
+      w.Key("reason");
+      w.String(r.reason.c_str());
+      w.EndObject();
+      audit(now, "node:" + child, "fed.rejected", e.complaint_id, std::string(buf.GetString(), buf.GetSize()));
+    } else if (duplicate) {
+      r.outcome = "duplicate";
     } else if (e.kind != EventKind::created && !complaint_known(e.complaint_id)) {
       // Its `created` is still on the way (a reordered delivery): not an error, send it again.
       r.outcome = "retry";
       r.reason = "unknown complaint; send its created event first";
-    } else if (e.kind != EventKind::created && !visible_to(e.complaint_id, child)) {
-      reject("the complaint was neither created by nor routed to " + child);
-      audit(now, "node:" + child, "fed.rejected", e.complaint_id,
-            "{\"event_id\":\"" + e.event_id + "\",\"kind\":\"" + std::string(to_string(e.kind)) + "\"}");
-    } else if (e.kind == EventKind::created && complaint_known(e.complaint_id) &&
-               !visible_to(e.complaint_id, child)) {
-      reject("a complaint with this id exists and is not " + child + "'s");
     } else {
       // Second line of defence: never keep personal data a child should not have sent. For a
       // new complaint the `created` payload's own flag decides (redact_for_hop reads it).
@@ -719,6 +864,16 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
     dup.bind(1, e.event_id);
     if (dup.step()) continue;
     if (std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end()) continue;  // our own
+    if (e.kind == EventKind::created) {
+      // The parent decides, but a complaint is created once: a second record under its id
+      // would replace the one this node holds. Kept out and audited for an admin.
+      if (auto existing = created_payload(e.complaint_id)) {
+        if (*existing != e.payload)
+          audit(now, "node:" + (upstream_.empty() ? std::string("parent") : upstream_), "fed.rejected",
+                e.complaint_id, "{\"event_id\":\"" + e.event_id + "\",\"kind\":\"created\",\"reason\":\"a complaint with this id exists\"}");
+        continue;
+      }
+    }
     store_merged(e, now);
     ++fresh;
   }
@@ -762,9 +917,9 @@ std::vector<QueuedEvent> Store::due_outbox(const std::string& destination, TimeM
       "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
       "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
       "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
-      "WHERE o.destination = ? AND o.state = 'pending' AND o.next_attempt_at <= ? "
-      "ORDER BY o.id LIMIT ?");
-  s.bind(1, destination).bind(2, now).bind(3, limit);
+      "WHERE o.destination = ?1 AND o.state = 'pending' AND (o.next_attempt_at <= ?2 OR "
+      "o.next_attempt_at > ?2 + ?4) ORDER BY o.id LIMIT ?3");
+  s.bind(1, destination).bind(2, now).bind(3, limit).bind(4, kLongestRetryDelayMs);
   std::vector<QueuedEvent> out;
   while (s.step()) out.push_back(queued_event(s));
   return out;
@@ -886,14 +1041,22 @@ std::vector<Store::DeadLetter> Store::dead_letters(int limit) {
   return out;
 }
 
-bool Store::retry_dead_letter(std::int64_t id, TimeMs now) {
+Store::DeadLetterRetry Store::retry_dead_letter(std::int64_t id, TimeMs now) {
+  auto kind = prepare("SELECT outbox_id IS NULL FROM dead_letters WHERE id = ?");
+  kind.bind(1, id);
+  if (!kind.step()) return DeadLetterRetry::unknown;
+  // An inbound dead letter is a record the app still holds that could not be mapped: there is
+  // no outbox row to put back. It stays listed until it is dropped (after fixing the mapping,
+  // the next poll or redelivery brings the record in).
+  if (kind.i64(0) != 0) return DeadLetterRetry::inbound;
   prepare(
       "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = NULL "
       "WHERE id = (SELECT outbox_id FROM dead_letters WHERE id = ?) AND state = 'dead'")
       .bind(1, now)
       .bind(2, id)
       .run();
-  return drop_dead_letter(id);
+  drop_dead_letter(id);
+  return DeadLetterRetry::requeued;
 }
 
 bool Store::drop_dead_letter(std::int64_t id) {

@@ -87,10 +87,17 @@ struct WriteOutcome {
 struct AppendRequest {
   Event event;  // event_id minted by the caller
   std::vector<std::string> destinations;
+  // This node's clock when the write was asked for: outbox rows are due then, never at the
+  // event's own time (which may be moved after a future-dated event from another node).
+  // 0 = the event's time.
+  TimeMs now = 0;
   // An action taken on this node now: its time is moved to just after the complaint's latest
   // event, so it folds after everything the actor saw even when the clock has not moved on
   // (two actions in one millisecond would otherwise be ordered by their random id bits).
   bool after_latest = true;
+  // The credential is an admin's: only then may an `amended` lower the complaint's privacy
+  // (rahasia -> anonim -> public), and it is audited. Other nodes never may (the fold refuses).
+  bool may_lower_privacy = false;
 };
 
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
@@ -138,6 +145,24 @@ class Store {
   int schema_version();
   void migrate();
 
+  // A savepoint that is rolled back unless kept: an early return, an error outcome or an
+  // exception between its construction and keep() leaves nothing of the write behind. Every
+  // write method that can answer an error holds one, so "an error answer stores nothing" holds
+  // whatever transaction the caller runs it in.
+  class Savepoint {
+   public:
+    Savepoint(Store& store, const char* name);
+    ~Savepoint();
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+    void keep();
+
+   private:
+    Store& store_;
+    const char* name_;
+    bool open_ = true;
+  };
+
   void begin();  // BEGIN IMMEDIATE: take the write lock now, not at the first write
   void commit();
   void rollback();
@@ -157,11 +182,20 @@ class Store {
   // `directory` must outlive the Store; null disables fan-out.
   // `upstream`: the parent's node id; every event not already through it is queued for it.
   void set_topology(std::string self, const Directory* directory, std::string upstream = "");
+  // How far in the future a child's event may be stamped before it is refused (its clock is
+  // wrong, and a future time would order it after every later action here).
+  void set_max_clock_skew(TimeMs ms) { max_skew_ms_ = ms; }
+  static constexpr TimeMs kDefaultMaxClockSkewMs = 5 * 60 * 1000;
 
   WriteOutcome ingest(const IngestRequest& req);
   // Merges a batch a child node sent. Each event is accepted (stored; this node appended to
-  // its hops), duplicate (already here) or rejected with a reason (nothing stored for it). A
-  // child may send `created` events, and other events only for complaints visible to it.
+  // its hops), duplicate (already here) or rejected with a reason (nothing stored for it, the
+  // rejection audited). What the parent can know is checked: the hops start at the origin and
+  // end with the sender, name no node twice, never this node, its parent or another of its
+  // children before the sender; a `created` is a schema-valid record of a new complaint (or
+  // the same record again: duplicate) whose id is the event's and whose region lies within the
+  // sender's regions; other events are for complaints visible to the sender, with payloads
+  // valid for their kind; nothing is stamped more than the clock skew in the future.
   std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
                                              TimeMs now);
   // Merges events from the parent's changes feed (trusted: the parent decides) and stores the
@@ -172,7 +206,11 @@ class Store {
   std::string cursor(const std::string& name);
   void set_cursor(const std::string& name, const std::string& value, TimeMs now);
 
-  // Outbox rows for `destination` due at `now`, oldest first (the relay's next batch).
+  // No retry is ever put further ahead than this (a peer's Retry-After is capped at an hour).
+  static constexpr TimeMs kLongestRetryDelayMs = 3'600'000 + 60'000;
+  // Outbox rows for `destination` due at `now`, oldest first (the relay's next batch). A row
+  // due further ahead than any retry delay was written by a clock that has since gone back: it
+  // is due now.
   std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now, int limit);
   void outbox_done(std::int64_t id);
   void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now);
@@ -216,8 +254,10 @@ class Store {
     TimeMs created_at = 0;
   };
   std::vector<DeadLetter> dead_letters(int limit);
-  // Puts the event back in its outbox (due now) and removes the dead letter. False if unknown.
-  bool retry_dead_letter(std::int64_t id, TimeMs now);
+  // Puts the event back in its outbox (due now) and removes the dead letter. An inbound dead
+  // letter (a record an app sent that could not be mapped) has nothing to requeue: it is left.
+  enum class DeadLetterRetry { requeued, unknown, inbound };
+  DeadLetterRetry retry_dead_letter(std::int64_t id, TimeMs now);
   bool drop_dead_letter(std::int64_t id);
 
   // Events queued for `child` after feed position `after_id`, oldest first.
@@ -303,6 +343,12 @@ class Store {
   static QueuedEvent queued_event(Stmt& s);
   std::optional<WriteOutcome> replay_idempotent(const IngestRequest& req,
                                                 const std::string& request_hash);
+  // The stored `created` payload of a complaint, if it exists.
+  std::optional<std::string> created_payload(const std::string& complaint_id);
+  // Why a child's event cannot be merged, or nullopt when it can (duplicates are decided
+  // before). Sets `duplicate` for the same `created` record sent again under another id.
+  std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
+                                               bool& duplicate);
 
   StoreOptions opt_;
   FoldContext ctx_;
@@ -311,6 +357,7 @@ class Store {
   std::string self_;
   const Directory* directory_ = nullptr;
   std::string upstream_;
+  TimeMs max_skew_ms_ = kDefaultMaxClockSkewMs;
   std::vector<OutboundRoute> outbound_routes_;
 };
 

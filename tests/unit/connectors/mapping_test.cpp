@@ -63,7 +63,7 @@ TEST_CASE("mapping: an Ape Kesah record becomes a canonical complaint with its h
   CHECK(mapped->source_id == "8812");
   CHECK(mapped->raw_status == "Selesai");
 
-  auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1});
+  auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1'796'000'000'000});
   REQUIRE_MESSAGE(c.has_value(), mapped->canonical);
   CHECK(c->title == "Jalan berlubang di Jl. Ahmad Yani");
   CHECK(c->agency == "dinas-pu-batam");
@@ -95,7 +95,7 @@ TEST_CASE("mapping: defaults fill what the source leaves out - anonim when the a
   auto src = doc(R"({"id": "9001", "judul": "Lampu mati", "uraian": "Gelap", "status": "Submitted"})");
   auto mapped = m.apply(src);
   REQUIRE(mapped.has_value());
-  auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1'763'600'000'000});
+  auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1'796'000'000'000});
   REQUIRE(c.has_value());
   CHECK(c->privacy == Privacy::anonim);
   CHECK(c->type == ComplaintType::pengaduan);

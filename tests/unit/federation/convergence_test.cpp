@@ -183,6 +183,7 @@ class World {
     bool moved = false;
     child.store->begin();
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      INFO(outcomes[i].reason);
       CHECK(outcomes[i].outcome != "rejected");
       bool acked = outcomes[i].outcome == "accepted" || outcomes[i].outcome == "duplicate";
       moved = moved || outcomes[i].outcome == "accepted";
