@@ -49,8 +49,11 @@ bool valid_scopes(const std::string& s) {
   return true;
 }
 
-simpul::Store open_store(const simpul::Config& cfg, bool migrate) {
+// `migrate`: the command writes (tokens, backups take the store as the node would); the others
+// only read and never create a database where there is none.
+simpul::Store open_store(const simpul::Config& cfg, bool migrate, bool create = false) {
   simpul::StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, migrate};
+  so.create = migrate || create;
   return simpul::Store(so, simpul::FoldContext{});
 }
 
@@ -115,6 +118,9 @@ int main(int argc, char** argv) {
   serve->add_option("--config", config_path, "Config file")->required();
   std::string ready_file;
   serve->add_option("--ready-file", ready_file, "Write the bound port to this file once listening");
+  bool new_store = false;
+  serve->add_flag("--new-store", new_store,
+                  "Begin an empty store even where this node had a database (it was lost and is not restored)");
 
   auto* check = app.add_subcommand("check", "Validate a config file (and what it references)");
   check->add_option("--config", config_path, "Config file")->required();
@@ -233,6 +239,7 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*serve) {
+      cfg.store.new_store = new_store;
       simpul::Node node(cfg);
       node.start();
       if (!ready_file.empty()) {
@@ -275,14 +282,14 @@ int main(int argc, char** argv) {
       return r.failed > 0 ? kRuntime : kOk;
     }
     if (*db_migrate) {
-      auto store = open_store(cfg, false);
+      auto store = open_store(cfg, false, true);
       int before = store.schema_version();
       store.migrate();
       std::printf("schema version %d -> %d\n", before, store.schema_version());
       return kOk;
     }
     if (*db_backup) {
-      auto store = open_store(cfg, true);
+      auto store = open_store(cfg, false);
       store.backup_to(backup_file);
       std::printf("backed up %s to %s\n", cfg.store.path.c_str(), backup_file.c_str());
       return kOk;

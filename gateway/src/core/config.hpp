@@ -32,6 +32,7 @@ struct Config {
     bool synchronous_full = true;  // PRAGMA synchronous=FULL on the ingest path
     int busy_timeout_ms = 5000;
     int max_batch = 512;  // most requests one group commit takes
+    bool new_store = false;  // `serve --new-store`: begin an empty store where one is expected
   } store;
 
   struct Http {

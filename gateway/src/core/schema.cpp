@@ -75,18 +75,27 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
       }
     }
   }
+  // Inside personal data ("x-personal" in the schema) a member name may itself be personal (a
+  // reporter's name used as a key): it is never repeated in the answer or the log. The pointer
+  // stops at the personal object.
+  if (keyword == "additionalProperties" && schema_node && schema_node->IsObject() &&
+      schema_node->HasMember("x-personal")) {
+    if (!(doc_node && doc_node->IsObject()) && invalid.GetTokenCount() > 0) {
+      doc_ptr.clear();
+      for (std::size_t i = 0; i + 1 < invalid.GetTokenCount(); ++i) {
+        const auto& t = invalid.GetTokens()[i];
+        doc_ptr += "/" + json::pointer_token(std::string_view(t.name, t.length));
+      }
+    }
+    p.pointer = doc_ptr;
+    p.detail = "an unknown field (its name is not repeated here)";
+    return p;
+  }
   if (keyword == "additionalProperties" && schema_node && doc_node && doc_node->IsObject()) {
     const rapidjson::Value* props =
         schema_node->HasMember("properties") ? &(*schema_node)["properties"] : nullptr;
-    // Inside personal data ("x-personal" in the schema) a member name may itself be personal
-    // (a reporter's name used as a key): it is never repeated in the answer or the log.
-    const bool personal = schema_node->HasMember("x-personal");
     for (const auto& m : doc_node->GetObject()) {
       if (!props || !props->HasMember(m.name)) {
-        if (personal) {
-          p.detail = "an unknown field (its name is not repeated here)";
-          return p;
-        }
         p.pointer = doc_ptr + "/" + json::pointer_token({m.name.GetString(), m.name.GetStringLength()});
         p.detail = "unknown field";
         return p;

@@ -82,6 +82,11 @@ void Api::add_routes(Router& r) {
 
 void Api::ready(Reply reply) {
   try {
+    if (reader_.file_replaced()) {
+      reply(problem(503, "not-ready", "Not ready",
+                    "the database file was deleted or replaced under the running node; writes are refused"));
+      return;
+    }
     int v = reader_.schema_version();
     if (v != Store::latest_schema_version()) {
       reply(problem(503, "not-ready", "Not ready", "database migrations are not applied"));

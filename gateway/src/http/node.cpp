@@ -105,12 +105,14 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.fold_ctx = FoldContext{d.calendar.get(), d.cfg.sla.rules};
 
   StoreOptions so{d.cfg.store.path, d.cfg.store.synchronous_full, d.cfg.store.busy_timeout_ms, true};
+  so.recreate = d.cfg.store.new_store;
   d.directory = Directory(d.cfg.children);
   auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
   write_store->set_topology(d.cfg.node.id, &d.directory,
                             d.cfg.upstream.enabled ? d.cfg.upstream.node : std::string());
   write_store->set_max_clock_skew(static_cast<TimeMs>(d.cfg.federation.max_clock_skew_s) * 1000);
   so.migrate = false;
+  so.create = false;
   d.reader = std::make_unique<Store>(so, d.fold_ctx);
 
   Store* writing = write_store.get();

@@ -155,7 +155,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                                    "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
           break;
         }
-        if (bec) break;  // timeout or a broken connection: nothing was handled
+        // A body that is not valid HTTP (a bad chunk size, a chunk extension too long) gets its
+        // 400; a timeout or a broken connection gets nothing, as nothing was handled.
+        if (bec && bec.category() == make_error_code(bhttp::error::bad_chunk).category() &&
+            bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
+          co_await write_and_close(stream, problem(400, "bad-request", "Bad request", "the request body is not valid HTTP/1.1"));
+          break;
+        }
+        if (bec) break;
       }
       auto msg = parser.release();
       Request req;

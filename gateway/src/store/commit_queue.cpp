@@ -65,7 +65,15 @@ void CommitQueue::run() {
 void CommitQueue::run_batch(std::deque<Job>& batch) {
   std::vector<errc> results(batch.size(), errc::ok);
   errc batch_error = errc::ok;
-  try {
+  // A database file deleted or replaced under the node: every write would be acknowledged into
+  // an unlinked file and lost at restart. Refused from then on (503), with one log line.
+  if (!replaced_ && store_->file_replaced()) {
+    replaced_ = true;
+    log::error("store.file_replaced", {{"detail", "the database file was deleted or replaced while the node "
+                                                  "runs; writes are refused until it is restarted"}});
+  }
+  if (replaced_) batch_error = errc::unavailable;
+  if (batch_error == errc::ok) try {
     store_->begin();
   } catch (const StoreError& e) {
     batch_error = e.code();

@@ -63,6 +63,7 @@ class CommitQueue {
   std::deque<Job> queue_;
   bool stopping_ = false;
   Stats stats_;
+  bool replaced_ = false;  // writer thread only: the database file is no longer the one opened
   std::function<void()> on_commit_;
   std::thread thread_;
 };

@@ -2,8 +2,14 @@
 
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "core/crypto.hpp"
 #include "core/json.hpp"
@@ -113,8 +119,21 @@ class Store::Stmt {
 };
 
 Store::Store(StoreOptions opt, FoldContext ctx) : opt_(std::move(opt)), ctx_(ctx) {
+  on_disk_ = !opt_.path.empty() && opt_.path != ":memory:" && opt_.path.rfind("file:", 0) != 0;
+  bool creating = false;
+  if (on_disk_ && !std::filesystem::exists(opt_.path)) {
+    if (!opt_.create)
+      throw StoreError(errc::storage_failure, SQLITE_CANTOPEN, "no database at " + opt_.path);
+    if (std::filesystem::exists(expected_marker(opt_.path)) && !opt_.recreate)
+      throw StoreError(errc::storage_failure, SQLITE_CANTOPEN,
+                       "the database " + opt_.path + " is missing, but this node had one (" +
+                           expected_marker(opt_.path) +
+                           " is there): restore it from a backup, or start with --new-store to "
+                           "begin an empty store");
+    creating = true;
+  }
   int rc = sqlite3_open_v2(opt_.path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           SQLITE_OPEN_READWRITE | (opt_.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -145,10 +164,34 @@ Store::Store(StoreOptions opt, FoldContext ctx) : opt_(std::move(opt)), ctx_(ctx
                            std::to_string(latest_schema_version()) + ")");
     }
     if (opt_.migrate) migrate();
+    if (on_disk_) {
+      struct stat st {};
+      if (::stat(opt_.path.c_str(), &st) == 0) {
+        file_dev_ = static_cast<unsigned long long>(st.st_dev);
+        file_ino_ = static_cast<unsigned long long>(st.st_ino);
+      }
+      // From now on a database is expected here (also for stores made before the marker).
+      if ((creating || opt_.migrate) && !std::filesystem::exists(expected_marker(opt_.path))) {
+        std::FILE* f = std::fopen(expected_marker(opt_.path).c_str(), "w");
+        if (f) {
+          std::fputs("A Simpul database is expected beside this file. If it is missing, restore it from a\n"
+                     "backup; `simpul serve --new-store` begins an empty store instead.\n", f);
+          std::fclose(f);
+        }
+      }
+    }
   } catch (...) {
     close();
     throw;
   }
+}
+
+bool Store::file_replaced() const {
+  if (!on_disk_) return false;
+  struct stat st {};
+  if (::stat(opt_.path.c_str(), &st) != 0) return true;
+  return static_cast<unsigned long long>(st.st_dev) != file_dev_ ||
+         static_cast<unsigned long long>(st.st_ino) != file_ino_;
 }
 
 Store::~Store() { close(); }
@@ -1183,29 +1226,53 @@ void Store::audit(TimeMs at, const std::string& actor, const std::string& action
 }
 
 void Store::backup_to(const std::string& dest_path) {
-  sqlite3* dest = nullptr;
-  int rc = sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_close(dest);
-    throw StoreError(classify(rc), rc, "cannot create backup file " + dest_path);
+  namespace fs = std::filesystem;
+  const std::string partial = dest_path + ".partial";
+  std::error_code ec;
+  if (fs::exists(dest_path, ec))
+    throw StoreError(errc::storage_failure, 0, "backup: " + dest_path + " exists; choose a new file");
+  fs::remove(partial, ec);  // what a killed earlier run left
+  // VACUUM INTO copies one read snapshot: in WAL mode writers go on meanwhile and never make it
+  // start over (the backup API restarts whenever another connection writes, and under six
+  // writers never finished a 219 MB store).
+  auto s = prepare("VACUUM INTO ?");
+  s.bind(1, partial);
+  try {
+    s.run();
+  } catch (...) {
+    fs::remove(partial, ec);
+    throw;
   }
-  sqlite3_backup* b = sqlite3_backup_init(dest, "main", db_, "main");
-  if (!b) {
-    std::string msg = sqlite3_errmsg(dest);
-    sqlite3_close(dest);
-    throw StoreError(errc::storage_failure, 0, "backup: " + msg);
+  auto fail = [&](const std::string& why) {
+    fs::remove(partial, ec);
+    throw StoreError(errc::storage_failure, 0, "backup to " + dest_path + " failed: " + why);
+  };
+  {
+    sqlite3* copy = nullptr;
+    if (sqlite3_open_v2(partial.c_str(), &copy, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(copy);
+      fail("cannot open the copy");
+    }
+    std::string verdict;
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(copy, "PRAGMA quick_check", -1, &q, nullptr) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+      verdict = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(copy);
+    if (verdict != "ok") fail("the copy does not pass PRAGMA quick_check");
   }
-  // Copy in steps so writers are not held off for the whole copy.
-  do {
-    rc = sqlite3_backup_step(b, 256);
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(20);
-  } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-  sqlite3_backup_finish(b);
-  int final_rc = sqlite3_errcode(dest);
-  sqlite3_close(dest);
-  if (rc != SQLITE_DONE || final_rc != SQLITE_OK)
-    throw StoreError(classify(rc), rc, "backup to " + dest_path + " failed");
+  auto sync_path = [&](const std::string& path, bool dir) {
+    int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return false;
+    bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+  };
+  if (!sync_path(partial, false)) fail("cannot sync the copy");
+  fs::rename(partial, dest_path, ec);
+  if (ec) fail("cannot rename the copy into place: " + ec.message());
+  auto dir = fs::absolute(dest_path).parent_path().string();
+  sync_path(dir, true);
 }
 
 }  // namespace simpul

@@ -46,6 +46,12 @@ struct StoreOptions {
   bool synchronous_full = true;  // FULL: a commit survives power loss; NORMAL: survives a crash
   int busy_timeout_ms = 5000;
   bool migrate = true;  // apply pending migrations at open
+  // Create the database when there is none. Even then, never where one is expected: the first
+  // open of a new store leaves `<path>.expected` beside it, and a missing database with that
+  // file present is refused (it was deleted or lost, and an empty store would be served in its
+  // place) unless `recreate` says to begin an empty one.
+  bool create = true;
+  bool recreate = false;
 };
 
 struct StoredToken {
@@ -314,7 +320,15 @@ class Store {
   void audit(TimeMs at, const std::string& actor, const std::string& action,
              const std::string& target, const std::string& detail_json);
 
-  // Online backup (SQLite backup API) to `dest_path`; safe while other connections write.
+  // Whether the database file at the path is no longer the one this connection opened (deleted,
+  // or replaced by another file): writes would go to an unlinked file and be lost at restart.
+  bool file_replaced() const;
+  static std::string expected_marker(const std::string& path) { return path + ".expected"; }
+
+  // Online backup to `dest_path` while other connections write: a consistent snapshot (VACUUM
+  // INTO, one read transaction, so writers never restart it) written to `<dest>.partial`,
+  // synced, checked (PRAGMA quick_check) and only then renamed into place. A backup killed
+  // part-way leaves no file at `dest_path`.
   void backup_to(const std::string& dest_path);
   void exec(const char* sql);
   sqlite3* handle() { return db_; }
@@ -353,6 +367,8 @@ class Store {
   StoreOptions opt_;
   FoldContext ctx_;
   sqlite3* db_ = nullptr;
+  bool on_disk_ = false;  // a file path (not :memory: or a URI)
+  unsigned long long file_dev_ = 0, file_ino_ = 0;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
   std::string self_;
   const Directory* directory_ = nullptr;

@@ -1,0 +1,307 @@
+// Store-level cases of what broke under attack (docs: the integrity issue's items): an error
+// answer inside the caller's transaction, a remote privacy change, the parent's ancestors on a
+// hop path, clocks ahead and clocks gone back, a second created from the parent, backups, and
+// inbound dead letters. Real SQLite stores in temp files.
+
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include "core/json.hpp"
+#include "core/normalize.hpp"
+#include "core/uuid.hpp"
+#include "federation/redact.hpp"
+#include "store/store.hpp"
+#include "support/test_support.hpp"
+
+using namespace simpul;
+
+namespace {
+
+constexpr TimeMs kNow = 1'796'000'000'000;  // 2026-11-30
+
+std::int64_t count(Store& s, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  auto v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+std::string rows(Store& s) {
+  std::string out;
+  for (const char* t : {"events", "complaints", "refs", "outbox", "raw_payloads", "idempotency"})
+    out += std::string(t) + "=" + std::to_string(count(s, std::string("SELECT count(*) FROM ") + t)) + " ";
+  return out;
+}
+
+IngestRequest request(const std::string& privacy, const std::string& origin = "kota-batam") {
+  std::string body = R"({"type":"pengaduan","title":"Jalan","body":"Isi","channel":"web","privacy":")" + privacy +
+                     R"(","reporter":{"name":"CANARY-REPORTER-3317"}})";
+  IngestRequest r;
+  auto c = read_complaint(body, {Zone{}, "21.71", kNow});
+  REQUIRE(c.has_value());
+  r.complaint = *c;
+  r.raw_body = body;
+  r.origin = origin;
+  r.destinations = {"upstream"};
+  r.now = kNow;
+  return r;
+}
+
+std::string ingest(Store& s, const IngestRequest& r) {
+  s.begin();
+  auto out = s.ingest(r);
+  s.commit();
+  REQUIRE(out.error == errc::ok);
+  return out.complaint_id;
+}
+
+Event event(const std::string& id, EventKind kind, const std::string& payload, const std::string& origin, TimeMs at,
+            std::vector<std::string> hops = {}) {
+  Event e;
+  e.event_id = make_uuid_v7(at);
+  e.complaint_id = id;
+  e.origin = origin;
+  e.at = at;
+  e.actor = Actor{"operator", "", ""};
+  e.kind = kind;
+  e.payload = payload;
+  e.hops = hops.empty() ? std::vector<std::string>{origin} : hops;
+  return e;
+}
+
+struct Stores {
+  test::TempDir dir;
+  Store leaf{StoreOptions{dir.file("leaf.db"), false, 5000, true}, FoldContext{}};
+  Directory no_children;
+  Stores() { leaf.set_topology("kota-batam", &no_children, "provinsi-kepri"); }
+};
+
+}  // namespace
+
+TEST_CASE("integrity: an ingest whose history the state machine refuses leaves nothing in the caller's transaction") {
+  test::TempDir dir;
+  Store s(StoreOptions{dir.file("s.db"), false, 5000, true}, FoldContext{});
+  auto r = request("anonim");
+  r.history.push_back(event("", EventKind::closed, R"({"reason":"x"})", "kota-batam", kNow));  // closed from received
+  std::string before = rows(s);
+  s.begin();
+  auto out = s.ingest(r);
+  s.commit();  // the caller commits whatever the answer: nothing of the refused ingest is in it
+  CHECK(out.error == errc::transition_not_allowed);
+  CHECK(rows(s) == before);
+}
+
+TEST_CASE("integrity: an existing id is a duplicate when the record is the same - refused and audited when not") {
+  test::TempDir dir;
+  Store s(StoreOptions{dir.file("s.db"), false, 5000, true}, FoldContext{});
+  auto r = request("rahasia");
+  std::string id = ingest(s, r);
+  auto again = r;
+  again.complaint.id = id;
+  again.complaint.received_at = r.complaint.received_at;
+  s.begin();
+  auto same = s.ingest(again);
+  s.commit();
+  CHECK(same.status == 200);
+  auto forged = again;
+  forged.complaint.privacy = Privacy::public_;
+  forged.complaint.received_at = 946'684'800'000;  // 2000-01-01: would win the fold
+  std::string before = rows(s);
+  s.begin();
+  auto out = s.ingest(forged);
+  s.commit();
+  CHECK(out.error == errc::already_exists);
+  CHECK(rows(s) == before);
+  CHECK(count(s, "SELECT count(*) FROM audit_log WHERE action = 'ingest.rejected'") == 1);
+  CHECK(count(s, "SELECT count(*) FROM complaints WHERE privacy = 'rahasia'") == 1);
+}
+
+TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays at the leaf after the nation sets it public") {
+  std::string id = ingest(leaf, request("anonim"));
+  // The nation amends the leaf's complaint to public; it comes down the feed.
+  auto lowered = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "nasional", kNow + 10,
+                       {"nasional", "provinsi-kepri"});
+  leaf.begin();
+  leaf.merge_from_parent({lowered}, "f1", kNow + 20);
+  leaf.commit();
+  auto st = fold(leaf.events_of(id), FoldContext{});
+  CHECK(st.record.privacy == Privacy::anonim);
+  REQUIRE(st.conflicts.size() == 1);
+  CHECK(st.conflicts[0].reason.find("may lower its privacy") != std::string::npos);
+  // The officer's next reporter correction: queued up, and what leaves the leaf has no reporter.
+  AppendRequest fix;
+  fix.event = event(id, EventKind::amended, R"({"fields":{"reporter":{"name":"CANARY-REPORTER-3317 dibetulkan"}}})",
+                    "kota-batam", kNow + 30);
+  fix.destinations = {"upstream"};
+  leaf.begin();
+  REQUIRE(leaf.append_event(fix).error == errc::ok);
+  leaf.commit();
+  for (auto item : leaf.due_outbox("upstream", kNow + 60'000, 100)) {
+    redact_for_hop(item.event, item.privacy);
+    CHECK(item.event.payload.find("CANARY") == std::string::npos);
+  }
+  // The receiving node itself may lower it (the API asks for an admin, tests/integration).
+  AppendRequest own;
+  own.event = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "kota-batam", kNow + 40);
+  own.may_lower_privacy = true;
+  leaf.begin();
+  CHECK(leaf.append_event(own).error == errc::ok);
+  leaf.commit();
+  CHECK(fold(leaf.events_of(id), FoldContext{}).record.privacy == Privacy::public_);
+}
+
+TEST_CASE("integrity: the citizen's name as actor leaves no node for anonim or rahasia") {
+  Event e = event("c", EventKind::citizen_replied, R"({"text":"Belum"})", "kota-batam", kNow);
+  e.actor = Actor{"citizen", "", "CANARY-REPORTER-3317"};
+  Event copy = e;
+  redact_for_hop(copy, Privacy::rahasia);
+  CHECK(copy.actor.name.empty());
+  copy = e;
+  redact_for_hop(copy, Privacy::public_);
+  CHECK(copy.actor.name == "CANARY-REPORTER-3317");
+  CHECK(json::event_to_json(e, false).find("CANARY") == std::string::npos);
+}
+
+TEST_CASE("integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
+  test::TempDir dir;
+  Store kepri(StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{});
+  Directory children({ChildNode{"kota-batam", {"21.71"}, {}}});
+  kepri.set_topology("provinsi-kepri", &children, "nasional");
+  std::string id = make_uuid_v7(kNow);
+  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
+                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+  auto e = event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "kota-batam"});
+  kepri.begin();
+  auto out = kepri.merge_from_child("kota-batam", {e}, kNow);
+  kepri.commit();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].outcome == "rejected");
+  CHECK(out[0].reason.find("parent") != std::string::npos);
+  CHECK(count(kepri, "SELECT count(*) FROM events") == 0);
+}
+
+TEST_CASE("integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
+  test::TempDir dir;
+  Store kepri(StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{});
+  Directory children({ChildNode{"kota-batam", {"21.71"}, {}}});
+  kepri.set_topology("provinsi-kepri", &children, "nasional");
+  std::string id = make_uuid_v7(kNow);
+  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
+                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+  kepri.begin();
+  auto created = kepri.merge_from_child("kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
+  auto ahead = kepri.merge_from_child(
+      "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 24 * 3'600'000)}, kNow);
+  auto slightly = kepri.merge_from_child(
+      "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 60'000)}, kNow);
+  kepri.commit();
+  CHECK(created[0].outcome == "accepted");
+  CHECK(ahead[0].outcome == "rejected");
+  CHECK(ahead[0].reason.find("future") != std::string::npos);
+  CHECK(slightly[0].outcome == "accepted");
+  // The province's own next action folds after the child's (a minute ahead) but is due now.
+  AppendRequest act;
+  act.event = event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "provinsi-kepri", kNow + 1000);
+  act.now = kNow + 1000;
+  act.destinations = {};
+  kepri.begin();
+  REQUIRE(kepri.append_event(act).error == errc::ok);
+  kepri.commit();
+  auto due = kepri.due_outbox("upstream", kNow + 1000, 100);
+  bool found = false;
+  for (const auto& q : due) found = found || q.event.kind == EventKind::disposed;
+  CHECK(found);
+}
+
+TEST_CASE_FIXTURE(Stores, "integrity: outbox rows written by a clock 40 days ahead are due once it is corrected") {
+  const TimeMs ahead = kNow + 40LL * 24 * 3'600'000;
+  auto r = request("anonim");
+  r.now = ahead;
+  ingest(leaf, r);
+  CHECK(leaf.due_outbox("upstream", kNow, 100).size() == 1);
+  // A row put back by an ordinary retry (within an hour) is not due early.
+  auto row = leaf.due_outbox("upstream", kNow, 100).front().id;
+  leaf.begin();
+  leaf.outbox_failed(row, "busy", kNow + 30'000);
+  leaf.commit();
+  CHECK(leaf.due_outbox("upstream", kNow, 100).empty());
+  CHECK(leaf.due_outbox("upstream", kNow + 30'000, 100).size() == 1);
+}
+
+TEST_CASE_FIXTURE(Stores, "integrity: a second created from the parent never replaces a complaint held here") {
+  std::string id = ingest(leaf, request("anonim", "provinsi-kepri"));
+  std::string before = *leaf.state_json(id);
+  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"aspirasi","title":"Lain","body":"B","region":"21.71",)"
+                    R"("received_at":"2000-01-01T00:00:00.000Z","channel":"app","privacy":"public","attachments":[]})";
+  leaf.begin();
+  CHECK(leaf.merge_from_parent({event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})}, "f9", kNow) == 0);
+  leaf.commit();
+  CHECK(*leaf.state_json(id) == before);
+  CHECK(count(leaf, "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(leaf.cursor("upstream.changes") == "f9");  // the feed moves on
+}
+
+TEST_CASE_FIXTURE(Stores, "integrity: dlq retry on an inbound dead letter keeps it and says why") {
+  leaf.begin();
+  leaf.inbound_dead_letter("connector:apekesah", "record 77: /judul: missing", kNow);
+  leaf.commit();
+  auto letters = leaf.dead_letters(10);
+  REQUIRE(letters.size() == 1);
+  leaf.begin();
+  CHECK(leaf.retry_dead_letter(letters[0].id, kNow) == Store::DeadLetterRetry::inbound);
+  CHECK(leaf.retry_dead_letter(letters[0].id + 100, kNow) == Store::DeadLetterRetry::unknown);
+  leaf.commit();
+  CHECK(leaf.dead_letters(10).size() == 1);
+}
+
+TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at the destination - a finished one passes its check") {
+  // Enough rows that the copy takes a moment.
+  leaf.begin();
+  for (int i = 0; i < 3000; ++i) {
+    auto r = request("anonim");
+    r.complaint.body = std::string(2000, 'x');
+    leaf.ingest(r);
+  }
+  leaf.commit();
+  const std::string dest = dir.file("backup.db");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Store copy(StoreOptions{dir.file("leaf.db"), false, 5000, false, false}, FoldContext{});
+    copy.backup_to(dest);
+    ::_exit(0);
+  }
+  ::usleep(2000);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status)) CHECK_FALSE(std::filesystem::exists(dest));
+  // What a killed run left is cleared by the next one, which completes.
+  std::filesystem::remove(dest);
+  leaf.backup_to(dest);
+  Store copy(StoreOptions{dest, false, 5000, false, false}, FoldContext{});
+  CHECK(copy.complaint_count() == 3000);
+  CHECK_FALSE(std::filesystem::exists(dest + ".partial"));
+  CHECK_THROWS_AS(leaf.backup_to(dest), StoreError);  // never over an existing file
+}
+
+TEST_CASE("integrity: a store that had a database is not created empty in its place") {
+  test::TempDir dir;
+  const std::string path = dir.file("node.db");
+  { Store s(StoreOptions{path, false, 5000, true}, FoldContext{}); }
+  CHECK(std::filesystem::exists(Store::expected_marker(path)));
+  std::filesystem::remove(path);
+  CHECK_THROWS_AS(Store(StoreOptions{path, false, 5000, true}, FoldContext{}), StoreError);
+  CHECK_FALSE(std::filesystem::exists(path));
+  StoreOptions fresh{path, false, 5000, true};
+  fresh.recreate = true;
+  Store s(fresh, FoldContext{});
+  CHECK(s.complaint_count() == 0);
+}
