@@ -1,6 +1,6 @@
 // What a child reads from its parent (dialect `simpul`): the first byte picks the answer, the
-// rest is its body. 'p': a POST /fed/v1/events answer for three events sent; otherwise a
-// GET /fed/v1/changes page. Any bytes: read or refused, never a crash; a page that is read has
+// rest is its body. 'p': a POST /fed/v1/events answer for three events sent; 'r': a
+// GET /fed/v1/recover page; otherwise a GET /fed/v1/changes page. Any bytes: read or refused, never a crash; a page that is read has
 // only events that are valid on their own.
 
 #include <cstdint>
@@ -21,6 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                   "0192f3a0-0000-7000-8000-000000000003"};
     auto results = fed::read_push_results(body, sent);
     if (results && results->size() != sent.size()) std::abort();
+    return 0;
+  }
+  if (data[0] == 'r') {
+    auto page = fed::read_recovery(body);
+    if (page && (page->next < 0 || page->acked < 0)) std::abort();
     return 0;
   }
   auto page = fed::read_changes(body);

@@ -64,6 +64,9 @@ void FederationApi::add_routes(http::Router& r) {
   r.add("GET", "/fed/v1/changes", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
     changes(req, p, std::move(reply));
   });
+  r.add("GET", "/fed/v1/recover", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+    recover(req, p, std::move(reply));
+  });
 }
 
 Result<std::string> FederationApi::child_of(const http::Request& req) {
@@ -215,6 +218,61 @@ void FederationApi::changes(const http::Request& req, const http::Params& p, htt
     answer(*w, true);
     std::erase(waiters_, w);
   });
+}
+
+// A child restored from a backup asks for what it sent up since its latest write: every event
+// with the child on its hop path, stored here at or after `since_ms`, paged by position
+// (`after`). `acked` is the feed position the child last acknowledged here: a child whose own
+// cursor is behind it has lost what it had merged (docs/federation.md, "Restored from a backup").
+void FederationApi::recover(const http::Request& req, const http::Params& p, http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  std::int64_t since = 0, after = 0, limit = 500;
+  if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), since)) {
+    reply(problem(400, "invalid-value", "Bad query", "since_ms must be Unix milliseconds", "", "since_ms"));
+    return;
+  }
+  if (p.has_query("after") && !http::parse_decimal(p.get("after"), after)) {
+    reply(problem(400, "invalid-value", "Bad query", "after must be a position this answer issued", "", "after"));
+    return;
+  }
+  if (p.has_query("limit") && (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000)) {
+    reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 1000", "", "limit"));
+    return;
+  }
+  std::vector<QueuedEvent> items;
+  std::int64_t acked = 0;
+  try {
+    items = reader_.sent_by(*child, since, after, static_cast<int>(limit));
+    acked = reader_.feed_backlog(*child).acked;
+  } catch (const StoreError& e) {
+    reply(problem(http_status(e.code()), code_name(e.code()), "Unavailable", "the store cannot be read now; retry"));
+    return;
+  }
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("events");
+  w.StartArray();
+  for (auto& item : items) {
+    redact_for_hop(item.event, item.privacy);
+    json::write_event(w, item.event, true);
+  }
+  w.EndArray();
+  w.Key("next");
+  w.Int64(items.empty() ? after : items.back().id);
+  w.Key("more");
+  w.Bool(static_cast<std::int64_t>(items.size()) == limit);
+  w.Key("acked");
+  w.Int64(acked);
+  w.EndObject();
+  http::Response res;
+  res.body.assign(buf.GetString(), buf.GetSize());
+  log::info("fed.recover", {{"child", *child}, {"events", items.size()}, {"after", after}});
+  reply(std::move(res));
 }
 
 TimeMs FederationApi::last_poll(const std::string& child) const {

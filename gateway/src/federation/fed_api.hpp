@@ -52,6 +52,7 @@ class FederationApi {
   Result<std::string> child_of(const http::Request& req);
   void post_events(const http::Request& req, http::Reply reply);
   void changes(const http::Request& req, const http::Params& p, http::Reply reply);
+  void recover(const http::Request& req, const http::Params& p, http::Reply reply);
   // Answers `w` if its feed has events (or `force`); returns whether it answered.
   bool answer(Waiter& w, bool force);
   // Records that `child` holds its feed up to `position` (Store::feed_acked), when it advanced.

@@ -25,6 +25,42 @@ std::optional<std::vector<PushResult>> read_push_results(std::string_view body,
   return out;
 }
 
+namespace {
+
+// Events as the federation carries them: valid against schema/fed_events.schema.json.
+std::optional<std::vector<Event>> read_events(const rapidjson::Value& events) {
+  std::vector<Event> out;
+  if (!events.IsArray()) return std::nullopt;
+  if (events.Empty()) return out;
+  rapidjson::Document batch(rapidjson::kObjectType);
+  batch.AddMember("events", rapidjson::Value(events, batch.GetAllocator()), batch.GetAllocator());
+  if (JsonSchema::builtin("schema/fed_events.schema.json").validate(batch)) return std::nullopt;
+  for (const auto& v : events.GetArray()) {
+    auto e = json::event_from_value(v);
+    if (!e) return std::nullopt;
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<RecoveryPage> read_recovery(std::string_view body) {
+  auto doc = json::parse(body);
+  if (!doc || !doc->IsObject() || check_strings(*doc)) return std::nullopt;
+  auto events = doc->FindMember("events");
+  auto next = doc->FindMember("next");
+  auto more = doc->FindMember("more");
+  auto acked = doc->FindMember("acked");
+  if (events == doc->MemberEnd() || next == doc->MemberEnd() || more == doc->MemberEnd() ||
+      acked == doc->MemberEnd() || !next->value.IsInt64() || !more->value.IsBool() || !acked->value.IsInt64() ||
+      next->value.GetInt64() < 0 || acked->value.GetInt64() < 0)
+    return std::nullopt;
+  auto read = read_events(events->value);
+  if (!read) return std::nullopt;
+  return RecoveryPage{std::move(*read), next->value.GetInt64(), more->value.GetBool(), acked->value.GetInt64()};
+}
+
 std::optional<ChangesPage> read_changes(std::string_view body) {
   auto doc = json::parse(body);
   // check_strings drops empty members ("next": "" before anything was delivered), so `next` is
@@ -36,15 +72,9 @@ std::optional<ChangesPage> read_changes(std::string_view body) {
   if (next != doc->MemberEnd() && !next->value.IsString()) return std::nullopt;
   ChangesPage page;
   page.next = json::get_string(*doc, "next");
-  if (events->value.Empty()) return page;
-  rapidjson::Document batch(rapidjson::kObjectType);
-  batch.AddMember("events", rapidjson::Value(events->value, batch.GetAllocator()), batch.GetAllocator());
-  if (JsonSchema::builtin("schema/fed_events.schema.json").validate(batch)) return std::nullopt;
-  for (const auto& v : events->value.GetArray()) {
-    auto e = json::event_from_value(v);
-    if (!e) return std::nullopt;
-    page.events.push_back(std::move(*e));
-  }
+  auto read = read_events(events->value);
+  if (!read) return std::nullopt;
+  page.events = std::move(*read);
   return page;
 }
 

@@ -4,6 +4,7 @@
 // anything not exactly as the protocol says (docs/federation.md): a refused answer is retried
 // by the link, never half-applied.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,5 +29,16 @@ struct ChangesPage {
   std::string next;
 };
 std::optional<ChangesPage> read_changes(std::string_view body);
+
+// GET /fed/v1/recover: a page of the events that came up through the asking child, the position
+// to ask after next, whether there may be more, and the feed position the child last
+// acknowledged there.
+struct RecoveryPage {
+  std::vector<Event> events;
+  std::int64_t next = 0;
+  bool more = false;
+  std::int64_t acked = 0;
+};
+std::optional<RecoveryPage> read_recovery(std::string_view body);
 
 }  // namespace simpul::fed

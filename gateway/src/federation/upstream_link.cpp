@@ -27,6 +27,9 @@ namespace {
 
 constexpr int kBaseDelayMs = 200;
 constexpr std::size_t kMaxPushBytes = 512 * 1024;
+// Recovery looks this far before the latest event stored here: what was sent up just before the
+// backup and is already here is a duplicate, and skipped.
+constexpr TimeMs kRecoveryOverlapMs = 3'600'000;
 
 using Answer = http::Incoming;
 
@@ -42,7 +45,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
         clock(std::move(clock)), wake_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
-        pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
+        pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
+        recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
   asio::io_context& ioc;
   const Config& cfg;
@@ -53,7 +57,9 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   asio::steady_timer wake_timer;
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
+  http::OutgoingConnection recover_conn;  // used only at start
   bool stopping = false;
+  bool recovering = true;  // until the parent has said what it holds from this node
   Status st;
   // Smaller batches after a 413 or a timeout (halved each time, doubled back after successes),
   // or 1 while isolating an event the parent refuses as malformed; 0 = the configured batch.
@@ -206,6 +212,73 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     }
   }
 
+  // Restored from a backup? The parent holds what this node sent up after the backup was taken
+  // (its complaints, its officers' actions): asked for everything it holds from this node since
+  // an hour before the latest event stored here, paged, and merged as this node's own past.
+  // `recovering` stays true until that is done, or until the parent has failed to answer once
+  // (Node::start takes nothing in from outside meanwhile); after a failure the recovery goes on
+  // in the background until it is done.
+  awaitable<void> recover() {
+    auto self = shared_from_this();
+    TimeMs since = 0;
+    std::string cursor;
+    try {
+      TimeMs latest = reader.latest_stored_at();
+      since = latest > kRecoveryOverlapMs ? latest - kRecoveryOverlapMs : 0;
+      cursor = reader.cursor("upstream.changes");
+    } catch (const StoreError&) {
+    }
+    std::int64_t after = 0;
+    int recovered = 0;
+    int failures = 0;
+    while (!stopping) {
+      http::Outgoing out = request("GET", "/fed/v1/recover?limit=500&since_ms=" + std::to_string(since) +
+                                              "&after=" + std::to_string(after), "", cfg.upstream.timeout_ms);
+      Answer a = co_await recover_conn.send(out);
+      if (stopping) break;
+      std::optional<fed::RecoveryPage> page;
+      if (!a.ec && a.status == 200) page = fed::read_recovery(a.body);
+      if (!page) {
+        std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
+        if (recovering) {
+          recovering = false;  // the parent cannot say now: serve, and keep asking
+          log::warn("upstream.recovery_deferred", {{"error", what}});
+        }
+        co_await sleep_ms(std::min<std::int64_t>(cfg.upstream.max_backoff_ms, kBaseDelayMs << std::min(++failures, 10)));
+        continue;
+      }
+      failures = 0;
+      if (after == 0) {
+        std::int64_t position = 0;
+        if (!cursor.empty()) http_cursor(cursor, position);
+        if (page->acked > position)
+          log::warn("upstream.restored", {{"detail", "this node's feed position is behind what the parent has "
+                                                     "acknowledged: it was restored from a backup; recovering"},
+                                          {"cursor", position}, {"parent_acked", page->acked}});
+      }
+      if (!page->events.empty()) {
+        auto batch = std::make_shared<std::vector<Event>>(std::move(page->events));
+        auto fresh = std::make_shared<int>(0);
+        TimeMs now = clock();
+        auto merge = std::make_shared<CommitQueue::Work>(
+            [batch, fresh, now](Store& s) { *fresh = s.merge_recovered(std::move(*batch), now); });
+        if (co_await commit(merge) != errc::ok) {
+          co_await sleep_ms(500);
+          continue;  // `after` not moved: the same page again
+        }
+        recovered += *fresh;
+      }
+      after = page->next;
+      if (!page->more) break;
+    }
+    if (recovered > 0) log::warn("upstream.recovered", {{"events", recovered}});
+    recovering = false;
+  }
+
+  static void http_cursor(const std::string& c, std::int64_t& out) {
+    if (c.size() > 1 && c[0] == 'f') out = std::strtoll(c.c_str() + 1, nullptr, 10);
+  }
+
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
     std::string cursor;
@@ -301,6 +374,7 @@ UpstreamLink::UpstreamLink(asio::io_context& ioc, const Config& cfg, std::string
 UpstreamLink::~UpstreamLink() = default;
 
 void UpstreamLink::start() {
+  asio::co_spawn(impl_->ioc, impl_->recover(), asio::detached);
   asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
   asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"host", impl_->cfg.upstream.host},
@@ -314,6 +388,8 @@ void UpstreamLink::stop() {
 }
 
 void UpstreamLink::wake() { impl_->wake_timer.cancel(); }
+
+bool UpstreamLink::recovering() const { return impl_->recovering; }
 
 const UpstreamLink::Status& UpstreamLink::status() const { return impl_->st; }
 

@@ -4,6 +4,9 @@
 //         first (so per complaint in order). accepted/duplicate -> done; rejected -> dead letter.
 //   pull: GET /fed/v1/changes long-polls the parent; the events are merged and the cursor is
 //         stored in the same transaction, so a crash only means fetching again.
+//   recover: at start, GET /fed/v1/recover asks for what the parent holds from this node since
+//         shortly before its latest stored event (a node restored from a backup gets back what
+//         it sent up after the backup); writes from outside are held until the first answer.
 // Failures: connection errors, timeouts, 5xx and unreadable answers are retried with
 // exponential backoff and full jitter up to upstream.max_backoff_ms (Retry-After honoured on
 // 429/503), counted separately for pushing and pulling; 401/403 pause the link without touching
@@ -49,6 +52,9 @@ class Uplink {
   virtual void stop() = 0;
   virtual void wake() = 0;  // new outbox rows were committed
   virtual const UplinkStatus& status() const = 0;
+  // True while the link is finding out whether this node lost its own events (restored from a
+  // backup) and getting them back: the node holds writes from outside meanwhile.
+  virtual bool recovering() const { return false; }
 };
 
 // Failure accounting both dialects share: failures in a row per direction (trouble pulling
@@ -89,6 +95,7 @@ class UpstreamLink final : public Uplink {
   void stop() override;
   void wake() override;
   const Status& status() const override;
+  bool recovering() const override;
 
   static constexpr int kBreakerThreshold = LinkHealth::kBreakerThreshold;
 

@@ -218,9 +218,20 @@ Node::~Node() {
 }
 
 void Node::start() {
-  impl_->server->start();
-  if (impl_->upstream) impl_->upstream->start();
-  impl_->connectors->start();
+  auto& d = *impl_;
+  if (d.upstream) {
+    d.upstream->start();
+    // Nothing from outside is taken in (no listening socket, no connector polls) until the link
+    // has asked the parent what it holds from this node and merged it: a node restored from a
+    // backup gets its own events back first. The parent's first answer settles it; a parent that
+    // does not answer within its timeout leaves the rest to the background.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d.cfg.upstream.timeout_ms + 1000);
+    while (d.upstream->recovering() && std::chrono::steady_clock::now() < deadline)
+      d.ioc.run_one_for(std::chrono::milliseconds(50));
+    if (d.ioc.stopped()) d.ioc.restart();
+  }
+  d.server->start();
+  d.connectors->start();
   log::info("node.listening", {{"node", impl_->cfg.node.id}, {"tier", impl_->cfg.node.tier},
                                {"host", impl_->cfg.http.host}, {"port", static_cast<int>(port())},
                                {"tls", impl_->cfg.http.tls.enabled()},

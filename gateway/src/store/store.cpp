@@ -924,6 +924,47 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
   return fresh;
 }
 
+std::vector<QueuedEvent> Store::sent_by(const std::string& child, TimeMs since, std::int64_t after_seq, int limit) {
+  auto s = prepare(
+      "SELECT e.seq, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, e.payload_json, "
+      "e.hops_json, coalesce(c.privacy, 'anonim') FROM events e LEFT JOIN complaints c ON c.id = "
+      "e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS (SELECT 1 FROM "
+      "json_each(e.hops_json) WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
+  s.bind(1, since).bind(2, after_seq).bind(3, child).bind(4, limit);
+  std::vector<QueuedEvent> out;
+  while (s.step()) out.push_back(queued_event(s));
+  return out;
+}
+
+TimeMs Store::latest_stored_at() {
+  auto s = prepare("SELECT coalesce(max(stored_at), 0) FROM events");
+  s.step();
+  return s.i64(0);
+}
+
+int Store::merge_recovered(std::vector<Event> events, TimeMs now) {
+  int fresh = 0;
+  for (auto& e : events) {
+    auto here = std::find(e.hops.begin(), e.hops.end(), self_);
+    if (here == e.hops.end()) continue;  // not this node's past
+    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
+    dup.bind(1, e.event_id);
+    if (dup.step()) continue;
+    if (e.kind == EventKind::created && created_payload(e.complaint_id)) continue;
+    e.hops.erase(here + 1, e.hops.end());
+    e.hops.pop_back();  // store_merged appends this node again
+    store_merged(e, now);
+    // The parent has it: what fan_out queued for it is done already.
+    prepare(
+        "UPDATE outbox SET state = 'done' WHERE destination = 'upstream' AND event_seq = "
+        "(SELECT seq FROM events WHERE event_id = ?)")
+        .bind(1, e.event_id)
+        .run();
+    ++fresh;
+  }
+  return fresh;
+}
+
 std::string Store::cursor(const std::string& name) {
   auto s = prepare("SELECT value FROM cursors WHERE name = ?");
   s.bind(1, name);

@@ -266,6 +266,18 @@ class Store {
   DeadLetterRetry retry_dead_letter(std::int64_t id, TimeMs now);
   bool drop_dead_letter(std::int64_t id);
 
+  // Recovery of a child restored from a backup. On the parent: the events that came up through
+  // `child` (it is on their hop path), stored here at or after `since` and after event position
+  // `after_seq`, oldest first (`id` is the event's position here, `privacy` the complaint's).
+  std::vector<QueuedEvent> sent_by(const std::string& child, TimeMs since, std::int64_t after_seq, int limit);
+  // On the child: when it last stored an event (0 when none), where recovery starts to look.
+  TimeMs latest_stored_at();
+  // On the child: merges its own past as the parent sent it back. Each event is stored with its
+  // hop path as it was here (up to this node), its refs adopted, never queued up again (the
+  // parent has it). Events that never passed through this node are ignored. Returns how many
+  // were new.
+  int merge_recovered(std::vector<Event> events, TimeMs now);
+
   // Events queued for `child` after feed position `after_id`, oldest first.
   FeedPage feed(const std::string& child, std::int64_t after_id, int limit);
   WriteOutcome append_event(const AppendRequest& req);

@@ -121,3 +121,17 @@ TEST_CASE("lapor protocol: a disposed report with claims - events in state-machi
   auto unknown = lapor::read_reply(L, "detail", 200, R"({"status":1,"data":{"status":"42"}})");
   CHECK(lapor::hub_events(L, "lapor", "77", local, unknown, nullptr, 1'780'000'000'000).empty());
 }
+
+TEST_CASE("fed: a recovery page is read whole - or refused") {
+  auto page = fed::read_recovery(std::string(R"({"events":[)") + kEvent + R"(],"next":17,"more":true,"acked":4})");
+  REQUIRE(page.has_value());
+  CHECK(page->events.size() == 1);
+  CHECK(page->next == 17);
+  CHECK(page->more);
+  CHECK(page->acked == 4);
+  CHECK(fed::read_recovery(R"({"events":[],"next":0,"more":false,"acked":0})").has_value());
+  CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":"17","more":false,"acked":0})").has_value());
+  CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":-1,"more":false,"acked":0})").has_value());
+  CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":1,"acked":0})").has_value());
+  CHECK_FALSE(fed::read_recovery(R"({"events":[{"kind":"verified"}],"next":1,"more":false,"acked":0})").has_value());
+}
