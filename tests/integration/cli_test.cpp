@@ -186,3 +186,24 @@ TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one alread
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") == 1);
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'linked'") == 1);
 }
+
+TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the letter stays") {
+  test::TempDir dir;
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::string out;
+  REQUIRE(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
+  auto cfg = parse_config(test::config_json(dir), dir.file("node.json"), dir.path());
+  {
+    Store s(StoreOptions{cfg.store.path, true, 5000, false}, FoldContext{});
+    s.begin();
+    s.inbound_dead_letter("connector:apekesah", "record 77: /judul: missing required field", 1);
+    s.commit();
+  }
+  CHECK(run_simpul({"dlq", "retry", "--config", dir.file("node.json"), "1"}, &out) == 1);
+  CHECK(out.find("nothing to requeue") != std::string::npos);
+  CHECK(out.find("requeued") == std::string::npos);
+  REQUIRE(run_simpul({"dlq", "list", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK(out.find("record 77") != std::string::npos);
+  CHECK(run_simpul({"dlq", "drop", "--config", dir.file("node.json"), "1"}, &out) == 0);
+}

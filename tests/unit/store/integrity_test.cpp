@@ -84,6 +84,17 @@ struct Stores {
   Stores() { leaf.set_topology("kota-batam", &no_children, "provinsi-kepri"); }
 };
 
+// A province (parent of kota-batam, child of nasional) and a record of a new Batam complaint.
+struct Province {
+  test::TempDir dir;
+  Store kepri{StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{}};
+  Directory children{{ChildNode{"kota-batam", {"21.71"}, {}}}};
+  std::string id = make_uuid_v7(kNow);
+  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
+                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+  Province() { kepri.set_topology("provinsi-kepri", &children, "nasional"); }
+};
+
 }  // namespace
 
 TEST_CASE("integrity: an ingest whose history the state machine refuses leaves nothing in the caller's transaction") {
@@ -170,14 +181,7 @@ TEST_CASE("integrity: the citizen's name as actor leaves no node for anonim or r
   CHECK(json::event_to_json(e, false).find("CANARY") == std::string::npos);
 }
 
-TEST_CASE("integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
-  test::TempDir dir;
-  Store kepri(StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{});
-  Directory children({ChildNode{"kota-batam", {"21.71"}, {}}});
-  kepri.set_topology("provinsi-kepri", &children, "nasional");
-  std::string id = make_uuid_v7(kNow);
-  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
-                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
   auto e = event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "kota-batam"});
   kepri.begin();
   auto out = kepri.merge_from_child("kota-batam", {e}, kNow);
@@ -188,14 +192,7 @@ TEST_CASE("integrity: a hop path naming this node's parent is rejected - it cann
   CHECK(count(kepri, "SELECT count(*) FROM events") == 0);
 }
 
-TEST_CASE("integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
-  test::TempDir dir;
-  Store kepri(StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{});
-  Directory children({ChildNode{"kota-batam", {"21.71"}, {}}});
-  kepri.set_topology("provinsi-kepri", &children, "nasional");
-  std::string id = make_uuid_v7(kNow);
-  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
-                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
   kepri.begin();
   auto created = kepri.merge_from_child("kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
   auto ahead = kepri.merge_from_child(
