@@ -118,8 +118,12 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   lapor::SimConfig sim_cfg = lapor::load_sim_config(config_dir + "/lapor-sim.json");
   sim_cfg.port = 0;
   std::filesystem::create_directories(data_dir);
+  // Every demo begins with empty stores (their `.expected` markers go too: told to begin anew).
   for (const char* suffix : {"", "-wal", "-shm"}) {
-    for (const char* id : ids) std::filesystem::remove(nodes[id].cfg.store.path + suffix);
+    for (const char* id : ids) {
+      std::filesystem::remove(nodes[id].cfg.store.path + suffix);
+      std::filesystem::remove(Store::expected_marker(nodes[id].cfg.store.path));
+    }
     std::filesystem::remove(sim_cfg.store_path + suffix);
     std::filesystem::remove(data_dir + "/apekesah.db" + suffix);
   }
