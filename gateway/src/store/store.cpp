@@ -927,8 +927,8 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
 std::vector<QueuedEvent> Store::sent_by(const std::string& child, TimeMs since, std::int64_t after_seq, int limit) {
   auto s = prepare(
       "SELECT e.seq, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, e.payload_json, "
-      "e.hops_json, coalesce(c.privacy, 'anonim') FROM events e LEFT JOIN complaints c ON c.id = "
-      "e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS (SELECT 1 FROM "
+      "e.hops_json, coalesce(c.privacy, 'anonim') FROM events e INDEXED BY events_stored LEFT JOIN "
+      "complaints c ON c.id = e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS (SELECT 1 FROM "
       "json_each(e.hops_json) WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
   s.bind(1, since).bind(2, after_seq).bind(3, child).bind(4, limit);
   std::vector<QueuedEvent> out;
@@ -1001,8 +1001,11 @@ std::vector<QueuedEvent> Store::due_outbox(const std::string& destination, TimeM
       "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
       "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
       "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
-      "WHERE o.destination = ?1 AND o.state = 'pending' AND (o.next_attempt_at <= ?2 OR "
-      "o.next_attempt_at > ?2 + ?4) ORDER BY o.id LIMIT ?3");
+      // Two ranges of the outbox_due index (a plain OR made SQLite walk every row the
+      // destination ever had, done ones included, in id order).
+      "WHERE o.id IN (SELECT id FROM outbox WHERE destination = ?1 AND state = 'pending' AND "
+      "next_attempt_at <= ?2 UNION ALL SELECT id FROM outbox WHERE destination = ?1 AND state = "
+      "'pending' AND next_attempt_at > ?2 + ?4) ORDER BY o.id LIMIT ?3");
   s.bind(1, destination).bind(2, now).bind(3, limit).bind(4, kLongestRetryDelayMs);
   std::vector<QueuedEvent> out;
   while (s.step()) out.push_back(queued_event(s));
