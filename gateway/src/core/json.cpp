@@ -7,6 +7,7 @@
 #include "simpul/time.hpp"
 
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 namespace simpul::json {
@@ -97,16 +98,27 @@ std::optional<Problem> ambiguity(const rapidjson::Value& root) {
         todo.push_back(frames.size() - 1);
       }
     } else if (v.IsObject()) {
+      // Small objects (nearly all) compare names pairwise; a large one uses a set, so a body of
+      // 100,000 members costs linear time, not 10^10 comparisons.
+      const bool large = v.MemberCount() > 16;
+      std::unordered_set<std::string_view> seen;
+      if (large) seen.reserve(v.MemberCount());
       for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
         std::string_view name(m->name.GetString(), m->name.GetStringLength());
         if (!valid_utf8(m->name))
           return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8", "a member name is not valid UTF-8");
         if (has_nul(m->name))
           return make_problem(errc::invalid_value, pointer_of(i), "nul", "a member name contains a NUL character");
-        for (auto n = v.MemberBegin(); n != m; ++n)
-          if (std::string_view(n->name.GetString(), n->name.GetStringLength()) == name)
-            return make_problem(errc::schema_violation, pointer_of(i), "duplicate-key",
-                                "a member name appears twice in the same object");
+        bool repeated = false;
+        if (large) {
+          repeated = !seen.insert(name).second;
+        } else {
+          for (auto n = v.MemberBegin(); n != m && !repeated; ++n)
+            repeated = std::string_view(n->name.GetString(), n->name.GetStringLength()) == name;
+        }
+        if (repeated)
+          return make_problem(errc::schema_violation, pointer_of(i), "duplicate-key",
+                              "a member name appears twice in the same object");
         frames.push_back({&m->value, i, name, 0, true});
         todo.push_back(frames.size() - 1);
       }

@@ -127,3 +127,24 @@ TEST_CASE("numbers beyond the 64-bit range are refused at parse - with their poi
   // Large numbers inside the range still parse.
   CHECK(json::parse(R"({"a": 9007199254740993, "b": -9.1e18, "c": 1.5e-300})").has_value());
 }
+
+// The strict reader (core/json.cpp) on what attackers send.
+TEST_CASE("json: one value only - no NUL - no name twice - nesting at most 64 - even in a huge object") {
+  CHECK(json::parse(R"({"a":1})").has_value());
+  CHECK(json::parse(" {\"a\":1}\n").has_value());
+  CHECK(json::parse(R"({"a":1}{"a":2})").error().rule == "json");
+  CHECK(json::parse(R"({"a":"x\u0000y"})").error().rule == "nul");
+  CHECK(json::parse(R"({"a":1,"a":2})").error().rule == "duplicate-key");
+  CHECK(json::parse(std::string(64, '[') + std::string(64, ']')).has_value());
+  auto deep = json::parse(std::string(65, '[') + std::string(65, ']'));
+  REQUIRE_FALSE(deep.has_value());
+  CHECK(deep.error().rule == "depth");
+  CHECK(json::parse(R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})").has_value());
+  // 100,000 members: read in linear time, the repeated last name still found.
+  std::string big = "{";
+  for (int i = 0; i < 100'000; ++i) big += "\"k" + std::to_string(i) + "\":1,";
+  CHECK(json::parse(big + "\"end\":1}").has_value());
+  auto repeated = json::parse(big + "\"k7\":1}");
+  REQUIRE_FALSE(repeated.has_value());
+  CHECK(repeated.error().rule == "duplicate-key");
+}
