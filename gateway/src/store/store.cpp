@@ -760,6 +760,24 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
   return out;
 }
 
+namespace {
+
+// Why a `created` event from another node does not carry a valid record of its own complaint
+// (validated like the API's own input), or nullopt; `out` is the record when it does.
+std::optional<std::string> invalid_record(const Event& e, Complaint& out) {
+  auto doc = json::parse(e.payload);
+  if (!doc || !doc->IsObject()) return "a created event's payload must be a complaint record";
+  if (json::get_string(*doc, "id") != e.complaint_id) return "the record's id is not the event's complaint_id";
+  if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc))
+    return "the record is not a valid complaint: " + bad->pointer + ": " + bad->detail;
+  auto rec = json::complaint_from_value(*doc);
+  if (!rec) return "the record is not a valid complaint: " + rec.error().detail;
+  out = std::move(*rec);
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> Store::refuse_from_child(const std::string& child, Event& e, TimeMs now,
                                                     bool& duplicate) {
   duplicate = false;
@@ -782,13 +800,9 @@ std::optional<std::string> Store::refuse_from_child(const std::string& child, Ev
            " s): correct the sending node's clock";
 
   if (e.kind == EventKind::created) {
-    auto doc = json::parse(e.payload);
-    if (!doc || !doc->IsObject()) return "a created event's payload must be a complaint record";
-    if (json::get_string(*doc, "id") != e.complaint_id) return "the record's id is not the event's complaint_id";
-    if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc))
-      return "the record is not a valid complaint: " + bad->pointer + ": " + bad->detail;
-    auto rec = json::complaint_from_value(*doc);
-    if (!rec) return "the record is not a valid complaint: " + rec.error().detail;
+    Complaint record;
+    if (auto bad = invalid_record(e, record)) return bad;
+    const Complaint* rec = &record;
     const ChildNode* node = directory_ ? directory_->find(child) : nullptr;
     if (node && !node->regions.empty()) {
       bool within = std::any_of(node->regions.begin(), node->regions.end(),
@@ -908,8 +922,22 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
     if (dup.step()) continue;
     if (std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end()) continue;  // our own
     if (e.kind == EventKind::created) {
-      // The parent decides, but a complaint is created once: a second record under its id
-      // would replace the one this node holds. Kept out and audited for an admin.
+      // The parent decides, but a complaint is created once, and with a valid record: a second
+      // record under its id would replace the one this node holds. Kept out, audited for an admin.
+      Complaint record;
+      if (auto bad = invalid_record(e, record)) {
+        rapidjson::StringBuffer buf;
+        json::Writer w(buf);
+        w.StartObject();
+        w.Key("event_id");
+        w.String(e.event_id.c_str());
+        w.Key("reason");
+        w.String(bad->c_str());
+        w.EndObject();
+        audit(now, "node:" + (upstream_.empty() ? std::string("parent") : upstream_), "fed.rejected", e.complaint_id,
+              std::string(buf.GetString(), buf.GetSize()));
+        continue;
+      }
       if (auto existing = created_payload(e.complaint_id)) {
         if (*existing != e.payload)
           audit(now, "node:" + (upstream_.empty() ? std::string("parent") : upstream_), "fed.rejected",

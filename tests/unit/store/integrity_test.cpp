@@ -302,3 +302,16 @@ TEST_CASE("integrity: a store that had a database is not created empty in its pl
   Store s(fresh, FoldContext{});
   CHECK(s.complaint_count() == 0);
 }
+
+TEST_CASE_FIXTURE(Stores, "integrity: a record from the parent is validated like the API's own input") {
+  std::string id = make_uuid_v7(kNow);
+  std::string huge = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":")" + std::string(600'000, 'x') +
+                     R"(","body":"B","region":"21.71","received_at":"2026-11-20T01:00:00.000Z","channel":"app",)"
+                     R"("privacy":"bogus","attachments":[]})";
+  leaf.begin();
+  CHECK(leaf.merge_from_parent({event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3", kNow) == 0);
+  leaf.commit();
+  CHECK(count(leaf, "SELECT count(*) FROM events") == 0);
+  CHECK(count(leaf, "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(leaf.cursor("upstream.changes") == "f3");
+}
