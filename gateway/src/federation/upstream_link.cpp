@@ -238,6 +238,10 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       if (stopping) break;
       std::optional<fed::RecoveryPage> page;
       if (!a.ec && a.status == 200) page = fed::read_recovery(a.body);
+      if (!a.ec && a.status == 404) {  // a parent from before recovery existed: nothing to ask
+        log::warn("upstream.recovery_unavailable", {{"parent", cfg.upstream.node}});
+        break;
+      }
       if (!page) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
         if (recovering) {
@@ -250,7 +254,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       failures = 0;
       if (after == 0) {
         std::int64_t position = 0;
-        if (!cursor.empty()) http_cursor(cursor, position);
+        if (!cursor.empty()) feed_position(cursor, position);
         if (page->acked > position)
           log::warn("upstream.restored", {{"detail", "this node's feed position is behind what the parent has "
                                                      "acknowledged: it was restored from a backup; recovering"},
@@ -275,7 +279,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     recovering = false;
   }
 
-  static void http_cursor(const std::string& c, std::int64_t& out) {
+  // "f<position>", the changes feed's cursor as this node stores it.
+  static void feed_position(const std::string& c, std::int64_t& out) {
     if (c.size() > 1 && c[0] == 'f') out = std::strtoll(c.c_str() + 1, nullptr, 10);
   }
 
