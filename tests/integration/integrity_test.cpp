@@ -197,6 +197,11 @@ TEST_CASE_FIXTURE(Province, "integrity: every error answer of every write path l
   std::string counts = rows();
   CHECK(outcome(send(batam, {event_json(id, "verified", "{}", {"kota-batam"})})) == "rejected");
   CHECK(rows() == counts);
+  // One the fold cannot read, for a complaint batam sees: merged, found unreadable, undone whole.
+  std::string batams = ingest("21.71", "anonim");
+  counts = rows();
+  CHECK(outcome(send(batam, {event_json(batams, "disposed", R"({"agency":""})", {"kota-batam"})})) == "rejected");
+  CHECK(rows() == counts);
 }
 
 // Item 2.

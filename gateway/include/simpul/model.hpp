@@ -64,6 +64,9 @@ std::string_view to_string(EventKind v) noexcept;
 // Exact canonical spellings only; normalization (normalize.hpp) maps the common variants first.
 std::optional<ComplaintType> parse_complaint_type(std::string_view s) noexcept;
 std::optional<Privacy> parse_privacy(std::string_view s) noexcept;
+// How much a flag keeps the reporter at the receiving node: public 0 < anonim 1 < rahasia 2.
+// Lowering it (to a smaller rank) is what only that node's admin may do.
+int privacy_rank(Privacy p) noexcept;
 std::optional<Channel> parse_channel(std::string_view s) noexcept;
 std::optional<Status> parse_status(std::string_view s) noexcept;
 std::optional<EventKind> parse_event_kind(std::string_view s) noexcept;

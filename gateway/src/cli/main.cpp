@@ -410,9 +410,8 @@ int main(int argc, char** argv) {
       auto now = simpul::system_now_ms();
       store.begin();
       using Retry = simpul::Store::DeadLetterRetry;
-      Retry r = *dlq_retry ? store.retry_dead_letter(dlq_id, now)
-                           : (store.drop_dead_letter(dlq_id) ? Retry::requeued : Retry::unknown);
-      const bool done = r == Retry::requeued;
+      const Retry r = *dlq_retry ? store.retry_dead_letter(dlq_id, now) : Retry::unknown;
+      const bool done = *dlq_retry ? r == Retry::requeued : store.drop_dead_letter(dlq_id);
       if (done) store.audit(now, "cli", *dlq_retry ? "dlq.retry" : "dlq.drop", std::to_string(dlq_id), "{}");
       store.commit();
       if (r == Retry::inbound) {

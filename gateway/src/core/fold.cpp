@@ -43,15 +43,6 @@ bool allowed(Status from, EventKind kind) {
   return false;
 }
 
-int privacy_rank(Privacy p) {
-  switch (p) {
-    case Privacy::public_: return 0;
-    case Privacy::anonim: return 1;
-    case Privacy::rahasia: return 2;
-  }
-  return 2;
-}
-
 struct Applier {
   const FoldContext& ctx;
   ComplaintState& s;

@@ -84,6 +84,15 @@ std::optional<ComplaintType> parse_complaint_type(std::string_view s) noexcept {
   return value_of(kTypes, s);
 }
 std::optional<Privacy> parse_privacy(std::string_view s) noexcept { return value_of(kPrivacy, s); }
+
+int privacy_rank(Privacy p) noexcept {
+  switch (p) {
+    case Privacy::public_: return 0;
+    case Privacy::anonim: return 1;
+    case Privacy::rahasia: return 2;
+  }
+  return 2;
+}
 std::optional<Channel> parse_channel(std::string_view s) noexcept { return value_of(kChannels, s); }
 std::optional<Status> parse_status(std::string_view s) noexcept { return value_of(kStatuses, s); }
 std::optional<EventKind> parse_event_kind(std::string_view s) noexcept {

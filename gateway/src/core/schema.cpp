@@ -55,11 +55,15 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
   // reading a token as a NUL-terminated string, past its end when a member name holds invalid
   // UTF-8 (a heap overflow `make fuzz` found with a config file).
   const auto& invalid = validator.GetInvalidDocumentPointer();
-  std::string doc_ptr;
-  for (std::size_t i = 0; i < invalid.GetTokenCount(); ++i) {
-    const auto& t = invalid.GetTokens()[i];
-    doc_ptr += "/" + json::pointer_token(std::string_view(t.name, t.length));
-  }
+  auto pointer_of = [&](std::size_t tokens) {  // the first `tokens` tokens of the pointer
+    std::string out;
+    for (std::size_t i = 0; i < tokens; ++i) {
+      const auto& t = invalid.GetTokens()[i];
+      out += "/" + json::pointer_token(std::string_view(t.name, t.length));
+    }
+    return out;
+  };
+  std::string doc_ptr = pointer_of(invalid.GetTokenCount());
   std::string keyword = validator.GetInvalidSchemaKeyword();
   const rapidjson::Value* schema_node = validator.GetInvalidSchemaPointer().Get(doc_);
   const rapidjson::Value* doc_node = invalid.Get(doc);
@@ -80,14 +84,8 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
   // stops at the personal object.
   if (keyword == "additionalProperties" && schema_node && schema_node->IsObject() &&
       schema_node->HasMember("x-personal")) {
-    if (!(doc_node && doc_node->IsObject()) && invalid.GetTokenCount() > 0) {
-      doc_ptr.clear();
-      for (std::size_t i = 0; i + 1 < invalid.GetTokenCount(); ++i) {
-        const auto& t = invalid.GetTokens()[i];
-        doc_ptr += "/" + json::pointer_token(std::string_view(t.name, t.length));
-      }
-    }
-    p.pointer = doc_ptr;
+    const bool at_member = !(doc_node && doc_node->IsObject()) && invalid.GetTokenCount() > 0;
+    p.pointer = at_member ? pointer_of(invalid.GetTokenCount() - 1) : doc_ptr;
     p.detail = "an unknown field (its name is not repeated here)";
     return p;
   }

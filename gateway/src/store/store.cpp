@@ -724,8 +724,7 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
     if (payload && payload->IsObject() && payload->HasMember("fields")) fields = &(*payload)["fields"];
     if (fields && fields->IsObject() && fields->HasMember("privacy") && (*fields)["privacy"].IsString()) {
       auto to = parse_privacy((*fields)["privacy"].GetString());
-      auto rank = [](Privacy p) { return p == Privacy::public_ ? 0 : p == Privacy::anonim ? 1 : 2; };
-      if (to && rank(*to) < rank(before.record.privacy)) {
+      if (to && privacy_rank(*to) < privacy_rank(before.record.privacy)) {
         if (!req.may_lower_privacy)
           return fail(errc::forbidden, "only an admin may lower a complaint's privacy", "/payload/fields/privacy");
         audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered", e.complaint_id,
@@ -826,15 +825,28 @@ std::optional<std::string> Store::refuse_from_child(const std::string& child, Ev
 
   if (!complaint_known(e.complaint_id)) return std::nullopt;  // the caller answers "retry"
   if (!visible_to(e.complaint_id, child)) return "the complaint was neither created by nor routed to " + child;
-  // Validated like the API's own input: a payload the fold cannot read is refused here. An event
-  // that is only out of order with what this node holds (concurrent actions on two nodes) is
-  // kept and shown as a conflict for an admin, as the fold does with every conflict.
-  std::vector<Event> events = events_of(e.complaint_id);
-  events.push_back(e);
-  ComplaintState after = fold(std::move(events), ctx_);
-  for (const auto& c : after.conflicts)
-    if (c.event_id == e.event_id && !c.out_of_order) return "the event cannot be applied: " + c.reason;
   return std::nullopt;
+}
+
+bool Store::event_known(const std::string& event_id) {
+  auto s = prepare("SELECT 1 FROM events WHERE event_id = ?");
+  s.bind(1, event_id);
+  return s.step();
+}
+
+void Store::audit_refused(TimeMs now, const std::string& from, const Event& e, const std::string& reason) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("event_id");
+  w.String(e.event_id.c_str());
+  w.Key("kind");
+  auto kind = to_string(e.kind);
+  w.String(kind.data(), static_cast<rapidjson::SizeType>(kind.size()));
+  w.Key("reason");
+  w.String(reason.c_str());
+  w.EndObject();
+  audit(now, from, "fed.rejected", e.complaint_id, std::string(buf.GetString(), buf.GetSize()));
 }
 
 std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std::vector<Event> events,
@@ -843,48 +855,44 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
   out.reserve(events.size());
   for (auto& e : events) {
     MergeOutcome r{e.event_id, "accepted", ""};
-    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
-    dup.bind(1, e.event_id);
-    if (dup.step()) {
+    if (event_known(e.event_id)) {
       r.outcome = "duplicate";
       out.push_back(std::move(r));
       continue;
     }
     bool duplicate = false;
     auto why = refuse_from_child(child, e, now, duplicate);
-    if (why) {
-      r.outcome = "rejected";
-      r.reason = std::move(*why);
-      rapidjson::StringBuffer buf;
-      json::Writer w(buf);
-      w.StartObject();
-      w.Key("event_id");
-      w.String(e.event_id.c_str());
-      w.Key("kind");
-      auto kind = to_string(e.kind);
-      w.String(kind.data(), static_cast<rapidjson::SizeType>(kind.size()));
-      w.Key("reason");
-      w.String(r.reason.c_str());
-      w.EndObject();
-      audit(now, "node:" + child, "fed.rejected", e.complaint_id, std::string(buf.GetString(), buf.GetSize()));
-    } else if (duplicate) {
+    if (!why && duplicate) {
       r.outcome = "duplicate";
-    } else if (e.kind != EventKind::created && !complaint_known(e.complaint_id)) {
+    } else if (!why && e.kind != EventKind::created && !complaint_known(e.complaint_id)) {
       // Its `created` is still on the way (a reordered delivery): not an error, send it again.
       r.outcome = "retry";
       r.reason = "unknown complaint; send its created event first";
-    } else {
+    } else if (!why) {
       // Second line of defence: never keep personal data a child should not have sent. For a
       // new complaint the `created` payload's own flag decides (redact_for_hop reads it).
       redact_for_hop(e, projected_privacy(e.complaint_id).value_or(Privacy::public_));
-      store_merged(e, now);
+      // Validated like the API's own input, in the fold the merge does anyway: a payload the
+      // fold cannot read is undone and refused. An event that is only out of order with what
+      // this node holds (concurrent actions on two nodes) is kept and shown as a conflict for
+      // an admin, as every conflict is.
+      Savepoint merge(*this, "merge");
+      Merged m = store_merged(e, now);
+      for (const auto& c : m.state.conflicts)
+        if (c.event_id == e.event_id && !c.out_of_order) why = "the event cannot be applied: " + c.reason;
+      if (!why) merge.keep();
+    }
+    if (why) {
+      r.outcome = "rejected";
+      r.reason = std::move(*why);
+      audit_refused(now, "node:" + child, e, r.reason);  // after the savepoint is undone: it stays
     }
     out.push_back(std::move(r));
   }
   return out;
 }
 
-void Store::store_merged(Event& e, TimeMs now) {
+Store::Merged Store::store_merged(Event& e, TimeMs now) {
   e.hops.push_back(self_);
   std::int64_t seq = insert_event(e, now, {}, e.complaint_id);
   // The external ids the event carries, unless another complaint here already holds them.
@@ -902,8 +910,9 @@ void Store::store_merged(Event& e, TimeMs now) {
           insert_ref(ref, e.complaint_id, now);
     }
   }
-  ComplaintState st = refresh_projection(e.complaint_id, now);
-  fan_out(e.complaint_id, st, seq, now);
+  Merged m{seq, refresh_projection(e.complaint_id, now)};
+  fan_out(e.complaint_id, m.state, seq, now);
+  return m;
 }
 
 std::optional<Privacy> Store::projected_privacy(const std::string& complaint_id) {
@@ -917,31 +926,19 @@ int Store::merge_from_parent(std::vector<Event> events, const std::string& curso
                              const std::string& cursor_name) {
   int fresh = 0;
   for (auto& e : events) {
-    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
-    dup.bind(1, e.event_id);
-    if (dup.step()) continue;
+    if (event_known(e.event_id)) continue;
     if (std::find(e.hops.begin(), e.hops.end(), self_) != e.hops.end()) continue;  // our own
     if (e.kind == EventKind::created) {
       // The parent decides, but a complaint is created once, and with a valid record: a second
       // record under its id would replace the one this node holds. Kept out, audited for an admin.
+      const std::string parent = "node:" + (upstream_.empty() ? std::string("parent") : upstream_);
       Complaint record;
       if (auto bad = invalid_record(e, record)) {
-        rapidjson::StringBuffer buf;
-        json::Writer w(buf);
-        w.StartObject();
-        w.Key("event_id");
-        w.String(e.event_id.c_str());
-        w.Key("reason");
-        w.String(bad->c_str());
-        w.EndObject();
-        audit(now, "node:" + (upstream_.empty() ? std::string("parent") : upstream_), "fed.rejected", e.complaint_id,
-              std::string(buf.GetString(), buf.GetSize()));
+        audit_refused(now, parent, e, *bad);
         continue;
       }
       if (auto existing = created_payload(e.complaint_id)) {
-        if (*existing != e.payload)
-          audit(now, "node:" + (upstream_.empty() ? std::string("parent") : upstream_), "fed.rejected",
-                e.complaint_id, "{\"event_id\":\"" + e.event_id + "\",\"kind\":\"created\",\"reason\":\"a complaint with this id exists\"}");
+        if (*existing != e.payload) audit_refused(now, parent, e, "a complaint with this id exists");
         continue;
       }
     }
@@ -975,18 +972,14 @@ int Store::merge_recovered(std::vector<Event> events, TimeMs now) {
   for (auto& e : events) {
     auto here = std::find(e.hops.begin(), e.hops.end(), self_);
     if (here == e.hops.end()) continue;  // not this node's past
-    auto dup = prepare("SELECT 1 FROM events WHERE event_id = ?");
-    dup.bind(1, e.event_id);
-    if (dup.step()) continue;
+    if (event_known(e.event_id)) continue;
     if (e.kind == EventKind::created && created_payload(e.complaint_id)) continue;
     e.hops.erase(here + 1, e.hops.end());
     e.hops.pop_back();  // store_merged appends this node again
-    store_merged(e, now);
+    Merged m = store_merged(e, now);
     // The parent has it: what fan_out queued for it is done already.
-    prepare(
-        "UPDATE outbox SET state = 'done' WHERE destination = 'upstream' AND event_seq = "
-        "(SELECT seq FROM events WHERE event_id = ?)")
-        .bind(1, e.event_id)
+    prepare("UPDATE outbox SET state = 'done' WHERE destination = 'upstream' AND event_seq = ?")
+        .bind(1, m.seq)
         .run();
     ++fresh;
   }

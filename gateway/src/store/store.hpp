@@ -361,8 +361,16 @@ class Store {
   bool visible_to(const std::string& complaint_id, const std::string& child);
   bool complaint_known(const std::string& complaint_id);
   // Stores an event merged from another node: this node joins its hop path, the refs it
-  // carries are adopted, the projection refreshed and the event fanned out.
-  void store_merged(Event& e, TimeMs now);
+  // carries are adopted, the projection refreshed and the event fanned out. Returns the event's
+  // local seq and the complaint's new state.
+  struct Merged {
+    std::int64_t seq = 0;
+    ComplaintState state;
+  };
+  Merged store_merged(Event& e, TimeMs now);
+  bool event_known(const std::string& event_id);
+  // An event from another node kept out: audited (`fed.rejected`) with its id, kind and reason.
+  void audit_refused(TimeMs now, const std::string& from, const Event& e, const std::string& reason);
   std::optional<Privacy> projected_privacy(const std::string& complaint_id);
   void insert_ref(const Ref& ref, const std::string& complaint_id, TimeMs now);
   // Reads a row of the outbox-joined-to-events queries below.
@@ -372,7 +380,8 @@ class Store {
   // The stored `created` payload of a complaint, if it exists.
   std::optional<std::string> created_payload(const std::string& complaint_id);
   // Why a child's event cannot be merged, or nullopt when it can (duplicates are decided
-  // before). Sets `duplicate` for the same `created` record sent again under another id.
+  // before; whether the fold can read a payload is decided by the merge itself). Sets
+  // `duplicate` for the same `created` record sent again under another id.
   std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
                                                bool& duplicate);
 

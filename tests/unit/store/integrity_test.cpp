@@ -5,7 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,19 +24,13 @@ namespace {
 
 constexpr TimeMs kNow = 1'796'000'000'000;  // 2026-11-30
 
-std::int64_t count(Store& s, const std::string& sql) {
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  auto v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
+using test::db_count;
 
-std::string rows(Store& s) {
+// Every table a write touches, counted in the database file `db`.
+std::string rows(const std::string& db) {
   std::string out;
   for (const char* t : {"events", "complaints", "refs", "outbox", "raw_payloads", "idempotency"})
-    out += std::string(t) + "=" + std::to_string(count(s, std::string("SELECT count(*) FROM ") + t)) + " ";
+    out += std::string(t) + "=" + std::to_string(db_count(db, std::string("SELECT count(*) FROM ") + t)) + " ";
   return out;
 }
 
@@ -102,12 +95,12 @@ TEST_CASE("integrity: an ingest whose history the state machine refuses leaves n
   Store s(StoreOptions{dir.file("s.db"), false, 5000, true}, FoldContext{});
   auto r = request("anonim");
   r.history.push_back(event("", EventKind::closed, R"({"reason":"x"})", "kota-batam", kNow));  // closed from received
-  std::string before = rows(s);
+  std::string before = rows(dir.file("s.db"));
   s.begin();
   auto out = s.ingest(r);
   s.commit();  // the caller commits whatever the answer: nothing of the refused ingest is in it
   CHECK(out.error == errc::transition_not_allowed);
-  CHECK(rows(s) == before);
+  CHECK(rows(dir.file("s.db")) == before);
 }
 
 TEST_CASE("integrity: an existing id is a duplicate when the record is the same - refused and audited when not") {
@@ -125,14 +118,14 @@ TEST_CASE("integrity: an existing id is a duplicate when the record is the same 
   auto forged = again;
   forged.complaint.privacy = Privacy::public_;
   forged.complaint.received_at = 946'684'800'000;  // 2000-01-01: would win the fold
-  std::string before = rows(s);
+  std::string before = rows(dir.file("s.db"));
   s.begin();
   auto out = s.ingest(forged);
   s.commit();
   CHECK(out.error == errc::already_exists);
-  CHECK(rows(s) == before);
-  CHECK(count(s, "SELECT count(*) FROM audit_log WHERE action = 'ingest.rejected'") == 1);
-  CHECK(count(s, "SELECT count(*) FROM complaints WHERE privacy = 'rahasia'") == 1);
+  CHECK(rows(dir.file("s.db")) == before);
+  CHECK(db_count(dir.file("s.db"), "SELECT count(*) FROM audit_log WHERE action = 'ingest.rejected'") == 1);
+  CHECK(db_count(dir.file("s.db"), "SELECT count(*) FROM complaints WHERE privacy = 'rahasia'") == 1);
 }
 
 TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays at the leaf after the nation sets it public") {
@@ -189,7 +182,7 @@ TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is 
   REQUIRE(out.size() == 1);
   CHECK(out[0].outcome == "rejected");
   CHECK(out[0].reason.find("parent") != std::string::npos);
-  CHECK(count(kepri, "SELECT count(*) FROM events") == 0);
+  CHECK(db_count(dir.file("kepri.db"), "SELECT count(*) FROM events") == 0);
 }
 
 TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
@@ -242,7 +235,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: a second created from the parent never rep
   CHECK(leaf.merge_from_parent({event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})}, "f9", kNow) == 0);
   leaf.commit();
   CHECK(*leaf.state_json(id) == before);
-  CHECK(count(leaf, "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
   CHECK(leaf.cursor("upstream.changes") == "f9");  // the feed moves on
 }
 
@@ -260,32 +253,35 @@ TEST_CASE_FIXTURE(Stores, "integrity: dlq retry on an inbound dead letter keeps 
 }
 
 TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at the destination - a finished one passes its check") {
-  // Enough rows that the copy takes a moment.
+  // Enough rows (~16 MB) that the copy takes long enough to be caught writing.
   leaf.begin();
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 6000; ++i) {
     auto r = request("anonim");
     r.complaint.body = std::string(2000, 'x');
     leaf.ingest(r);
   }
   leaf.commit();
-  const std::string dest = dir.file("backup.db");
+  const std::string dest = dir.file("backup.db"), partial = dest + ".partial";
   pid_t pid = ::fork();
   if (pid == 0) {
     Store copy(StoreOptions{dir.file("leaf.db"), false, 5000, false, false}, FoldContext{});
     copy.backup_to(dest);
     ::_exit(0);
   }
-  ::usleep(2000);
+  // Killed while it writes the copy.
+  std::error_code ec;
+  while (std::filesystem::file_size(partial, ec) == 0 || ec) ::usleep(100);
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (WIFSIGNALED(status)) CHECK_FALSE(std::filesystem::exists(dest));
-  // What a killed run left is cleared by the next one, which completes.
-  std::filesystem::remove(dest);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK_FALSE(std::filesystem::exists(dest));
+  CHECK(std::filesystem::exists(partial));
+  // What the killed run left is cleared by the next one, which completes.
   leaf.backup_to(dest);
   Store copy(StoreOptions{dest, false, 5000, false, false}, FoldContext{});
-  CHECK(copy.complaint_count() == 3000);
-  CHECK_FALSE(std::filesystem::exists(dest + ".partial"));
+  CHECK(copy.complaint_count() == 6000);
+  CHECK_FALSE(std::filesystem::exists(partial));
   CHECK_THROWS_AS(leaf.backup_to(dest), StoreError);  // never over an existing file
 }
 
@@ -311,7 +307,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: a record from the parent is validated like
   leaf.begin();
   CHECK(leaf.merge_from_parent({event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3", kNow) == 0);
   leaf.commit();
-  CHECK(count(leaf, "SELECT count(*) FROM events") == 0);
-  CHECK(count(leaf, "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM events") == 0);
+  CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
   CHECK(leaf.cursor("upstream.changes") == "f3");
 }
