@@ -187,6 +187,27 @@ TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one alread
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'linked'") == 1);
 }
 
+TEST_CASE("cli: link keeps the deadlines in the stored projection - it folds with the node's calendar") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  auto cfg = test::node_config(dir, "kota-batam", "");
+  std::string id;
+  {
+    test::TestNode node(cfg);
+    auto r = node.client().request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
+    REQUIRE(r.status == 201);
+    id = json::get_string(*json::parse(r.body), "id");
+  }
+  const std::string due_sql = "SELECT verify_due FROM complaints WHERE id = '" + id + "'";
+  const auto due = test::db_count(cfg.store.path, due_sql);
+  REQUIRE(due > 0);
+  std::string out;
+  REQUIRE(run_simpul({"link", "--config", cfg.file, id, "lapor:4000321"}, &out) == 0);
+  CHECK(test::db_count(cfg.store.path, due_sql) == due);
+  CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM complaints WHERE id = '" + id +
+                                           "' AND json_extract(state_json, '$.deadlines.verify_due') IS NOT NULL") == 1);
+}
+
 TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the letter stays") {
   test::TempDir dir;
   std::ofstream(dir.file("node.json")) << test::config_json(dir);

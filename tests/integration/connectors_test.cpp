@@ -193,6 +193,32 @@ TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed -
   CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("missing.csv")}, &out) == 1);
 }
 
+TEST_CASE("connectors: imported complaints show the same deadlines in the list as by id") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  auto cfg = test::node_config(dir, "kota-batam", connectors_member());
+  std::ofstream(dir.file("old.csv"), std::ios::binary)
+      << "id;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\n"
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 20:00:00\n";
+  std::string out;
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.csv")}, &out) == 0);
+  test::TestNode node(cfg);
+  auto c = node.client();
+  auto list = c.request("GET", "/v1/complaints", "", test::TestNode::auth());
+  REQUIRE(list.status == 200);
+  auto page = json::parse(list.body);
+  REQUIRE(page.has_value());
+  REQUIRE((*page)["items"].Size() == 1);
+  const auto& item = (*page)["items"][0];
+  const std::string id = json::get_string(item, "id");
+  auto one = c.request("GET", "/v1/complaints/" + id, "", test::TestNode::auth());
+  REQUIRE(one.status == 200);
+  auto by_id = json::parse(one.body);
+  REQUIRE(by_id.has_value());
+  CHECK(json::stringify((*by_id)["deadlines"]) == json::stringify(item["deadlines"]));
+  CHECK(item["deadlines"].HasMember("followup_due"));  // Submitted: disposed to the OPD
+}
+
 TEST_CASE("connectors: renormalize after a mapping fix amends only what really changed - dry run first") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);

@@ -7,6 +7,7 @@
 //
 // Thread safety: fold is a pure function; FoldContext is read-only during a fold.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,8 +24,12 @@ struct SlaRules {
   int autoclose_days = 10;  // auto-closure after a follow-up with no reply
 };
 
+// What a fold needs besides the events. Shares its calendar, so a copy held by a store stays
+// valid however the context was made; a node's is made once from its config
+// (`fold_context(const Config&)`), and every path that writes (the node, the CLI, import)
+// folds with it, so a projection is the same whoever stored it.
 struct FoldContext {
-  const WorkingDayCalendar* calendar = nullptr;  // null: no deadlines computed
+  std::shared_ptr<const WorkingDayCalendar> calendar;  // null: no deadlines computed
   SlaRules sla;
 };
 

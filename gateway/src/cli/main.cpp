@@ -23,6 +23,7 @@
 #include "http/node.hpp"
 #include "lapor/lapor_link.hpp"
 #include "simpul/calendar.hpp"
+#include "node/store_setup.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -49,14 +50,6 @@ bool valid_scopes(const std::string& s) {
   return true;
 }
 
-// `migrate`: the command writes (tokens, backups take the store as the node would); the others
-// only read and never create a database where there is none.
-simpul::Store open_store(const simpul::Config& cfg, bool migrate, bool create = false) {
-  simpul::StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, migrate};
-  so.create = migrate || create;
-  return simpul::Store(so, simpul::FoldContext{});
-}
-
 // `simpul check` with dialect lapor: every topic id a mapping can give must be in the hub's
 // topic tree (reference.topics when configured, else the copy the node cached from the hub).
 int check_topics(const simpul::Config& cfg, const std::vector<simpul::ConnectorSlot>& connectors) {
@@ -64,8 +57,8 @@ int check_topics(const simpul::Config& cfg, const std::vector<simpul::ConnectorS
   for (const auto& [name, text] : cfg.reference)
     if (name == "topics") tree = text, from = "reference.topics";
   if (tree.empty() && std::filesystem::exists(cfg.store.path)) {
-    auto store = open_store(cfg, false);
-    tree = store.cursor(simpul::LaporLink::kTopicsCursor);
+    auto store = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+    tree = store->cursor(simpul::LaporLink::kTopicsCursor);
     from = "the hub's tree cached in " + cfg.store.path;
   }
   if (tree.empty()) {
@@ -225,8 +218,7 @@ int main(int argc, char** argv) {
       simpul::resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
       if (cfg.upstream.enabled)
         simpul::resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");
-      if (!cfg.sla.holidays_file.empty())
-        simpul::WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone);
+      simpul::fold_context(cfg);  // the holiday file
       simpul::check_tls(cfg);
       auto connectors = simpul::build_connectors(cfg);
       std::printf("%s: ok (node %s, tier %s, store %s, listen %s:%u, %zu connector%s)\n", config_path.c_str(),
@@ -282,20 +274,23 @@ int main(int argc, char** argv) {
       return r.failed > 0 ? kRuntime : kOk;
     }
     if (*db_migrate) {
-      auto store = open_store(cfg, false, true);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::schema);
+      auto& store = *store_ptr;
       int before = store.schema_version();
       store.migrate();
       std::printf("schema version %d -> %d\n", before, store.schema_version());
       return kOk;
     }
     if (*db_backup) {
-      auto store = open_store(cfg, false);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+      auto& store = *store_ptr;
       store.backup_to(backup_file);
       std::printf("backed up %s to %s\n", cfg.store.path.c_str(), backup_file.c_str());
       return kOk;
     }
     if (*status) {
-      auto store = open_store(cfg, false);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+      auto& store = *store_ptr;
       auto now = simpul::system_now_ms();
       std::printf("node %s (%s, region %s), store %s\n", cfg.node.id.c_str(), cfg.node.tier.c_str(),
                   cfg.node.region.c_str(), cfg.store.path.c_str());
@@ -359,7 +354,8 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*dlq_list) {
-      auto store = open_store(cfg, false);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+      auto& store = *store_ptr;
       auto rows = store.dead_letters(1000);
       if (rows.empty()) std::printf("no dead letters\n");
       for (const auto& d : rows)
@@ -376,9 +372,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "error: the reference must be system:id, and a lapor tracking id is a number (lapor:4000123)\n");
         return kUsage;
       }
-      auto store = open_store(cfg, false);
-      simpul::Directory directory(cfg.children);
-      store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+      auto& store = *store_ptr;
       if (auto owner = store.find_by_ref(system, ext); owner && *owner == link_complaint) {
         std::printf("%s is already linked to %s\n", link_ref.c_str(), link_complaint.c_str());
         return kOk;
@@ -406,7 +401,8 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*dlq_retry || *dlq_drop) {
-      auto store = open_store(cfg, false);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::existing);
+      auto& store = *store_ptr;
       auto now = simpul::system_now_ms();
       store.begin();
       using Retry = simpul::Store::DeadLetterRetry;
@@ -443,7 +439,8 @@ int main(int argc, char** argv) {
           return kUsage;
         }
       }
-      auto store = open_store(cfg, true);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::admin);
+      auto& store = *store_ptr;
       auto now = simpul::system_now_ms();
       store.begin();
       auto t = store.create_token(token_name, token_scopes, token_node, now);
@@ -454,7 +451,8 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*token_revoke) {
-      auto store = open_store(cfg, true);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::admin);
+      auto& store = *store_ptr;
       auto now = simpul::system_now_ms();
       store.begin();
       bool done = store.revoke_token(token_id, now);
@@ -468,7 +466,8 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*token_list) {
-      auto store = open_store(cfg, true);
+      auto store_ptr = simpul::open_node_store(cfg, simpul::StoreUse::admin);
+      auto& store = *store_ptr;
       std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE", "STATE");
       for (const auto& t : store.list_tokens())
         std::printf("%-10s %-20s %-28s %-12s %s\n", t.id.c_str(), t.name.c_str(), t.scopes.c_str(),

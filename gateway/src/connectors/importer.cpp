@@ -16,7 +16,7 @@
 #include "connectors/intake.hpp"
 #include "connectors/registry.hpp"
 #include "core/crypto.hpp"
-#include "federation/directory.hpp"
+#include "node/store_setup.hpp"
 #include "store/store.hpp"
 
 namespace simpul {
@@ -148,10 +148,8 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
   if (!slot->connector->imports_files())
     throw ConfigError(cfg.file, slot->config->pointer + "/type", opt.connector_id + " is not a file_import connector");
 
-  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
-  Store store(so, FoldContext{});
-  Directory directory(cfg.children);
-  store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+  auto store_ptr = open_node_store(cfg, StoreUse::admin, slots);
+  Store& store = *store_ptr;
 
   const std::string checkpoint = "import." + opt.connector_id + "." + file_identity(opt.file);
   std::int64_t offset = 0, line = 0;
@@ -303,10 +301,8 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
     if (s.config->id == connector_id) slot = &s;
   if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + connector_id);
   if (!slot->mapping) throw ConfigError(cfg.file, slot->config->pointer, connector_id + " has no mapping");
-  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
-  Store store(so, FoldContext{});
-  Directory directory(cfg.children);
-  store.set_topology(cfg.node.id, &directory, cfg.upstream.enabled ? cfg.upstream.node : std::string());
+  auto store_ptr = open_node_store(cfg, StoreUse::admin, slots);
+  Store& store = *store_ptr;
   RenormalizeReport out;
   const TimeMs now = system_now_ms();
   NormalizeOptions norm{cfg.node.zone, cfg.node.region, now};

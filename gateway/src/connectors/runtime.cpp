@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/outgoing.hpp"
+#include "node/store_setup.hpp"
 #include "store/commit_awaitable.hpp"
 
 namespace simpul {
@@ -314,19 +315,8 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, const Config& cfg, Sto
 ConnectorRuntime::~ConnectorRuntime() = default;
 
 std::vector<Store::OutboundRoute> ConnectorRuntime::outbound_routes() const {
-  std::vector<Store::OutboundRoute> out;
-  for (const auto& slot : impl_->slots) {
-    if (!slot.connector->delivers() || !slot.mapping) continue;
-    // What any connector of the same app wrote came from the app: never echo it back.
-    rapidjson::Document own(rapidjson::kArrayType);
-    for (const auto& other : impl_->slots)
-      if (other.mapping && other.mapping->system() == slot.mapping->system())
-        own.PushBack(rapidjson::Value(("connector:" + other.config->id).c_str(), own.GetAllocator()), own.GetAllocator());
-    out.push_back({slot.outbox(), slot.mapping->system(), json::stringify(own)});
-  }
-  return out;
+  return simpul::outbound_routes(impl_->slots);
 }
-
 
 void ConnectorRuntime::start() {
   for (auto& slot : impl_->slots) {
@@ -481,11 +471,9 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
 
 Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms) {
   asio::io_context ioc;
-  StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms, true};
-  auto writing = std::make_unique<Store>(so, FoldContext{});
-  so.migrate = false;
-  Store reader(so, FoldContext{});
-  CommitQueue writer(std::move(writing), 1);
+  CommitQueue writer(open_node_store(cfg, StoreUse::admin), 1);
+  auto reader_ptr = open_node_store(cfg, StoreUse::existing);
+  Store& reader = *reader_ptr;
   http::Metrics metrics;
   auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, cfg, reader, writer, metrics, system_now_ms);
   ConnectorSlot* slot = nullptr;

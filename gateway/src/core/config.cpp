@@ -3,10 +3,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/json.hpp"
 #include "core/schema.hpp"
+#include "simpul/calendar.hpp"
 
 namespace simpul {
 namespace {
@@ -299,6 +301,14 @@ std::string resolve_secret(const std::string& ref, const std::string& file,
     return s;
   }
   throw ConfigError(file, pointer, "a secret must be a reference: env:NAME or file:/path");
+}
+
+FoldContext fold_context(const Config& cfg) {
+  auto calendar = cfg.sla.holidays_file.empty()
+                      ? std::make_shared<const WorkingDayCalendar>(cfg.node.zone, std::set<std::int64_t>{})
+                      : std::make_shared<const WorkingDayCalendar>(
+                            WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone));
+  return FoldContext{std::move(calendar), cfg.sla.rules};
 }
 
 }  // namespace simpul

@@ -120,6 +120,10 @@ struct Config {
 Config load_config(const std::string& path);
 Config parse_config(std::string_view text, const std::string& file, const std::string& base_dir);
 
+// The node's fold context: its working-day calendar (weekends plus `sla.holidays_file`, in the
+// node's zone) and SLA rules. Throws ConfigError when the holiday file cannot be read.
+FoldContext fold_context(const Config& cfg);
+
 // "env:NAME" or "file:/path" -> the secret. Throws ConfigError (pointer given by the caller).
 std::string resolve_secret(const std::string& ref, const std::string& file,
                            const std::string& pointer);

@@ -15,6 +15,7 @@
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "simpul/calendar.hpp"
+#include "node/store_setup.hpp"
 #include "store/commit_queue.hpp"
 
 namespace simpul {
@@ -60,8 +61,6 @@ struct Node::Impl {
   Config cfg;
   Directory directory;
   std::function<TimeMs()> clock;
-  std::unique_ptr<WorkingDayCalendar> calendar;
-  FoldContext fold_ctx;
   std::unique_ptr<Store> reader;
   std::unique_ptr<CommitQueue> writer;
   http::Metrics metrics;
@@ -98,22 +97,10 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   if (log::parse_level(d.cfg.log_level, level)) log::set_level(level);
   check_tls(d.cfg);
   std::string admin = resolve_secret(d.cfg.auth.admin_token_ref, d.cfg.file, "/auth/admin_token");
-  if (!d.cfg.sla.holidays_file.empty())
-    d.calendar = std::make_unique<WorkingDayCalendar>(WorkingDayCalendar::load(d.cfg.sla.holidays_file, d.cfg.node.zone));
-  else
-    d.calendar = std::make_unique<WorkingDayCalendar>(d.cfg.node.zone, std::set<std::int64_t>{});
-  d.fold_ctx = FoldContext{d.calendar.get(), d.cfg.sla.rules};
 
-  StoreOptions so{d.cfg.store.path, d.cfg.store.synchronous_full, d.cfg.store.busy_timeout_ms, true};
-  so.recreate = d.cfg.store.new_store;
   d.directory = Directory(d.cfg.children);
-  auto write_store = std::make_unique<Store>(so, d.fold_ctx);  // migrates
-  write_store->set_topology(d.cfg.node.id, &d.directory,
-                            d.cfg.upstream.enabled ? d.cfg.upstream.node : std::string());
-  write_store->set_max_clock_skew(static_cast<TimeMs>(d.cfg.federation.max_clock_skew_s) * 1000);
-  so.migrate = false;
-  so.create = false;
-  d.reader = std::make_unique<Store>(so, d.fold_ctx);
+  auto write_store = open_node_store(d.cfg, StoreUse::serve);  // migrates
+  d.reader = open_node_store(d.cfg, StoreUse::existing);
 
   Store* writing = write_store.get();
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);

@@ -314,9 +314,9 @@ std::int64_t Store::insert_event(const Event& e, TimeMs now,
   return seq;
 }
 
-void Store::set_topology(std::string self, const Directory* directory, std::string upstream) {
+void Store::set_topology(std::string self, Directory directory, std::string upstream) {
   self_ = std::move(self);
-  directory_ = directory;
+  directory_ = std::move(directory);
   upstream_ = std::move(upstream);
 }
 
@@ -359,16 +359,16 @@ void Store::fan_out(const std::string& id, const ComplaintState& st, std::int64_
         .bind(5, route.system)
         .run();
   }
-  if (!directory_ || directory_->empty() || !st.exists) return;
+  if (directory_.empty() || !st.exists) return;
   // Visible to: the child it is routed to now, and every child its `created` came through.
   std::vector<std::string> visible;
-  auto routed = directory_->route(st.record);
+  auto routed = directory_.route(st.record);
   if (!routed.empty()) visible.push_back(routed);
   auto created = prepare("SELECT hops_json FROM events WHERE complaint_id = ? AND kind = 'created'");
   created.bind(1, id);
   while (created.step()) {
     for (const auto& hop : json::hops_from_json(created.text(0)))
-      if (directory_->find(hop) && std::find(visible.begin(), visible.end(), hop) == visible.end())
+      if (directory_.find(hop) && std::find(visible.begin(), visible.end(), hop) == visible.end())
         visible.push_back(hop);
   }
   for (const auto& child : visible) {
@@ -790,7 +790,7 @@ std::optional<std::string> Store::refuse_from_child(const std::string& child, Ev
     if (!upstream_.empty() && hops[i] == upstream_)
       return "the hop path names " + hops[i] + ", this node's parent: it cannot come from below";
     // Another child of this node is a sibling of the sender, never below it.
-    if (i + 1 < hops.size() && directory_ && directory_->find(hops[i]))
+    if (i + 1 < hops.size() && directory_.find(hops[i]))
       return "the hop path names " + hops[i] + ", another child of this node, below " + child;
   }
   if (e.at > now + max_skew_ms_)
@@ -802,7 +802,7 @@ std::optional<std::string> Store::refuse_from_child(const std::string& child, Ev
     Complaint record;
     if (auto bad = invalid_record(e, record)) return bad;
     const Complaint* rec = &record;
-    const ChildNode* node = directory_ ? directory_->find(child) : nullptr;
+    const ChildNode* node = directory_.find(child);
     if (node && !node->regions.empty()) {
       bool within = std::any_of(node->regions.begin(), node->regions.end(),
                                 [&](const std::string& r) { return region_within(rec->region, r); });

@@ -184,10 +184,10 @@ class Store {
     std::string destination, system, own_actors;
   };
   void set_outbound_routes(std::vector<OutboundRoute> routes) { outbound_routes_ = std::move(routes); }
-  // This node's id and its children: enables the child feeds (fan-out on every write).
-  // `directory` must outlive the Store; null disables fan-out.
+  // This node's id and its children: enables the child feeds (fan-out on every write; none
+  // without children).
   // `upstream`: the parent's node id; every event not already through it is queued for it.
-  void set_topology(std::string self, const Directory* directory, std::string upstream = "");
+  void set_topology(std::string self, Directory directory, std::string upstream = "");
   // How far in the future a child's event may be stamped before it is refused (its clock is
   // wrong, and a future time would order it after every later action here).
   void set_max_clock_skew(TimeMs ms) { max_skew_ms_ = ms; }
@@ -392,7 +392,7 @@ class Store {
   unsigned long long file_dev_ = 0, file_ino_ = 0;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
   std::string self_;
-  const Directory* directory_ = nullptr;
+  Directory directory_;
   std::string upstream_;
   TimeMs max_skew_ms_ = kDefaultMaxClockSkewMs;
   std::vector<OutboundRoute> outbound_routes_;

@@ -93,8 +93,7 @@ std::vector<Event> random_history(std::mt19937_64& rng, int* invalid_planted) {
 }  // namespace
 
 TEST_CASE("fold: any permutation and duplication of an event set folds to the identical state") {
-  WorkingDayCalendar cal(Zone{7 * 60, "WIB"}, {});
-  FoldContext ctx{&cal, SlaRules{}};
+  FoldContext ctx{std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}), SlaRules{}};
   int cases = 0;
   int with_conflicts = 0;
   for (std::uint64_t seed = 1; seed <= 2000; ++seed) {
@@ -157,8 +156,7 @@ TEST_CASE("fold: events without a created event are all conflicts until it arriv
 }
 
 TEST_CASE("fold: the whole journey and its deadlines") {
-  WorkingDayCalendar cal(Zone{7 * 60, "WIB"}, {});
-  FoldContext ctx{&cal, SlaRules{}};
+  FoldContext ctx{std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}), SlaRules{}};
   std::mt19937_64 rng(1);
   std::vector<Event> ev{created(kT0)};
   auto step = [&](EventKind k, std::string payload, Status expect) {

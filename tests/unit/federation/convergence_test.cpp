@@ -39,9 +39,9 @@ class World {
     top_.dir = Directory(std::vector<ChildNode>{{"provinsi-kepri", {"21"}, {}}});
     mid_.dir = Directory(std::vector<ChildNode>{{"kota-batam", {"21.71"}, {}}});
     for (Tier* t : {&top_, &mid_, &leaf_}) t->store = std::make_unique<Store>(StoreOptions{":memory:", false, 0, true}, FoldContext{});
-    top_.store->set_topology(top_.id, &top_.dir, "");
-    mid_.store->set_topology(mid_.id, &mid_.dir, top_.id);
-    leaf_.store->set_topology(leaf_.id, &leaf_.dir, mid_.id);
+    top_.store->set_topology(top_.id, top_.dir, "");
+    mid_.store->set_topology(mid_.id, mid_.dir, top_.id);
+    leaf_.store->set_topology(leaf_.id, leaf_.dir, mid_.id);
   }
 
   void step() {

@@ -74,7 +74,7 @@ struct Stores {
   test::TempDir dir;
   Store leaf{StoreOptions{dir.file("leaf.db"), false, 5000, true}, FoldContext{}};
   Directory no_children;
-  Stores() { leaf.set_topology("kota-batam", &no_children, "provinsi-kepri"); }
+  Stores() { leaf.set_topology("kota-batam", no_children, "provinsi-kepri"); }
 };
 
 // A province (parent of kota-batam, child of nasional) and a record of a new Batam complaint.
@@ -85,7 +85,7 @@ struct Province {
   std::string id = make_uuid_v7(kNow);
   std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
                     R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
-  Province() { kepri.set_topology("provinsi-kepri", &children, "nasional"); }
+  Province() { kepri.set_topology("provinsi-kepri", children, "nasional"); }
 };
 
 }  // namespace

@@ -225,7 +225,7 @@ TEST_CASE_FIXTURE(Fixture, "store: a database from a newer binary is refused") {
 
 TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only - and prunes old acknowledged feed rows") {
   Directory dir({ChildNode{"kota-batam", {"21.71"}, {}}});
-  store.set_topology("provinsi-kepri", &dir, "");
+  store.set_topology("provinsi-kepri", dir, "");
   const TimeMs t0 = 1'763'600'000'000;
   auto at = [&](int i, TimeMs now) {
     auto r = request(test::sample_complaint("Feed " + std::to_string(i), R"(,"region":"21.71")"));

@@ -1,0 +1,34 @@
+#pragma once
+// The store as this node writes it, made from the config in one place. The running node and
+// every command that writes (link, import, renormalize, token, dlq, connector test) fold with
+// the same calendar and SLA rules, fan out to the same parent and children (and the connector
+// routes of the connectors it is given), and refuse the same clock skew: a projection is the same whoever stored it. (Once a CLI
+// command opened the store with an empty fold context, and `simpul link` wiped `verify_due`
+// from the complaint it linked.)
+
+#include <memory>
+#include <vector>
+
+#include "connectors/registry.hpp"
+#include "core/config.hpp"
+#include "store/store.hpp"
+
+namespace simpul {
+
+enum class StoreUse {
+  serve,     // the node's writing connection: create (or, with --new-store, recreate), migrate
+  admin,     // a command that may be the first (token create): create, migrate
+  existing,  // the node's readers and commands on a store that must exist: neither
+  schema,    // `db migrate`: create, and leave migrating to the caller
+};
+
+// `connectors`: the node's built connector instances, whose outbound routes the store queues
+// for; empty when the config has none.
+std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use,
+                                       const std::vector<ConnectorSlot>& connectors = {});
+
+// Which complaints each outbound connector is sent: every status change or answer of one that
+// carries a ref of its app's system, except what a connector of the same app wrote (no echo).
+std::vector<Store::OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors);
+
+}  // namespace simpul
