@@ -145,6 +145,21 @@ TEST_CASE_FIXTURE(Bridge, "callback: failures are retried until delivered - a re
   CHECK(out.find("dead 1, last error") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(Bridge, "callback: a store read failing inside the relay is waited out - the relay lives on and delivers") {
+  std::string id = submit("5501");
+  app.script({429});  // answered with Retry-After: 1, so the relay is waiting when the store breaks
+  REQUIRE(act(id, R"({"kind": "responded", "payload": {"text": "Sedang dikerjakan"}})") == 201);
+  REQUIRE(eventually([&] { return app.received().size() == 1; }, 10));
+  // What the relay reads for an update (the complaint's state) fails; its outbox read does not.
+  test::db_exec(cfg.store.path, "ALTER TABLE complaints RENAME COLUMN state_json TO state_json_away");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  test::db_exec(cfg.store.path, "ALTER TABLE complaints RENAME COLUMN state_json_away TO state_json");
+  CHECK(eventually([&] { return app.received().size() == 2; }, 20));
+  CHECK(eventually([&] { return count("SELECT count(*) FROM outbox WHERE destination = 'connector:apekesah-balik' AND state = 'done'") == 1; }));
+  auto metrics = c.request("GET", "/metrics").body;
+  CHECK(metrics.find(R"(simpul_connector_breaker_open{connector="apekesah-balik"} 0)") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(Bridge, "callback: complaints that did not come from the app are never sent to it") {
   auto r = c.request("POST", "/v1/complaints", test::sample_complaint("Lewat API"), test::TestNode::auth());
   REQUIRE(r.status == 201);

@@ -60,15 +60,39 @@ Config node_config(const TempDir& dir, const std::string& node_id, const std::st
   return parse_config(text, dir.file(node_id + ".json"), dir.path());
 }
 
+namespace {
+// The database file opened as any SQLite client would, beside the node's own connections: what
+// a test reads or breaks there, it reads or breaks in the file, not through the store's code.
+struct RawDb {
+  sqlite3* db = nullptr;
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+      throw std::runtime_error("cannot open test database " + path);
+    sqlite3_busy_timeout(db, 5000);
+  }
+  ~RawDb() { sqlite3_close(db); }
+};
+}  // namespace
+
 std::int64_t db_count(const std::string& db, const std::string& sql) {
-  Store s(StoreOptions{db, true, 5000, false}, FoldContext{});
+  RawDb raw(db);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(raw.db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
     throw std::runtime_error("bad test query: " + sql);
   sqlite3_step(st);
   auto v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return v;
+}
+
+void db_exec(const std::string& db, const std::string& sql) {
+  RawDb raw(db);
+  char* err = nullptr;
+  if (sqlite3_exec(raw.db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string what = err ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error("test statement failed: " + sql + ": " + what);
+  }
 }
 
 bool eventually(const std::function<bool()>& pred, int seconds) {

@@ -38,6 +38,8 @@ Config node_config(const TempDir& dir, const std::string& node_id, const std::st
 
 // The first column of the first row of `sql` run against the database at `db`.
 std::int64_t db_count(const std::string& db, const std::string& sql);
+// Runs `sql` against the database file at `db` (a test breaking the store under a running node).
+void db_exec(const std::string& db, const std::string& sql);
 
 // Polls `pred` every 50 ms until it holds (true) or `seconds` pass (false).
 bool eventually(const std::function<bool()>& pred, int seconds = 30);

@@ -340,6 +340,18 @@ int main(int argc, char** argv) {
           if (!cursor.empty()) std::printf("  %-20s poll cursor %s\n", "", cursor.c_str());
         }
       }
+      {
+        // A node loop that failed (and is restarting) or stopped is a check in /readyz.
+        std::string ready = ask_own_node(cfg, "/readyz");
+        auto checks = simpul::json::parse(ready.empty() ? "{}" : ready);
+        if (checks && checks->IsObject() && checks->HasMember("checks") && (*checks)["checks"].IsObject())
+          for (const auto& m : (*checks)["checks"].GetObject()) {
+            std::string name = m.name.GetString();
+            if (name.rfind("loop:", 0) != 0) continue;
+            std::printf("loop %s: %s (%s)\n", name.c_str() + 5, simpul::json::get_string(m.value, "state").c_str(),
+                        simpul::json::get_string(m.value, "last_error").c_str());
+          }
+      }
       if (!cfg.children.empty()) {
         std::printf("children (their changes feeds)\n");
         for (const auto& child : cfg.children) {

@@ -3,7 +3,6 @@
 #include <boost/asio.hpp>
 
 #include <map>
-#include <random>
 
 #include "connectors/intake.hpp"
 #include "core/crypto.hpp"
@@ -11,6 +10,9 @@
 #include "core/log.hpp"
 #include "http/outgoing.hpp"
 #include "node/store_setup.hpp"
+#include "relay/coroutines.hpp"
+#include "relay/relay.hpp"
+#include "relay/supervisor.hpp"
 #include "store/commit_awaitable.hpp"
 
 namespace simpul {
@@ -21,28 +23,50 @@ using asio::use_awaitable;
 using http::problem;
 
 namespace {
-constexpr int kAuthPauseMs = 30'000;
 constexpr int kMaxBackoffMs = 60'000;
-constexpr int kRelayBatch = 20;
 }  // namespace
 
 struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<ConnectorRuntime::Impl> {
-  Impl(asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer, http::Metrics& metrics,
-       std::function<TimeMs()> clock)
-      : ioc(ioc), cfg(cfg), reader(reader), writer(writer), metrics(metrics), clock(std::move(clock)),
-        slots(build_connectors(cfg)), rng(std::random_device{}()) {}
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader, CommitQueue& writer,
+       http::Metrics& metrics, std::function<TimeMs()> clock)
+      : ioc(ioc), supervisor(supervisor), cfg(cfg), reader(reader), writer(writer), metrics(metrics),
+        clock(std::move(clock)), slots(build_connectors(cfg)) {
+    for (auto& slot : slots) links.push_back(std::make_unique<Link>(*this, &slot));
+  }
+
+  // One connector's link to its app: the relay of its outbox (one row at a time, each settled
+  // in its own commit, so a crash re-sends at most one update) and its poll loop share one
+  // LinkHealth: one backoff, one auth pause, one breaker.
+  struct Link : RelaySink {
+    Link(Impl& rt, ConnectorSlot* slot)
+        : rt(rt), slot(slot), health("connector", slot->config->id, kMaxBackoffMs, st) {}
+    Impl& rt;
+    ConnectorSlot* slot;
+    BreakerState st;
+    LinkHealth health;
+    std::unique_ptr<Relay> relay;
+
+    int batch_limit() const override { return 1; }
+    void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
+      auto keep = rt.shared_from_this();
+      send_as_coroutine(rt.ioc, std::move(batch), std::move(done),
+                        [keep, this](std::vector<QueuedEvent> items) { return deliver_one(std::move(items)); });
+    }
+
+    awaitable<Delivery> deliver_one(std::vector<QueuedEvent> items);
+  };
 
   asio::io_context& ioc;
+  Supervisor& supervisor;
   const Config& cfg;
   Store& reader;
   CommitQueue& writer;
   http::Metrics& metrics;
   std::function<TimeMs()> clock;
   std::vector<ConnectorSlot> slots;
-  std::mt19937_64 rng;
+  std::vector<std::unique_ptr<Link>> links;  // one per slot, in the same order
   bool stopping = false;
   std::map<std::string, std::vector<std::unique_ptr<http::OutgoingConnection>>> idle;  // by peer
-  std::map<std::string, std::unique_ptr<asio::steady_timer>> wake_timers;             // by connector id
 
   void ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply);
 
@@ -167,30 +191,27 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
 
   // Inbound polling: the connector fetches, the core maps, stores and moves the cursor in one
   // transaction, so a crash means fetching the same page again (and finding it unchanged).
-  awaitable<void> poll_loop(ConnectorSlot* slot) {
+  awaitable<void> poll_loop(Link* link) {
     auto self = shared_from_this();
+    ConnectorSlot* slot = link->slot;
     const std::string id = slot->config->id;
     const std::string cursor_name = "connector." + id + ".cursor";
     asio::steady_timer timer(ioc);
     std::string cursor;
-    try {
-      cursor = reader.cursor(cursor_name);
-    } catch (const StoreError&) {
-    }
-    int failures = 0;
+    auto read = [&] { cursor = reader.cursor(cursor_name); };
+    if (!co_await read_at_start(ioc, "connector.poll", stopping, read)) co_return;
     while (!stopping) {
       auto current = std::make_shared<std::string>(cursor);
       Result<InboundBatch> r = co_await poll(slot->connector.get(), current);
       if (stopping) break;
       if (!r) {
-        ++failures;
-        std::int64_t delay = std::uniform_int_distribution<std::int64_t>(
-            0, std::min<std::int64_t>(slot->connector->poll_interval_ms(), 200LL << std::min(failures, 16)))(rng);
+        std::int64_t delay = link->health.failed(LinkHealth::pulling, Failure{r.error().detail},
+                                                 slot->connector->poll_interval_ms());
         log::warn("connector.poll_failed", {{"connector", id}, {"error", r.error().detail}, {"retry_in_ms", delay}});
         co_await sleep(timer, delay);
         continue;
       }
-      failures = 0;
+      link->health.succeeded(LinkHealth::pulling);
       auto prepared = std::make_shared<std::vector<PreparedRecord>>();
       auto refused = std::make_shared<std::vector<std::string>>();
       const TimeMs now = clock();
@@ -232,83 +253,60 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     }
   }
 
-  awaitable<void> relay(ConnectorSlot* slot) {
-    auto self = shared_from_this();
-    const std::string dest = slot->outbox();
-    auto& timer = *wake_timers[slot->config->id];
-    int failures = 0;
-    while (!stopping) {
-      std::vector<QueuedEvent> items;
-      try {
-        items = reader.due_outbox(dest, clock(), kRelayBatch);
-      } catch (const StoreError& e) {
-        log::error("connector.outbox_read_failed", {{"connector", slot->config->id}, {"error", code_name(e.code())}});
-      }
-      if (items.empty()) {
-        co_await sleep(timer, 1000);  // or until wake() cancels it
-        continue;
-      }
-      std::int64_t pause = 0;
-      for (const auto& item : items) {
-        if (stopping) co_return;
-        auto update = update_for(*slot, item);
-        std::shared_ptr<CommitQueue::Work> settle;
-        const std::int64_t row = item.id;
-        if (!update) {  // no ref of this app any more: nothing to deliver
-          settle = std::make_shared<CommitQueue::Work>([row](Store& s) { s.outbox_done(row); });
-        } else {
-          auto u = std::make_shared<OutboundUpdate>(std::move(*update));
-          DeliveryResult r = co_await deliver(slot->connector.get(), u);
-          const TimeMs now = clock();
-          const std::string detail = r.detail;
-          metrics.add("simpul_connector_deliveries_total",
-                      http::Metrics::labels({{"connector", slot->config->id},
-                                             {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
-                                                         : r.outcome == DeliveryOutcome::retry   ? "retry"
-                                                         : r.outcome == DeliveryOutcome::auth    ? "auth"
-                                                                                                 : "rejected"}}));
-          if (r.outcome == DeliveryOutcome::delivered) {
-            failures = 0;
-            settle = std::make_shared<CommitQueue::Work>([row](Store& s) { s.outbox_done(row); });
-          } else if (r.outcome == DeliveryOutcome::rejected) {
-            log::warn("connector.rejected_update", {{"connector", slot->config->id}, {"outbox_id", row}, {"reason", detail}});
-            settle = std::make_shared<CommitQueue::Work>([row, dest, detail, now](Store& s) { s.outbox_dead(row, dest, detail, now); });
-          } else {
-            ++failures;
-            if (r.outcome == DeliveryOutcome::auth) pause = kAuthPauseMs;
-            else if (r.retry_after_s >= 0) pause = std::min<std::int64_t>(r.retry_after_s * 1000LL, 3'600'000);
-            else
-              pause = std::uniform_int_distribution<std::int64_t>(
-                  0, std::min<std::int64_t>(kMaxBackoffMs, 200LL << std::min(failures, 16)))(rng);
-            log::warn("connector.delivery_failed", {{"connector", slot->config->id}, {"error", detail}, {"retry_in_ms", pause}});
-            const TimeMs retry_at = now + pause;
-            settle = std::make_shared<CommitQueue::Work>([row, detail, retry_at](Store& s) { s.outbox_failed(row, detail, retry_at); });
-          }
-        }
-        errc e = co_await commit(settle);
-        if (e != errc::ok) pause = std::max<std::int64_t>(pause, 500);
-        if (pause > 0) break;  // the app is struggling: stop this round, nothing is flooded
-      }
-      if (pause > 0) co_await sleep(timer, pause);
-    }
-  }
 };
 
-ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer,
-                                   http::Metrics& metrics, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, cfg, reader, writer, metrics, std::move(clock))) {
+awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<QueuedEvent> items) {
+  Delivery d;
+  const QueuedEvent& item = items.front();
+  // A store that cannot be read here throws: the relay counts it a failure and waits.
+  auto update = rt.update_for(*slot, item);
+  if (!update) {  // no ref of this app any more: nothing to deliver
+    d.done.push_back(item.id);
+    co_return d;
+  }
+  auto u = std::make_shared<OutboundUpdate>(std::move(*update));
+  DeliveryResult r = co_await rt.deliver(slot->connector.get(), u);
+  rt.metrics.add("simpul_connector_deliveries_total",
+                 http::Metrics::labels({{"connector", slot->config->id},
+                                        {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
+                                                    : r.outcome == DeliveryOutcome::retry   ? "retry"
+                                                    : r.outcome == DeliveryOutcome::auth    ? "auth"
+                                                                                            : "rejected"}}));
+  switch (r.outcome) {
+    case DeliveryOutcome::delivered: d.done.push_back(item.id); break;
+    case DeliveryOutcome::rejected: d.dead.emplace_back(item.id, r.detail); break;
+    case DeliveryOutcome::auth:
+      d.failed.push_back(item.id);
+      d.failure = Failure{r.detail, true};
+      break;
+    case DeliveryOutcome::retry:
+      d.failed.push_back(item.id);
+      d.failure = Failure{r.detail, false, r.retry_after_s};
+      break;
+  }
+  co_return d;
+}
+
+ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
+                                   CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, reader, writer, metrics, std::move(clock))) {
   metrics.describe("simpul_connector_records_total", "counter",
                    "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
   metrics.describe("simpul_connector_deliveries_total", "counter",
                    "Updates sent to an app, by outcome (delivered, retry, auth, rejected).");
   metrics.describe("simpul_connector_pages_total", "counter", "Pages a polling connector fetched from its app.");
   metrics.describe("simpul_connector_bad_signatures_total", "counter", "Webhook deliveries refused for their signature.");
-  for (auto& slot : impl_->slots) {
-    auto* c = slot.connector.get();
-    auto label = http::Metrics::labels({{"connector", slot.config->id}});
+  for (auto& link : impl_->links) {
+    auto* c = link->slot->connector.get();
+    auto label = http::Metrics::labels({{"connector", link->slot->config->id}});
     metrics.gauge("simpul_connector_health" + label, "Connector health: 0 ok, 1 degraded, 2 failing.",
                   [c] { return static_cast<double>(static_cast<int>(c->health().state)); });
-    impl_->wake_timers[slot.config->id] = std::make_unique<asio::steady_timer>(ioc);
+    const BreakerState* st = &link->st;
+    metrics.gauge("simpul_connector_breaker_open" + label, "1 while the connector's circuit breaker is open.",
+                  [st] { return st->breaker_open ? 1.0 : 0.0; });
+    if (link->slot->connector->delivers())
+      link->relay = std::make_unique<Relay>(ioc, reader, writer, impl_->clock, link->slot->outbox(), "connector", *link,
+                                            link->health);
   }
 }
 
@@ -319,21 +317,30 @@ std::vector<Store::OutboundRoute> ConnectorRuntime::outbound_routes() const {
 }
 
 void ConnectorRuntime::start() {
-  for (auto& slot : impl_->slots) {
-    slot.connector->start(*impl_);
-    if (slot.connector->delivers()) asio::co_spawn(impl_->ioc, impl_->relay(&slot), asio::detached);
-    if (slot.connector->polls()) asio::co_spawn(impl_->ioc, impl_->poll_loop(&slot), asio::detached);
+  auto impl = impl_;
+  for (auto& link : impl->links) {
+    ConnectorSlot& slot = *link->slot;
+    slot.connector->start(*impl);
+    const std::string name = "connector." + slot.config->id;
+    if (link->relay) link->relay->start(impl->supervisor, name + ".relay");
+    if (slot.connector->polls()) {
+      auto* l = link.get();
+      impl->supervisor.spawn(name + ".poll", [impl, l] { return impl->poll_loop(l); });
+    }
   }
 }
 
 void ConnectorRuntime::stop() {
   impl_->stopping = true;
-  for (auto& slot : impl_->slots) slot.connector->drain();
-  for (auto& [id, t] : impl_->wake_timers) t->cancel();
+  for (auto& link : impl_->links) {
+    link->slot->connector->drain();
+    if (link->relay) link->relay->stop();
+  }
 }
 
 void ConnectorRuntime::wake() {
-  for (auto& [id, t] : impl_->wake_timers) t->cancel();
+  for (auto& link : impl_->links)
+    if (link->relay) link->relay->wake();
 }
 
 void ConnectorRuntime::report_to(http::Api& api) {
@@ -475,7 +482,8 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
   auto reader_ptr = open_node_store(cfg, StoreUse::existing);
   Store& reader = *reader_ptr;
   http::Metrics metrics;
-  auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, cfg, reader, writer, metrics, system_now_ms);
+  Supervisor supervisor(ioc, metrics);
+  auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, supervisor, cfg, reader, writer, metrics, system_now_ms);
   ConnectorSlot* slot = nullptr;
   for (auto& s : rt->slots)
     if (s.config->id == id) slot = &s;

@@ -6,10 +6,11 @@
 // go through the CommitQueue.
 //
 // Outbound relay, per connector that delivers: outbox rows "connector:<id>" (queued by the
-// store for complaints carrying the connector's ref, see Store::OutboundRoute) are delivered
-// oldest first, one at a time per complaint. delivered -> done; retry -> backoff with full
-// jitter (Retry-After honoured); rejected -> dead letter (simpul dlq); auth -> the relay pauses
-// 30 s and nothing is dead-lettered.
+// store for complaints carrying the connector's ref, see Store::OutboundRoute) go through the
+// one Relay (relay/relay.hpp), oldest first, one at a time, each settled in its own commit.
+// delivered -> done; retry -> LinkHealth's backoff (full jitter, Retry-After); rejected -> dead
+// letter (simpul dlq); auth -> the auth pause, nothing dead-lettered. The relay and the poll
+// loop share one LinkHealth per connector, so one breaker (simpul_connector_breaker_open).
 //
 // A webhook delivery is all or nothing: every record in it is mapped and normalized before
 // anything is written, and stored in one savepoint; a redelivery of the same body returns the
@@ -32,10 +33,12 @@ class io_context;
 
 namespace simpul {
 
+class Supervisor;
+
 class ConnectorRuntime {
  public:
-  ConnectorRuntime(boost::asio::io_context& ioc, const Config& cfg, Store& reader, CommitQueue& writer,
-                   http::Metrics& metrics, std::function<TimeMs()> clock);
+  ConnectorRuntime(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
+                   CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock);
   ~ConnectorRuntime();
   // The store routes for the outbound connectors (set on the writing store before it is used).
   std::vector<Store::OutboundRoute> outbound_routes() const;

@@ -5,13 +5,15 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
-#include <random>
 
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "federation/fed_protocol.hpp"
 #include "federation/redact.hpp"
 #include "http/outgoing.hpp"
+#include "relay/coroutines.hpp"
+#include "relay/relay.hpp"
+#include "relay/supervisor.hpp"
 #include "store/commit_awaitable.hpp"
 
 namespace simpul {
@@ -25,7 +27,6 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr int kBaseDelayMs = 200;
 constexpr std::size_t kMaxPushBytes = 512 * 1024;
 // Recovery looks this far before the latest event stored here: what was sent up just before the
 // backup and is already here is a duplicate, and skipped.
@@ -39,22 +40,23 @@ http::Peer parent_of(const Config& cfg) {
 
 }  // namespace
 
-struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
-  Impl(asio::io_context& ioc, const Config& cfg, std::string credential, Store& reader,
+struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink::Impl> {
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential, Store& reader,
        CommitQueue& writer, std::function<TimeMs()> clock)
-      : ioc(ioc), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
-        clock(std::move(clock)), wake_timer(ioc),
+      : ioc(ioc), supervisor(supervisor), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
+        clock(std::move(clock)), pull_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
   asio::io_context& ioc;
+  Supervisor& supervisor;
   const Config& cfg;
   std::string credential;
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
-  asio::steady_timer wake_timer;
+  asio::steady_timer pull_timer;  // a failure's wait, cut short by stop()
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   http::OutgoingConnection recover_conn;  // used only at start
@@ -79,137 +81,100 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
 
   awaitable<void> sleep_ms(std::int64_t ms) {
-    asio::steady_timer t(ioc, std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
-    co_await t.async_wait(asio::as_tuple(use_awaitable));
+    pull_timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await pull_timer.async_wait(asio::as_tuple(use_awaitable));
   }
 
-  LinkHealth health{cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
-
-  std::int64_t failed(LinkHealth::Direction d, const std::string& what, const Answer& a) {
-    return health.failed(d, what, a.status, a.retry_after_s);
-  }
+  LinkHealth health{"upstream", cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
+  std::unique_ptr<Relay> relay;
 
   static std::string describe(const Answer& a) {
     if (a.ec) return a.error;
     return "http " + std::to_string(a.status);
   }
 
-  awaitable<void> push_loop() {
+  // ---- push: the relay's sink --------------------------------------------------------------
+
+  int batch_limit() const override { return push_limit ? push_limit : cfg.upstream.batch; }
+
+  void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
     auto self = shared_from_this();
-    while (!stopping) {
-      auto due = due_upstream(reader, clock(), push_limit ? push_limit : cfg.upstream.batch);
-      if (!due) {
-        co_await sleep_ms(1000);
-        continue;
-      }
-      std::vector<QueuedEvent> items = std::move(*due);
-      if (items.empty()) {
-        // Sleep until woken by a commit, or at most a second (rows may come due by time).
-        wake_timer.expires_after(std::chrono::seconds(1));
-        co_await wake_timer.async_wait(asio::as_tuple(use_awaitable));
-        continue;
-      }
-      rapidjson::StringBuffer buf;
-      json::Writer w(buf);
-      w.StartObject();
-      w.Key("events");
-      w.StartArray();
-      // At most kMaxPushBytes per request (the parent's body limit is 1 MiB by default); the
-      // rest goes in the next batch.
-      std::size_t taken = 0;
-      for (auto& item : items) {
-        if (taken > 0 && buf.GetSize() > kMaxPushBytes) break;
-        redact_for_hop(item.event, item.privacy);
-        json::write_event(w, item.event, true);
-        ++taken;
-      }
-      items.resize(taken);
-      w.EndArray();
-      w.EndObject();
-      http::Outgoing out = request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
-                                   cfg.upstream.timeout_ms);
-      Answer a = co_await push_conn.send(out);
-      if (stopping) break;
-      if (!a.ec && a.status == 413 && items.size() > 1) {
-        push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);  // too big: send less
-        continue;
-      }
-      // A parent too slow to answer a batch in time would time out on the same batch forever:
-      // send less next time (the rows stay pending; the parent may have stored them, which
-      // makes them duplicates there).
-      if (a.ec == beast::error::timeout && items.size() > 1)
-        push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);
-      const bool data_error = !a.ec && (a.status == 400 || a.status == 413 || a.status == 422);
-      if (data_error && items.size() > 1) {
-        push_limit = 1;  // find the event the parent refuses, one at a time
-        continue;
-      }
-      std::vector<std::string> outcomes;
-      std::vector<std::string> reasons;
-      bool readable = false;
-      if (!a.ec && a.status == 200) {
-        std::vector<std::string> sent;
-        for (const auto& i : items) sent.push_back(i.event.event_id);
-        if (auto results = fed::read_push_results(a.body, sent)) {
-          readable = true;
-          for (auto& r : *results) {
-            outcomes.push_back(std::move(r.outcome));
-            reasons.push_back(std::move(r.reason));
-          }
-        }
-      }
-      if (!readable && !data_error) {
-        std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(LinkHealth::pushing, what, a);
-        log::warn("upstream.push_failed", {{"error", what}, {"events", items.size()}, {"retry_in_ms", delay}});
-        auto ids = std::make_shared<std::vector<std::int64_t>>();
-        for (const auto& i : items) ids->push_back(i.id);
-        TimeMs retry_at = clock() + delay;
-        auto record_failure = std::make_shared<CommitQueue::Work>([ids, what, retry_at](Store& s) {
-          for (auto id : *ids) s.outbox_failed(id, what, retry_at);
-        });
-        co_await commit(record_failure);
-        co_await sleep_ms(delay);
-        continue;
-      }
-      if (data_error) {  // a single event the parent cannot read at all
-        outcomes = {"rejected"};
-        reasons = {"the parent refused the event: " + describe(a)};
-      }
-      auto rows = std::make_shared<std::vector<std::pair<std::int64_t, std::string>>>();
-      auto later = std::make_shared<std::vector<std::int64_t>>();
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        if (outcomes[i] == "retry") later->push_back(items[i].id);
-        else rows->push_back({items[i].id, outcomes[i] == "rejected" ? (reasons[i].empty() ? "rejected" : reasons[i]) : ""});
-      }
-      TimeMs now = clock();
-      auto settle = std::make_shared<CommitQueue::Work>([rows, later, now](Store& s) {
-        for (auto id : *later) s.outbox_failed(id, "parent asked to retry: complaint not there yet", now + 1000);
-        for (const auto& [id, why] : *rows) {
-          if (why.empty()) s.outbox_done(id);
-          else s.outbox_dead(id, "upstream", why, now);
-        }
-      });
-      errc e = co_await commit(settle);
-      if (e != errc::ok) {
-        co_await sleep_ms(500);
-        continue;  // the rows are still pending: they are sent again, and are duplicates there
-      }
-      for (const auto& [id, why] : *rows) {
-        if (why.empty()) ++st.pushed;
-        else {
-          ++st.dead;
-          log::warn("upstream.rejected", {{"outbox_id", id}, {"reason", why}});
-        }
-      }
-      if (data_error) {
-        push_limit = 0;
-      } else if (push_limit > 1) {
-        // Grow back towards the configured batch after a success.
-        push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
-      }
-      health.succeeded(LinkHealth::pushing);
+    send_as_coroutine(ioc, std::move(batch), std::move(done),
+                      [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
+  }
+
+  void settled(const Delivery& d) override {
+    st.pushed += d.done.size();
+    st.dead += d.dead.size();
+  }
+
+  awaitable<Delivery> push(std::vector<QueuedEvent> items) {
+    auto self = shared_from_this();
+    Delivery d;
+    rapidjson::StringBuffer buf;
+    json::Writer w(buf);
+    w.StartObject();
+    w.Key("events");
+    w.StartArray();
+    // At most kMaxPushBytes per request (the parent's body limit is 1 MiB by default); the
+    // rest goes in the next batch.
+    std::size_t taken = 0;
+    for (auto& item : items) {
+      if (taken > 0 && buf.GetSize() > kMaxPushBytes) break;
+      redact_for_hop(item.event, item.privacy);
+      json::write_event(w, item.event, true);
+      ++taken;
     }
+    items.resize(taken);
+    w.EndArray();
+    w.EndObject();
+    http::Outgoing out = request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
+                                 cfg.upstream.timeout_ms);
+    Answer a = co_await push_conn.send(out);
+    if (stopping) co_return d;
+    if (!a.ec && a.status == 413 && items.size() > 1) {
+      push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);  // too big: send less
+      co_return d;
+    }
+    // A parent too slow to answer a batch in time would time out on the same batch forever:
+    // send less next time (the rows stay pending; the parent may have stored them, which
+    // makes them duplicates there).
+    if (a.ec == beast::error::timeout && items.size() > 1)
+      push_limit = std::max<int>(1, static_cast<int>(items.size()) / 2);
+    const bool data_error = !a.ec && (a.status == 400 || a.status == 413 || a.status == 422);
+    if (data_error && items.size() > 1) {
+      push_limit = 1;  // find the event the parent refuses, one at a time
+      co_return d;
+    }
+    std::vector<fed::PushResult> results;
+    bool readable = false;
+    if (!a.ec && a.status == 200) {
+      std::vector<std::string> sent;
+      for (const auto& i : items) sent.push_back(i.event.event_id);
+      if (auto r = fed::read_push_results(a.body, sent)) {
+        readable = true;
+        results = std::move(*r);
+      }
+    }
+    if (!readable && !data_error) {
+      for (const auto& i : items) d.failed.push_back(i.id);
+      d.failure = failure_of(a.ec || a.status != 200 ? describe(a) : "unreadable answer", a.status, a.retry_after_s);
+      co_return d;
+    }
+    if (data_error) {  // a single event the parent cannot read at all
+      d.dead.emplace_back(items[0].id, "the parent refused the event: " + describe(a));
+      push_limit = 0;
+      co_return d;
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto& r = results[i];
+      if (r.outcome == "retry") d.later.push_back(items[i].id);  // the complaint is not there yet
+      else if (r.outcome == "rejected") d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
+      else d.done.push_back(items[i].id);
+    }
+    // Grow back towards the configured batch after a success.
+    if (push_limit > 1) push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
+    co_return d;
   }
 
   // Restored from a backup? The parent holds what this node sent up after the backup was taken
@@ -222,12 +187,12 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
     auto self = shared_from_this();
     TimeMs since = 0;
     std::string cursor;
-    try {
+    auto read = [&] {
       TimeMs latest = reader.latest_stored_at();
       since = latest > kRecoveryOverlapMs ? latest - kRecoveryOverlapMs : 0;
       cursor = reader.cursor("upstream.changes");
-    } catch (const StoreError&) {
-    }
+    };
+    if (!co_await read_at_start(ioc, "upstream.recover", stopping, read)) co_return;
     std::int64_t after = 0;
     int recovered = 0;
     int failures = 0;
@@ -248,7 +213,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
           recovering = false;  // the parent cannot say now: serve, and keep asking
           log::warn("upstream.recovery_deferred", {{"error", what}});
         }
-        co_await sleep_ms(std::min<std::int64_t>(cfg.upstream.max_backoff_ms, kBaseDelayMs << std::min(++failures, 10)));
+        co_await sleep_ms(std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
+                                                 static_cast<std::int64_t>(LinkHealth::kBaseDelayMs) << std::min(++failures, 10)));
         continue;
       }
       failures = 0;
@@ -287,10 +253,8 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
     std::string cursor;
-    try {
-      cursor = reader.cursor("upstream.changes");
-    } catch (const StoreError&) {
-    }
+    auto read = [&] { cursor = reader.cursor("upstream.changes"); };
+    if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     const int wait = cfg.upstream.poll_wait_s;
     while (!stopping) {
       http::Outgoing out = request("GET", "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor,
@@ -309,7 +273,7 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
       }
       if (!readable) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = failed(LinkHealth::pulling, what, a);
+        std::int64_t delay = health.failed(LinkHealth::pulling, failure_of(what, a.status, a.retry_after_s));
         log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await sleep_ms(delay);
         continue;
@@ -334,54 +298,21 @@ struct UpstreamLink::Impl : std::enable_shared_from_this<UpstreamLink::Impl> {
   }
 };
 
-std::optional<std::vector<QueuedEvent>> due_upstream(Store& reader, TimeMs now, int limit) {
-  try {
-    return reader.due_outbox("upstream", now, limit);
-  } catch (const StoreError& e) {
-    log::error("upstream.outbox_read_failed", {{"error", code_name(e.code())}});
-    return std::nullopt;
-  }
-}
-
-LinkHealth::LinkHealth(std::string parent, int max_backoff_ms, UplinkStatus& st)
-    : parent_(std::move(parent)), max_backoff_ms_(max_backoff_ms), st_(st), rng_(std::random_device{}()) {}
-
-std::int64_t LinkHealth::failed(Direction d, const std::string& what, int http_status, int retry_after_s) {
-  int& failures = failures_[d];
-  ++failures;
-  st_.consecutive_failures = std::max(failures_[0], failures_[1]);
-  st_.last_error = what;
-  if (failures >= kBreakerThreshold && !st_.breaker_open) {
-    st_.breaker_open = true;
-    log::warn("upstream.breaker_open", {{"parent", parent_}, {"error", what}});
-  }
-  if (http_status == 401 || http_status == 403) return kAuthPauseMs;
-  if (retry_after_s >= 0) return std::min<std::int64_t>(retry_after_s * 1000LL, 3'600'000);
-  int shift = std::min(failures, 20);
-  std::int64_t cap = std::min<std::int64_t>(max_backoff_ms_, static_cast<std::int64_t>(kBaseDelayMs) << shift);
-  return std::uniform_int_distribution<std::int64_t>(0, cap)(rng_);
-}
-
-void LinkHealth::succeeded(Direction d) {
-  failures_[d] = 0;
-  st_.consecutive_failures = std::max(failures_[0], failures_[1]);
-  if (st_.consecutive_failures == 0) {
-    if (st_.breaker_open) log::info("upstream.breaker_closed", {{"parent", parent_}});
-    st_.breaker_open = false;
-    st_.last_error.clear();
-  }
-}
-
-UpstreamLink::UpstreamLink(asio::io_context& ioc, const Config& cfg, std::string credential,
+UpstreamLink::UpstreamLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential,
                            Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(credential), reader, writer, std::move(clock))) {}
+    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(credential), reader, writer, std::move(clock))) {
+  auto& d = *impl_;
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, "upstream", "upstream", d, d.health);
+}
 
 UpstreamLink::~UpstreamLink() = default;
 
 void UpstreamLink::start() {
-  asio::co_spawn(impl_->ioc, impl_->recover(), asio::detached);
-  asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
-  asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
+  auto impl = impl_;
+  // Recovery runs once: a failure in it is logged by the supervisor and it asks again.
+  impl->supervisor.spawn("upstream.recover", [impl] { return impl->recover(); }, Supervisor::Kind::task);
+  impl->relay->start(impl->supervisor, "upstream.push");
+  impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"host", impl_->cfg.upstream.host},
                                  {"port", static_cast<int>(impl_->cfg.upstream.port)},
                                  {"tls", impl_->cfg.upstream.tls.enabled}});
@@ -389,10 +320,11 @@ void UpstreamLink::start() {
 
 void UpstreamLink::stop() {
   impl_->stopping = true;
-  impl_->wake_timer.cancel();
+  impl_->relay->stop();
+  impl_->pull_timer.cancel();
 }
 
-void UpstreamLink::wake() { impl_->wake_timer.cancel(); }
+void UpstreamLink::wake() { impl_->relay->wake(); }
 
 bool UpstreamLink::recovering() const { return impl_->recovering; }
 

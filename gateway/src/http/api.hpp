@@ -30,6 +30,10 @@ class Api {
   // out of its load balancer.
   using Readiness = std::function<std::pair<std::string, std::string>()>;
   void add_readiness(std::string name, Readiness check) { readiness_.emplace_back(std::move(name), std::move(check)); }
+  // Checks that exist only while something is wrong (a node loop restarting): name -> state
+  // and error, asked at every /readyz.
+  using Troubles = std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
+  void add_troubles(Troubles t) { troubles_.push_back(std::move(t)); }
 
  private:
   void ingest(const Request& req, Reply reply);
@@ -45,6 +49,7 @@ class Api {
   const Authenticator& auth_;
   std::function<TimeMs()> clock_;
   std::vector<std::pair<std::string, Readiness>> readiness_;
+  std::vector<Troubles> troubles_;
 };
 
 Response problem_of(const Problem& p);

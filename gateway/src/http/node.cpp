@@ -16,6 +16,7 @@
 #include "http/tls_context.hpp"
 #include "simpul/calendar.hpp"
 #include "node/store_setup.hpp"
+#include "relay/supervisor.hpp"
 #include "store/commit_queue.hpp"
 
 namespace simpul {
@@ -69,6 +70,7 @@ struct Node::Impl {
   std::unique_ptr<http::Router> router;
   asio::io_context ioc{1};
   IoScheduler scheduler{ioc};
+  std::unique_ptr<Supervisor> supervisor;
   std::unique_ptr<FederationApi> federation;
   std::unique_ptr<ConnectorRuntime> connectors;
   std::unique_ptr<Uplink> upstream;
@@ -80,6 +82,7 @@ struct Node::Impl {
     if (stopping.exchange(true)) return;
     log::info("node.stopping", {{"node", cfg.node.id}});
     server->stop();
+    supervisor->stop();
     if (upstream) upstream->stop();
     connectors->stop();
     // Let queued writes commit and their answers go out, then stop the loop.
@@ -107,7 +110,9 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   // Connectors are built (and their config checked) before anything listens. The writing store
   // learns which complaints to queue for the outbound ones; no job has been submitted yet, and
   // submit() hands this over to the writer thread under the queue's lock.
-  d.connectors = std::make_unique<ConnectorRuntime>(d.ioc, d.cfg, *d.reader, *d.writer, d.metrics, d.clock);
+  d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
+  d.connectors =
+      std::make_unique<ConnectorRuntime>(d.ioc, *d.supervisor, d.cfg, *d.reader, *d.writer, d.metrics, d.clock);
   writing->set_outbound_routes(d.connectors->outbound_routes());
 
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
@@ -119,14 +124,22 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.federation->add_routes(*d.router);
   d.connectors->add_routes(*d.router);
   d.connectors->report_to(*d.api);
+  // A loop that failed (restarting) or stopped is shown as its own check.
+  Supervisor* supervisor = d.supervisor.get();
+  d.api->add_troubles([supervisor] {
+    std::vector<std::pair<std::string, std::pair<std::string, std::string>>> out;
+    for (auto& t : supervisor->troubles()) out.push_back({"loop:" + t.loop, {t.state, t.error}});
+    return out;
+  });
   // Wake parked long-polls after every commit (hook runs on the writer thread).
   Impl* impl = &d;
   if (d.cfg.upstream.enabled) {
     std::string credential = resolve_secret(d.cfg.upstream.credential_ref, d.cfg.file, "/upstream/credential");
     if (d.cfg.upstream.dialect == "lapor")
-      d.upstream = std::make_unique<LaporLink>(d.ioc, d.cfg, std::move(credential), *d.reader, *d.writer, d.clock);
+      d.upstream = std::make_unique<LaporLink>(d.ioc, *d.supervisor, d.cfg, std::move(credential), *d.reader,
+                                               *d.writer, d.clock);
     else
-      d.upstream = std::make_unique<UpstreamLink>(d.ioc, d.cfg, std::move(credential), *d.reader,
+      d.upstream = std::make_unique<UpstreamLink>(d.ioc, *d.supervisor, d.cfg, std::move(credential), *d.reader,
                                                   *d.writer, d.clock);
     d.metrics.gauge("simpul_upstream_breaker_open", "1 while the upstream link's circuit breaker is open.",
                     [impl] { return impl->upstream->status().breaker_open ? 1.0 : 0.0; });

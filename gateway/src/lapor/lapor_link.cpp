@@ -15,6 +15,9 @@
 #include "http/multipart.hpp"
 #include "http/outgoing.hpp"
 #include "lapor/lapor_protocol.hpp"
+#include "relay/coroutines.hpp"
+#include "relay/relay.hpp"
+#include "relay/supervisor.hpp"
 #include "store/commit_awaitable.hpp"
 
 namespace simpul {
@@ -42,27 +45,29 @@ std::string url_encode(const std::string& s) { return boost::urls::encode(s, boo
 
 }  // namespace
 
-struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
-  Impl(asio::io_context& ioc, const Config& cfg, std::string secret, Store& reader, CommitQueue& writer,
-       std::function<TimeMs()> clock)
-      : ioc(ioc), cfg(cfg), L(cfg.upstream.lapor), secret(std::move(secret)), reader(reader), writer(writer),
-        clock(std::move(clock)), wake_timer(ioc), pull_timer(ioc), push_conn(ioc, hub_peer(), cfg.upstream.timeout_ms),
+struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl> {
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string secret, Store& reader,
+       CommitQueue& writer, std::function<TimeMs()> clock)
+      : ioc(ioc), supervisor(supervisor), cfg(cfg), L(cfg.upstream.lapor), secret(std::move(secret)), reader(reader),
+        writer(writer), clock(std::move(clock)), pull_timer(ioc), push_conn(ioc, hub_peer(), cfg.upstream.timeout_ms),
         pull_conn(ioc, hub_peer(), cfg.upstream.timeout_ms) {}
 
   http::Peer hub_peer() const { return http::Peer{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls}; }
 
   asio::io_context& ioc;
+  Supervisor& supervisor;
   const Config& cfg;
   const Config::Upstream::Lapor& L;
   std::string secret;
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
-  asio::steady_timer wake_timer, pull_timer;
+  asio::steady_timer pull_timer;
   http::OutgoingConnection push_conn, pull_conn;
   bool stopping = false;
   UplinkStatus st;
-  LinkHealth health{cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
+  LinkHealth health{"upstream", cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
+  std::unique_ptr<Relay> relay;
   std::string token;
   TimeMs token_expires = 0;
   // After a start, the creates of the first batch are looked up before they are sent: the last
@@ -176,16 +181,15 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
 
   struct PushResult {
     enum Kind { done, linked, dead, retry } kind = done;
-    std::string nid;       // linked
-    std::string why;       // dead, retry
-    std::int64_t delay = 0;  // retry
+    std::string nid;  // linked
+    std::string why;  // dead
+    Failure failure;  // retry
   };
 
-  PushResult retry_after(const HubAnswer& h) {
+  static PushResult retry_after(const HubAnswer& h) {
     PushResult r;
     r.kind = PushResult::retry;
-    r.why = h.error.empty() ? describe(h.raw) : h.error;
-    r.delay = health.failed(LinkHealth::pushing, r.why, h.raw.status, h.raw.retry_after_s);
+    r.failure = failure_of(h.error.empty() ? describe(h.raw) : h.error, h.raw.status, h.raw.retry_after_s);
     return r;
   }
 
@@ -334,99 +338,89 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
     co_return PushResult{};
   }
 
-  awaitable<void> push_loop() {
+  // The relay's sink: settled item by item, committed once for the batch; a failure ends the
+  // batch there (the rows after it, some maybe of the same complaint, wait their turn).
+  int batch_limit() const override { return cfg.upstream.batch; }
+
+  void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
     auto self = shared_from_this();
-    lookup_first = cfg.upstream.batch;
-    while (!stopping) {
-      auto due = due_upstream(reader, clock(), cfg.upstream.batch);
-      if (!due) {
-        co_await sleep_ms(1000);
-        continue;
+    send_as_coroutine(ioc, std::move(batch), std::move(done),
+                      [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
+  }
+
+  // Nothing of the last batch is recorded: the hub's answers are lost here, so every create
+  // of it is looked up before it is sent again.
+  void settle_lost(const std::vector<QueuedEvent>& batch) override {
+    lookup_first = std::max<int>(lookup_first, static_cast<int>(batch.size()));
+  }
+
+  // Counted once the settling commit is durable: the rows done and the tracking ids stored.
+  std::shared_ptr<int> links_stored = std::make_shared<int>(0);
+  int links_sent = 0;
+  void settled(const Delivery& d) override {
+    st.pushed += d.done.size();
+    st.dead += d.dead.size() + static_cast<std::size_t>(links_sent - *links_stored);
+  }
+
+  awaitable<Delivery> push(std::vector<QueuedEvent> items) {
+    auto self = shared_from_this();
+    Delivery d;
+    links_sent = 0;
+    links_stored = std::make_shared<int>(0);
+    std::vector<std::tuple<std::int64_t, std::string, std::string>> linked;  // row, complaint, nid
+    std::map<std::string, std::string> linked_now;  // complaint -> nid, not committed yet
+    for (const QueuedEvent& item : items) {
+      if (stopping) break;
+      PushResult r;
+      if (item.event.kind == EventKind::created) {
+        r = co_await push_created(item);
+      } else if (item.event.kind == EventKind::responded) {
+        auto it = linked_now.find(item.event.complaint_id);
+        std::optional<std::string> nid =
+            it != linked_now.end() ? std::optional<std::string>(it->second) : reader.ref_of(item.event.complaint_id, kSystem);
+        if (nid) r = co_await push_claim(item, *nid);
+        else r = dead_because("the complaint has no hub tracking id: its report was not accepted");
       }
-      std::vector<QueuedEvent> items = std::move(*due);
-      if (items.empty()) {
-        wake_timer.expires_after(std::chrono::seconds(1));
-        co_await wake_timer.async_wait(asio::as_tuple(use_awaitable));
-        continue;
+      if (r.kind == PushResult::retry) {
+        d.failed.push_back(item.id);
+        d.failure = std::move(r.failure);
+        break;
       }
-      // Settled item by item, committed once for the batch; a failure ends the batch there
-      // (the rows after it, some maybe of the same complaint, wait their turn).
-      struct Settled {
-        std::vector<std::int64_t> done;
-        std::vector<std::pair<std::int64_t, std::string>> dead;
-        std::vector<std::tuple<std::int64_t, std::string, std::string>> linked;  // row, complaint, nid
-        std::optional<std::pair<std::int64_t, std::string>> failed;
-      };
-      auto settled = std::make_shared<Settled>();
-      std::map<std::string, std::string> linked_now;  // complaint -> nid, not committed yet
-      std::int64_t wait = 0;
-      for (const QueuedEvent& item : items) {
-        if (stopping) break;
-        PushResult r;
-        if (item.event.kind == EventKind::created) {
-          r = co_await push_created(item);
-        } else if (item.event.kind == EventKind::responded) {
-          auto it = linked_now.find(item.event.complaint_id);
-          std::optional<std::string> nid =
-              it != linked_now.end() ? std::optional<std::string>(it->second) : reader.ref_of(item.event.complaint_id, kSystem);
-          if (nid) r = co_await push_claim(item, *nid);
-          else r = dead_because("the complaint has no hub tracking id: its report was not accepted");
-        }
-        if (r.kind == PushResult::retry) {
-          settled->failed = {item.id, r.why};
-          wait = r.delay;
-          log::warn("lapor.push_failed", {{"error", r.why}, {"retry_in_ms", r.delay}});
-          break;
-        }
-        if (r.kind == PushResult::dead) settled->dead.emplace_back(item.id, r.why);
-        else if (r.kind == PushResult::linked) {
-          settled->linked.emplace_back(item.id, item.event.complaint_id, r.nid);
-          linked_now[item.event.complaint_id] = r.nid;
-        } else {
-          settled->done.push_back(item.id);
-        }
+      if (r.kind == PushResult::dead) d.dead.emplace_back(item.id, r.why);
+      else if (r.kind == PushResult::linked) {
+        linked.emplace_back(item.id, item.event.complaint_id, r.nid);
+        linked_now[item.event.complaint_id] = r.nid;
+      } else {
+        d.done.push_back(item.id);
       }
-      const TimeMs now = clock();
-      const std::string self_id = cfg.node.id;
-      auto links = std::make_shared<int>(0);
-      auto work = std::make_shared<CommitQueue::Work>([settled, now, wait, self_id, links](Store& s) {
-        for (auto id : settled->done) s.outbox_done(id);
-        for (const auto& [id, why] : settled->dead) s.outbox_dead(id, "upstream", why, now);
-        for (const auto& [row, complaint, nid] : settled->linked) {
-          // The tracking id and the outbox row in one transaction.
-          AppendRequest req;
-          req.event.event_id = make_uuid_v7(now);
-          req.event.complaint_id = complaint;
-          req.event.origin = self_id;
-          req.event.at = now;
-          req.event.actor = Actor{"system", "", "lapor"};
-          req.event.kind = EventKind::linked;
-          req.event.payload = "{\"system\":\"lapor\",\"id\":\"" + nid + "\"}";
-          req.event.hops = {self_id};
-          auto out = s.append_event(req);  // an error answer leaves nothing of it
-          if (out.error != errc::ok) {
-            s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.body, now);
-            continue;
-          }
-          s.outbox_done(row);
-          ++*links;
-        }
-        if (settled->failed) s.outbox_failed(settled->failed->first, settled->failed->second, now + wait);
-      });
-      errc e = co_await commit(work);
-      if (e != errc::ok) {
-        // Nothing recorded: the hub's answers are lost here, so every create of this batch is
-        // looked up before it is sent again.
-        lookup_first = std::max<int>(lookup_first, static_cast<int>(items.size()));
-        co_await sleep_ms(500);
-        continue;
-      }
-      st.pushed += settled->done.size() + static_cast<std::uint64_t>(*links);
-      st.dead += settled->dead.size() + (settled->linked.size() - static_cast<std::size_t>(*links));
-      for (const auto& [id, why] : settled->dead) log::warn("lapor.rejected", {{"outbox_id", id}, {"reason", why}});
-      if (!settled->failed) health.succeeded(LinkHealth::pushing);
-      if (wait > 0) co_await sleep_ms(wait);
     }
+    if (linked.empty()) co_return d;
+    const std::string self_id = cfg.node.id;
+    links_sent = static_cast<int>(linked.size());
+    const TimeMs now = clock();
+    d.also = [linked = std::move(linked), self_id, stored = links_stored, now](Store& s) {
+      for (const auto& [row, complaint, nid] : linked) {
+        // The tracking id and the outbox row in one transaction.
+        AppendRequest req;
+        req.event.event_id = make_uuid_v7(now);
+        req.event.complaint_id = complaint;
+        req.event.origin = self_id;
+        req.event.at = now;
+        req.event.actor = Actor{"system", "", "lapor"};
+        req.event.kind = EventKind::linked;
+        req.event.payload = "{\"system\":\"lapor\",\"id\":\"" + nid + "\"}";
+        req.event.hops = {self_id};
+        auto out = s.append_event(req);  // an error answer leaves nothing of it
+        if (out.error != errc::ok) {
+          s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.body, now);
+          log::warn("lapor.rejected", {{"outbox_id", row}, {"reason", "tracking id lapor:" + nid + " refused here"}});
+          continue;
+        }
+        s.outbox_done(row);
+        ++*stored;
+      }
+    };
+    co_return d;
   }
 
   // ---- pull ---------------------------------------------------------------------------------
@@ -522,11 +516,11 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
     std::string cursor, sweep_after;
-    try {
+    auto read = [&] {
       cursor = reader.cursor(kNotificationsCursor);
       sweep_after = reader.cursor(kSweepCursor);
-    } catch (const StoreError&) {
-    }
+    };
+    if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     if (cursor.empty()) cursor = "0";
     TimeMs next_topics = 0, next_sweep = clock() + L.poll_interval_ms;
     while (!stopping) {
@@ -561,10 +555,14 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       }
       // Now and then, every open linked report: the hub does not notify each status change.
       if (!failed && !busy && clock() >= next_sweep) {
+        // A store that cannot be read fails this round (waited out, then asked again), never
+        // passes for an empty list (which would end the sweep and move its cursor).
         std::vector<Store::LinkedComplaint> open;
         try {
           open = reader.open_linked(kSystem, sweep_after, L.sweep_batch);
-        } catch (const StoreError&) {
+        } catch (const StoreError& e) {
+          failure.error = std::string("store: ") + code_name(e.code());
+          failed = true;
         }
         std::vector<Event> events;
         for (const auto& c : open) {
@@ -587,7 +585,8 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
       if (stopping) break;
       if (failed) {
         std::string what = failure.error.empty() ? describe(failure.raw) : failure.error;
-        std::int64_t delay = health.failed(LinkHealth::pulling, what, failure.raw.status, failure.raw.retry_after_s);
+        std::int64_t delay =
+            health.failed(LinkHealth::pulling, failure_of(what, failure.raw.status, failure.raw.retry_after_s));
         log::warn("lapor.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await pull_wait(delay);
         continue;
@@ -598,15 +597,20 @@ struct LaporLink::Impl : std::enable_shared_from_this<LaporLink::Impl> {
   }
 };
 
-LaporLink::LaporLink(asio::io_context& ioc, const Config& cfg, std::string client_secret, Store& reader,
-                     CommitQueue& writer, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, cfg, std::move(client_secret), reader, writer, std::move(clock))) {}
+LaporLink::LaporLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string client_secret,
+                     Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(client_secret), reader, writer, std::move(clock))) {
+  auto& d = *impl_;
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, "upstream", "lapor", d, d.health);
+}
 
 LaporLink::~LaporLink() = default;
 
 void LaporLink::start() {
-  asio::co_spawn(impl_->ioc, impl_->push_loop(), asio::detached);
-  asio::co_spawn(impl_->ioc, impl_->pull_loop(), asio::detached);
+  auto impl = impl_;
+  impl->lookup_first = impl->cfg.upstream.batch;
+  impl->relay->start(impl->supervisor, "upstream.push");
+  impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"dialect", "lapor"},
                                  {"host", impl_->cfg.upstream.host},
                                  {"port", static_cast<int>(impl_->cfg.upstream.port)},
@@ -615,11 +619,11 @@ void LaporLink::start() {
 
 void LaporLink::stop() {
   impl_->stopping = true;
-  impl_->wake_timer.cancel();
+  impl_->relay->stop();
   impl_->pull_timer.cancel();
 }
 
-void LaporLink::wake() { impl_->wake_timer.cancel(); }
+void LaporLink::wake() { impl_->relay->wake(); }
 
 const UplinkStatus& LaporLink::status() const { return impl_->st; }
 

@@ -23,8 +23,8 @@
 //          said, so reading the same thing twice stores it once.
 //   topics: the topic tree, fetched at start and daily, cached in the store (cursor
 //          `lapor.topics`) for `simpul check`.
-// Failures: backoff, Retry-After and the breaker as for any upstream (LinkHealth). Runs on the
-// node's io thread.
+// Failures: backoff, Retry-After and the breaker as for any upstream (LinkHealth); the push side
+// is the one Relay (relay/relay.hpp) with this link as its sink. Runs on the node's io thread.
 
 #include <functional>
 #include <memory>
@@ -39,8 +39,8 @@ namespace simpul {
 
 class LaporLink final : public Uplink {
  public:
-  LaporLink(boost::asio::io_context& ioc, const Config& cfg, std::string client_secret, Store& reader,
-            CommitQueue& writer, std::function<TimeMs()> clock);
+  LaporLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string client_secret,
+            Store& reader, CommitQueue& writer, std::function<TimeMs()> clock);
   ~LaporLink() override;
   void start() override;
   void stop() override;

@@ -1,0 +1,83 @@
+// A node whose store cannot be read for a while (a table renamed away under it and back: the
+// same SQLite error a damaged or locked file gives) goes on from where it was once the store
+// answers again: its loops wait and ask again, never start over from nothing, and never die.
+
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "core/json.hpp"
+#include "store/store.hpp"
+#include "support/test_support.hpp"
+
+using namespace simpul;
+using test::db_count;
+using test::eventually;
+using test::TestNode;
+
+namespace {
+
+Config province(const test::TempDir& dir) {
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::string text = test::config_json(dir, "provinsi-kepri");
+  text.replace(text.find("\"log\""), 0, R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],
+    )");
+  text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
+  text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
+  return parse_config(text, dir.file("province.json"), dir.path());
+}
+
+std::string post(TestNode& n, const std::string& body) {
+  auto r = n.client().request("POST", "/v1/complaints", body, TestNode::auth());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  return json::get_string(*json::parse(r.body), "id");
+}
+
+}  // namespace
+
+TEST_CASE("store faults: a feed cursor the store cannot read is read again - the child never pulls its feed from the start") {
+  test::TempDir pdir, ldir, l2dir;
+  TestNode parent(province(pdir));
+  std::string token;
+  {
+    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
+    token = s.create_token("batam", "node", "kota-batam", 1).secret;
+  }
+  setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
+  const std::string upstream = R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
+                               R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1,
+                               "timeout_ms": 1000},)";
+  // Three complaints entered at the province for Batam's region go down Batam's feed.
+  const std::string for_batam = R"(,"region":"21.71")";
+  for (int i = 0; i < 3; ++i) post(parent, test::sample_complaint("Dari provinsi " + std::to_string(i), for_batam));
+  std::string cursor;
+  {
+    TestNode leaf(test::node_config(ldir, "kota-batam", upstream));
+    REQUIRE(eventually([&] { return db_count(leaf.config().store.path, "SELECT count(*) FROM complaints") == 3; }));
+    REQUIRE(eventually([&] {
+      Store s(StoreOptions{leaf.config().store.path, true, 5000, false, false}, FoldContext{});
+      cursor = s.cursor("upstream.changes");
+      return !cursor.empty();
+    }));
+  }
+  // A second Batam store that holds the feed position and not what came before it (so a pull
+  // from the start would show), with its cursors table unreadable when the node starts.
+  Config leaf2 = test::node_config(l2dir, "kota-batam", upstream);
+  {
+    Store s(StoreOptions{leaf2.store.path, true, 5000, true}, FoldContext{});
+    s.begin();
+    s.set_cursor("upstream.changes", cursor, 1);
+    s.commit();
+  }
+  test::db_exec(leaf2.store.path, "ALTER TABLE cursors RENAME TO cursors_away");
+  TestNode node(leaf2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  test::db_exec(leaf2.store.path, "ALTER TABLE cursors_away RENAME TO cursors");
+  // The feed goes on from the stored position: the next complaint arrives, the three do not.
+  const std::string next = post(parent, test::sample_complaint("Sesudahnya", for_batam));
+  REQUIRE(eventually([&] {
+    return db_count(leaf2.store.path, "SELECT count(*) FROM complaints WHERE id = '" + next + "'") == 1;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(db_count(leaf2.store.path, "SELECT count(*) FROM complaints") == 1);
+}
