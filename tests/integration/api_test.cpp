@@ -244,6 +244,48 @@ TEST_CASE_FIXTURE(Api, "list: cursor pagination and filters") {
   CHECK(get("/v1/complaints?since=2999-01-01").body == R"({"items":[],"next_cursor":null})");
 }
 
+TEST_CASE_FIXTURE(Api, "errors: every problem has the status and title its code has in the table - one way on every endpoint") {
+  auto id = json::get_string(*json::parse(post(test::sample_complaint()).body), "id");
+  struct Case {
+    http::ClientResponse r;
+    const char* code;
+  };
+  auto plain = [&](const std::string& target) {
+    return c.request("POST", target, "{}", {{"authorization", std::string("Bearer ") + test::kAdminToken}, {"content-type", "text/plain"}});
+  };
+  std::vector<Case> cases = {
+      {get("/v1/complaints?limit=0"), "invalid-query"},
+      {get("/v1/complaints?status=bogus"), "invalid-query"},
+      {get("/v1/complaints?cursor=xyz"), "invalid-query"},
+      {get("/fed/v1/changes?limit=0"), "forbidden"},  // the admin is no child node
+      {post(test::sample_complaint("x", R"(,"incident_at":"bukan tanggal")")), "invalid-value"},
+      {post("{oops"), "invalid-json"},
+      {act(id, R"({"kind":"closed"})"), "transition-not-allowed"},
+      {act("019a9ec0-6400-7000-8000-000000000000", R"({"kind":"verified"})"), "not-found"},
+      {get("/v1/nothing-here"), "not-found"},
+      {c.request("DELETE", "/v1/complaints", "", TestNode::auth()), "method-not-allowed"},
+      {c.request("GET", "/v1/complaints"), "unauthenticated"},
+      {plain("/v1/complaints"), "unsupported-media-type"},
+      {plain("/v1/complaints/" + id + "/events"), "unsupported-media-type"},
+  };
+  for (const auto& [r, code] : cases) {
+    INFO(code, " ", r.body);
+    auto doc = json::parse(r.body);
+    REQUIRE(doc.has_value());
+    CHECK(r.header("content-type") == "application/problem+json");
+    CHECK(json::get_string(*doc, "type") == std::string("urn:simpul:problem:") + code);
+    std::optional<errc> e;
+    for (int i = 1; i <= static_cast<int>(errc::header_too_large); ++i)
+      if (code_name(static_cast<errc>(i)) == std::string(code)) e = static_cast<errc>(i);
+    REQUIRE(e.has_value());
+    CHECK(r.status == http_status(*e));
+    CHECK((*doc)["status"].GetInt() == r.status);
+    CHECK(json::get_string(*doc, "title") == make_error_code(*e).message());
+  }
+  // The same refusal is the same answer wherever it is given.
+  CHECK(cases[11].r.body == cases[12].r.body);
+}
+
 TEST_CASE_FIXTURE(Api, "health and metrics endpoints") {
   CHECK(c.request("GET", "/livez").status == 200);
   CHECK(c.request("GET", "/readyz").status == 200);

@@ -39,6 +39,9 @@ enum class errc {
   unavailable,               // shutting down, or a dependency is not ready
   config_invalid,            // config or mapping is wrong
   already_exists,            // a complaint with this id exists and is not the same record
+  invalid_query,             // a query parameter this endpoint cannot read (limit, cursor, ...)
+  bad_request,               // not a valid HTTP/1.1 request or request target
+  header_too_large,          // the request header exceeds the limit
 };
 
 // What a caller should do about an error.

@@ -71,6 +71,12 @@ std::optional<Channel> parse_channel(std::string_view s) noexcept;
 std::optional<Status> parse_status(std::string_view s) noexcept;
 std::optional<EventKind> parse_event_kind(std::string_view s) noexcept;
 
+// What became of an event another node sent (POST /fed/v1/events answers it per event):
+// stored here, already here, the complaint not here yet (send again soon), or refused.
+enum class MergeResult { accepted, duplicate, retry, rejected };
+std::string_view to_string(MergeResult v) noexcept;
+std::optional<MergeResult> parse_merge_result(std::string_view s) noexcept;
+
 // One entry of the crosswalk: the id another system gave this complaint ("apekesah", "8812").
 struct Ref {
   std::string system;

@@ -260,9 +260,9 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
       try {
         for (const auto& [row_line, rec] : b.records) {
           auto o = store_record(store, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
-          if (o.outcome == "created") ++report.created;
-          else if (o.outcome == "updated") ++report.updated;
-          else if (o.outcome == "unchanged") ++report.unchanged;
+          if (o.outcome == IntakeResult::created) ++report.created;
+          else if (o.outcome == IntakeResult::updated) ++report.updated;
+          else if (o.outcome == IntakeResult::unchanged) ++report.unchanged;
           else bad.push_back({row_line, o.source_id, reason_of(o.problem)});
         }
         std::sort(bad.begin(), bad.end(), [](const Reject& x, const Reject& y) { return x.line < y.line; });
@@ -317,10 +317,10 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
         continue;
       }
       auto o = store_record(store, *slot->mapping, *rec, connector_id, cfg.node.id, now);
-      if (o.outcome == "rejected") {
+      if (o.outcome == IntakeResult::rejected) {
         ++out.failed;
         report(complaint_id + ": " + reason_of(o.problem));
-      } else if (o.outcome == "updated") {
+      } else if (o.outcome == IntakeResult::updated) {
         ++out.changed;
         std::string line = complaint_id + ":";
         if (!o.amended.empty()) line += " amended " + o.amended;

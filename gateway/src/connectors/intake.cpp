@@ -5,6 +5,16 @@
 #include "simpul/fold.hpp"
 
 namespace simpul {
+
+std::string_view to_string(IntakeResult r) noexcept {
+  switch (r) {
+    case IntakeResult::created: return "created";
+    case IntakeResult::updated: return "updated";
+    case IntakeResult::unchanged: return "unchanged";
+    case IntakeResult::rejected: return "rejected";
+  }
+  return "rejected";
+}
 namespace {
 
 // Canonical members a source update may change through `amended`. Identity (id, refs), the
@@ -70,7 +80,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
   out.source_id = rec.mapped.source_id;
   Store::Savepoint guard(store, "intake");  // a refused record leaves nothing
   auto refuse = [&](Problem p) {
-    out.outcome = "rejected";
+    out.outcome = IntakeResult::rejected;
     out.complaint_id.clear();
     out.problem = std::move(p);
     return out;
@@ -99,7 +109,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     auto r = store.ingest(req);
     if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.body));
     out.complaint_id = r.complaint_id;
-    out.outcome = "created";
+    out.outcome = IntakeResult::created;
     guard.keep();
     return out;
   }
@@ -123,7 +133,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     }
   }
   if (changed) store.keep_raw_payload(source, *existing, "application/json", rec.raw, now);
-  out.outcome = changed ? "updated" : "unchanged";
+  out.outcome = changed ? IntakeResult::updated : IntakeResult::unchanged;
   guard.keep();
   return out;
 }

@@ -26,10 +26,14 @@ struct PreparedRecord {
 Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
                                       const NormalizeOptions& opt);
 
+// What became of one source record (webhook answers and metrics name it with to_string).
+enum class IntakeResult { created, updated, unchanged, rejected };
+std::string_view to_string(IntakeResult r) noexcept;
+
 struct IntakeOutcome {
   std::string source_id;
   std::string complaint_id;
-  std::string outcome;  // created | updated | unchanged | rejected
+  IntakeResult outcome = IntakeResult::rejected;
   Problem problem;      // when rejected
   std::string amended;  // the `amended` payload written for a known record ("" when none)
   std::vector<EventKind> advanced;  // status events added to a known record

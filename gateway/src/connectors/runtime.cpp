@@ -233,7 +233,7 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       auto store = std::make_shared<CommitQueue::Work>([=](Store& s) {
         for (const auto& rec : *prepared) {
           outcomes->push_back(store_record(s, *mapping, rec, id, node, now));
-          if (outcomes->back().outcome == "rejected")
+          if (outcomes->back().outcome == IntakeResult::rejected)
             s.inbound_dead_letter(dest, "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail, now);
         }
         for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
@@ -246,7 +246,7 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       }
       cursor = next;
       for (const auto& o : *outcomes)
-        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", o.outcome}}));
+        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
       for (std::size_t i = 0; i < refused->size(); ++i)
         metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
       if (!r->more) co_await sleep(timer, slot->connector->poll_interval_ms());
@@ -361,7 +361,7 @@ void ConnectorRuntime::add_routes(http::Router& r) {
         return;
       }
     }
-    reply(problem(404, "not-found", "Not found", "no webhook connector with this id"));
+    reply(problem(errc::not_found, "no webhook connector with this id"));
   });
 }
 
@@ -378,7 +378,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
     reply(http::problem_of(p));
   };
   if (!http::is_json(req.header("content-type"))) {
-    refuse(make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json"),
+    refuse(http::json_required_problem(),
            "delivery");
     return;
   }
@@ -427,7 +427,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
         for (const auto& rec : *prepared) {
           auto o = store_record(s, *mapping, rec, id, node, now);
           answer->outcomes.push_back(o);
-          if (o.outcome == "rejected") {
+          if (o.outcome == IntakeResult::rejected) {
             answer->status = http_status(o.problem.code);
             return;
           }
@@ -444,7 +444,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
           w.Key("complaint_id");
           w.String(o.complaint_id.c_str());
           w.Key("outcome");
-          w.String(o.outcome.c_str());
+          w.String(to_string(o.outcome).data());
           w.EndObject();
         }
         w.EndArray();
@@ -466,8 +466,8 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
           return;
         }
         for (const auto& o : answer->outcomes) {
-          metrics_.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", o.outcome}}));
-          log::info("connector.record", {{"connector", id}, {"complaint_id", o.complaint_id}, {"outcome", o.outcome}});
+          metrics_.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
+          log::info("connector.record", {{"connector", id}, {"complaint_id", o.complaint_id}, {"outcome", to_string(o.outcome)}});
         }
         http::Response res;
         res.status = 200;

@@ -36,6 +36,9 @@ Info info(errc e) noexcept {
     case errc::unavailable: return {"unavailable", "the service is not available", 503, retry_class::transient};
     case errc::config_invalid: return {"config-invalid", "the configuration is invalid", 500, retry_class::config};
     case errc::already_exists: return {"already-exists", "a different complaint with this id already exists", 409, retry_class::permanent};
+    case errc::invalid_query: return {"invalid-query", "a query parameter is not valid", 400, retry_class::permanent};
+    case errc::bad_request: return {"bad-request", "the request is not valid HTTP/1.1", 400, retry_class::permanent};
+    case errc::header_too_large: return {"header-too-large", "the request header exceeds the limit", 431, retry_class::permanent};
   }
   return {"unknown", "unknown error", 500, retry_class::transient};
 }

@@ -73,8 +73,17 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 16> kKinds{{
     {EventKind::sla_breached, "sla_breached"},
 }};
 
+constexpr std::array<std::pair<MergeResult, std::string_view>, 4> kMergeResults{{
+    {MergeResult::accepted, "accepted"},
+    {MergeResult::duplicate, "duplicate"},
+    {MergeResult::retry, "retry"},
+    {MergeResult::rejected, "rejected"},
+}};
+
 }  // namespace
 
+std::string_view to_string(MergeResult v) noexcept { return name_of(kMergeResults, v); }
+std::optional<MergeResult> parse_merge_result(std::string_view s) noexcept { return value_of(kMergeResults, s); }
 std::string_view to_string(ComplaintType v) noexcept { return name_of(kTypes, v); }
 std::string_view to_string(Privacy v) noexcept { return name_of(kPrivacy, v); }
 std::string_view to_string(Channel v) noexcept { return name_of(kChannels, v); }

@@ -59,7 +59,7 @@ void FederationApi::add_routes(http::Router& r) {
         return;
       }
     }
-    reply(problem(404, "not-found", "Not found", "this node has no such reference data (topics, agencies, regions)"));
+    reply(problem(errc::not_found, "this node has no such reference data (topics, agencies, regions)"));
   });
   r.add("GET", "/fed/v1/changes", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
     changes(req, p, std::move(reply));
@@ -85,7 +85,7 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
     return;
   }
   if (!http::is_json(req.header("content-type"))) {
-    reply(problem(415, "unsupported-media-type", "Unsupported media type", "send Content-Type: application/json"));
+    reply(http::json_required());
     return;
   }
   auto doc = json::parse(req.body);
@@ -131,14 +131,14 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
           w.Key("event_id");
           w.String(o.event_id.c_str());
           w.Key("outcome");
-          w.String(o.outcome.c_str());
+          w.String(to_string(o.outcome).data());
           if (!o.reason.empty()) {
             w.Key("reason");
             w.String(o.reason.c_str());
           }
           w.EndObject();
-          accepted += o.outcome == "accepted";
-          rejected += o.outcome == "rejected";
+          accepted += o.outcome == MergeResult::accepted;
+          rejected += o.outcome == MergeResult::rejected;
         }
         w.EndArray();
         w.EndObject();
@@ -156,7 +156,7 @@ bool FederationApi::answer(Waiter& w, bool force) {
     page = reader_.feed(w.child, w.after, w.limit);
   } catch (const StoreError& e) {
     w.done = true;
-    w.reply(problem(http_status(e.code()), code_name(e.code()), "Feed unavailable", "the store cannot be read now; retry"));
+    w.reply(problem(e.code(), "the store cannot be read now; retry"));
     return true;
   }
   if (page.items.empty() && !force) return false;
@@ -191,14 +191,14 @@ void FederationApi::changes(const http::Request& req, const http::Params& p, htt
   w->child = *child;
   w->reply = std::move(reply);
   if (!parse_cursor(p.get("since"), w->after)) {
-    w->reply(problem(400, "invalid-value", "Bad query", "since must be a cursor this feed issued", "", "since"));
+    w->reply(problem(errc::invalid_query, "since must be a cursor this feed issued", "", "since"));
     return;
   }
   int wait = 0;
   if (p.has_query("limit")) {
     std::int64_t limit = 0;
     if (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000) {
-      w->reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 1000", "", "limit"));
+      w->reply(problem(errc::invalid_query, "limit must be 1 to 1000", "", "limit"));
       return;
     }
     w->limit = static_cast<int>(limit);
@@ -206,7 +206,7 @@ void FederationApi::changes(const http::Request& req, const http::Params& p, htt
   if (p.has_query("wait")) {
     std::int64_t v = -1;
     if (!http::parse_decimal(p.get("wait"), v) || v > kMaxWaitSeconds) {
-      w->reply(problem(400, "invalid-value", "Bad query", "wait must be 0 to 60 seconds", "", "wait"));
+      w->reply(problem(errc::invalid_query, "wait must be 0 to 60 seconds", "", "wait"));
       return;
     }
     wait = static_cast<int>(v);
@@ -232,15 +232,15 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
   }
   std::int64_t since = 0, after = 0, limit = 500;
   if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), since)) {
-    reply(problem(400, "invalid-value", "Bad query", "since_ms must be Unix milliseconds", "", "since_ms"));
+    reply(problem(errc::invalid_query, "since_ms must be Unix milliseconds", "", "since_ms"));
     return;
   }
   if (p.has_query("after") && !http::parse_decimal(p.get("after"), after)) {
-    reply(problem(400, "invalid-value", "Bad query", "after must be a position this answer issued", "", "after"));
+    reply(problem(errc::invalid_query, "after must be a position this answer issued", "", "after"));
     return;
   }
   if (p.has_query("limit") && (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000)) {
-    reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 1000", "", "limit"));
+    reply(problem(errc::invalid_query, "limit must be 1 to 1000", "", "limit"));
     return;
   }
   std::vector<QueuedEvent> items;
@@ -249,7 +249,7 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
     items = reader_.sent_by(*child, since, after, static_cast<int>(limit));
     acked = reader_.feed_backlog(*child).acked;
   } catch (const StoreError& e) {
-    reply(problem(http_status(e.code()), code_name(e.code()), "Unavailable", "the store cannot be read now; retry"));
+    reply(problem(e.code(), "the store cannot be read now; retry"));
     return;
   }
   rapidjson::StringBuffer buf;

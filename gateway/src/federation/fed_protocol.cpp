@@ -16,11 +16,10 @@ std::optional<std::vector<PushResult>> read_push_results(std::string_view body,
   out.reserve(event_ids.size());
   for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
     const auto& r = it->value[i];
-    PushResult p{json::get_string(r, "outcome"), json::get_string(r, "reason")};
     if (json::get_string(r, "event_id") != event_ids[i]) return std::nullopt;
-    if (p.outcome != "accepted" && p.outcome != "duplicate" && p.outcome != "retry" && p.outcome != "rejected")
-      return std::nullopt;
-    out.push_back(std::move(p));
+    auto outcome = parse_merge_result(json::get_string(r, "outcome"));
+    if (!outcome) return std::nullopt;
+    out.push_back(PushResult{*outcome, json::get_string(r, "reason")});
   }
   return out;
 }

@@ -16,8 +16,8 @@ namespace simpul::fed {
 
 // POST /fed/v1/events: one result per event sent, in order, each naming the event it is for.
 struct PushResult {
-  std::string outcome;  // accepted | duplicate | retry | rejected
-  std::string reason;   // the parent's reason for a rejection ("" when none)
+  MergeResult outcome = MergeResult::accepted;
+  std::string reason;  // the parent's reason for a rejection ("" when none)
 };
 std::optional<std::vector<PushResult>> read_push_results(std::string_view body,
                                                          const std::vector<std::string>& event_ids);

@@ -168,8 +168,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
       const auto& r = results[i];
-      if (r.outcome == "retry") d.later.push_back(items[i].id);  // the complaint is not there yet
-      else if (r.outcome == "rejected") d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
+      if (r.outcome == MergeResult::retry) d.later.push_back(items[i].id);  // the complaint is not there yet
+      else if (r.outcome == MergeResult::rejected) d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
       else d.done.push_back(items[i].id);
     }
     // Grow back towards the configured batch after a success.

@@ -26,15 +26,6 @@ void redact(rapidjson::Value& state) {
 
 }  // namespace
 
-Response storage_problem(errc e) {
-  return problem(http_status(e), code_name(e), "Not stored",
-                 std::string(make_error_code(e).message()) + "; nothing was stored, retry later");
-}
-
-Response problem_of(const Problem& p) {
-  return problem(http_status(p.code), code_name(p.code), make_error_code(p.code).message(),
-                 p.detail, p.pointer, p.rule);
-}
 
 Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
          const Authenticator& auth, std::function<TimeMs()> clock)
@@ -83,17 +74,16 @@ void Api::add_routes(Router& r) {
 void Api::ready(Reply reply) {
   try {
     if (reader_.file_replaced()) {
-      reply(problem(503, "not-ready", "Not ready",
-                    "the database file was deleted or replaced under the running node; writes are refused"));
+      reply(problem(errc::unavailable, "the database file was deleted or replaced under the running node; writes are refused"));
       return;
     }
     int v = reader_.schema_version();
     if (v != Store::latest_schema_version()) {
-      reply(problem(503, "not-ready", "Not ready", "database migrations are not applied"));
+      reply(problem(errc::unavailable, "database migrations are not applied"));
       return;
     }
   } catch (const StoreError& e) {
-    reply(problem(503, "not-ready", "Not ready", "the database cannot be read"));
+    reply(problem(errc::unavailable, "the database cannot be read"));
     return;
   }
   rapidjson::StringBuffer buf;
@@ -142,7 +132,7 @@ void Api::ingest(const Request& req, Reply reply) {
     reply(problem_of(p));
   };
   if (!is_json(req.header("content-type"))) {
-    reject(make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json"));
+    reject(http::json_required_problem());
     return;
   }
   std::string key = req.header("idempotency-key");
@@ -177,16 +167,14 @@ void Api::ingest(const Request& req, Reply reply) {
                    }
                    if (outcome->error != errc::ok) {
                      metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
-                     reply(problem(outcome->status, code_name(outcome->error),
-                                   make_error_code(outcome->error).message(), outcome->body,
-                                   outcome->pointer));
+                     reply(problem(outcome->error, outcome->body, outcome->pointer));
                      return;
                    }
-                   const char* result = outcome->status == 201 ? "created" : "duplicate";
+                   const char* result = outcome->stored() ? "created" : "duplicate";
                    metrics_.add("simpul_ingest_total", Metrics::labels({{"result", result}}));
                    log::info("ingest.accepted", {{"complaint_id", outcome->complaint_id},
                                                  {"result", result}});
-                   Response res = json_response(outcome->status, outcome->body);
+                   Response res = json_response(outcome->stored() ? 201 : 200, outcome->body);
                    res.headers.push_back({"location", "/v1/complaints/" + outcome->complaint_id});
                    reply(std::move(res));
                  });
@@ -207,7 +195,7 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
     return;
   }
   if (events.empty()) {
-    reply(problem(404, "not-found", "Not found", "no such complaint"));
+    reply(problem(errc::not_found, "no such complaint"));
     return;
   }
   ComplaintState st = fold(events, reader_.fold_context());
@@ -224,14 +212,14 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   if (p.has_query("status")) {
     q.status = parse_status(p.get("status"));
     if (!q.status) {
-      reply(problem(400, "invalid-value", "Bad query", "unknown status", "", "status"));
+      reply(problem(errc::invalid_query, "unknown status", "", "status"));
       return;
     }
   }
   if (p.has_query("since")) {
     auto t = parse_timestamp(p.get("since"), cfg_.node.zone);
     if (!t) {
-      reply(problem(400, "invalid-value", "Bad query", t.error().detail, "", "since"));
+      reply(problem(errc::invalid_query, t.error().detail, "", "since"));
       return;
     }
     q.since = *t;
@@ -240,7 +228,7 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
     std::string c = p.get("cursor");
     std::int64_t v = 0;
     if (c.size() < 2 || c[0] != 'c' || !parse_decimal(std::string_view(c).substr(1), v)) {
-      reply(problem(400, "invalid-value", "Bad query", "the cursor is not one this API issued", "", "cursor"));
+      reply(problem(errc::invalid_query, "the cursor is not one this API issued", "", "cursor"));
       return;
     }
     q.after_seq = v;
@@ -248,7 +236,7 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   if (p.has_query("limit")) {
     std::int64_t limit = 0;
     if (!parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 500) {
-      reply(problem(400, "invalid-value", "Bad query", "limit must be 1 to 500", "", "limit"));
+      reply(problem(errc::invalid_query, "limit must be 1 to 500", "", "limit"));
       return;
     }
     q.limit = static_cast<int>(limit);
@@ -285,7 +273,7 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
     return;
   }
   if (!is_json(req.header("content-type"))) {
-    reply(problem(415, "unsupported-media-type", "Unsupported media type", "send Content-Type: application/json"));
+    reply(json_required());
     return;
   }
   auto doc = json::parse(req.body);
@@ -332,14 +320,13 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
                    }
                    if (outcome->error != errc::ok) {
                      metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "refused"}}));
-                     reply(problem(outcome->status, code_name(outcome->error),
-                                   make_error_code(outcome->error).message(), outcome->body,
-                                   outcome->pointer));
+                     reply(problem(outcome->error, outcome->body, outcome->pointer));
                      return;
                    }
-                   metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", outcome->status == 201 ? "accepted" : "duplicate"}}));
-                   log::info("event.accepted", {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", outcome->status}});
-                   reply(json_response(outcome->status, outcome->body));
+                   metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", outcome->stored() ? "accepted" : "duplicate"}}));
+                   const int status = outcome->stored() ? 201 : 200;
+                   log::info("event.accepted", {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", status}});
+                   reply(json_response(status, outcome->body));
                  });
 }
 

@@ -52,8 +52,5 @@ class Api {
   std::vector<Troubles> troubles_;
 };
 
-Response problem_of(const Problem& p);
-// 5xx problem+json for a write the store could not commit: nothing was stored, retry later.
-Response storage_problem(errc e);
 
 }  // namespace simpul::http

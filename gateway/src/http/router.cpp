@@ -56,15 +56,15 @@ bool is_json(std::string_view content_type) {
   return ct == "application/json";
 }
 
-Response problem(int status, const std::string& code, const std::string& title,
-                 const std::string& detail, const std::string& pointer, const std::string& rule) {
+Response problem(errc code, const std::string& detail, const std::string& pointer, const std::string& rule) {
+  const int status = http_status(code);
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
   w.Key("type");
-  w.String(("urn:simpul:problem:" + code).c_str());
+  w.String((std::string("urn:simpul:problem:") + code_name(code)).c_str());
   w.Key("title");
-  w.String(title.c_str());
+  w.String(make_error_code(code).message().c_str());
   w.Key("status");
   w.Int(status);
   if (!detail.empty()) {
@@ -87,6 +87,16 @@ Response problem(int status, const std::string& code, const std::string& title,
   return r;
 }
 
+Response storage_problem(errc e) {
+  return problem(e, make_error_code(e).message() + "; nothing was stored, retry later");
+}
+
+Problem json_required_problem() {
+  return make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json");
+}
+
+Response json_required() { return problem_of(json_required_problem()); }
+
 Router::Router(Metrics& metrics) : metrics_(metrics) {
   metrics_.describe("simpul_http_requests_total", "counter", "HTTP requests by route and status code.");
   metrics_.describe("simpul_http_request_duration_seconds", "histogram",
@@ -102,14 +112,13 @@ void Router::dispatch(Request req, Reply reply) const {
   auto started = std::chrono::steady_clock::now();
   auto parsed = boost::urls::parse_origin_form(req.target);
   if (!parsed) {
-    reply(problem(400, "bad-target", "Bad request target", "the request target is not a valid path"));
+    reply(problem(errc::bad_request, "the request target is not a valid path"));
     return;
   }
   // No endpoint reads compressed bodies: refuse them rather than read the compressed bytes as
   // if they were the body.
   if (auto enc = req.header("content-encoding"); !enc.empty() && enc != "identity") {
-    reply(problem(415, "unsupported-media-type", "Unsupported media type",
-                  "Content-Encoding is not supported; send the body uncompressed"));
+    reply(problem(errc::unsupported_media_type, "Content-Encoding is not supported; send the body uncompressed"));
     return;
   }
   std::vector<std::string> segs;
@@ -153,9 +162,9 @@ void Router::dispatch(Request req, Reply reply) const {
   };
   if (!matched) {
     if (path_matched)
-      timed(problem(405, "method-not-allowed", "Method not allowed", "this resource does not accept " + req.method));
+      timed(problem(errc::method_not_allowed, "this resource does not accept " + req.method));
     else
-      timed(problem(404, "not-found", "Not found", "no such resource"));
+      timed(problem(errc::not_found));
     return;
   }
   matched->handler(req, params, std::move(timed));

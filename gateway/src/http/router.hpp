@@ -12,6 +12,7 @@
 
 #include "http/metrics.hpp"
 #include "http/types.hpp"
+#include "simpul/errors.hpp"
 
 namespace simpul::http {
 
@@ -53,9 +54,18 @@ bool parse_decimal(std::string_view text, std::int64_t& out);
 // Whether a Content-Type names JSON (application/json, parameters allowed).
 bool is_json(std::string_view content_type);
 
-// application/problem+json (RFC 9457). Never carries request bodies or personal data.
-Response problem(int status, const std::string& code, const std::string& title,
-                 const std::string& detail, const std::string& pointer = "",
+// application/problem+json (RFC 9457), the one renderer of every error answer: the status, the
+// `type` (urn:simpul:problem:<code name>) and the title come from the errc table
+// (core/errors.cpp), so one code is answered one way wherever it arises. `detail` is one
+// sentence; never request bodies or personal data.
+Response problem(errc code, const std::string& detail = "", const std::string& pointer = "",
                  const std::string& rule = "");
+inline Response problem_of(const Problem& p) { return problem(p.code, p.detail, p.pointer, p.rule); }
+// A write the store could not commit (busy, full, failing): nothing was stored, retry later.
+Response storage_problem(errc e);
+// A JSON endpoint's body came without Content-Type: application/json (the problem, for paths
+// that count or log it first, and its answer).
+Problem json_required_problem();
+Response json_required();
 
 }  // namespace simpul::http

@@ -118,12 +118,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                                         asio::as_tuple(use_awaitable));
       // Beast checks a declared Content-Length against body_limit as soon as the header is in.
       if (ec == bhttp::error::body_limit) {
-        co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
-                                                 "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
         break;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await write_and_close(stream, problem(431, "header-too-large", "Request header fields too large", "the request header exceeds the limit"));
+        co_await write_and_close(stream, problem(errc::header_too_large));
         break;
       }
       if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
@@ -132,13 +131,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       if (ec) {
-        co_await write_and_close(stream, problem(400, "bad-request", "Bad request", "the request is not valid HTTP/1.1"));
+        co_await write_and_close(stream, problem(errc::bad_request));
         break;
       }
       auto length = parser.content_length();
       if (length && *length > opt.max_body_bytes) {
-        co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
-                                                 "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
         break;
       }
       if (!parser.is_done()) {
@@ -151,15 +149,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
         auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
         if (bec == bhttp::error::body_limit) {
-          co_await write_and_close(stream, problem(413, "payload-too-large", "Payload too large",
-                                                   "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+          co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
           break;
         }
         // A body that is not valid HTTP (a bad chunk size, a chunk extension too long) gets its
         // 400; a timeout or a broken connection gets nothing, as nothing was handled.
         if (bec && bec.category() == make_error_code(bhttp::error::bad_chunk).category() &&
             bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
-          co_await write_and_close(stream, problem(400, "bad-request", "Bad request", "the request body is not valid HTTP/1.1"));
+          co_await write_and_close(stream, problem(errc::bad_request, "the request body is not valid HTTP/1.1"));
           break;
         }
         if (bec) break;

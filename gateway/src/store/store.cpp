@@ -517,12 +517,12 @@ std::optional<WriteOutcome> Store::replay_idempotent(const IngestRequest& req,
   if (!stored) return std::nullopt;
   WriteOutcome out;
   if (stored->request_sha256 != request_hash) {
+    out.kind = WriteOutcome::Kind::rejected;
     out.error = errc::idempotency_mismatch;
-    out.status = http_status(out.error);
     out.body = "this Idempotency-Key was already used with a different request body";
     return out;
   }
-  out.status = 200;
+  out.kind = WriteOutcome::Kind::replayed;
   out.complaint_id = stored->complaint_id;
   out.body = stored->body;
   return out;
@@ -595,14 +595,14 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
       WriteOutcome out;
       out.complaint_id = req.complaint.id;
       if (*existing == json::complaint_to_json(req.complaint, true)) {
-        out.status = 200;
+        out.kind = WriteOutcome::Kind::duplicate;
         out.body = json::state_to_json(fold(events_of(req.complaint.id), ctx_), false);
         return out;
       }
       audit(req.now, req.actor.name.empty() ? req.raw_source : req.actor.name, "ingest.rejected",
             req.complaint.id, "{\"reason\":\"a different complaint with this id exists\"}");
+      out.kind = WriteOutcome::Kind::rejected;
       out.error = errc::already_exists;
-      out.status = http_status(out.error);
       out.body = "a complaint with this id already exists; post events to change it";
       out.pointer = "/id";
       return out;
@@ -612,14 +612,16 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
 
   auto remember = [&](const WriteOutcome& out) {
     if (req.idem_key.empty()) return;
-    remember_answer(req.idem_scope, req.idem_key, request_hash, out.status, out.complaint_id, out.body, req.now);
+    // The answer as the API gave it (201 created, 200 the same complaint), replayed with 200.
+    remember_answer(req.idem_scope, req.idem_key, request_hash, out.stored() ? 201 : 200, out.complaint_id, out.body,
+                    req.now);
   };
 
   // A source that resends a complaint we already hold (same external id) gets the original.
   for (const auto& ref : req.complaint.refs) {
     if (auto existing = find_by_ref(ref.system, ref.id)) {
       WriteOutcome out;
-      out.status = 200;
+      out.kind = WriteOutcome::Kind::duplicate;
       out.complaint_id = *existing;
       out.body = json::state_to_json(fold(events_of(*existing), ctx_), false);
       remember(out);
@@ -653,8 +655,8 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
   if (!st.conflicts.empty()) {
     WriteOutcome out;
+    out.kind = WriteOutcome::Kind::rejected;
     out.error = errc::transition_not_allowed;
-    out.status = http_status(out.error);
     out.complaint_id = c.id;
     out.body = "history: " + describe_conflict(st.conflicts.front());
     return out;
@@ -663,7 +665,7 @@ WriteOutcome Store::ingest(const IngestRequest& req) {
   keep_raw_payload(req.raw_source, c.id, req.content_type, req.raw_body, req.now);
 
   WriteOutcome out;
-  out.status = 201;
+  out.kind = WriteOutcome::Kind::created;
   out.complaint_id = c.id;
   out.body = json::state_to_json(st, false);
   remember(out);
@@ -678,8 +680,8 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
   WriteOutcome out;
   out.complaint_id = e.complaint_id;
   auto fail = [&](errc code, std::string detail, std::string pointer = "") {
+    out.kind = WriteOutcome::Kind::rejected;
     out.error = code;
-    out.status = http_status(code);
     out.body = std::move(detail);
     out.pointer = std::move(pointer);
     return out;
@@ -704,7 +706,7 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
       return fail(errc::idempotency_mismatch, "this event_id was already used for another event",
                   "/event_id");
     }
-    out.status = 200;
+    out.kind = WriteOutcome::Kind::replayed;
     out.body = answer(fold(events_of(e.complaint_id), ctx_));
     guard.keep();
     return out;
@@ -753,7 +755,7 @@ WriteOutcome Store::append_event(const AppendRequest& req) {
   std::int64_t seq = insert_event(e, now, req.destinations, e.complaint_id);
   ComplaintState st = refresh_projection(e.complaint_id, now);
   fan_out(e.complaint_id, st, seq, now);
-  out.status = 201;
+  out.kind = WriteOutcome::Kind::created;
   out.body = answer(st);
   guard.keep();
   return out;
@@ -854,19 +856,19 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
   std::vector<MergeOutcome> out;
   out.reserve(events.size());
   for (auto& e : events) {
-    MergeOutcome r{e.event_id, "accepted", ""};
+    MergeOutcome r{e.event_id, MergeResult::accepted, ""};
     if (event_known(e.event_id)) {
-      r.outcome = "duplicate";
+      r.outcome = MergeResult::duplicate;
       out.push_back(std::move(r));
       continue;
     }
     bool duplicate = false;
     auto why = refuse_from_child(child, e, now, duplicate);
     if (!why && duplicate) {
-      r.outcome = "duplicate";
+      r.outcome = MergeResult::duplicate;
     } else if (!why && e.kind != EventKind::created && !complaint_known(e.complaint_id)) {
       // Its `created` is still on the way (a reordered delivery): not an error, send it again.
-      r.outcome = "retry";
+      r.outcome = MergeResult::retry;
       r.reason = "unknown complaint; send its created event first";
     } else if (!why) {
       // Second line of defence: never keep personal data a child should not have sent. For a
@@ -883,7 +885,7 @@ std::vector<MergeOutcome> Store::merge_from_child(const std::string& child, std:
       if (!why) merge.keep();
     }
     if (why) {
-      r.outcome = "rejected";
+      r.outcome = MergeResult::rejected;
       r.reason = std::move(*why);
       audit_refused(now, "node:" + child, e, r.reason);  // after the savepoint is undone: it stays
     }

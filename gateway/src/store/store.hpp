@@ -81,13 +81,21 @@ struct IngestRequest {
   std::vector<Event> history;
 };
 
-// An answer the HTTP layer can send as is.
+// What became of a write, in the domain's words; only the HTTP layer turns it into a status
+// and a body (http/api.cpp, through the one problem renderer for errors).
 struct WriteOutcome {
-  errc error = errc::ok;
-  int status = 0;  // 201 new, 200 replay, or the error's HTTP status
+  enum class Kind {
+    created,    // stored now
+    replayed,   // the same request again (an Idempotency-Key, a known event id): the first answer
+    duplicate,  // the same complaint again (a known ref, the same record): nothing new stored
+    rejected,   // refused: `error` says why, nothing of it stored
+  };
+  Kind kind = Kind::created;
+  errc error = errc::ok;  // ok unless rejected
   std::string complaint_id;
-  std::string body;  // JSON (the state without PII) or the problem detail when error != ok
+  std::string body;  // JSON (the state without PII), or one sentence of detail when rejected
   std::string pointer;
+  bool stored() const { return kind == Kind::created; }
 };
 
 struct AppendRequest {
@@ -109,8 +117,8 @@ struct AppendRequest {
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
 struct MergeOutcome {
   std::string event_id;
-  std::string outcome;  // accepted | duplicate | retry (complaint not here yet) | rejected
-  std::string reason;   // for rejected
+  MergeResult outcome = MergeResult::accepted;
+  std::string reason;  // for rejected
 };
 
 // An event queued for a destination (an outbox row): the upstream relay's batch, or a child's

@@ -8,7 +8,9 @@ using namespace simpul;
 
 TEST_CASE("every errc has its own message - HTTP status and retry class") {
   std::set<std::string> names, messages;
-  for (int i = 1; i <= static_cast<int>(errc::already_exists); ++i) {
+  constexpr int kLast = static_cast<int>(errc::header_too_large);
+  CHECK(std::string(code_name(static_cast<errc>(kLast + 1))) == "unknown");  // kLast is the last
+  for (int i = 1; i <= kLast; ++i) {
     auto e = static_cast<errc>(i);
     boost::system::error_code ec = e;  // implicit through is_error_code_enum
     CHECK(ec.category() == error_category());
@@ -23,4 +25,7 @@ TEST_CASE("every errc has its own message - HTTP status and retry class") {
   CHECK(retry_of(errc::config_invalid) == retry_class::config);
   CHECK(http_status(errc::payload_too_large) == 413);
   CHECK(http_status(errc::transition_not_allowed) == 409);
+  // A query parameter is the request's, a value in the body the document's.
+  CHECK(http_status(errc::invalid_query) == 400);
+  CHECK(http_status(errc::invalid_value) == 422);
 }

@@ -184,9 +184,9 @@ class World {
     child.store->begin();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       INFO(outcomes[i].reason);
-      CHECK(outcomes[i].outcome != "rejected");
-      bool acked = outcomes[i].outcome == "accepted" || outcomes[i].outcome == "duplicate";
-      moved = moved || outcomes[i].outcome == "accepted";
+      CHECK(outcomes[i].outcome != MergeResult::rejected);
+      bool acked = outcomes[i].outcome == MergeResult::accepted || outcomes[i].outcome == MergeResult::duplicate;
+      moved = moved || outcomes[i].outcome == MergeResult::accepted;
       if (acked && (reliable || rng_() % 4)) child.store->outbox_done(batch[i].id);
     }
     child.store->commit();

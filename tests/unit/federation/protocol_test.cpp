@@ -34,7 +34,7 @@ TEST_CASE("fed protocol: push results are read only when they answer every event
   const std::vector<std::string> sent = {"a", "b"};
   auto ok = fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"accepted"},{"event_id":"b","outcome":"rejected","reason":"no"}]})", sent);
   REQUIRE(ok.has_value());
-  CHECK((*ok)[1].outcome == "rejected");
+  CHECK((*ok)[1].outcome == MergeResult::rejected);
   CHECK((*ok)[1].reason == "no");
   CHECK_FALSE(fed::read_push_results(R"({"results":[{"event_id":"b","outcome":"accepted"},{"event_id":"a","outcome":"accepted"}]})", sent));
   CHECK_FALSE(fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"accepted"}]})", sent));

@@ -114,7 +114,7 @@ TEST_CASE("integrity: an existing id is a duplicate when the record is the same 
   s.begin();
   auto same = s.ingest(again);
   s.commit();
-  CHECK(same.status == 200);
+  CHECK(same.kind == WriteOutcome::Kind::duplicate);
   auto forged = again;
   forged.complaint.privacy = Privacy::public_;
   forged.complaint.received_at = 946'684'800'000;  // 2000-01-01: would win the fold
@@ -180,7 +180,7 @@ TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is 
   auto out = kepri.merge_from_child("kota-batam", {e}, kNow);
   kepri.commit();
   REQUIRE(out.size() == 1);
-  CHECK(out[0].outcome == "rejected");
+  CHECK(out[0].outcome == MergeResult::rejected);
   CHECK(out[0].reason.find("parent") != std::string::npos);
   CHECK(db_count(dir.file("kepri.db"), "SELECT count(*) FROM events") == 0);
 }
@@ -193,10 +193,10 @@ TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is r
   auto slightly = kepri.merge_from_child(
       "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 60'000)}, kNow);
   kepri.commit();
-  CHECK(created[0].outcome == "accepted");
-  CHECK(ahead[0].outcome == "rejected");
+  CHECK(created[0].outcome == MergeResult::accepted);
+  CHECK(ahead[0].outcome == MergeResult::rejected);
   CHECK(ahead[0].reason.find("future") != std::string::npos);
-  CHECK(slightly[0].outcome == "accepted");
+  CHECK(slightly[0].outcome == MergeResult::accepted);
   // The province's own next action folds after the child's (a minute ahead) but is due now.
   AppendRequest act;
   act.event = event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "provinsi-kepri", kNow + 1000);

@@ -77,7 +77,7 @@ TEST_CASE_FIXTURE(Fixture, "store: migrations run at open and are recorded in us
 
 TEST_CASE_FIXTURE(Fixture, "store: one ingest writes raw payload - event - refs - projection - outbox and idempotency together") {
   auto out = ingest(store, request(test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"8812"}])"), "key-1"));
-  CHECK(out.status == 201);
+  CHECK(out.kind == WriteOutcome::Kind::created);
   CHECK(is_uuid_v7(out.complaint_id));
   CHECK(count(store, "SELECT count(*) FROM complaints") == 1);
   CHECK(count(store, "SELECT count(*) FROM events WHERE kind = 'created'") == 1);
@@ -101,13 +101,13 @@ TEST_CASE_FIXTURE(Fixture, "store: idempotency key and known refs return the ori
   auto body = test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"1"}])");
   auto first = ingest(store, request(body, "k"));
   auto again = ingest(store, request(body, "k"));
-  CHECK(again.status == 200);
+  CHECK(again.kind == WriteOutcome::Kind::replayed);
   CHECK(again.complaint_id == first.complaint_id);
   CHECK(again.body == first.body);
   auto other = ingest(store, request(test::sample_complaint("B"), "k"));
   CHECK(other.error == errc::idempotency_mismatch);
   auto by_ref = ingest(store, request(test::sample_complaint("A again", R"(,"refs":[{"system":"apekesah","id":"1"}])")));
-  CHECK(by_ref.status == 200);
+  CHECK(by_ref.kind == WriteOutcome::Kind::duplicate);
   CHECK(by_ref.complaint_id == first.complaint_id);
   CHECK(count(store, "SELECT count(*) FROM complaints") == 1);
   CHECK(count(store, "SELECT count(*) FROM events") == 1);
@@ -120,11 +120,11 @@ TEST_CASE_FIXTURE(Fixture, "store: actions follow the state machine - refused on
   CHECK(count(store, "SELECT count(*) FROM events") == 1);
   auto eid = make_uuid_v7();
   auto v = act(store, id, EventKind::verified, "{}", eid);
-  CHECK(v.status == 201);
-  CHECK(act(store, id, EventKind::verified, "{}", eid).status == 200);  // same event again
+  CHECK(v.kind == WriteOutcome::Kind::created);
+  CHECK(act(store, id, EventKind::verified, "{}", eid).kind == WriteOutcome::Kind::replayed);  // same event again
   CHECK(act(store, id, EventKind::held, "{}", eid).error == errc::idempotency_mismatch);
   CHECK(act(store, "019a9ec0-6400-7000-8000-000000000000", EventKind::verified).error == errc::not_found);
-  CHECK(act(store, id, EventKind::disposed, R"({"agency":"dinas-pu"})").status == 201);
+  CHECK(act(store, id, EventKind::disposed, R"({"agency":"dinas-pu"})").kind == WriteOutcome::Kind::created);
   CHECK(count(store, "SELECT count(*) FROM complaints WHERE status = 'disposed' AND agency = 'dinas-pu'") == 1);
   CHECK(count(store, "SELECT count(*) FROM outbox") == 3);
 }
@@ -146,7 +146,7 @@ TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in
       store.begin();
       auto out = store.append_event(a);
       store.commit();
-      return out.status;
+      return out.stored() ? 201 : 200;
     };
     REQUIRE(at_same(EventKind::verified, "{}") == 201);
     REQUIRE(at_same(EventKind::disposed, R"({"agency":"dinas-pu"})") == 201);
@@ -161,7 +161,7 @@ TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in
 TEST_CASE_FIXTURE(Fixture, "store: an external id links to one complaint only") {
   auto a = ingest(store, request(test::sample_complaint("A"))).complaint_id;
   auto b = ingest(store, request(test::sample_complaint("B"))).complaint_id;
-  CHECK(act(store, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").status == 201);
+  CHECK(act(store, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").kind == WriteOutcome::Kind::created);
   auto refused = act(store, b, EventKind::linked, R"({"system":"lapor","id":"4410231"})");
   CHECK(refused.error == errc::transition_not_allowed);
   CHECK(refused.body.find(a) != std::string::npos);
@@ -232,7 +232,7 @@ TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only 
     r.origin = "provinsi-kepri";
     r.destinations = {};
     r.now = now;
-    REQUIRE(ingest(store, r).status == 201);
+    REQUIRE(ingest(store, r).kind == WriteOutcome::Kind::created);
   };
   for (int i = 0; i < 6; ++i) at(i, t0);                                // old rows
   for (int i = 6; i < 9; ++i) at(i, t0 + Store::kFeedRetentionMs);      // recent rows
