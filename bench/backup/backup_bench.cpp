@@ -20,6 +20,8 @@
 #include <string>
 #include <thread>
 
+#include "ledger/ledger.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/report.hpp"
@@ -74,15 +76,16 @@ int main(int argc, char** argv) {
 
   long stored = 0;
   {
-    simpul::Store store(simpul::StoreOptions{db, false, 5000, true}, simpul::FoldContext{});
+    simpul::SqliteStore store(simpul::StoreOptions{db, false, 5000, true});
+    simpul::Ledger ledger(store, simpul::LedgerRules{});
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     while (std::filesystem::file_size(db) + (std::filesystem::exists(db + "-wal") ? std::filesystem::file_size(db + "-wal") : 0) <
            target_mb * 1e6) {
       store.begin();
-      for (int i = 0; i < 2000; ++i, ++stored) store.ingest(b::ingest_request(stored, nopt, "kota-batam", "prefill-"));
+      for (int i = 0; i < 2000; ++i, ++stored) ledger.ingest(b::ingest_request(stored, nopt, "kota-batam", "prefill-"));
       store.commit();
     }
-    store.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    // Closing the last connection checkpoints the WAL into the database file.
   }
   const double mb = static_cast<double>(std::filesystem::file_size(db)) / 1e6;
   std::printf("  prefill: %ld complaints, %.1f MB\n", stored, mb);

@@ -28,7 +28,7 @@
 
 #include "core/json.hpp"
 #include "http/client.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/report.hpp"
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
   double ingest_rate = n_sync / ingest_s;
   std::int64_t before = 0;
   {
-    simpul::Store kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false}, {});
+    simpul::SqliteStore kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
     before = kepri.complaint_count();
   }
   auto t_sync = Clock::now();
@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
   std::int64_t at_first = 0;
   Clock::time_point t_first;
   {
-    simpul::Store kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false}, {});
+    simpul::SqliteStore kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
     while (std::chrono::duration<double>(Clock::now() - t_sync).count() < 300) {
       std::int64_t n = kepri.complaint_count();
       if (reconnect_s < 0 && n > before) {

@@ -2,7 +2,7 @@
 // (provinsi-kepri), both `simpul serve` processes on loopback, measured with 10,000, 100,000 and
 // 1,000,000 complaints already stored (--sizes), each size after the last:
 //
-//   prefill  complaints written straight through Store::ingest at the leaf (as the API writes
+//   prefill  complaints written straight through Ledger::ingest at the leaf (as the API writes
 //            them: raw payload, events, refs, projection, idempotency key, an upstream outbox
 //            row, marked done as after a sync); the parent gets a copy of the leaf's database,
 //            as if it had synced all of it.
@@ -37,7 +37,8 @@
 #include "core/json.hpp"
 #include "core/normalize.hpp"
 #include "http/client.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/report.hpp"
@@ -78,7 +79,11 @@ void exec_sql(const std::string& db, const std::string& sql) {
 // marks the outbox done (a leaf that has synced everything).
 void prefill(const std::string& db, long from, long to) {
   {
-    simpul::Store store(simpul::StoreOptions{db, false, 5000, true}, simpul::FoldContext{});
+    simpul::SqliteStore store(simpul::StoreOptions{db, false, 5000, true});
+    simpul::LedgerRules rules;
+    rules.self = "kota-batam";
+    rules.upstream = "provinsi-kepri";
+    simpul::Ledger ledger(store, rules);
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     auto t0 = Clock::now();
     const long batch = 2000;
@@ -86,9 +91,8 @@ void prefill(const std::string& db, long from, long to) {
       store.begin();
       for (long n = i; n < std::min(to, i + batch); ++n) {
         simpul::IngestRequest r = b::ingest_request(n, nopt, "kota-batam", "prefill-");
-        r.destinations = {"upstream"};
         r.now = nopt.now + n;
-        store.ingest(r);
+        ledger.ingest(r);
       }
       store.commit();
       const long done = std::min(to, i + batch);
@@ -177,7 +181,7 @@ int main(int argc, char** argv) {
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(parent_db + ext);
     std::filesystem::copy_file(leaf_db, parent_db);
     {
-      simpul::Store s(simpul::StoreOptions{parent_db, true, 5000, true}, simpul::FoldContext{});
+      simpul::SqliteStore s(simpul::StoreOptions{parent_db, true, 5000, true});
       setenv("SIMPUL_BENCH_UP", s.create_token("batam", "node", "kota-batam", simpul::system_now_ms()).secret.c_str(), 1);
     }
     st.stored = b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints");

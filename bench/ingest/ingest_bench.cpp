@@ -5,7 +5,7 @@
 //      (closed loop), against a `simpul serve` child process.
 //   2. latency: an open-loop schedule at half the peak rate; each latency is measured from the
 //      request's scheduled send time, so queueing delay is not hidden.
-//   3. raw: the same rows an ingest writes (produced once by Store::ingest, untimed) inserted
+//   3. raw: the same rows an ingest writes (produced once by Ledger::ingest, untimed) inserted
 //      straight into a fresh database with prepared statements, C complaints' rows per
 //      transaction: what a group commit of C concurrent clients can gather. Also the store's
 //      own code path on one thread, which adds the fold and JSON encoding per row.
@@ -30,7 +30,7 @@
 
 #include "core/normalize.hpp"
 #include "http/client.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "http/server.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_load.hpp"
@@ -127,13 +127,14 @@ simpul::IngestRequest request(long n, const simpul::NormalizeOptions& nopt) {
   return simpul::bench::ingest_request(n, nopt, "bench", "bench-");
 }
 
-// Builds `rows` complaints through Store::ingest (untimed) and reads back every row written.
+// Builds `rows` complaints through Ledger::ingest (untimed) and reads back every row written.
 std::vector<simpul::bench::RowTable> stage(const Options& o, const std::string& path, long rows) {
   {
-    simpul::Store store(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{});
+    simpul::SqliteStore store(simpul::StoreOptions{path, o.sync == "full", 5000, true});
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
+    simpul::Ledger ledger(store, simpul::LedgerRules{});
     store.begin();
-    for (long i = 0; i < rows; ++i) store.ingest(request(i, nopt));
+    for (long i = 0; i < rows; ++i) ledger.ingest(request(i, nopt));
     store.commit();
   }
   return simpul::bench::read_rows(path, {"events", "complaints", "refs", "raw_payloads", "idempotency"});
@@ -146,18 +147,19 @@ double raw_rows_rate(const Options& o, const std::vector<simpul::bench::RowTable
   return simpul::bench::raw_insert_rate(path, rows, n, (n + batch - 1) / batch, o.sync == "full");
 }
 
-// Inserts `rows` complaints through Store::ingest on one thread, `batch` per transaction: the
+// Inserts `rows` complaints through Ledger::ingest on one thread, `batch` per transaction: the
 // server's writer-side work without HTTP and without overlap with parsing.
 double store_rate(const Options& o, const std::string& path, long rows, int batch) {
-  simpul::Store store(simpul::StoreOptions{path, o.sync == "full", 5000, true}, simpul::FoldContext{});
+  simpul::SqliteStore store(simpul::StoreOptions{path, o.sync == "full", 5000, true});
   simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
+  simpul::Ledger ledger(store, simpul::LedgerRules{});
   std::vector<simpul::IngestRequest> reqs;
   reqs.reserve(static_cast<std::size_t>(rows));
   for (long i = 0; i < rows; ++i) reqs.push_back(request(i, nopt));
   auto t0 = Clock::now();
   for (long i = 0; i < rows; i += batch) {
     store.begin();
-    for (long j = i; j < std::min(rows, i + batch); ++j) store.ingest(reqs[static_cast<std::size_t>(j)]);
+    for (long j = i; j < std::min(rows, i + batch); ++j) ledger.ingest(reqs[static_cast<std::size_t>(j)]);
     store.commit();
   }
   return rows / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -221,7 +223,7 @@ int main(int argc, char** argv) {
   std::printf("%-44s %12.2f ms\n", "  latency p99 at half peak", pct(half.latencies_ms, 0.99));
   std::printf("%-44s %12.0f /s   (%d complaints' rows per transaction)\n", "raw SQLite limit, same rows", raw, o.connections);
   std::printf("%-44s %12.0f /s   (1000 complaints' rows per transaction)\n", "raw SQLite, large batches", raw_big);
-  std::printf("%-44s %12.0f /s   (Store::ingest incl. fold and JSON, %d per transaction)\n", "store code path, one thread", store1, o.connections);
+  std::printf("%-44s %12.0f /s   (Ledger::ingest incl. fold and JSON, %d per transaction)\n", "store code path, one thread", store1, o.connections);
   std::printf("%-44s %12.0f /s   (4 KiB append + fdatasync)\n", "disk fsync limit", fsyncs);
   std::printf("%-44s %12.1f      (requests per commit the group commit must reach)\n", "HTTP peak / fsync limit", peak_rate / fsyncs);
   std::printf("%-44s %12.1f      (requests per group commit, whole run)\n", "server's average commit batch", batches > 0 ? jobs / batches : 0);
@@ -244,7 +246,7 @@ int main(int argc, char** argv) {
   b::record("ingest", "latency p99 at half peak (open loop)", pct(half.latencies_ms, 0.99), "ms", "", 0, "< 50 ms",
             std::to_string(static_cast<long>(half.ok / half.seconds)) + " complaints/s offered on a fixed schedule");
   b::record("ingest", "store code path, one thread", store1, "complaints/s", "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction",
-            raw, "", "Store::ingest incl. fold and JSON, without HTTP");
+            raw, "", "Ledger::ingest incl. fold and JSON, without HTTP");
   b::record("ingest", "disk fsync limit", fsyncs, "fsyncs/s", "", 0, "", "4 KiB append + fdatasync");
   b::record("ingest", "requests per group commit (average)", batches > 0 ? jobs / batches : 0, "requests");
   return 0;

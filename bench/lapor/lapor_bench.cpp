@@ -33,7 +33,7 @@
 #include "http/node.hpp"
 #include "lapor/simulator.hpp"
 #include "standin.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/report.hpp"
 
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   const std::vector<http::Header> hub_admin{{"authorization", "Bearer " + admin}};
   apekesah::StandIn app({dir + "/apekesah.db", 0, "", "", callback});
   {
-    Store s(StoreOptions{kepri_cfg.store.path, true, 5000, false}, {});
+    SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
     setenv("BENCH_BATAM_TOKEN", s.create_token("batam", "node", "kota-batam", system_now_ms()).secret.c_str(), 1);
   }
   Config batam_cfg = load_config(write("batam.json", R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     std::int64_t nid = 0;
     while (nid == 0 && ms_since(t0) < 30'000) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      Store s(StoreOptions{kepri_cfg.store.path, true, 5000, false}, {});
+      SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
       auto complaint = s.find_by_ref("apekesah", std::to_string(aid));
       if (!complaint) {
         // The apekesah ref travels in the created record; Kepri knows it once the event arrived.

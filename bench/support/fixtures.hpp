@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/normalize.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
 
 namespace simpul::bench {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace simpul::bench {
 
@@ -40,7 +40,7 @@ std::vector<RowTable> read_rows(const std::string& path, const std::vector<std::
 
 double raw_insert_rate(const std::string& path, const std::vector<RowTable>& tables, long units, long transactions,
                        bool synchronous_full) {
-  { Store init(StoreOptions{path, synchronous_full, 5000, true}, FoldContext{}); }  // the same schema
+  { SqliteStore init(StoreOptions{path, synchronous_full, 5000, true}); }  // the same schema
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);

@@ -10,7 +10,7 @@
 
 #include "core/json.hpp"
 #include "standin.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -40,7 +40,7 @@ struct Federation {
   http::Client kc = kepri.client();
 
   Federation() {
-    Store s(StoreOptions{kepri_cfg.store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
     setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
   }
   std::string upstream() const {
@@ -124,7 +124,7 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 
   // Answer one at the province: it is written into Ape Kesah through the app's own API.
   std::string id;
   {
-    Store s(StoreOptions{batam_cfg.store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{batam_cfg.store.path, true, 5000, false});
     id = *s.find_by_ref("apekesah", std::to_string(late));
   }
   answer_and_close(id, "Lampu sudah diganti");

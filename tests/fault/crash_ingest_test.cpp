@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -127,8 +127,9 @@ TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - n
   MESSAGE("cycles: " << cycles << ", acknowledged complaints: " << ledger.acked.size());
   REQUIRE(ledger.acked.size() > static_cast<std::size_t>(cycles));
 
-  Store store(StoreOptions{dir.file("crash-node.db"), true, 5000, false}, FoldContext{});
-  sqlite3* db = store.handle();
+  SqliteStore store(StoreOptions{dir.file("crash-node.db"), true, 5000, false});
+  test::RawDb raw(dir.file("crash-node.db"));
+  sqlite3* db = raw.db;
   CHECK(scalar(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1);
   std::set<std::string> ids;
   for (const auto& [key, id] : ledger.acked) {

@@ -17,7 +17,7 @@
 
 #include "core/json.hpp"
 #include "core/uuid.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -69,9 +69,9 @@ class Tiers {
 };
 
 std::map<std::string, std::set<std::string>> events_by_complaint(const std::string& db) {
-  Store s(StoreOptions{db, true, 5000, false}, FoldContext{});
+  test::RawDb raw(db);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(s.handle(), "SELECT complaint_id, event_id FROM events", -1, &st, nullptr);
+  sqlite3_prepare_v2(raw.db, "SELECT complaint_id, event_id FROM events", -1, &st, nullptr);
   std::map<std::string, std::set<std::string>> out;
   while (sqlite3_step(st) == SQLITE_ROW)
     out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))].insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));

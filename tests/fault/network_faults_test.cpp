@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/lapor_sim_support.hpp"
 #include "support/test_support.hpp"
@@ -47,7 +47,7 @@ const char* kParentChildren = R"("children": [{"id": "kota-batam", "regions": ["
 
 // A token for kota-batam in the parent's database, exported for the child's config.
 void issue_child_token(const std::string& parent_db) {
-  Store s(StoreOptions{parent_db, true, 5000, true}, FoldContext{});
+  SqliteStore s(StoreOptions{parent_db, true, 5000, true});
   setenv("SIMPUL_NET_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
 }
 

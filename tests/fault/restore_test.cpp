@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "core/json.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -46,7 +46,7 @@ TEST_CASE("restore: a leaf restored from a backup recovers its own complaints fr
   TestNode parent(province(pdir));
   std::string token;
   {
-    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
     token = s.create_token("batam", "node", "kota-batam", 1).secret;
   }
   setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
@@ -59,7 +59,7 @@ TEST_CASE("restore: a leaf restored from a backup recovers its own complaints fr
   std::string before = post(*leaf, "/v1/complaints", test::sample_complaint("Sebelum backup"));
   REQUIRE(eventually([&] { return status_at(parent, before) == "received"; }));
   {
-    Store s(StoreOptions{db, true, 5000, false, false}, FoldContext{});
+    SqliteStore s(StoreOptions{db, true, 5000, false, false});
     s.backup_to(backup);
   }
   // After the backup: two complaints, an officer's action on one, all acknowledged upstream.

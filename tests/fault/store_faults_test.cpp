@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -40,7 +40,7 @@ TEST_CASE("store faults: a feed cursor the store cannot read is read again - the
   TestNode parent(province(pdir));
   std::string token;
   {
-    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
     token = s.create_token("batam", "node", "kota-batam", 1).secret;
   }
   setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
@@ -55,7 +55,7 @@ TEST_CASE("store faults: a feed cursor the store cannot read is read again - the
     TestNode leaf(test::node_config(ldir, "kota-batam", upstream));
     REQUIRE(eventually([&] { return db_count(leaf.config().store.path, "SELECT count(*) FROM complaints") == 3; }));
     REQUIRE(eventually([&] {
-      Store s(StoreOptions{leaf.config().store.path, true, 5000, false, false}, FoldContext{});
+      SqliteStore s(StoreOptions{leaf.config().store.path, true, 5000, false, false});
       cursor = s.cursor("upstream.changes");
       return !cursor.empty();
     }));
@@ -64,7 +64,7 @@ TEST_CASE("store faults: a feed cursor the store cannot read is read again - the
   // from the start would show), with its cursors table unreadable when the node starts.
   Config leaf2 = test::node_config(l2dir, "kota-batam", upstream);
   {
-    Store s(StoreOptions{leaf2.store.path, true, 5000, true}, FoldContext{});
+    SqliteStore s(StoreOptions{leaf2.store.path, true, 5000, true});
     s.begin();
     s.set_cursor("upstream.changes", cursor, 1);
     s.commit();

@@ -16,7 +16,7 @@
 
 #include "core/json.hpp"
 #include "http/server.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -134,7 +134,7 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   auto parent_cfg = node_config(dir, "provinsi-kepri", kParentCfg);
   auto parent = std::make_unique<test::TestNode>(parent_cfg);
   {
-    Store s(StoreOptions{parent_cfg.store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, false});
     setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
   }
   Shim shim;
@@ -181,7 +181,7 @@ TEST_CASE("upstream: with the parent down the child keeps accepting - and drains
   test::TempDir dir;
   auto parent_cfg = node_config(dir, "provinsi-kepri", kParentCfg);
   {
-    Store s(StoreOptions{parent_cfg.store.path, true, 5000, true}, FoldContext{});
+    SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, true});
     setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
   }
   Shim shim;  // the parent is not running yet: every call fails

@@ -10,7 +10,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/uuid.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -37,11 +37,11 @@ struct Api {
     return c.request("GET", target, "", TestNode::auth(token));
   }
   std::int64_t stored() {
-    Store s(StoreOptions{node.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{node.config().store.path, true, 5000, false});
     return s.complaint_count() + s.event_count();
   }
   std::string token(const std::string& scopes) {
-    Store s(StoreOptions{node.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{node.config().store.path, true, 5000, false});
     return s.create_token("t", scopes, "", 1).secret;
   }
 };
@@ -171,7 +171,7 @@ TEST_CASE_FIXTURE(Api, "auth: no token 401 - wrong scope 403 - revoked 401 - sco
   CHECK(get("/v1/complaints/" + id, reader).status == 200);
   CHECK(act(id, R"({"kind":"verified"})", reader).status == 403);
   {
-    Store s(StoreOptions{node.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{node.config().store.path, true, 5000, false});
     auto t = s.list_tokens();
     for (const auto& tok : t) s.revoke_token(tok.id, 5);
   }

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_pki.hpp"
 #include "support/test_support.hpp"
 
@@ -100,13 +100,13 @@ TEST_CASE("cli: db migrate and an online backup of a running node") {
   std::ofstream(dir.file("node.json")) << test::config_json(dir);
   std::string out;
   CHECK(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
-  CHECK(out.find("-> " + std::to_string(Store::latest_schema_version())) != std::string::npos);
+  CHECK(out.find("-> " + std::to_string(SqliteStore::latest_version())) != std::string::npos);
   test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
   http::Client c("127.0.0.1", serve.port());
   for (int i = 0; i < 10; ++i)
     REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("C" + std::to_string(i)), test::TestNode::auth()).status == 201);
   CHECK(run_simpul({"db", "backup", "--config", dir.file("node.json"), dir.file("backup.db")}, &out) == 0);
-  Store copy(StoreOptions{dir.file("backup.db"), true, 5000, false}, FoldContext{});
+  SqliteStore copy(StoreOptions{dir.file("backup.db"), true, 5000, false});
   CHECK(copy.complaint_count() == 10);
   CHECK(serve.terminate() == 0);  // SIGTERM is a clean stop
 }
@@ -137,7 +137,7 @@ TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries an
 
   // Make one event a dead letter, as the relay does when the parent rejects it.
   {
-    Store s(StoreOptions{dir.file("kota-batam.db"), true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{dir.file("kota-batam.db"), true, 5000, false});
     s.begin();
     auto due = s.due_outbox("upstream", system_now_ms() + 3'600'000, 1);
     REQUIRE(due.size() == 1);
@@ -216,7 +216,7 @@ TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the let
   REQUIRE(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
   auto cfg = parse_config(test::config_json(dir), dir.file("node.json"), dir.path());
   {
-    Store s(StoreOptions{cfg.store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
     s.begin();
     s.inbound_dead_letter("connector:apekesah", "record 77: /judul: missing required field", 1);
     s.commit();

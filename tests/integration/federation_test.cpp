@@ -10,7 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/uuid.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -62,7 +62,7 @@ struct Federation {
   http::Client c = parent.client(20'000);
 
   Federation() {
-    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
     batam = s.create_token("batam", "node", "kota-batam", 1).secret;
     tpi = s.create_token("tpi", "node", "kota-tanjungpinang", 1).secret;
     stranger = s.create_token("x", "node", "kota-lain", 1).secret;
@@ -99,9 +99,9 @@ struct Federation {
     return c.request("POST", "/v1/complaints/" + id + "/events", body, TestNode::auth()).status;
   }
   bool parent_db_contains(const std::string& needle) {
-    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
+    test::RawDb raw(parent.config().store.path);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(s.handle(), "SELECT count(*) FROM events WHERE instr(payload_json, ?) > 0", -1, &st, nullptr);
+    sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM events WHERE instr(payload_json, ?) > 0", -1, &st, nullptr);
     sqlite3_bind_text(st, 1, needle.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_step(st);
     bool found = sqlite3_column_int64(st, 0) > 0;
@@ -141,12 +141,8 @@ TEST_CASE_FIXTURE(Federation, "fed: a child's batch is merged and each event's o
   CHECK(outcomes(res) == std::vector<std::string>{"rejected"});
   CHECK(res.body.find("neither created by nor routed to") != std::string::npos);
   {
-    Store s(StoreOptions{parent.config().store.path, true, 5000, false}, FoldContext{});
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(s.handle(), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected' AND actor = 'node:kota-tanjungpinang'", -1, &st, nullptr);
-    sqlite3_step(st);
-    CHECK(sqlite3_column_int64(st, 0) == 1);
-    sqlite3_finalize(st);
+    CHECK(test::db_count(parent.config().store.path,
+                         "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected' AND actor = 'node:kota-tanjungpinang'") == 1);
   }
 }
 

@@ -15,7 +15,7 @@
 
 #include "core/json.hpp"
 #include "core/uuid.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 #include "webhook/webhook_connector.hpp"
 
@@ -75,7 +75,7 @@ struct Province {
   std::string batam, tpi, read_token, act_token, pii_token, ingest_token;
 
   Province() {
-    Store s(StoreOptions{cfg.store.path, true, 5000, false}, FoldContext{});
+    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
     batam = s.create_token("batam", "node", "kota-batam", 1).secret;
     tpi = s.create_token("tpi", "node", "kota-tanjungpinang", 1).secret;
     read_token = s.create_token("r", "read", "", 1).secret;
@@ -430,7 +430,7 @@ TEST_CASE("integrity: a database replaced under a running node fails readiness a
   auto c = node.client();
   REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint(), TestNode::auth()).status == 201);
   {
-    Store other(StoreOptions{dir.file("other.db"), true, 5000, true}, FoldContext{});
+    SqliteStore other(StoreOptions{dir.file("other.db"), true, 5000, true});
   }
   std::filesystem::rename(dir.file("other.db"), cfg.store.path);
   CHECK(c.request("GET", "/readyz", "", {}).status == 503);

@@ -17,7 +17,7 @@
 
 #include "core/json.hpp"
 #include "http/node.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_pki.hpp"
 #include "support/test_support.hpp"
 
@@ -65,7 +65,7 @@ std::string upstream_member(const std::string& url, const std::string& ca_file, 
 }
 
 void issue_child_token(const Config& parent_cfg) {
-  Store s(StoreOptions{parent_cfg.store.path, true, 5000, false}, FoldContext{});
+  SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, false});
   setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
 }
 

@@ -60,19 +60,13 @@ Config node_config(const TempDir& dir, const std::string& node_id, const std::st
   return parse_config(text, dir.file(node_id + ".json"), dir.path());
 }
 
-namespace {
-// The database file opened as any SQLite client would, beside the node's own connections: what
-// a test reads or breaks there, it reads or breaks in the file, not through the store's code.
-struct RawDb {
-  sqlite3* db = nullptr;
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
-      throw std::runtime_error("cannot open test database " + path);
-    sqlite3_busy_timeout(db, 5000);
-  }
-  ~RawDb() { sqlite3_close(db); }
-};
-}  // namespace
+RawDb::RawDb(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+    throw std::runtime_error("cannot open test database " + path);
+  sqlite3_busy_timeout(db, 5000);
+}
+
+RawDb::~RawDb() { sqlite3_close(db); }
 
 std::int64_t db_count(const std::string& db, const std::string& sql) {
   RawDb raw(db);

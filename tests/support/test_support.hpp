@@ -13,6 +13,8 @@
 #include "http/client.hpp"
 #include "http/node.hpp"
 
+struct sqlite3;
+
 namespace simpul::test {
 
 class TempDir {
@@ -35,6 +37,16 @@ extern const char* const kAdminToken;
 // test_config's text with `extra` members inserted at the top level (e.g. "upstream": {...},),
 // also written to <dir>/<node_id>.json.
 Config node_config(const TempDir& dir, const std::string& node_id, const std::string& extra);
+
+// The database file opened as any SQLite client would, beside the node's own connections: what
+// a test reads or breaks there, it reads or breaks in the file, never through the store's code.
+struct RawDb {
+  explicit RawDb(const std::string& path);
+  ~RawDb();
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  sqlite3* db = nullptr;
+};
 
 // The first column of the first row of `sql` run against the database at `db`.
 std::int64_t db_count(const std::string& db, const std::string& sql);

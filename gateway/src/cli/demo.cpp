@@ -30,7 +30,7 @@
 #include "http/node.hpp"
 #include "lapor/simulator.hpp"
 #include "standin.hpp"
-#include "store/store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace simpul::cli {
 namespace {
@@ -122,7 +122,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   for (const char* suffix : {"", "-wal", "-shm"}) {
     for (const char* id : ids) {
       std::filesystem::remove(nodes[id].cfg.store.path + suffix);
-      std::filesystem::remove(Store::expected_marker(nodes[id].cfg.store.path));
+      std::filesystem::remove(SqliteStore::expected_marker(nodes[id].cfg.store.path));
     }
     std::filesystem::remove(sim_cfg.store_path + suffix);
     std::filesystem::remove(data_dir + "/apekesah.db" + suffix);
@@ -161,7 +161,7 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
       n.cfg.upstream.port = sim.port();
     } else {
       DemoNode& p = nodes[parent];
-      Store store(StoreOptions{p.cfg.store.path, true, 5000, true}, {});
+      SqliteStore store(StoreOptions{p.cfg.store.path, true, 5000, true});
       auto token = store.create_token("demo-" + std::string(id), "node", id, system_now_ms()).secret;
       std::string var = n.cfg.upstream.credential_ref.substr(4);
       setenv(var.c_str(), token.c_str(), 1);
@@ -184,13 +184,13 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
 
   // Where a complaint is, found by a system's id at a node; and its hub tracking id at Kepri.
   auto by_ref = [&](DemoNode& n, const char* system, const std::string& ext) {
-    Store store(StoreOptions{n.cfg.store.path, true, 5000, false}, {});
+    SqliteStore store(StoreOptions{n.cfg.store.path, true, 5000, false});
     return store.find_by_ref(system, ext).value_or("");
   };
   auto tracking_id = [&](const std::string& complaint, Clock::time_point t0, double& ms) -> std::int64_t {
     ms = -1;
     while (ms_since(t0) < 10'000) {
-      Store store(StoreOptions{nodes["provinsi-kepri"].cfg.store.path, true, 5000, false}, {});
+      SqliteStore store(StoreOptions{nodes["provinsi-kepri"].cfg.store.path, true, 5000, false});
       if (auto nid = store.ref_of(complaint, "lapor")) {
         ms = ms_since(t0);
         return std::atoll(nid->c_str());

@@ -400,11 +400,12 @@ int main(int argc, char** argv) {
       req.event.kind = simpul::EventKind::linked;
       req.event.payload = "{\"system\":\"" + system + "\",\"id\":\"" + ext + "\"}";
       req.event.hops = {cfg.node.id};
+      simpul::Ledger ledger(store, simpul::ledger_rules(cfg));
       store.begin();
-      auto out = store.append_event(req);
+      auto out = ledger.act(req);
       if (out.error != simpul::errc::ok) {
         store.rollback();
-        std::fprintf(stderr, "error: %s\n", out.body.c_str());
+        std::fprintf(stderr, "error: %s\n", out.detail.c_str());
         return kRuntime;
       }
       store.audit(now, "cli", "link", link_complaint, "{\"ref\":\"" + link_ref + "\"}");
@@ -417,7 +418,7 @@ int main(int argc, char** argv) {
       auto& store = *store_ptr;
       auto now = simpul::system_now_ms();
       store.begin();
-      using Retry = simpul::Store::DeadLetterRetry;
+      using Retry = simpul::Outbox::DeadLetterRetry;
       const Retry r = *dlq_retry ? store.retry_dead_letter(dlq_id, now) : Retry::unknown;
       const bool done = *dlq_retry ? r == Retry::requeued : store.drop_dead_letter(dlq_id);
       if (done) store.audit(now, "cli", *dlq_retry ? "dlq.retry" : "dlq.drop", std::to_string(dlq_id), "{}");

@@ -148,8 +148,9 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
   if (!slot->connector->imports_files())
     throw ConfigError(cfg.file, slot->config->pointer + "/type", opt.connector_id + " is not a file_import connector");
 
-  auto store_ptr = open_node_store(cfg, StoreUse::admin, slots);
+  auto store_ptr = open_node_store(cfg, StoreUse::admin);
   Store& store = *store_ptr;
+  Ledger ledger(store, ledger_rules(cfg, slots));
 
   const std::string checkpoint = "import." + opt.connector_id + "." + file_identity(opt.file);
   std::int64_t offset = 0, line = 0;
@@ -259,7 +260,7 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
       store.begin();
       try {
         for (const auto& [row_line, rec] : b.records) {
-          auto o = store_record(store, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
+          auto o = store_record(ledger, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
           if (o.outcome == IntakeResult::created) ++report.created;
           else if (o.outcome == IntakeResult::updated) ++report.updated;
           else if (o.outcome == IntakeResult::unchanged) ++report.unchanged;
@@ -301,8 +302,9 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
     if (s.config->id == connector_id) slot = &s;
   if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + connector_id);
   if (!slot->mapping) throw ConfigError(cfg.file, slot->config->pointer, connector_id + " has no mapping");
-  auto store_ptr = open_node_store(cfg, StoreUse::admin, slots);
+  auto store_ptr = open_node_store(cfg, StoreUse::admin);
   Store& store = *store_ptr;
+  Ledger ledger(store, ledger_rules(cfg, slots));
   RenormalizeReport out;
   const TimeMs now = system_now_ms();
   NormalizeOptions norm{cfg.node.zone, cfg.node.region, now};
@@ -316,7 +318,7 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
         report(complaint_id + ": the current mapping refuses its payload: " + reason_of(rec.error()));
         continue;
       }
-      auto o = store_record(store, *slot->mapping, *rec, connector_id, cfg.node.id, now);
+      auto o = store_record(ledger, *slot->mapping, *rec, connector_id, cfg.node.id, now);
       if (o.outcome == IntakeResult::rejected) {
         ++out.failed;
         report(complaint_id + ": " + reason_of(o.problem));

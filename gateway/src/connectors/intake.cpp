@@ -74,11 +74,12 @@ Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view r
   return out;
 }
 
-IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedRecord& rec, const std::string& source,
+IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec, const std::string& source,
                            const std::string& node_id, TimeMs now) {
   IntakeOutcome out;
   out.source_id = rec.mapped.source_id;
-  Store::Savepoint guard(store, "intake");  // a refused record leaves nothing
+  Store& store = ledger.store();
+  Store::Savepoint guard(store);  // a refused record leaves nothing
   auto refuse = [&](Problem p) {
     out.outcome = IntakeResult::rejected;
     out.complaint_id.clear();
@@ -89,8 +90,8 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     AppendRequest a;
     a.event = e;
     a.after_latest = true;  // history in the order the mapping lists it, after what is stored
-    auto r = store.append_event(a);
-    if (r.error != errc::ok) return make_problem(r.error, r.pointer, "state-machine", r.body);
+    auto r = ledger.act(a);
+    if (r.error != errc::ok) return make_problem(r.error, r.pointer, "state-machine", r.detail);
     return std::nullopt;
   };
 
@@ -106,8 +107,8 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
     // The history goes in with `created`: one fold and one projection for the whole record.
     for (const auto& planned : rec.mapped.history)
       req.history.push_back(event_for("", planned.kind, planned.payload, planned.at.value_or(now), node_id, source));
-    auto r = store.ingest(req);
-    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.body));
+    auto r = ledger.ingest(req);
+    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.detail));
     out.complaint_id = r.complaint_id;
     out.outcome = IntakeResult::created;
     guard.keep();
@@ -115,7 +116,7 @@ IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedR
   }
 
   out.complaint_id = *existing;
-  ComplaintState st = fold(store.events_of(*existing), store.fold_context());
+  ComplaintState st = fold(store.events_of(*existing), ledger.fold_context());
   bool changed = false;
   std::string amended = amended_payload(st.record, rec.complaint);
   if (!amended.empty()) {

@@ -13,7 +13,7 @@
 
 #include "connectors/mapping.hpp"
 #include "core/normalize.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
 
 namespace simpul {
 
@@ -40,7 +40,7 @@ struct IntakeOutcome {
 };
 
 // `source` is the connector id (raw_payloads.source, actor name "connector:<id>").
-IntakeOutcome store_record(Store& store, const Mapping& mapping, const PreparedRecord& rec,
+IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec,
                            const std::string& source, const std::string& node_id, TimeMs now);
 
 }  // namespace simpul

@@ -230,9 +230,10 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       auto outcomes = std::make_shared<std::vector<IntakeOutcome>>();
       const Mapping* mapping = &*slot->mapping;
       const std::string next = r->cursor, node = cfg.node.id, dest = "connector:" + id;
-      auto store = std::make_shared<CommitQueue::Work>([=](Store& s) {
+      auto store = std::make_shared<CommitQueue::Work>([=](Ledger& l) {
+        Store& s = l.store();
         for (const auto& rec : *prepared) {
-          outcomes->push_back(store_record(s, *mapping, rec, id, node, now));
+          outcomes->push_back(store_record(l, *mapping, rec, id, node, now));
           if (outcomes->back().outcome == IntakeResult::rejected)
             s.inbound_dead_letter(dest, "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail, now);
         }
@@ -312,7 +313,7 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor
 
 ConnectorRuntime::~ConnectorRuntime() = default;
 
-std::vector<Store::OutboundRoute> ConnectorRuntime::outbound_routes() const {
+std::vector<OutboundRoute> ConnectorRuntime::outbound_routes() const {
   return simpul::outbound_routes(impl_->slots);
 }
 
@@ -416,16 +417,17 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
   const Mapping* mapping = &*slot.mapping;
   const std::string node = cfg_.node.id;
   writer_.submit(
-      [=](Store& s) {
+      [=](Ledger& l) {
+        Store& s = l.store();
         if (auto stored = s.recall_answer(scope, key)) {
           answer->status = stored->status;
           answer->body = stored->body;
           answer->replayed = true;
           return;
         }
-        Store::Savepoint delivery(s, "delivery");  // one refused record: nothing of the delivery stays
+        Store::Savepoint delivery(s);  // one refused record: nothing of the delivery stays
         for (const auto& rec : *prepared) {
-          auto o = store_record(s, *mapping, rec, id, node, now);
+          auto o = store_record(l, *mapping, rec, id, node, now);
           answer->outcomes.push_back(o);
           if (o.outcome == IntakeResult::rejected) {
             answer->status = http_status(o.problem.code);
@@ -478,7 +480,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
 
 Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms) {
   asio::io_context ioc;
-  CommitQueue writer(open_node_store(cfg, StoreUse::admin), 1);
+  CommitQueue writer(open_node_store(cfg, StoreUse::admin), ledger_rules(cfg), 1);
   auto reader_ptr = open_node_store(cfg, StoreUse::existing);
   Store& reader = *reader_ptr;
   http::Metrics metrics;

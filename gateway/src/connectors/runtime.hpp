@@ -41,7 +41,7 @@ class ConnectorRuntime {
                    CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock);
   ~ConnectorRuntime();
   // The store routes for the outbound connectors (set on the writing store before it is used).
-  std::vector<Store::OutboundRoute> outbound_routes() const;
+  std::vector<OutboundRoute> outbound_routes() const;
   void add_routes(http::Router& router);
   void report_to(http::Api& api);
   void start();  // io thread: starts each connector and the relays

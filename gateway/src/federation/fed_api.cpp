@@ -114,7 +114,7 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
   std::string from = *child;
   TimeMs now = clock_();
   writer_.submit(
-      [events, outcomes, from, now](Store& s) { *outcomes = s.merge_from_child(from, std::move(*events), now); },
+      [events, outcomes, from, now](Ledger& l) { *outcomes = l.merge_from_child(from, std::move(*events), now); },
       [outcomes, from, reply = std::move(reply)](errc e) {
         if (e != errc::ok) {
           reply(http::storage_problem(e));
@@ -246,7 +246,7 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
   std::vector<QueuedEvent> items;
   std::int64_t acked = 0;
   try {
-    items = reader_.sent_by(*child, since, after, static_cast<int>(limit));
+    items = reader_.events_through(*child, since, after, static_cast<int>(limit));
     acked = reader_.feed_backlog(*child).acked;
   } catch (const StoreError& e) {
     reply(problem(e.code(), "the store cannot be read now; retry"));
@@ -295,7 +295,7 @@ void FederationApi::acknowledge(const std::string& child, std::int64_t position)
   if (position <= it->second) return;
   it->second = position;
   // Fire and forget: a lost acknowledgement only delays pruning and understates progress.
-  writer_.submit([child, position, now](Store& s) { s.feed_acked(child, position, now); }, [](errc) {});
+  writer_.submit([child, position, now](Ledger& l) { l.store().feed_acked(child, position, now); }, [](errc) {});
 }
 
 void FederationApi::notify() {

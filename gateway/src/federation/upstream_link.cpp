@@ -231,7 +231,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         auto fresh = std::make_shared<int>(0);
         TimeMs now = clock();
         auto merge = std::make_shared<CommitQueue::Work>(
-            [batch, fresh, now](Store& s) { *fresh = s.merge_recovered(std::move(*batch), now); });
+            [batch, fresh, now](Ledger& l) { *fresh = l.merge_recovered(std::move(*batch), now); });
         if (co_await commit(merge) != errc::ok) {
           co_await sleep_ms(500);
           continue;  // `after` not moved: the same page again
@@ -282,8 +282,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         auto batch = std::make_shared<std::vector<Event>>(std::move(events));
         auto fresh = std::make_shared<int>(0);
         TimeMs now = clock();
-        auto merge = std::make_shared<CommitQueue::Work>([batch, fresh, next, now](Store& s) {
-          *fresh = s.merge_from_parent(std::move(*batch), next, now);
+        auto merge = std::make_shared<CommitQueue::Work>([batch, fresh, next, now](Ledger& l) {
+          *fresh = l.merge_from_parent(std::move(*batch), next, now);
         });
         errc e = co_await commit(merge);
         if (e != errc::ok) {

@@ -27,11 +27,12 @@ void redact(rapidjson::Value& state) {
 }  // namespace
 
 
-Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
+Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,
          const Authenticator& auth, std::function<TimeMs()> clock)
     : cfg_(cfg),
       reader_(reader),
       writer_(writer),
+      fold_(std::move(fold)),
       metrics_(metrics),
       auth_(auth),
       clock_(std::move(clock)) {
@@ -78,7 +79,7 @@ void Api::ready(Reply reply) {
       return;
     }
     int v = reader_.schema_version();
-    if (v != Store::latest_schema_version()) {
+    if (v != reader_.latest_schema_version()) {
       reply(problem(errc::unavailable, "database migrations are not applied"));
       return;
     }
@@ -158,7 +159,7 @@ void Api::ingest(const Request& req, Reply reply) {
   ireq->actor = Actor{"system", "", "api:" + who->id};
   ireq->now = now;
   auto outcome = std::make_shared<WriteOutcome>();
-  writer_.submit([ireq, outcome](Store& s) { *outcome = s.ingest(*ireq); },
+  writer_.submit([ireq, outcome](Ledger& l) { *outcome = l.ingest(*ireq); },
                  [this, outcome, reply = std::move(reply)](errc e) {
                    if (e != errc::ok) {
                      metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "failed"}}));
@@ -167,14 +168,14 @@ void Api::ingest(const Request& req, Reply reply) {
                    }
                    if (outcome->error != errc::ok) {
                      metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
-                     reply(problem(outcome->error, outcome->body, outcome->pointer));
+                     reply(problem(outcome->error, outcome->detail, outcome->pointer));
                      return;
                    }
                    const char* result = outcome->stored() ? "created" : "duplicate";
                    metrics_.add("simpul_ingest_total", Metrics::labels({{"result", result}}));
                    log::info("ingest.accepted", {{"complaint_id", outcome->complaint_id},
                                                  {"result", result}});
-                   Response res = json_response(outcome->stored() ? 201 : 200, outcome->body);
+                   Response res = json_response(outcome->stored() ? 201 : 200, answer_json(*outcome));
                    res.headers.push_back({"location", "/v1/complaints/" + outcome->complaint_id});
                    reply(std::move(res));
                  });
@@ -198,7 +199,7 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
     reply(problem(errc::not_found, "no such complaint"));
     return;
   }
-  ComplaintState st = fold(events, reader_.fold_context());
+  ComplaintState st = fold(events, fold_);
   reply(json_response(200, json::state_to_json(st, who->has("pii"), &events)));
 }
 
@@ -311,7 +312,7 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   areq->may_lower_privacy = who->has("admin");
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
-  writer_.submit([areq, outcome](Store& s) { *outcome = s.append_event(*areq); },
+  writer_.submit([areq, outcome](Ledger& l) { *outcome = l.act(*areq); },
                  [this, outcome, kind, reply = std::move(reply)](errc err) {
                    if (err != errc::ok) {
                      metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "failed"}}));
@@ -320,13 +321,13 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
                    }
                    if (outcome->error != errc::ok) {
                      metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "refused"}}));
-                     reply(problem(outcome->error, outcome->body, outcome->pointer));
+                     reply(problem(outcome->error, outcome->detail, outcome->pointer));
                      return;
                    }
                    metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", outcome->stored() ? "accepted" : "duplicate"}}));
                    const int status = outcome->stored() ? 201 : 200;
                    log::info("event.accepted", {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", status}});
-                   reply(json_response(status, outcome->body));
+                   reply(json_response(status, answer_json(*outcome)));
                  });
 }
 

@@ -22,7 +22,7 @@ namespace simpul::http {
 
 class Api {
  public:
-  Api(const Config& cfg, Store& reader, CommitQueue& writer, Metrics& metrics,
+  Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,
       const Authenticator& auth, std::function<TimeMs()> clock);
   void add_routes(Router& router);
   // A component reported in /readyz's "checks" (name -> state and last error). Reported, not
@@ -45,6 +45,7 @@ class Api {
   const Config& cfg_;
   Store& reader_;
   CommitQueue& writer_;
+  FoldContext fold_;
   Metrics& metrics_;
   const Authenticator& auth_;
   std::function<TimeMs()> clock_;

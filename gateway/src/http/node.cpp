@@ -105,18 +105,18 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   auto write_store = open_node_store(d.cfg, StoreUse::serve);  // migrates
   d.reader = open_node_store(d.cfg, StoreUse::existing);
 
-  Store* writing = write_store.get();
-  d.writer = std::make_unique<CommitQueue>(std::move(write_store), d.cfg.store.max_batch);
-  // Connectors are built (and their config checked) before anything listens. The writing store
-  // learns which complaints to queue for the outbound ones; no job has been submitted yet, and
-  // submit() hands this over to the writer thread under the queue's lock.
+  d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg), d.cfg.store.max_batch);
+  // Connectors are built (and their config checked) before anything listens. The writing
+  // ledger learns which complaints to queue for the outbound ones; no job has been submitted
+  // yet, and submit() hands this over to the writer thread under the queue's lock.
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
   d.connectors =
       std::make_unique<ConnectorRuntime>(d.ioc, *d.supervisor, d.cfg, *d.reader, *d.writer, d.metrics, d.clock);
-  writing->set_outbound_routes(d.connectors->outbound_routes());
+  d.writer->ledger().set_outbound_routes(d.connectors->outbound_routes());
 
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
-  d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.metrics, *d.auth, d.clock);
+  d.api = std::make_unique<http::Api>(d.cfg, *d.reader, *d.writer, d.writer->ledger().fold_context(), d.metrics,
+                                      *d.auth, d.clock);
   d.federation = std::make_unique<FederationApi>(d.cfg, *d.reader, *d.writer, *d.auth,
                                                  d.directory, d.scheduler, d.clock);
   d.router = std::make_unique<http::Router>(d.metrics);

@@ -398,7 +398,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     const std::string self_id = cfg.node.id;
     links_sent = static_cast<int>(linked.size());
     const TimeMs now = clock();
-    d.also = [linked = std::move(linked), self_id, stored = links_stored, now](Store& s) {
+    d.also = [linked = std::move(linked), self_id, stored = links_stored, now](Ledger& l) {
+      Store& s = l.store();
       for (const auto& [row, complaint, nid] : linked) {
         // The tracking id and the outbox row in one transaction.
         AppendRequest req;
@@ -410,9 +411,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
         req.event.kind = EventKind::linked;
         req.event.payload = "{\"system\":\"lapor\",\"id\":\"" + nid + "\"}";
         req.event.hops = {self_id};
-        auto out = s.append_event(req);  // an error answer leaves nothing of it
+        auto out = l.act(req);  // an error answer leaves nothing of it
         if (out.error != errc::ok) {
-          s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.body, now);
+          s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.detail, now);
           log::warn("lapor.rejected", {{"outbox_id", row}, {"reason", "tracking id lapor:" + nid + " refused here"}});
           continue;
         }
@@ -469,8 +470,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     auto fresh = std::make_shared<int>(0);
     const TimeMs now = clock();
     auto work = std::make_shared<CommitQueue::Work>(
-        [batch, fresh, name = std::string(cursor_name), position, now](Store& s) {
-          *fresh = s.merge_from_parent(std::move(*batch), position, now, name);
+        [batch, fresh, name = std::string(cursor_name), position, now](Ledger& l) {
+          *fresh = l.merge_from_parent(std::move(*batch), position, now, name);
         });
     errc e = co_await commit(work);
     if (e != errc::ok) co_return false;
@@ -502,7 +503,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     }
     auto text = json::stringify(topics);
     const TimeMs now = clock();
-    auto work = std::make_shared<CommitQueue::Work>([text, now](Store& s) { s.set_cursor(kTopicsCursor, text, now); });
+    auto work = std::make_shared<CommitQueue::Work>([text, now](Ledger& l) { l.store().set_cursor(kTopicsCursor, text, now); });
     errc e = co_await commit(work);
     if (e == errc::ok) log::info("lapor.topics_cached", {{"topics", static_cast<std::int64_t>(topics.Size())}});
     co_return e == errc::ok;

@@ -1,5 +1,5 @@
 #pragma once
-// The store as this node writes it, made from the config in one place. The running node and
+// The store and the ledger as this node writes them, made from the config in one place. The running node and
 // every command that writes (link, import, renormalize, token, dlq, connector test) fold with
 // the same calendar and SLA rules, fan out to the same parent and children (and the connector
 // routes of the connectors it is given), and refuse the same clock skew: a projection is the same whoever stored it. (Once a CLI
@@ -11,6 +11,7 @@
 
 #include "connectors/registry.hpp"
 #include "core/config.hpp"
+#include "ledger/ledger.hpp"
 #include "store/store.hpp"
 
 namespace simpul {
@@ -22,13 +23,14 @@ enum class StoreUse {
   schema,    // `db migrate`: create, and leave migrating to the caller
 };
 
-// `connectors`: the node's built connector instances, whose outbound routes the store queues
-// for; empty when the config has none.
-std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use,
-                                       const std::vector<ConnectorSlot>& connectors = {});
+std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use);
+
+// What this node's ledger decides by. `connectors`: the node's built connector instances, whose
+// outbound routes it queues for; empty when the command built none.
+LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& connectors = {});
 
 // Which complaints each outbound connector is sent: every status change or answer of one that
 // carries a ref of its app's system, except what a connector of the same app wrote (no echo).
-std::vector<Store::OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors);
+std::vector<OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors);
 
 }  // namespace simpul

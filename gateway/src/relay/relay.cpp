@@ -87,12 +87,13 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       const std::string dest = destination;
       const std::string why = d.failure ? d.failure->what : std::string();
       auto settled = std::make_shared<Delivery>(std::move(d));
-      auto work = std::make_shared<CommitQueue::Work>([settled, dest, why, now, delay](Store& s) {
+      auto work = std::make_shared<CommitQueue::Work>([settled, dest, why, now, delay](Ledger& l) {
+        Store& s = l.store();
         for (auto id : settled->later) s.outbox_failed(id, "the peer asked for it again", now + kAgainMs);
         for (auto id : settled->failed) s.outbox_failed(id, why, now + delay);
         for (const auto& [id, reason] : settled->dead) s.outbox_dead(id, dest, reason, now);
         for (auto id : settled->done) s.outbox_done(id);
-        if (settled->also) settled->also(s);
+        if (settled->also) settled->also(l);
       });
       if (co_await commit_awaitable(ioc, writer, work) != errc::ok) {
         sink.settle_lost(batch);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "relay/link_health.hpp"
+#include "ledger/ledger.hpp"
 #include "store/store.hpp"
 
 namespace boost::asio {
@@ -42,7 +43,7 @@ struct Delivery {
   std::vector<std::int64_t> later;                         // the peer asked for them again soon
   std::vector<std::int64_t> failed;                        // held back by `failure`
   std::optional<Failure> failure;                          // the call failed: wait, then again
-  std::function<void(Store&)> also;                        // more writes in the settling commit
+  std::function<void(Ledger&)> also;                       // more writes in the settling commit
 };
 
 class RelaySink {

@@ -18,7 +18,7 @@ inline auto commit_awaitable(boost::asio::io_context& ioc, CommitQueue& writer,
   return asio::async_initiate<decltype(asio::use_awaitable), void(errc)>(
       [&ioc, &writer, work](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        writer.submit([work](Store& s) { (*work)(s); },
+        writer.submit([work](Ledger& l) { (*work)(l); },
                       [h, &ioc](errc e) { asio::post(ioc, [h, e] { (*h)(e); }); });
       },
       asio::use_awaitable);

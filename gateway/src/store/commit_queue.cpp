@@ -6,9 +6,10 @@
 
 namespace simpul {
 
-CommitQueue::CommitQueue(std::unique_ptr<Store> store, int max_batch)
-    : store_(std::move(store)), max_batch_(static_cast<std::size_t>(max_batch)) {
-  SIMPUL_CHECK(store_ != nullptr, "CommitQueue needs a store");
+CommitQueue::CommitQueue(std::unique_ptr<Store> store, LedgerRules rules, int max_batch)
+    : store_((SIMPUL_CHECK(store != nullptr, "CommitQueue needs a store"), std::move(store))),
+      ledger_(*store_, std::move(rules)),
+      max_batch_(static_cast<std::size_t>(max_batch)) {
   SIMPUL_CHECK(max_batch > 0, "max_batch must be positive");
   thread_ = std::thread([this] { run(); });
 }
@@ -77,23 +78,17 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
     store_->begin();
   } catch (const StoreError& e) {
     batch_error = e.code();
-    log::error("store.begin_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}});
+    log::error("store.begin_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
   }
   if (batch_error == errc::ok) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
-        store_->savepoint("job");
-        try {
-          batch[i].work(*store_);
-          store_->release("job");
-        } catch (...) {
-          store_->rollback_to("job");
-          store_->release("job");
-          throw;
-        }
+        Store::Savepoint job(*store_);
+        batch[i].work(ledger_);
+        job.keep();
       } catch (const StoreError& e) {
         results[i] = e.code();
-        log::error("store.job_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}, {"detail", e.what()}});
+        log::error("store.job_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
       } catch (const std::exception& e) {
         results[i] = errc::storage_failure;
         log::error("store.job_failed", {{"error", "exception"}, {"detail", e.what()}});
@@ -111,7 +106,7 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
     } catch (const StoreError& e) {
       batch_error = e.code();
       store_->rollback();
-      log::error("store.commit_failed", {{"error", code_name(e.code())}, {"sqlite", e.sqlite_code()}, {"jobs", batch.size()}});
+      log::error("store.commit_failed", {{"error", code_name(e.code())}, {"detail", e.what()}, {"jobs", batch.size()}});
     }
   }
   {

@@ -1,9 +1,10 @@
 #pragma once
 // Group commit: many concurrent writes share one SQLite transaction and so one fsync.
 //
-// submit() hands a job to the writer thread, which owns the writing Store. The thread takes
-// every job queued so far (up to max_batch), opens one transaction, runs each job inside its
-// own SAVEPOINT (a job that throws is rolled back alone), commits, and only then calls each
+// submit() hands a job to the writer thread, which owns the writing Store and the Ledger on it.
+// The thread takes every job queued so far (up to max_batch), opens one transaction, runs each
+// job inside its own savepoint (a job that throws is rolled back alone), commits, and only then
+// calls each
 // job's `done` with errc::ok. If the commit fails, every job in the batch gets the error and
 // nothing of it is stored. So `done(ok)` means "durable": answer the client after it, never
 // before.
@@ -20,20 +21,25 @@
 #include <thread>
 
 #include "simpul/errors.hpp"
+#include "ledger/ledger.hpp"
 #include "store/store.hpp"
 
 namespace simpul {
 
 class CommitQueue {
  public:
-  using Work = std::function<void(Store&)>;
+  // A job decides through the ledger; plain writes (settling outbox rows, cursors) go to
+  // ledger.store().
+  using Work = std::function<void(Ledger&)>;
   using Done = std::function<void(errc)>;
 
-  CommitQueue(std::unique_ptr<Store> store, int max_batch);
+  CommitQueue(std::unique_ptr<Store> store, LedgerRules rules, int max_batch);
   ~CommitQueue();  // stop()
 
   // After stop(), done(errc::unavailable) is called at once.
   void submit(Work work, Done done);
+  // The writing ledger, to finish configuring it (its outbound routes) before the first submit().
+  Ledger& ledger() { return ledger_; }
   // Called on the writer thread after every successful commit (e.g. to wake long-polls).
   // Set before the first submit().
   void on_commit(std::function<void()> hook) { on_commit_ = std::move(hook); }
@@ -57,6 +63,7 @@ class CommitQueue {
   void run_batch(std::deque<Job>& batch);
 
   std::unique_ptr<Store> store_;
+  Ledger ledger_;
   const std::size_t max_batch_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,5 +1,5 @@
 // Convergence of a three-tier federation under a hostile transport, over many seeds.
-// Real stores and the real merge code (Store::merge_from_child / merge_from_parent / feed /
+// Real stores and the real merge code (Ledger::merge_from_child / merge_from_parent / feed /
 // fan_out); the transport between them is simulated so that deliveries are duplicated, delayed,
 // reordered and their acknowledgements lost, while officers act concurrently at every tier.
 // Afterwards every tier holds the same event set and the same folded state for every complaint.
@@ -15,7 +15,8 @@
 #include "core/normalize.hpp"
 #include "core/uuid.hpp"
 #include "federation/redact.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 using namespace simpul;
 
@@ -25,6 +26,7 @@ struct Tier {
   std::string id;
   Directory dir;
   std::unique_ptr<Store> store;
+  std::unique_ptr<Ledger> ledger;
   std::string feed_cursor;  // this tier's cursor on its parent's feed (as "f<id>")
 };
 
@@ -38,10 +40,17 @@ class World {
     leaf_.id = "kota-batam";
     top_.dir = Directory(std::vector<ChildNode>{{"provinsi-kepri", {"21"}, {}}});
     mid_.dir = Directory(std::vector<ChildNode>{{"kota-batam", {"21.71"}, {}}});
-    for (Tier* t : {&top_, &mid_, &leaf_}) t->store = std::make_unique<Store>(StoreOptions{":memory:", false, 0, true}, FoldContext{});
-    top_.store->set_topology(top_.id, top_.dir, "");
-    mid_.store->set_topology(mid_.id, mid_.dir, top_.id);
-    leaf_.store->set_topology(leaf_.id, leaf_.dir, mid_.id);
+    for (Tier* t : {&top_, &mid_, &leaf_}) t->store = std::make_unique<SqliteStore>(StoreOptions{":memory:", false, 0, true});
+    auto rules = [](const Tier& t, std::string upstream) {
+      LedgerRules r;
+      r.self = t.id;
+      r.upstream = std::move(upstream);
+      r.children = t.dir;
+      return r;
+    };
+    top_.ledger = std::make_unique<Ledger>(*top_.store, rules(top_, ""));
+    mid_.ledger = std::make_unique<Ledger>(*mid_.store, rules(mid_, top_.id));
+    leaf_.ledger = std::make_unique<Ledger>(*leaf_.store, rules(leaf_, mid_.id));
   }
 
   void step() {
@@ -125,7 +134,7 @@ class World {
     r.origin = t.id;
     r.now = now_;
     t.store->begin();
-    t.store->ingest(r);
+    t.ledger->ingest(r);
     t.store->commit();
   }
 
@@ -156,7 +165,7 @@ class World {
       default: a.event.payload = "{}";
     }
     t.store->begin();
-    t.store->append_event(a);
+    t.ledger->act(a);
     t.store->commit();
   }
 
@@ -178,7 +187,7 @@ class World {
       events.push_back(b.event);
     }
     parent.store->begin();
-    auto outcomes = parent.store->merge_from_child(child.id, events, now_);
+    auto outcomes = parent.ledger->merge_from_child(child.id, events, now_);
     parent.store->commit();
     bool moved = false;
     child.store->begin();
@@ -208,7 +217,7 @@ class World {
     if (!reliable) std::shuffle(events.begin(), events.end(), rng_);
     std::string next = "f" + std::to_string(std::max(page.last_id, cursor_value(child.feed_cursor)));
     child.store->begin();
-    int fresh = child.store->merge_from_parent(events, next, now_);
+    int fresh = child.ledger->merge_from_parent(events, next, now_);
     child.store->commit();
     child.feed_cursor = next;
     return fresh > 0;

@@ -7,34 +7,25 @@
 #include <thread>
 
 #include "store/commit_queue.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
 
 namespace {
 std::int64_t rows(const std::string& path) {
-  Store s(StoreOptions{path, true, 5000, false}, FoldContext{});
-  return s.complaint_count() + [&] {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(s.handle(), "SELECT count(*) FROM cursors", -1, &st, nullptr);
-    sqlite3_step(st);
-    auto v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-  }();
+  return test::db_count(path, "SELECT (SELECT count(*) FROM complaints) + (SELECT count(*) FROM cursors)");
 }
 
 CommitQueue::Work insert_cursor(int i) {
-  return [i](Store& s) {
-    s.exec(("INSERT INTO cursors(name, value, updated_at) VALUES ('c" + std::to_string(i) + "', 'v', 0)").c_str());
-  };
+  return [i](Ledger& l) { l.store().set_cursor("c" + std::to_string(i), "v", 0); };
 }
 }  // namespace
 
 TEST_CASE("commit queue: concurrent writes share commits - and done means durable") {
   test::TempDir dir;
   auto path = dir.file("q.db");
-  CommitQueue q(std::make_unique<Store>(StoreOptions{path}, FoldContext{}), 512);
+  CommitQueue q(std::make_unique<SqliteStore>(StoreOptions{path}), LedgerRules{}, 512);
   constexpr int kThreads = 8, kPerThread = 50;
   std::atomic<int> visible_at_done{0};
   std::vector<std::thread> threads;
@@ -45,12 +36,8 @@ TEST_CASE("commit queue: concurrent writes share commits - and done means durabl
         int n = t * kPerThread + i;
         q.submit(insert_cursor(n), [&, n](errc e) {
           // Read through a separate connection: the row must already be committed.
-          Store reader(StoreOptions{path, true, 5000, false}, FoldContext{});
-          sqlite3_stmt* st = nullptr;
-          sqlite3_prepare_v2(reader.handle(), ("SELECT count(*) FROM cursors WHERE name = 'c" + std::to_string(n) + "'").c_str(), -1, &st, nullptr);
-          sqlite3_step(st);
-          if (sqlite3_column_int64(st, 0) == 1) ++visible_at_done;
-          sqlite3_finalize(st);
+          if (test::db_count(path, "SELECT count(*) FROM cursors WHERE name = 'c" + std::to_string(n) + "'") == 1)
+            ++visible_at_done;
           p.set_value(e);
         });
         CHECK(p.get_future().get() == errc::ok);
@@ -69,16 +56,16 @@ TEST_CASE("commit queue: concurrent writes share commits - and done means durabl
 TEST_CASE("commit queue: a failing job is rolled back alone - its neighbours commit") {
   test::TempDir dir;
   auto path = dir.file("q.db");
-  CommitQueue q(std::make_unique<Store>(StoreOptions{path}, FoldContext{}), 512);
+  CommitQueue q(std::make_unique<SqliteStore>(StoreOptions{path}), LedgerRules{}, 512);
   std::promise<void> gate;
   auto gate_f = gate.get_future().share();
   // Hold the writer so the next three jobs land in one batch.
-  q.submit([gate_f](Store&) { gate_f.wait(); }, [](errc) {});
+  q.submit([gate_f](Ledger&) { gate_f.wait(); }, [](errc) {});
   std::promise<errc> a, b, c;
   q.submit(insert_cursor(1), [&](errc e) { a.set_value(e); });
-  q.submit([](Store& s) {
-    s.exec("INSERT INTO cursors(name, value, updated_at) VALUES ('half', 'v', 0)");
-    s.exec("INSERT INTO no_such_table VALUES (1)");  // fails after a write
+  q.submit([](Ledger& l) {
+    l.store().set_cursor("half", "v", 0);
+    l.store().enqueue("upstream", "nothing", 999'999, 0);  // fails after a write: no such event
   }, [&](errc e) { b.set_value(e); });
   q.submit(insert_cursor(3), [&](errc e) { c.set_value(e); });
   gate.set_value();
@@ -92,7 +79,7 @@ TEST_CASE("commit queue: a failing job is rolled back alone - its neighbours com
 TEST_CASE("commit queue: stop() finishes queued work - later submits are refused") {
   test::TempDir dir;
   auto path = dir.file("q.db");
-  CommitQueue q(std::make_unique<Store>(StoreOptions{path}, FoldContext{}), 4);
+  CommitQueue q(std::make_unique<SqliteStore>(StoreOptions{path}), LedgerRules{}, 4);
   std::atomic<int> ok{0};
   for (int i = 0; i < 100; ++i) q.submit(insert_cursor(i), [&](errc e) { ok += e == errc::ok; });
   q.stop();

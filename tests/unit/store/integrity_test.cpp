@@ -15,7 +15,8 @@
 #include "core/normalize.hpp"
 #include "core/uuid.hpp"
 #include "federation/redact.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -43,15 +44,22 @@ IngestRequest request(const std::string& privacy, const std::string& origin = "k
   r.complaint = *c;
   r.raw_body = body;
   r.origin = origin;
-  r.destinations = {"upstream"};
   r.now = kNow;
   return r;
 }
 
-std::string ingest(Store& s, const IngestRequest& r) {
-  s.begin();
-  auto out = s.ingest(r);
-  s.commit();
+LedgerRules rules(std::string self, std::string upstream, Directory children = {}) {
+  LedgerRules r;
+  r.self = std::move(self);
+  r.upstream = std::move(upstream);
+  r.children = std::move(children);
+  return r;
+}
+
+std::string ingest(Ledger& l, const IngestRequest& r) {
+  l.store().begin();
+  auto out = l.ingest(r);
+  l.store().commit();
   REQUIRE(out.error == errc::ok);
   return out.complaint_id;
 }
@@ -72,32 +80,32 @@ Event event(const std::string& id, EventKind kind, const std::string& payload, c
 
 struct Stores {
   test::TempDir dir;
-  Store leaf{StoreOptions{dir.file("leaf.db"), false, 5000, true}, FoldContext{}};
-  Directory no_children;
-  Stores() { leaf.set_topology("kota-batam", no_children, "provinsi-kepri"); }
+  SqliteStore leaf{StoreOptions{dir.file("leaf.db"), false, 5000, true}};
+  Ledger leaf_ledger{leaf, rules("kota-batam", "provinsi-kepri")};
 };
 
 // A province (parent of kota-batam, child of nasional) and a record of a new Batam complaint.
 struct Province {
   test::TempDir dir;
-  Store kepri{StoreOptions{dir.file("kepri.db"), false, 5000, true}, FoldContext{}};
+  SqliteStore kepri{StoreOptions{dir.file("kepri.db"), false, 5000, true}};
   Directory children{{ChildNode{"kota-batam", {"21.71"}, {}}}};
   std::string id = make_uuid_v7(kNow);
   std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
                     R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
-  Province() { kepri.set_topology("provinsi-kepri", children, "nasional"); }
+  Ledger kepri_ledger{kepri, rules("provinsi-kepri", "nasional", children)};
 };
 
 }  // namespace
 
 TEST_CASE("integrity: an ingest whose history the state machine refuses leaves nothing in the caller's transaction") {
   test::TempDir dir;
-  Store s(StoreOptions{dir.file("s.db"), false, 5000, true}, FoldContext{});
+  SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
+  Ledger l(s, rules("kota-batam", "provinsi-kepri"));
   auto r = request("anonim");
   r.history.push_back(event("", EventKind::closed, R"({"reason":"x"})", "kota-batam", kNow));  // closed from received
   std::string before = rows(dir.file("s.db"));
   s.begin();
-  auto out = s.ingest(r);
+  auto out = l.ingest(r);
   s.commit();  // the caller commits whatever the answer: nothing of the refused ingest is in it
   CHECK(out.error == errc::transition_not_allowed);
   CHECK(rows(dir.file("s.db")) == before);
@@ -105,14 +113,15 @@ TEST_CASE("integrity: an ingest whose history the state machine refuses leaves n
 
 TEST_CASE("integrity: an existing id is a duplicate when the record is the same - refused and audited when not") {
   test::TempDir dir;
-  Store s(StoreOptions{dir.file("s.db"), false, 5000, true}, FoldContext{});
+  SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
+  Ledger l(s, rules("kota-batam", "provinsi-kepri"));
   auto r = request("rahasia");
-  std::string id = ingest(s, r);
+  std::string id = ingest(l, r);
   auto again = r;
   again.complaint.id = id;
   again.complaint.received_at = r.complaint.received_at;
   s.begin();
-  auto same = s.ingest(again);
+  auto same = l.ingest(again);
   s.commit();
   CHECK(same.kind == WriteOutcome::Kind::duplicate);
   auto forged = again;
@@ -120,7 +129,7 @@ TEST_CASE("integrity: an existing id is a duplicate when the record is the same 
   forged.complaint.received_at = 946'684'800'000;  // 2000-01-01: would win the fold
   std::string before = rows(dir.file("s.db"));
   s.begin();
-  auto out = s.ingest(forged);
+  auto out = l.ingest(forged);
   s.commit();
   CHECK(out.error == errc::already_exists);
   CHECK(rows(dir.file("s.db")) == before);
@@ -129,12 +138,12 @@ TEST_CASE("integrity: an existing id is a duplicate when the record is the same 
 }
 
 TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays at the leaf after the nation sets it public") {
-  std::string id = ingest(leaf, request("anonim"));
+  std::string id = ingest(leaf_ledger, request("anonim"));
   // The nation amends the leaf's complaint to public; it comes down the feed.
   auto lowered = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "nasional", kNow + 10,
                        {"nasional", "provinsi-kepri"});
   leaf.begin();
-  leaf.merge_from_parent({lowered}, "f1", kNow + 20);
+  leaf_ledger.merge_from_parent({lowered}, "f1", kNow + 20);
   leaf.commit();
   auto st = fold(leaf.events_of(id), FoldContext{});
   CHECK(st.record.privacy == Privacy::anonim);
@@ -144,9 +153,8 @@ TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays 
   AppendRequest fix;
   fix.event = event(id, EventKind::amended, R"({"fields":{"reporter":{"name":"CANARY-REPORTER-3317 dibetulkan"}}})",
                     "kota-batam", kNow + 30);
-  fix.destinations = {"upstream"};
   leaf.begin();
-  REQUIRE(leaf.append_event(fix).error == errc::ok);
+  REQUIRE(leaf_ledger.act(fix).error == errc::ok);
   leaf.commit();
   for (auto item : leaf.due_outbox("upstream", kNow + 60'000, 100)) {
     redact_for_hop(item.event, item.privacy);
@@ -157,7 +165,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays 
   own.event = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "kota-batam", kNow + 40);
   own.may_lower_privacy = true;
   leaf.begin();
-  CHECK(leaf.append_event(own).error == errc::ok);
+  CHECK(leaf_ledger.act(own).error == errc::ok);
   leaf.commit();
   CHECK(fold(leaf.events_of(id), FoldContext{}).record.privacy == Privacy::public_);
 }
@@ -177,7 +185,7 @@ TEST_CASE("integrity: the citizen's name as actor leaves no node for anonim or r
 TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
   auto e = event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "kota-batam"});
   kepri.begin();
-  auto out = kepri.merge_from_child("kota-batam", {e}, kNow);
+  auto out = kepri_ledger.merge_from_child("kota-batam", {e}, kNow);
   kepri.commit();
   REQUIRE(out.size() == 1);
   CHECK(out[0].outcome == MergeResult::rejected);
@@ -187,10 +195,10 @@ TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is 
 
 TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
   kepri.begin();
-  auto created = kepri.merge_from_child("kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
-  auto ahead = kepri.merge_from_child(
+  auto created = kepri_ledger.merge_from_child("kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
+  auto ahead = kepri_ledger.merge_from_child(
       "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 24 * 3'600'000)}, kNow);
-  auto slightly = kepri.merge_from_child(
+  auto slightly = kepri_ledger.merge_from_child(
       "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 60'000)}, kNow);
   kepri.commit();
   CHECK(created[0].outcome == MergeResult::accepted);
@@ -201,9 +209,8 @@ TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is r
   AppendRequest act;
   act.event = event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "provinsi-kepri", kNow + 1000);
   act.now = kNow + 1000;
-  act.destinations = {};
   kepri.begin();
-  REQUIRE(kepri.append_event(act).error == errc::ok);
+  REQUIRE(kepri_ledger.act(act).error == errc::ok);
   kepri.commit();
   auto due = kepri.due_outbox("upstream", kNow + 1000, 100);
   bool found = false;
@@ -215,7 +222,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: outbox rows written by a clock 40 days ahe
   const TimeMs ahead = kNow + 40LL * 24 * 3'600'000;
   auto r = request("anonim");
   r.now = ahead;
-  ingest(leaf, r);
+  ingest(leaf_ledger, r);
   CHECK(leaf.due_outbox("upstream", kNow, 100).size() == 1);
   // A row put back by an ordinary retry (within an hour) is not due early.
   auto row = leaf.due_outbox("upstream", kNow, 100).front().id;
@@ -227,12 +234,12 @@ TEST_CASE_FIXTURE(Stores, "integrity: outbox rows written by a clock 40 days ahe
 }
 
 TEST_CASE_FIXTURE(Stores, "integrity: a second created from the parent never replaces a complaint held here") {
-  std::string id = ingest(leaf, request("anonim", "provinsi-kepri"));
+  std::string id = ingest(leaf_ledger, request("anonim", "provinsi-kepri"));
   std::string before = *leaf.state_json(id);
   std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"aspirasi","title":"Lain","body":"B","region":"21.71",)"
                     R"("received_at":"2000-01-01T00:00:00.000Z","channel":"app","privacy":"public","attachments":[]})";
   leaf.begin();
-  CHECK(leaf.merge_from_parent({event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})}, "f9", kNow) == 0);
+  CHECK(leaf_ledger.merge_from_parent({event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})}, "f9", kNow) == 0);
   leaf.commit();
   CHECK(*leaf.state_json(id) == before);
   CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
@@ -258,13 +265,13 @@ TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at 
   for (int i = 0; i < 6000; ++i) {
     auto r = request("anonim");
     r.complaint.body = std::string(2000, 'x');
-    leaf.ingest(r);
+    leaf_ledger.ingest(r);
   }
   leaf.commit();
   const std::string dest = dir.file("backup.db"), partial = dest + ".partial";
   pid_t pid = ::fork();
   if (pid == 0) {
-    Store copy(StoreOptions{dir.file("leaf.db"), false, 5000, false, false}, FoldContext{});
+    SqliteStore copy(StoreOptions{dir.file("leaf.db"), false, 5000, false, false});
     copy.backup_to(dest);
     ::_exit(0);
   }
@@ -279,7 +286,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at 
   CHECK(std::filesystem::exists(partial));
   // What the killed run left is cleared by the next one, which completes.
   leaf.backup_to(dest);
-  Store copy(StoreOptions{dest, false, 5000, false, false}, FoldContext{});
+  SqliteStore copy(StoreOptions{dest, false, 5000, false, false});
   CHECK(copy.complaint_count() == 6000);
   CHECK_FALSE(std::filesystem::exists(partial));
   CHECK_THROWS_AS(leaf.backup_to(dest), StoreError);  // never over an existing file
@@ -288,14 +295,14 @@ TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at 
 TEST_CASE("integrity: a store that had a database is not created empty in its place") {
   test::TempDir dir;
   const std::string path = dir.file("node.db");
-  { Store s(StoreOptions{path, false, 5000, true}, FoldContext{}); }
-  CHECK(std::filesystem::exists(Store::expected_marker(path)));
+  { SqliteStore s(StoreOptions{path, false, 5000, true}); }
+  CHECK(std::filesystem::exists(SqliteStore::expected_marker(path)));
   std::filesystem::remove(path);
-  CHECK_THROWS_AS(Store(StoreOptions{path, false, 5000, true}, FoldContext{}), StoreError);
+  CHECK_THROWS_AS(SqliteStore(StoreOptions{path, false, 5000, true}), StoreError);
   CHECK_FALSE(std::filesystem::exists(path));
   StoreOptions fresh{path, false, 5000, true};
   fresh.recreate = true;
-  Store s(fresh, FoldContext{});
+  SqliteStore s(fresh);
   CHECK(s.complaint_count() == 0);
 }
 
@@ -305,7 +312,7 @@ TEST_CASE_FIXTURE(Stores, "integrity: a record from the parent is validated like
                      R"(","body":"B","region":"21.71","received_at":"2026-11-20T01:00:00.000Z","channel":"app",)"
                      R"("privacy":"bogus","attachments":[]})";
   leaf.begin();
-  CHECK(leaf.merge_from_parent({event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3", kNow) == 0);
+  CHECK(leaf_ledger.merge_from_parent({event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3", kNow) == 0);
   leaf.commit();
   CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM events") == 0);
   CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);

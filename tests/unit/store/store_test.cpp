@@ -6,21 +6,14 @@
 #include "core/json.hpp"
 #include "core/normalize.hpp"
 #include "core/uuid.hpp"
-#include "store/store.hpp"
+#include "ledger/ledger.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
 
 namespace {
 
-std::int64_t count(Store& s, const std::string& sql) {
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  auto v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
 
 IngestRequest request(const std::string& body, const std::string& key = "") {
   IngestRequest r;
@@ -31,19 +24,18 @@ IngestRequest request(const std::string& body, const std::string& key = "") {
   r.idem_scope = "tok1";
   r.idem_key = key;
   r.origin = "kota-batam";
-  r.destinations = {"upstream"};
   r.now = 1'763'600'000'000;
   return r;
 }
 
-WriteOutcome ingest(Store& s, const IngestRequest& r) {
-  s.begin();
-  auto out = s.ingest(r);
-  s.commit();
+WriteOutcome ingest(Ledger& l, const IngestRequest& r) {
+  l.store().begin();
+  auto out = l.ingest(r);
+  l.store().commit();
   return out;
 }
 
-WriteOutcome act(Store& s, const std::string& id, EventKind kind, const std::string& payload = "{}",
+WriteOutcome act(Ledger& l, const std::string& id, EventKind kind, const std::string& payload = "{}",
                  std::string event_id = "") {
   AppendRequest a;
   a.event.event_id = event_id.empty() ? make_uuid_v7() : event_id;
@@ -52,88 +44,97 @@ WriteOutcome act(Store& s, const std::string& id, EventKind kind, const std::str
   a.event.at = system_now_ms();
   a.event.kind = kind;
   a.event.payload = payload;
-  a.destinations = {"upstream"};
-  s.begin();
-  auto out = s.append_event(a);
-  s.commit();
+  l.store().begin();
+  auto out = l.act(a);
+  l.store().commit();
   return out;
+}
+
+// A leaf's ledger (its parent is provinsi-kepri: every event gets an upstream row).
+LedgerRules leaf_rules() {
+  LedgerRules r;
+  r.self = "kota-batam";
+  r.upstream = "provinsi-kepri";
+  return r;
 }
 
 struct Fixture {
   test::TempDir dir;
-  Store store{StoreOptions{dir.file("s.db")}, FoldContext{}};
+  SqliteStore store{StoreOptions{dir.file("s.db")}};
+  Ledger ledger{store, leaf_rules()};
+  std::int64_t count(const std::string& sql) { return test::db_count(dir.file("s.db"), sql); }
 };
 
 }  // namespace
 
 TEST_CASE_FIXTURE(Fixture, "store: migrations run at open and are recorded in user_version") {
-  CHECK(store.schema_version() == Store::latest_schema_version());
-  CHECK(count(store, "PRAGMA foreign_keys") == 1);
-  CHECK(count(store, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
-  CHECK(count(store, "PRAGMA synchronous") == 2);  // FULL
-  Store again(StoreOptions{dir.file("s.db")}, FoldContext{});  // idempotent
-  CHECK(again.schema_version() == Store::latest_schema_version());
+  CHECK(store.schema_version() == SqliteStore::latest_version());
+  CHECK(store.setting("foreign_keys") == 1);
+  CHECK(count("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
+  CHECK(store.setting("synchronous") == 2);  // FULL
+  SqliteStore again(StoreOptions{dir.file("s.db")});  // idempotent
+  CHECK(again.schema_version() == SqliteStore::latest_version());
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: one ingest writes raw payload - event - refs - projection - outbox and idempotency together") {
-  auto out = ingest(store, request(test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"8812"}])"), "key-1"));
+  auto out = ingest(ledger, request(test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"8812"}])"), "key-1"));
   CHECK(out.kind == WriteOutcome::Kind::created);
   CHECK(is_uuid_v7(out.complaint_id));
-  CHECK(count(store, "SELECT count(*) FROM complaints") == 1);
-  CHECK(count(store, "SELECT count(*) FROM events WHERE kind = 'created'") == 1);
-  CHECK(count(store, "SELECT count(*) FROM raw_payloads") == 1);
-  CHECK(count(store, "SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '8812'") == 1);
-  CHECK(count(store, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 1);
-  CHECK(count(store, "SELECT count(*) FROM idempotency") == 1);
-  CHECK(out.body.find("CANARY") == std::string::npos);  // answers never carry the reporter
+  CHECK(count("SELECT count(*) FROM complaints") == 1);
+  CHECK(count("SELECT count(*) FROM events WHERE kind = 'created'") == 1);
+  CHECK(count("SELECT count(*) FROM raw_payloads") == 1);
+  CHECK(count("SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '8812'") == 1);
+  CHECK(count("SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 1);
+  CHECK(count("SELECT count(*) FROM idempotency") == 1);
+  CHECK(answer_json(out).find("CANARY") == std::string::npos);  // answers never carry the reporter
   CHECK(store.state_json(out.complaint_id)->find("CANARY-NAME") != std::string::npos);  // but it is stored
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: a rolled-back ingest leaves nothing behind") {
   store.begin();
-  store.ingest(request(test::sample_complaint()));
+  ledger.ingest(request(test::sample_complaint()));
   store.rollback();
   for (const char* t : {"complaints", "events", "raw_payloads", "refs", "outbox", "idempotency"})
-    CHECK(count(store, std::string("SELECT count(*) FROM ") + t) == 0);
+    CHECK(count(std::string("SELECT count(*) FROM ") + t) == 0);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: idempotency key and known refs return the original answer") {
   auto body = test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"1"}])");
-  auto first = ingest(store, request(body, "k"));
-  auto again = ingest(store, request(body, "k"));
+  auto first = ingest(ledger, request(body, "k"));
+  auto again = ingest(ledger, request(body, "k"));
   CHECK(again.kind == WriteOutcome::Kind::replayed);
   CHECK(again.complaint_id == first.complaint_id);
-  CHECK(again.body == first.body);
-  auto other = ingest(store, request(test::sample_complaint("B"), "k"));
+  CHECK(answer_json(again) == answer_json(first));
+  auto other = ingest(ledger, request(test::sample_complaint("B"), "k"));
   CHECK(other.error == errc::idempotency_mismatch);
-  auto by_ref = ingest(store, request(test::sample_complaint("A again", R"(,"refs":[{"system":"apekesah","id":"1"}])")));
+  auto by_ref = ingest(ledger, request(test::sample_complaint("A again", R"(,"refs":[{"system":"apekesah","id":"1"}])")));
   CHECK(by_ref.kind == WriteOutcome::Kind::duplicate);
   CHECK(by_ref.complaint_id == first.complaint_id);
-  CHECK(count(store, "SELECT count(*) FROM complaints") == 1);
-  CHECK(count(store, "SELECT count(*) FROM events") == 1);
+  CHECK(count("SELECT count(*) FROM complaints") == 1);
+  CHECK(count("SELECT count(*) FROM events") == 1);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: actions follow the state machine - refused ones store nothing") {
-  auto id = ingest(store, request(test::sample_complaint())).complaint_id;
-  CHECK(act(store, id, EventKind::closed).error == errc::transition_not_allowed);
-  CHECK(act(store, id, EventKind::disposed, "{}").error == errc::invalid_value);  // agency missing
-  CHECK(count(store, "SELECT count(*) FROM events") == 1);
+  auto id = ingest(ledger, request(test::sample_complaint())).complaint_id;
+  CHECK(act(ledger, id, EventKind::closed).error == errc::transition_not_allowed);
+  CHECK(act(ledger, id, EventKind::disposed, "{}").error == errc::invalid_value);  // agency missing
+  CHECK(count("SELECT count(*) FROM events") == 1);
   auto eid = make_uuid_v7();
-  auto v = act(store, id, EventKind::verified, "{}", eid);
+  auto v = act(ledger, id, EventKind::verified, "{}", eid);
   CHECK(v.kind == WriteOutcome::Kind::created);
-  CHECK(act(store, id, EventKind::verified, "{}", eid).kind == WriteOutcome::Kind::replayed);  // same event again
-  CHECK(act(store, id, EventKind::held, "{}", eid).error == errc::idempotency_mismatch);
-  CHECK(act(store, "019a9ec0-6400-7000-8000-000000000000", EventKind::verified).error == errc::not_found);
-  CHECK(act(store, id, EventKind::disposed, R"({"agency":"dinas-pu"})").kind == WriteOutcome::Kind::created);
-  CHECK(count(store, "SELECT count(*) FROM complaints WHERE status = 'disposed' AND agency = 'dinas-pu'") == 1);
-  CHECK(count(store, "SELECT count(*) FROM outbox") == 3);
+  CHECK(act(ledger, id, EventKind::verified, "{}", eid).kind == WriteOutcome::Kind::replayed);  // same event again
+  CHECK(act(ledger, id, EventKind::held, "{}", eid).error == errc::idempotency_mismatch);
+  CHECK(act(ledger, "019a9ec0-6400-7000-8000-000000000000", EventKind::verified).error == errc::not_found);
+  CHECK(act(ledger, id, EventKind::disposed, R"({"agency":"dinas-pu"})").kind == WriteOutcome::Kind::created);
+  CHECK(count("SELECT count(*) FROM complaints WHERE status = 'disposed' AND agency = 'dinas-pu'") == 1);
+  CHECK(count("SELECT count(*) FROM outbox") == 3);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in the order they were taken") {
   // Regression: `closed` right after `responded`, both stamped in one millisecond, was refused
   // when its random event_id bits sorted it before the answer.
   for (int round = 0; round < 20; ++round) {
-    auto id = ingest(store, request(test::sample_complaint("R" + std::to_string(round)))).complaint_id;
+    auto id = ingest(ledger, request(test::sample_complaint("R" + std::to_string(round)))).complaint_id;
     const TimeMs same = system_now_ms();
     auto at_same = [&](EventKind k, const std::string& payload) {
       AppendRequest a;
@@ -144,7 +145,7 @@ TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in
       a.event.kind = k;
       a.event.payload = payload;
       store.begin();
-      auto out = store.append_event(a);
+      auto out = ledger.act(a);
       store.commit();
       return out.stored() ? 201 : 200;
     };
@@ -159,25 +160,26 @@ TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: an external id links to one complaint only") {
-  auto a = ingest(store, request(test::sample_complaint("A"))).complaint_id;
-  auto b = ingest(store, request(test::sample_complaint("B"))).complaint_id;
-  CHECK(act(store, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").kind == WriteOutcome::Kind::created);
-  auto refused = act(store, b, EventKind::linked, R"({"system":"lapor","id":"4410231"})");
+  auto a = ingest(ledger, request(test::sample_complaint("A"))).complaint_id;
+  auto b = ingest(ledger, request(test::sample_complaint("B"))).complaint_id;
+  CHECK(act(ledger, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").kind == WriteOutcome::Kind::created);
+  auto refused = act(ledger, b, EventKind::linked, R"({"system":"lapor","id":"4410231"})");
   CHECK(refused.error == errc::transition_not_allowed);
-  CHECK(refused.body.find(a) != std::string::npos);
+  CHECK(refused.detail.find(a) != std::string::npos);
   CHECK(store.find_by_ref("lapor", "4410231") == a);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: events are append-only") {
-  ingest(store, request(test::sample_complaint()));
-  CHECK_THROWS_AS(store.exec("UPDATE events SET kind = 'closed'"), StoreError);
-  CHECK_THROWS_AS(store.exec("DELETE FROM events"), StoreError);
+  ingest(ledger, request(test::sample_complaint()));
+  CHECK_THROWS(test::db_exec(dir.file("s.db"), "UPDATE events SET kind = 'closed'"));
+  CHECK_THROWS(test::db_exec(dir.file("s.db"), "DELETE FROM events"));
+  CHECK(count("SELECT count(*) FROM events") == 1);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: list pages through complaints by cursor and filters") {
   std::vector<std::string> ids;
-  for (int i = 0; i < 7; ++i) ids.push_back(ingest(store, request(test::sample_complaint("C" + std::to_string(i)))).complaint_id);
-  act(store, ids[2], EventKind::verified);
+  for (int i = 0; i < 7; ++i) ids.push_back(ingest(ledger, request(test::sample_complaint("C" + std::to_string(i)))).complaint_id);
+  act(ledger, ids[2], EventKind::verified);
   std::vector<std::string> seen;
   ListQuery q;
   q.limit = 3;
@@ -200,8 +202,8 @@ TEST_CASE_FIXTURE(Fixture, "store: tokens are kept as SHA-256 hashes only") {
     CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
   }
   auto t = store.create_token("dashboard", "read,pii", "", 1);
-  CHECK(count(store, "SELECT count(*) FROM api_tokens WHERE sha256 = '" + crypto::sha256_hex(t.secret) + "'") == 1);
-  CHECK(count(store, "SELECT count(*) FROM api_tokens WHERE instr(sha256 || name || scopes, '" + t.secret + "') > 0") == 0);
+  CHECK(count("SELECT count(*) FROM api_tokens WHERE sha256 = '" + crypto::sha256_hex(t.secret) + "'") == 1);
+  CHECK(count("SELECT count(*) FROM api_tokens WHERE instr(sha256 || name || scopes, '" + t.secret + "') > 0") == 0);
   auto found = store.find_token_by_hash(crypto::sha256_hex(t.secret));
   REQUIRE(found);
   CHECK(found->scopes == "read,pii");
@@ -211,33 +213,34 @@ TEST_CASE_FIXTURE(Fixture, "store: tokens are kept as SHA-256 hashes only") {
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: online backup produces a complete - openable copy") {
-  for (int i = 0; i < 20; ++i) ingest(store, request(test::sample_complaint("C" + std::to_string(i))));
+  for (int i = 0; i < 20; ++i) ingest(ledger, request(test::sample_complaint("C" + std::to_string(i))));
   store.backup_to(dir.file("backup.db"));
-  Store copy(StoreOptions{dir.file("backup.db")}, FoldContext{});
+  SqliteStore copy(StoreOptions{dir.file("backup.db")});
   CHECK(copy.complaint_count() == 20);
   CHECK(copy.event_count() == 20);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: a database from a newer binary is refused") {
-  store.exec("PRAGMA user_version = 999");
-  CHECK_THROWS_AS(Store(StoreOptions{dir.file("s.db")}, FoldContext{}), StoreError);
+  test::db_exec(dir.file("s.db"), "PRAGMA user_version = 999");
+  CHECK_THROWS_AS(SqliteStore(StoreOptions{dir.file("s.db")}), StoreError);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only - and prunes old acknowledged feed rows") {
-  Directory dir({ChildNode{"kota-batam", {"21.71"}, {}}});
-  store.set_topology("provinsi-kepri", dir, "");
+  LedgerRules province;
+  province.self = "provinsi-kepri";
+  province.children = Directory({ChildNode{"kota-batam", {"21.71"}, {}}});
+  Ledger ledger(store, province);
   const TimeMs t0 = 1'763'600'000'000;
   auto at = [&](int i, TimeMs now) {
     auto r = request(test::sample_complaint("Feed " + std::to_string(i), R"(,"region":"21.71")"));
     r.origin = "provinsi-kepri";
-    r.destinations = {};
     r.now = now;
-    REQUIRE(ingest(store, r).kind == WriteOutcome::Kind::created);
+    REQUIRE(ingest(ledger, r).kind == WriteOutcome::Kind::created);
   };
   for (int i = 0; i < 6; ++i) at(i, t0);                                // old rows
   for (int i = 6; i < 9; ++i) at(i, t0 + Store::kFeedRetentionMs);      // recent rows
   const char* rows = "SELECT count(*) FROM outbox WHERE destination = 'child:kota-batam'";
-  REQUIRE(count(store, rows) == 9);
+  REQUIRE(count(rows) == 9);
   auto b = store.feed_backlog("kota-batam");
   CHECK(b.acked == 0);
   CHECK_FALSE(b.acked_at.has_value());
@@ -254,7 +257,7 @@ TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only 
   CHECK(b.acked == page.last_id);
   CHECK(b.acked_at == later);
   CHECK(b.unfetched == 5);
-  CHECK(count(store, rows) == 5);
+  CHECK(count(rows) == 5);
   // The rest of the feed is still served from where the child is.
   CHECK(store.feed("kota-batam", page.last_id, 100).items.size() == 5);
 
@@ -273,5 +276,5 @@ TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only 
   b = store.feed_backlog("kota-batam");
   CHECK(b.unfetched == 0);
   CHECK_FALSE(b.oldest_unfetched.has_value());
-  CHECK(count(store, rows) == 3);  // the recent ones are kept for the retention window
+  CHECK(count(rows) == 3);  // the recent ones are kept for the retention window
 }

@@ -1,0 +1,499 @@
+#include "ledger/ledger.hpp"
+
+#include <algorithm>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/schema.hpp"
+#include "core/uuid.hpp"
+#include "federation/redact.hpp"
+
+namespace simpul {
+
+namespace {
+
+constexpr const char* kUpstream = "upstream";
+constexpr const char* kChildPrefix = "child:";
+constexpr const char* kConnectorPrefix = "connector:";
+
+bool through(const Event& e, const std::string& node) {
+  return std::find(e.hops.begin(), e.hops.end(), node) != e.hops.end();
+}
+
+// What an app hears about: the status changes and answers an outbound connector relays.
+bool relayed_to_apps(EventKind k) {
+  switch (k) {
+    case EventKind::verified:
+    case EventKind::held:
+    case EventKind::disposed:
+    case EventKind::forwarded:
+    case EventKind::not_authority:
+    case EventKind::progressed:
+    case EventKind::responded:
+    case EventKind::closed:
+    case EventKind::reopened:
+    case EventKind::archived:
+    case EventKind::cancelled: return true;
+    default: return false;
+  }
+}
+
+std::string describe_conflict(const Conflict& c) { return std::string(to_string(c.kind)) + ": " + c.reason; }
+
+// Why a `created` event from another node does not carry a valid record of its own complaint
+// (validated like the API's own input), or nullopt; `out` is the record when it does.
+std::optional<std::string> invalid_record(const Event& e, Complaint& out) {
+  auto doc = json::parse(e.payload);
+  if (!doc || !doc->IsObject()) return "a created event's payload must be a complaint record";
+  if (json::get_string(*doc, "id") != e.complaint_id) return "the record's id is not the event's complaint_id";
+  if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc))
+    return "the record is not a valid complaint: " + bad->pointer + ": " + bad->detail;
+  auto rec = json::complaint_from_value(*doc);
+  if (!rec) return "the record is not a valid complaint: " + rec.error().detail;
+  out = std::move(*rec);
+  return std::nullopt;
+}
+
+std::vector<Event> events_only(const std::vector<StoredEvent>& stored) {
+  std::vector<Event> out;
+  out.reserve(stored.size());
+  for (const auto& s : stored) out.push_back(s.event);
+  return out;
+}
+
+}  // namespace
+
+std::string Destination::name() const {
+  switch (kind) {
+    case Kind::upstream: return kUpstream;
+    case Kind::child: return kChildPrefix + id;
+    case Kind::connector: return kConnectorPrefix + id;
+  }
+  return kUpstream;
+}
+
+std::optional<Destination> Destination::parse(const std::string& name) {
+  if (name == kUpstream) return upstream();
+  auto tail = [&](const char* prefix) -> std::optional<std::string> {
+    const std::string p(prefix);
+    if (name.size() > p.size() && name.compare(0, p.size(), p) == 0) return name.substr(p.size());
+    return std::nullopt;
+  };
+  if (auto id = tail(kChildPrefix)) return child(*id);
+  if (auto id = tail(kConnectorPrefix)) return connector(*id);
+  return std::nullopt;
+}
+
+std::string answer_json(const WriteOutcome& out) {
+  if (!out.answer.empty() || !out.state) return out.answer;
+  std::string state = json::state_to_json(*out.state, false);
+  if (out.event_id.empty()) return state;
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("event_id");
+  w.String(out.event_id.c_str());
+  w.EndObject();
+  std::string head(buf.GetString(), buf.GetSize());
+  head.pop_back();
+  return head + ",\"complaint\":" + state + "}";
+}
+
+Ledger::Ledger(Store& store, LedgerRules rules) : store_(store), rules_(std::move(rules)) {}
+
+ComplaintState Ledger::project(std::vector<Event> events, TimeMs now) {
+  ComplaintState st = fold(std::move(events), rules_.fold);
+  if (st.exists) store_.put_projection(st, now);
+  return st;
+}
+
+void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st, TimeMs now) {
+  const std::string& id = e.complaint_id;
+  // Up: every event that has not already passed through the parent.
+  if (!rules_.upstream.empty() && !through(e, rules_.upstream))
+    store_.enqueue(Destination::upstream().name(), id, seq, now);
+  // To the apps the complaint came from, unless one of that app's own connectors wrote it.
+  if (relayed_to_apps(e.kind)) {
+    for (const auto& route : rules_.outbound) {
+      if (std::find(route.own_actors.begin(), route.own_actors.end(), e.actor.name) != route.own_actors.end())
+        continue;
+      if (store_.ref_of(id, route.system)) store_.enqueue(Destination::connector(route.connector).name(), id, seq, now);
+    }
+  }
+  if (rules_.children.empty() || !st.exists) return;
+  // Down: the child it is routed to now, and every child its `created` came through.
+  const auto history = store_.stored_events_of(id);
+  std::vector<std::string> visible;
+  auto routed = rules_.children.route(st.record);
+  if (!routed.empty()) visible.push_back(routed);
+  for (const auto& h : history) {
+    if (h.event.kind != EventKind::created) continue;
+    for (const auto& hop : h.event.hops)
+      if (rules_.children.find(hop) && std::find(visible.begin(), visible.end(), hop) == visible.end())
+        visible.push_back(hop);
+  }
+  for (const auto& child : visible) {
+    const std::string dest = Destination::child(child).name();
+    // A node never gets back what passed through it. The first time a child sees a complaint
+    // it gets its whole history; after that, each new event.
+    if (!store_.visible_to(id, child)) {
+      store_.make_visible(id, child, now);
+      for (const auto& h : history)
+        if (!through(h.event, child)) store_.enqueue(dest, id, h.seq, now);
+    } else if (!through(e, child)) {
+      store_.enqueue(dest, id, seq, now);
+    }
+  }
+}
+
+WriteOutcome Ledger::ingest(const IngestRequest& req) {
+  const std::string request_hash = crypto::sha256_hex(req.raw_body);
+  WriteOutcome out;
+  if (!req.idem_key.empty()) {
+    if (auto stored = store_.recall_answer(req.idem_scope, req.idem_key)) {
+      if (stored->request_sha256 != request_hash) {
+        out.kind = WriteOutcome::Kind::rejected;
+        out.error = errc::idempotency_mismatch;
+        out.detail = "this Idempotency-Key was already used with a different request body";
+        return out;
+      }
+      out.kind = WriteOutcome::Kind::replayed;
+      out.complaint_id = stored->complaint_id;
+      out.answer = stored->body;
+      return out;
+    }
+  }
+
+  // A complaint is created once. The same record again is a duplicate; any other record under
+  // an existing id would replace the original in the fold (the earlier `created` wins), so it
+  // is refused, audited, and nothing of it is stored.
+  if (!req.complaint.id.empty()) {
+    if (auto existing = store_.created_payload(req.complaint.id)) {
+      out.complaint_id = req.complaint.id;
+      if (*existing == json::complaint_to_json(req.complaint, true)) {
+        out.kind = WriteOutcome::Kind::duplicate;
+        out.state = fold(store_.events_of(req.complaint.id), rules_.fold);
+        return out;
+      }
+      store_.audit(req.now, req.actor.name.empty() ? req.raw_source : req.actor.name, "ingest.rejected",
+                   req.complaint.id, "{\"reason\":\"a different complaint with this id exists\"}");
+      out.kind = WriteOutcome::Kind::rejected;
+      out.error = errc::already_exists;
+      out.detail = "a complaint with this id already exists; post events to change it";
+      out.pointer = "/id";
+      return out;
+    }
+  }
+  Store::Savepoint guard(store_);
+  // The answer as the API gave it (201 created, 200 the same complaint), replayed with 200.
+  auto remember = [&] {
+    if (req.idem_key.empty()) return;
+    store_.remember_answer(req.idem_scope, req.idem_key, request_hash, out.stored() ? 201 : 200, out.complaint_id,
+                           answer_json(out), req.now);
+  };
+
+  // A source that resends a complaint we already hold (same external id) gets the original.
+  for (const auto& ref : req.complaint.refs) {
+    if (auto existing = store_.find_by_ref(ref.system, ref.id)) {
+      out.kind = WriteOutcome::Kind::duplicate;
+      out.complaint_id = *existing;
+      out.state = fold(store_.events_of(*existing), rules_.fold);
+      remember();
+      guard.keep();
+      return out;
+    }
+  }
+
+  Complaint c = req.complaint;
+  if (c.id.empty()) c.id = make_uuid_v7(req.now);
+  Event created;
+  created.event_id = make_uuid_v7(req.now);
+  created.complaint_id = c.id;
+  created.origin = req.origin;
+  created.at = c.received_at;
+  created.actor = req.actor;
+  created.kind = EventKind::created;
+  created.payload = json::complaint_to_json(c, true);
+  created.hops = {req.origin};
+
+  std::vector<StoredEvent> stored;
+  stored.push_back({store_.append(created, req.now), created});
+  TimeMs last = created.at;
+  for (Event e : req.history) {
+    e.complaint_id = c.id;
+    e.at = std::max(e.at, last + 1);
+    last = e.at;
+    const std::int64_t seq = store_.append(e, req.now);
+    stored.push_back({seq, std::move(e)});
+  }
+  for (const auto& ref : c.refs) store_.add_ref(ref, c.id, req.now);
+  ComplaintState st = fold(events_only(stored), rules_.fold);
+  SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
+  if (!st.conflicts.empty()) {
+    out.kind = WriteOutcome::Kind::rejected;
+    out.error = errc::transition_not_allowed;
+    out.complaint_id = c.id;
+    out.detail = "history: " + describe_conflict(st.conflicts.front());
+    return out;
+  }
+  store_.put_projection(st, req.now);
+  for (const auto& s : stored) fan_out(s.event, s.seq, st, req.now);
+  store_.keep_raw_payload(req.raw_source, c.id, req.content_type, req.raw_body, req.now);
+
+  out.kind = WriteOutcome::Kind::created;
+  out.complaint_id = c.id;
+  out.state = std::move(st);
+  remember();
+  guard.keep();
+  return out;
+}
+
+WriteOutcome Ledger::act(const AppendRequest& req) {
+  Event e = req.event;
+  const TimeMs now = req.now ? req.now : req.event.at;
+  Store::Savepoint guard(store_);
+  WriteOutcome out;
+  out.complaint_id = e.complaint_id;
+  out.event_id = e.event_id;
+  auto fail = [&](errc code, std::string detail, std::string pointer = "") {
+    out.kind = WriteOutcome::Kind::rejected;
+    out.error = code;
+    out.detail = std::move(detail);
+    out.pointer = std::move(pointer);
+    return out;
+  };
+
+  if (auto dup = store_.find_event(e.event_id)) {
+    if (dup->complaint_id != e.complaint_id || dup->kind != e.kind || dup->payload != e.payload)
+      return fail(errc::idempotency_mismatch, "this event_id was already used for another event", "/event_id");
+    out.kind = WriteOutcome::Kind::replayed;
+    out.state = fold(store_.events_of(e.complaint_id), rules_.fold);
+    guard.keep();
+    return out;
+  }
+
+  std::vector<Event> events = store_.events_of(e.complaint_id);
+  if (events.empty()) return fail(errc::not_found, "no such complaint");
+  if (e.kind == EventKind::created) return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
+  if (req.after_latest)
+    for (const auto& prior : events) e.at = std::max(e.at, prior.at + 1);
+  if (e.kind == EventKind::amended) {
+    auto payload = json::parse(e.payload);
+    const rapidjson::Value* fields = nullptr;
+    if (payload && payload->IsObject() && payload->HasMember("fields")) fields = &(*payload)["fields"];
+    if (fields && fields->IsObject() && fields->HasMember("privacy") && (*fields)["privacy"].IsString()) {
+      auto to = parse_privacy((*fields)["privacy"].GetString());
+      auto from = store_.projected_privacy(e.complaint_id);
+      if (to && from && privacy_rank(*to) < privacy_rank(*from)) {
+        if (!req.may_lower_privacy)
+          return fail(errc::forbidden, "only an admin may lower a complaint's privacy", "/payload/fields/privacy");
+        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered", e.complaint_id,
+                     "{\"from\":\"" + std::string(to_string(*from)) + "\",\"to\":\"" + std::string(to_string(*to)) +
+                         "\"}");
+      }
+    }
+  }
+  // The one fold of this write: the history with the new event, which folds last. A conflict
+  // for it is the answer: not allowed now (its position), or a payload the fold cannot read.
+  events.push_back(e);
+  ComplaintState st = fold(std::move(events), rules_.fold);
+  for (const auto& c : st.conflicts) {
+    if (c.event_id != e.event_id) continue;
+    if (c.out_of_order) return fail(errc::transition_not_allowed, c.reason, "/kind");
+    return fail(errc::invalid_value, c.reason, "/payload");
+  }
+  if (e.kind == EventKind::linked) {
+    auto payload = json::parse(e.payload);  // valid: the fold accepted it
+    Ref ref{json::get_string(*payload, "system"), json::get_string(*payload, "id")};
+    if (auto owner = store_.find_by_ref(ref.system, ref.id)) {
+      if (*owner != e.complaint_id)
+        return fail(errc::transition_not_allowed, ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
+                    "/payload");
+    } else {
+      store_.add_ref(ref, e.complaint_id, now);
+    }
+  }
+  const std::int64_t seq = store_.append(e, now);
+  store_.put_projection(st, now);
+  fan_out(e, seq, st, now);
+  out.kind = WriteOutcome::Kind::created;
+  out.state = std::move(st);
+  guard.keep();
+  return out;
+}
+
+std::optional<std::string> Ledger::refuse_from_child(const std::string& child, Event& e, TimeMs now,
+                                                     bool& duplicate) {
+  duplicate = false;
+  const auto& hops = e.hops;
+  if (hops.empty() || hops.back() != child) return "the hop path must end with the sending node";
+  if (hops.front() != e.origin) return "the hop path must start at the event's origin";
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    if (std::find(hops.begin() + static_cast<std::ptrdiff_t>(i) + 1, hops.end(), hops[i]) != hops.end())
+      return "the hop path names " + hops[i] + " twice";
+    if (hops[i] == rules_.self) return "the hop path names this node: the event has been here already";
+    if (!rules_.upstream.empty() && hops[i] == rules_.upstream)
+      return "the hop path names " + hops[i] + ", this node's parent: it cannot come from below";
+    // Another child of this node is a sibling of the sender, never below it.
+    if (i + 1 < hops.size() && rules_.children.find(hops[i]))
+      return "the hop path names " + hops[i] + ", another child of this node, below " + child;
+  }
+  if (e.at > now + rules_.max_clock_skew_ms)
+    return "the event is stamped " + std::to_string((e.at - now) / 1000) +
+           " s in the future (more than the allowed clock skew of " + std::to_string(rules_.max_clock_skew_ms / 1000) +
+           " s): correct the sending node's clock";
+
+  if (e.kind == EventKind::created) {
+    Complaint record;
+    if (auto bad = invalid_record(e, record)) return bad;
+    const ChildNode* node = rules_.children.find(child);
+    if (node && !node->regions.empty()) {
+      bool within = std::any_of(node->regions.begin(), node->regions.end(),
+                                [&](const std::string& r) { return region_within(record.region, r); });
+      if (!within)
+        return "the complaint's region " + (record.region.empty() ? std::string("(none)") : record.region) +
+               " is not within " + child + "'s regions";
+    }
+    if (auto existing = store_.created_payload(e.complaint_id)) {
+      // The same record again (resent under another event id) changes nothing.
+      Event copy = e;
+      redact_for_hop(copy, record.privacy);
+      if (copy.payload == *existing) {
+        duplicate = true;
+        return std::nullopt;
+      }
+      return "a complaint with this id exists: a second created event would replace its record";
+    }
+    return std::nullopt;
+  }
+
+  if (!store_.complaint_known(e.complaint_id)) return std::nullopt;  // the caller answers "retry"
+  if (!store_.visible_to(e.complaint_id, child)) return "the complaint was neither created by nor routed to " + child;
+  return std::nullopt;
+}
+
+void Ledger::audit_refused(TimeMs now, const std::string& from, const Event& e, const std::string& reason) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("event_id");
+  w.String(e.event_id.c_str());
+  w.Key("kind");
+  auto kind = to_string(e.kind);
+  w.String(kind.data(), static_cast<rapidjson::SizeType>(kind.size()));
+  w.Key("reason");
+  w.String(reason.c_str());
+  w.EndObject();
+  store_.audit(now, from, "fed.rejected", e.complaint_id, std::string(buf.GetString(), buf.GetSize()));
+}
+
+std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child, std::vector<Event> events, TimeMs now) {
+  std::vector<MergeOutcome> out;
+  out.reserve(events.size());
+  for (auto& e : events) {
+    MergeOutcome r{e.event_id, MergeResult::accepted, ""};
+    if (store_.find_event(e.event_id)) {
+      r.outcome = MergeResult::duplicate;
+      out.push_back(std::move(r));
+      continue;
+    }
+    bool duplicate = false;
+    auto why = refuse_from_child(child, e, now, duplicate);
+    if (!why && duplicate) {
+      r.outcome = MergeResult::duplicate;
+    } else if (!why && e.kind != EventKind::created && !store_.complaint_known(e.complaint_id)) {
+      // Its `created` is still on the way (a reordered delivery): not an error, send it again.
+      r.outcome = MergeResult::retry;
+      r.reason = "unknown complaint; send its created event first";
+    } else if (!why) {
+      // Second line of defence: never keep personal data a child should not have sent. For a
+      // new complaint the `created` payload's own flag decides (redact_for_hop reads it).
+      redact_for_hop(e, store_.projected_privacy(e.complaint_id).value_or(Privacy::public_));
+      // Validated like the API's own input, in the fold the merge does anyway: a payload the
+      // fold cannot read is undone and refused. An event that is only out of order with what
+      // this node holds (concurrent actions on two nodes) is kept and shown as a conflict for
+      // an admin, as every conflict is.
+      Store::Savepoint merge(store_);
+      Merged m = store_merged(e, now);
+      for (const auto& c : m.state.conflicts)
+        if (c.event_id == e.event_id && !c.out_of_order) why = "the event cannot be applied: " + c.reason;
+      if (!why) merge.keep();
+    }
+    if (why) {
+      r.outcome = MergeResult::rejected;
+      r.reason = std::move(*why);
+      audit_refused(now, "node:" + child, e, r.reason);  // after the savepoint is undone: it stays
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Ledger::Merged Ledger::store_merged(Event& e, TimeMs now) {
+  e.hops.push_back(rules_.self);
+  const std::int64_t seq = store_.append(e, now);
+  // The external ids the event carries, unless another complaint here already holds them.
+  if (e.kind == EventKind::linked || e.kind == EventKind::created) {
+    auto p = json::parse(e.payload);
+    if (p && p->IsObject()) {
+      std::vector<Ref> refs;
+      if (e.kind == EventKind::linked) {
+        refs.push_back({json::get_string(*p, "system"), json::get_string(*p, "id")});
+      } else if (auto rec = json::complaint_from_value(*p)) {
+        refs = rec->refs;
+      }
+      for (const auto& ref : refs)
+        if (!ref.system.empty() && !ref.id.empty() && !store_.find_by_ref(ref.system, ref.id))
+          store_.add_ref(ref, e.complaint_id, now);
+    }
+  }
+  Merged m{seq, project(store_.events_of(e.complaint_id), now)};
+  fan_out(e, seq, m.state, now);
+  return m;
+}
+
+int Ledger::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now,
+                              const std::string& cursor_name) {
+  int fresh = 0;
+  for (auto& e : events) {
+    if (store_.find_event(e.event_id)) continue;
+    if (through(e, rules_.self)) continue;  // our own
+    if (e.kind == EventKind::created) {
+      // The parent decides, but a complaint is created once, and with a valid record: a second
+      // record under its id would replace the one this node holds. Kept out, audited for an admin.
+      const std::string parent = "node:" + (rules_.upstream.empty() ? std::string("parent") : rules_.upstream);
+      Complaint record;
+      if (auto bad = invalid_record(e, record)) {
+        audit_refused(now, parent, e, *bad);
+        continue;
+      }
+      if (auto existing = store_.created_payload(e.complaint_id)) {
+        if (*existing != e.payload) audit_refused(now, parent, e, "a complaint with this id exists");
+        continue;
+      }
+    }
+    store_merged(e, now);
+    ++fresh;
+  }
+  store_.set_cursor(cursor_name, cursor_value, now);
+  return fresh;
+}
+
+int Ledger::merge_recovered(std::vector<Event> events, TimeMs now) {
+  int fresh = 0;
+  for (auto& e : events) {
+    auto here = std::find(e.hops.begin(), e.hops.end(), rules_.self);
+    if (here == e.hops.end()) continue;  // not this node's past
+    if (store_.find_event(e.event_id)) continue;
+    if (e.kind == EventKind::created && store_.created_payload(e.complaint_id)) continue;
+    e.hops.erase(here + 1, e.hops.end());
+    e.hops.pop_back();  // store_merged appends this node again
+    Merged m = store_merged(e, now);
+    // The parent has it: what fan_out queued for it is done already.
+    store_.mark_done(Destination::upstream().name(), m.seq);
+    ++fresh;
+  }
+  return fresh;
+}
+
+}  // namespace simpul

@@ -1,0 +1,920 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/crypto.hpp"
+#include "core/json.hpp"
+#include "core/resources.hpp"
+
+namespace simpul {
+namespace {
+
+errc classify(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::storage_busy;
+    case SQLITE_FULL: return errc::storage_full;
+    default: return errc::storage_failure;
+  }
+}
+
+struct Migration {
+  int version;
+  std::string_view sql;
+};
+
+std::vector<Migration> migrations() {
+  std::vector<Migration> out;
+  const std::string_view prefix = "schema/migrations/";
+  for (const auto& r : resources::all()) {
+    std::string_view path(r.path);
+    if (path.substr(0, prefix.size()) != prefix) continue;
+    int version = std::atoi(std::string(path.substr(prefix.size())).c_str());
+    SIMPUL_CHECK(version > 0, "a migration file name must start with its version number");
+    out.push_back({version, std::string_view(r.data, r.size)});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  for (std::size_t i = 0; i < out.size(); ++i)
+    SIMPUL_CHECK(out[i].version == static_cast<int>(i) + 1, "migration versions must be 1..N");
+  return out;
+}
+
+}  // namespace
+
+// A cached prepared statement, borrowed for one use: reset and unbound when it goes away.
+class SqliteStore::Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  ~Stmt() {
+    if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+  Stmt& bind(int i, std::string_view v) {
+    check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Stmt& bind(int i, std::int64_t v) {
+    check(sqlite3_bind_int64(s_, i, v));
+    return *this;
+  }
+  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, const std::optional<std::int64_t>& v) {
+    if (v) return bind(i, *v);
+    check(sqlite3_bind_null(s_, i));
+    return *this;
+  }
+  Stmt& bind_null_if_empty(int i, const std::string& v) {
+    if (v.empty()) {
+      check(sqlite3_bind_null(s_, i));
+      return *this;
+    }
+    return bind(i, v);
+  }
+  Stmt& bind_blob(int i, std::string_view v) {
+    check(sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  // True while there is a row.
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(classify(rc), std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  std::int64_t i64(int col) { return sqlite3_column_int64(s_, col); }
+  bool null(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::string text(int col) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK)
+      throw StoreError(classify(rc), std::string("sqlite bind: ") + sqlite3_errmsg(db_));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
+  on_disk_ = !opt_.path.empty() && opt_.path != ":memory:" && opt_.path.rfind("file:", 0) != 0;
+  bool creating = false;
+  if (on_disk_ && !std::filesystem::exists(opt_.path)) {
+    if (!opt_.create)
+      throw StoreError(errc::storage_failure, "no database at " + opt_.path);
+    if (std::filesystem::exists(expected_marker(opt_.path)) && !opt_.recreate)
+      throw StoreError(errc::storage_failure,
+                       "the database " + opt_.path + " is missing, but this node had one (" +
+                           expected_marker(opt_.path) +
+                           " is there): restore it from a backup, or start with --new-store to "
+                           "begin an empty store");
+    creating = true;
+  }
+  int rc = sqlite3_open_v2(opt_.path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | (opt_.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(classify(rc), "cannot open database " + opt_.path + ": " + msg);
+  }
+  // A constructor that throws never runs the destructor: release the handle ourselves.
+  try {
+    sqlite3_busy_timeout(db_, opt_.busy_timeout_ms);
+    sqlite3_extended_result_codes(db_, 1);
+    exec("PRAGMA journal_mode=WAL");
+    exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    // 32 MiB of page cache (default 2 MiB): a batch of imported complaints or a large group
+    // commit then stays in memory until COMMIT instead of spilling pages to the WAL mid-way.
+    exec("PRAGMA cache_size=-32768");
+    // Every intake runs in its own savepoint, and SQLite keeps a savepoint's undo copies of the
+    // pages it touches in a sub-journal: a temporary file by default, which cost about forty
+    // write calls per imported row. In memory they are a few pages per complaint, released at
+    // each RELEASE.
+    exec("PRAGMA temp_store=MEMORY");
+    int v = schema_version();
+    if (v > latest_version()) {
+      throw StoreError(errc::storage_failure,
+                       "database " + opt_.path + " has schema version " + std::to_string(v) +
+                           ", newer than this binary supports (" +
+                           std::to_string(latest_version()) + ")");
+    }
+    if (opt_.migrate) migrate();
+    if (on_disk_) {
+      struct stat st {};
+      if (::stat(opt_.path.c_str(), &st) == 0) {
+        file_dev_ = static_cast<unsigned long long>(st.st_dev);
+        file_ino_ = static_cast<unsigned long long>(st.st_ino);
+      }
+      // From now on a database is expected here (also for stores made before the marker).
+      if ((creating || opt_.migrate) && !std::filesystem::exists(expected_marker(opt_.path))) {
+        std::FILE* f = std::fopen(expected_marker(opt_.path).c_str(), "w");
+        if (f) {
+          std::fputs("A Simpul database is expected beside this file. If it is missing, restore it from a\n"
+                     "backup; `simpul serve --new-store` begins an empty store instead.\n", f);
+          std::fclose(f);
+        }
+      }
+    }
+  } catch (...) {
+    close();
+    throw;
+  }
+}
+
+bool SqliteStore::file_replaced() const {
+  if (!on_disk_) return false;
+  struct stat st {};
+  if (::stat(opt_.path.c_str(), &st) != 0) return true;
+  return static_cast<unsigned long long>(st.st_dev) != file_dev_ ||
+         static_cast<unsigned long long>(st.st_ino) != file_ino_;
+}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  for (auto& [sql, s] : stmts_) sqlite3_finalize(s);
+  stmts_.clear();
+  if (db_) sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+void SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    throw StoreError(classify(rc), msg);
+  }
+}
+
+SqliteStore::Stmt SqliteStore::prepare(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK)
+      throw StoreError(classify(rc), std::string("sqlite prepare: ") + sqlite3_errmsg(db_));
+    it = stmts_.emplace(sql, s).first;
+  }
+  return Stmt(db_, it->second);
+}
+
+int SqliteStore::latest_version() { return static_cast<int>(migrations().size()); }
+
+int SqliteStore::schema_version() {
+  auto s = prepare("PRAGMA user_version");
+  s.step();
+  return static_cast<int>(s.i64(0));
+}
+
+void SqliteStore::migrate() {
+  int current = schema_version();
+  for (const auto& m : migrations()) {
+    if (m.version <= current) continue;
+    begin();
+    try {
+      exec(std::string(m.sql).c_str());
+      exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
+      commit();
+    } catch (...) {
+      rollback();
+      throw;
+    }
+  }
+}
+
+void SqliteStore::begin() { exec("BEGIN IMMEDIATE"); }
+void SqliteStore::commit() { exec("COMMIT"); }
+void SqliteStore::rollback() {
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+bool SqliteStore::complaint_known(const std::string& complaint_id) {
+  auto s = prepare("SELECT 1 FROM events WHERE complaint_id = ? LIMIT 1");
+  s.bind(1, complaint_id);
+  return s.step();
+}
+
+bool SqliteStore::visible_to(const std::string& complaint_id, const std::string& child) {
+  auto s = prepare("SELECT 1 FROM complaint_children WHERE complaint_id = ? AND child = ?");
+  s.bind(1, complaint_id).bind(2, child);
+  return s.step();
+}
+
+void SqliteStore::add_ref(const Ref& ref, const std::string& complaint_id, TimeMs now) {
+  prepare("INSERT INTO refs(system, ext_id, complaint_id, created_at) VALUES (?,?,?,?)")
+      .bind(1, ref.system)
+      .bind(2, ref.id)
+      .bind(3, complaint_id)
+      .bind(4, now)
+      .run();
+}
+
+std::vector<Event> SqliteStore::events_of(const std::string& complaint_id) {
+  auto s = prepare(
+      "SELECT event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
+      "WHERE complaint_id = ? ORDER BY seq");
+  s.bind(1, complaint_id);
+  std::vector<Event> out;
+  while (s.step()) {
+    Event e;
+    e.event_id = s.text(0);
+    e.complaint_id = complaint_id;
+    e.origin = s.text(1);
+    e.at = s.i64(2);
+    auto kind = parse_event_kind(s.text(3));
+    SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
+    e.kind = *kind;
+    e.actor = json::actor_from_json(s.text(4));
+    e.payload = s.text(5);
+    e.hops = json::hops_from_json(s.text(6));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<std::string> SqliteStore::find_by_ref(const std::string& system, const std::string& ext_id) {
+  auto s = prepare("SELECT complaint_id FROM refs WHERE system = ? AND ext_id = ?");
+  s.bind(1, system).bind(2, ext_id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::optional<std::string> SqliteStore::ref_of(const std::string& complaint_id, const std::string& system) {
+  auto s = prepare("SELECT ext_id FROM refs WHERE complaint_id = ? AND system = ? ORDER BY created_at LIMIT 1");
+  s.bind(1, complaint_id).bind(2, system);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::string& system, const std::string& after_id, int limit) {
+  auto s = prepare(
+      "SELECT r.complaint_id, r.ext_id, c.status FROM refs r JOIN complaints c ON c.id = r.complaint_id "
+      "WHERE r.system = ? AND r.complaint_id > ? AND c.status NOT IN ('closed', 'archived', 'cancelled') "
+      "ORDER BY r.complaint_id LIMIT ?");
+  s.bind(1, system).bind(2, after_id).bind(3, limit);
+  std::vector<LinkedComplaint> out;
+  while (s.step()) out.push_back({s.text(0), s.text(1), parse_status(s.text(2)).value_or(Status::received)});
+  return out;
+}
+
+std::optional<std::string> SqliteStore::state_json(const std::string& id) {
+  auto s = prepare("SELECT state_json FROM complaints WHERE id = ?");
+  s.bind(1, id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope, const std::string& key) {
+  auto s = prepare(
+      "SELECT request_sha256, status, coalesce(complaint_id, ''), response_json FROM idempotency "
+      "WHERE scope = ? AND key = ?");
+  s.bind(1, scope).bind(2, key);
+  if (!s.step()) return std::nullopt;
+  return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3)};
+}
+
+void SqliteStore::remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
+                            int status, const std::string& complaint_id, const std::string& body, TimeMs now) {
+  prepare(
+      "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, response_json, created_at) "
+      "VALUES (?,?,?,?,?,?,?)")
+      .bind(1, scope)
+      .bind(2, key)
+      .bind(3, request_sha256)
+      .bind(4, status)
+      .bind(5, complaint_id)
+      .bind(6, body)
+      .bind(7, now)
+      .run();
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payloads(const std::string& source) {
+  auto s = prepare(
+      "SELECT complaint_id, body FROM raw_payloads WHERE id IN (SELECT max(id) FROM raw_payloads "
+      "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY id");
+  s.bind(1, source);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.text(1));
+  return out;
+}
+
+void SqliteStore::keep_raw_payload(const std::string& source, const std::string& complaint_id,
+                             const std::string& content_type, std::string_view body, TimeMs now) {
+  prepare(
+      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
+      "VALUES (?,?,?,?,?,?)")
+      .bind(1, source)
+      .bind(2, complaint_id)
+      .bind(3, content_type)
+      .bind_blob(4, body)
+      .bind(5, crypto::sha256_hex(body))
+      .bind(6, now)
+      .run();
+}
+
+std::optional<std::string> SqliteStore::created_payload(const std::string& complaint_id) {
+  auto s = prepare("SELECT payload_json FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq LIMIT 1");
+  s.bind(1, complaint_id);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+std::optional<Privacy> SqliteStore::projected_privacy(const std::string& complaint_id) {
+  auto s = prepare("SELECT privacy FROM complaints WHERE id = ?");
+  s.bind(1, complaint_id);
+  if (!s.step()) return std::nullopt;
+  return parse_privacy(s.text(0));
+}
+
+std::vector<QueuedEvent> SqliteStore::events_through(const std::string& node, TimeMs since, std::int64_t after_seq, int limit) {
+  auto s = prepare(
+      "SELECT e.seq, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, e.payload_json, "
+      "e.hops_json, coalesce(c.privacy, 'anonim') FROM events e INDEXED BY events_stored LEFT JOIN "
+      "complaints c ON c.id = e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS (SELECT 1 FROM "
+      "json_each(e.hops_json) WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
+  s.bind(1, since).bind(2, after_seq).bind(3, node).bind(4, limit);
+  std::vector<QueuedEvent> out;
+  while (s.step()) out.push_back(queued_event(s));
+  return out;
+}
+
+TimeMs SqliteStore::latest_stored_at() {
+  auto s = prepare("SELECT coalesce(max(stored_at), 0) FROM events");
+  s.step();
+  return s.i64(0);
+}
+
+std::string SqliteStore::cursor(const std::string& name) {
+  auto s = prepare("SELECT value FROM cursors WHERE name = ?");
+  s.bind(1, name);
+  return s.step() ? s.text(0) : std::string();
+}
+
+void SqliteStore::set_cursor(const std::string& name, const std::string& value, TimeMs now) {
+  prepare(
+      "INSERT INTO cursors(name, value, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET value = ?2, updated_at = ?3")
+      .bind(1, name)
+      .bind(2, value)
+      .bind(3, now)
+      .run();
+}
+
+QueuedEvent SqliteStore::queued_event(Stmt& s) {
+  QueuedEvent item;
+  item.id = s.i64(0);
+  item.event.event_id = s.text(1);
+  item.event.complaint_id = s.text(2);
+  item.event.origin = s.text(3);
+  item.event.at = s.i64(4);
+  item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
+  item.event.actor = json::actor_from_json(s.text(6));
+  item.event.payload = s.text(7);
+  item.event.hops = json::hops_from_json(s.text(8));
+  item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
+  return item;
+}
+
+std::vector<QueuedEvent> SqliteStore::due_outbox(const std::string& destination, TimeMs now, int limit) {
+  auto s = prepare(
+      "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
+      "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
+      "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
+      // Two ranges of the outbox_due index (a plain OR made SQLite walk every row the
+      // destination ever had, done ones included, in id order).
+      "WHERE o.id IN (SELECT id FROM outbox WHERE destination = ?1 AND state = 'pending' AND "
+      "next_attempt_at <= ?2 UNION ALL SELECT id FROM outbox WHERE destination = ?1 AND state = "
+      "'pending' AND next_attempt_at > ?2 + ?4) ORDER BY o.id LIMIT ?3");
+  s.bind(1, destination).bind(2, now).bind(3, limit).bind(4, kLongestRetryDelayMs);
+  std::vector<QueuedEvent> out;
+  while (s.step()) out.push_back(queued_event(s));
+  return out;
+}
+
+void SqliteStore::outbox_done(std::int64_t id) {
+  prepare("UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = ?")
+      .bind(1, id)
+      .run();
+}
+
+void SqliteStore::outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) {
+  prepare("UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?")
+      .bind(1, error)
+      .bind(2, id)
+      .run();
+  prepare(
+      "INSERT INTO dead_letters(destination, outbox_id, complaint_id, event_id, error, created_at) "
+      "SELECT ?, o.id, o.complaint_id, e.event_id, ?, ? FROM outbox o JOIN events e ON e.seq = "
+      "o.event_seq WHERE o.id = ?")
+      .bind(1, destination)
+      .bind(2, error)
+      .bind(3, now)
+      .bind(4, id)
+      .run();
+}
+
+void SqliteStore::inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) {
+  // A polled record is read again by later cycles (overlap): list it once.
+  prepare(
+      "INSERT INTO dead_letters(destination, error, created_at) SELECT ?1, ?2, ?3 WHERE NOT EXISTS "
+      "(SELECT 1 FROM dead_letters WHERE destination = ?1 AND error = ?2 AND outbox_id IS NULL)")
+      .bind(1, destination)
+      .bind(2, error)
+      .bind(3, now)
+      .run();
+}
+
+void SqliteStore::outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) {
+  prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+      .bind(1, error)
+      .bind(2, retry_at)
+      .bind(3, id)
+      .run();
+}
+
+std::int64_t SqliteStore::dead_letter_count() {
+  auto s = prepare("SELECT count(*) FROM dead_letters");
+  s.step();
+  return s.i64(0);
+}
+
+Outbox::LinkBacklog SqliteStore::backlog(const std::string& destination) {
+  LinkBacklog b;
+  auto s = prepare(
+      "SELECT count(*), min(created_at), sum(attempts > 0) FROM outbox "
+      "WHERE destination = ? AND state = 'pending'");
+  s.bind(1, destination);
+  if (s.step()) {
+    b.pending = s.i64(0);
+    if (!s.null(1)) b.oldest_pending = s.i64(1);
+    b.retrying = s.null(2) ? 0 : s.i64(2);
+  }
+  auto e = prepare(
+      "SELECT last_error FROM outbox WHERE destination = ? AND state = 'pending' AND "
+      "last_error IS NOT NULL ORDER BY next_attempt_at DESC LIMIT 1");
+  e.bind(1, destination);
+  if (e.step()) b.last_error = e.text(0);
+  auto d = prepare("SELECT count(*) FROM dead_letters WHERE destination = ?");
+  d.bind(1, destination);
+  if (d.step()) b.dead = d.i64(0);
+  return b;
+}
+
+namespace {
+std::string ack_cursor_name(const std::string& child) { return "feed." + child + ".acked"; }
+}  // namespace
+
+Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
+  FeedBacklog b;
+  auto c = prepare("SELECT value, updated_at FROM cursors WHERE name = ?");
+  c.bind(1, ack_cursor_name(child));
+  if (c.step()) {
+    b.acked = std::strtoll(c.text(0).c_str(), nullptr, 10);
+    b.acked_at = c.i64(1);
+  }
+  auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE destination = ? AND id > ?");
+  s.bind(1, "child:" + child).bind(2, b.acked);
+  if (s.step()) {
+    b.unfetched = s.i64(0);
+    if (!s.null(1)) b.oldest_unfetched = s.i64(1);
+  }
+  return b;
+}
+
+int SqliteStore::feed_acked(const std::string& child, std::int64_t position, TimeMs now) {
+  const std::string name = ack_cursor_name(child);
+  std::string current = cursor(name);
+  if (!current.empty() && std::strtoll(current.c_str(), nullptr, 10) >= position) return 0;
+  set_cursor(name, std::to_string(position), now);
+  prepare(
+      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE destination = ?1 AND id <= ?2 "
+      "AND created_at < ?3 ORDER BY id LIMIT ?4)")
+      .bind(1, "child:" + child)
+      .bind(2, position)
+      .bind(3, now - kFeedRetentionMs)
+      .bind(4, kFeedPruneBatch)
+      .run();
+  return changes();
+}
+
+std::vector<Outbox::DeadLetter> SqliteStore::dead_letters(int limit) {
+  auto s = prepare(
+      "SELECT id, destination, coalesce(complaint_id, ''), coalesce(event_id, ''), error, created_at "
+      "FROM dead_letters ORDER BY id LIMIT ?");
+  s.bind(1, limit);
+  std::vector<DeadLetter> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5)});
+  return out;
+}
+
+Outbox::DeadLetterRetry SqliteStore::retry_dead_letter(std::int64_t id, TimeMs now) {
+  auto kind = prepare("SELECT outbox_id IS NULL FROM dead_letters WHERE id = ?");
+  kind.bind(1, id);
+  if (!kind.step()) return DeadLetterRetry::unknown;
+  // An inbound dead letter is a record the app still holds that could not be mapped: there is
+  // no outbox row to put back. It stays listed until it is dropped (after fixing the mapping,
+  // the next poll or redelivery brings the record in).
+  if (kind.i64(0) != 0) return DeadLetterRetry::inbound;
+  prepare(
+      "UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = NULL "
+      "WHERE id = (SELECT outbox_id FROM dead_letters WHERE id = ?) AND state = 'dead'")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  drop_dead_letter(id);
+  return DeadLetterRetry::requeued;
+}
+
+bool SqliteStore::drop_dead_letter(std::int64_t id) {
+  prepare("DELETE FROM dead_letters WHERE id = ?").bind(1, id).run();
+  return changes() > 0;
+}
+
+FeedPage SqliteStore::feed(const std::string& child, std::int64_t after_id, int limit) {
+  auto s = prepare(
+      "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
+      "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
+      "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
+      "WHERE o.destination = ? AND o.id > ? ORDER BY o.id LIMIT ?");
+  s.bind(1, "child:" + child).bind(2, after_id).bind(3, limit);
+  FeedPage page;
+  page.last_id = after_id;
+  while (s.step()) {
+    page.items.push_back(queued_event(s));
+    page.last_id = page.items.back().id;
+  }
+  return page;
+}
+
+ListPage SqliteStore::list(const ListQuery& q) {
+  auto s = prepare(
+      "SELECT seq, state_json FROM complaints WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
+      "AND (?3 IS NULL OR updated_at >= ?3) ORDER BY seq LIMIT ?4");
+  s.bind(1, q.after_seq);
+  if (q.status) s.bind(2, to_string(*q.status));
+  s.bind(3, q.since);
+  s.bind(4, q.limit + 1);
+  ListPage page;
+  while (s.step()) {
+    if (static_cast<int>(page.states.size()) == q.limit) {
+      page.more = true;
+      break;
+    }
+    page.last_seq = s.i64(0);
+    page.states.push_back(s.text(1));
+  }
+  return page;
+}
+
+std::int64_t SqliteStore::complaint_count() {
+  auto s = prepare("SELECT count(*) FROM complaints");
+  s.step();
+  return s.i64(0);
+}
+
+std::int64_t SqliteStore::event_count() {
+  auto s = prepare("SELECT count(*) FROM events");
+  s.step();
+  return s.i64(0);
+}
+
+std::int64_t SqliteStore::outbox_depth() {
+  // Child feeds (child:*) are pulled by the children with their own cursors: not a backlog.
+  auto s = prepare("SELECT count(*) FROM outbox WHERE state = 'pending' AND destination NOT LIKE 'child:%'");
+  s.step();
+  return s.i64(0);
+}
+
+Credentials::NewToken SqliteStore::create_token(const std::string& name, const std::string& scopes,
+                                    const std::string& node_id, TimeMs now) {
+  NewToken t;
+  // Hex, so an id never starts with '-' (the CLI would read it as an option) nor holds '.'.
+  unsigned char raw[5];
+  crypto::random_bytes(raw, sizeof raw);
+  t.id = crypto::to_hex(raw, sizeof raw);
+  t.secret = "spl." + t.id + "." + crypto::random_token(32);
+  prepare(
+      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at) VALUES (?,?,?,?,?,?)")
+      .bind(1, t.id)
+      .bind(2, name)
+      .bind(3, crypto::sha256_hex(t.secret))
+      .bind(4, scopes)
+      .bind_null_if_empty(5, node_id)
+      .bind(6, now)
+      .run();
+  return t;
+}
+
+bool SqliteStore::revoke_token(const std::string& id, TimeMs now) {
+  prepare("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+      .bind(1, now)
+      .bind(2, id)
+      .run();
+  return changes() > 0;
+}
+
+std::optional<StoredToken> SqliteStore::find_token_by_hash(const std::string& sha256_hex) {
+  auto s = prepare(
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
+      "WHERE sha256 = ?");
+  s.bind(1, sha256_hex);
+  if (!s.step()) return std::nullopt;
+  StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+  if (!s.null(5)) t.revoked_at = s.i64(5);
+  return t;
+}
+
+std::vector<StoredToken> SqliteStore::list_tokens() {
+  auto s = prepare(
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
+      "ORDER BY created_at");
+  std::vector<StoredToken> out;
+  while (s.step()) {
+    StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+    if (!s.null(5)) t.revoked_at = s.i64(5);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void SqliteStore::audit(TimeMs at, const std::string& actor, const std::string& action,
+                  const std::string& target, const std::string& detail_json) {
+  prepare("INSERT INTO audit_log(at, actor, action, target, detail_json) VALUES (?,?,?,?,?)")
+      .bind(1, at)
+      .bind(2, actor)
+      .bind(3, action)
+      .bind(4, target)
+      .bind(5, detail_json)
+      .run();
+}
+
+void SqliteStore::backup_to(const std::string& dest_path) {
+  namespace fs = std::filesystem;
+  const std::string partial = dest_path + ".partial";
+  std::error_code ec;
+  if (fs::exists(dest_path, ec))
+    throw StoreError(errc::storage_failure, "backup: " + dest_path + " exists; choose a new file");
+  fs::remove(partial, ec);  // what a killed earlier run left
+  // VACUUM INTO copies one read snapshot: in WAL mode writers go on meanwhile and never make it
+  // start over (the backup API restarts whenever another connection writes, and under six
+  // writers never finished a 219 MB store).
+  auto s = prepare("VACUUM INTO ?");
+  s.bind(1, partial);
+  try {
+    s.run();
+  } catch (...) {
+    fs::remove(partial, ec);
+    throw;
+  }
+  auto fail = [&](const std::string& why) {
+    fs::remove(partial, ec);
+    throw StoreError(errc::storage_failure, "backup to " + dest_path + " failed: " + why);
+  };
+  {
+    sqlite3* copy = nullptr;
+    if (sqlite3_open_v2(partial.c_str(), &copy, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(copy);
+      fail("cannot open the copy");
+    }
+    std::string verdict;
+    sqlite3_stmt* q = nullptr;
+    if (sqlite3_prepare_v2(copy, "PRAGMA quick_check", -1, &q, nullptr) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+      verdict = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(copy);
+    if (verdict != "ok") fail("the copy does not pass PRAGMA quick_check");
+  }
+  auto sync_path = [&](const std::string& path, bool dir) {
+    int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return false;
+    bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+  };
+  if (!sync_path(partial, false)) fail("cannot sync the copy");
+  fs::rename(partial, dest_path, ec);
+  if (ec) fail("cannot rename the copy into place: " + ec.message());
+  auto dir = fs::absolute(dest_path).parent_path().string();
+  sync_path(dir, true);
+}
+
+// ---- primitives the ledger composes -------------------------------------------------------
+
+std::int64_t SqliteStore::append(const Event& e, TimeMs now) {
+  prepare(
+      "INSERT INTO events(event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
+      "hops_json, stored_at) VALUES (?,?,?,?,?,?,?,?,?)")
+      .bind(1, e.event_id)
+      .bind(2, e.complaint_id)
+      .bind(3, e.origin)
+      .bind(4, e.at)
+      .bind(5, to_string(e.kind))
+      .bind(6, json::actor_to_json(e.actor))
+      .bind(7, e.payload)
+      .bind(8, json::hops_to_json(e.hops))
+      .bind(9, now)
+      .run();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::vector<StoredEvent> SqliteStore::stored_events_of(const std::string& complaint_id) {
+  auto s = prepare(
+      "SELECT seq, event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
+      "WHERE complaint_id = ? ORDER BY seq");
+  s.bind(1, complaint_id);
+  std::vector<StoredEvent> out;
+  while (s.step()) {
+    StoredEvent se;
+    se.seq = s.i64(0);
+    Event& e = se.event;
+    e.event_id = s.text(1);
+    e.complaint_id = complaint_id;
+    e.origin = s.text(2);
+    e.at = s.i64(3);
+    auto kind = parse_event_kind(s.text(4));
+    SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
+    e.kind = *kind;
+    e.actor = json::actor_from_json(s.text(5));
+    e.payload = s.text(6);
+    e.hops = json::hops_from_json(s.text(7));
+    out.push_back(std::move(se));
+  }
+  return out;
+}
+
+std::optional<Event> SqliteStore::find_event(const std::string& event_id) {
+  auto s = prepare(
+      "SELECT complaint_id, origin, at, kind, actor_json, payload_json, hops_json FROM events WHERE event_id = ?");
+  s.bind(1, event_id);
+  if (!s.step()) return std::nullopt;
+  Event e;
+  e.event_id = event_id;
+  e.complaint_id = s.text(0);
+  e.origin = s.text(1);
+  e.at = s.i64(2);
+  e.kind = parse_event_kind(s.text(3)).value_or(EventKind::amended);
+  e.actor = json::actor_from_json(s.text(4));
+  e.payload = s.text(5);
+  e.hops = json::hops_from_json(s.text(6));
+  return e;
+}
+
+void SqliteStore::make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) {
+  prepare("INSERT OR IGNORE INTO complaint_children(complaint_id, child, added_at) VALUES (?,?,?)")
+      .bind(1, complaint_id)
+      .bind(2, child)
+      .bind(3, now)
+      .run();
+}
+
+void SqliteStore::enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
+                          TimeMs now) {
+  prepare(
+      "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?4)")
+      .bind(1, destination)
+      .bind(2, complaint_id)
+      .bind(3, seq)
+      .bind(4, now)
+      .run();
+}
+
+void SqliteStore::mark_done(const std::string& destination, std::int64_t seq) {
+  prepare("UPDATE outbox SET state = 'done' WHERE destination = ? AND event_seq = ?").bind(1, destination).bind(2, seq).run();
+}
+
+void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
+  SIMPUL_CHECK(st.exists, "only a complaint that exists has a projection");
+  const auto& r = st.record;
+  const std::string& id = r.id;
+  prepare(
+      "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, agency, "
+      "received_at, updated_at, verify_due, followup_due, autoclose_due, event_count, "
+      "conflict_count, state_json) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
+      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "ON CONFLICT(id) DO UPDATE SET seq = (SELECT max(seq) + 1 FROM complaints), "
+      "status = ?2, type = ?3, privacy = ?4, channel = ?5, region = ?6, agency = ?7, "
+      "received_at = ?8, updated_at = ?9, verify_due = ?10, followup_due = ?11, "
+      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, state_json = ?15")
+      .bind(1, id)
+      .bind(2, to_string(st.status))
+      .bind(3, to_string(r.type))
+      .bind(4, to_string(r.privacy))
+      .bind(5, to_string(r.channel))
+      .bind_null_if_empty(6, r.region)
+      .bind_null_if_empty(7, r.agency)
+      .bind(8, r.received_at)
+      .bind(9, st.updated_at)
+      .bind(10, st.deadlines.verify_due)
+      .bind(11, st.deadlines.followup_due)
+      .bind(12, st.deadlines.autoclose_due)
+      .bind(13, static_cast<std::int64_t>(st.event_count))
+      .bind(14, static_cast<std::int64_t>(st.conflicts.size()))
+      .bind(15, json::state_to_json(st, true))
+      .run();
+  prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
+  for (const auto& c : st.conflicts) {
+    prepare("INSERT INTO conflicts(event_id, complaint_id, kind, reason, detected_at) VALUES (?,?,?,?,?)")
+        .bind(1, c.event_id)
+        .bind(2, id)
+        .bind(3, to_string(c.kind))
+        .bind(4, c.reason)
+        .bind(5, now)
+        .run();
+  }
+}
+
+int SqliteStore::open_savepoint() {
+  ++savepoints_;
+  exec(("SAVEPOINT sp" + std::to_string(savepoints_)).c_str());
+  return savepoints_;
+}
+
+void SqliteStore::undo_savepoint(int depth) noexcept {
+  savepoints_ = depth - 1;
+  // SQLite may have rolled back the whole transaction already (disk full, I/O error): then
+  // there is no savepoint left to undo, and the caller sees the transaction gone.
+  if (!in_transaction()) return;
+  const std::string name = "sp" + std::to_string(depth);
+  sqlite3_exec(db_, ("ROLLBACK TO " + name).c_str(), nullptr, nullptr, nullptr);
+  sqlite3_exec(db_, ("RELEASE " + name).c_str(), nullptr, nullptr, nullptr);
+}
+
+void SqliteStore::keep_savepoint(int depth) {
+  savepoints_ = depth - 1;
+  exec(("RELEASE sp" + std::to_string(depth)).c_str());
+}
+
+int SqliteStore::changes() { return sqlite3_changes(db_); }
+
+std::int64_t SqliteStore::setting(const std::string& name) {
+  auto s = prepare(("PRAGMA " + name).c_str());
+  return s.step() ? s.i64(0) : -1;
+}
+
+}  // namespace simpul

@@ -1,0 +1,138 @@
+#pragma once
+// The SQLite store: one database file in WAL mode, migrated at open
+// (schema/migrations/NNNN_*.sql, compiled into the binary, recorded in PRAGMA user_version).
+// Implements every interface of store/store.hpp on one connection.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "store/store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace simpul {
+
+struct StoreOptions {
+  std::string path;
+  bool synchronous_full = true;  // FULL: a commit survives power loss; NORMAL: survives a crash
+  int busy_timeout_ms = 5000;
+  bool migrate = true;  // apply pending migrations at open
+  // Create the database when there is none. Even then, never where one is expected: the first
+  // open of a new store leaves `<path>.expected` beside it, and a missing database with that
+  // file present is refused (it was deleted or lost, and an empty store would be served in its
+  // place) unless `recreate` says to begin an empty one.
+  bool create = true;
+  bool recreate = false;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(StoreOptions opt);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  static int latest_version();
+  // A connection setting as SQLite reports it (PRAGMA `name`): for tests of this implementation.
+  std::int64_t setting(const std::string& name);
+  static std::string expected_marker(const std::string& path) { return path + ".expected"; }
+
+  // EventLog
+  std::int64_t append(const Event& e, TimeMs now) override;
+  std::vector<Event> events_of(const std::string& complaint_id) override;
+  std::vector<StoredEvent> stored_events_of(const std::string& complaint_id) override;
+  std::optional<Event> find_event(const std::string& event_id) override;
+  std::optional<std::string> created_payload(const std::string& complaint_id) override;
+  bool complaint_known(const std::string& complaint_id) override;
+  TimeMs latest_stored_at() override;
+  std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since, std::int64_t after_seq,
+                                          int limit) override;
+  std::int64_t event_count() override;
+  void put_projection(const ComplaintState& st, TimeMs now) override;
+  std::optional<std::string> state_json(const std::string& complaint_id) override;
+  std::optional<Privacy> projected_privacy(const std::string& complaint_id) override;
+  ListPage list(const ListQuery& q) override;
+  std::int64_t complaint_count() override;
+  std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id) override;
+  std::optional<std::string> ref_of(const std::string& complaint_id, const std::string& system) override;
+  void add_ref(const Ref& ref, const std::string& complaint_id, TimeMs now) override;
+  std::vector<LinkedComplaint> open_linked(const std::string& system, const std::string& after_id,
+                                           int limit) override;
+  void keep_raw_payload(const std::string& source, const std::string& complaint_id,
+                        const std::string& content_type, std::string_view body, TimeMs now) override;
+  std::vector<std::pair<std::string, std::string>> latest_raw_payloads(const std::string& source) override;
+  bool visible_to(const std::string& complaint_id, const std::string& child) override;
+  void make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) override;
+
+  // Outbox
+  void enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
+               TimeMs now) override;
+  std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now, int limit) override;
+  void outbox_done(std::int64_t id) override;
+  void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) override;
+  void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) override;
+  void mark_done(const std::string& destination, std::int64_t seq) override;
+  void inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) override;
+  std::int64_t dead_letter_count() override;
+  std::int64_t outbox_depth() override;
+  LinkBacklog backlog(const std::string& destination) override;
+  FeedPage feed(const std::string& child, std::int64_t after_id, int limit) override;
+  FeedBacklog feed_backlog(const std::string& child) override;
+  int feed_acked(const std::string& child, std::int64_t position, TimeMs now) override;
+  std::vector<DeadLetter> dead_letters(int limit) override;
+  DeadLetterRetry retry_dead_letter(std::int64_t id, TimeMs now) override;
+  bool drop_dead_letter(std::int64_t id) override;
+
+  // Cursors
+  std::string cursor(const std::string& name) override;
+  void set_cursor(const std::string& name, const std::string& value, TimeMs now) override;
+
+  // Credentials
+  NewToken create_token(const std::string& name, const std::string& scopes, const std::string& node_id,
+                        TimeMs now) override;
+  bool revoke_token(const std::string& id, TimeMs now) override;
+  std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) override;
+  std::vector<StoredToken> list_tokens() override;
+  std::optional<StoredAnswer> recall_answer(const std::string& scope, const std::string& key) override;
+  void remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
+                       int status, const std::string& complaint_id, const std::string& body, TimeMs now) override;
+  void audit(TimeMs at, const std::string& actor, const std::string& action, const std::string& target,
+             const std::string& detail_json) override;
+
+  // Store
+  void begin() override;
+  void commit() override;
+  void rollback() override;
+  bool in_transaction() const override;
+  int schema_version() override;
+  int latest_schema_version() const override { return latest_version(); }
+  void migrate() override;
+  bool file_replaced() const override;
+  // VACUUM INTO `<dest>.partial` (one read transaction, so writers never restart it), synced,
+  // checked (PRAGMA quick_check), then renamed into place.
+  void backup_to(const std::string& dest) override;
+
+ protected:
+  int open_savepoint() override;
+  void undo_savepoint(int depth) noexcept override;
+  void keep_savepoint(int depth) override;
+
+ private:
+  class Stmt;
+  Stmt prepare(const char* sql);
+  void exec(const char* sql);
+  void close();
+  int changes();
+  static QueuedEvent queued_event(Stmt& s);
+
+  StoreOptions opt_;
+  sqlite3* db_ = nullptr;
+  bool on_disk_ = false;  // a file path (not :memory: or a URI)
+  unsigned long long file_dev_ = 0, file_ino_ = 0;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  int savepoints_ = 0;  // open savepoints
+};
+
+}  // namespace simpul
