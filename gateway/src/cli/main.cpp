@@ -298,7 +298,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(store.complaint_count()), static_cast<long long>(store.event_count()),
                   store.schema_version());
       if (cfg.upstream.enabled) {
-        auto b = store.backlog("upstream");
+        auto b = store.backlog(simpul::Destination::upstream().name());
         std::printf("upstream %s at %s:%u\n", cfg.upstream.node.c_str(), cfg.upstream.host.c_str(), cfg.upstream.port);
         std::printf("  queue      %lld pending (%lld retrying)\n", static_cast<long long>(b.pending),
                     static_cast<long long>(b.retrying));
@@ -331,7 +331,7 @@ int main(int argc, char** argv) {
                                                   simpul::json::get_string(it->value, "last_error") + ")";
           }
           std::printf("  %-20s %-12s health %s\n", ci.id.c_str(), ci.type.c_str(), health.c_str());
-          auto b = store.backlog("connector:" + ci.id);
+          auto b = store.backlog(simpul::Destination::connector(ci.id).name());
           if (b.pending > 0 || b.dead > 0 || !b.last_error.empty())
             std::printf("  %-20s outbox %lld pending (%lld retrying), dead %lld, last error %s\n", "",
                         static_cast<long long>(b.pending), static_cast<long long>(b.retrying),

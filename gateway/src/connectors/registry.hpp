@@ -10,6 +10,7 @@
 
 #include "connectors/mapping.hpp"
 #include "core/config.hpp"
+#include "ledger/ledger.hpp"
 #include "simpul/connector.hpp"
 
 namespace simpul {
@@ -19,7 +20,7 @@ struct ConnectorSlot {
   const ConnectorFactory* factory = nullptr;
   std::unique_ptr<Connector> connector;
   std::optional<Mapping> mapping;
-  std::string outbox() const { return "connector:" + config->id; }  // outbound destination
+  Destination outbox() const { return Destination::connector(config->id); }  // outbound destination
 };
 
 // Throws ConfigError naming the file and pointer (/connectors/<i>/...).

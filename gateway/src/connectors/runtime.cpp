@@ -229,7 +229,7 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       }
       auto outcomes = std::make_shared<std::vector<IntakeOutcome>>();
       const Mapping* mapping = &*slot->mapping;
-      const std::string next = r->cursor, node = cfg.node.id, dest = "connector:" + id;
+      const std::string next = r->cursor, node = cfg.node.id, dest = Destination::connector(id).name();
       auto store = std::make_shared<CommitQueue::Work>([=](Ledger& l) {
         Store& s = l.store();
         for (const auto& rec : *prepared) {

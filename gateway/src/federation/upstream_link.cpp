@@ -302,7 +302,7 @@ UpstreamLink::UpstreamLink(asio::io_context& ioc, Supervisor& supervisor, const 
                            Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
     : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(credential), reader, writer, std::move(clock))) {
   auto& d = *impl_;
-  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, "upstream", "upstream", d, d.health);
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(), "upstream", d, d.health);
 }
 
 UpstreamLink::~UpstreamLink() = default;

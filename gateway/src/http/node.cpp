@@ -147,7 +147,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
                     [impl] { return static_cast<double>(impl->upstream->status().consecutive_failures); });
     d.metrics.gauge("simpul_upstream_lag_seconds", "Age of the oldest event waiting to go upstream.",
                     [impl] {
-                      auto b = impl->reader->backlog("upstream");
+                      auto b = impl->reader->backlog(Destination::upstream().name());
                       return b.oldest_pending ? (impl->clock() - *b.oldest_pending) / 1000.0 : 0.0;
                     });
     d.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",

@@ -413,7 +413,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
         req.event.hops = {self_id};
         auto out = l.act(req);  // an error answer leaves nothing of it
         if (out.error != errc::ok) {
-          s.outbox_dead(row, "upstream", "tracking id lapor:" + nid + " refused here: " + out.detail, now);
+          s.outbox_dead(row, Destination::upstream().name(), "tracking id lapor:" + nid + " refused here: " + out.detail, now);
           log::warn("lapor.rejected", {{"outbox_id", row}, {"reason", "tracking id lapor:" + nid + " refused here"}});
           continue;
         }
@@ -602,7 +602,7 @@ LaporLink::LaporLink(asio::io_context& ioc, Supervisor& supervisor, const Config
                      Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
     : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(client_secret), reader, writer, std::move(clock))) {
   auto& d = *impl_;
-  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, "upstream", "lapor", d, d.health);
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(), "lapor", d, d.health);
 }
 
 LaporLink::~LaporLink() = default;

@@ -26,21 +26,6 @@
 
 namespace simpul {
 
-// Where an event goes from here: the parent (or the hub), a child node's feed, or an outbound
-// connector's app. The outbox names them "upstream", "child:<id>", "connector:<id>".
-struct Destination {
-  enum class Kind { upstream, child, connector };
-  Kind kind = Kind::upstream;
-  std::string id;  // the child's or connector's id ("" for upstream)
-
-  static Destination upstream() { return {Kind::upstream, ""}; }
-  static Destination child(std::string id) { return {Kind::child, std::move(id)}; }
-  static Destination connector(std::string id) { return {Kind::connector, std::move(id)}; }
-  std::string name() const;  // the outbox's name for it
-  static std::optional<Destination> parse(const std::string& name);
-  bool operator==(const Destination&) const = default;
-};
-
 // Every status change or answer on a complaint that carries a ref of `system` is queued for the
 // connector, except what a connector of the same app wrote (no echo).
 struct OutboundRoute {

@@ -110,8 +110,8 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
 };
 
 Relay::Relay(asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
-             std::string destination, std::string scope, RelaySink& sink, LinkHealth& health)
-    : impl_(std::make_shared<Impl>(ioc, reader, writer, std::move(clock), std::move(destination), std::move(scope), sink,
+             Destination destination, std::string scope, RelaySink& sink, LinkHealth& health)
+    : impl_(std::make_shared<Impl>(ioc, reader, writer, std::move(clock), destination.name(), std::move(scope), sink,
                                    health)) {}
 
 Relay::~Relay() { stop(); }

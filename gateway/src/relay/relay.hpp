@@ -64,7 +64,7 @@ class Relay {
   // `scope` prefixes log lines ("upstream", "lapor", "connector"); `name` labels the loop
   // ("upstream.push", "connector.apekesah-balik.relay").
   Relay(boost::asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
-        std::string destination, std::string scope, RelaySink& sink, LinkHealth& health);
+        Destination destination, std::string scope, RelaySink& sink, LinkHealth& health);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;

@@ -10,6 +10,7 @@
 #include "http/metrics.hpp"
 #include "relay/link_health.hpp"
 #include "relay/supervisor.hpp"
+#include "store/store.hpp"
 
 using namespace simpul;
 namespace asio = boost::asio;
@@ -75,4 +76,12 @@ TEST_CASE("supervisor: a loop that returns while the node runs is shown as stopp
   auto t = sup.troubles();
   REQUIRE(t.size() == 1);
   CHECK(t[0].state == "stopped");
+}
+
+TEST_CASE("destinations: the outbox names of upstream - a child and a connector read back as the same destination") {
+  for (const auto& d : {Destination::upstream(), Destination::child("kota-batam"), Destination::connector("apekesah")})
+    CHECK(Destination::parse(d.name()) == d);
+  CHECK(Destination::child("kota-batam").name() == "child:kota-batam");
+  CHECK_FALSE(Destination::parse("child:").has_value());
+  CHECK_FALSE(Destination::parse("elsewhere").has_value());
 }

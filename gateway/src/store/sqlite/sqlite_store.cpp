@@ -538,7 +538,7 @@ Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
     b.acked_at = c.i64(1);
   }
   auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE destination = ? AND id > ?");
-  s.bind(1, "child:" + child).bind(2, b.acked);
+  s.bind(1, Destination::child(child).name()).bind(2, b.acked);
   if (s.step()) {
     b.unfetched = s.i64(0);
     if (!s.null(1)) b.oldest_unfetched = s.i64(1);
@@ -554,7 +554,7 @@ int SqliteStore::feed_acked(const std::string& child, std::int64_t position, Tim
   prepare(
       "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE destination = ?1 AND id <= ?2 "
       "AND created_at < ?3 ORDER BY id LIMIT ?4)")
-      .bind(1, "child:" + child)
+      .bind(1, Destination::child(child).name())
       .bind(2, position)
       .bind(3, now - kFeedRetentionMs)
       .bind(4, kFeedPruneBatch)
@@ -601,7 +601,7 @@ FeedPage SqliteStore::feed(const std::string& child, std::int64_t after_id, int 
       "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
       "JOIN events e ON e.seq = o.event_seq LEFT JOIN complaints c ON c.id = e.complaint_id "
       "WHERE o.destination = ? AND o.id > ? ORDER BY o.id LIMIT ?");
-  s.bind(1, "child:" + child).bind(2, after_id).bind(3, limit);
+  s.bind(1, Destination::child(child).name()).bind(2, after_id).bind(3, limit);
   FeedPage page;
   page.last_id = after_id;
   while (s.step()) {
