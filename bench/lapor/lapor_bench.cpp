@@ -30,7 +30,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
-#include "http/node.hpp"
+#include "node/node.hpp"
 #include "lapor/simulator.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "core/json.hpp"
-#include "http/node.hpp"
+#include "node/node.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_pki.hpp"
 #include "support/test_support.hpp"

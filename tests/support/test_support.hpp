@@ -11,7 +11,7 @@
 
 #include "core/config.hpp"
 #include "http/client.hpp"
-#include "http/node.hpp"
+#include "node/node.hpp"
 
 struct sqlite3;
 

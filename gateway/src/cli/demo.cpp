@@ -22,12 +22,12 @@
 #include <sstream>
 #include <thread>
 
-#include "cli/commands.hpp"
+#include "cli/command.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
-#include "http/node.hpp"
+#include "node/node.hpp"
 #include "lapor/simulator.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -96,7 +96,7 @@ std::string hub_field(http::Client& hub, const std::vector<http::Header>& admin,
   return "";
 }
 
-int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running) {
+static int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running) {
   for (const char* var : {"SIMPUL_ADMIN_TOKEN", "SIMPUL_DEMO_APEKESAH_WEBHOOK", "SIMPUL_DEMO_APEKESAH_CALLBACK",
                           "SIMPUL_DEMO_LAPOR_SECRET", "SIMPUL_DEMO_LAPOR_ADMIN"}) {
     if (std::getenv(var)) continue;
@@ -358,6 +358,19 @@ int run_demo(const std::string& config_dir, const std::string& samples_path, boo
   for (auto it = std::rbegin(ids); it != std::rend(ids); ++it) nodes[*it].node->stop();
   std::printf("\nDemo finished.\n");
   return 0;
+}
+
+void add_demo(CLI::App& app, Commands& out) {
+  struct Options {
+    std::string dir = "config/demo", samples;
+    bool keep_running = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
+  demo->add_option("--config-dir", o->dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
+  demo->add_option("--samples", o->samples, "JSON Lines of sample complaints")->required();
+  demo->add_flag("--keep-running", o->keep_running, "Keep serving after the demo until Ctrl-C");
+  out.push_back({demo, [o] { return run_demo(o->dir, o->samples, o->keep_running); }});
 }
 
 }  // namespace simpul::cli

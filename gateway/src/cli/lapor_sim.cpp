@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <fstream>
 
-#include "cli/commands.hpp"
+#include "cli/command.hpp"
 #include "lapor/simulator.hpp"
 
 namespace simpul::cli {
+
+namespace {
 
 int run_lapor_sim(const std::string& config_path, const std::string& ready_file) {
   auto cfg = lapor::load_sim_config(config_path);  // ConfigError -> exit 78 in main
@@ -23,6 +25,17 @@ int run_lapor_sim(const std::string& config_path, const std::string& ready_file)
   signals.async_wait([&](const boost::system::error_code&, int) { ioc.stop(); });
   ioc.run();
   return 0;
+}
+
+}  // namespace
+
+void add_lapor_sim(CLI::App& app, Commands& out) {
+  auto config = std::make_shared<std::string>();
+  auto ready = std::make_shared<std::string>();
+  auto* sim = app.add_subcommand("lapor-sim", "Run the SP4N-LAPOR! simulator (tests and demos; not the real hub)");
+  sim->add_option("--config", *config, "Simulator config (config/lapor-sim.example.json)")->required();
+  sim->add_option("--ready-file", *ready, "Write the bound port to this file once listening");
+  out.push_back({sim, [config, ready] { return run_lapor_sim(*config, *ready); }});
 }
 
 }  // namespace simpul::cli

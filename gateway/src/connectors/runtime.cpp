@@ -344,14 +344,13 @@ void ConnectorRuntime::wake() {
     if (link->relay) link->relay->wake();
 }
 
-void ConnectorRuntime::report_to(http::Api& api) {
-  for (auto& slot : impl_->slots) {
-    auto* c = slot.connector.get();
-    api.add_readiness("connector:" + slot.config->id, [c] {
-      auto h = c->health();
-      return std::make_pair(std::string(to_string(h.state)), h.last_error);
-    });
+std::vector<std::pair<std::string, std::pair<std::string, std::string>>> ConnectorRuntime::checks() const {
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> out;
+  for (const auto& slot : impl_->slots) {
+    auto h = slot.connector->health();
+    out.push_back({Destination::connector(slot.config->id).name(), {std::string(to_string(h.state)), h.last_error}});
   }
+  return out;
 }
 
 void ConnectorRuntime::add_routes(http::Router& r) {

@@ -22,7 +22,6 @@
 
 #include "connectors/registry.hpp"
 #include "core/config.hpp"
-#include "http/api.hpp"
 #include "http/metrics.hpp"
 #include "http/router.hpp"
 #include "store/commit_queue.hpp"
@@ -43,7 +42,8 @@ class ConnectorRuntime {
   // The store routes for the outbound connectors (set on the writing store before it is used).
   std::vector<OutboundRoute> outbound_routes() const;
   void add_routes(http::Router& router);
-  void report_to(http::Api& api);
+  // Each instance's health for /readyz: "connector:<id>" -> (state, last error).
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> checks() const;
   void start();  // io thread: starts each connector and the relays
   void stop();
   void wake();   // new outbox rows were committed

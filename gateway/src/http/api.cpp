@@ -99,9 +99,8 @@ void Api::ready(Reply reply) {
   w.Key("migrations");
   w.String("ok");
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> checks;
-  for (const auto& [name, check] : readiness_) checks.push_back({name, check()});
-  for (const auto& t : troubles_)
-    for (auto& c : t()) checks.push_back(std::move(c));
+  for (const auto& provider : checks_)
+    for (auto& c : provider()) checks.push_back(std::move(c));
   for (const auto& [name, result] : checks) {
     const auto& [state, error] = result;
     w.Key(name.c_str());

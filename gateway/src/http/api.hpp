@@ -25,15 +25,12 @@ class Api {
   Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,
       const Authenticator& auth, std::function<TimeMs()> clock);
   void add_routes(Router& router);
-  // A component reported in /readyz's "checks" (name -> state and last error). Reported, not
-  // gating: only the store decides readiness, so a legacy app being down never takes the node
-  // out of its load balancer.
-  using Readiness = std::function<std::pair<std::string, std::string>()>;
-  void add_readiness(std::string name, Readiness check) { readiness_.emplace_back(std::move(name), std::move(check)); }
-  // Checks that exist only while something is wrong (a node loop restarting): name -> state
-  // and error, asked at every /readyz.
-  using Troubles = std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
-  void add_troubles(Troubles t) { troubles_.push_back(std::move(t)); }
+  // What /readyz lists under "checks" besides the store, asked at every /readyz: name -> state
+  // and last error (a connector's health, a node loop restarting). Reported, not gating: only
+  // the store decides readiness, so a legacy app being down never takes the node out of its
+  // load balancer.
+  using Checks = std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
+  void add_checks(Checks c) { checks_.push_back(std::move(c)); }
 
  private:
   void ingest(const Request& req, Reply reply);
@@ -49,8 +46,7 @@ class Api {
   Metrics& metrics_;
   const Authenticator& auth_;
   std::function<TimeMs()> clock_;
-  std::vector<std::pair<std::string, Readiness>> readiness_;
-  std::vector<Troubles> troubles_;
+  std::vector<Checks> checks_;
 };
 
 

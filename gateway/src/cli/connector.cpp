@@ -3,13 +3,18 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
+#include "cli/command.hpp"
+#include "connectors/runtime.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
 #include "simpul/connector.hpp"
 
 namespace simpul::cli {
 
+namespace {
+
+// Each compiled-in type, what it does, and its settings (from its schema, with each
+// setting's description).
 int list_connector_types() {
   for (const auto& f : builtin_connectors()) {
     std::printf("%s  (%s%s%s)\n  %s\n", std::string(f.type).c_str(), f.inbound ? "in" : "",
@@ -31,6 +36,31 @@ int list_connector_types() {
     std::printf("\n");
   }
   return 0;
+}
+
+}  // namespace
+
+void add_connector(CLI::App& app, Commands& out) {
+  auto* connector = app.add_subcommand("connector", "Connector types and instances");
+  connector->require_subcommand(1);
+  auto* list = connector->add_subcommand("list", "The compiled-in connector types and their settings");
+  out.push_back({list, [] { return list_connector_types(); }});
+
+  auto config = std::make_shared<std::string>();
+  auto id = std::make_shared<std::string>();
+  auto* test = connector->add_subcommand("test", "A live check of a configured connector's connectivity and credentials");
+  config_option(test, config);
+  test->add_option("id", *id, "The connector's id")->required();
+  out.push_back({test, [config, id] {
+                   Config cfg = load_config(*config);
+                   auto r = test_connector(cfg, *id, 15'000);
+                   if (!r) {
+                     std::fprintf(stderr, "%s: FAILED: %s\n", id->c_str(), r.error().detail.c_str());
+                     return kRuntime;
+                   }
+                   std::printf("%s: ok: %s\n", id->c_str(), r->c_str());
+                   return kOk;
+                 }});
 }
 
 }  // namespace simpul::cli

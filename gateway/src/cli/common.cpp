@@ -1,0 +1,27 @@
+#include "cli/command.hpp"
+
+#include "http/client.hpp"
+
+namespace simpul::cli {
+
+std::string& config_option(CLI::App* sub, const std::shared_ptr<std::string>& path) {
+  sub->add_option("--config", *path, "Config file")->required();
+  return *path;
+}
+
+// Our own node: /metrics and /readyz need no credential and none is sent, so on a TLS listener
+// the probe skips certificate checks (the certificate may name a public host, not 127.0.0.1).
+std::string ask_own_node(const Config& cfg, const std::string& target) {
+  if (cfg.http.port == 0) return "";
+  try {
+    http::TlsClientConfig probe_tls;
+    probe_tls.enabled = cfg.http.tls.enabled();
+    probe_tls.verify = false;
+    http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
+    return c.request("GET", target).body;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace simpul::cli

@@ -1,0 +1,337 @@
+// The composition root: what a node is made of, listed in one place (Node::Node below). Each
+// component is named by its config section, adds its routes and metrics, and is started,
+// woken after commits and stopped the same way. Nothing else in the tree builds a node.
+
+#include "node/node.hpp"
+
+#include <boost/asio.hpp>
+
+#include <thread>
+
+#include "connectors/runtime.hpp"
+#include "core/crypto.hpp"
+#include "core/log.hpp"
+#include "federation/fed_api.hpp"
+#include "http/api.hpp"
+#include "http/auth.hpp"
+#include "http/server.hpp"
+#include "http/tls_context.hpp"
+#include "node/component.hpp"
+#include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
+#include "relay/supervisor.hpp"
+#include "store/commit_queue.hpp"
+
+namespace simpul {
+
+namespace asio = boost::asio;
+
+namespace {
+
+class IoScheduler final : public Scheduler {
+ public:
+  explicit IoScheduler(asio::io_context& ioc) : ioc_(ioc) {}
+  void after(int ms, std::function<void()> fn) override {
+    auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::milliseconds(ms));
+    timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (!ec) fn();
+    });
+  }
+
+ private:
+  asio::io_context& ioc_;
+};
+
+// What every component is built from.
+struct Parts {
+  const Config& cfg;
+  asio::io_context& ioc;
+  Supervisor& supervisor;
+  Store& reader;
+  CommitQueue& writer;
+  http::Metrics& metrics;
+  const http::Authenticator& auth;
+  std::function<TimeMs()> clock;
+};
+
+// "http": the /v1 API, health and metrics, and the listening socket every route is served on.
+class HttpComponent final : public Component {
+ public:
+  HttpComponent(Parts& p, http::Router& router) : api_(p.cfg, p.reader, p.writer, p.writer.ledger().fold_context(),
+                                                       p.metrics, p.auth, p.clock) {
+    http::ServerOptions hs;
+    hs.host = p.cfg.http.host;
+    hs.port = p.cfg.http.port;
+    hs.max_body_bytes = p.cfg.http.max_body_bytes;
+    hs.header_timeout_ms = p.cfg.http.header_timeout_ms;
+    hs.body_timeout_ms = p.cfg.http.body_timeout_ms;
+    hs.max_connections = p.cfg.http.max_connections;
+    hs.tls = p.cfg.http.tls;
+    http::Router* r = &router;
+    server_ = std::make_unique<http::Server>(
+        p.ioc, hs, [r](http::Request req, http::Reply reply) { r->dispatch(std::move(req), std::move(reply)); });
+    http::Server* server = server_.get();
+    p.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
+                    [server] { return static_cast<double>(server->connections()); });
+    p.metrics.gauge("simpul_http_connections_refused",
+                    "Connections closed at once past http.max_connections, since start.",
+                    [server] { return static_cast<double>(server->refused()); });
+  }
+  std::string_view name() const override { return "http"; }
+  void add_routes(http::Router& router) override { api_.add_routes(router); }
+  void start() override { server_->start(); }
+  void stop() override { server_->stop(); }
+  http::Api& api() { return api_; }
+  std::uint16_t port() const { return server_->port(); }
+
+ private:
+  http::Api api_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// "children": the federation API the child nodes push to and pull their feeds from.
+class ChildrenComponent final : public Component {
+ public:
+  ChildrenComponent(Parts& p, Scheduler& scheduler)
+      : directory_(p.cfg.children), fed_(p.cfg, p.reader, p.writer, p.auth, directory_, scheduler, p.clock) {
+    FederationApi* fed = &fed_;
+    Store* reader = &p.reader;
+    auto clock = p.clock;
+    p.metrics.gauge("simpul_fed_parked_polls", "Child long-polls waiting for changes.",
+                    [fed] { return static_cast<double>(fed->parked()); });
+    // Per child: what it has not fetched from its feed yet, how old the oldest of it is, and
+    // how long ago it last asked (-1: not since this node started).
+    for (const auto& child : p.cfg.children) {
+      std::string id = child.id;
+      p.metrics.gauge("simpul_child_feed_unfetched" + http::Metrics::labels({{"child", id}}),
+                      "Feed events a child has not fetched yet.",
+                      [reader, id] { return static_cast<double>(reader->feed_backlog(id).unfetched); });
+    }
+    for (const auto& child : p.cfg.children) {
+      std::string id = child.id;
+      p.metrics.gauge("simpul_child_feed_lag_seconds" + http::Metrics::labels({{"child", id}}),
+                      "Age of the oldest feed event a child has not fetched.", [reader, id, clock] {
+                        auto b = reader->feed_backlog(id);
+                        return b.oldest_unfetched ? (clock() - *b.oldest_unfetched) / 1000.0 : 0.0;
+                      });
+    }
+    for (const auto& child : p.cfg.children) {
+      std::string id = child.id;
+      p.metrics.gauge("simpul_child_last_poll_seconds" + http::Metrics::labels({{"child", id}}),
+                      "Seconds since a child last asked for its changes (-1: not yet).", [fed, id, clock] {
+                        TimeMs t = fed->last_poll(id);
+                        return t ? (clock() - t) / 1000.0 : -1.0;
+                      });
+    }
+  }
+  std::string_view name() const override { return "children"; }
+  void add_routes(http::Router& router) override { fed_.add_routes(router); }
+  void committed() override { fed_.notify(); }
+
+ private:
+  Directory directory_;
+  FederationApi fed_;
+};
+
+// "upstream": the link to the tier above, in the dialect the config names (node/uplinks.cpp).
+class UpstreamComponent final : public Component {
+ public:
+  explicit UpstreamComponent(Parts& p) : ioc_(p.ioc), timeout_ms_(p.cfg.upstream.timeout_ms) {
+    UplinkContext ctx{p.ioc, p.supervisor, p.cfg,
+                      resolve_secret(p.cfg.upstream.credential_ref, p.cfg.file, "/upstream/credential"),
+                      p.reader, p.writer, p.clock};
+    link_ = uplink_dialect(p.cfg).make(ctx);
+    Uplink* link = link_.get();
+    Store* reader = &p.reader;
+    auto clock = p.clock;
+    p.metrics.gauge("simpul_upstream_breaker_open", "1 while the upstream link's circuit breaker is open.",
+                    [link] { return link->status().breaker_open ? 1.0 : 0.0; });
+    p.metrics.gauge("simpul_upstream_consecutive_failures", "Failed upstream calls in a row.",
+                    [link] { return static_cast<double>(link->status().consecutive_failures); });
+    p.metrics.gauge("simpul_upstream_lag_seconds", "Age of the oldest event waiting to go upstream.", [reader, clock] {
+      auto b = reader->backlog(Destination::upstream().name());
+      return b.oldest_pending ? (clock() - *b.oldest_pending) / 1000.0 : 0.0;
+    });
+    p.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",
+                    [link] { return static_cast<double>(link->status().pushed); });
+    p.metrics.gauge("simpul_upstream_pulled_total", "New events merged from the parent since start.",
+                    [link] { return static_cast<double>(link->status().pulled); });
+  }
+  std::string_view name() const override { return "upstream"; }
+  // Nothing from outside is taken in (no listening socket, no connector polls) until the link
+  // has asked the parent what it holds from this node and merged it: a node restored from a
+  // backup gets its own events back first. The parent's first answer settles it; a parent that
+  // does not answer within its timeout leaves the rest to the background.
+  void start() override {
+    link_->start();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_ + 1000);
+    while (link_->recovering() && std::chrono::steady_clock::now() < deadline)
+      ioc_.run_one_for(std::chrono::milliseconds(50));
+    if (ioc_.stopped()) ioc_.restart();
+  }
+  void stop() override { link_->stop(); }
+  void committed() override { link_->wake(); }
+
+ private:
+  asio::io_context& ioc_;
+  int timeout_ms_;
+  std::unique_ptr<Uplink> link_;
+};
+
+// "connectors": the legacy apps' webhooks, polls and outbound relays.
+class ConnectorsComponent final : public Component {
+ public:
+  explicit ConnectorsComponent(Parts& p)
+      : runtime_(p.ioc, p.supervisor, p.cfg, p.reader, p.writer, p.metrics, p.clock) {
+    // The writing ledger learns which complaints to queue for the outbound ones; no job has
+    // been submitted yet, and submit() hands this over to the writer thread under its lock.
+    p.writer.ledger().set_outbound_routes(runtime_.outbound_routes());
+  }
+  std::string_view name() const override { return "connectors"; }
+  void add_routes(http::Router& router) override { runtime_.add_routes(router); }
+  void start() override { runtime_.start(); }
+  void stop() override { runtime_.stop(); }
+  void committed() override { runtime_.wake(); }
+  std::vector<Check> checks() const override { return runtime_.checks(); }
+
+ private:
+  ConnectorRuntime runtime_;
+};
+
+}  // namespace
+
+void check_tls(const Config& cfg) {
+  if (cfg.http.tls.enabled()) {
+    try {
+      http::make_server_context(cfg.http.tls);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(cfg.file, "/http/tls", e.what());
+    }
+  }
+  if (cfg.upstream.enabled && cfg.upstream.tls.enabled) {
+    try {
+      http::make_client_context(cfg.upstream.tls);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(cfg.file, "/upstream/ca_file", e.what());
+    }
+  }
+}
+
+struct Node::Impl {
+  Config cfg;
+  std::function<TimeMs()> clock;
+  std::unique_ptr<Store> reader;
+  std::unique_ptr<CommitQueue> writer;
+  http::Metrics metrics;
+  std::unique_ptr<http::Authenticator> auth;
+  http::Router router{metrics};
+  asio::io_context ioc{1};
+  IoScheduler scheduler{ioc};
+  std::unique_ptr<Supervisor> supervisor;
+  // In start order: the upstream link first (recovery before anything is taken in), then the
+  // listener, then the connectors' polls. Stopped in the same order, the listener first of
+  // what takes writes in.
+  std::vector<std::unique_ptr<Component>> components;
+  HttpComponent* http = nullptr;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  void graceful_stop() {
+    if (stopping.exchange(true)) return;
+    log::info("node.stopping", {{"node", cfg.node.id}});
+    supervisor->stop();
+    http->stop();
+    for (auto& c : components)
+      if (c.get() != http) c->stop();
+    // Let queued writes commit and their answers go out, then stop the loop.
+    writer->stop();
+    auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(200));
+    timer->async_wait([this, timer](auto) { ioc.stop(); });
+  }
+};
+
+Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<Impl>()) {
+  auto& d = *impl_;
+  d.cfg = std::move(cfg);
+  d.clock = std::move(clock);
+  log::Level level;
+  if (log::parse_level(d.cfg.log_level, level)) log::set_level(level);
+  check_tls(d.cfg);
+  std::string admin = resolve_secret(d.cfg.auth.admin_token_ref, d.cfg.file, "/auth/admin_token");
+
+  auto write_store = open_node_store(d.cfg, StoreUse::serve);  // migrates
+  d.reader = open_node_store(d.cfg, StoreUse::existing);
+  d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg), d.cfg.store.max_batch);
+  d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
+  d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
+  Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
+
+  // The node's components. Connectors are built (and their config checked) before anything
+  // listens.
+  if (d.cfg.upstream.enabled) d.components.push_back(std::make_unique<UpstreamComponent>(parts));
+  auto http = std::make_unique<HttpComponent>(parts, d.router);
+  d.http = http.get();
+  d.components.push_back(std::move(http));
+  d.components.push_back(std::make_unique<ChildrenComponent>(parts, d.scheduler));
+  d.components.push_back(std::make_unique<ConnectorsComponent>(parts));
+  for (auto& c : d.components) c->add_routes(d.router);
+
+  // /readyz: every component's checks, and any loop that failed (restarting) or stopped.
+  Impl* impl = &d;
+  d.http->api().add_checks([impl] {
+    std::vector<Component::Check> out;
+    for (const auto& c : impl->components)
+      for (auto& check : c->checks()) out.push_back(std::move(check));
+    for (auto& t : impl->supervisor->troubles()) out.push_back({"loop:" + t.loop, {t.state, t.error}});
+    return out;
+  });
+  d.metrics.gauge("simpul_dead_letters", "Events a destination refused (simpul dlq).",
+                  [impl] { return static_cast<double>(impl->reader->dead_letter_count()); });
+  // After every commit (the hook runs on the writer thread): wake whatever waits for new rows.
+  d.writer->on_commit([impl] {
+    asio::post(impl->ioc, [impl] {
+      for (auto& c : impl->components) c->committed();
+    });
+  });
+}
+
+Node::~Node() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->writer->stop();
+}
+
+void Node::start() {
+  auto& d = *impl_;
+  for (auto& c : d.components) c->start();
+  log::info("node.listening", {{"node", d.cfg.node.id}, {"tier", d.cfg.node.tier}, {"host", d.cfg.http.host},
+                               {"port", static_cast<int>(port())}, {"tls", d.cfg.http.tls.enabled()},
+                               {"store", d.cfg.store.path}});
+}
+
+std::uint16_t Node::port() const { return impl_->http->port(); }
+
+void Node::run() {
+  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) impl_->graceful_stop();
+  });
+  impl_->ioc.run();
+  signals.cancel();
+  log::info("node.stopped", {{"node", impl_->cfg.node.id}});
+}
+
+void Node::start_background() {
+  start();
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+void Node::stop() {
+  if (impl_->ioc.stopped()) return;
+  asio::post(impl_->ioc, [this] { impl_->graceful_stop(); });
+  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id()) impl_->thread.join();
+}
+
+const Config& Node::config() const { return impl_->cfg; }
+
+}  // namespace simpul

@@ -1,0 +1,77 @@
+#include "node/uplinks.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "core/json.hpp"
+#include "lapor/lapor_link.hpp"
+#include "node/store_setup.hpp"
+
+namespace simpul {
+
+namespace {
+
+int no_checks(const Config&, const std::vector<ConnectorSlot>&) { return 0; }
+
+// Dialect lapor: every topic id a mapping can give must be in the hub's topic tree
+// (reference.topics when configured, else the copy the node cached from the hub).
+int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors) {
+  std::string tree, from;
+  for (const auto& [name, text] : cfg.reference)
+    if (name == "topics") tree = text, from = "reference.topics";
+  if (tree.empty() && std::filesystem::exists(cfg.store.path)) {
+    auto store = open_node_store(cfg, StoreUse::existing);
+    tree = store->cursor(LaporLink::kTopicsCursor);
+    from = "the hub's tree cached in " + cfg.store.path;
+  }
+  if (tree.empty()) {
+    std::printf("  topics: the hub's topic tree is not cached yet (the node fetches it when it starts); "
+                "mapping topic ids not checked\n");
+    return 0;
+  }
+  std::set<std::string> known;
+  if (auto doc = json::parse(tree); doc && doc->IsArray())
+    for (const auto& t : doc->GetArray()) known.insert(json::get_string(t, "id"));
+  int unknown = 0;
+  for (const auto& c : connectors) {
+    if (!c.mapping) continue;
+    for (const auto& [pointer, id] : c.mapping->topic_ids()) {
+      if (known.count(id)) continue;
+      std::fprintf(stderr, "%s: %s: topic id \"%s\" is not in the hub's topic tree\n", c.mapping->file().c_str(),
+                   pointer.c_str(), id.c_str());
+      ++unknown;
+    }
+  }
+  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings\n", known.size(), from.c_str(), unknown,
+              unknown == 1 ? "" : "s");
+  return unknown ? 78 : 0;
+}
+
+std::unique_ptr<Uplink> make_simpul(UplinkContext& c) {
+  return std::make_unique<UpstreamLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential), c.reader, c.writer,
+                                        c.clock);
+}
+
+std::unique_ptr<Uplink> make_lapor(UplinkContext& c) {
+  return std::make_unique<LaporLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential), c.reader, c.writer,
+                                     c.clock);
+}
+
+}  // namespace
+
+const std::vector<UplinkDialect>& uplink_dialects() {
+  static const std::vector<UplinkDialect> kDialects = {
+      {"simpul", "a parent Simpul node (docs/federation.md)", make_simpul, no_checks},
+      {"lapor", "the national hub SP4N-LAPOR! (docs/lapor.md)", make_lapor, check_topics},
+  };
+  return kDialects;
+}
+
+const UplinkDialect& uplink_dialect(const Config& cfg) {
+  for (const auto& d : uplink_dialects())
+    if (d.name == cfg.upstream.dialect) return d;
+  throw ConfigError(cfg.file, "/upstream/dialect", "unknown dialect \"" + cfg.upstream.dialect + "\"");
+}
+
+}  // namespace simpul
