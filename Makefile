@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build test demo test-asan test-tsan fuzz bench soak clean
+.PHONY: all setup build test demo format format-check test-asan test-tsan fuzz bench soak clean
 
 all: build
 
@@ -22,6 +22,14 @@ test: build
 
 demo: build
 	./$(BUILD)/simpul demo --config-dir config/demo --samples config/demo/complaints.jsonl
+
+# clang-format 14 with the tree's .clang-format: `format` rewrites, `format-check` (CI) fails on
+# any file that is not formatted.
+format:
+	./scripts/format.sh
+
+format-check:
+	./scripts/format.sh --check
 
 # AddressSanitizer + UndefinedBehaviorSanitizer over the whole suite, in its own build tree.
 test-asan:

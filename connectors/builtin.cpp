@@ -13,15 +13,18 @@ namespace simpul {
 
 const std::vector<ConnectorFactory>& builtin_connectors() {
   static const std::vector<ConnectorFactory> types = {
-      {"webhook", "the app POSTs signed records to /v1/ingest/<id> (HMAC-SHA256, 5-minute window)", true, false,
-       true, &connectors::make_webhook},
-      {"file_import", "migration from CSV or JSON Lines exports: simpul import --connector ID FILE", true, false, true,
-       &connectors::make_file_import},
-      {"rest_poll", "polls the app's JSON API with an (updated_at, id) cursor, overlap and de-duplication", true,
+      {"webhook", "the app POSTs signed records to /v1/ingest/<id> (HMAC-SHA256, 5-minute window)",
+       true, false, true, &connectors::make_webhook},
+      {"file_import", "migration from CSV or JSON Lines exports: simpul import --connector ID FILE",
+       true, false, true, &connectors::make_file_import},
+      {"rest_poll",
+       "polls the app's JSON API with an (updated_at, id) cursor, overlap and de-duplication", true,
        false, true, &connectors::make_rest_poll},
-      {"callback", "sends status changes and answers back to the app: a signed POST per event, with retries",
+      {"callback",
+       "sends status changes and answers back to the app: a signed POST per event, with retries",
        false, true, true, &connectors::make_callback},
-      {"rest_write", "writes status changes and answers through the app's own API (templated PUT/PATCH)", false,
+      {"rest_write",
+       "writes status changes and answers through the app's own API (templated PUT/PATCH)", false,
        true, true, &connectors::make_rest_write},
   };
   return types;

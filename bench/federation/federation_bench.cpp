@@ -11,7 +11,6 @@
 
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,8 +19,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,7 +83,9 @@ double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 void page(Client& c, std::string& cursor, const std::string& filter,
           const std::function<void(const std::string&, const std::string&)>& seen) {
   for (;;) {
-    auto r = c.request("GET", "/v1/complaints?limit=500" + filter + (cursor.empty() ? "" : "&cursor=" + cursor), "", admin());
+    auto r = c.request(
+        "GET", "/v1/complaints?limit=500" + filter + (cursor.empty() ? "" : "&cursor=" + cursor),
+        "", admin());
     auto doc = simpul::json::parse(r.body);
     if (!doc || !doc->IsObject()) return;
     for (const auto& item : (*doc)["items"].GetArray())
@@ -107,28 +108,44 @@ int main(int argc, char** argv) {
   bool solo_parent = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--simpul") g_simpul = v;
-    else if (k == "--latency-complaints") n_latency = std::stoi(v);
-    else if (k == "--sync-complaints") n_sync = std::stoi(v);
-    else if (k == "--batch") g_batch = std::stoi(v);
-    else if (k == "--solo-parent") solo_parent = v == "1";
+    if (k == "--simpul")
+      g_simpul = v;
+    else if (k == "--latency-complaints")
+      n_latency = std::stoi(v);
+    else if (k == "--sync-complaints")
+      n_sync = std::stoi(v);
+    else if (k == "--batch")
+      g_batch = std::stoi(v);
+    else if (k == "--solo-parent")
+      solo_parent = v == "1";
     else {
-      std::fprintf(stderr, "usage: federation_bench [--simpul PATH] [--latency-complaints N] [--sync-complaints N] [--batch N] [--solo-parent 0|1]\n");
+      std::fprintf(stderr,
+                   "usage: federation_bench [--simpul PATH] [--latency-complaints N] "
+                   "[--sync-complaints N] [--batch N] [--solo-parent 0|1]\n");
       return 64;
     }
   }
-  g_dir = std::filesystem::temp_directory_path().string() + "/simpul-fedbench-" + std::to_string(getpid());
+  g_dir = std::filesystem::temp_directory_path().string() + "/simpul-fedbench-" +
+          std::to_string(getpid());
   std::filesystem::create_directories(g_dir);
   setenv("SIMPUL_BENCH_ADMIN", kAdmin, 1);
 
   std::map<std::string, NodeProc> nodes;
-  struct Spec { const char* id; const char* tier; const char* region; const char* parent; const char* children; };
+  struct Spec {
+    const char* id;
+    const char* tier;
+    const char* region;
+    const char* parent;
+    const char* children;
+  };
   const Spec specs[] = {
       {"nasional", "nasional", "00", "", R"([{"id":"provinsi-kepri","regions":["21"]}])"},
-      {"provinsi-kepri", "provinsi", "21", "nasional", R"([{"id":"kota-batam","regions":["21.71"]}])"},
+      {"provinsi-kepri", "provinsi", "21", "nasional",
+       R"([{"id":"kota-batam","regions":["21.71"]}])"},
       {"kota-batam", "kabkota", "21.71", "provinsi-kepri", "[]"},
   };
-  for (const auto& s : specs) nodes[s.id] = NodeProc{s.id, free_port(), g_dir + "/" + s.id + ".json", {}};
+  for (const auto& s : specs)
+    nodes[s.id] = NodeProc{s.id, free_port(), g_dir + "/" + s.id + ".json", {}};
   for (const auto& s : specs) {
     std::string upstream;
     if (*s.parent) {
@@ -137,14 +154,18 @@ int main(int argc, char** argv) {
       auto pos = out.find("token: ");
       std::string var = std::string("SIMPUL_BENCH_UP_") + (s.id[0] == 'p' ? "KEPRI" : "BATAM");
       setenv(var.c_str(), out.substr(pos + 7, out.find('\n', pos) - pos - 7).c_str(), 1);
-      upstream = R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(nodes[s.parent].port) + R"(", "node": ")" +
-                 s.parent + R"(", "credential": "env:)" + var + R"(", "batch": )" + std::to_string(g_batch) + "},";
+      upstream = R"("upstream": {"url": "http://127.0.0.1:)" +
+                 std::to_string(nodes[s.parent].port) + R"(", "node": ")" + s.parent +
+                 R"(", "credential": "env:)" + var + R"(", "batch": )" + std::to_string(g_batch) +
+                 "},";
     }
-    std::ofstream(nodes[s.id].config) << R"({"node": {"id": ")" << s.id << R"(", "tier": ")" << s.tier
-        << R"(", "region": ")" << s.region << R"(", "timezone": "WIB"}, "store": {"path": ")" << g_dir << "/" << s.id
-        << R"(.db"}, "http": {"listen": "127.0.0.1:)" << nodes[s.id].port << R"(", "max_connections": 4096},
-        "auth": {"admin_token": "env:SIMPUL_BENCH_ADMIN"}, )" << upstream << R"("children": )" << s.children
-        << R"(, "log": {"level": "error"}})";
+    std::ofstream(nodes[s.id].config)
+        << R"({"node": {"id": ")" << s.id << R"(", "tier": ")" << s.tier << R"(", "region": ")"
+        << s.region << R"(", "timezone": "WIB"}, "store": {"path": ")" << g_dir << "/" << s.id
+        << R"(.db"}, "http": {"listen": "127.0.0.1:)" << nodes[s.id].port
+        << R"(", "max_connections": 4096},
+        "auth": {"admin_token": "env:SIMPUL_BENCH_ADMIN"}, )"
+        << upstream << R"("children": )" << s.children << R"(, "log": {"level": "error"}})";
     start(nodes[s.id]);
   }
   std::printf("bench/federation: nasional <- provinsi-kepri <- kota-batam, %u cores, data in %s\n",
@@ -238,7 +259,8 @@ int main(int argc, char** argv) {
   for (int c = 0; c < 64; ++c) {
     senders.emplace_back([&] {
       Client leaf("127.0.0.1", nodes["kota-batam"].port);
-      for (long i = next++; i < n_sync; i = next++) leaf.request("POST", "/v1/complaints", complaint(100000 + i), admin());
+      for (long i = next++; i < n_sync; i = next++)
+        leaf.request("POST", "/v1/complaints", complaint(100000 + i), admin());
     });
   }
   for (auto& t : senders) t.join();
@@ -246,7 +268,8 @@ int main(int argc, char** argv) {
   double ingest_rate = n_sync / ingest_s;
   std::int64_t before = 0;
   {
-    simpul::SqliteStore kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
+    simpul::SqliteStore kepri(
+        simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
     before = kepri.complaint_count();
   }
   auto t_sync = Clock::now();
@@ -257,7 +280,8 @@ int main(int argc, char** argv) {
   std::int64_t at_first = 0;
   Clock::time_point t_first;
   {
-    simpul::SqliteStore kepri(simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
+    simpul::SqliteStore kepri(
+        simpul::StoreOptions{g_dir + "/provinsi-kepri.db", true, 5000, false});
     while (std::chrono::duration<double>(Clock::now() - t_sync).count() < 300) {
       std::int64_t n = kepri.complaint_count();
       if (reconnect_s < 0 && n > before) {
@@ -277,23 +301,35 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(g_dir);
 
   std::printf("\n%-52s %10s\n", "figure", "value");
-  std::printf("%-52s %10.1f ms   (%zu of %d complaints)\n", "leaf -> top (2 hops) p50", pct(up, 0.5), up.size(), n_latency);
-  std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "leaf -> top (2 hops) p99", pct(up, 0.99));
-  std::printf("%-52s %10.1f ms   (%zu of %d actions)\n", "top -> leaf (2 hops) p50", pct(down, 0.5), down.size(), n_latency);
-  std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "top -> leaf (2 hops) p99", pct(down, 0.99));
-  std::printf("%-52s %10.0f /s   (%d complaints, 64 connections)\n", "leaf ingest rate", ingest_rate, n_sync);
-  std::printf("%-52s %10.2f s    (parent start + the child's backoff)\n", "reconnect delay after the parent returns", reconnect_s);
-  std::printf("%-52s %10.0f /s   (%lld events in %.2f s from the first arrival; %s)\n", "leaf -> parent sync rate", sync_rate,
-              static_cast<long long>(n_sync - at_first), sync_s, solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
-  std::printf("%-52s %10.2f     (target >= 0.5)\n", "ratio sync / leaf ingest", ingest_rate > 0 ? sync_rate / ingest_rate : 0);
+  std::printf("%-52s %10.1f ms   (%zu of %d complaints)\n", "leaf -> top (2 hops) p50",
+              pct(up, 0.5), up.size(), n_latency);
+  std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "leaf -> top (2 hops) p99",
+              pct(up, 0.99));
+  std::printf("%-52s %10.1f ms   (%zu of %d actions)\n", "top -> leaf (2 hops) p50", pct(down, 0.5),
+              down.size(), n_latency);
+  std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "top -> leaf (2 hops) p99",
+              pct(down, 0.99));
+  std::printf("%-52s %10.0f /s   (%d complaints, 64 connections)\n", "leaf ingest rate",
+              ingest_rate, n_sync);
+  std::printf("%-52s %10.2f s    (parent start + the child's backoff)\n",
+              "reconnect delay after the parent returns", reconnect_s);
+  std::printf("%-52s %10.0f /s   (%lld events in %.2f s from the first arrival; %s)\n",
+              "leaf -> parent sync rate", sync_rate, static_cast<long long>(n_sync - at_first),
+              sync_s,
+              solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
+  std::printf("%-52s %10.2f     (target >= 0.5)\n", "ratio sync / leaf ingest",
+              ingest_rate > 0 ? sync_rate / ingest_rate : 0);
 
   namespace b = simpul::bench;
   const std::string name = solo_parent ? "federation, grandparent stopped" : "federation";
-  b::record(name, "leaf -> top (2 hops) p50", pct(up, 0.5), "ms", "", 0, "", std::to_string(up.size()) + " complaints at ~50/s");
+  b::record(name, "leaf -> top (2 hops) p50", pct(up, 0.5), "ms", "", 0, "",
+            std::to_string(up.size()) + " complaints at ~50/s");
   b::record(name, "leaf -> top (2 hops) p99", pct(up, 0.99), "ms", "", 0, "< 1000 ms");
-  b::record(name, "top -> leaf (2 hops) p50", pct(down, 0.5), "ms", "", 0, "", std::to_string(down.size()) + " decisions at ~50/s");
+  b::record(name, "top -> leaf (2 hops) p50", pct(down, 0.5), "ms", "", 0, "",
+            std::to_string(down.size()) + " decisions at ~50/s");
   b::record(name, "top -> leaf (2 hops) p99", pct(down, 0.99), "ms", "", 0, "< 1000 ms");
-  b::record(name, "leaf -> parent sync rate", sync_rate, "events/s", "the leaf's own ingest rate (64 connections)", ingest_rate,
-            "ratio >= 0.5", solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
+  b::record(name, "leaf -> parent sync rate", sync_rate, "events/s",
+            "the leaf's own ingest rate (64 connections)", ingest_rate, "ratio >= 0.5",
+            solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
   return 0;
 }

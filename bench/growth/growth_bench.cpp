@@ -18,9 +18,8 @@
 // to 1. Needs about 4.2 KB of disk per stored complaint, twice (1,000,000: ~9 GB). Never part of
 // `make test`.
 
-#include <unistd.h>
-
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -59,7 +58,9 @@ struct Options {
 
 const char* kAdmin = "bench-admin-token-0123456789";
 
-double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double secs_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void exec_sql(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;
@@ -102,7 +103,9 @@ void prefill(const std::string& db, long from, long to) {
       }
     }
   }
-  exec_sql(db, "UPDATE outbox SET state = 'done' WHERE state = 'pending'; PRAGMA wal_checkpoint(TRUNCATE);");
+  exec_sql(
+      db,
+      "UPDATE outbox SET state = 'done' WHERE state = 'pending'; PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
 // A node: its config and ready files, and its process.
@@ -113,12 +116,16 @@ struct Proc {
   std::uint16_t port() const { return child.port; }
 };
 
-double start(Proc& p, const std::string& simpul) { return p.child.start(simpul, p.config, p.ready); }
+double start(Proc& p, const std::string& simpul) {
+  return p.child.start(simpul, p.config, p.ready);
+}
 void stop(Proc& p) { p.child.stop(); }
 
 using b::free_port;
 
-std::vector<simpul::http::Header> admin() { return {{"authorization", std::string("Bearer ") + kAdmin}}; }
+std::vector<simpul::http::Header> admin() {
+  return {{"authorization", std::string("Bearer ") + kAdmin}};
+}
 
 struct Step {
   long stored = 0;
@@ -139,18 +146,24 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--simpul") o.simpul = v;
-    else if (k == "--dir") o.dir = v;
-    else if (k == "--ingest-seconds") o.ingest_seconds = std::stod(v);
-    else if (k == "--lag-complaints") o.lag_complaints = std::stoi(v);
+    if (k == "--simpul")
+      o.simpul = v;
+    else if (k == "--dir")
+      o.dir = v;
+    else if (k == "--ingest-seconds")
+      o.ingest_seconds = std::stod(v);
+    else if (k == "--lag-complaints")
+      o.lag_complaints = std::stoi(v);
     else if (k == "--sizes") {
       o.sizes.clear();
       std::stringstream ss(v);
       std::string part;
       while (std::getline(ss, part, ',')) o.sizes.push_back(std::stol(part));
     } else {
-      std::fprintf(stderr, "usage: growth_bench [--simpul PATH] [--sizes 10000,100000,1000000] [--ingest-seconds S] "
-                           "[--lag-complaints N] [--dir DIR]\n");
+      std::fprintf(
+          stderr,
+          "usage: growth_bench [--simpul PATH] [--sizes 10000,100000,1000000] [--ingest-seconds S] "
+          "[--lag-complaints N] [--dir DIR]\n");
       return 64;
     }
   }
@@ -158,8 +171,8 @@ int main(int argc, char** argv) {
   const std::string dir = base + "/simpul-growth-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   setenv("SIMPUL_BENCH_ADMIN", kAdmin, 1);
-  std::printf("bench/growth: leaf and parent with %zu store sizes, %u cores, data in %s\n", o.sizes.size(),
-              std::thread::hardware_concurrency(), dir.c_str());
+  std::printf("bench/growth: leaf and parent with %zu store sizes, %u cores, data in %s\n",
+              o.sizes.size(), std::thread::hardware_concurrency(), dir.c_str());
   const std::string leaf_db = dir + "/kota-batam.db", parent_db = dir + "/provinsi-kepri.db";
   Proc parent{"provinsi-kepri", dir + "/provinsi-kepri.json", dir + "/provinsi-kepri.ready"};
   Proc leaf{"kota-batam", dir + "/kota-batam.json", dir + "/kota-batam.ready"};
@@ -170,34 +183,46 @@ int main(int argc, char** argv) {
   long next_id = 0;
   for (long size : o.sizes) {
     Step st;
-    long have = std::filesystem::exists(leaf_db) ? b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints") : 0;
-    std::printf("\n%ld complaints stored (%ld to add)\n", std::max(have, size), std::max(0L, size - have));
+    long have = std::filesystem::exists(leaf_db)
+                    ? b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints")
+                    : 0;
+    std::printf("\n%ld complaints stored (%ld to add)\n", std::max(have, size),
+                std::max(0L, size - have));
     std::fflush(stdout);
     if (have < size) prefill(leaf_db, have, size);
     next_id = std::max(next_id, size) + 10'000'000;
     // The parent: a copy of the leaf's store, a token for the leaf; the leaf's pull cursor is
     // from the parent's previous copy, so it starts over.
-    exec_sql(leaf_db, "DELETE FROM cursors WHERE name = 'upstream.changes'; PRAGMA wal_checkpoint(TRUNCATE);");
+    exec_sql(
+        leaf_db,
+        "DELETE FROM cursors WHERE name = 'upstream.changes'; PRAGMA wal_checkpoint(TRUNCATE);");
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(parent_db + ext);
     std::filesystem::copy_file(leaf_db, parent_db);
     {
       simpul::SqliteStore s(simpul::StoreOptions{parent_db, true, 5000, true});
-      setenv("SIMPUL_BENCH_UP", s.create_token("batam", "node", "kota-batam", simpul::system_now_ms()).secret.c_str(), 1);
+      setenv("SIMPUL_BENCH_UP",
+             s.create_token("batam", "node", "kota-batam", simpul::system_now_ms()).secret.c_str(),
+             1);
     }
     st.stored = b::sqlite_scalar(leaf_db, "SELECT count(*) FROM complaints");
 
     // The parent keeps its port across its restart below (the leaf's config names it).
-    std::ofstream(parent.config) << R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
-      "store": {"path": ")" << parent_db << R"("}, "children": [{"id": "kota-batam", "regions": ["21.71"]}],
-      "http": {"listen": "127.0.0.1:)" << free_port() << R"(", "max_connections": 4096},
+    std::ofstream(parent.config)
+        << R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
+      "store": {"path": ")"
+        << parent_db << R"("}, "children": [{"id": "kota-batam", "regions": ["21.71"]}],
+      "http": {"listen": "127.0.0.1:)"
+        << free_port() << R"(", "max_connections": 4096},
       "auth": {"admin_token": "env:SIMPUL_BENCH_ADMIN"}, "log": {"level": "error"}})";
     std::printf("  starting the parent and the leaf\n");
     std::fflush(stdout);
     st.start_parent_s = start(parent, o.simpul);
-    std::ofstream(leaf.config) << R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
-      "store": {"path": ")" << leaf_db << R"("}, "upstream": {"url": "http://127.0.0.1:)" << parent.port()
-                               << R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_BENCH_UP", "max_backoff_ms": 1000}, )"
-                               << common << "}";
+    std::ofstream(leaf.config)
+        << R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
+      "store": {"path": ")"
+        << leaf_db << R"("}, "upstream": {"url": "http://127.0.0.1:)" << parent.port()
+        << R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_BENCH_UP", "max_backoff_ms": 1000}, )"
+        << common << "}";
     st.start_leaf_s = start(leaf, o.simpul);
     std::this_thread::sleep_for(std::chrono::seconds(1));
     st.idle_parent_mb = b::rss_mb(parent.pid());
@@ -250,7 +275,8 @@ int main(int argc, char** argv) {
     }
 
     // Ingest at the leaf with the parent stopped.
-    std::printf("  ingest: %d connections for %.0f s, the parent stopped\n", o.connections, o.ingest_seconds);
+    std::printf("  ingest: %d connections for %.0f s, the parent stopped\n", o.connections,
+                o.ingest_seconds);
     std::fflush(stdout);
     stop(parent);
     b::LoadSpec spec;
@@ -271,32 +297,40 @@ int main(int argc, char** argv) {
     auto t_drain = Clock::now();
     start(parent, o.simpul);
     while (secs_since(t_drain) < 600 &&
-           b::sqlite_scalar(leaf_db, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") > 0)
+           b::sqlite_scalar(
+               leaf_db,
+               "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") >
+               0)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     st.drain_s = secs_since(t_drain);
     stop(leaf);
     stop(parent);
-    std::printf("  start parent %.2f s, leaf %.2f s; idle RSS parent %.1f MB, leaf %.1f MB\n", st.start_parent_s,
-                st.start_leaf_s, st.idle_parent_mb, st.idle_leaf_mb);
-    std::printf("  lag leaf -> parent p50 %.1f ms, p99 %.1f ms (%d of %d)\n", st.lag_p50, st.lag_p99, st.lag_seen,
-                o.lag_complaints);
-    std::printf("  leaf ingest %.0f /s (%ld in %.1f s), RSS after %.1f MB, peak %.1f MB; burst drained in %.2f s\n",
-                st.ingest_rate, run.ok, run.seconds, st.loaded_leaf_mb, st.peak_leaf_mb, st.drain_s);
+    std::printf("  start parent %.2f s, leaf %.2f s; idle RSS parent %.1f MB, leaf %.1f MB\n",
+                st.start_parent_s, st.start_leaf_s, st.idle_parent_mb, st.idle_leaf_mb);
+    std::printf("  lag leaf -> parent p50 %.1f ms, p99 %.1f ms (%d of %d)\n", st.lag_p50,
+                st.lag_p99, st.lag_seen, o.lag_complaints);
+    std::printf(
+        "  leaf ingest %.0f /s (%ld in %.1f s), RSS after %.1f MB, peak %.1f MB; burst drained in "
+        "%.2f s\n",
+        st.ingest_rate, run.ok, run.seconds, st.loaded_leaf_mb, st.peak_leaf_mb, st.drain_s);
     std::fflush(stdout);
     steps.push_back(st);
   }
   const auto db_mb = static_cast<double>(std::filesystem::file_size(leaf_db)) / 1e6;
   std::filesystem::remove_all(dir);
 
-  std::printf("\n%-12s %10s %10s %10s %10s %10s %10s %10s %10s\n", "stored", "ingest/s", "lag p50", "lag p99", "drain s",
-              "idle leaf", "idle par.", "loaded", "start par.");
+  std::printf("\n%-12s %10s %10s %10s %10s %10s %10s %10s %10s\n", "stored", "ingest/s", "lag p50",
+              "lag p99", "drain s", "idle leaf", "idle par.", "loaded", "start par.");
   for (const auto& s : steps)
-    std::printf("%-12ld %10.0f %8.1fms %8.1fms %10.2f %8.1fMB %8.1fMB %8.1fMB %9.2fs\n", s.stored, s.ingest_rate,
-                s.lag_p50, s.lag_p99, s.drain_s, s.idle_leaf_mb, s.idle_parent_mb, s.peak_leaf_mb, s.start_parent_s);
+    std::printf("%-12ld %10.0f %8.1fms %8.1fms %10.2f %8.1fMB %8.1fMB %8.1fMB %9.2fs\n", s.stored,
+                s.ingest_rate, s.lag_p50, s.lag_p99, s.drain_s, s.idle_leaf_mb, s.idle_parent_mb,
+                s.peak_leaf_mb, s.start_parent_s);
   const Step& lo = steps.front();
   const Step& hi = steps.back();
-  std::printf("\n%-52s %10.2f   (close to 1 is flat)\n", "ratio ingest rate, largest / smallest store", hi.ingest_rate / lo.ingest_rate);
-  std::printf("%-52s %10.2f   (close to 1 is flat)\n", "ratio sync lag p50, largest / smallest store", hi.lag_p50 / lo.lag_p50);
+  std::printf("\n%-52s %10.2f   (close to 1 is flat)\n",
+              "ratio ingest rate, largest / smallest store", hi.ingest_rate / lo.ingest_rate);
+  std::printf("%-52s %10.2f   (close to 1 is flat)\n",
+              "ratio sync lag p50, largest / smallest store", hi.lag_p50 / lo.lag_p50);
   std::printf("%-52s %10.0f MB (leaf, %ld complaints)\n", "database size", db_mb, hi.stored);
 
   auto label = [](long n) {
@@ -313,20 +347,24 @@ int main(int argc, char** argv) {
     // The smallest store is the reference of the others (no ratio of its own).
     const bool first = &s == &lo;
     const std::string ref = first ? "" : "the same, " + smallest;
-    b::record("growth", "leaf ingest rate, " + at, s.ingest_rate, "complaints/s", ref, lo.ingest_rate,
-              first ? "" : "ratio close to 1", std::to_string(o.connections) + " connections, parent stopped");
-    b::record("growth", "sync lag leaf -> parent p50, " + at, s.lag_p50, "ms", ref, lo.lag_p50, first ? "" : "ratio close to 1",
-              std::to_string(s.lag_seen) + " complaints at 20/s");
+    b::record("growth", "leaf ingest rate, " + at, s.ingest_rate, "complaints/s", ref,
+              lo.ingest_rate, first ? "" : "ratio close to 1",
+              std::to_string(o.connections) + " connections, parent stopped");
+    b::record("growth", "sync lag leaf -> parent p50, " + at, s.lag_p50, "ms", ref, lo.lag_p50,
+              first ? "" : "ratio close to 1", std::to_string(s.lag_seen) + " complaints at 20/s");
     b::record("growth", "sync lag leaf -> parent p99, " + at, s.lag_p99, "ms", ref, lo.lag_p99);
-    b::record("growth", "burst drain leaf -> parent, " + at, s.burst / s.drain_s, "complaints/s", "the leaf's ingest rate",
-              s.ingest_rate, "", std::to_string(s.burst) + " complaints, from the parent's start (incl. its start-up)");
+    b::record(
+        "growth", "burst drain leaf -> parent, " + at, s.burst / s.drain_s, "complaints/s",
+        "the leaf's ingest rate", s.ingest_rate, "",
+        std::to_string(s.burst) + " complaints, from the parent's start (incl. its start-up)");
     b::record("growth", "resident memory idle, leaf, " + at, s.idle_leaf_mb, "MB");
     b::record("growth", "resident memory idle, parent, " + at, s.idle_parent_mb, "MB");
-    b::record("growth", "resident memory loaded (peak), leaf, " + at, s.peak_leaf_mb, "MB", "", 0, "",
-              "peak during the closed-loop ingest");
+    b::record("growth", "resident memory loaded (peak), leaf, " + at, s.peak_leaf_mb, "MB", "", 0,
+              "", "peak during the closed-loop ingest");
     b::record("growth", "start-up to ready, parent, " + at, s.start_parent_s, "s");
   }
   b::record("growth", "database size, " + label(hi.stored), db_mb, "MB", "", 0, "",
-            std::to_string(static_cast<long>(db_mb * 1e6 / static_cast<double>(hi.stored))) + " bytes per complaint");
+            std::to_string(static_cast<long>(db_mb * 1e6 / static_cast<double>(hi.stored))) +
+                " bytes per complaint");
   return 0;
 }

@@ -11,6 +11,7 @@
 //      own code path on one thread, which adds the fold and JSON encoding per row.
 // Prints the figures and the ratio http/raw. Never part of `make test`.
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,12 +27,10 @@
 #include <thread>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "core/normalize.hpp"
 #include "http/client.hpp"
-#include "store/sqlite/sqlite_store.hpp"
 #include "http/server.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/http_load.hpp"
 #include "support/raw_rows.hpp"
@@ -77,13 +76,14 @@ double pct(const std::vector<double>& v, double p) { return simpul::bench::perce
 // answers 201 at once, on one io thread of this process; the same load as the real run.
 double trivial_http_rate(const Options& o) {
   asio::io_context ioc{1};
-  simpul::http::Server server(ioc, simpul::http::ServerOptions{"127.0.0.1", 0, 1 << 20, 10'000, 30'000, 4096},
-                              [](simpul::http::Request, simpul::http::Reply reply) {
-                                simpul::http::Response r;
-                                r.status = 201;
-                                r.body = R"({"id":"0"})";
-                                reply(std::move(r));
-                              });
+  simpul::http::Server server(
+      ioc, simpul::http::ServerOptions{"127.0.0.1", 0, 1 << 20, 10'000, 30'000, 4096},
+      [](simpul::http::Request, simpul::http::Reply reply) {
+        simpul::http::Response r;
+        r.status = 201;
+        r.body = R"({"id":"0"})";
+        reply(std::move(r));
+      });
   server.start();
   std::thread t([&] { ioc.run(); });
   load(server.port(), o, 1.0, 0, 30'000'000);  // warm-up
@@ -94,8 +94,10 @@ double trivial_http_rate(const Options& o) {
 }
 
 simpul::bench::ServeChild start_server(const Options& o, const std::string& dir) {
-  std::ofstream(dir + "/bench.json") << R"({"node":{"id":"bench","tier":"kabkota","region":"21.71","timezone":"WIB"},
-    "store":{"path":")" << dir << R"(/http.db","synchronous":")" << o.sync << R"("},
+  std::ofstream(dir + "/bench.json")
+      << R"({"node":{"id":"bench","tier":"kabkota","region":"21.71","timezone":"WIB"},
+    "store":{"path":")"
+      << dir << R"(/http.db","synchronous":")" << o.sync << R"("},
     "http":{"listen":"127.0.0.1:0","max_connections":4096},
     "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":"warn"}})";
   setenv("SIMPUL_BENCH_ADMIN", kToken, 1);
@@ -137,12 +139,13 @@ std::vector<simpul::bench::RowTable> stage(const Options& o, const std::string& 
     for (long i = 0; i < rows; ++i) ledger.ingest(request(i, nopt));
     store.commit();
   }
-  return simpul::bench::read_rows(path, {"events", "complaints", "refs", "raw_payloads", "idempotency"});
+  return simpul::bench::read_rows(path,
+                                  {"events", "complaints", "refs", "raw_payloads", "idempotency"});
 }
 
 // The SQLite limit: the same rows in `batch` complaints' rows per transaction.
-double raw_rows_rate(const Options& o, const std::vector<simpul::bench::RowTable>& rows, const std::string& path,
-                     int batch) {
+double raw_rows_rate(const Options& o, const std::vector<simpul::bench::RowTable>& rows,
+                     const std::string& path, int batch) {
   const long n = static_cast<long>(rows.front().rows.size());
   return simpul::bench::raw_insert_rate(path, rows, n, (n + batch - 1) / batch, o.sync == "full");
 }
@@ -159,7 +162,8 @@ double store_rate(const Options& o, const std::string& path, long rows, int batc
   auto t0 = Clock::now();
   for (long i = 0; i < rows; i += batch) {
     store.begin();
-    for (long j = i; j < std::min(rows, i + batch); ++j) ledger.ingest(reqs[static_cast<std::size_t>(j)]);
+    for (long j = i; j < std::min(rows, i + batch); ++j)
+      ledger.ingest(reqs[static_cast<std::size_t>(j)]);
     store.commit();
   }
   return rows / std::chrono::duration<double>(Clock::now() - t0).count();
@@ -172,13 +176,20 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--simpul") o.simpul = v;
-    else if (k == "--seconds") o.seconds = std::stod(v);
-    else if (k == "--connections") o.connections = std::stoi(v);
-    else if (k == "--sync") o.sync = v;
-    else if (k == "--dir") o.dir = v;
+    if (k == "--simpul")
+      o.simpul = v;
+    else if (k == "--seconds")
+      o.seconds = std::stod(v);
+    else if (k == "--connections")
+      o.connections = std::stoi(v);
+    else if (k == "--sync")
+      o.sync = v;
+    else if (k == "--dir")
+      o.dir = v;
     else {
-      std::fprintf(stderr, "usage: ingest_bench [--simpul PATH] [--seconds N] [--connections N] [--sync full|normal] [--dir DIR]\n");
+      std::fprintf(stderr,
+                   "usage: ingest_bench [--simpul PATH] [--seconds N] [--connections N] [--sync "
+                   "full|normal] [--dir DIR]\n");
       return 64;
     }
   }
@@ -215,39 +226,56 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
 
   std::printf("\n%-44s %12s\n", "figure", "value");
-  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed, %.1f s)\n", "HTTP ingest peak (closed loop)", peak_rate, peak.ok, peak.failed, peak.seconds);
+  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed, %.1f s)\n", "HTTP ingest peak (closed loop)",
+              peak_rate, peak.ok, peak.failed, peak.seconds);
   std::printf("%-44s %12.2f ms\n", "  latency p50 at peak", pct(peak.latencies_ms, 0.50));
   std::printf("%-44s %12.2f ms\n", "  latency p99 at peak", pct(peak.latencies_ms, 0.99));
-  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed)\n", "HTTP ingest at half peak (open loop)", half.ok / half.seconds, half.ok, half.failed);
+  std::printf("%-44s %12.0f /s   (%ld ok, %ld failed)\n", "HTTP ingest at half peak (open loop)",
+              half.ok / half.seconds, half.ok, half.failed);
   std::printf("%-44s %12.2f ms\n", "  latency p50 at half peak", pct(half.latencies_ms, 0.50));
   std::printf("%-44s %12.2f ms\n", "  latency p99 at half peak", pct(half.latencies_ms, 0.99));
-  std::printf("%-44s %12.0f /s   (%d complaints' rows per transaction)\n", "raw SQLite limit, same rows", raw, o.connections);
-  std::printf("%-44s %12.0f /s   (1000 complaints' rows per transaction)\n", "raw SQLite, large batches", raw_big);
-  std::printf("%-44s %12.0f /s   (Ledger::ingest incl. fold and JSON, %d per transaction)\n", "store code path, one thread", store1, o.connections);
+  std::printf("%-44s %12.0f /s   (%d complaints' rows per transaction)\n",
+              "raw SQLite limit, same rows", raw, o.connections);
+  std::printf("%-44s %12.0f /s   (1000 complaints' rows per transaction)\n",
+              "raw SQLite, large batches", raw_big);
+  std::printf("%-44s %12.0f /s   (Ledger::ingest incl. fold and JSON, %d per transaction)\n",
+              "store code path, one thread", store1, o.connections);
   std::printf("%-44s %12.0f /s   (4 KiB append + fdatasync)\n", "disk fsync limit", fsyncs);
-  std::printf("%-44s %12.1f      (requests per commit the group commit must reach)\n", "HTTP peak / fsync limit", peak_rate / fsyncs);
-  std::printf("%-44s %12.1f      (requests per group commit, whole run)\n", "server's average commit batch", batches > 0 ? jobs / batches : 0);
-  std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio HTTP peak / raw SQLite (large batches)", peak_rate / raw_big);
+  std::printf("%-44s %12.1f      (requests per commit the group commit must reach)\n",
+              "HTTP peak / fsync limit", peak_rate / fsyncs);
+  std::printf("%-44s %12.1f      (requests per group commit, whole run)\n",
+              "server's average commit batch", batches > 0 ? jobs / batches : 0);
+  std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio HTTP peak / raw SQLite (large batches)",
+              peak_rate / raw_big);
   std::printf("%-44s %12.2f\n", "ratio HTTP peak / raw SQLite (64 per txn)", peak_rate / raw);
-  std::printf("%-44s %12s      (target < 50 ms)\n", "p99 at half peak", pct(half.latencies_ms, 0.99) < 50 ? "met" : "NOT met");
-  std::printf("%-44s %12.0f /s   (same load, a handler that answers 201 at once)\n", "loopback HTTP limit, trivial handler", trivial);
+  std::printf("%-44s %12s      (target < 50 ms)\n", "p99 at half peak",
+              pct(half.latencies_ms, 0.99) < 50 ? "met" : "NOT met");
+  std::printf("%-44s %12.0f /s   (same load, a handler that answers 201 at once)\n",
+              "loopback HTTP limit, trivial handler", trivial);
   std::printf("%-44s %12.2f\n", "ratio HTTP peak / loopback HTTP limit", peak_rate / trivial);
 
   namespace b = simpul::bench;
   const std::string conns = std::to_string(o.connections) + " connections, synchronous=" + o.sync;
-  b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s", "raw SQLite limit, same rows, 1000 per transaction",
-            raw_big, "ratio >= 0.5", conns);
-  b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s", "loopback HTTP limit, trivial handler", trivial, "",
+  b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s",
+            "raw SQLite limit, same rows, 1000 per transaction", raw_big, "ratio >= 0.5", conns);
+  b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s",
+            "loopback HTTP limit, trivial handler", trivial, "",
             "the same server code answering 201 at once: what HTTP alone costs");
   b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s",
-            "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction", raw, "", "what one group commit of all clients could gather");
+            "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction", raw, "",
+            "what one group commit of all clients could gather");
   b::record("ingest", "latency p50 at peak", pct(peak.latencies_ms, 0.50), "ms");
   b::record("ingest", "latency p99 at peak", pct(peak.latencies_ms, 0.99), "ms");
-  b::record("ingest", "latency p99 at half peak (open loop)", pct(half.latencies_ms, 0.99), "ms", "", 0, "< 50 ms",
-            std::to_string(static_cast<long>(half.ok / half.seconds)) + " complaints/s offered on a fixed schedule");
-  b::record("ingest", "store code path, one thread", store1, "complaints/s", "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction",
-            raw, "", "Ledger::ingest incl. fold and JSON, without HTTP");
-  b::record("ingest", "disk fsync limit", fsyncs, "fsyncs/s", "", 0, "", "4 KiB append + fdatasync");
-  b::record("ingest", "requests per group commit (average)", batches > 0 ? jobs / batches : 0, "requests");
+  b::record("ingest", "latency p99 at half peak (open loop)", pct(half.latencies_ms, 0.99), "ms",
+            "", 0, "< 50 ms",
+            std::to_string(static_cast<long>(half.ok / half.seconds)) +
+                " complaints/s offered on a fixed schedule");
+  b::record("ingest", "store code path, one thread", store1, "complaints/s",
+            "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction", raw, "",
+            "Ledger::ingest incl. fold and JSON, without HTTP");
+  b::record("ingest", "disk fsync limit", fsyncs, "fsyncs/s", "", 0, "",
+            "4 KiB append + fdatasync");
+  b::record("ingest", "requests per group commit (average)", batches > 0 ? jobs / batches : 0,
+            "requests");
   return 0;
 }

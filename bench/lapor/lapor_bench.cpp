@@ -11,10 +11,10 @@
 //
 //   build/bench/lapor_bench [--complaints N] [--latency M] [--poll-ms MS]
 
-#include <boost/asio/io_context.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,8 +30,8 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
-#include "node/node.hpp"
 #include "lapor/simulator.hpp"
+#include "node/node.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
@@ -42,7 +42,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return -1;
@@ -76,9 +78,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--complaints") complaints = v;
-    else if (k == "--latency") latency = v;
-    else if (k == "--poll-ms") poll_ms = v;
+    if (k == "--complaints")
+      complaints = v;
+    else if (k == "--latency")
+      latency = v;
+    else if (k == "--poll-ms")
+      poll_ms = v;
     else {
       std::fprintf(stderr, "usage: lapor_bench [--complaints N] [--latency M] [--poll-ms MS]\n");
       return 64;
@@ -87,8 +92,10 @@ int main(int argc, char** argv) {
   const std::string dir = "/tmp/simpul-laporbench-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   log::set_sink([](std::string_view) {});
-  const std::string secret = "bench-" + crypto::random_token(16), admin = "bench-" + crypto::random_token(16);
-  const std::string webhook = "bench-webhook-" + crypto::random_token(16), callback = "bench-cb-" + crypto::random_token(16);
+  const std::string secret = "bench-" + crypto::random_token(16),
+                    admin = "bench-" + crypto::random_token(16);
+  const std::string webhook = "bench-webhook-" + crypto::random_token(16),
+                    callback = "bench-cb-" + crypto::random_token(16);
   setenv("BENCH_LAPOR_SECRET", secret.c_str(), 1);
   setenv("BENCH_ADMIN", admin.c_str(), 1);
   setenv("BENCH_WEBHOOK", webhook.c_str(), 1);
@@ -98,8 +105,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run from the repository root (config/mappings/apekesah.json)\n");
     return 64;
   }
-  std::printf("bench/lapor: %d complaints for the sync rate, %d one at a time for latency, notifications polled every %d ms, %u cores\n",
-              complaints, latency, poll_ms, std::thread::hardware_concurrency());
+  std::printf(
+      "bench/lapor: %d complaints for the sync rate, %d one at a time for latency, notifications "
+      "polled every %d ms, %u cores\n",
+      complaints, latency, poll_ms, std::thread::hardware_concurrency());
 
   lapor::SimConfig sim_cfg;
   sim_cfg.port = 0;
@@ -119,12 +128,18 @@ int main(int argc, char** argv) {
     std::ofstream(dir + "/" + name) << text;
     return dir + "/" + name;
   };
-  const std::string common = R"("auth": {"admin_token": "env:BENCH_ADMIN"}, "log": {"level": "error"}, "http": {"listen": "127.0.0.1:0"},)";
-  Config kepri_cfg = load_config(write("kepri.json", R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
-    "store": {"path": ")" + dir + R"(/kepri.db"}, )" + common + R"(
-    "upstream": {"url": "http://127.0.0.1:)" + std::to_string(hub_port) + R"(", "node": "lapor", "dialect": "lapor",
+  const std::string common =
+      R"("auth": {"admin_token": "env:BENCH_ADMIN"}, "log": {"level": "error"}, "http": {"listen": "127.0.0.1:0"},)";
+  Config kepri_cfg = load_config(write(
+      "kepri.json",
+      R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
+    "store": {"path": ")" +
+          dir + R"(/kepri.db"}, )" + common + R"(
+    "upstream": {"url": "http://127.0.0.1:)" +
+          std::to_string(hub_port) + R"(", "node": "lapor", "dialect": "lapor",
       "credential": "env:BENCH_LAPOR_SECRET", "max_backoff_ms": 200, "batch": 200,
-      "lapor": {"client_id": "provinsi-kepri", "source": "simpul-kepri", "poll_interval_ms": )" + std::to_string(poll_ms) + R"(}},
+      "lapor": {"client_id": "provinsi-kepri", "source": "simpul-kepri", "poll_interval_ms": )" +
+          std::to_string(poll_ms) + R"(}},
     "children": [{"id": "kota-batam", "regions": ["21.71"]}]})"));
   Node kepri(kepri_cfg);
   kepri.start_background();
@@ -134,10 +149,11 @@ int main(int argc, char** argv) {
   // 1. Sync rate.
   std::vector<std::string> ids;
   for (int i = 0; i < complaints; ++i) {
-    auto r = kc.request("POST", "/v1/complaints",
-                        R"({"type":"pengaduan","title":"Aduan bench )" + std::to_string(i) +
-                            R"(","body":"Lubang besar di depan halte Batam Centre.","channel":"app","region":"21.71"})",
-                        as_admin);
+    auto r = kc.request(
+        "POST", "/v1/complaints",
+        R"({"type":"pengaduan","title":"Aduan bench )" + std::to_string(i) +
+            R"(","body":"Lubang besar di depan halte Batam Centre.","channel":"app","region":"21.71"})",
+        as_admin);
     if (r.status != 201) {
       std::fprintf(stderr, "ingest failed: %d %s\n", r.status, r.body.c_str());
       return 1;
@@ -147,7 +163,8 @@ int main(int argc, char** argv) {
   {
     Hub hub(sim_cfg);
     auto t0 = Clock::now();
-    while (sqlite_scalar(kepri_cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") < complaints) {
+    while (sqlite_scalar(kepri_cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'") <
+           complaints) {
       if (ms_since(t0) > 600'000) {
         std::fprintf(stderr, "sync did not finish in 10 minutes\n");
         return 1;
@@ -156,8 +173,8 @@ int main(int argc, char** argv) {
     }
     sync_s = ms_since(t0) / 1000.0;
   }
-  std::printf("%-46s %10.0f complaints/s (%d in %.1f s, from the hub coming up)\n", "sync to the hub (create + tracking id)",
-              complaints / sync_s, complaints, sync_s);
+  std::printf("%-46s %10.0f complaints/s (%d in %.1f s, from the hub coming up)\n",
+              "sync to the hub (create + tracking id)", complaints / sync_s, complaints, sync_s);
 
   // 2 and 3 with the hub up for good, Batam and Ape Kesah below Kepri.
   Hub hub(sim_cfg);
@@ -166,26 +183,36 @@ int main(int argc, char** argv) {
   apekesah::StandIn app({dir + "/apekesah.db", 0, "", "", callback});
   {
     SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
-    setenv("BENCH_BATAM_TOKEN", s.create_token("batam", "node", "kota-batam", system_now_ms()).secret.c_str(), 1);
+    setenv("BENCH_BATAM_TOKEN",
+           s.create_token("batam", "node", "kota-batam", system_now_ms()).secret.c_str(), 1);
   }
-  Config batam_cfg = load_config(write("batam.json", R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
-    "store": {"path": ")" + dir + R"(/batam.db"}, )" + common + R"(
-    "upstream": {"url": "http://127.0.0.1:)" + std::to_string(kepri.port()) + R"(", "node": "provinsi-kepri",
+  Config batam_cfg = load_config(write(
+      "batam.json",
+      R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
+    "store": {"path": ")" +
+          dir + R"(/batam.db"}, )" + common + R"(
+    "upstream": {"url": "http://127.0.0.1:)" +
+          std::to_string(kepri.port()) + R"(", "node": "provinsi-kepri",
       "credential": "env:BENCH_BATAM_TOKEN", "poll_wait_s": 20},
     "connectors": [
-      {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(", "settings": {"secret": "env:BENCH_WEBHOOK"}},
-      {"id": "apekesah-balik", "type": "callback", "mapping": ")" + mapping + R"(",
-       "settings": {"url": "http://127.0.0.1:)" + std::to_string(app.port()) + R"(/simpul/callback", "secret": "env:BENCH_CALLBACK"}}]})"));
+      {"id": "apekesah", "type": "webhook", "mapping": ")" +
+          mapping + R"(", "settings": {"secret": "env:BENCH_WEBHOOK"}},
+      {"id": "apekesah-balik", "type": "callback", "mapping": ")" +
+          mapping + R"(",
+       "settings": {"url": "http://127.0.0.1:)" +
+          std::to_string(app.port()) + R"(/simpul/callback", "secret": "env:BENCH_CALLBACK"}}]})"));
   Node batam(batam_cfg);
   batam.start_background();
-  app.set_webhook("http://127.0.0.1:" + std::to_string(batam.port()) + "/v1/ingest/apekesah", webhook);
+  app.set_webhook("http://127.0.0.1:" + std::to_string(batam.port()) + "/v1/ingest/apekesah",
+                  webhook);
 
   std::vector<double> up, down;
   std::vector<std::pair<std::int64_t, std::int64_t>> linked;  // aduan id, hub nid
   for (int i = 0; i < latency; ++i) {
     auto t0 = Clock::now();
-    auto aid = app.submit(R"({"judul": "Jalan berlubang )" + std::to_string(i) +
-                          R"(", "uraian": "Lubang besar di depan halte", "lokasi": "Batam Kota", "tanggal": "21/11/2026",
+    auto aid = app.submit(
+        R"({"judul": "Jalan berlubang )" + std::to_string(i) +
+        R"(", "uraian": "Lubang besar di depan halte", "lokasi": "Batam Kota", "tanggal": "21/11/2026",
                           "waktu": "07:30", "opd_tujuan": "Dinas Pekerjaan Umum", "kategori": "Jalan",
                           "pelapor": {"nama": "Warga", "hp": "0812-7000-1234", "anonim": true}})");
     std::int64_t nid = 0;
@@ -222,28 +249,36 @@ int main(int argc, char** argv) {
       if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     if (!seen) {
-      std::fprintf(stderr, "the answer to aduan %lld never reached Ape Kesah\n", static_cast<long long>(aid));
+      std::fprintf(stderr, "the answer to aduan %lld never reached Ape Kesah\n",
+                   static_cast<long long>(aid));
       return 1;
     }
     down.push_back(ms_since(t0));
   }
-  std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (%d aduan)\n", "up: Ape Kesah -> hub tracking id", pct(up, 0.5),
-              pct(up, 0.99), latency);
-  std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (poll every %d ms)\n", "down: hub answer -> Ape Kesah tanggapan",
-              pct(down, 0.5), pct(down, 0.99), poll_ms);
-  std::printf("%-46s %10lld (expected %d)\n", "reports at the hub", static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports")),
-              complaints + latency);
+  std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (%d aduan)\n",
+              "up: Ape Kesah -> hub tracking id", pct(up, 0.5), pct(up, 0.99), latency);
+  std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (poll every %d ms)\n",
+              "down: hub answer -> Ape Kesah tanggapan", pct(down, 0.5), pct(down, 0.99), poll_ms);
+  std::printf(
+      "%-46s %10lld (expected %d)\n", "reports at the hub",
+      static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports")),
+      complaints + latency);
   std::printf("%-46s %10lld (expected 0)\n", "reports created more than once",
-              static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
+              static_cast<long long>(sqlite_scalar(
+                  sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
   namespace b = simpul::bench;
-  b::record("lapor", "sync to the hub (create + tracking id)", complaints / sync_s, "complaints/s", "", 0, "",
-            std::to_string(complaints) + " stored while the hub was down; one create and one commit per report, in order");
+  b::record("lapor", "sync to the hub (create + tracking id)", complaints / sync_s, "complaints/s",
+            "", 0, "",
+            std::to_string(complaints) +
+                " stored while the hub was down; one create and one commit per report, in order");
   b::record("lapor", "up: Ape Kesah -> hub tracking id p50", pct(up, 0.5), "ms");
   b::record("lapor", "up: Ape Kesah -> hub tracking id p99", pct(up, 0.99), "ms");
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p50", pct(down, 0.5), "ms", "", 0, "",
             "notifications polled every " + std::to_string(poll_ms) + " ms");
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p99", pct(down, 0.99), "ms");
-  b::record("lapor", "reports created more than once", static_cast<double>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")),
+  b::record("lapor", "reports created more than once",
+            static_cast<double>(sqlite_scalar(sim_cfg.store_path,
+                                              "SELECT count(*) FROM reports WHERE creates > 1")),
             "reports", "", 0, "0");
   batam.stop();
   kepri.stop();

@@ -35,7 +35,8 @@ std::string read_first(const std::string& path, const std::string& key) {
     if (line.rfind(key, 0) == 0) {
       auto at = line.find_first_of(":=");
       std::string v = at == std::string::npos ? line : line.substr(at + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '"')) v.erase(v.begin());
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '"'))
+        v.erase(v.begin());
       while (!v.empty() && (v.back() == '"' || v.back() == ' ')) v.pop_back();
       return v;
     }
@@ -57,9 +58,12 @@ std::string num(double v) {
   char buf[64];
   const double a = std::fabs(v);
   const bool whole = a >= 100 || (v == std::floor(v) && a < 1e15);
-  if (whole) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (a >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
-  else std::snprintf(buf, sizeof buf, "%.2f", v);
+  if (whole)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (a >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f", v);
   std::string s = buf;
   if (!whole || a < 1000) return s;
   // Thousands separators for whole numbers.
@@ -85,12 +89,18 @@ int main(int argc, char** argv) {
   std::string in_path, out_path = "BENCHMARKS.md", data_dir = "/tmp", minutes;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--in") in_path = v;
-    else if (k == "--out") out_path = v;
-    else if (k == "--data-dir") data_dir = v;
-    else if (k == "--minutes") minutes = v;
+    if (k == "--in")
+      in_path = v;
+    else if (k == "--out")
+      out_path = v;
+    else if (k == "--data-dir")
+      data_dir = v;
+    else if (k == "--minutes")
+      minutes = v;
     else {
-      std::fprintf(stderr, "usage: bench_report --in FILE [--out BENCHMARKS.md] [--data-dir DIR] [--minutes M]\n");
+      std::fprintf(
+          stderr,
+          "usage: bench_report --in FILE [--out BENCHMARKS.md] [--data-dir DIR] [--minutes M]\n");
       return 64;
     }
   }
@@ -130,10 +140,14 @@ int main(int argc, char** argv) {
   const std::string commit = command_output("git rev-parse --short HEAD");
   const std::string dirty = command_output("git status --porcelain --untracked-files=no | head -1");
   md << "# Simpul benchmarks\n\n"
-     << "Written by `make bench` on " << date << (commit.empty() ? "" : " at commit `" + commit + "`")
-     << (dirty.empty() ? "" : " (with uncommitted changes)") << (minutes.empty() ? "" : ", a run of " + minutes + " minutes")
-     << ". Every figure was measured in that run, and every reference it is compared with was measured in the same "
-        "run on the same machine: a ratio is value / reference. Nothing here is typed in by hand; run `make bench` to "
+     << "Written by `make bench` on " << date
+     << (commit.empty() ? "" : " at commit `" + commit + "`")
+     << (dirty.empty() ? "" : " (with uncommitted changes)")
+     << (minutes.empty() ? "" : ", a run of " + minutes + " minutes")
+     << ". Every figure was measured in that run, and every reference it is compared with was "
+        "measured in the same "
+        "run on the same machine: a ratio is value / reference. Nothing here is typed in by hand; "
+        "run `make bench` to "
         "measure your own machine (it rewrites this file).\n\n";
 
   // The machine.
@@ -141,39 +155,48 @@ int main(int argc, char** argv) {
   uname(&u);
   struct statvfs vfs {};
   statvfs(data_dir.c_str(), &vfs);
-  const double free_gb = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) / 1e9;
+  const double free_gb =
+      static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize) / 1e9;
   const std::string mem_kb = read_first("/proc/meminfo", "MemTotal");
   const double mem_gib = std::atof(mem_kb.c_str()) / 1024.0 / 1024.0;
   const std::string device = command_output("df --output=source " + data_dir + " | tail -1");
   const std::string fstype = command_output("df --output=fstype " + data_dir + " | tail -1");
   std::string block = device.rfind("/dev/", 0) == 0 ? device.substr(5) : "";
   while (!block.empty() && std::isdigit(static_cast<unsigned char>(block.back()))) block.pop_back();
-  const std::string rotational = block.empty() ? "" : read_first("/sys/block/" + block + "/queue/rotational", "");
+  const std::string rotational =
+      block.empty() ? "" : read_first("/sys/block/" + block + "/queue/rotational", "");
   md << "## Machine\n\n"
      << "| | |\n|---|---|\n"
-     << "| CPU | " << read_first("/proc/cpuinfo", "model name") << ", " << std::thread::hardware_concurrency()
-     << " cores |\n"
+     << "| CPU | " << read_first("/proc/cpuinfo", "model name") << ", "
+     << std::thread::hardware_concurrency() << " cores |\n"
      << "| Memory | " << num(mem_gib) << " GiB |\n"
      << "| Disk (benchmark data in `" << data_dir << "`) | " << device << ", " << fstype
-     << (rotational == "1" ? ", reported rotational" : rotational == "0" ? ", solid state" : "") << ", "
-     << num(free_gb) << " GB free |\n";
+     << (rotational == "1"   ? ", reported rotational"
+         : rotational == "0" ? ", solid state"
+                             : "")
+     << ", " << num(free_gb) << " GB free |\n";
   for (const auto& f : figures)
-    if (f.figure == "disk fsync limit") md << "| Disk fsync limit | " << num(f.value) << " fdatasync/s (4 KiB appends) |\n";
-  md << "| OS | " << read_first("/etc/os-release", "PRETTY_NAME") << ", kernel " << u.release << " |\n"
-     << "| Build | `" << command_output("c++ --version | head -1") << "`, CMake RelWithDebInfo |\n\n";
+    if (f.figure == "disk fsync limit")
+      md << "| Disk fsync limit | " << num(f.value) << " fdatasync/s (4 KiB appends) |\n";
+  md << "| OS | " << read_first("/etc/os-release", "PRETTY_NAME") << ", kernel " << u.release
+     << " |\n"
+     << "| Build | `" << command_output("c++ --version | head -1")
+     << "`, CMake RelWithDebInfo |\n\n";
 
   for (const auto& bench : order) {
     md << "## " << bench << "\n\n";
     std::vector<std::string> commands;
     for (const auto& f : figures)
-      if (f.bench == bench && std::find(commands.begin(), commands.end(), f.command) == commands.end())
+      if (f.bench == bench &&
+          std::find(commands.begin(), commands.end(), f.command) == commands.end())
         commands.push_back(f.command);
     for (const auto& c : commands) md << "Command: `" << c << "`\n\n";
     md << "| figure | value | reference (same run) | reference value | ratio | target | note |\n"
        << "|---|---:|---|---:|---:|---|---|\n";
     for (const auto& f : figures) {
       if (f.bench != bench) continue;
-      md << "| " << cell(f.figure) << " | " << num(f.value) << " " << f.unit << " | " << cell(f.reference) << " | ";
+      md << "| " << cell(f.figure) << " | " << num(f.value) << " " << f.unit << " | "
+         << cell(f.reference) << " | ";
       if (!f.reference.empty()) md << num(f.reference_value) << " " << f.unit;
       md << " | ";
       if (!f.reference.empty() && f.reference_value != 0) md << num(f.value / f.reference_value);
@@ -182,6 +205,7 @@ int main(int argc, char** argv) {
     md << "\n";
   }
   std::ofstream(out_path) << md.str();
-  std::printf("bench_report: %zu figures from %zu benchmarks -> %s\n", figures.size(), order.size(), out_path.c_str());
+  std::printf("bench_report: %zu figures from %zu benchmarks -> %s\n", figures.size(), order.size(),
+              out_path.c_str());
   return 0;
 }

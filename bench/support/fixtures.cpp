@@ -32,7 +32,8 @@ IngestRequest ingest_request(long n, const NormalizeOptions& nopt, const std::st
   return r;
 }
 
-double ServeChild::start(const std::string& simpul, const std::string& config, const std::string& ready) {
+double ServeChild::start(const std::string& simpul, const std::string& config,
+                         const std::string& ready) {
   using Clock = std::chrono::steady_clock;
   std::filesystem::remove(ready);
   auto t0 = Clock::now();
@@ -40,8 +41,8 @@ double ServeChild::start(const std::string& simpul, const std::string& config, c
   if (pid == 0) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
-    execl(simpul.c_str(), "simpul", "serve", "--config", config.c_str(), "--ready-file", ready.c_str(),
-          static_cast<char*>(nullptr));
+    execl(simpul.c_str(), "simpul", "serve", "--config", config.c_str(), "--ready-file",
+          ready.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
@@ -76,7 +77,8 @@ std::int64_t sqlite_scalar(const std::string& db, const std::string& sql) {
   sqlite3_busy_timeout(h, 10'000);
   sqlite3_stmt* st = nullptr;
   std::int64_t v = -1;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   sqlite3_close(h);

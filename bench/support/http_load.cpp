@@ -5,11 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 
@@ -26,10 +25,12 @@ LoadRun http_load(const LoadSpec& spec) {
   LoadRun run;
   long next = 0;
   const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.seconds));
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(spec.seconds));
   auto worker = [&]() -> asio::awaitable<void> {
     beast::tcp_stream stream(ioc);
-    co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), spec.port), asio::use_awaitable);
+    co_await stream.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), spec.port),
+                                  asio::use_awaitable);
     stream.socket().set_option(tcp::no_delay(true));
     beast::flat_buffer buf;
     asio::steady_timer timer(ioc);
@@ -37,7 +38,8 @@ LoadRun http_load(const LoadSpec& spec) {
       long i = next++;
       auto scheduled = Clock::now();
       if (spec.rate > 0) {
-        scheduled = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / spec.rate));
+        scheduled = start + std::chrono::duration_cast<Clock::duration>(
+                                std::chrono::duration<double>(i / spec.rate));
         if (scheduled >= end) co_return;
         timer.expires_at(scheduled);
         co_await timer.async_wait(asio::use_awaitable);
@@ -57,7 +59,8 @@ LoadRun http_load(const LoadSpec& spec) {
       auto done = Clock::now();
       if (res.result_int() == 201) {
         ++run.ok;
-        run.latencies_ms.push_back(std::chrono::duration<double, std::milli>(done - scheduled).count());
+        run.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(done - scheduled).count());
       } else {
         ++run.failed;
       }
@@ -95,7 +98,8 @@ double status_mb(int pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) / 1024.0;  // kB
+    if (line.rfind(key + ":", 0) == 0)
+      return std::stod(line.substr(key.size() + 1)) / 1024.0;  // kB
   return 0;
 }
 }  // namespace

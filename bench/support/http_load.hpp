@@ -20,11 +20,11 @@ struct LoadRun {
 struct LoadSpec {
   std::uint16_t port = 0;
   std::string target = "/v1/complaints";
-  std::string token;      // Bearer token ("" = none)
+  std::string token;  // Bearer token ("" = none)
   int connections = 64;
   double seconds = 10;
-  double rate = 0;        // <= 0: closed loop
-  long first_id = 0;      // request i carries body(first_id + i) and Idempotency-Key bench-<that>
+  double rate = 0;    // <= 0: closed loop
+  long first_id = 0;  // request i carries body(first_id + i) and Idempotency-Key bench-<that>
   std::function<std::string(long)> body;
 };
 

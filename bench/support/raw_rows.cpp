@@ -18,7 +18,8 @@ std::vector<RowTable> read_rows(const std::string& path, const std::vector<std::
     RowTable table;
     table.name = t;
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, ("SELECT * FROM " + t).c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
+    if (sqlite3_prepare_v2(db, ("SELECT * FROM " + t).c_str(), -1, &st, nullptr) != SQLITE_OK)
+      continue;
     table.columns = sqlite3_column_count(st);
     while (sqlite3_step(st) == SQLITE_ROW) {
       std::vector<std::string> row;
@@ -38,12 +39,13 @@ std::vector<RowTable> read_rows(const std::string& path, const std::vector<std::
   return out;
 }
 
-double raw_insert_rate(const std::string& path, const std::vector<RowTable>& tables, long units, long transactions,
-                       bool synchronous_full) {
+double raw_insert_rate(const std::string& path, const std::vector<RowTable>& tables, long units,
+                       long transactions, bool synchronous_full) {
   { SqliteStore init(StoreOptions{path, synchronous_full, 5000, true}); }  // the same schema
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+               nullptr, nullptr, nullptr);
   sqlite3_exec(db, "PRAGMA foreign_keys=ON", nullptr, nullptr, nullptr);
   std::vector<sqlite3_stmt*> inserts;
   for (const auto& t : tables) {
@@ -72,17 +74,26 @@ double raw_insert_rate(const std::string& path, const std::vector<RowTable>& tab
         for (int c = 0; c < table.columns; ++c) {
           const auto& v = table.rows[j][static_cast<std::size_t>(c)];
           switch (table.types[j][static_cast<std::size_t>(c)]) {
-            case SQLITE_NULL: sqlite3_bind_null(st, c + 1); break;
-            case SQLITE_INTEGER: sqlite3_bind_int64(st, c + 1, std::stoll(v)); break;
-            case SQLITE_BLOB: sqlite3_bind_blob(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); break;
-            default: sqlite3_bind_text(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+            case SQLITE_NULL:
+              sqlite3_bind_null(st, c + 1);
+              break;
+            case SQLITE_INTEGER:
+              sqlite3_bind_int64(st, c + 1, std::stoll(v));
+              break;
+            case SQLITE_BLOB:
+              sqlite3_bind_blob(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+              break;
+            default:
+              sqlite3_bind_text(st, c + 1, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
           }
         }
-        if (sqlite3_step(st) != SQLITE_DONE) throw std::runtime_error(std::string("raw insert: ") + sqlite3_errmsg(db));
+        if (sqlite3_step(st) != SQLITE_DONE)
+          throw std::runtime_error(std::string("raw insert: ") + sqlite3_errmsg(db));
         sqlite3_reset(st);
       }
     }
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) throw std::runtime_error("raw commit failed");
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+      throw std::runtime_error("raw commit failed");
   }
   double rate = static_cast<double>(units) /
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -24,15 +24,20 @@ void set_command(int argc, char** argv) {
   }
 }
 
-void record(const std::string& bench, const std::string& figure, double value, const std::string& unit,
-            const std::string& reference, double reference_value, const std::string& target, const std::string& note) {
+void record(const std::string& bench, const std::string& figure, double value,
+            const std::string& unit, const std::string& reference, double reference_value,
+            const std::string& target, const std::string& note) {
   const char* path = std::getenv("SIMPUL_BENCH_REPORT");
   if (!path || !*path) return;
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
-  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{"bench", &bench}, {"figure", &figure},
-                                  {"unit", &unit}, {"reference", &reference}, {"target", &target}, {"note", &note},
+  for (const auto& [key, text] : {std::pair<const char*, const std::string*>{"bench", &bench},
+                                  {"figure", &figure},
+                                  {"unit", &unit},
+                                  {"reference", &reference},
+                                  {"target", &target},
+                                  {"note", &note},
                                   {"command", &g_command}}) {
     w.Key(key);
     w.String(text->c_str(), static_cast<rapidjson::SizeType>(text->size()));

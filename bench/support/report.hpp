@@ -13,8 +13,8 @@ void set_command(int argc, char** argv);
 
 // `reference`: what the value is compared with, measured in the same run ("" when none); the
 // ratio is value / reference_value. `target`: the goal in words ("" when none).
-void record(const std::string& bench, const std::string& figure, double value, const std::string& unit,
-            const std::string& reference = "", double reference_value = 0, const std::string& target = "",
-            const std::string& note = "");
+void record(const std::string& bench, const std::string& figure, double value,
+            const std::string& unit, const std::string& reference = "", double reference_value = 0,
+            const std::string& target = "", const std::string& note = "");
 
 }  // namespace simpul::bench

@@ -9,7 +9,10 @@ namespace {
 class CallbackConnector final : public Connector {
  public:
   CallbackConnector(std::string id, std::string url, std::string secret, int timeout_ms)
-      : Connector(std::move(id)), url_(std::move(url)), secret_(std::move(secret)), timeout_ms_(timeout_ms) {}
+      : Connector(std::move(id)),
+        url_(std::move(url)),
+        secret_(std::move(secret)),
+        timeout_ms_(timeout_ms) {}
 
   bool delivers() const override { return true; }
 
@@ -64,7 +67,8 @@ class CallbackConnector final : public Connector {
         return;
       }
       if (r.status == 401 || r.status == 403) {
-        done(make_problem(errc::unauthenticated, "", "credential", url + " refused the signature (HTTP " + std::to_string(r.status) + ")"));
+        done(make_problem(errc::unauthenticated, "", "credential",
+                          url + " refused the signature (HTTP " + std::to_string(r.status) + ")"));
         return;
       }
       done(url + " answered HTTP " + std::to_string(r.status) + " to a signed test delivery");
@@ -94,7 +98,8 @@ std::unique_ptr<Connector> make_callback(const ConnectorSettings& s) {
   const auto& v = s.settings;
   std::string secret = s.secret(json::get_string(v, "secret"), s.pointer + "/secret");
   if (secret.size() < 16)
-    throw ConfigError(s.file, s.pointer + "/secret", "the callback secret must be at least 16 characters");
+    throw ConfigError(s.file, s.pointer + "/secret",
+                      "the callback secret must be at least 16 characters");
   int timeout = v.HasMember("timeout_ms") ? v["timeout_ms"].GetInt() : 10'000;
   return std::make_unique<CallbackConnector>(s.id, json::get_string(v, "url"), secret, timeout);
 }

@@ -13,7 +13,8 @@ namespace {
 // Reads lines (keeping their terminators) and tracks byte offsets and line numbers.
 class LineSource {
  public:
-  LineSource(const std::string& path, std::int64_t offset, std::int64_t line) : in_(path, std::ios::binary), line_(line) {
+  LineSource(const std::string& path, std::int64_t offset, std::int64_t line)
+      : in_(path, std::ios::binary), line_(line) {
     if (!in_) throw std::runtime_error("cannot open " + path);
     in_.seekg(0, std::ios::end);
     size_ = static_cast<std::int64_t>(in_.tellg());
@@ -22,7 +23,8 @@ class LineSource {
     if (offset == 0) {  // a UTF-8 byte order mark is not data
       char bom[3] = {0, 0, 0};
       in_.read(bom, 3);
-      if (in_.gcount() == 3 && bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF') offset_ = 3;
+      if (in_.gcount() == 3 && bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF')
+        offset_ = 3;
       in_.clear();
       in_.seekg(offset_);
     }
@@ -49,7 +51,8 @@ class LineSource {
 
 class JsonLinesReader final : public RowReader {
  public:
-  JsonLinesReader(const std::string& path, std::int64_t offset, std::int64_t line) : src_(path, offset, line) {}
+  JsonLinesReader(const std::string& path, std::int64_t offset, std::int64_t line)
+      : src_(path, offset, line) {}
   std::optional<SourceRow> next() override {
     std::string text;
     while (src_.next(text)) {
@@ -59,9 +62,12 @@ class JsonLinesReader final : public RowReader {
       row.line = src_.line();
       row.end_offset = src_.offset();
       auto doc = json::parse(text);
-      if (!doc) row.error = "not JSON: " + doc.error().detail;
-      else if (!doc->IsObject()) row.error = "a row must be a JSON object";
-      else row.record = std::move(text);
+      if (!doc)
+        row.error = "not JSON: " + doc.error().detail;
+      else if (!doc->IsObject())
+        row.error = "a row must be a JSON object";
+      else
+        row.record = std::move(text);
       return row;
     }
     return std::nullopt;
@@ -105,10 +111,13 @@ class CsvReader final : public RowReader {
         SourceRow row;
         row.line = p.line;
         row.end_offset = p.end_offset;
-        if (!p.error.empty()) row.error = p.error;
+        if (!p.error.empty())
+          row.error = p.error;
         else if (p.fields.size() != columns_.size())
-          row.error = "expected " + std::to_string(columns_.size()) + " columns, found " + std::to_string(p.fields.size());
-        else row.record = to_json(p.fields);
+          row.error = "expected " + std::to_string(columns_.size()) + " columns, found " +
+                      std::to_string(p.fields.size());
+        else
+          row.record = to_json(p.fields);
         return row;
       }
       std::string text;
@@ -134,7 +143,8 @@ class CsvReader final : public RowReader {
   };
 
   void reset_parser() {
-    if (csv_init(&parser_, CSV_STRICT | CSV_APPEND_NULL) != 0) throw std::runtime_error("csv_init failed");
+    if (csv_init(&parser_, CSV_STRICT | CSV_APPEND_NULL) != 0)
+      throw std::runtime_error("csv_init failed");
     csv_set_delim(&parser_, static_cast<unsigned char>(delimiter_));
     fields_.clear();
     in_row_ = false;
@@ -142,7 +152,8 @@ class CsvReader final : public RowReader {
 
   void feed(const std::string& text) {
     if (text.empty()) return;
-    std::size_t used = csv_parse(&parser_, text.data(), text.size(), &CsvReader::on_field, &CsvReader::on_row, this);
+    std::size_t used = csv_parse(&parser_, text.data(), text.size(), &CsvReader::on_field,
+                                 &CsvReader::on_row, this);
     if (used != text.size()) {
       // Bad quoting: this row is rejected; parsing restarts at the next line.
       Parsed p;
@@ -201,7 +212,8 @@ class FileImportConnector final : public Connector {
   FileImportConnector(std::string id, bool csv, char delimiter, std::vector<std::string> columns)
       : Connector(std::move(id)), csv_(csv), delimiter_(delimiter), columns_(std::move(columns)) {}
   bool imports_files() const override { return true; }
-  std::unique_ptr<RowReader> open_file(const std::string& path, std::int64_t offset, std::int64_t line) override {
+  std::unique_ptr<RowReader> open_file(const std::string& path, std::int64_t offset,
+                                       std::int64_t line) override {
     if (csv_) return std::make_unique<CsvReader>(path, offset, line, delimiter_, columns_);
     return std::make_unique<JsonLinesReader>(path, offset, line);
   }
@@ -221,7 +233,8 @@ std::unique_ptr<Connector> make_file_import(const ConnectorSettings& s) {
   if (!csv && (v.HasMember("delimiter") || v.HasMember("columns")))
     throw ConfigError(s.file, s.pointer + "/format", "delimiter and columns apply to CSV only");
   if (delim == "\"" || delim == "\n" || delim == "\r")
-    throw ConfigError(s.file, s.pointer + "/delimiter", "the delimiter cannot be a quote or a line break");
+    throw ConfigError(s.file, s.pointer + "/delimiter",
+                      "the delimiter cannot be a quote or a line break");
   std::vector<std::string> columns;
   if (v.HasMember("columns"))
     for (const auto& c : v["columns"].GetArray()) columns.emplace_back(c.GetString());

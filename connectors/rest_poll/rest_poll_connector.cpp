@@ -35,7 +35,8 @@ std::string format_cursor(const Cursor& c) {
 std::string query_escape(const std::string& v) {
   std::string out;
   for (unsigned char ch : v) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') out += static_cast<char>(ch);
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
+      out += static_cast<char>(ch);
     else {
       char hex[4];
       std::snprintf(hex, sizeof hex, "%%%02X", ch);
@@ -48,7 +49,8 @@ std::string query_escape(const std::string& v) {
 struct Settings {
   std::string url, records, updated_at, format, since_param, limit_param, offset_param;
   int zone_minutes = 0;
-  int page_size = 100, interval_ms = 30'000, overlap_ms = 60'000, min_interval_ms = 200, timeout_ms = 10'000;
+  int page_size = 100, interval_ms = 30'000, overlap_ms = 60'000, min_interval_ms = 200,
+      timeout_ms = 10'000;
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -59,7 +61,8 @@ class RestPollConnector final : public Connector {
   bool polls() const override { return true; }
   int poll_interval_ms() const override { return s_.interval_ms; }
 
-  void poll(const std::string& cursor_text, std::function<void(Result<InboundBatch>)> done) override {
+  void poll(const std::string& cursor_text,
+            std::function<void(Result<InboundBatch>)> done) override {
     // Rate limit: space requests at least min_interval_ms apart.
     TimeMs wait = last_request_ + s_.min_interval_ms - host_->now();
     if (last_request_ > 0 && wait > 0) {
@@ -82,8 +85,10 @@ class RestPollConnector final : public Connector {
     host_->fetch(std::move(req), [this, since, offset, done = std::move(done)](FetchResponse r) {
       auto result = read_page(r, since, offset);
       host_->count(id(), "pages", 1);
-      if (!result) set_health(ConnectorHealth::failing, result.error().detail);
-      else set_health(ConnectorHealth::ok);
+      if (!result)
+        set_health(ConnectorHealth::failing, result.error().detail);
+      else
+        set_health(ConnectorHealth::ok);
       done(std::move(result));
     });
   }
@@ -95,7 +100,8 @@ class RestPollConnector final : public Connector {
         done(r.error());
         return;
       }
-      done(url + " answered with " + std::to_string(r->records.size()) + " record(s) on the first page");
+      done(url + " answered with " + std::to_string(r->records.size()) +
+           " record(s) on the first page");
     });
   }
 
@@ -115,13 +121,18 @@ class RestPollConnector final : public Connector {
   Result<InboundBatch> read_page(const FetchResponse& r, TimeMs since, std::int64_t offset) const {
     if (!r.error.empty()) return make_problem(errc::unavailable, "", "connect", r.error);
     if (r.status == 401 || r.status == 403)
-      return make_problem(errc::unauthenticated, "", "credential", "the app refused the credential (HTTP " + std::to_string(r.status) + ")");
-    if (r.status != 200) return make_problem(errc::unavailable, "", "http", "the app answered HTTP " + std::to_string(r.status));
+      return make_problem(errc::unauthenticated, "", "credential",
+                          "the app refused the credential (HTTP " + std::to_string(r.status) + ")");
+    if (r.status != 200)
+      return make_problem(errc::unavailable, "", "http",
+                          "the app answered HTTP " + std::to_string(r.status));
     auto doc = json::parse(r.body);
     if (!doc) return make_problem(errc::invalid_json, "", "json", "the app's answer is not JSON");
-    const rapidjson::Value* list = s_.records.empty() ? &*doc : rapidjson::Pointer(s_.records.c_str()).Get(*doc);
+    const rapidjson::Value* list =
+        s_.records.empty() ? &*doc : rapidjson::Pointer(s_.records.c_str()).Get(*doc);
     if (!list || !list->IsArray())
-      return make_problem(errc::schema_violation, s_.records, "type", "the app's answer has no array of records there");
+      return make_problem(errc::schema_violation, s_.records, "type",
+                          "the app's answer has no array of records there");
     InboundBatch batch;
     std::optional<TimeMs> last;
     std::int64_t at_last = 0;
@@ -129,8 +140,12 @@ class RestPollConnector final : public Connector {
     for (const auto& rec : list->GetArray()) {
       if (!rec.IsObject()) continue;
       auto t = time_of(rec);
-      if (!t) return make_problem(errc::invalid_value, s_.updated_at, "updated_at", "a record has no readable change time");
-      if (last && *t < *last) return make_problem(errc::invalid_value, s_.updated_at, "order", "the app's records are not ordered by their change time");
+      if (!t)
+        return make_problem(errc::invalid_value, s_.updated_at, "updated_at",
+                            "a record has no readable change time");
+      if (last && *t < *last)
+        return make_problem(errc::invalid_value, s_.updated_at, "order",
+                            "the app's records are not ordered by their change time");
       at_last = last && *t == *last ? at_last + 1 : 1;
       last = *t;
       all_at_since = all_at_since && *t == since;
@@ -166,14 +181,17 @@ std::unique_ptr<Connector> make_rest_poll(const ConnectorSettings& cs) {
   s.updated_at = json::get_string(v, "updated_at");
   s.format = json::get_string(v, "updated_at_format");
   if (!valid_time_format(s.format))
-    throw ConfigError(cs.file, cs.pointer + "/updated_at_format", "only %Y %m %d %H %M %S are understood");
+    throw ConfigError(cs.file, cs.pointer + "/updated_at_format",
+                      "only %Y %m %d %H %M %S are understood");
   auto zone = parse_zone(json::get_string(v, "updated_at_zone", "UTC"));
   if (!zone) throw ConfigError(cs.file, cs.pointer + "/updated_at_zone", "unknown time zone");
   s.zone_minutes = zone->offset_minutes;
   s.since_param = json::get_string(v, "since_param", "updated_since");
   s.limit_param = json::get_string(v, "limit_param", "limit");
   s.offset_param = json::get_string(v, "offset_param", "offset");
-  auto num = [&](const char* key, int fallback) { return v.HasMember(key) ? v[key].GetInt() : fallback; };
+  auto num = [&](const char* key, int fallback) {
+    return v.HasMember(key) ? v[key].GetInt() : fallback;
+  };
   s.page_size = num("page_size", 100);
   s.interval_ms = num("interval_s", 30) * 1000;
   s.overlap_ms = num("overlap_s", 60) * 1000;
@@ -184,7 +202,8 @@ std::unique_ptr<Connector> make_rest_poll(const ConnectorSettings& cs) {
   if (v.HasMember("headers"))
     for (const auto& h : v["headers"].GetObject()) {
       std::string value = h.value.GetString();
-      for (auto at = value.find("{token}"); at != std::string::npos; at = value.find("{token}")) value.replace(at, 7, token);
+      for (auto at = value.find("{token}"); at != std::string::npos; at = value.find("{token}"))
+        value.replace(at, 7, token);
       s.headers.emplace_back(h.name.GetString(), value);
     }
   return std::make_unique<RestPollConnector>(cs.id, std::move(s));

@@ -8,9 +8,11 @@
 namespace simpul::connectors {
 namespace {
 
-const char* const kPlaceholders[] = {"source_id", "complaint_id", "app_status", "status", "kind", "text", "at", "token"};
+const char* const kPlaceholders[] = {"source_id", "complaint_id", "app_status", "status",
+                                     "kind",      "text",         "at",         "token"};
 
-std::string expand(const std::string& tmpl, const std::map<std::string, std::string>& values, bool percent_encode) {
+std::string expand(const std::string& tmpl, const std::map<std::string, std::string>& values,
+                   bool percent_encode) {
   std::string out;
   for (std::size_t i = 0; i < tmpl.size();) {
     if (tmpl[i] == '{') {
@@ -22,7 +24,8 @@ std::string expand(const std::string& tmpl, const std::map<std::string, std::str
             out += it->second;
           } else {
             for (unsigned char c : it->second) {
-              if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+              if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+                out += static_cast<char>(c);
               else {
                 char hex[4];
                 std::snprintf(hex, sizeof hex, "%%%02X", c);
@@ -40,7 +43,8 @@ std::string expand(const std::string& tmpl, const std::map<std::string, std::str
   return out;
 }
 
-void expand_value(rapidjson::Value& v, rapidjson::Document::AllocatorType& a, const std::map<std::string, std::string>& values) {
+void expand_value(rapidjson::Value& v, rapidjson::Document::AllocatorType& a,
+                  const std::map<std::string, std::string>& values) {
   if (v.IsString()) {
     std::string s = expand(std::string(v.GetString(), v.GetStringLength()), values, false);
     v.SetString(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
@@ -52,7 +56,8 @@ void expand_value(rapidjson::Value& v, rapidjson::Document::AllocatorType& a, co
 }
 
 // Every {name} in a template must be a known placeholder: a typo would otherwise go out as is.
-void check_template(const std::string& tmpl, const ConnectorSettings& s, const std::string& pointer) {
+void check_template(const std::string& tmpl, const ConnectorSettings& s,
+                    const std::string& pointer) {
   for (std::size_t i = tmpl.find('{'); i != std::string::npos; i = tmpl.find('{', i + 1)) {
     auto close = tmpl.find('}', i);
     if (close == std::string::npos) continue;
@@ -65,7 +70,8 @@ void check_template(const std::string& tmpl, const ConnectorSettings& s, const s
 }
 
 void check_body(const rapidjson::Value& v, const ConnectorSettings& s, const std::string& pointer) {
-  if (v.IsString()) check_template(v.GetString(), s, pointer);
+  if (v.IsString())
+    check_template(v.GetString(), s, pointer);
   else if (v.IsObject())
     for (const auto& m : v.GetObject()) check_body(m.value, s, pointer + "/" + m.name.GetString());
 }
@@ -73,17 +79,27 @@ void check_body(const rapidjson::Value& v, const ConnectorSettings& s, const std
 class RestWriteConnector final : public Connector {
  public:
   RestWriteConnector(std::string id, std::string method, std::string url, std::string body,
-                     std::vector<std::pair<std::string, std::string>> headers, std::string token, int timeout_ms)
-      : Connector(std::move(id)), method_(std::move(method)), url_(std::move(url)), body_(std::move(body)),
-        headers_(std::move(headers)), token_(std::move(token)), timeout_ms_(timeout_ms) {}
+                     std::vector<std::pair<std::string, std::string>> headers, std::string token,
+                     int timeout_ms)
+      : Connector(std::move(id)),
+        method_(std::move(method)),
+        url_(std::move(url)),
+        body_(std::move(body)),
+        headers_(std::move(headers)),
+        token_(std::move(token)),
+        timeout_ms_(timeout_ms) {}
 
   bool delivers() const override { return true; }
 
   void deliver(const OutboundUpdate& u, std::function<void(DeliveryResult)> done) override {
-    std::map<std::string, std::string> values = {
-        {"source_id", u.source_id}, {"complaint_id", u.complaint_id}, {"app_status", u.app_status},
-        {"status", std::string(to_string(u.status))}, {"kind", std::string(to_string(u.event.kind))},
-        {"text", u.text}, {"at", format_utc(u.event.at)}, {"token", token_}};
+    std::map<std::string, std::string> values = {{"source_id", u.source_id},
+                                                 {"complaint_id", u.complaint_id},
+                                                 {"app_status", u.app_status},
+                                                 {"status", std::string(to_string(u.status))},
+                                                 {"kind", std::string(to_string(u.event.kind))},
+                                                 {"text", u.text},
+                                                 {"at", format_utc(u.event.at)},
+                                                 {"token", token_}};
     FetchRequest req;
     req.method = method_;
     req.url = expand(url_, values, true);
@@ -125,7 +141,8 @@ std::unique_ptr<Connector> make_rest_write(const ConnectorSettings& s) {
   if (v.HasMember("token")) token = s.secret(json::get_string(v, "token"), s.pointer + "/token");
   int timeout = v.HasMember("timeout_ms") ? v["timeout_ms"].GetInt() : 10'000;
   return std::make_unique<RestWriteConnector>(s.id, json::get_string(v, "method", "PUT"), url,
-                                              json::stringify(v["body"]), std::move(headers), token, timeout);
+                                              json::stringify(v["body"]), std::move(headers), token,
+                                              timeout);
 }
 
 }  // namespace simpul::connectors

@@ -12,8 +12,8 @@ namespace {
 
 class WebhookConnector final : public Connector {
  public:
-  WebhookConnector(std::string id, std::string secret, std::string sig_header, std::string ts_header,
-                   int window_s, std::string records)
+  WebhookConnector(std::string id, std::string secret, std::string sig_header,
+                   std::string ts_header, int window_s, std::string records)
       : Connector(std::move(id)),
         secret_(std::move(secret)),
         sig_header_(std::move(sig_header)),
@@ -32,16 +32,19 @@ class WebhookConnector final : public Connector {
     char* end = nullptr;
     long long when = std::strtoll(ts.c_str(), &end, 10);
     if (!end || *end || ts.size() > 12)
-      return make_problem(errc::unauthenticated, "", "timestamp", ts_header_ + " must be Unix seconds");
+      return make_problem(errc::unauthenticated, "", "timestamp",
+                          ts_header_ + " must be Unix seconds");
     long long now_s = req.now / 1000;
     if (when < now_s - window_s_ || when > now_s + window_s_)
-      return make_problem(errc::unauthenticated, "", "timestamp",
-                          "the delivery's timestamp is outside the " + std::to_string(window_s_) + " s window");
+      return make_problem(
+          errc::unauthenticated, "", "timestamp",
+          "the delivery's timestamp is outside the " + std::to_string(window_s_) + " s window");
     // Verify before reading the body at all.
     if (!crypto::constant_time_equal(sig, webhook_signature(secret_, ts, req.body))) {
       set_health(ConnectorHealth::degraded, "a delivery with a bad signature was refused");
       if (host_) host_->count(id(), "bad_signatures", 1);
-      return make_problem(errc::unauthenticated, "", "signature", "the signature does not match the body");
+      return make_problem(errc::unauthenticated, "", "signature",
+                          "the signature does not match the body");
     }
     auto doc = json::parse(req.body);
     if (!doc) return doc.error();
@@ -49,7 +52,8 @@ class WebhookConnector final : public Connector {
     if (!records_.empty()) {
       list = rapidjson::Pointer(records_.c_str()).Get(*doc);
       if (!list || !list->IsArray())
-        return make_problem(errc::schema_violation, records_, "type", "the body has no array of records at " + records_);
+        return make_problem(errc::schema_violation, records_, "type",
+                            "the body has no array of records at " + records_);
     } else if (doc->IsObject() && doc->HasMember("records")) {
       list = &(*doc)["records"];
       if (!list->IsArray())
@@ -57,14 +61,20 @@ class WebhookConnector final : public Connector {
     }
     InboundBatch batch;
     auto take = [&](const rapidjson::Value& v, const std::string& where) -> std::optional<Problem> {
-      if (!v.IsObject()) return make_problem(errc::schema_violation, where, "type", "a record must be a JSON object");
+      if (!v.IsObject())
+        return make_problem(errc::schema_violation, where, "type",
+                            "a record must be a JSON object");
       batch.records.push_back(json::stringify(v));
       return std::nullopt;
     };
     if (list) {
-      if (list->Empty()) return make_problem(errc::schema_violation, records_.empty() ? "/records" : records_, "minItems", "the delivery holds no records");
+      if (list->Empty())
+        return make_problem(errc::schema_violation, records_.empty() ? "/records" : records_,
+                            "minItems", "the delivery holds no records");
       for (rapidjson::SizeType i = 0; i < list->Size(); ++i)
-        if (auto p = take((*list)[i], (records_.empty() ? "/records" : records_) + "/" + std::to_string(i))) return *p;
+        if (auto p = take((*list)[i],
+                          (records_.empty() ? "/records" : records_) + "/" + std::to_string(i)))
+          return *p;
     } else if (auto p = take(*doc, "")) {
       return *p;
     }
@@ -80,7 +90,8 @@ class WebhookConnector final : public Connector {
 
 }  // namespace
 
-std::string webhook_signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
+std::string webhook_signature(std::string_view secret, std::string_view timestamp,
+                              std::string_view body) {
   std::string signed_text;
   signed_text.reserve(timestamp.size() + 1 + body.size());
   signed_text.append(timestamp).append(".").append(body);
@@ -91,11 +102,13 @@ std::unique_ptr<Connector> make_webhook(const ConnectorSettings& s) {
   const auto& v = s.settings;
   std::string secret = s.secret(json::get_string(v, "secret"), s.pointer + "/secret");
   if (secret.size() < 16)
-    throw ConfigError(s.file, s.pointer + "/secret", "the webhook secret must be at least 16 characters");
+    throw ConfigError(s.file, s.pointer + "/secret",
+                      "the webhook secret must be at least 16 characters");
   int window = v.HasMember("window_s") ? v["window_s"].GetInt() : 300;
-  return std::make_unique<WebhookConnector>(s.id, secret, json::get_string(v, "signature_header", "X-Simpul-Signature"),
-                                            json::get_string(v, "timestamp_header", "X-Simpul-Timestamp"), window,
-                                            json::get_string(v, "records"));
+  return std::make_unique<WebhookConnector>(
+      s.id, secret, json::get_string(v, "signature_header", "X-Simpul-Signature"),
+      json::get_string(v, "timestamp_header", "X-Simpul-Timestamp"), window,
+      json::get_string(v, "records"));
 }
 
 }  // namespace simpul::connectors

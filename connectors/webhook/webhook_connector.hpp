@@ -14,6 +14,7 @@ std::unique_ptr<Connector> make_webhook(const ConnectorSettings& s);
 
 // The signature header value a sender computes (used by tests, the Ape Kesah stand-in and the
 // callback connector, which signs the same way).
-std::string webhook_signature(std::string_view secret, std::string_view timestamp, std::string_view body);
+std::string webhook_signature(std::string_view secret, std::string_view timestamp,
+                              std::string_view body);
 
 }  // namespace simpul::connectors

@@ -24,7 +24,8 @@ const char* kCallbackSecret = "apekesah-callback-secret-987654321";
 const std::string kMapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
 
 std::string aduan(int i) {
-  return R"({"judul": "Jalan berlubang )" + std::to_string(i) + R"(", "uraian": "Lubang besar di depan halte",
+  return R"({"judul": "Jalan berlubang )" + std::to_string(i) +
+         R"(", "uraian": "Lubang besar di depan halte",
              "lokasi": "Batam Kota", "tanggal": "21/11/2026", "waktu": "07:30", "opd_tujuan": "Dinas Pekerjaan Umum",
              "kategori": "Jalan", "pelapor": {"nama": "CANARY-NAME-7731", "hp": "0812-7000-1234", "anonim": true}})";
 }
@@ -34,14 +35,16 @@ struct Federation {
   Config kepri_cfg = [this] {
     setenv("SIMPUL_TEST_WEBHOOK", kWebhookSecret, 1);
     setenv("SIMPUL_TEST_CALLBACK", kCallbackSecret, 1);
-    return test::node_config(dir, "provinsi-kepri", R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)");
+    return test::node_config(dir, "provinsi-kepri",
+                             R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)");
   }();
   test::TestNode kepri{kepri_cfg};
   http::Client kc = kepri.client();
 
   Federation() {
     SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
-    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
+    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
+           1);
   }
   std::string upstream() const {
     return R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(kepri.port()) +
@@ -50,8 +53,12 @@ struct Federation {
   // The province answers and closes a complaint that reached it.
   void answer_and_close(const std::string& id, const std::string& text) {
     REQUIRE(kc.request("POST", "/v1/complaints/" + id + "/events",
-                       R"({"kind": "responded", "payload": {"text": ")" + text + R"("}})", test::TestNode::auth()).status == 201);
-    REQUIRE(kc.request("POST", "/v1/complaints/" + id + "/events", R"({"kind": "closed"})", test::TestNode::auth()).status == 201);
+                       R"({"kind": "responded", "payload": {"text": ")" + text + R"("}})",
+                       test::TestNode::auth())
+                .status == 201);
+    REQUIRE(kc.request("POST", "/v1/complaints/" + id + "/events", R"({"kind": "closed"})",
+                       test::TestNode::auth())
+                .status == 201);
   }
   std::vector<std::string> kepri_ids() {
     auto r = kc.request("GET", "/v1/complaints?limit=500", "", test::TestNode::auth());
@@ -66,16 +73,24 @@ struct Federation {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah -> Batam (webhook) -> Kepri - and the answers back into Ape Kesah (callback)") {
+TEST_CASE_FIXTURE(
+    Federation,
+    "e2e: Ape Kesah -> Batam (webhook) -> Kepri - and the answers back into Ape Kesah (callback)") {
   // Batam's port must be known before Ape Kesah can post to it: take a free one.
   const auto batam_port = test::free_port();
   apekesah::StandIn app({dir.file("apekesah.db"), 0,
-                         "http://127.0.0.1:" + std::to_string(batam_port) + "/v1/ingest/apekesah", kWebhookSecret,
-                         kCallbackSecret});
-  auto batam_cfg = test::node_config(dir, "kota-batam", upstream() + R"("connectors": [
-      {"id": "apekesah", "type": "webhook", "mapping": ")" + kMapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}},
-      {"id": "apekesah-balik", "type": "callback", "mapping": ")" + kMapping + R"(",
-       "settings": {"url": "http://127.0.0.1:)" + std::to_string(app.port()) + R"(/simpul/callback", "secret": "env:SIMPUL_TEST_CALLBACK"}}],)");
+                         "http://127.0.0.1:" + std::to_string(batam_port) + "/v1/ingest/apekesah",
+                         kWebhookSecret, kCallbackSecret});
+  auto batam_cfg =
+      test::node_config(dir, "kota-batam",
+                        upstream() + R"("connectors": [
+      {"id": "apekesah", "type": "webhook", "mapping": ")" +
+                            kMapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}},
+      {"id": "apekesah-balik", "type": "callback", "mapping": ")" +
+                            kMapping + R"(",
+       "settings": {"url": "http://127.0.0.1:)" +
+                            std::to_string(app.port()) +
+                            R"(/simpul/callback", "secret": "env:SIMPUL_TEST_CALLBACK"}}],)");
   batam_cfg.http.port = batam_port;
   test::TestNode batam(batam_cfg);
 
@@ -84,7 +99,9 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah -> Batam (webhook) -> Kepri - and 
   REQUIRE(eventually([&] { return kepri_ids().size() == 5; }));
   CHECK(app.pending_webhooks() == 0);
   // The reporter asked to be anonymous: the name never left Batam.
-  CHECK(db_count(kepri_cfg.store.path, "SELECT count(*) FROM events WHERE instr(payload_json, 'CANARY-NAME-7731') > 0") == 0);
+  CHECK(db_count(kepri_cfg.store.path,
+                 "SELECT count(*) FROM events WHERE instr(payload_json, 'CANARY-NAME-7731') > 0") ==
+        0);
 
   for (const auto& id : kepri_ids()) answer_and_close(id, "Sudah ditambal oleh Dinas PU");
   CHECK(eventually([&] {
@@ -100,25 +117,38 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah -> Batam (webhook) -> Kepri - and 
   CHECK(app.callbacks().size() == 10);
 }
 
-TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 aduan sharing one time across pages - answers written back (rest_write)") {
+TEST_CASE_FIXTURE(Federation,
+                  "e2e: Ape Kesah polled by Batam (rest_poll) - 250 aduan sharing one time across "
+                  "pages - answers written back (rest_write)") {
   apekesah::StandIn app({dir.file("apekesah.db"), 0, "", "", ""});
   // Many records with one updated time: page boundaries fall inside the group.
   const TimeMs t = system_now_ms() - 3'600'000;
   for (int i = 0; i < 250; ++i) app.insert_at(aduan(i), t);
   const std::string base = "http://127.0.0.1:" + std::to_string(app.port());
-  auto batam_cfg = test::node_config(dir, "kota-batam", upstream() + R"("connectors": [
-      {"id": "apekesah-poll", "type": "rest_poll", "mapping": ")" + kMapping + R"(",
-       "settings": {"url": ")" + base + R"(/api/aduan", "updated_at": "/updated_at", "page_size": 100,
+  auto batam_cfg =
+      test::node_config(dir, "kota-batam",
+                        upstream() + R"("connectors": [
+      {"id": "apekesah-poll", "type": "rest_poll", "mapping": ")" +
+                            kMapping + R"(",
+       "settings": {"url": ")" +
+                            base + R"(/api/aduan", "updated_at": "/updated_at", "page_size": 100,
                     "interval_s": 1, "min_interval_ms": 10}},
-      {"id": "apekesah-tulis", "type": "rest_write", "mapping": ")" + kMapping + R"(",
-       "settings": {"url": ")" + base + R"(/api/aduan/{source_id}/status",
+      {"id": "apekesah-tulis", "type": "rest_write", "mapping": ")" +
+                            kMapping + R"(",
+       "settings": {"url": ")" +
+                            base + R"(/api/aduan/{source_id}/status",
                     "body": {"status": "{app_status}", "catatan": "{text}"}}}],)");
   test::TestNode batam(batam_cfg);
-  REQUIRE(eventually([&] { return db_count(batam_cfg.store.path, "SELECT count(*) FROM complaints") == 250; }, 60));
+  REQUIRE(eventually(
+      [&] { return db_count(batam_cfg.store.path, "SELECT count(*) FROM complaints") == 250; },
+      60));
   // A new aduan at the same time as the others, after the cursor passed it: the overlap finds it.
   auto late = app.insert_at(aduan(999), t);
-  CHECK(eventually([&] { return db_count(batam_cfg.store.path, "SELECT count(*) FROM complaints") == 251; }, 30));
-  CHECK(db_count(batam_cfg.store.path, "SELECT count(DISTINCT ext_id) FROM refs WHERE system = 'apekesah'") == 251);
+  CHECK(eventually(
+      [&] { return db_count(batam_cfg.store.path, "SELECT count(*) FROM complaints") == 251; },
+      30));
+  CHECK(db_count(batam_cfg.store.path,
+                 "SELECT count(DISTINCT ext_id) FROM refs WHERE system = 'apekesah'") == 251);
   REQUIRE(eventually([&] { return kepri_ids().size() == 251; }, 60));
 
   // Answer one at the province: it is written into Ape Kesah through the app's own API.
@@ -128,7 +158,8 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 
     id = *s.find_by_ref("apekesah", std::to_string(late));
   }
   answer_and_close(id, "Lampu sudah diganti");
-  CHECK(eventually([&] { return json::get_string(*json::parse(app.get(late)), "status") == "Selesai"; }));
+  CHECK(eventually(
+      [&] { return json::get_string(*json::parse(app.get(late)), "status") == "Selesai"; }));
   CHECK(json::get_string(*json::parse(app.get(late)), "tanggapan") == "Lampu sudah diganti");
   // Polling again reads the aduan Batam itself just changed: nothing new comes of it.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
@@ -136,15 +167,22 @@ TEST_CASE_FIXTURE(Federation, "e2e: Ape Kesah polled by Batam (rest_poll) - 250 
   CHECK(db_count(batam_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
-TEST_CASE("e2e: make demo runs Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR! - and the citizen sees the hub's answer in Ape Kesah") {
+TEST_CASE(
+    "e2e: make demo runs Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR! - and the citizen sees the "
+    "hub's answer in Ape Kesah") {
   // The demo's configs, copied with their relative layout: its data lands in this temp dir.
   test::TempDir dir;
-  std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"), std::filesystem::copy_options::recursive);
+  std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),
+                        std::filesystem::copy_options::recursive);
   std::string out;
   REQUIRE(test::run_simpul({"demo", "--config-dir", dir.file("config/demo"), "--samples",
-                            dir.file("config/demo/complaints.jsonl")}, &out) == 0);
+                            dir.file("config/demo/complaints.jsonl")},
+                           &out) == 0);
   INFO(out);
-  CHECK(out.find("the citizen sees in Ape Kesah: status \"Selesai\", tanggapan \"Lubang sudah ditambal") != std::string::npos);
+  CHECK(
+      out.find(
+          "the citizen sees in Ape Kesah: status \"Selesai\", tanggapan \"Lubang sudah ditambal") !=
+      std::string::npos);
   CHECK(out.find("-> Batam sees \"closed\"") != std::string::npos);
   CHECK(out.find("at Kepri   : reporter absent") != std::string::npos);
   CHECK(out.find("at LAPOR!  : reporter absent (never sent), is_anonim 2") != std::string::npos);

@@ -39,7 +39,9 @@ class Federation {
     for (const auto& id : order_) start(id);
   }
 
-  http::Client client(const std::string& id) { return http::Client("127.0.0.1", procs_.at(id)->port(), 10'000); }
+  http::Client client(const std::string& id) {
+    return http::Client("127.0.0.1", procs_.at(id)->port(), 10'000);
+  }
   std::string db(const std::string& id) { return dir_.file(id + ".db"); }
   std::string log(const std::string& id) { return dir_.file(id + ".log"); }
 
@@ -53,25 +55,30 @@ class Federation {
     std::string upstream;
     if (!t.parent.empty()) {
       std::string out;
-      REQUIRE(test::run_simpul({"token", "create", "--config", dir_.file(t.parent + ".json"), "--node", id}, &out) == 0);
+      REQUIRE(test::run_simpul(
+                  {"token", "create", "--config", dir_.file(t.parent + ".json"), "--node", id},
+                  &out) == 0);
       auto pos = out.find("token: ");
       std::string token = out.substr(pos + 7, out.find('\n', pos) - pos - 7);
       std::string var = "SIMPUL_E2E_UP_" + std::to_string(order_index(id));
       setenv(var.c_str(), token.c_str(), 1);
-      upstream = R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(procs_.at(t.parent)->port()) +
-                 R"(", "node": ")" + t.parent + R"(", "credential": "env:)" + var + R"(", "poll_wait_s": 5},)";
+      upstream = R"("upstream": {"url": "http://127.0.0.1:)" +
+                 std::to_string(procs_.at(t.parent)->port()) + R"(", "node": ")" + t.parent +
+                 R"(", "credential": "env:)" + var + R"(", "poll_wait_s": 5},)";
     }
     std::ofstream(dir_.file(id + ".json")) << R"({
-      "node": {"id": ")" << id << R"(", "tier": ")" << t.tier << R"(", "region": ")" << t.region
-        << R"(", "timezone": "WIB"},
+      "node": {"id": ")" << id << R"(", "tier": ")"
+                                           << t.tier << R"(", "region": ")" << t.region
+                                           << R"(", "timezone": "WIB"},
       "store": {"path": ")" << db(id) << R"("},
       "http": {"listen": "127.0.0.1:0"},
       "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
-      )" << upstream << R"("children": )" << t.children << R"(,
+      )" << upstream << R"("children": )" << t.children
+                                           << R"(,
       "log": {"level": "debug"}
     })";
-    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"),
-                                                      log(id));
+    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"),
+                                                      dir_.file(id + ".ready"), log(id));
   }
   int order_index(const std::string& id) {
     return static_cast<int>(std::find(order_.begin(), order_.end(), id) - order_.begin());
@@ -86,7 +93,8 @@ class Federation {
 std::vector<http::Header> admin() { return test::TestNode::auth(); }
 
 // Polls until `pred` holds for the complaint at node `c` (or 20 s pass).
-bool eventually(http::Client& c, const std::string& id, const std::function<bool(const rapidjson::Document&)>& pred) {
+bool eventually(http::Client& c, const std::string& id,
+                const std::function<bool(const rapidjson::Document&)>& pred) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     auto r = c.request("GET", "/v1/complaints/" + id, "", admin());
@@ -99,11 +107,16 @@ bool eventually(http::Client& c, const std::string& id, const std::function<bool
   return false;
 }
 
-bool has_status(const rapidjson::Document& d, const char* s) { return json::get_string(d, "status") == s; }
+bool has_status(const rapidjson::Document& d, const char* s) {
+  return json::get_string(d, "status") == s;
+}
 
-std::string ingest(http::Client& c, const std::string& region, const std::string& privacy = "anonim") {
-  auto body = R"({"type":"pengaduan","title":"Jalan rusak","body":"Lubang besar","channel":"app","region":")" + region +
-              R"(","privacy":")" + privacy + R"(","reporter":{"name":")" + kCanary + R"(","phone":"081270001234"}})";
+std::string ingest(http::Client& c, const std::string& region,
+                   const std::string& privacy = "anonim") {
+  auto body =
+      R"({"type":"pengaduan","title":"Jalan rusak","body":"Lubang besar","channel":"app","region":")" +
+      region + R"(","privacy":")" + privacy + R"(","reporter":{"name":")" + kCanary +
+      R"(","phone":"081270001234"}})";
   auto r = c.request("POST", "/v1/complaints", body, admin());
   REQUIRE(r.status == 201);
   return json::get_string(*json::parse(r.body), "id");
@@ -134,12 +147,17 @@ TEST_CASE("e2e: up from the leaf and back down from the top across three tiers")
   REQUIRE(eventually(top, id, [](const auto& d) { return has_status(d, "received"); }));
   CHECK(eventually(kepri, id, [](const auto& d) { return has_status(d, "received"); }));
 
-  CHECK(act(top, id, R"({"kind":"verified","actor":{"role":"admin","name":"Admin Nasional"}})") == 201);
+  CHECK(act(top, id, R"({"kind":"verified","actor":{"role":"admin","name":"Admin Nasional"}})") ==
+        201);
   CHECK(act(top, id, R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})") == 201);
-  CHECK(act(top, id, R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Diperbaiki"}})") == 201);
+  CHECK(
+      act(top, id,
+          R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Diperbaiki"}})") ==
+      201);
   CHECK(act(top, id, R"({"kind":"closed"})") == 201);
   CHECK(eventually(batam, id, [](const auto& d) {
-    return has_status(d, "closed") && json::get_string(d, "agency") == "dinas-pu-batam" && d["events"].Size() == 5;
+    return has_status(d, "closed") && json::get_string(d, "agency") == "dinas-pu-batam" &&
+           d["events"].Size() == 5;
   }));
   CHECK(eventually(kepri, id, [](const auto& d) { return has_status(d, "closed"); }));
 
@@ -148,16 +166,20 @@ TEST_CASE("e2e: up from the leaf and back down from the top across three tiers")
   CHECK(file_contains(f.db("kota-batam"), kCanary));
   CHECK_FALSE(file_contains(f.db("provinsi-kepri"), kCanary));
   CHECK_FALSE(file_contains(f.db("nasional"), kCanary));
-  auto bad = batam.request("POST", "/v1/complaints",
-                           std::string(R"({"type":"pengaduan","title":"x","body":"y","channel":"app","reporter":{"name":")") + kCanary +
-                               R"(","phone":"not-a-phone"}})", admin());
+  auto bad = batam.request(
+      "POST", "/v1/complaints",
+      std::string(
+          R"({"type":"pengaduan","title":"x","body":"y","channel":"app","reporter":{"name":")") +
+          kCanary + R"(","phone":"not-a-phone"}})",
+      admin());
   CHECK(bad.status == 422);
   CHECK(bad.body.find(kCanary) == std::string::npos);
   for (const char* node : {"kota-batam", "provinsi-kepri", "nasional"}) {
     INFO(node);
     auto c = f.client(node);
     CHECK(c.request("GET", "/metrics").body.find(kCanary) == std::string::npos);
-    CHECK(c.request("GET", "/v1/complaints/" + id, "", {{"authorization", "Bearer wrong"}}).body.find(kCanary) == std::string::npos);
+    CHECK(c.request("GET", "/v1/complaints/" + id, "", {{"authorization", "Bearer wrong"}})
+              .body.find(kCanary) == std::string::npos);
     CHECK_FALSE(file_contains(f.log(node), kCanary));
     CHECK(file_contains(f.log(node), "node.listening"));  // the log is really there
   }
@@ -181,7 +203,10 @@ TEST_CASE("e2e: No Wrong Door - forwarding between sibling kabupaten goes throug
   auto batam = f.client("kota-batam");
   auto tpi = f.client("kota-tanjungpinang");
   auto id = ingest(batam, "21.71");
-  CHECK(act(batam, id, R"({"kind":"forwarded","payload":{"agency":"dinas-pu-tpi","reason":"lokasi di Tanjungpinang"}})") == 201);
+  CHECK(
+      act(batam, id,
+          R"({"kind":"forwarded","payload":{"agency":"dinas-pu-tpi","reason":"lokasi di Tanjungpinang"}})") ==
+      201);
   REQUIRE(eventually(tpi, id, [](const auto& d) {
     return has_status(d, "disposed") && json::get_string(d, "agency") == "dinas-pu-tpi";
   }));

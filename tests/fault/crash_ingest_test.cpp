@@ -3,7 +3,6 @@
 // and nothing is half-stored. Cycles: SIMPUL_CRASH_CYCLES (default 20; `make soak` runs 200).
 
 #include <doctest/doctest.h>
-
 #include <sqlite3.h>
 
 #include <atomic>
@@ -32,7 +31,8 @@ std::int64_t scalar(sqlite3* db, const std::string& sql) {
 }
 
 std::string body_for(const std::string& key) {
-  return test::sample_complaint("Crash " + key, R"(,"refs":[{"system":"crash","id":")" + key + "\"}]");
+  return test::sample_complaint("Crash " + key,
+                                R"(,"refs":[{"system":"crash","id":")" + key + "\"}]");
 }
 
 struct Ledger {
@@ -96,7 +96,8 @@ TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - n
     test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
     std::atomic<bool> stop{false};
     std::vector<std::thread> clients;
-    for (int i = 0; i < 8; ++i) clients.emplace_back(client_loop, serve.port(), std::ref(ledger), std::ref(stop));
+    for (int i = 0; i < 8; ++i)
+      clients.emplace_back(client_loop, serve.port(), std::ref(ledger), std::ref(stop));
     std::this_thread::sleep_for(std::chrono::milliseconds(80 + rng() % 400));
     serve.kill9();
     stop = true;
@@ -130,7 +131,8 @@ TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - n
   SqliteStore store(StoreOptions{dir.file("crash-node.db"), true, 5000, false});
   test::RawDb raw(dir.file("crash-node.db"));
   sqlite3* db = raw.db;
-  CHECK(scalar(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1);
+  CHECK(scalar(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") ==
+        1);
   std::set<std::string> ids;
   for (const auto& [key, id] : ledger.acked) {
     ids.insert(id);
@@ -140,13 +142,20 @@ TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - n
   // Exactly the acknowledged complaints, each complete: projection, one created event, raw
   // payload, ref, idempotency answer. Nothing orphaned.
   CHECK(scalar(db, "SELECT count(*) FROM complaints") == static_cast<std::int64_t>(ids.size()));
-  CHECK(scalar(db, "SELECT count(*) FROM events WHERE kind = 'created'") == static_cast<std::int64_t>(ids.size()));
+  CHECK(scalar(db, "SELECT count(*) FROM events WHERE kind = 'created'") ==
+        static_cast<std::int64_t>(ids.size()));
   CHECK(scalar(db, "SELECT count(*) FROM raw_payloads") == static_cast<std::int64_t>(ids.size()));
   CHECK(scalar(db, "SELECT count(*) FROM refs") == static_cast<std::int64_t>(ids.size()));
   CHECK(scalar(db, "SELECT count(*) FROM idempotency") == static_cast<std::int64_t>(ids.size()));
-  CHECK(scalar(db, "SELECT count(*) FROM events e LEFT JOIN complaints c ON c.id = e.complaint_id WHERE c.id IS NULL") == 0);
-  CHECK(scalar(db, "SELECT count(*) FROM raw_payloads r LEFT JOIN complaints c ON c.id = r.complaint_id WHERE c.id IS NULL") == 0);
-  CHECK(scalar(db, "SELECT count(*) FROM complaints c WHERE (SELECT count(*) FROM events e WHERE e.complaint_id = c.id) != c.event_count") == 0);
+  CHECK(scalar(db,
+               "SELECT count(*) FROM events e LEFT JOIN complaints c ON c.id = e.complaint_id "
+               "WHERE c.id IS NULL") == 0);
+  CHECK(scalar(db,
+               "SELECT count(*) FROM raw_payloads r LEFT JOIN complaints c ON c.id = "
+               "r.complaint_id WHERE c.id IS NULL") == 0);
+  CHECK(scalar(db,
+               "SELECT count(*) FROM complaints c WHERE (SELECT count(*) FROM events e WHERE "
+               "e.complaint_id = c.id) != c.event_count") == 0);
   for (const auto& id : ids) {
     auto st = fold(store.events_of(id), FoldContext{});
     REQUIRE(st.exists);

@@ -4,7 +4,6 @@
 // every complaint. Cycles: SIMPUL_FED_KILL_CYCLES (default 8).
 
 #include <doctest/doctest.h>
-
 #include <sqlite3.h>
 
 #include <atomic>
@@ -31,12 +30,14 @@ class Tiers {
   Tiers() {
     for (const auto& id : kNodes) ports_[id] = test::free_port();
     write("nasional", "nasional", "00", "", R"([{"id":"provinsi-kepri","regions":["21"]}])");
-    write("provinsi-kepri", "provinsi", "21", "nasional", R"([{"id":"kota-batam","regions":["21.71"]}])");
+    write("provinsi-kepri", "provinsi", "21", "nasional",
+          R"([{"id":"kota-batam","regions":["21.71"]}])");
     write("kota-batam", "kabkota", "21.71", "provinsi-kepri", "[]");
     for (const auto& id : kNodes) start(id);
   }
   void start(const std::string& id) {
-    procs_[id] = std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"));
+    procs_[id] =
+        std::make_unique<test::ServeProcess>(dir_.file(id + ".json"), dir_.file(id + ".ready"));
   }
   void kill9(const std::string& id) { procs_[id]->kill9(); }
   bool up(const std::string& id) { return procs_[id] && procs_[id]->running(); }
@@ -49,7 +50,9 @@ class Tiers {
     std::string upstream;
     if (!parent.empty()) {
       std::string out;
-      REQUIRE(test::run_simpul({"token", "create", "--config", dir_.file(parent + ".json"), "--node", id}, &out) == 0);
+      REQUIRE(test::run_simpul(
+                  {"token", "create", "--config", dir_.file(parent + ".json"), "--node", id},
+                  &out) == 0);
       auto pos = out.find("token: ");
       std::string var = "SIMPUL_KILL_UP_" + std::to_string(ports_.at(id));
       setenv(var.c_str(), out.substr(pos + 7, out.find('\n', pos) - pos - 7).c_str(), 1);
@@ -57,10 +60,13 @@ class Tiers {
                  R"(", "node": ")" + parent + R"(", "credential": "env:)" + var +
                  R"(", "poll_wait_s": 2, "timeout_ms": 1000},)";
     }
-    std::ofstream(dir_.file(id + ".json")) << R"({"node": {"id": ")" << id << R"(", "tier": ")" << tier
-        << R"(", "region": ")" << region << R"(", "timezone": "WIB"}, "store": {"path": ")" << db(id)
-        << R"("}, "http": {"listen": "127.0.0.1:)" << ports_.at(id) << R"("}, "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
-        )" << upstream << R"("children": )" << children << R"(, "log": {"level": "error"}})";
+    std::ofstream(dir_.file(id + ".json"))
+        << R"({"node": {"id": ")" << id << R"(", "tier": ")" << tier << R"(", "region": ")"
+        << region << R"(", "timezone": "WIB"}, "store": {"path": ")" << db(id)
+        << R"("}, "http": {"listen": "127.0.0.1:)" << ports_.at(id)
+        << R"("}, "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
+        )"
+        << upstream << R"("children": )" << children << R"(, "log": {"level": "error"}})";
   }
 
   test::TempDir dir_;
@@ -74,17 +80,18 @@ std::map<std::string, std::set<std::string>> events_by_complaint(const std::stri
   sqlite3_prepare_v2(raw.db, "SELECT complaint_id, event_id FROM events", -1, &st, nullptr);
   std::map<std::string, std::set<std::string>> out;
   while (sqlite3_step(st) == SQLITE_ROW)
-    out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))].insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+    out[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))].insert(
+        reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
   sqlite3_finalize(st);
   return out;
 }
 
 struct Ledger {
   std::mutex mu;
-  std::map<std::string, std::string> acked;              // ingest key -> complaint id
-  std::set<std::string> pending_keys;                    // sent without a known answer
-  std::map<std::string, std::string> verified;           // complaint id -> event_id acknowledged
-  std::map<std::string, std::string> verifying;          // complaint id -> event_id sent, unknown
+  std::map<std::string, std::string> acked;      // ingest key -> complaint id
+  std::set<std::string> pending_keys;            // sent without a known answer
+  std::map<std::string, std::string> verified;   // complaint id -> event_id acknowledged
+  std::map<std::string, std::string> verifying;  // complaint id -> event_id sent, unknown
   int next = 0;
 };
 
@@ -95,15 +102,18 @@ void leaf_ingest(Tiers& t, Ledger& l, std::atomic<bool>& stop) {
     std::string key;
     {
       std::lock_guard lock(l.mu);
-      if (!l.pending_keys.empty()) key = *l.pending_keys.begin();
-      else key = "k" + std::to_string(l.next++);
+      if (!l.pending_keys.empty())
+        key = *l.pending_keys.begin();
+      else
+        key = "k" + std::to_string(l.next++);
       l.pending_keys.insert(key);
     }
     try {
       http::Client c("127.0.0.1", t.port("kota-batam"), 3000);
       auto h = test::TestNode::auth();
       h.push_back({"idempotency-key", key});
-      auto r = c.request("POST", "/v1/complaints", test::sample_complaint("K " + key, R"(,"region":"21.71")"), h);
+      auto r = c.request("POST", "/v1/complaints",
+                         test::sample_complaint("K " + key, R"(,"region":"21.71")"), h);
       if (ok(r.status)) {
         std::lock_guard lock(l.mu);
         l.acked[key] = json::get_string(*json::parse(r.body), "id");
@@ -140,8 +150,9 @@ void top_verify(Tiers& t, Ledger& l, std::atomic<bool>& stop, std::mt19937& rng)
     }
     try {
       http::Client c("127.0.0.1", t.port("nasional"), 3000);
-      auto r = c.request("POST", "/v1/complaints/" + id + "/events",
-                         R"({"event_id":")" + eid + R"(","kind":"verified"})", test::TestNode::auth());
+      auto r =
+          c.request("POST", "/v1/complaints/" + id + "/events",
+                    R"({"event_id":")" + eid + R"(","kind":"verified"})", test::TestNode::auth());
       if (ok(r.status)) {
         std::lock_guard lock(l.mu);
         l.verified[id] = eid;
@@ -167,7 +178,8 @@ TEST_CASE("federation: SIGKILL of any tier during sync loses and duplicates noth
   std::mt19937 verify_rng(2211);
   std::atomic<bool> stop{false};
   std::thread ingest(leaf_ingest, std::ref(tiers), std::ref(ledger), std::ref(stop));
-  std::thread verify(top_verify, std::ref(tiers), std::ref(ledger), std::ref(stop), std::ref(verify_rng));
+  std::thread verify(top_verify, std::ref(tiers), std::ref(ledger), std::ref(stop),
+                     std::ref(verify_rng));
   for (int i = 0; i < cycles; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
     const auto& victim = kNodes[rng() % kNodes.size()];
@@ -193,7 +205,8 @@ TEST_CASE("federation: SIGKILL of any tier during sync loses and duplicates noth
     acked = ledger.acked;
     verified = ledger.verified;
   }
-  MESSAGE("cycles " << cycles << ", complaints acknowledged " << acked.size() << ", verifications acknowledged " << verified.size());
+  MESSAGE("cycles " << cycles << ", complaints acknowledged " << acked.size()
+                    << ", verifications acknowledged " << verified.size());
   REQUIRE(acked.size() > 10);
 
   // Converge: every tier holds the same events for every acknowledged complaint. Wait as long
@@ -203,7 +216,8 @@ TEST_CASE("federation: SIGKILL of any tier during sync loses and duplicates noth
   bool converged = false;
   std::size_t last_total = 0;
   auto last_progress = std::chrono::steady_clock::now();
-  while (!converged && std::chrono::steady_clock::now() - last_progress < std::chrono::seconds(45)) {
+  while (!converged &&
+         std::chrono::steady_clock::now() - last_progress < std::chrono::seconds(45)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     leaf = events_by_complaint(tiers.db("kota-batam"));
     mid = events_by_complaint(tiers.db("provinsi-kepri"));

@@ -4,7 +4,6 @@
 // exactly the bad rows are in the rejects file, and the database is intact.
 
 #include <doctest/doctest.h>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,7 +21,8 @@ using test::db_count;
 
 namespace {
 
-const char* kStatuses[] = {"Submitted", "Proses", "Pending-catatan open", "Pending-catatan closed", "Dibatalkan", "Selesai"};
+const char* kStatuses[] = {"Submitted",  "Proses", "Pending-catatan open", "Pending-catatan closed",
+                           "Dibatalkan", "Selesai"};
 const int kEventsFor[] = {2, 3, 4, 4, 2, 4};  // created + the status path of each
 
 pid_t spawn_import(const std::string& config, const std::string& file) {
@@ -31,8 +31,8 @@ pid_t spawn_import(const std::string& config, const std::string& file) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    execl(SIMPUL_BINARY, "simpul", "import", "--config", config.c_str(), "--connector", "arsip", file.c_str(),
-          static_cast<char*>(nullptr));
+    execl(SIMPUL_BINARY, "simpul", "import", "--config", config.c_str(), "--connector", "arsip",
+          file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;
@@ -40,14 +40,18 @@ pid_t spawn_import(const std::string& config, const std::string& file) {
 
 }  // namespace
 
-TEST_CASE("import: a 100 000-row export killed mid-way and rerun stores every good row exactly once") {
+TEST_CASE(
+    "import: a 100 000-row export killed mid-way and rerun stores every good row exactly once") {
   // 100 000 by default; the sanitizer targets set fewer (SIMPUL_IMPORT_ROWS), being 10x slower.
-  const int rows = std::getenv("SIMPUL_IMPORT_ROWS") ? std::atoi(std::getenv("SIMPUL_IMPORT_ROWS")) : 100'000;
+  const int rows =
+      std::getenv("SIMPUL_IMPORT_ROWS") ? std::atoi(std::getenv("SIMPUL_IMPORT_ROWS")) : 100'000;
   test::TempDir dir;
   setenv("SIMPUL_TEST_WEBHOOK", "unused-secret-0123456789", 1);
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
-  auto cfg = test::node_config(dir, "kota-batam", R"("connectors": [{"id": "arsip", "type": "file_import", "mapping": ")" +
-                                                      mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)");
+  auto cfg =
+      test::node_config(dir, "kota-batam",
+                        R"("connectors": [{"id": "arsip", "type": "file_import", "mapping": ")" +
+                            mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)");
   const std::string file = dir.file("apekesah-2019-2025.csv");
   std::set<std::int64_t> bad_lines;
   std::int64_t expected_events = 0;
@@ -56,25 +60,30 @@ TEST_CASE("import: a 100 000-row export killed mid-way and rerun stores every go
     out << "id;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\r\n";
     for (int i = 0; i < rows; ++i) {
       if (i % 100 == 7) {  // 1%: an impossible date
-        out << i << ";Rusak;x;y;31/13/2024;08:00;;Proses;;2024-03-02 20:00:00;2024-03-02 20:00:00\r\n";
+        out << i
+            << ";Rusak;x;y;31/13/2024;08:00;;Proses;;2024-03-02 20:00:00;2024-03-02 20:00:00\r\n";
         bad_lines.insert(i + 2);
         continue;
       }
-      out << i << ";Aduan " << i << ";\"Uraian " << i << "; dengan \"\"kutip\"\"\";Batam;01/03/2024;08:00;"
-          << "Dinas Pekerjaan Umum;" << kStatuses[i % 6] << ";Sudah ditangani;2024-03-01 09:00:00;2024-03-05 10:00:00\r\n";
+      out << i << ";Aduan " << i << ";\"Uraian " << i
+          << "; dengan \"\"kutip\"\"\";Batam;01/03/2024;08:00;"
+          << "Dinas Pekerjaan Umum;" << kStatuses[i % 6]
+          << ";Sudah ditangani;2024-03-01 09:00:00;2024-03-05 10:00:00\r\n";
       expected_events += kEventsFor[i % 6];
     }
   }
 
   // Kill the import once a few batches are committed.
   pid_t pid = spawn_import(cfg.file, file);
-  bool mid_way = test::eventually([&] {
-    try {
-      return db_count(cfg.store.path, "SELECT count(*) FROM complaints") >= rows / 20;
-    } catch (const std::exception&) {
-      return false;  // the import has not created the database yet
-    }
-  }, 120);
+  bool mid_way = test::eventually(
+      [&] {
+        try {
+          return db_count(cfg.store.path, "SELECT count(*) FROM complaints") >= rows / 20;
+        } catch (const std::exception&) {
+          return false;  // the import has not created the database yet
+        }
+      },
+      120);
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -84,18 +93,23 @@ TEST_CASE("import: a 100 000-row export killed mid-way and rerun stores every go
   MESSAGE("killed after " << after_kill << " complaints");
 
   std::string out;
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) ==
+          0);
   INFO(out);
   CHECK(out.find("resumed after line") != std::string::npos);
 
   const std::int64_t good = rows - static_cast<std::int64_t>(bad_lines.size());
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == good);
-  CHECK(db_count(cfg.store.path, "SELECT count(DISTINCT ext_id) FROM refs WHERE system = 'apekesah'") == good);
+  CHECK(db_count(cfg.store.path,
+                 "SELECT count(DISTINCT ext_id) FROM refs WHERE system = 'apekesah'") == good);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == expected_events);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'created'") == good);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints WHERE status = 'closed'") ==
-        db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'apekesah' AND (CAST(ext_id AS INTEGER) % 6) IN (3, 5)"));
-  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1);
+        db_count(cfg.store.path,
+                 "SELECT count(*) FROM refs WHERE system = 'apekesah' AND (CAST(ext_id AS INTEGER) "
+                 "% 6) IN (3, 5)"));
+  CHECK(db_count(cfg.store.path,
+                 "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1);
 
   // Exactly the bad rows are listed, once each, with their line numbers.
   std::ifstream rejects(file + ".rejects.csv");

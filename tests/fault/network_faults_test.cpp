@@ -15,7 +15,6 @@
 // is printed (run `build/tests/fault_tests -tc='net*'` to see the figures).
 
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -40,7 +39,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 long ms_since(Clock::time_point t) {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
 }
 
 const char* kParentChildren = R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)";
@@ -74,32 +74,42 @@ struct Scenario {
   void ingest(int n, const std::string& tag) {
     auto c = child->client();
     for (int i = 0; i < n; ++i) {
-      auto r = c.request("POST", "/v1/complaints",
-                         test::sample_complaint(tag + " " + std::to_string(i), R"(,"region":"21.71")"), test::TestNode::auth());
+      auto r =
+          c.request("POST", "/v1/complaints",
+                    test::sample_complaint(tag + " " + std::to_string(i), R"(,"region":"21.71")"),
+                    test::TestNode::auth());
       REQUIRE_MESSAGE(r.status == 201, r.body);
       ids.push_back(json::get_string(*json::parse(r.body), "id"));
     }
   }
   std::int64_t at_parent() { return db_count(parent_db, "SELECT count(*) FROM complaints"); }
   std::int64_t pending() {
-    return db_count(child_cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'");
+    return db_count(
+        child_cfg.store.path,
+        "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'");
   }
   // After the fault is lifted: drains, nothing lost or doubled. Returns the drain time in ms.
   long drain(const std::string& label) {
     const auto arrived = at_parent();
-    const auto retried = db_count(child_cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1");
+    const auto retried =
+        db_count(child_cfg.store.path,
+                 "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1");
     auto lifted = Clock::now();
     const auto n = static_cast<std::int64_t>(ids.size());
     bool drained = eventually([&] { return at_parent() == n && pending() == 0; }, 60);
     long took = ms_since(lifted);
-    CHECK_MESSAGE(drained, std::string(label) << ": " << at_parent() << " of " << n << " at the parent, " << pending() << " pending");
+    CHECK_MESSAGE(drained, std::string(label) << ": " << at_parent() << " of " << n
+                                              << " at the parent, " << pending() << " pending");
     CHECK(at_parent() == n);
-    CHECK(db_count(parent_db, "SELECT count(*) FROM events") == n);  // one `created` each, none twice
+    CHECK(db_count(parent_db, "SELECT count(*) FROM events") ==
+          n);  // one `created` each, none twice
     for (const auto& id : ids)
       CHECK(db_count(parent_db, "SELECT count(*) FROM complaints WHERE id = '" + id + "'") == 1);
     CHECK(db_count(child_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
-    MESSAGE("net fault '" << label << "': " << n << " complaints, " << arrived << " at the parent when the fault ended, "
-                          << retried << " sent more than once; drained " << took << " ms after the fault ended");
+    MESSAGE("net fault '" << label << "': " << n << " complaints, " << arrived
+                          << " at the parent when the fault ended, " << retried
+                          << " sent more than once; drained " << took
+                          << " ms after the fault ended");
     return took;
   }
   std::string child_status(const std::string& id) {
@@ -108,12 +118,13 @@ struct Scenario {
   }
   // A decision at the parent (through `parent_client`) reaches the child over the healed link.
   void decide(http::Client& parent_client, const std::string& label) {
-    auto r = parent_client.request("POST", "/v1/complaints/" + ids[2] + "/events", R"({"kind":"verified"})",
-                                   test::TestNode::auth());
+    auto r = parent_client.request("POST", "/v1/complaints/" + ids[2] + "/events",
+                                   R"({"kind":"verified"})", test::TestNode::auth());
     REQUIRE(r.status == 201);
     auto decided = Clock::now();
     CHECK(eventually([&] { return child_status(ids[2]) == "verified"; }));
-    MESSAGE("net fault '" << label << "': parent decision at the child after " << ms_since(decided) << " ms");
+    MESSAGE("net fault '" << label << "': parent decision at the child after " << ms_since(decided)
+                          << " ms");
   }
 };
 
@@ -133,7 +144,8 @@ struct ProxiedFederation : Scenario {
   }
 
   // Ingest during `fault_ms` of `f` (with `during` run meanwhile), lift it, drain, decide.
-  void run(const std::string& label, Fault f, int fault_ms = 2500, const std::function<void()>& during = {}) {
+  void run(const std::string& label, Fault f, int fault_ms = 2500,
+           const std::function<void()>& during = {}) {
     proxy->set(f);
     proxy->cut();  // the child's kept-alive connections too: all traffic meets the fault
     auto start = Clock::now();
@@ -160,7 +172,8 @@ TEST_CASE("net proxy: latency 150 ms with 100 ms jitter") {
   fed.run("latency 150+-100 ms", f);
 }
 
-TEST_CASE("net proxy: answers reset after 0 bytes - the parent stored what the child never heard of") {
+TEST_CASE(
+    "net proxy: answers reset after 0 bytes - the parent stored what the child never heard of") {
   ProxiedFederation fed;
   fed.run("reset after 0 answer bytes", Fault{Fault::reset_after, 0});
   CHECK(fed.proxy->connections() > 1);
@@ -199,28 +212,35 @@ TEST_CASE("net proxy: a flapping link - every open connection cut every 150 ms")
   fed.run("all connections cut every 150 ms", Fault{}, 3000, [proxy] { proxy->cut(); });
 }
 
-TEST_CASE("net proxy: lapor dialect - creates answered into a reset or a half-open link - no report twice") {
+TEST_CASE(
+    "net proxy: lapor dialect - creates answered into a reset or a half-open link - no report "
+    "twice") {
   test::LaporSim hub;
   test::FaultProxy proxy(hub.port());
   setenv("SIMPUL_TEST_LAPOR_SECRET", test::kSimClientSecret, 1);
   test::TempDir dir;
-  auto cfg = test::node_config(dir, "provinsi-kepri",
+  auto cfg = test::node_config(
+      dir, "provinsi-kepri",
       R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(proxy.port()) +
-      R"(", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "timeout_ms": 800,
+          R"(", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "timeout_ms": 800,
       "max_backoff_ms": 1000, "lapor": {"client_id": "kepri", "source": "simpul-kepri", "poll_interval_ms": 100,
       "sweep_interval_s": 1}},)");
   test::TestNode kepri(cfg);
-  auto linked = [&] { return db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'"); };
+  auto linked = [&] {
+    return db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'");
+  };
   std::vector<std::string> ids;
   auto ingest = [&](int n) {
     for (int i = 0; i < n; ++i) {
-      auto r = kepri.client().request("POST", "/v1/complaints", test::sample_complaint("Lapor " + std::to_string(ids.size())),
+      auto r = kepri.client().request("POST", "/v1/complaints",
+                                      test::sample_complaint("Lapor " + std::to_string(ids.size())),
                                       test::TestNode::auth());
       REQUIRE(r.status == 201);
       ids.push_back(json::get_string(*json::parse(r.body), "id"));
     }
   };
-  for (Fault f : {Fault{Fault::reset_after, 0}, Fault{Fault::half_open, 0}, Fault{Fault::reset_after, 90}}) {
+  for (Fault f :
+       {Fault{Fault::reset_after, 0}, Fault{Fault::half_open, 0}, Fault{Fault::reset_after, 90}}) {
     proxy.set(f);
     proxy.cut();
     ingest(6);
@@ -229,13 +249,15 @@ TEST_CASE("net proxy: lapor dialect - creates answered into a reset or a half-op
     auto lifted = Clock::now();
     CHECK(eventually([&] { return linked() == static_cast<std::int64_t>(ids.size()); }, 60));
     MESSAGE("net fault lapor kind " << f.kind << " after " << f.bytes << " bytes: " << ids.size()
-                                    << " linked, drained " << ms_since(lifted) << " ms after the fault ended");
+                                    << " linked, drained " << ms_since(lifted)
+                                    << " ms after the fault ended");
   }
   auto r = hub.client().request("GET", "/admin/streams", "", hub.admin());
   auto doc = json::parse(r.body);
   REQUIRE(doc.has_value());
   CHECK(doc->Size() == ids.size());
-  for (const auto& v : doc->GetArray()) CHECK(v["creates"].GetInt() == 1);  // the hub never got one twice
+  for (const auto& v : doc->GetArray())
+    CHECK(v["creates"].GetInt() == 1);  // the hub never got one twice
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
@@ -272,9 +294,11 @@ class NetNs {
     made_ = true;
     bool ok = sh("ip link add " + here_ + " type veth peer name " + there_) == 0 &&
               sh("ip link set " + there_ + " netns " + name_) == 0 &&
-              sh("ip addr add " + local_ + "/30 dev " + here_) == 0 && sh("ip link set " + here_ + " up") == 0 &&
-              in("ip addr add " + remote_ + "/30 dev " + there_) == 0 && in("ip link set " + there_ + " up") == 0 &&
-              in("ip link set lo up") == 0 && in("nft add table inet simpul_fault") == 0;
+              sh("ip addr add " + local_ + "/30 dev " + here_) == 0 &&
+              sh("ip link set " + here_ + " up") == 0 &&
+              in("ip addr add " + remote_ + "/30 dev " + there_) == 0 &&
+              in("ip link set " + there_ + " up") == 0 && in("ip link set lo up") == 0 &&
+              in("nft add table inet simpul_fault") == 0;
     if (!ok) why_ = "cannot set up a veth pair and nftables in the namespace";
   }
   ~NetNs() {
@@ -304,7 +328,8 @@ class NetNs {
   }
   bool limit_bandwidth(const std::string& rate) const {
     const std::string tbf = " root tbf rate " + rate + " burst 8kb latency 400ms";
-    return in("tc qdisc add dev " + there_ + tbf) == 0 && sh("tc qdisc add dev " + here_ + tbf) == 0;
+    return in("tc qdisc add dev " + there_ + tbf) == 0 &&
+           sh("tc qdisc add dev " + here_ + tbf) == 0;
   }
 
  private:
@@ -333,7 +358,8 @@ struct NamespacedFederation : Scenario {
     text.replace(at, 12, R"(0.0.0.0:0", "allow_plain_http": true)");
     std::ofstream(file) << text;
     try {
-      parent = std::make_unique<test::ServeProcess>(file, dir.file("parent.ready"), dir.file("parent.log"), ns.name());
+      parent = std::make_unique<test::ServeProcess>(file, dir.file("parent.ready"),
+                                                    dir.file("parent.log"), ns.name());
     } catch (const std::exception& e) {
       std::ifstream log(dir.file("parent.log"));
       std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
@@ -367,10 +393,15 @@ TEST_CASE("net namespace: 30% of packets dropped both ways (nftables)") {
   }
   const std::string p = std::to_string(fed.port);
   fed.run("nft: 30% packet loss", [&] {
-    return fed.ns.nft("table inet simpul_fault {\n"
-                      " chain in { type filter hook input priority 0; tcp dport " + p + " numgen random mod 100 < 30 drop; }\n"
-                      " chain out { type filter hook output priority 0; tcp sport " + p + " numgen random mod 100 < 30 drop; }\n"
-                      "}\n");
+    return fed.ns.nft(
+        "table inet simpul_fault {\n"
+        " chain in { type filter hook input priority 0; tcp dport " +
+        p +
+        " numgen random mod 100 < 30 drop; }\n"
+        " chain out { type filter hook output priority 0; tcp sport " +
+        p +
+        " numgen random mod 100 < 30 drop; }\n"
+        "}\n");
   });
 }
 
@@ -382,10 +413,12 @@ TEST_CASE("net namespace: TCP resets on 5% of packets (nftables reject with tcp 
   }
   const std::string p = std::to_string(fed.port);
   fed.run("nft: 5% of packets answered with a TCP reset", [&] {
-    return fed.ns.nft("table inet simpul_fault {\n"
-                      " chain in { type filter hook input priority 0; tcp dport " + p +
-                      " numgen random mod 100 < 5 reject with tcp reset; }\n"
-                      "}\n");
+    return fed.ns.nft(
+        "table inet simpul_fault {\n"
+        " chain in { type filter hook input priority 0; tcp dport " +
+        p +
+        " numgen random mod 100 < 5 reject with tcp reset; }\n"
+        "}\n");
   });
 }
 

@@ -41,7 +41,9 @@ std::string status_at(TestNode& n, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("restore: a leaf restored from a backup recovers its own complaints from the parent - no orphan decisions") {
+TEST_CASE(
+    "restore: a leaf restored from a backup recovers its own complaints from the parent - no "
+    "orphan decisions") {
   test::TempDir pdir, ldir;
   TestNode parent(province(pdir));
   std::string token;
@@ -50,8 +52,9 @@ TEST_CASE("restore: a leaf restored from a backup recovers its own complaints fr
     token = s.create_token("batam", "node", "kota-batam", 1).secret;
   }
   setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
-  const std::string upstream = R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
-                               R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1},)";
+  const std::string upstream =
+      R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
+      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1},)";
   Config leaf_cfg = test::node_config(ldir, "kota-batam", upstream);
   const std::string db = leaf_cfg.store.path, backup = ldir.file("backup.db");
 
@@ -63,12 +66,22 @@ TEST_CASE("restore: a leaf restored from a backup recovers its own complaints fr
     s.backup_to(backup);
   }
   // After the backup: two complaints, an officer's action on one, all acknowledged upstream.
-  std::string lost = post(*leaf, "/v1/complaints", test::sample_complaint("Sesudah backup", R"(,"refs":[{"system":"apekesah","id":"9001"}])"));
-  std::string also_lost = post(*leaf, "/v1/complaints", test::sample_complaint("Sesudah backup juga"));
+  std::string lost = post(
+      *leaf, "/v1/complaints",
+      test::sample_complaint("Sesudah backup", R"(,"refs":[{"system":"apekesah","id":"9001"}])"));
+  std::string also_lost =
+      post(*leaf, "/v1/complaints", test::sample_complaint("Sesudah backup juga"));
   post(*leaf, "/v1/complaints/" + lost + "/events", R"({"kind":"verified"})");
-  REQUIRE(eventually([&] { return status_at(parent, lost) == "verified" && status_at(parent, also_lost) == "received"; }));
-  REQUIRE(eventually([&] { return db_count(db, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
-  const std::int64_t parent_events = db_count(parent.config().store.path, "SELECT count(*) FROM events");
+  REQUIRE(eventually([&] {
+    return status_at(parent, lost) == "verified" && status_at(parent, also_lost) == "received";
+  }));
+  REQUIRE(eventually([&] {
+    return db_count(db,
+                    "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = "
+                    "'pending'") == 0;
+  }));
+  const std::int64_t parent_events =
+      db_count(parent.config().store.path, "SELECT count(*) FROM events");
 
   // The leaf's disk is lost; the operator restores last night's backup.
   leaf.reset();
@@ -76,19 +89,29 @@ TEST_CASE("restore: a leaf restored from a backup recovers its own complaints fr
   std::filesystem::copy_file(backup, db);
   REQUIRE(status_at(parent, lost) == "verified");
   // Meanwhile the province decides on the lost complaint: it goes down the feed to Batam.
-  post(parent, "/v1/complaints/" + lost + "/events", R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})");
+  post(parent, "/v1/complaints/" + lost + "/events",
+       R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})");
 
   leaf = std::make_unique<TestNode>(leaf_cfg);
   // Recovered before the node listened: the complaints are whole at once, with their refs.
   CHECK(status_at(*leaf, also_lost) == "received");
-  CHECK(db_count(db, "SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '9001' AND complaint_id = '" + lost + "'") == 1);
+  CHECK(db_count(db,
+                 "SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '9001' AND "
+                 "complaint_id = '" +
+                     lost + "'") == 1);
   REQUIRE(eventually([&] { return status_at(*leaf, lost) == "disposed"; }));
   CHECK(db_count(db, "SELECT count(*) FROM conflicts") == 0);
   // Nothing was sent up twice: the parent holds what it held, plus its own decision.
-  CHECK(eventually([&] { return db_count(db, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
+  CHECK(eventually([&] {
+    return db_count(db,
+                    "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = "
+                    "'pending'") == 0;
+  }));
   CHECK(db_count(parent.config().store.path, "SELECT count(*) FROM events") == parent_events + 1);
   // The hop paths are this node's own again.
-  CHECK(db_count(db, "SELECT count(*) FROM events WHERE kind = 'created' AND hops_json = '[\"kota-batam\"]'") == 3);
+  CHECK(db_count(db,
+                 "SELECT count(*) FROM events WHERE kind = 'created' AND hops_json = "
+                 "'[\"kota-batam\"]'") == 3);
   // And the leaf takes new complaints as before.
   std::string after = post(*leaf, "/v1/complaints", test::sample_complaint("Sesudah pemulihan"));
   CHECK(eventually([&] { return status_at(parent, after) == "received"; }));

@@ -35,7 +35,9 @@ std::string post(TestNode& n, const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("store faults: a feed cursor the store cannot read is read again - the child never pulls its feed from the start") {
+TEST_CASE(
+    "store faults: a feed cursor the store cannot read is read again - the child never pulls its "
+    "feed from the start") {
   test::TempDir pdir, ldir, l2dir;
   TestNode parent(province(pdir));
   std::string token;
@@ -44,16 +46,20 @@ TEST_CASE("store faults: a feed cursor the store cannot read is read again - the
     token = s.create_token("batam", "node", "kota-batam", 1).secret;
   }
   setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
-  const std::string upstream = R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
-                               R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1,
+  const std::string upstream =
+      R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
+      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1,
                                "timeout_ms": 1000},)";
   // Three complaints entered at the province for Batam's region go down Batam's feed.
   const std::string for_batam = R"(,"region":"21.71")";
-  for (int i = 0; i < 3; ++i) post(parent, test::sample_complaint("Dari provinsi " + std::to_string(i), for_batam));
+  for (int i = 0; i < 3; ++i)
+    post(parent, test::sample_complaint("Dari provinsi " + std::to_string(i), for_batam));
   std::string cursor;
   {
     TestNode leaf(test::node_config(ldir, "kota-batam", upstream));
-    REQUIRE(eventually([&] { return db_count(leaf.config().store.path, "SELECT count(*) FROM complaints") == 3; }));
+    REQUIRE(eventually([&] {
+      return db_count(leaf.config().store.path, "SELECT count(*) FROM complaints") == 3;
+    }));
     REQUIRE(eventually([&] {
       SqliteStore s(StoreOptions{leaf.config().store.path, true, 5000, false, false});
       cursor = s.cursor("upstream.changes");
@@ -76,7 +82,8 @@ TEST_CASE("store faults: a feed cursor the store cannot read is read again - the
   // The feed goes on from the stored position: the next complaint arrives, the three do not.
   const std::string next = post(parent, test::sample_complaint("Sesudahnya", for_batam));
   REQUIRE(eventually([&] {
-    return db_count(leaf2.store.path, "SELECT count(*) FROM complaints WHERE id = '" + next + "'") == 1;
+    return db_count(leaf2.store.path,
+                    "SELECT count(*) FROM complaints WHERE id = '" + next + "'") == 1;
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(db_count(leaf2.store.path, "SELECT count(*) FROM complaints") == 1);

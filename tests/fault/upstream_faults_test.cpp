@@ -5,11 +5,10 @@
 // dead-lettered for a network problem, and decisions made at the parent reach the child.
 
 #include <doctest/doctest.h>
-
-#include <boost/asio/io_context.hpp>
 #include <sqlite3.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -27,7 +26,10 @@ enum class Fault { forward, error500, retry_after, garbage, half_json, silence }
 
 class Shim {
  public:
-  Shim() : server_(ioc_, http::ServerOptions{}, [this](http::Request req, http::Reply reply) { handle(std::move(req), std::move(reply)); }) {
+  Shim()
+      : server_(ioc_, http::ServerOptions{}, [this](http::Request req, http::Reply reply) {
+          handle(std::move(req), std::move(reply));
+        }) {
     server_.start();
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -73,14 +75,23 @@ class Shim {
     }
     http::Response res;
     switch (f) {
-      case Fault::error500: res.status = 500; res.body = "{}"; break;
+      case Fault::error500:
+        res.status = 500;
+        res.body = "{}";
+        break;
       case Fault::retry_after:
         res.status = 429;
         res.headers.push_back({"retry-after", "1"});
         break;
-      case Fault::garbage: res.body = "<html>proxy error</html>"; break;
-      case Fault::half_json: res.body = R"({"results":[{"event_id":")"; break;
-      case Fault::silence: held_.push_back(std::move(reply)); return;  // never answered
+      case Fault::garbage:
+        res.body = "<html>proxy error</html>";
+        break;
+      case Fault::half_json:
+        res.body = R"({"results":[{"event_id":")";
+        break;
+      case Fault::silence:
+        held_.push_back(std::move(reply));
+        return;  // never answered
       case Fault::forward:
         if (parent_port_ == 0) {  // the parent is down: refuse like a dead host
           res.status = 502;
@@ -135,21 +146,25 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   auto parent = std::make_unique<test::TestNode>(parent_cfg);
   {
     SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, false});
-    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
+    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
+           1);
   }
   Shim shim;
   shim.target(parent->port());
-  shim.script({Fault::error500, Fault::garbage, Fault::retry_after, Fault::half_json, Fault::silence,
-               Fault::error500, Fault::garbage},
-              {Fault::error500, Fault::half_json, Fault::retry_after, Fault::silence, Fault::garbage});
-  auto child_cfg = node_config(dir, "kota-batam",
+  shim.script(
+      {Fault::error500, Fault::garbage, Fault::retry_after, Fault::half_json, Fault::silence,
+       Fault::error500, Fault::garbage},
+      {Fault::error500, Fault::half_json, Fault::retry_after, Fault::silence, Fault::garbage});
+  auto child_cfg = node_config(
+      dir, "kota-batam",
       R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(shim.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "batch": 7, "max_backoff_ms": 2000},)");
+          R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "batch": 7, "max_backoff_ms": 2000},)");
   test::TestNode child(child_cfg);
   auto c = child.client();
   std::vector<std::string> ids;
   for (int i = 0; i < 40; ++i) {
-    auto r = c.request("POST", "/v1/complaints", test::sample_complaint("F" + std::to_string(i), R"(,"region":"21.71")"),
+    auto r = c.request("POST", "/v1/complaints",
+                       test::sample_complaint("F" + std::to_string(i), R"(,"region":"21.71")"),
                        test::TestNode::auth());
     REQUIRE(r.status == 201);
     ids.push_back(json::get_string(*json::parse(r.body), "id"));
@@ -158,9 +173,16 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   const auto& cdb = child_cfg.store.path;
   CHECK(eventually([&] { return db_count(pdb, "SELECT count(*) FROM complaints") == 40; }));
   CHECK(db_count(pdb, "SELECT count(*) FROM events") == 40);  // no duplicate anywhere
-  CHECK(eventually([&] { return db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0; }));
-  CHECK(db_count(cdb, "SELECT count(*) FROM dead_letters") == 0);  // network trouble is never a data error
-  CHECK(db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1") > 0);
+  CHECK(eventually([&] {
+    return db_count(cdb,
+                    "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = "
+                    "'pending'") == 0;
+  }));
+  CHECK(db_count(cdb, "SELECT count(*) FROM dead_letters") ==
+        0);  // network trouble is never a data error
+  CHECK(
+      db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND attempts > 1") >
+      0);
   // The complaints are anonim (the default): no upstream request ever carried the reporter.
   CHECK(shim.served() > 0);
   CHECK_FALSE(shim.saw("CANARY-NAME-7731"));
@@ -170,7 +192,9 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   // A decision at the parent reaches the child through the same faulty link.
   shim.script({}, {Fault::garbage, Fault::error500, Fault::half_json});
   auto pc = parent->client();
-  REQUIRE(pc.request("POST", "/v1/complaints/" + ids[0] + "/events", R"({"kind":"verified"})", test::TestNode::auth()).status == 201);
+  REQUIRE(pc.request("POST", "/v1/complaints/" + ids[0] + "/events", R"({"kind":"verified"})",
+                     test::TestNode::auth())
+              .status == 201);
   CHECK(eventually([&] {
     auto r = c.request("GET", "/v1/complaints/" + ids[0], "", test::TestNode::auth());
     return json::get_string(*json::parse(r.body), "status") == "verified";
@@ -182,27 +206,38 @@ TEST_CASE("upstream: with the parent down the child keeps accepting - and drains
   auto parent_cfg = node_config(dir, "provinsi-kepri", kParentCfg);
   {
     SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, true});
-    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
+    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
+           1);
   }
   Shim shim;  // the parent is not running yet: every call fails
-  auto child_cfg = node_config(dir, "kota-batam",
+  auto child_cfg = node_config(
+      dir, "kota-batam",
       R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(shim.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "max_backoff_ms": 2000},)");
+          R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1, "timeout_ms": 500, "max_backoff_ms": 2000},)");
   test::TestNode child(child_cfg);
   auto c = child.client();
   for (int i = 0; i < 25; ++i)
-    REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("D" + std::to_string(i)), test::TestNode::auth()).status == 201);
+    REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("D" + std::to_string(i)),
+                      test::TestNode::auth())
+                .status == 201);
   // The link is failing: the breaker opens, the queue holds everything, nothing is dead.
   CHECK(eventually([&] {
-    return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 1") != std::string::npos;
+    return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 1") !=
+           std::string::npos;
   }));
-  CHECK(db_count(child_cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 25);
+  CHECK(db_count(
+            child_cfg.store.path,
+            "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") ==
+        25);
   CHECK(db_count(child_cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
   // The parent comes back.
   test::TestNode parent(parent_cfg);
   shim.target(parent.port());
-  CHECK(eventually([&] { return db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 25; }, 60));
+  CHECK(eventually(
+      [&] { return db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 25; },
+      60));
   CHECK(eventually([&] {
-    return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 0") != std::string::npos;
+    return c.request("GET", "/metrics").body.find("simpul_upstream_breaker_open 0") !=
+           std::string::npos;
   }));
 }

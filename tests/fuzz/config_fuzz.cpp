@@ -14,7 +14,8 @@ using namespace simpul;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   (void)fuzz::node();  // sets the env secrets the seeds name
   try {
-    Config cfg = parse_config(fuzz::as_view(data, size), "fuzz.json", SIMPUL_SOURCE_DIR "/config/demo");
+    Config cfg =
+        parse_config(fuzz::as_view(data, size), "fuzz.json", SIMPUL_SOURCE_DIR "/config/demo");
     (void)build_connectors(cfg);
   } catch (const ConfigError&) {
   }

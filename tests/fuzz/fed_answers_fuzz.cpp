@@ -1,7 +1,7 @@
 // What a child reads from its parent (dialect `simpul`): the first byte picks the answer, the
 // rest is its body. 'p': a POST /fed/v1/events answer for three events sent; 'r': a
-// GET /fed/v1/recover page; otherwise a GET /fed/v1/changes page. Any bytes: read or refused, never a crash; a page that is read has
-// only events that are valid on their own.
+// GET /fed/v1/recover page; otherwise a GET /fed/v1/changes page. Any bytes: read or refused, never
+// a crash; a page that is read has only events that are valid on their own.
 
 #include <cstdint>
 #include <cstdlib>

@@ -17,12 +17,16 @@ Node& node() {
       "upstream": {"url": "http://127.0.0.1:9", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_FUZZ_ADMIN",
                    "lapor": {"client_id": "kepri", "source": "simpul-kepri"}},
       "connectors": [
-        {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(",
+        {"id": "apekesah", "type": "webhook", "mapping": ")" +
+                             mapping + R"(",
          "settings": {"secret": "env:SIMPUL_FUZZ_WEBHOOK"}},
-        {"id": "csv", "type": "file_import", "mapping": ")" + mapping + R"(", "settings": {"format": "csv"}},
-        {"id": "csv-semicolon", "type": "file_import", "mapping": ")" + mapping + R"(",
+        {"id": "csv", "type": "file_import", "mapping": ")" +
+                             mapping + R"(", "settings": {"format": "csv"}},
+        {"id": "csv-semicolon", "type": "file_import", "mapping": ")" +
+                             mapping + R"(",
          "settings": {"format": "csv", "delimiter": ";"}},
-        {"id": "jsonl", "type": "file_import", "mapping": ")" + mapping + R"(", "settings": {"format": "jsonl"}}
+        {"id": "jsonl", "type": "file_import", "mapping": ")" +
+                             mapping + R"(", "settings": {"format": "jsonl"}}
       ]
     })";
     auto* made = new Node;

@@ -34,8 +34,9 @@ inline std::string_view as_view(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// A node (kabkota Batam, WIB, upstream: SP4N-LAPOR! with the default lapor dialect) with: "apekesah" webhook + the Ape Kesah mapping, "csv" and
-// "csv-semicolon" and "jsonl" file imports with the same mapping. Built on first use.
+// A node (kabkota Batam, WIB, upstream: SP4N-LAPOR! with the default lapor dialect) with:
+// "apekesah" webhook + the Ape Kesah mapping, "csv" and "csv-semicolon" and "jsonl" file imports
+// with the same mapping. Built on first use.
 struct Node {
   Config cfg;
   std::vector<ConnectorSlot> connectors;

@@ -23,8 +23,8 @@ const std::string& scratch() {
 }
 
 // Reads every row from `offset`; checks lines and offsets only move forward.
-std::vector<std::int64_t> read_all(Connector& c, std::int64_t offset, std::int64_t line, std::size_t size,
-                                   const Mapping* mapping) {
+std::vector<std::int64_t> read_all(Connector& c, std::int64_t offset, std::int64_t line,
+                                   std::size_t size, const Mapping* mapping) {
   std::vector<std::int64_t> ends;
   auto reader = c.open_file(scratch(), offset, line);
   if (!reader) std::abort();
@@ -40,7 +40,8 @@ std::vector<std::int64_t> read_all(Connector& c, std::int64_t offset, std::int64
       break;  // the file as a whole cannot be read: reported, never a crash
     }
     if (!row) break;
-    if (row->end_offset < last_end || row->end_offset > static_cast<std::int64_t>(size) || row->line < last_line)
+    if (row->end_offset < last_end || row->end_offset > static_cast<std::int64_t>(size) ||
+        row->line < last_line)
       std::abort();
     if (row->error.empty() == row->record.empty()) std::abort();  // exactly one of them
     last_end = row->end_offset;
@@ -63,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::fclose(f);
   auto ends = read_all(*slot.connector, 0, 0, size - 1, &*slot.mapping);
   // Resume from a few checkpoints (every row end would be quadratic on big inputs).
-  for (std::size_t i = 0; i < ends.size() && i < 8; ++i) (void)read_all(*slot.connector, ends[i], 0, size - 1, nullptr);
+  for (std::size_t i = 0; i < ends.size() && i < 8; ++i)
+    (void)read_all(*slot.connector, ends[i], 0, size - 1, nullptr);
   return 0;
 }

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "simpul/fold.hpp"
 #include "fuzz_support.hpp"
 #include "lapor/lapor_protocol.hpp"
+#include "simpul/fold.hpp"
 
 using namespace simpul;
 
@@ -17,13 +17,20 @@ namespace {
 // Where each event the hub can cause leaves a complaint.
 Status after(Status s, EventKind k) {
   switch (k) {
-    case EventKind::held: return Status::pending;
-    case EventKind::verified: return Status::verified;
-    case EventKind::disposed: return Status::disposed;
-    case EventKind::progressed: return Status::in_progress;
-    case EventKind::responded: return Status::responded;
-    case EventKind::closed: return Status::closed;
-    default: std::abort();  // the hub never causes anything else
+    case EventKind::held:
+      return Status::pending;
+    case EventKind::verified:
+      return Status::verified;
+    case EventKind::disposed:
+      return Status::disposed;
+    case EventKind::progressed:
+      return Status::in_progress;
+    case EventKind::responded:
+      return Status::responded;
+    case EventKind::closed:
+      return Status::closed;
+    default:
+      std::abort();  // the hub never causes anything else
   }
   return s;
 }
@@ -40,10 +47,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto notes = lapor::read_notifications(L, page, 5);
   if (notes && notes->last < 5) std::abort();  // the cursor never moves back
   const std::string nid = notes && !notes->nids.empty() ? notes->nids.front() : "77";
-  for (Status s : {Status::received, Status::pending, Status::verified, Status::disposed, Status::in_progress,
-                   Status::responded, Status::closed, Status::archived, Status::cancelled}) {
+  for (Status s :
+       {Status::received, Status::pending, Status::verified, Status::disposed, Status::in_progress,
+        Status::responded, Status::closed, Status::archived, Status::cancelled}) {
     lapor::LocalState local{"0192f3a0-0000-7000-8000-00000000abcd", s, 1'780'000'000'000};
-    auto events = lapor::hub_events(L, "lapor", nid, local, detail, detail.ok ? &claims : nullptr, 1'780'000'100'000);
+    auto events = lapor::hub_events(L, "lapor", nid, local, detail, detail.ok ? &claims : nullptr,
+                                    1'780'000'100'000);
     Status at = s;
     for (const auto& e : events) {
       if (transition_error(at, e.kind)) std::abort();  // only steps the state machine allows

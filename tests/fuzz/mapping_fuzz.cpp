@@ -24,8 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)m.id_of(*doc);
     auto mapped = m.apply(*doc);
     if (mapped)
-      for (Status s : {Status::received, Status::pending, Status::verified, Status::disposed, Status::in_progress,
-                       Status::responded, Status::closed, Status::archived, Status::cancelled})
+      for (Status s : {Status::received, Status::pending, Status::verified, Status::disposed,
+                       Status::in_progress, Status::responded, Status::closed, Status::archived,
+                       Status::cancelled})
         (void)m.advance(s, mapped->raw_status, *doc);
   }
   return 0;

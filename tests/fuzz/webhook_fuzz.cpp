@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto batch = slot.connector->accept_webhook(req);
   if (!batch) return 0;
   // Accepted: the signature was right, and the timestamp inside the window.
-  if (!crypto::constant_time_equal(sig, connectors::webhook_signature("fuzz-webhook-secret-0123456789", ts, body)))
+  if (!crypto::constant_time_equal(
+          sig, connectors::webhook_signature("fuzz-webhook-secret-0123456789", ts, body)))
     std::abort();
   NormalizeOptions opt;
   opt.default_region = "21.71";

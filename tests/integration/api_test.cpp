@@ -33,7 +33,8 @@ struct Api {
                            const std::string& token = test::kAdminToken) {
     return c.request("POST", "/v1/complaints/" + id + "/events", body, TestNode::auth(token));
   }
-  http::ClientResponse get(const std::string& target, const std::string& token = test::kAdminToken) {
+  http::ClientResponse get(const std::string& target,
+                           const std::string& token = test::kAdminToken) {
     return c.request("GET", target, "", TestNode::auth(token));
   }
   std::int64_t stored() {
@@ -46,11 +47,15 @@ struct Api {
   }
 };
 
-std::string field(const std::string& body, const char* k) { return json::get_string(*json::parse(body), k); }
+std::string field(const std::string& body, const char* k) {
+  return json::get_string(*json::parse(body), k);
+}
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Api, "ingest: 201 with a Location - then a retry with the same Idempotency-Key is 200 with the same id") {
+TEST_CASE_FIXTURE(Api,
+                  "ingest: 201 with a Location - then a retry with the same Idempotency-Key is 200 "
+                  "with the same id") {
   auto r1 = post(test::sample_complaint(), "apekesah-8812");
   REQUIRE(r1.status == 201);
   auto id = field(r1.body, "id");
@@ -72,7 +77,8 @@ TEST_CASE_FIXTURE(Api, "ingest: the same request sent concurrently is stored onc
   // one group commit, and still exactly one is created.
   for (int round = 0; round < 5; ++round) {
     std::string key = "dup-" + std::to_string(round);
-    std::string body = test::sample_complaint("Dup", R"(,"refs":[{"system":"wa","id":")" + key + "\"}]");
+    std::string body =
+        test::sample_complaint("Dup", R"(,"refs":[{"system":"wa","id":")" + key + "\"}]");
     std::vector<std::thread> threads;
     std::mutex mu;
     std::vector<int> statuses;
@@ -99,13 +105,15 @@ TEST_CASE_FIXTURE(Api, "ingest: the same request sent concurrently is stored onc
 TEST_CASE_FIXTURE(Api, "ingest: a known external ref returns the original complaint") {
   auto body = test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"77"}])");
   auto r1 = post(body);
-  auto r2 = post(test::sample_complaint("A edited", R"(,"refs":[{"system":"apekesah","id":"77"}])"));
+  auto r2 =
+      post(test::sample_complaint("A edited", R"(,"refs":[{"system":"apekesah","id":"77"}])"));
   CHECK(r1.status == 201);
   CHECK(r2.status == 200);
   CHECK(field(r2.body, "id") == field(r1.body, "id"));
 }
 
-TEST_CASE_FIXTURE(Api, "ingest: bad input gets 400/413/415/422 naming the pointer - and nothing is stored") {
+TEST_CASE_FIXTURE(
+    Api, "ingest: bad input gets 400/413/415/422 naming the pointer - and nothing is stored") {
   struct Case {
     std::string body;
     int status;
@@ -142,25 +150,32 @@ TEST_CASE_FIXTURE(Api, "ingest: bad input gets 400/413/415/422 naming the pointe
 
 TEST_CASE_FIXTURE(Api, "deeply nested JSON is refused without crashing the server") {
   // Regression: a body of a million '[' overflowed the recursive parser's stack (segfault).
-  for (const std::string& deep : {std::string(1'000'000, '['),
-                                  "{\"type\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}"}) {
+  for (const std::string& deep :
+       {std::string(1'000'000, '['),
+        "{\"type\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}"}) {
     auto r = post(deep);
     CHECK((r.status == 400 || r.status == 422));
-    auto e = act("019a9ec0-6400-7000-8000-000000000000", "{\"kind\":\"verified\",\"payload\":" +
-                 std::string(200'000, '[') + "}");
+    auto e = act("019a9ec0-6400-7000-8000-000000000000",
+                 "{\"kind\":\"verified\",\"payload\":" + std::string(200'000, '[') + "}");
     CHECK(e.status == 400);
   }
-  auto nested = post(test::sample_complaint("x", ",\"location\":{\"text\":" + std::string(40, '[') + std::string(40, ']') + "}"));
+  auto nested = post(test::sample_complaint(
+      "x", ",\"location\":{\"text\":" + std::string(40, '[') + std::string(40, ']') + "}"));
   CHECK(nested.status == 422);
   CHECK(c.request("GET", "/livez").status == 200);
   CHECK(stored() == 0);
 }
 
-TEST_CASE_FIXTURE(Api, "auth: no token 401 - wrong scope 403 - revoked 401 - scopes are enforced per route") {
+TEST_CASE_FIXTURE(
+    Api, "auth: no token 401 - wrong scope 403 - revoked 401 - scopes are enforced per route") {
   CHECK(c.request("POST", "/v1/complaints", test::sample_complaint()).status == 401);
   CHECK(post(test::sample_complaint(), "", "spl.nope.nope").status == 401);
-  CHECK(c.request("GET", "/v1/complaints", "", {{"authorization", std::string("bearer ") + test::kAdminToken}}).status == 200);
-  CHECK(c.request("GET", "/v1/complaints", "", {{"authorization", std::string("Basic ") + test::kAdminToken}}).status == 401);
+  CHECK(c.request("GET", "/v1/complaints", "",
+                  {{"authorization", std::string("bearer ") + test::kAdminToken}})
+            .status == 200);
+  CHECK(c.request("GET", "/v1/complaints", "",
+                  {{"authorization", std::string("Basic ") + test::kAdminToken}})
+            .status == 401);
   auto reader = token("read");
   CHECK(post(test::sample_complaint(), "", reader).status == 403);
   auto ingester = token("ingest");
@@ -198,13 +213,17 @@ TEST_CASE_FIXTURE(Api, "privacy: the reporter is returned only to tokens with th
   CHECK(l2.body.find("CANARY-NAME-7731") != std::string::npos);
 }
 
-TEST_CASE_FIXTURE(Api, "events: officers' actions - 409 for what the state machine refuses - idempotent by event_id") {
+TEST_CASE_FIXTURE(
+    Api,
+    "events: officers' actions - 409 for what the state machine refuses - idempotent by event_id") {
   auto id = field(post(test::sample_complaint()).body, "id");
   CHECK(act(id, R"({"kind":"closed"})").status == 409);
   auto eid = make_uuid_v7();
-  auto v1 = act(id, R"({"event_id":")" + eid + R"(","kind":"verified","actor":{"role":"admin","name":"Admin"}})");
+  auto v1 = act(id, R"({"event_id":")" + eid +
+                        R"(","kind":"verified","actor":{"role":"admin","name":"Admin"}})");
   CHECK(v1.status == 201);
-  auto v2 = act(id, R"({"event_id":")" + eid + R"(","kind":"verified","actor":{"role":"admin","name":"Admin"}})");
+  auto v2 = act(id, R"({"event_id":")" + eid +
+                        R"(","kind":"verified","actor":{"role":"admin","name":"Admin"}})");
   CHECK(v2.status == 200);
   CHECK(act(id, R"({"kind":"disposed","payload":{}})").status == 422);
   CHECK(act(id, R"({"kind":"disposed","payload":{"agency":"dinas-pu"}})").status == 201);
@@ -244,14 +263,18 @@ TEST_CASE_FIXTURE(Api, "list: cursor pagination and filters") {
   CHECK(get("/v1/complaints?since=2999-01-01").body == R"({"items":[],"next_cursor":null})");
 }
 
-TEST_CASE_FIXTURE(Api, "errors: every problem has the status and title its code has in the table - one way on every endpoint") {
+TEST_CASE_FIXTURE(Api,
+                  "errors: every problem has the status and title its code has in the table - one "
+                  "way on every endpoint") {
   auto id = json::get_string(*json::parse(post(test::sample_complaint()).body), "id");
   struct Case {
     http::ClientResponse r;
     const char* code;
   };
   auto plain = [&](const std::string& target) {
-    return c.request("POST", target, "{}", {{"authorization", std::string("Bearer ") + test::kAdminToken}, {"content-type", "text/plain"}});
+    return c.request("POST", target, "{}",
+                     {{"authorization", std::string("Bearer ") + test::kAdminToken},
+                      {"content-type", "text/plain"}});
   };
   std::vector<Case> cases = {
       {get("/v1/complaints?limit=0"), "invalid-query"},
@@ -296,7 +319,8 @@ TEST_CASE_FIXTURE(Api, "health and metrics endpoints") {
   CHECK(m.header("content-type").find("text/plain") == 0);
   CHECK(m.body.find(R"(simpul_ingest_total{result="created"} 1)") != std::string::npos);
   CHECK(m.body.find(R"(simpul_ingest_total{result="rejected"} 1)") != std::string::npos);
-  CHECK(m.body.find(R"(simpul_http_requests_total{route="/v1/complaints",code="201"} 1)") != std::string::npos);
+  CHECK(m.body.find(R"(simpul_http_requests_total{route="/v1/complaints",code="201"} 1)") !=
+        std::string::npos);
   CHECK(m.body.find("simpul_http_request_duration_seconds_bucket") != std::string::npos);
   CHECK(m.body.find("simpul_outbox_depth 0") != std::string::npos);
   CHECK(m.body.find("simpul_http_connections 1") != std::string::npos);  // this client

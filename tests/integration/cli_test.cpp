@@ -32,7 +32,8 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_DEMO_LAPOR_SECRET", "demo-lapor-secret-0123456789", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
                         "/config/demo/nasional.json"}) {
-    CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0, out);
+    CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0,
+                  out);
   }
   // The example names TLS files an operator supplies: check a copy with real ones beside it.
   std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),
@@ -80,12 +81,14 @@ TEST_CASE("cli: token create - list and revoke - the secret is printed once and 
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   std::string out;
   CHECK(run_simpul({"token", "create", "--config", dir.file("node.json"), "--name", "dashboard",
-                    "--scopes", "read,pii"}, &out) == 0);
+                    "--scopes", "read,pii"},
+                   &out) == 0);
   auto tpos = out.find("token: ");
   REQUIRE(tpos != std::string::npos);
   std::string secret = out.substr(tpos + 7, out.find('\n', tpos) - tpos - 7);
   std::string id = out.substr(4, out.find('\n') - 4);
-  CHECK(run_simpul({"token", "create", "--config", dir.file("node.json"), "--scopes", "root"}, &out) == 64);
+  CHECK(run_simpul({"token", "create", "--config", dir.file("node.json"), "--scopes", "root"},
+                   &out) == 64);
   CHECK(run_simpul({"token", "list", "--config", dir.file("node.json")}, &out) == 0);
   CHECK(out.find("dashboard") != std::string::npos);
   CHECK(out.find(secret) == std::string::npos);
@@ -104,19 +107,24 @@ TEST_CASE("cli: db migrate and an online backup of a running node") {
   test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
   http::Client c("127.0.0.1", serve.port());
   for (int i = 0; i < 10; ++i)
-    REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("C" + std::to_string(i)), test::TestNode::auth()).status == 201);
-  CHECK(run_simpul({"db", "backup", "--config", dir.file("node.json"), dir.file("backup.db")}, &out) == 0);
+    REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("C" + std::to_string(i)),
+                      test::TestNode::auth())
+                .status == 201);
+  CHECK(run_simpul({"db", "backup", "--config", dir.file("node.json"), dir.file("backup.db")},
+                   &out) == 0);
   SqliteStore copy(StoreOptions{dir.file("backup.db"), true, 5000, false});
   CHECK(copy.complaint_count() == 10);
   CHECK(serve.terminate() == 0);  // SIGTERM is a clean stop
 }
 
-TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries and drops dead letters") {
+TEST_CASE(
+    "cli: status shows the upstream queue and lag - dlq lists - retries and drops dead letters") {
   test::TempDir dir;
   std::string text = test::config_json(dir, "kota-batam");
   // A parent that is not running: everything stays queued.
-  text.replace(text.find("\"log\""), 0,
-               R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "timeout_ms": 200},)");
+  text.replace(
+      text.find("\"log\""), 0,
+      R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "timeout_ms": 200},)");
   std::ofstream(dir.file("node.json")) << text;
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   setenv("SIMPUL_TEST_UPSTREAM", "spl.x.y", 1);
@@ -124,7 +132,9 @@ TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries an
     test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
     http::Client c("127.0.0.1", serve.port());
     for (int i = 0; i < 3; ++i)
-      REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("S" + std::to_string(i)), test::TestNode::auth()).status == 201);
+      REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("S" + std::to_string(i)),
+                        test::TestNode::auth())
+                  .status == 201);
     std::this_thread::sleep_for(std::chrono::milliseconds(700));  // let the link fail a few times
   }
   std::string out;
@@ -141,7 +151,8 @@ TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries an
     s.begin();
     auto due = s.due_outbox("upstream", system_now_ms() + 3'600'000, 1);
     REQUIRE(due.size() == 1);
-    s.outbox_dead(due[0].id, "upstream", "the complaint was neither created by nor routed to kota-batam", 1);
+    s.outbox_dead(due[0].id, "upstream",
+                  "the complaint was neither created by nor routed to kota-batam", 1);
     s.commit();
   }
   REQUIRE(run_simpul({"dlq", "list", "--config", dir.file("node.json")}, &out) == 0);
@@ -160,7 +171,8 @@ TEST_CASE("cli: status shows the upstream queue and lag - dlq lists - retries an
   CHECK(out.find("no dead letters") != std::string::npos);
 }
 
-TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one already linked elsewhere") {
+TEST_CASE(
+    "cli: link attaches a hub tracking id by hand - and refuses one already linked elsewhere") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   auto cfg = test::node_config(dir, "kota-batam", "");
@@ -169,7 +181,8 @@ TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one alread
     test::TestNode node(cfg);
     auto c = node.client();
     for (auto* id : {&a, &b}) {
-      auto r = c.request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
+      auto r =
+          c.request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
       REQUIRE(r.status == 201);
       *id = json::get_string(*json::parse(r.body), "id");
     }
@@ -187,14 +200,16 @@ TEST_CASE("cli: link attaches a hub tracking id by hand - and refuses one alread
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'linked'") == 1);
 }
 
-TEST_CASE("cli: link keeps the deadlines in the stored projection - it folds with the node's calendar") {
+TEST_CASE(
+    "cli: link keeps the deadlines in the stored projection - it folds with the node's calendar") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   auto cfg = test::node_config(dir, "kota-batam", "");
   std::string id;
   {
     test::TestNode node(cfg);
-    auto r = node.client().request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
+    auto r = node.client().request("POST", "/v1/complaints", test::sample_complaint(),
+                                   test::TestNode::auth());
     REQUIRE(r.status == 201);
     id = json::get_string(*json::parse(r.body), "id");
   }
@@ -204,8 +219,10 @@ TEST_CASE("cli: link keeps the deadlines in the stored projection - it folds wit
   std::string out;
   REQUIRE(run_simpul({"link", "--config", cfg.file, id, "lapor:4000321"}, &out) == 0);
   CHECK(test::db_count(cfg.store.path, due_sql) == due);
-  CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM complaints WHERE id = '" + id +
-                                           "' AND json_extract(state_json, '$.deadlines.verify_due') IS NOT NULL") == 1);
+  CHECK(test::db_count(
+            cfg.store.path,
+            "SELECT count(*) FROM complaints WHERE id = '" + id +
+                "' AND json_extract(state_json, '$.deadlines.verify_due') IS NOT NULL") == 1);
 }
 
 TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the letter stays") {

@@ -23,8 +23,10 @@ const char* kSecret = "apekesah-webhook-secret-0123456789";
 std::string connectors_member() {
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
   return R"("connectors": [
-      {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}},
-      {"id": "arsip", "type": "file_import", "mapping": ")" + mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)";
+      {"id": "apekesah", "type": "webhook", "mapping": ")" +
+         mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}},
+      {"id": "arsip", "type": "file_import", "mapping": ")" +
+         mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)";
 }
 
 struct Bridge {
@@ -36,10 +38,12 @@ struct Bridge {
   test::TestNode node{cfg};
   http::Client c = node.client();
 
-  http::ClientResponse deliver(const std::string& body, TimeMs at = system_now_ms(), const std::string& secret = kSecret) {
+  http::ClientResponse deliver(const std::string& body, TimeMs at = system_now_ms(),
+                               const std::string& secret = kSecret) {
     std::string ts = std::to_string(at / 1000);
     return c.request("POST", "/v1/ingest/apekesah", body,
-                     {{"x-simpul-timestamp", ts}, {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
+                     {{"x-simpul-timestamp", ts},
+                      {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
   }
   std::int64_t count(const std::string& sql) { return db_count(cfg.store.path, sql); }
   std::string status_of(const std::string& id) {
@@ -49,16 +53,21 @@ struct Bridge {
   }
 };
 
-std::string aduan(const std::string& id, const std::string& status, const std::string& judul = "Jalan berlubang") {
-  return R"({"id": ")" + id + R"(", "judul": ")" + judul + R"(", "uraian": "Lubang besar di depan halte",
+std::string aduan(const std::string& id, const std::string& status,
+                  const std::string& judul = "Jalan berlubang") {
+  return R"({"id": ")" + id + R"(", "judul": ")" + judul +
+         R"(", "uraian": "Lubang besar di depan halte",
              "lokasi": "Batam Kota", "tanggal": "21/11/2026", "waktu": "07:30", "opd_tujuan": "Dinas Pekerjaan Umum",
-             "status": ")" + status + R"(", "tanggapan": "Sudah ditambal", "dibuat": "2026-11-21 08:00:00",
+             "status": ")" +
+         status + R"(", "tanggapan": "Sudah ditambal", "dibuat": "2026-11-21 08:00:00",
              "diperbarui": "2026-11-22 09:00:00", "pelapor": {"nama": "CANARY-NAME-7731", "hp": "0812-7000-1234"}})";
 }
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Bridge, "connectors: a signed delivery creates the complaint with its history - a redelivery gets the first answer") {
+TEST_CASE_FIXTURE(Bridge,
+                  "connectors: a signed delivery creates the complaint with its history - a "
+                  "redelivery gets the first answer") {
   auto r = deliver(aduan("8812", "Selesai"));
   REQUIRE_MESSAGE(r.status == 200, r.body);
   auto doc = json::parse(r.body);
@@ -81,7 +90,9 @@ TEST_CASE_FIXTURE(Bridge, "connectors: a signed delivery creates the complaint w
   CHECK(count("SELECT count(*) FROM complaints") == 1);
 }
 
-TEST_CASE_FIXTURE(Bridge, "connectors: an update from the app amends what changed and adds the missing status events") {
+TEST_CASE_FIXTURE(
+    Bridge,
+    "connectors: an update from the app amends what changed and adds the missing status events") {
   auto first = deliver(aduan("9001", "Submitted"));
   REQUIRE(first.status == 200);
   std::string id = json::get_string((*json::parse(first.body))["results"][0], "complaint_id");
@@ -90,10 +101,12 @@ TEST_CASE_FIXTURE(Bridge, "connectors: an update from the app amends what change
   REQUIRE(update.status == 200);
   CHECK(json::get_string((*json::parse(update.body))["results"][0], "outcome") == "updated");
   CHECK(status_of(id) == "in_progress");
-  CHECK(count("SELECT count(*) FROM events WHERE kind = 'amended' AND instr(payload_json, 'parah') > 0") == 1);
+  CHECK(count("SELECT count(*) FROM events WHERE kind = 'amended' AND instr(payload_json, 'parah') "
+              "> 0") == 1);
   CHECK(count("SELECT count(*) FROM events WHERE kind = 'progressed'") == 1);
   // Same content, different bytes (a field order or a new delivery id): nothing to do.
-  auto same = deliver(R"({"extra": 1, )" + aduan("9001", "Proses", "Jalan berlubang parah").substr(1));
+  auto same =
+      deliver(R"({"extra": 1, )" + aduan("9001", "Proses", "Jalan berlubang parah").substr(1));
   REQUIRE(same.status == 200);
   CHECK(json::get_string((*json::parse(same.body))["results"][0], "outcome") == "unchanged");
   // The app reporting an older status never moves the complaint back.
@@ -102,7 +115,9 @@ TEST_CASE_FIXTURE(Bridge, "connectors: an update from the app amends what change
   CHECK(status_of(id) == "in_progress");
 }
 
-TEST_CASE_FIXTURE(Bridge, "connectors: bad signature - stale - oversized - malformed and unmappable deliveries store nothing") {
+TEST_CASE_FIXTURE(Bridge,
+                  "connectors: bad signature - stale - oversized - malformed and unmappable "
+                  "deliveries store nothing") {
   const std::string good = aduan("7001", "Submitted");
   CHECK(deliver(good, system_now_ms(), "the-wrong-secret-0123456789").status == 401);
   CHECK(deliver(good, system_now_ms() - 10 * 60'000).status == 401);
@@ -117,7 +132,9 @@ TEST_CASE_FIXTURE(Bridge, "connectors: bad signature - stale - oversized - malfo
   }
   CHECK(huge_status == 413);
   CHECK(deliver("{\"id\": ").status == 400);
-  CHECK(deliver(R"({"records": [)" + good + R"(, {"id": "7002", "pelapor": {"hp": "bukan nomor"}}]})").status == 422);
+  CHECK(
+      deliver(R"({"records": [)" + good + R"(, {"id": "7002", "pelapor": {"hp": "bukan nomor"}}]})")
+          .status == 422);
   CHECK(deliver(aduan("7003", "Hilang")).status == 422);  // a status the mapping does not know
   CHECK(c.request("POST", "/v1/ingest/nobody", good).status == 404);
   CHECK(count("SELECT count(*) FROM complaints") == 0);
@@ -140,32 +157,43 @@ TEST_CASE_FIXTURE(Bridge, "connectors: health is reported in readyz and metrics"
   CHECK(ready.body.find(R"("connector:apekesah":{"state":"degraded")") != std::string::npos);
   auto metrics = c.request("GET", "/metrics").body;
   CHECK(metrics.find(R"(simpul_connector_health{connector="apekesah"} 1)") != std::string::npos);
-  CHECK(metrics.find(R"(simpul_connector_bad_signatures_total{connector="apekesah"} 1)") != std::string::npos);
+  CHECK(metrics.find(R"(simpul_connector_bad_signatures_total{connector="apekesah"} 1)") !=
+        std::string::npos);
   deliver(aduan("2", "Submitted"));
   metrics = c.request("GET", "/metrics").body;
-  CHECK(metrics.find(R"(simpul_connector_records_total{connector="apekesah",outcome="created"} 1)") != std::string::npos);
+  CHECK(
+      metrics.find(R"(simpul_connector_records_total{connector="apekesah",outcome="created"} 1)") !=
+      std::string::npos);
   CHECK(metrics.find(R"(simpul_connector_health{connector="apekesah"} 0)") != std::string::npos);
 }
 
-TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed - a second run changes nothing") {
+TEST_CASE(
+    "connectors: simpul import - dry run stores nothing - rejects listed - a second run changes "
+    "nothing") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   auto cfg = test::node_config(dir, "kota-batam", connectors_member());
   std::ofstream(dir.file("old.csv"), std::ios::binary)
-      << "\xEF\xBB\xBFid;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\r\n"
-         "1;Jalan rusak;\"Lubang \"\"besar\"\"\r\ndi depan\";Batam;01/03/2025;08:00;Dinas Pekerjaan Umum;Selesai;Sudah;2025-03-01 09:00:00;2025-03-05 10:00:00\r\n"
-         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 20:00:00\r\n"
+      << "\xEF\xBB\xBFid;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;"
+         "diperbarui\r\n"
+         "1;Jalan rusak;\"Lubang \"\"besar\"\"\r\ndi depan\";Batam;01/03/2025;08:00;Dinas "
+         "Pekerjaan Umum;Selesai;Sudah;2025-03-01 09:00:00;2025-03-05 10:00:00\r\n"
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 "
+         "20:00:00\r\n"
          "3;Salah;x;y;31/02/2025x;08:00;;Proses;;2025-03-02 20:00:00;\r\n"
          "4;Kurang kolom\r\n";
   std::string out;
   const std::string file = dir.file("old.csv");
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", "--dry-run", file}, &out) == 0);
+  REQUIRE(test::run_simpul(
+              {"import", "--config", cfg.file, "--connector", "arsip", "--dry-run", file}, &out) ==
+          0);
   CHECK(out.find("dry run (nothing stored)") != std::string::npos);
   CHECK(out.find("4 rows, 2 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == 0);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM cursors") == 0);
 
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) ==
+          0);
   INFO(out);
   CHECK(out.find("4 rows, 2 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos);
   // Not a terminal: plain progress lines with the rate and the ETA.
@@ -177,20 +205,27 @@ TEST_CASE("connectors: simpul import - dry run stores nothing - rejects listed -
   CHECK(text.find("/tanggal") != std::string::npos);
   CHECK(text.find("\n6,\"\",\"expected 11 columns, found 2\"") != std::string::npos);
   // History with the source's own times: closed at 2025-03-05 10:00 WIB.
-  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'closed' AND at >= 1741143600000") == 1);
+  CHECK(db_count(cfg.store.path,
+                 "SELECT count(*) FROM events WHERE kind = 'closed' AND at >= 1741143600000") == 1);
   const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
 
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) == 0);
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) ==
+          0);
   CHECK(out.find("0 rows") != std::string::npos);  // resumed after the end
   CHECK(out.find("resumed after line 6") != std::string::npos);
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", "--restart", file}, &out) == 0);
+  REQUIRE(test::run_simpul(
+              {"import", "--config", cfg.file, "--connector", "arsip", "--restart", file}, &out) ==
+          0);
   CHECK(out.find("4 rows, 0 created, 0 updated, 2 unchanged, 2 rejected") != std::string::npos);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == 2);
 
-  CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "apekesah", file}, &out) == 78);
+  CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "apekesah", file}, &out) ==
+        78);
   CHECK(out.find("not a file_import connector") != std::string::npos);
-  CHECK(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("missing.csv")}, &out) == 1);
+  CHECK(test::run_simpul(
+            {"import", "--config", cfg.file, "--connector", "arsip", dir.file("missing.csv")},
+            &out) == 1);
 }
 
 TEST_CASE("connectors: imported complaints show the same deadlines in the list as by id") {
@@ -199,9 +234,12 @@ TEST_CASE("connectors: imported complaints show the same deadlines in the list a
   auto cfg = test::node_config(dir, "kota-batam", connectors_member());
   std::ofstream(dir.file("old.csv"), std::ios::binary)
       << "id;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\n"
-         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 20:00:00\n";
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 "
+         "20:00:00\n";
   std::string out;
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.csv")}, &out) == 0);
+  REQUIRE(test::run_simpul(
+              {"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.csv")},
+              &out) == 0);
   test::TestNode node(cfg);
   auto c = node.client();
   auto list = c.request("GET", "/v1/complaints", "", test::TestNode::auth());
@@ -219,17 +257,26 @@ TEST_CASE("connectors: imported complaints show the same deadlines in the list a
   CHECK(item["deadlines"].HasMember("followup_due"));  // Submitted: disposed to the OPD
 }
 
-TEST_CASE("connectors: renormalize after a mapping fix amends only what really changed - dry run first") {
+TEST_CASE(
+    "connectors: renormalize after a mapping fix amends only what really changed - dry run first") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   // A private copy of the mapping, to fix after the import.
-  std::filesystem::copy_file(std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json", dir.file("apekesah.json"));
-  auto cfg = test::node_config(dir, "kota-batam", R"("connectors": [{"id": "arsip", "type": "file_import",
-      "mapping": ")" + dir.file("apekesah.json") + R"(", "settings": {"format": "jsonl"}}],)");
-  std::ofstream(dir.file("old.jsonl")) << R"({"id": "1", "judul": "Jalan", "uraian": "a", "kategori": "Internet", "status": "Submitted"})" "\n"
-                                       << R"({"id": "2", "judul": "Lampu", "uraian": "b", "kategori": "Jalan", "status": "Submitted"})" "\n";
+  std::filesystem::copy_file(std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json",
+                             dir.file("apekesah.json"));
+  auto cfg = test::node_config(dir, "kota-batam",
+                               R"("connectors": [{"id": "arsip", "type": "file_import",
+      "mapping": ")" + dir.file("apekesah.json") +
+                                   R"(", "settings": {"format": "jsonl"}}],)");
+  std::ofstream(dir.file("old.jsonl"))
+      << R"({"id": "1", "judul": "Jalan", "uraian": "a", "kategori": "Internet", "status": "Submitted"})"
+         "\n"
+      << R"({"id": "2", "judul": "Lampu", "uraian": "b", "kategori": "Jalan", "status": "Submitted"})"
+         "\n";
   std::string out;
-  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.jsonl")}, &out) == 0);
+  REQUIRE(test::run_simpul(
+              {"import", "--config", cfg.file, "--connector", "arsip", dir.file("old.jsonl")},
+              &out) == 0);
   const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
 
   // The fix: "internet" was mapped to the wrong hub topic.
@@ -240,17 +287,26 @@ TEST_CASE("connectors: renormalize after a mapping fix amends only what really c
   text.replace(at, 16, R"("internet": "14")");
   std::ofstream(dir.file("apekesah.json"), std::ios::trunc) << text;
 
-  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip", "--dry-run"}, &out) == 0);
+  REQUIRE(test::run_simpul(
+              {"renormalize", "--config", cfg.file, "--connector", "arsip", "--dry-run"}, &out) ==
+          0);
   INFO(out);
-  CHECK(out.find(R"(amended {"fields":{"category":{"local":"internet","topic_id":"14"}}})") != std::string::npos);
-  CHECK(out.find("dry run (nothing stored): 2 complaints, 1 changed, 0 failed") != std::string::npos);
+  CHECK(out.find(R"(amended {"fields":{"category":{"local":"internet","topic_id":"14"}}})") !=
+        std::string::npos);
+  CHECK(out.find("dry run (nothing stored): 2 complaints, 1 changed, 0 failed") !=
+        std::string::npos);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
 
-  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) == 0);
+  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) ==
+          0);
   CHECK(out.find("2 complaints, 1 changed, 0 failed") != std::string::npos);
   CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'amended'") == 1);
-  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints WHERE instr(state_json, '\"topic_id\":\"14\"') > 0") == 1);
-  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) == 0);
+  CHECK(db_count(
+            cfg.store.path,
+            "SELECT count(*) FROM complaints WHERE instr(state_json, '\"topic_id\":\"14\"') > 0") ==
+        1);
+  REQUIRE(test::run_simpul({"renormalize", "--config", cfg.file, "--connector", "arsip"}, &out) ==
+          0);
   CHECK(out.find("2 complaints, 0 changed, 0 failed") != std::string::npos);
 }
 
@@ -259,10 +315,15 @@ TEST_CASE("connectors: connector test checks the app live - and says why it fail
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
   auto dead = test::free_port();
-  auto cfg = test::node_config(dir, "kota-batam", R"("connectors": [
-      {"id": "poll", "type": "rest_poll", "mapping": ")" + mapping + R"(",
-       "settings": {"url": "http://127.0.0.1:)" + std::to_string(dead) + R"(/api/aduan", "updated_at": "/updated_at"}},
-      {"id": "apekesah", "type": "webhook", "mapping": ")" + mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}}],)");
+  auto cfg =
+      test::node_config(dir, "kota-batam",
+                        R"("connectors": [
+      {"id": "poll", "type": "rest_poll", "mapping": ")" +
+                            mapping + R"(",
+       "settings": {"url": "http://127.0.0.1:)" +
+                            std::to_string(dead) + R"(/api/aduan", "updated_at": "/updated_at"}},
+      {"id": "apekesah", "type": "webhook", "mapping": ")" +
+                            mapping + R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}}],)");
   std::string out;
   CHECK(test::run_simpul({"connector", "test", "--config", cfg.file, "poll"}, &out) == 1);
   CHECK(out.find("poll: FAILED") != std::string::npos);

@@ -2,7 +2,6 @@
 // long-polling changes feed, with routing by region and agency, hop paths and redaction.
 
 #include <doctest/doctest.h>
-
 #include <sqlite3.h>
 
 #include <fstream>
@@ -23,10 +22,12 @@ const char* kCanary = "CANARY-REPORTER-5521";
 Config parent_config(const test::TempDir& dir) {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   std::string text = test::config_json(dir, "provinsi-kepri");
-  text.replace(text.find("\"log\""), 0, R"("children": [
+  text.replace(text.find("\"log\""), 0,
+               R"("children": [
       {"id": "kota-batam", "regions": ["21.71"], "agencies": ["dinas-pu-batam"]},
       {"id": "kota-tanjungpinang", "regions": ["21.72"], "agencies": ["dinas-pu-tpi"]}],
-    "reference": {"regions": ")" + std::string(SIMPUL_SOURCE_DIR) + R"(/config/reference/regions.json"},
+    "reference": {"regions": ")" +
+                   std::string(SIMPUL_SOURCE_DIR) + R"(/config/reference/regions.json"},
     )");
   text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
   text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
@@ -34,15 +35,19 @@ Config parent_config(const test::TempDir& dir) {
   return parse_config(text, dir.file("parent.json"), dir.path());
 }
 
-std::string complaint_json(const std::string& id, const std::string& region, const std::string& privacy) {
-  return R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"Jalan rusak","body":"Lubang","region":")" +
-         region + R"(","received_at":"2026-11-20T01:00:00.000Z","channel":"app","reporter":{"name":")" + kCanary +
-         R"("},"privacy":")" + privacy + R"(","attachments":[]})";
+std::string complaint_json(const std::string& id, const std::string& region,
+                           const std::string& privacy) {
+  return R"({"id":")" + id +
+         R"(","refs":[],"type":"pengaduan","title":"Jalan rusak","body":"Lubang","region":")" +
+         region +
+         R"(","received_at":"2026-11-20T01:00:00.000Z","channel":"app","reporter":{"name":")" +
+         kCanary + R"("},"privacy":")" + privacy + R"(","attachments":[]})";
 }
 
 // An event as a child node would send it: hops end with the child.
-std::string event_json(const std::string& complaint_id, const std::string& kind, const std::string& payload,
-                       const std::vector<std::string>& hops, std::string event_id = "") {
+std::string event_json(const std::string& complaint_id, const std::string& kind,
+                       const std::string& payload, const std::vector<std::string>& hops,
+                       std::string event_id = "") {
   Event e;
   e.event_id = event_id.empty() ? make_uuid_v7() : event_id;
   e.complaint_id = complaint_id;
@@ -75,13 +80,17 @@ struct Federation {
   std::vector<std::string> outcomes(const http::ClientResponse& r) {
     std::vector<std::string> out;
     auto doc = json::parse(r.body);
-    for (const auto& x : (*doc)["results"].GetArray()) out.push_back(json::get_string(x, "outcome"));
+    for (const auto& x : (*doc)["results"].GetArray())
+      out.push_back(json::get_string(x, "outcome"));
     return out;
   }
   // The child's whole feed from `since`: (kinds, next cursor, raw body).
-  std::tuple<std::vector<std::string>, std::string, std::string> feed(const std::string& token, const std::string& since = "",
-                                                                      int wait = 0, http::Client* client = nullptr) {
-    auto r = (client ? *client : c).request("GET", "/fed/v1/changes?since=" + since + "&wait=" + std::to_string(wait), "", TestNode::auth(token));
+  std::tuple<std::vector<std::string>, std::string, std::string> feed(
+      const std::string& token, const std::string& since = "", int wait = 0,
+      http::Client* client = nullptr) {
+    auto r = (client ? *client : c)
+                 .request("GET", "/fed/v1/changes?since=" + since + "&wait=" + std::to_string(wait),
+                          "", TestNode::auth(token));
     REQUIRE(r.status == 200);
     auto doc = json::parse(r.body);
     std::vector<std::string> kinds;
@@ -89,8 +98,9 @@ struct Federation {
     return {kinds, json::get_string(*doc, "next"), r.body};
   }
   std::string ingest_at_parent(const std::string& region, const std::string& privacy = "anonim") {
-    auto body = R"({"type":"pengaduan","title":"Di provinsi","body":"Isi","channel":"web","region":")" + region +
-                R"(","privacy":")" + privacy + R"(","reporter":{"name":")" + kCanary + "\"}}";
+    auto body =
+        R"({"type":"pengaduan","title":"Di provinsi","body":"Isi","channel":"web","region":")" +
+        region + R"(","privacy":")" + privacy + R"(","reporter":{"name":")" + kCanary + "\"}}";
     auto r = c.request("POST", "/v1/complaints", body, TestNode::auth());
     REQUIRE(r.status == 201);
     return json::get_string(*json::parse(r.body), "id");
@@ -101,7 +111,8 @@ struct Federation {
   bool parent_db_contains(const std::string& needle) {
     test::RawDb raw(parent.config().store.path);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM events WHERE instr(payload_json, ?) > 0", -1, &st, nullptr);
+    sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM events WHERE instr(payload_json, ?) > 0", -1,
+                       &st, nullptr);
     sqlite3_bind_text(st, 1, needle.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_step(st);
     bool found = sqlite3_column_int64(st, 0) > 0;
@@ -112,7 +123,8 @@ struct Federation {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Federation, "fed: a child's batch is merged and each event's outcome is reported") {
+TEST_CASE_FIXTURE(Federation,
+                  "fed: a child's batch is merged and each event's outcome is reported") {
   auto cid = make_uuid_v7();
   auto created = event_json(cid, "created", complaint_json(cid, "21.71", "anonim"), {"kota-batam"});
   auto r = send(batam, {created});
@@ -129,7 +141,8 @@ TEST_CASE_FIXTURE(Federation, "fed: a child's batch is merged and each event's o
   auto echo = event_json(cid, "verified", "{}", {"provinsi-kepri", "kota-batam"});
   auto fine = event_json(cid, "citizen_replied", R"({"text":"tambahan"})", {"kota-batam"});
   // A hop path naming this node is refused (it never comes back from below), not taken for an echo.
-  CHECK(outcomes(send(batam, {spoofed_path, echo, fine})) == std::vector<std::string>{"rejected", "rejected", "accepted"});
+  CHECK(outcomes(send(batam, {spoofed_path, echo, fine})) ==
+        std::vector<std::string>{"rejected", "rejected", "accepted"});
 
   // An event whose complaint has not arrived yet (reordered delivery) is to be sent again.
   auto unknown = make_uuid_v7();
@@ -142,19 +155,24 @@ TEST_CASE_FIXTURE(Federation, "fed: a child's batch is merged and each event's o
   CHECK(res.body.find("neither created by nor routed to") != std::string::npos);
   {
     CHECK(test::db_count(parent.config().store.path,
-                         "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected' AND actor = 'node:kota-tanjungpinang'") == 1);
+                         "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected' AND actor = "
+                         "'node:kota-tanjungpinang'") == 1);
   }
 }
 
-TEST_CASE_FIXTURE(Federation, "fed: only configured children with node credentials may use the protocol") {
+TEST_CASE_FIXTURE(Federation,
+                  "fed: only configured children with node credentials may use the protocol") {
   auto cid = make_uuid_v7();
   auto created = event_json(cid, "created", complaint_json(cid, "21.71", "anonim"), {"kota-batam"});
   CHECK(send(test::kAdminToken, {created}).status == 403);  // no node identity
   CHECK(send(stranger, {created}).status == 403);           // not a child of this node
   CHECK(c.request("POST", "/fed/v1/events", "{\"events\":[]}").status == 401);
   CHECK(c.request("GET", "/fed/v1/changes", "", TestNode::auth(stranger)).status == 403);
-  CHECK(c.request("POST", "/fed/v1/events", "{\"events\":[]}", TestNode::auth(batam)).status == 422);
-  CHECK(c.request("POST", "/fed/v1/events", "{\"events\":[{\"event_id\":1}]}", TestNode::auth(batam)).status == 422);
+  CHECK(c.request("POST", "/fed/v1/events", "{\"events\":[]}", TestNode::auth(batam)).status ==
+        422);
+  CHECK(
+      c.request("POST", "/fed/v1/events", "{\"events\":[{\"event_id\":1}]}", TestNode::auth(batam))
+          .status == 422);
   CHECK(c.request("POST", "/fed/v1/events", "{garbage", TestNode::auth(batam)).status == 400);
   std::vector<std::string> many(501, created);
   CHECK(send(batam, many).status == 422);
@@ -162,7 +180,9 @@ TEST_CASE_FIXTURE(Federation, "fed: only configured children with node credentia
   CHECK(c.request("GET", "/fed/v1/changes?wait=61", "", TestNode::auth(batam)).status == 400);
 }
 
-TEST_CASE_FIXTURE(Federation, "fed: the changes feed carries what is routed to each child - redacted and without echoes") {
+TEST_CASE_FIXTURE(
+    Federation,
+    "fed: the changes feed carries what is routed to each child - redacted and without echoes") {
   auto for_batam = ingest_at_parent("21.71.05");
   auto public_batam = ingest_at_parent("21.71", "public");
   auto for_tpi = ingest_at_parent("21.72");
@@ -186,7 +206,8 @@ TEST_CASE_FIXTURE(Federation, "fed: the changes feed carries what is routed to e
   CHECK(next2 == next);
   // A complaint Batam sent up: Batam gets the parent's decisions but never its own events back.
   auto cid = make_uuid_v7();
-  REQUIRE(outcomes(send(batam, {event_json(cid, "created", complaint_json(cid, "21.71", "anonim"), {"kota-batam"})}))[0] == "accepted");
+  REQUIRE(outcomes(send(batam, {event_json(cid, "created", complaint_json(cid, "21.71", "anonim"),
+                                           {"kota-batam"})}))[0] == "accepted");
   CHECK(act(cid, R"({"kind":"verified"})") == 201);
   auto [after, next3, body3] = feed(batam, next);
   CHECK(after == std::vector<std::string>{"verified"});
@@ -195,18 +216,22 @@ TEST_CASE_FIXTURE(Federation, "fed: the changes feed carries what is routed to e
 
 TEST_CASE_FIXTURE(Federation, "fed: forwarding between sibling kabupaten goes through the parent") {
   auto cid = make_uuid_v7();
-  REQUIRE(outcomes(send(batam, {event_json(cid, "created", complaint_json(cid, "21.71", "anonim"), {"kota-batam"})}))[0] == "accepted");
+  REQUIRE(outcomes(send(batam, {event_json(cid, "created", complaint_json(cid, "21.71", "anonim"),
+                                           {"kota-batam"})}))[0] == "accepted");
   auto [b0, batam_cursor, bb0] = feed(batam);
   auto [t0, tpi_cursor, tb0] = feed(tpi);
   CHECK(tb0.find(cid) == std::string::npos);
   // No Wrong Door: Batam says it belongs to Tanjungpinang's Dinas PU.
-  auto fwd = event_json(cid, "forwarded", R"({"agency":"dinas-pu-tpi","reason":"bukan wilayah Batam"})", {"kota-batam"});
+  auto fwd =
+      event_json(cid, "forwarded", R"({"agency":"dinas-pu-tpi","reason":"bukan wilayah Batam"})",
+                 {"kota-batam"});
   CHECK(outcomes(send(batam, {fwd})) == std::vector<std::string>{"accepted"});
   // Tanjungpinang now sees the whole history, created included.
   auto [t1, tpi_cursor2, tb1] = feed(tpi, tpi_cursor);
   CHECK(t1 == std::vector<std::string>{"created", "forwarded"});
   // It answers; the answer goes to the parent and from there back to Batam.
-  auto answer = event_json(cid, "responded", R"({"text":"Sudah ditangani"})", {"kota-tanjungpinang"});
+  auto answer =
+      event_json(cid, "responded", R"({"text":"Sudah ditangani"})", {"kota-tanjungpinang"});
   CHECK(outcomes(send(tpi, {answer})) == std::vector<std::string>{"accepted"});
   auto [b1, batam_cursor2, bb1] = feed(batam, batam_cursor);
   CHECK(b1 == std::vector<std::string>{"responded"});
@@ -215,7 +240,8 @@ TEST_CASE_FIXTURE(Federation, "fed: forwarding between sibling kabupaten goes th
   CHECK(json::get_string(*state, "agency") == "dinas-pu-tpi");
 }
 
-TEST_CASE_FIXTURE(Federation, "fed: a long-poll is answered when an event for the child is committed") {
+TEST_CASE_FIXTURE(Federation,
+                  "fed: a long-poll is answered when an event for the child is committed") {
   auto [k0, cursor, b0] = feed(batam);
   CHECK(k0.empty());
   auto [k1, cursor1, b1] = feed(batam, cursor, 1);  // nothing arrives: empty answer after the wait
@@ -243,11 +269,13 @@ TEST_CASE_FIXTURE(Federation, "fed: reference data is served to children") {
   auto doc = json::parse(r.body);
   CHECK((*doc)["items"].Size() == 3);
   CHECK(r.body.find("Kota Batam") != std::string::npos);
-  CHECK(c.request("GET", "/fed/v1/reference/topics", "", TestNode::auth(batam)).status == 404);  // not configured here
+  CHECK(c.request("GET", "/fed/v1/reference/topics", "", TestNode::auth(batam)).status ==
+        404);  // not configured here
   CHECK(c.request("GET", "/fed/v1/reference/regions", "", TestNode::auth(stranger)).status == 403);
 }
 
-TEST_CASE_FIXTURE(Federation, "fed: the parent shows per child what it has not fetched - its lag and last poll") {
+TEST_CASE_FIXTURE(
+    Federation, "fed: the parent shows per child what it has not fetched - its lag and last poll") {
   auto metric = [&](const std::string& series) {
     auto body = c.request("GET", "/metrics").body;
     auto at = body.find("\n" + series + " ");
@@ -280,5 +308,6 @@ TEST_CASE_FIXTURE(Federation, "fed: the parent shows per child what it has not f
   CHECK(acknowledged);
   CHECK(test::run_simpul({"status", "--config", dir.file("parent.json")}, &out) == 0);
   INFO(out);
-  CHECK(out.find("kota-batam           unfetched 0, lag none, acknowledged " + next) != std::string::npos);
+  CHECK(out.find("kota-batam           unfetched 0, lag none, acknowledged " + next) !=
+        std::string::npos);
 }

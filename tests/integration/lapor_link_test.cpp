@@ -21,19 +21,23 @@ using test::eventually;
 
 namespace {
 
-std::string upstream_to(std::uint16_t port, const std::string& extra_lapor = "", const std::string& extra = "") {
+std::string upstream_to(std::uint16_t port, const std::string& extra_lapor = "",
+                        const std::string& extra = "") {
   setenv("SIMPUL_TEST_LAPOR_SECRET", test::kSimClientSecret, 1);
   return R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(port) +
          R"(", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "timeout_ms": 1000,
-         "max_backoff_ms": 1000)" + extra + R"(, "lapor": {"client_id": "kepri", "source": "simpul-kepri",
-         "poll_interval_ms": 100, "sweep_interval_s": 1)" + extra_lapor + "}},";
+         "max_backoff_ms": 1000)" +
+         extra + R"(, "lapor": {"client_id": "kepri", "source": "simpul-kepri",
+         "poll_interval_ms": 100, "sweep_interval_s": 1)" +
+         extra_lapor + "}},";
 }
 
 struct Kepri {
   test::TempDir dir;
   Config cfg;
   std::unique_ptr<test::TestNode> node;
-  explicit Kepri(std::uint16_t hub_port, const std::string& extra_lapor = "", const std::string& extra_top = "") {
+  explicit Kepri(std::uint16_t hub_port, const std::string& extra_lapor = "",
+                 const std::string& extra_top = "") {
     cfg = test::node_config(dir, "provinsi-kepri", upstream_to(hub_port, extra_lapor) + extra_top);
     node = std::make_unique<test::TestNode>(cfg);
   }
@@ -43,7 +47,8 @@ struct Kepri {
     return json::get_string(*json::parse(r.body), "id");
   }
   void act(const std::string& id, const std::string& event) {
-    auto r = node->client().request("POST", "/v1/complaints/" + id + "/events", event, test::TestNode::auth());
+    auto r = node->client().request("POST", "/v1/complaints/" + id + "/events", event,
+                                    test::TestNode::auth());
     REQUIRE_MESSAGE(r.status == 201, r.body);
   }
   std::string status(const std::string& id) {
@@ -51,10 +56,15 @@ struct Kepri {
     return json::get_string(*json::parse(r.body), "status");
   }
   std::int64_t nid(const std::string& id) {
-    return db_count(cfg.store.path, "SELECT coalesce(max(CAST(ext_id AS INTEGER)), 0) FROM refs WHERE system = 'lapor' "
-                                    "AND complaint_id = '" + id + "'");
+    return db_count(
+        cfg.store.path,
+        "SELECT coalesce(max(CAST(ext_id AS INTEGER)), 0) FROM refs WHERE system = 'lapor' "
+        "AND complaint_id = '" +
+            id + "'");
   }
-  std::int64_t linked() { return db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'"); }
+  std::int64_t linked() {
+    return db_count(cfg.store.path, "SELECT count(*) FROM refs WHERE system = 'lapor'");
+  }
 };
 
 // Every report the hub holds, by ext_id (the complaint id).
@@ -72,8 +82,10 @@ std::map<std::string, rapidjson::Document> hub_reports(test::LaporSim& hub) {
   return out;
 }
 
-void hub_action(test::LaporSim& hub, std::int64_t nid, const std::string& action, const std::string& body = "{}") {
-  auto r = hub.client().request("POST", "/admin/stream/" + std::to_string(nid) + "/" + action, body, hub.admin());
+void hub_action(test::LaporSim& hub, std::int64_t nid, const std::string& action,
+                const std::string& body = "{}") {
+  auto r = hub.client().request("POST", "/admin/stream/" + std::to_string(nid) + "/" + action, body,
+                                hub.admin());
   REQUIRE_MESSAGE(r.status == 200, r.body);
 }
 
@@ -83,12 +95,17 @@ std::string received(const rapidjson::Document& report, const char* field) {
 
 }  // namespace
 
-TEST_CASE("lapor dialect: complaints become hub reports - tracking ids stored - privacy flags on the wire") {
+TEST_CASE(
+    "lapor dialect: complaints become hub reports - tracking ids stored - privacy flags on the "
+    "wire") {
   test::LaporSim hub;
   Kepri kepri(hub.port());
-  const std::string pub = kepri.ingest(test::sample_complaint("Jalan rusak publik", R"(,"privacy":"publik","category":{"local":"jalan","topic_id":"3"})"));
-  const std::string anon = kepri.ingest(test::sample_complaint("Jalan rusak anonim", R"(,"privacy":"anonim")"));
-  const std::string secret = kepri.ingest(test::sample_complaint("Pungli di kantor", R"(,"privacy":"rahasia")"));
+  const std::string pub = kepri.ingest(test::sample_complaint(
+      "Jalan rusak publik", R"(,"privacy":"publik","category":{"local":"jalan","topic_id":"3"})"));
+  const std::string anon =
+      kepri.ingest(test::sample_complaint("Jalan rusak anonim", R"(,"privacy":"anonim")"));
+  const std::string secret =
+      kepri.ingest(test::sample_complaint("Pungli di kantor", R"(,"privacy":"rahasia")"));
   REQUIRE(eventually([&] { return kepri.linked() == 3; }));
 
   auto reports = hub_reports(hub);
@@ -121,7 +138,9 @@ TEST_CASE("lapor dialect: complaints become hub reports - tracking ids stored - 
   CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'linked'") == 3);
 }
 
-TEST_CASE("lapor dialect: hub decisions come down as events - a local follow-up goes up as a claim once") {
+TEST_CASE(
+    "lapor dialect: hub decisions come down as events - a local follow-up goes up as a claim "
+    "once") {
   test::LaporSim hub;
   Kepri kepri(hub.port());
   const std::string id = kepri.ingest(test::sample_complaint());
@@ -130,27 +149,35 @@ TEST_CASE("lapor dialect: hub decisions come down as events - a local follow-up 
 
   hub_action(hub, nid, "dispose", R"({"agency": "dinas-pu-batam"})");  // notified
   REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
-  auto state = json::parse(kepri.node->client().request("GET", "/v1/complaints/" + id, "", test::TestNode::auth()).body);
+  auto state = json::parse(
+      kepri.node->client().request("GET", "/v1/complaints/" + id, "", test::TestNode::auth()).body);
   CHECK(json::get_string(*state, "agency") == "dinas-pu-batam");
 
-  hub_action(hub, nid, "answer", R"({"text": "Sudah ditambal oleh Dinas PU", "agency": "dinas-pu-batam"})");
+  hub_action(hub, nid, "answer",
+             R"({"text": "Sudah ditambal oleh Dinas PU", "agency": "dinas-pu-batam"})");
   REQUIRE(eventually([&] { return kepri.status(id) == "responded"; }));
-  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'responded' AND "
-                                       "instr(payload_json, 'Sudah ditambal') > 0 AND origin = 'lapor'") == 1);
+  CHECK(db_count(kepri.cfg.store.path,
+                 "SELECT count(*) FROM events WHERE kind = 'responded' AND "
+                 "instr(payload_json, 'Sudah ditambal') > 0 AND origin = 'lapor'") == 1);
 
   // The OPD answers again here: one claim on the hub, with our source name.
-  kepri.act(id, R"({"kind": "responded", "payload": {"text": "Pengaspalan ulang dijadwalkan pekan depan"}})");
+  kepri.act(
+      id,
+      R"({"kind": "responded", "payload": {"text": "Pengaspalan ulang dijadwalkan pekan depan"}})");
   auto claims = [&] {
     http::Client c = hub.client();
-    auto t = c.request("POST", "/api/lapor/token", R"({"client_id": "kepri", "client_secret": ")" +
-                                                       std::string(test::kSimClientSecret) + "\"}");
+    auto t = c.request("POST", "/api/lapor/token",
+                       R"({"client_id": "kepri", "client_secret": ")" +
+                           std::string(test::kSimClientSecret) + "\"}");
     auto token = json::get_string(*json::parse(t.body), "KeyToken");
-    auto cl = c.request("GET", "/api/lapor/claims?nid=" + std::to_string(nid), "", {{"keytoken", token}});
+    auto cl =
+        c.request("GET", "/api/lapor/claims?nid=" + std::to_string(nid), "", {{"keytoken", token}});
     return json::parse(cl.body);
   };
   REQUIRE(eventually([&] { return (*claims())["data"].Size() == 2; }));
   auto list = claims();
-  CHECK(json::get_string((*list)["data"][1], "claim_text") == "Pengaspalan ulang dijadwalkan pekan depan");
+  CHECK(json::get_string((*list)["data"][1], "claim_text") ==
+        "Pengaspalan ulang dijadwalkan pekan depan");
   CHECK(json::get_string((*list)["data"][1], "source") == "simpul-kepri");
 
   // Closed at the hub: the sweep finds it (the hub sends no notification for a close).
@@ -158,7 +185,8 @@ TEST_CASE("lapor dialect: hub decisions come down as events - a local follow-up 
   REQUIRE(eventually([&] { return kepri.status(id) == "closed"; }));
   // Our own claim came back in the hub's list and was not taken for a hub answer; nothing from
   // the hub went back up.
-  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'responded'") == 2);
+  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'responded'") ==
+        2);
   CHECK((*claims())["data"].Size() == 2);
   // Reading the same hub state again stores nothing new.
   auto events = db_count(kepri.cfg.store.path, "SELECT count(*) FROM events");
@@ -166,14 +194,17 @@ TEST_CASE("lapor dialect: hub decisions come down as events - a local follow-up 
   CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM events") == events);
 }
 
-TEST_CASE("lapor dialect: a create stored at the hub but answered too late is looked up - exactly one report each") {
+TEST_CASE(
+    "lapor dialect: a create stored at the hub but answered too late is looked up - exactly one "
+    "report each") {
   lapor::SimFaults f;
   f.hang_after_commit_rate = 1.0;  // every create is stored, and answered after the link gave up
   f.hang_ms = 2500;
   test::LaporSim hub(f);
   Kepri kepri(hub.port());
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
   REQUIRE(eventually([&] { return kepri.linked() == 3; }));
   auto reports = hub_reports(hub);
   CHECK(reports.size() == 3);
@@ -185,7 +216,9 @@ TEST_CASE("lapor dialect: a create stored at the hub but answered too late is lo
   CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
-TEST_CASE("lapor dialect: expiring tokens - 429 with Retry-After - 5xx - a slow hub - nothing lost and no report twice") {
+TEST_CASE(
+    "lapor dialect: expiring tokens - 429 with Retry-After - 5xx - a slow hub - nothing lost and "
+    "no report twice") {
   lapor::SimFaults f;
   f.expire_tokens_every = 4;
   f.rate_limit_every = 7;
@@ -196,7 +229,8 @@ TEST_CASE("lapor dialect: expiring tokens - 429 with Retry-After - 5xx - a slow 
   test::LaporSim hub(f);
   Kepri kepri(hub.port());
   std::vector<std::string> ids;
-  for (int i = 0; i < 12; ++i) ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
   REQUIRE(eventually([&] { return kepri.linked() == 12; }, 60));
   auto reports = hub_reports(hub);
   CHECK(reports.size() == 12);
@@ -214,11 +248,13 @@ TEST_CASE("lapor dialect: the hub down then back - every complaint reaches it on
   const auto port = test::free_port();
   Kepri kepri(port);
   std::vector<std::string> ids;
-  for (int i = 0; i < 4; ++i) ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   CHECK(kepri.linked() == 0);
-  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending' "
-                                       "AND attempts > 0") >= 1);
+  CHECK(db_count(kepri.cfg.store.path,
+                 "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending' "
+                 "AND attempts > 0") >= 1);
   test::TempDir hub_dir;
   const std::string hub_db = hub_dir.file("lapor.db");
   {
@@ -230,7 +266,8 @@ TEST_CASE("lapor dialect: the hub down then back - every complaint reaches it on
   ids.push_back(kepri.ingest(test::sample_complaint("Aduan sesudah")));
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   {
-    test::LaporSim hub({}, 3600, port, hub_db);  // its tokens are gone with the restart: a new one is asked for
+    test::LaporSim hub({}, 3600, port,
+                       hub_db);  // its tokens are gone with the restart: a new one is asked for
     REQUIRE(eventually([&] { return kepri.linked() == 5; }));
     auto reports = hub_reports(hub);
     CHECK(reports.size() == 5);
@@ -239,7 +276,8 @@ TEST_CASE("lapor dialect: the hub down then back - every complaint reaches it on
   CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
 }
 
-TEST_CASE("lapor dialect: a tracking id the hub gives twice is refused here - dead letter naming both") {
+TEST_CASE(
+    "lapor dialect: a tracking id the hub gives twice is refused here - dead letter naming both") {
   // A hub whose database was reset hands out the same tracking ids again.
   const auto port = test::free_port();
   Kepri kepri(port);
@@ -250,26 +288,36 @@ TEST_CASE("lapor dialect: a tracking id the hub gives twice is refused here - de
   }
   const std::string second = kepri.ingest(test::sample_complaint("Aduan kedua"));
   test::LaporSim fresh({}, 3600, port);
-  REQUIRE(eventually([&] { return db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters") == 1; }));
+  REQUIRE(eventually(
+      [&] { return db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters") == 1; }));
   CHECK(kepri.linked() == 1);
-  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters WHERE complaint_id = '" + second +
-                                       "' AND instr(error, '" + first + "') > 0") == 1);
+  CHECK(db_count(kepri.cfg.store.path, "SELECT count(*) FROM dead_letters WHERE complaint_id = '" +
+                                           second + "' AND instr(error, '" + first + "') > 0") ==
+        1);
 }
 
-TEST_CASE("lapor dialect: the topic tree is cached - simpul check names a mapping topic the hub does not have") {
+TEST_CASE(
+    "lapor dialect: the topic tree is cached - simpul check names a mapping topic the hub does not "
+    "have") {
   test::LaporSim hub;
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
   setenv("SIMPUL_TEST_WEBHOOK", "apekesah-webhook-secret-0123456789", 1);
-  Kepri kepri(hub.port(), "", R"("connectors": [{"id": "apekesah", "type": "webhook", "mapping": ")" + mapping +
-                                  R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}}],)");
+  Kepri kepri(hub.port(), "",
+              R"("connectors": [{"id": "apekesah", "type": "webhook", "mapping": ")" + mapping +
+                  R"(", "settings": {"secret": "env:SIMPUL_TEST_WEBHOOK"}}],)");
   REQUIRE(eventually([&] {
-    return db_count(kepri.cfg.store.path, "SELECT count(*) FROM cursors WHERE name = 'lapor.topics' AND value LIKE '%Infrastruktur%'") == 1;
+    return db_count(kepri.cfg.store.path,
+                    "SELECT count(*) FROM cursors WHERE name = 'lapor.topics' AND value LIKE "
+                    "'%Infrastruktur%'") == 1;
   }));
   kepri.node.reset();
   std::string out;
   // apekesah.json maps "internet" to topic 13, which this hub's tree does not have.
   CHECK(test::run_simpul({"check", "--config", kepri.dir.file("provinsi-kepri.json")}, &out) == 78);
-  CHECK_MESSAGE(out.find("/lookups/topik/internet: topic id \"13\" is not in the hub's topic tree") != std::string::npos, out);
+  CHECK_MESSAGE(
+      out.find("/lookups/topik/internet: topic id \"13\" is not in the hub's topic tree") !=
+          std::string::npos,
+      out);
   CHECK(out.find("/lookups/topik/jalan") == std::string::npos);
 }
 
@@ -292,7 +340,8 @@ TEST_CASE("lapor dialect: config names what is wrong") {
   bad(R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor", "dialect": "lapor", "credential": "env:X",
          "lapor": {"client_id": "k", "status_codes": {"9": "done"}}},)",
       "/upstream/lapor/status_codes/9");
-  auto cfg = test::node_config(dir, "provinsi-kepri", R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
+  auto cfg = test::node_config(dir, "provinsi-kepri",
+                               R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
       "dialect": "lapor", "credential": "env:X", "lapor": {"client_id": "k", "fields": {"topic": "kategori_id"},
       "success": {"create": 1}, "status_codes": {"3": "closed"}}},)");
   CHECK(cfg.upstream.lapor.field("topic") == "kategori_id");
@@ -301,15 +350,18 @@ TEST_CASE("lapor dialect: config names what is wrong") {
   CHECK(cfg.upstream.lapor.status_codes.size() == 1);  // an operator's table replaces the default
 }
 
-TEST_CASE("lapor dialect: attachments go as files when they can be fetched - otherwise as links in the content") {
+TEST_CASE(
+    "lapor dialect: attachments go as files when they can be fetched - otherwise as links in the "
+    "content") {
   test::LaporSim hub;
   Kepri kepri(hub.port());
   // A file any HTTP server can give (the node's own /livez), and one that cannot be fetched.
   const std::string served = "http://127.0.0.1:" + std::to_string(kepri.node->port()) + "/livez";
   const std::string gone = "http://127.0.0.1:1/foto-hilang.jpg";
   const std::string id = kepri.ingest(test::sample_complaint(
-      "Jalan rusak berfoto", R"(,"attachments":[{"uri":")" + served + R"(","name":"foto.jpg","mime":"image/jpeg"},{"uri":")" +
-                                 gone + R"("}])"));
+      "Jalan rusak berfoto", R"(,"attachments":[{"uri":")" + served +
+                                 R"(","name":"foto.jpg","mime":"image/jpeg"},{"uri":")" + gone +
+                                 R"("}])"));
   REQUIRE(eventually([&] { return kepri.linked() == 1; }));
   auto reports = hub_reports(hub);
   REQUIRE(reports.count(id));
@@ -319,7 +371,9 @@ TEST_CASE("lapor dialect: attachments go as files when they can be fetched - oth
   CHECK(received(reports[id], "content").find(served) == std::string::npos);
 }
 
-TEST_CASE("lapor dialect: a report staff entered on the hub by hand - simpul link - no second report and its status syncs") {
+TEST_CASE(
+    "lapor dialect: a report staff entered on the hub by hand - simpul link - no second report and "
+    "its status syncs") {
   const auto port = test::free_port();
   test::TempDir hub_dir;
   const std::string hub_db = hub_dir.file("lapor.db");
@@ -327,24 +381,31 @@ TEST_CASE("lapor dialect: a report staff entered on the hub by hand - simpul lin
   {  // Staff type the complaint into LAPOR! themselves.
     test::LaporSim hub({}, 3600, port, hub_db);
     http::Client c = hub.client();
-    auto t = c.request("POST", "/api/lapor/token", R"({"client_id": "kepri", "client_secret": ")" +
-                                                       std::string(test::kSimClientSecret) + "\"}");
+    auto t = c.request("POST", "/api/lapor/token",
+                       R"({"client_id": "kepri", "client_secret": ")" +
+                           std::string(test::kSimClientSecret) + "\"}");
     auto token = json::get_string(*json::parse(t.body), "KeyToken");
-    auto [body, type] = http::build_multipart({{"subject", "", "", "Jalan rusak (diketik ulang)"},
-                                               {"content", "", "", "Diketik ulang oleh petugas dari surat warga."}});
-    auto r = c.request("POST", "/api/lapor/stream", body, {{"keytoken", token}, {"content-type", type}});
+    auto [body, type] = http::build_multipart(
+        {{"subject", "", "", "Jalan rusak (diketik ulang)"},
+         {"content", "", "", "Diketik ulang oleh petugas dari surat warga."}});
+    auto r =
+        c.request("POST", "/api/lapor/stream", body, {{"keytoken", token}, {"content-type", type}});
     nid = (*json::parse(r.body))["nid"].GetInt64();
   }
   Kepri kepri(port);  // the hub is down while the complaint is stored and linked here
   const std::string id = kepri.ingest(test::sample_complaint());
   std::string out;
-  REQUIRE(test::run_simpul({"link", "--config", kepri.dir.file("provinsi-kepri.json"), id, "lapor:" + std::to_string(nid)}, &out) == 0);
+  REQUIRE(test::run_simpul({"link", "--config", kepri.dir.file("provinsi-kepri.json"), id,
+                            "lapor:" + std::to_string(nid)},
+                           &out) == 0);
   test::LaporSim hub({}, 3600, port, hub_db);
   hub_action(hub, nid, "dispose", R"({"agency": "dinas-pu-batam"})");
   REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
   // The push loop may still be waiting out its backoff from the time the hub was down.
   CHECK(eventually([&] {
-    return db_count(kepri.cfg.store.path, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 0;
+    return db_count(kepri.cfg.store.path,
+                    "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = "
+                    "'pending'") == 0;
   }));
   CHECK(hub_reports(hub).size() == 1);  // the link's create saw the tracking id and sent nothing
 }

@@ -1,9 +1,8 @@
 // The HTTP server's limits, tested with raw sockets: 413 before the body is read, slow clients
 // time out, oversized headers are refused, and other clients keep being served meanwhile.
 
-#include <doctest/doctest.h>
-
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -53,7 +52,9 @@ class Raw {
     std::string out;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     for (;;) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
       if (left <= 0) break;
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, left) <= 0) break;
@@ -75,8 +76,11 @@ class Raw {
 
 Config limited(const test::TempDir& dir) {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  return parse_config(test::config_json(dir, "limits", R"(, "max_body_bytes": 4096, "header_timeout_ms": 300, "body_timeout_ms": 300)"),
-                      dir.file("c.json"), dir.path());
+  return parse_config(
+      test::config_json(
+          dir, "limits",
+          R"(, "max_body_bytes": 4096, "header_timeout_ms": 300, "body_timeout_ms": 300)"),
+      dir.file("c.json"), dir.path());
 }
 
 }  // namespace
@@ -85,8 +89,9 @@ TEST_CASE("a declared body over the limit is refused with 413 before it is sent"
   test::TempDir dir;
   test::TestNode node(limited(dir));
   Raw raw(node.port());
-  raw.send("POST /v1/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-           "Content-Length: 10000000\r\n\r\n");
+  raw.send(
+      "POST /v1/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10000000\r\n\r\n");
   bool closed = false;
   auto reply = raw.read_all(2000, &closed);
   CHECK(reply.rfind("HTTP/1.1 413", 0) == 0);
@@ -149,7 +154,8 @@ TEST_CASE("Expect: 100-continue is honoured") {
   test::TestNode node(limited(dir));
   Raw raw(node.port());
   std::string body = test::sample_complaint();
-  raw.send("POST /v1/complaints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + std::string(test::kAdminToken) +
+  raw.send("POST /v1/complaints HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+           std::string(test::kAdminToken) +
            "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n");
   CHECK(raw.read_until("\r\n\r\n", 250).rfind("HTTP/1.1 100 Continue", 0) == 0);
@@ -163,15 +169,20 @@ namespace {
 
 Config few_connections(const test::TempDir& dir) {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  return parse_config(test::config_json(dir, "limits", R"(, "max_body_bytes": 4096, "header_timeout_ms": 400, "body_timeout_ms": 400, "max_connections": 16)"),
-                      dir.file("c.json"), dir.path());
+  return parse_config(
+      test::config_json(
+          dir, "limits",
+          R"(, "max_body_bytes": 4096, "header_timeout_ms": 400, "body_timeout_ms": 400, "max_connections": 16)"),
+      dir.file("c.json"), dir.path());
 }
 
 // A GET /livez on a fresh connection, retried until served or `ms` pass; the time it took.
 std::optional<int> served_within(std::uint16_t port, int ms) {
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
-    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
   };
   while (elapsed() < ms) {
     Raw raw(port);
@@ -188,7 +199,8 @@ TEST_CASE("slowloris: a header dripped a byte at a time is cut off at the header
   test::TempDir dir;
   test::TestNode node(few_connections(dir));
   Raw loris(node.port());
-  const std::string header = "GET /livez HTTP/1.1\r\nHost: x\r\nX-Drip: " + std::string(200, 'a') + "\r\n\r\n";
+  const std::string header =
+      "GET /livez HTTP/1.1\r\nHost: x\r\nX-Drip: " + std::string(200, 'a') + "\r\n\r\n";
   auto start = std::chrono::steady_clock::now();
   bool closed = false;
   std::string got;
@@ -197,14 +209,18 @@ TEST_CASE("slowloris: a header dripped a byte at a time is cut off at the header
     got += loris.read_all(20, &closed);
     if (closed) break;
   }
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
   CHECK(closed);
-  CHECK(took < 2000);                     // the deadline holds for the whole header, not per byte
+  CHECK(took < 2000);  // the deadline holds for the whole header, not per byte
   CHECK(got.find("HTTP/1.1 200") == std::string::npos);  // never answered
   CHECK(served_within(node.port(), 1000));
 }
 
-TEST_CASE("many idle connections: past the limit new ones are refused - idle ones time out - service resumes") {
+TEST_CASE(
+    "many idle connections: past the limit new ones are refused - idle ones time out - service "
+    "resumes") {
   test::TempDir dir;
   test::TestNode node(few_connections(dir));
   std::vector<std::unique_ptr<Raw>> idle;
@@ -213,7 +229,9 @@ TEST_CASE("many idle connections: past the limit new ones are refused - idle one
   // while the attackers hold their sockets open.
   auto waited = served_within(node.port(), 3000);
   REQUIRE(waited);
-  MESSAGE("served " << *waited << " ms after 60 idle connections were opened (limit 16, header deadline 400 ms)");
+  MESSAGE(
+      "served " << *waited
+                << " ms after 60 idle connections were opened (limit 16, header deadline 400 ms)");
   for (auto& r : idle) {
     bool closed = false;
     r->read_all(1500, &closed);
@@ -243,7 +261,9 @@ TEST_CASE("many idle connections: past the limit new ones are refused - idle one
   CHECK(std::stod(metrics.substr(at + 33)) > 44);
 }
 
-TEST_CASE("request smuggling: conflicting Content-Length and Transfer-Encoding are refused - nothing hidden is served") {
+TEST_CASE(
+    "request smuggling: conflicting Content-Length and Transfer-Encoding are refused - nothing "
+    "hidden is served") {
   test::TempDir dir;
   test::TestNode node(limited(dir));
   const std::string auth = "Authorization: Bearer " + std::string(test::kAdminToken) + "\r\n";
@@ -253,13 +273,30 @@ TEST_CASE("request smuggling: conflicting Content-Length and Transfer-Encoding a
     std::string request;
   };
   std::vector<Attempt> attempts = {
-      {"CL.TE", "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
-      {"TE.CL", "POST /livez HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\n" + smuggled + "\r\n0\r\n\r\n"},
-      {"two lengths", "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n" + smuggled},
-      {"length list", "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 44\r\n\r\n" + smuggled},
-      {"obfuscated TE", "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + smuggled},
-      {"space before colon", "POST /livez HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n" + smuggled},
-      {"bare LF", "POST /livez HTTP/1.1\nHost: x\nContent-Length: 0\nTransfer-Encoding: chunked\n\n0\n\n" + smuggled},
+      {"CL.TE",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"TE.CL",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+       "4\r\n\r\n5c\r\n" +
+           smuggled + "\r\n0\r\n\r\n"},
+      {"two lengths",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\n" +
+           smuggled},
+      {"length list",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0, 44\r\n\r\n" + smuggled},
+      {"obfuscated TE",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: "
+       "xchunked\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"space before colon",
+       "POST /livez HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: "
+       "4\r\n\r\n0\r\n\r\n" +
+           smuggled},
+      {"bare LF",
+       "POST /livez HTTP/1.1\nHost: x\nContent-Length: 0\nTransfer-Encoding: chunked\n\n0\n\n" +
+           smuggled},
   };
   for (const auto& a : attempts) {
     CAPTURE(a.what);

@@ -4,13 +4,12 @@
 // ways; the link sends the parent's name as SNI.
 
 #include <doctest/doctest.h>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -29,7 +28,8 @@ using test::node_config;
 namespace {
 
 std::string tls_member(const test::TestPki& pki) {
-  return R"(, "tls": {"cert_file": ")" + pki.cert_file + R"(", "key_file": ")" + pki.key_file + R"("})";
+  return R"(, "tls": {"cert_file": ")" + pki.cert_file + R"(", "key_file": ")" + pki.key_file +
+         R"("})";
 }
 
 Config tls_node_config(const test::TempDir& dir, const std::string& id, const test::TestPki& pki,
@@ -59,14 +59,19 @@ std::string failure_of(http::Client& c) {
 
 const char* kParentCfg = R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)";
 
-std::string upstream_member(const std::string& url, const std::string& ca_file, const std::string& more = "") {
-  return R"("upstream": {"url": ")" + url + R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM",
-            "ca_file": ")" + ca_file + R"(", "poll_wait_s": 1, "timeout_ms": 2000, "max_backoff_ms": 500)" + more + "},";
+std::string upstream_member(const std::string& url, const std::string& ca_file,
+                            const std::string& more = "") {
+  return R"("upstream": {"url": ")" + url +
+         R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM",
+            "ca_file": ")" +
+         ca_file + R"(", "poll_wait_s": 1, "timeout_ms": 2000, "max_backoff_ms": 500)" + more +
+         "},";
 }
 
 void issue_child_token(const Config& parent_cfg) {
   SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, false});
-  setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(), 1);
+  setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
+         1);
 }
 
 }  // namespace
@@ -79,11 +84,14 @@ TEST_CASE("tls: the listener serves a client that trusts its CA - by name or by 
   CHECK(by_ip.request("GET", "/livez").status == 200);
   CHECK(by_ip.request("GET", "/livez").status == 200);  // kept alive
   http::Client by_name("localhost", node.port(), 5000, trusting(pki));
-  auto r = by_name.request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
+  auto r =
+      by_name.request("POST", "/v1/complaints", test::sample_complaint(), test::TestNode::auth());
   CHECK(r.status == 201);
 }
 
-TEST_CASE("tls: a client refuses a certificate from another CA or for another name - before sending anything") {
+TEST_CASE(
+    "tls: a client refuses a certificate from another CA or for another name - before sending "
+    "anything") {
   test::TempDir dir;
   auto pki = test::make_test_pki(dir.path(), "node", {"localhost", "127.0.0.1"});
   auto other = test::make_test_pki(dir.path(), "other", {"localhost", "127.0.0.1"});
@@ -140,19 +148,24 @@ TEST_CASE("tls: the upstream link syncs both ways over a verified https connecti
   auto parent_cfg = tls_node_config(dir, "provinsi-kepri", pki, kParentCfg);
   test::TestNode parent(parent_cfg);
   issue_child_token(parent_cfg);
-  auto child_cfg = node_config(dir, "kota-batam",
-                               upstream_member("https://localhost:" + std::to_string(parent.port()), pki.ca_file));
+  auto child_cfg = node_config(
+      dir, "kota-batam",
+      upstream_member("https://localhost:" + std::to_string(parent.port()), pki.ca_file));
   REQUIRE(child_cfg.upstream.tls.enabled);
   test::TestNode child(child_cfg);
   auto c = child.client();
-  auto r = c.request("POST", "/v1/complaints", test::sample_complaint("Lewat TLS", R"(,"region":"21.71")"),
+  auto r = c.request("POST", "/v1/complaints",
+                     test::sample_complaint("Lewat TLS", R"(,"region":"21.71")"),
                      test::TestNode::auth());
   REQUIRE(r.status == 201);
   auto id = json::get_string(*json::parse(r.body), "id");
-  CHECK(eventually([&] { return db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 1; }));
+  CHECK(eventually(
+      [&] { return db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 1; }));
 
   http::Client pc("localhost", parent.port(), 5000, trusting(pki));
-  REQUIRE(pc.request("POST", "/v1/complaints/" + id + "/events", R"({"kind":"verified"})", test::TestNode::auth()).status == 201);
+  REQUIRE(pc.request("POST", "/v1/complaints/" + id + "/events", R"({"kind":"verified"})",
+                     test::TestNode::auth())
+              .status == 201);
   CHECK(eventually([&] {
     auto got = c.request("GET", "/v1/complaints/" + id, "", test::TestNode::auth());
     return json::get_string(*json::parse(got.body), "status") == "verified";
@@ -167,16 +180,21 @@ TEST_CASE("tls: the upstream link sends nothing to a parent whose certificate do
   test::TestNode parent(parent_cfg);
   issue_child_token(parent_cfg);
   // The child trusts the real CA; the parent presents a certificate from another one.
-  auto child_cfg = node_config(dir, "kota-batam",
-                               upstream_member("https://localhost:" + std::to_string(parent.port()), pki.ca_file));
+  auto child_cfg = node_config(
+      dir, "kota-batam",
+      upstream_member("https://localhost:" + std::to_string(parent.port()), pki.ca_file));
   test::TestNode child(child_cfg);
   auto c = child.client();
-  REQUIRE(c.request("POST", "/v1/complaints", test::sample_complaint("Tidak lewat", R"(,"region":"21.71")"),
-                    test::TestNode::auth()).status == 201);
+  REQUIRE(c.request("POST", "/v1/complaints",
+                    test::sample_complaint("Tidak lewat", R"(,"region":"21.71")"),
+                    test::TestNode::auth())
+              .status == 201);
   const auto& cdb = child_cfg.store.path;
   CHECK(eventually([&] {
-    return db_count(cdb, "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending' "
-                         "AND last_error LIKE 'certificate refused%'") == 1;
+    return db_count(
+               cdb,
+               "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending' "
+               "AND last_error LIKE 'certificate refused%'") == 1;
   }));
   CHECK(db_count(parent_cfg.store.path, "SELECT count(*) FROM complaints") == 0);
   CHECK(db_count(cdb, "SELECT count(*) FROM dead_letters") == 0);  // kept, not dropped
@@ -213,18 +231,22 @@ TEST_CASE("tls: the upstream link sends the parent's host name as SNI - or serve
   auto port = std::to_string(acceptor.local_endpoint().port());
   setenv("SIMPUL_TEST_UPSTREAM", "unused-token", 1);
   auto seen_has = [&](const std::string& want) {
-    return eventually([&] {
-      std::lock_guard lock(mu);
-      return std::find(seen.begin(), seen.end(), want) != seen.end();
-    }, 15);
+    return eventually(
+        [&] {
+          std::lock_guard lock(mu);
+          return std::find(seen.begin(), seen.end(), want) != seen.end();
+        },
+        15);
   };
   {
-    test::TestNode child(node_config(dir, "kota-batam", upstream_member("https://localhost:" + port, pki.ca_file)));
+    test::TestNode child(
+        node_config(dir, "kota-batam", upstream_member("https://localhost:" + port, pki.ca_file)));
     CHECK(seen_has("localhost"));
   }
   {
-    test::TestNode child(node_config(dir, "kota-tpi", upstream_member("https://127.0.0.1:" + port, pki.ca_file,
-                                                                        R"(, "server_name": "simpul.kepri.go.id")")));
+    test::TestNode child(node_config(dir, "kota-tpi",
+                                     upstream_member("https://127.0.0.1:" + port, pki.ca_file,
+                                                     R"(, "server_name": "simpul.kepri.go.id")")));
     CHECK(seen_has("simpul.kepri.go.id"));
   }
   done = true;
@@ -250,14 +272,18 @@ TEST_CASE("tls: config and check refuse missing or unusable certificate files - 
     return std::string("accepted");
   };
   CHECK(pointer(tls_member(pki)) == "accepted");
-  CHECK(pointer(R"(, "tls": {"cert_file": "missing.pem", "key_file": ")" + pki.key_file + "\"}") == "/http/tls/cert_file");
+  CHECK(pointer(R"(, "tls": {"cert_file": "missing.pem", "key_file": ")" + pki.key_file + "\"}") ==
+        "/http/tls/cert_file");
   // A key that is not the certificate's.
   auto other = test::make_test_pki(dir.path(), "other", {"localhost"});
-  CHECK(pointer(R"(, "tls": {"cert_file": ")" + pki.cert_file + R"(", "key_file": ")" + other.key_file + "\"}") == "/http/tls");
+  CHECK(pointer(R"(, "tls": {"cert_file": ")" + pki.cert_file + R"(", "key_file": ")" +
+                other.key_file + "\"}") == "/http/tls");
   // A CA file that is not PEM.
   std::ofstream(dir.file("junk.pem")) << "not a certificate\n";
   setenv("SIMPUL_TEST_UPSTREAM", "x", 1);
-  CHECK(pointer("", upstream_member("https://kepri.example:8443", dir.file("junk.pem"))) == "/upstream/ca_file");
-  CHECK(pointer("", upstream_member("https://kepri.example:8443", dir.file("absent.pem"))) == "/upstream/ca_file");
+  CHECK(pointer("", upstream_member("https://kepri.example:8443", dir.file("junk.pem"))) ==
+        "/upstream/ca_file");
+  CHECK(pointer("", upstream_member("https://kepri.example:8443", dir.file("absent.pem"))) ==
+        "/upstream/ca_file");
   CHECK(pointer("", upstream_member("https://kepri.example:8443", pki.ca_file)) == "accepted");
 }

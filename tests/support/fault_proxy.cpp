@@ -56,7 +56,8 @@ FaultProxy::FaultProxy(std::uint16_t target_port) : target_(target_port) {
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   auto a = loopback(0);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_fd_, 128) != 0)
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listen_fd_, 128) != 0)
     throw std::runtime_error("fault proxy: cannot listen");
   socklen_t len = sizeof a;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -114,7 +115,8 @@ void FaultProxy::serve(std::shared_ptr<Conn> c) {
   if (!reset && f.kind != Fault::blackhole) {
     c->server = ::socket(AF_INET, SOCK_STREAM, 0);
     auto a = loopback(target_);
-    if (::connect(c->server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) reset = true;  // target down
+    if (::connect(c->server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      reset = true;  // target down
     int one = 1;
     setsockopt(c->server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
@@ -151,7 +153,7 @@ void FaultProxy::pump(std::shared_ptr<Conn> c, bool discard) {
       ssize_t n = ::recv(from, buf, sizeof buf, 0);
       if (n <= 0) {
         if (discard || silent) {
-          if (!down) return;  // the client gave up on a silent peer
+          if (!down) return;   // the client gave up on a silent peer
           server_gone = true;  // the target closed: still nothing reaches the client
           continue;
         }
@@ -165,7 +167,8 @@ void FaultProxy::pump(std::shared_ptr<Conn> c, bool discard) {
       }
       if (f.kind == Fault::pass && (f.latency_ms > 0 || f.jitter_ms > 0)) {
         int d = f.latency_ms;
-        if (f.jitter_ms > 0) d += std::uniform_int_distribution<int>(-f.jitter_ms, f.jitter_ms)(rng);
+        if (f.jitter_ms > 0)
+          d += std::uniform_int_distribution<int>(-f.jitter_ms, f.jitter_ms)(rng);
         if (d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
       }
       if (len > 0 && !send_all(to, buf, len)) return;

@@ -41,9 +41,9 @@ class FaultProxy {
   std::uint16_t port() const { return port_; }
   void set(Fault f);
   void cut();
-  int connections() const { return accepted_; }        // accepted since start
-  std::int64_t bytes_up() const { return up_; }        // client -> target, forwarded
-  std::int64_t bytes_down() const { return down_; }    // target -> client, forwarded
+  int connections() const { return accepted_; }      // accepted since start
+  std::int64_t bytes_up() const { return up_; }      // client -> target, forwarded
+  std::int64_t bytes_down() const { return down_; }  // target -> client, forwarded
 
  private:
   struct Conn;

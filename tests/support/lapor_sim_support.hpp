@@ -3,7 +3,6 @@
 // secret, an admin token, one topic ("3"), the faults a test asks for.
 
 #include <boost/asio/io_context.hpp>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,8 +25,10 @@ struct LaporSim {
 
   // port 0: any free port. `store`: a database path to use instead of a fresh one (a hub that
   // restarts keeps its reports).
-  explicit LaporSim(lapor::SimFaults faults = {}, int ttl_s = 3600, std::uint16_t port = 0, const std::string& store = "",
-                    std::string topics = R"([{"id": "3", "parent": "0", "topic_name": "Infrastruktur"}])") {
+  explicit LaporSim(
+      lapor::SimFaults faults = {}, int ttl_s = 3600, std::uint16_t port = 0,
+      const std::string& store = "",
+      std::string topics = R"([{"id": "3", "parent": "0", "topic_name": "Infrastruktur"}])") {
     lapor::SimConfig cfg;
     cfg.port = port;
     cfg.store_path = store.empty() ? dir.file("lapor.db") : store;
@@ -45,8 +46,12 @@ struct LaporSim {
     thread.join();
   }
   std::uint16_t port() const { return sim->port(); }
-  http::Client client(int timeout_ms = 5000) { return http::Client("127.0.0.1", sim->port(), timeout_ms); }
-  std::vector<http::Header> admin() { return {{"authorization", std::string("Bearer ") + kSimAdmin}}; }
+  http::Client client(int timeout_ms = 5000) {
+    return http::Client("127.0.0.1", sim->port(), timeout_ms);
+  }
+  std::vector<http::Header> admin() {
+    return {{"authorization", std::string("Bearer ") + kSimAdmin}};
+  }
 };
 
 }  // namespace simpul::test

@@ -35,8 +35,10 @@ X509* new_cert(EVP_PKEY* key, const std::string& cn, long serial) {
   X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Simpul test"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Simpul test"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   return cert;
 }
 
@@ -56,7 +58,8 @@ bool is_ip(const std::string& s) {
 
 }  // namespace
 
-TestPki make_test_pki(const std::string& dir, const std::string& prefix, const std::vector<std::string>& names) {
+TestPki make_test_pki(const std::string& dir, const std::string& prefix,
+                      const std::vector<std::string>& names) {
   static long serial = 1000;
   EVP_PKEY* ca_key = new_key();
   X509* ca = new_cert(ca_key, prefix + " test CA", ++serial);
@@ -74,11 +77,13 @@ TestPki make_test_pki(const std::string& dir, const std::string& prefix, const s
   add_ext(leaf, ca, NID_ext_key_usage, "serverAuth");
   add_ext(leaf, ca, NID_authority_key_identifier, "keyid");
   std::string san;
-  for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(is_ip(n) ? "IP:" : "DNS:") + n;
+  for (const auto& n : names)
+    san += (san.empty() ? "" : ",") + std::string(is_ip(n) ? "IP:" : "DNS:") + n;
   if (!san.empty()) add_ext(leaf, ca, NID_subject_alt_name, san);
   if (!X509_sign(leaf, ca_key, EVP_sha256())) throw std::runtime_error("signing the leaf failed");
 
-  TestPki out{dir + "/" + prefix + "-ca.pem", dir + "/" + prefix + "-cert.pem", dir + "/" + prefix + "-key.pem"};
+  TestPki out{dir + "/" + prefix + "-ca.pem", dir + "/" + prefix + "-cert.pem",
+              dir + "/" + prefix + "-key.pem"};
   write_pem(out.ca_file, ca, nullptr);
   write_pem(out.cert_file, leaf, nullptr);
   write_pem(out.key_file, nullptr, key);

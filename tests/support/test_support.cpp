@@ -2,14 +2,13 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
+#include <sched.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -36,12 +35,16 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string config_json(const TempDir& dir, const std::string& node_id, const std::string& extra_http) {
+std::string config_json(const TempDir& dir, const std::string& node_id,
+                        const std::string& extra_http) {
   return R"({
     // test node
-    "node": {"id": ")" + node_id + R"(", "name": "Test", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
-    "store": {"path": ")" + dir.file(node_id + ".db") + R"("},
-    "http": {"listen": "127.0.0.1:0")" + extra_http + R"(},
+    "node": {"id": ")" +
+         node_id + R"(", "name": "Test", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
+    "store": {"path": ")" +
+         dir.file(node_id + ".db") + R"("},
+    "http": {"listen": "127.0.0.1:0")" +
+         extra_http + R"(},
     "auth": {"admin_token": "env:SIMPUL_TEST_ADMIN"},
     "log": {"level": "warn"}
   })";
@@ -104,7 +107,9 @@ TestNode::TestNode(Config cfg) : node_(std::make_unique<Node>(std::move(cfg))) {
 
 TestNode::~TestNode() { node_->stop(); }
 
-http::Client TestNode::client(int timeout_ms) const { return http::Client("127.0.0.1", port(), timeout_ms); }
+http::Client TestNode::client(int timeout_ms) const {
+  return http::Client("127.0.0.1", port(), timeout_ms);
+}
 
 std::vector<http::Header> TestNode::auth(const std::string& token) {
   return {{"authorization", "Bearer " + token}};
@@ -175,7 +180,8 @@ std::uint16_t free_port() {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind failed");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    throw std::runtime_error("bind failed");
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   close(fd);

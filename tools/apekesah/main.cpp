@@ -3,7 +3,6 @@
 //                    [--callback-secret-env NAME]
 
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,9 +21,12 @@ int main(int argc, char** argv) {
   int port = 0;
   app.add_option("--db", opt.db_path, "Its own SQLite database")->required();
   app.add_option("--port", port, "Port on 127.0.0.1 (0: any)");
-  app.add_option("--webhook", opt.webhook_url, "Simpul's webhook URL, e.g. http://127.0.0.1:7703/v1/ingest/apekesah");
-  app.add_option("--webhook-secret-env", webhook_env, "Environment variable holding the webhook HMAC key");
-  app.add_option("--callback-secret-env", callback_env, "Environment variable holding the callback HMAC key");
+  app.add_option("--webhook", opt.webhook_url,
+                 "Simpul's webhook URL, e.g. http://127.0.0.1:7703/v1/ingest/apekesah");
+  app.add_option("--webhook-secret-env", webhook_env,
+                 "Environment variable holding the webhook HMAC key");
+  app.add_option("--callback-secret-env", callback_env,
+                 "Environment variable holding the callback HMAC key");
   CLI11_PARSE(app, argc, argv);
   auto env = [](const std::string& name) {
     const char* v = name.empty() ? nullptr : std::getenv(name.c_str());

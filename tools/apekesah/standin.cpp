@@ -1,8 +1,8 @@
 #include "standin.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <sqlite3.h>
 
+#include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -69,7 +69,9 @@ struct StandIn::Impl {
     if (!doc || !doc->IsObject()) throw std::invalid_argument("an aduan is a JSON object");
     std::lock_guard lock(mu);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO aduan(doc, status, tanggapan, created_ms, updated_ms) VALUES (?, 'Submitted', '', ?, ?)",
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO aduan(doc, status, tanggapan, created_ms, updated_ms) VALUES "
+                       "(?, 'Submitted', '', ?, ?)",
                        -1, &st, nullptr);
     sqlite3_bind_text(st, 1, aduan_json.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, now);
@@ -89,7 +91,8 @@ struct StandIn::Impl {
     };
     set("id", rapidjson::Value(static_cast<int64_t>(sqlite3_column_int64(st, 0))));
     set("status", rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), a));
-    set("tanggapan", rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), a));
+    set("tanggapan",
+        rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), a));
     set("dibuat", rapidjson::Value(wib(sqlite3_column_int64(st, 4)).c_str(), a));
     set("diperbarui", rapidjson::Value(wib(sqlite3_column_int64(st, 5)).c_str(), a));
     set("updated_at", rapidjson::Value(format_utc(sqlite3_column_int64(st, 5)).c_str(), a));
@@ -99,7 +102,9 @@ struct StandIn::Impl {
   std::string get(std::int64_t id) {
     std::lock_guard lock(mu);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE id = ?", -1, &st, nullptr);
+    sqlite3_prepare_v2(
+        db, "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE id = ?", -1,
+        &st, nullptr);
     sqlite3_bind_int64(st, 1, id);
     std::string out = sqlite3_step(st) == SQLITE_ROW ? render(st) : "";
     sqlite3_finalize(st);
@@ -109,10 +114,11 @@ struct StandIn::Impl {
   bool set_status(std::int64_t id, const std::string& status, const std::string& note) {
     std::lock_guard lock(mu);
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db,
-                       "UPDATE aduan SET status = ?, tanggapan = CASE WHEN ? = '' THEN tanggapan ELSE ? END, "
-                       "updated_ms = max(updated_ms + 1, ?) WHERE id = ?",
-                       -1, &st, nullptr);
+    sqlite3_prepare_v2(
+        db,
+        "UPDATE aduan SET status = ?, tanggapan = CASE WHEN ? = '' THEN tanggapan ELSE ? END, "
+        "updated_ms = max(updated_ms + 1, ?) WHERE id = ?",
+        -1, &st, nullptr);
     sqlite3_bind_text(st, 1, status.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, note.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, note.c_str(), -1, SQLITE_TRANSIENT);
@@ -124,78 +130,93 @@ struct StandIn::Impl {
   }
 
   void routes() {
-    router.add("POST", "/api/aduan", [this](const http::Request& req, const http::Params&, http::Reply reply) {
-      try {
-        auto id = insert(req.body, system_now_ms());
-        queue(id);
-        reply(json_answer(201, "{\"id\":" + std::to_string(id) + "}"));
-      } catch (const std::invalid_argument& e) {
-        reply(json_answer(400, "{\"error\":\"" + std::string(e.what()) + "\"}"));
-      }
-    });
-    router.add("GET", "/api/aduan", [this](const http::Request&, const http::Params& p, http::Reply reply) {
-      std::int64_t since = 0;
-      if (p.has_query("updated_since")) {
-        auto t = parse_timestamp(p.get("updated_since"), Zone{0, "UTC"});
-        if (!t) {
-          reply(json_answer(400, "{\"error\":\"updated_since must be ISO 8601\"}"));
-          return;
-        }
-        since = *t;
-      }
-      int limit = p.has_query("limit") ? std::atoi(p.get("limit").c_str()) : 100;
-      int offset = p.has_query("offset") ? std::atoi(p.get("offset").c_str()) : 0;
-      std::lock_guard lock(mu);
-      sqlite3_stmt* st = nullptr;
-      sqlite3_prepare_v2(db,
-                         "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE updated_ms >= ? "
-                         "ORDER BY updated_ms, id LIMIT ? OFFSET ?",
-                         -1, &st, nullptr);
-      sqlite3_bind_int64(st, 1, since);
-      sqlite3_bind_int(st, 2, limit);
-      sqlite3_bind_int(st, 3, offset);
-      std::string out = "[";
-      while (sqlite3_step(st) == SQLITE_ROW) out += (out.size() > 1 ? "," : "") + render(st);
-      sqlite3_finalize(st);
-      reply(json_answer(200, out + "]"));
-    });
-    router.add("GET", "/api/aduan/{id}", [this](const http::Request&, const http::Params& p, http::Reply reply) {
-      std::string a = get(std::atoll(p.get("id").c_str()));
-      reply(a.empty() ? json_answer(404, "{\"error\":\"tidak ditemukan\"}") : json_answer(200, a));
-    });
-    router.add("PUT", "/api/aduan/{id}/status", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-      auto doc = json::parse(req.body);
-      if (!doc || !doc->IsObject() || json::get_string(*doc, "status").empty()) {
-        reply(json_answer(400, "{\"error\":\"status wajib diisi\"}"));
-        return;
-      }
-      bool ok = set_status(std::atoll(p.get("id").c_str()), json::get_string(*doc, "status"), json::get_string(*doc, "catatan"));
-      reply(ok ? json_answer(200, "{\"ok\":true}") : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
-    });
-    router.add("POST", "/simpul/callback", [this](const http::Request& req, const http::Params&, http::Reply reply) {
-      std::string ts = req.header("x-simpul-timestamp");
-      if (!crypto::constant_time_equal(req.header("x-simpul-signature"), connectors::webhook_signature(opt.callback_secret, ts, req.body))) {
-        reply(json_answer(401, "{\"error\":\"tanda tangan salah\"}"));
-        return;
-      }
-      auto doc = json::parse(req.body);
-      if (!doc || !doc->IsObject()) {
-        reply(json_answer(400, "{\"error\":\"bukan JSON\"}"));
-        return;
-      }
-      {
-        std::lock_guard lock(mu);
-        received_callbacks.push_back(req.body);
-      }
-      if (doc->HasMember("test")) {
-        reply(json_answer(200, "{\"ok\":true}"));
-        return;
-      }
-      std::string status = json::get_string(*doc, "app_status");
-      bool ok = status.empty() || set_status(std::atoll(json::get_string(*doc, "source_id").c_str()), status,
-                                             json::get_string(*doc, "text"));
-      reply(ok ? json_answer(200, "{\"ok\":true}") : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
-    });
+    router.add("POST", "/api/aduan",
+               [this](const http::Request& req, const http::Params&, http::Reply reply) {
+                 try {
+                   auto id = insert(req.body, system_now_ms());
+                   queue(id);
+                   reply(json_answer(201, "{\"id\":" + std::to_string(id) + "}"));
+                 } catch (const std::invalid_argument& e) {
+                   reply(json_answer(400, "{\"error\":\"" + std::string(e.what()) + "\"}"));
+                 }
+               });
+    router.add("GET", "/api/aduan",
+               [this](const http::Request&, const http::Params& p, http::Reply reply) {
+                 std::int64_t since = 0;
+                 if (p.has_query("updated_since")) {
+                   auto t = parse_timestamp(p.get("updated_since"), Zone{0, "UTC"});
+                   if (!t) {
+                     reply(json_answer(400, "{\"error\":\"updated_since must be ISO 8601\"}"));
+                     return;
+                   }
+                   since = *t;
+                 }
+                 int limit = p.has_query("limit") ? std::atoi(p.get("limit").c_str()) : 100;
+                 int offset = p.has_query("offset") ? std::atoi(p.get("offset").c_str()) : 0;
+                 std::lock_guard lock(mu);
+                 sqlite3_stmt* st = nullptr;
+                 sqlite3_prepare_v2(db,
+                                    "SELECT id, doc, status, tanggapan, created_ms, updated_ms "
+                                    "FROM aduan WHERE updated_ms >= ? "
+                                    "ORDER BY updated_ms, id LIMIT ? OFFSET ?",
+                                    -1, &st, nullptr);
+                 sqlite3_bind_int64(st, 1, since);
+                 sqlite3_bind_int(st, 2, limit);
+                 sqlite3_bind_int(st, 3, offset);
+                 std::string out = "[";
+                 while (sqlite3_step(st) == SQLITE_ROW)
+                   out += (out.size() > 1 ? "," : "") + render(st);
+                 sqlite3_finalize(st);
+                 reply(json_answer(200, out + "]"));
+               });
+    router.add("GET", "/api/aduan/{id}",
+               [this](const http::Request&, const http::Params& p, http::Reply reply) {
+                 std::string a = get(std::atoll(p.get("id").c_str()));
+                 reply(a.empty() ? json_answer(404, "{\"error\":\"tidak ditemukan\"}")
+                                 : json_answer(200, a));
+               });
+    router.add("PUT", "/api/aduan/{id}/status",
+               [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+                 auto doc = json::parse(req.body);
+                 if (!doc || !doc->IsObject() || json::get_string(*doc, "status").empty()) {
+                   reply(json_answer(400, "{\"error\":\"status wajib diisi\"}"));
+                   return;
+                 }
+                 bool ok =
+                     set_status(std::atoll(p.get("id").c_str()), json::get_string(*doc, "status"),
+                                json::get_string(*doc, "catatan"));
+                 reply(ok ? json_answer(200, "{\"ok\":true}")
+                          : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
+               });
+    router.add("POST", "/simpul/callback",
+               [this](const http::Request& req, const http::Params&, http::Reply reply) {
+                 std::string ts = req.header("x-simpul-timestamp");
+                 if (!crypto::constant_time_equal(
+                         req.header("x-simpul-signature"),
+                         connectors::webhook_signature(opt.callback_secret, ts, req.body))) {
+                   reply(json_answer(401, "{\"error\":\"tanda tangan salah\"}"));
+                   return;
+                 }
+                 auto doc = json::parse(req.body);
+                 if (!doc || !doc->IsObject()) {
+                   reply(json_answer(400, "{\"error\":\"bukan JSON\"}"));
+                   return;
+                 }
+                 {
+                   std::lock_guard lock(mu);
+                   received_callbacks.push_back(req.body);
+                 }
+                 if (doc->HasMember("test")) {
+                   reply(json_answer(200, "{\"ok\":true}"));
+                   return;
+                 }
+                 std::string status = json::get_string(*doc, "app_status");
+                 bool ok = status.empty() ||
+                           set_status(std::atoll(json::get_string(*doc, "source_id").c_str()),
+                                      status, json::get_string(*doc, "text"));
+                 reply(ok ? json_answer(200, "{\"ok\":true}")
+                          : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
+               });
   }
 
   void queue(std::int64_t id) {
@@ -214,7 +235,8 @@ struct StandIn::Impl {
       std::int64_t id = 0;
       {
         std::unique_lock lock(mu);
-        wake.wait(lock, [&] { return stopping || (!outgoing.empty() && !opt.webhook_url.empty()); });
+        wake.wait(lock,
+                  [&] { return stopping || (!outgoing.empty() && !opt.webhook_url.empty()); });
         if (stopping) return;
         id = outgoing.front();
         if (client_url != opt.webhook_url) {
@@ -224,8 +246,9 @@ struct StandIn::Impl {
           auto hostport = rest.substr(0, slash);
           path = rest.substr(slash);
           auto colon = hostport.rfind(':');
-          client = std::make_unique<http::Client>(hostport.substr(0, colon),
-                                                  static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)), 5000);
+          client = std::make_unique<http::Client>(
+              hostport.substr(0, colon),
+              static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)), 5000);
         }
         secret = opt.webhook_secret;
       }
@@ -233,15 +256,16 @@ struct StandIn::Impl {
       std::string ts = std::to_string(system_now_ms() / 1000);
       bool delivered = false;
       try {
-        auto r = client->request("POST", path, body,
-                                 {{"content-type", "application/json"},
-                                  {"x-simpul-timestamp", ts},
-                                  {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
+        auto r = client->request(
+            "POST", path, body,
+            {{"content-type", "application/json"},
+             {"x-simpul-timestamp", ts},
+             {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
         // A refusal of this aduan (400, 413, 422, ...) will not change by retrying: drop it, as the
         // app would log it, so the ones behind it still go out. 401/403 (a wrong secret), 408 and
         // 429 are retried.
-        bool refused = r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 && r.status != 408 &&
-                       r.status != 429;
+        bool refused = r.status >= 400 && r.status < 500 && r.status != 401 && r.status != 403 &&
+                       r.status != 408 && r.status != 429;
         delivered = (r.status >= 200 && r.status < 300) || refused;
       } catch (const std::exception&) {
       }
@@ -260,19 +284,22 @@ struct StandIn::Impl {
 StandIn::StandIn(StandInOptions opt) : impl_(std::make_unique<Impl>()) {
   auto& d = *impl_;
   d.opt = std::move(opt);
-  if (sqlite3_open(d.opt.db_path.c_str(), &d.db) != SQLITE_OK) throw std::runtime_error("cannot open " + d.opt.db_path);
+  if (sqlite3_open(d.opt.db_path.c_str(), &d.db) != SQLITE_OK)
+    throw std::runtime_error("cannot open " + d.opt.db_path);
   d.exec("PRAGMA journal_mode=WAL");
   d.exec(
-      "CREATE TABLE IF NOT EXISTS aduan (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, status TEXT NOT NULL, "
+      "CREATE TABLE IF NOT EXISTS aduan (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, status TEXT "
+      "NOT NULL, "
       "tanggapan TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)");
   d.exec("CREATE INDEX IF NOT EXISTS aduan_updated ON aduan(updated_ms, id)");
   d.routes();
   http::ServerOptions so;
   so.port = d.opt.port;
   http::Router* router = &d.router;
-  d.server = std::make_unique<http::Server>(d.ioc, so, [router](http::Request req, http::Reply reply) {
-    router->dispatch(std::move(req), std::move(reply));
-  });
+  d.server =
+      std::make_unique<http::Server>(d.ioc, so, [router](http::Request req, http::Reply reply) {
+        router->dispatch(std::move(req), std::move(reply));
+      });
   d.server->start();
   d.io_thread = std::thread([&d] { d.ioc.run(); });
   if (!d.opt.webhook_url.empty()) {

@@ -87,19 +87,19 @@ struct WebhookRequest {
 // A change made in Simpul (upstream decisions, answers) for the app a complaint came from.
 struct OutboundUpdate {
   std::string complaint_id;
-  std::string source_id;   // the app's own id for the complaint (its ref)
-  Event event;             // the event being delivered
+  std::string source_id;             // the app's own id for the complaint (its ref)
+  Event event;                       // the event being delivered
   Status status = Status::received;  // the complaint's status after it
-  std::string app_status;  // the mapping's outbound value for `status` ("" when none)
-  std::string text;        // an answer or note carried by the event, "" when none
+  std::string app_status;            // the mapping's outbound value for `status` ("" when none)
+  std::string text;                  // an answer or note carried by the event, "" when none
 };
 
 // One row of an export file, as a source record.
 struct SourceRow {
-  std::int64_t line = 0;    // 1-based line where the row starts (for the rejects file)
+  std::int64_t line = 0;        // 1-based line where the row starts (for the rejects file)
   std::int64_t end_offset = 0;  // byte offset just after the row: where a resumed import starts
-  std::string record;       // JSON object text; empty when `error` is set
-  std::string error;        // why the row cannot be read (bad quoting, not JSON, ...)
+  std::string record;           // JSON object text; empty when `error` is set
+  std::string error;            // why the row cannot be read (bad quoting, not JSON, ...)
 };
 
 // Reads an export file row by row (blocking file I/O: for `simpul import`, not the daemon).
@@ -168,8 +168,12 @@ class Connector {
   void set_health(ConnectorHealth s, std::string why = "") { health_ = {s, std::move(why)}; }
   // After a delivery: ok when delivered, degraded when the app refused it, failing otherwise.
   void note_delivery(const DeliveryResult& r) {
-    if (r.outcome == DeliveryOutcome::delivered) set_health(ConnectorHealth::ok);
-    else set_health(r.outcome == DeliveryOutcome::rejected ? ConnectorHealth::degraded : ConnectorHealth::failing, r.detail);
+    if (r.outcome == DeliveryOutcome::delivered)
+      set_health(ConnectorHealth::ok);
+    else
+      set_health(r.outcome == DeliveryOutcome::rejected ? ConnectorHealth::degraded
+                                                        : ConnectorHealth::failing,
+                 r.detail);
   }
   ConnectorHost* host_ = nullptr;
 
@@ -195,7 +199,9 @@ struct ConnectorFactory {
   bool needs_mapping = true;
   // Validates (beyond the schema) and builds; no I/O. Throws ConfigError.
   std::unique_ptr<Connector> (*create)(const ConnectorSettings&) = nullptr;
-  std::string schema_resource() const { return "schema/connectors/" + std::string(type) + ".schema.json"; }
+  std::string schema_resource() const {
+    return "schema/connectors/" + std::string(type) + ".schema.json";
+  }
 };
 
 // The compiled-in connector types (connectors/builtin.cpp), in a fixed order.

@@ -10,7 +10,6 @@
 
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
-
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
@@ -20,28 +19,28 @@ namespace simpul {
 
 enum class errc {
   ok = 0,
-  invalid_json = 1,          // the body is not JSON
-  schema_violation,          // JSON, but not of the declared shape
-  invalid_utf8,              // a string is not valid UTF-8
-  invalid_value,             // a value that normalization cannot read (phone, timestamp, ...)
-  not_found,                 // no such complaint, route or token
-  transition_not_allowed,    // the state machine does not allow this action now
-  idempotency_mismatch,      // an Idempotency-Key or event_id reused for a different request
-  unauthenticated,           // no or unknown credential
-  forbidden,                 // credential lacks the scope
-  payload_too_large,         // body over the configured limit
-  unsupported_media_type,    // not application/json
+  invalid_json = 1,        // the body is not JSON
+  schema_violation,        // JSON, but not of the declared shape
+  invalid_utf8,            // a string is not valid UTF-8
+  invalid_value,           // a value that normalization cannot read (phone, timestamp, ...)
+  not_found,               // no such complaint, route or token
+  transition_not_allowed,  // the state machine does not allow this action now
+  idempotency_mismatch,    // an Idempotency-Key or event_id reused for a different request
+  unauthenticated,         // no or unknown credential
+  forbidden,               // credential lacks the scope
+  payload_too_large,       // body over the configured limit
+  unsupported_media_type,  // not application/json
   method_not_allowed,
-  storage_busy,              // SQLITE_BUSY after the busy timeout
-  storage_full,              // disk full
-  storage_failure,           // any other storage error
-  timeout,                   // a peer was too slow
-  unavailable,               // shutting down, or a dependency is not ready
-  config_invalid,            // config or mapping is wrong
-  already_exists,            // a complaint with this id exists and is not the same record
-  invalid_query,             // a query parameter this endpoint cannot read (limit, cursor, ...)
-  bad_request,               // not a valid HTTP/1.1 request or request target
-  header_too_large,          // the request header exceeds the limit
+  storage_busy,      // SQLITE_BUSY after the busy timeout
+  storage_full,      // disk full
+  storage_failure,   // any other storage error
+  timeout,           // a peer was too slow
+  unavailable,       // shutting down, or a dependency is not ready
+  config_invalid,    // config or mapping is wrong
+  already_exists,    // a complaint with this id exists and is not the same record
+  invalid_query,     // a query parameter this endpoint cannot read (limit, cursor, ...)
+  bad_request,       // not a valid HTTP/1.1 request or request target
+  header_too_large,  // the request header exceeds the limit
 };
 
 // What a caller should do about an error.

@@ -58,7 +58,7 @@ struct ComplaintState {
   std::vector<std::string> breaches;  // SLA deadlines recorded as missed ("verify", ...)
   std::vector<Conflict> conflicts;
   Deadlines deadlines;
-  int responses = 0;  // follow-ups (tindak lanjut) posted
+  int responses = 0;      // follow-ups (tindak lanjut) posted
   TimeMs updated_at = 0;  // `at` of the last applied event
   std::optional<TimeMs> closed_at;
   std::size_t event_count = 0;  // distinct events folded, conflicts included

@@ -111,7 +111,7 @@ struct Reporter {
   std::optional<std::string> name;
   std::optional<std::string> phone;  // +62... after normalization
   std::optional<std::string> email;
-  std::optional<std::string> nik;    // 16 digits
+  std::optional<std::string> nik;  // 16 digits
   bool empty() const { return !name && !phone && !email && !nik; }
   bool operator==(const Reporter&) const = default;
 };

@@ -5,7 +5,6 @@
 // 78 bad config.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

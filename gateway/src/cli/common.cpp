@@ -1,5 +1,4 @@
 #include "cli/command.hpp"
-
 #include "http/client.hpp"
 
 namespace simpul::cli {
@@ -17,7 +16,8 @@ std::string ask_own_node(const Config& cfg, const std::string& target) {
     http::TlsClientConfig probe_tls;
     probe_tls.enabled = cfg.http.tls.enabled();
     probe_tls.verify = false;
-    http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000, probe_tls);
+    http::Client c(cfg.http.host == "0.0.0.0" ? "127.0.0.1" : cfg.http.host, cfg.http.port, 2000,
+                   probe_tls);
     return c.request("GET", target).body;
   } catch (const std::exception&) {
     return "";

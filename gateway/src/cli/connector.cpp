@@ -1,3 +1,5 @@
+#include "simpul/connector.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -7,7 +9,6 @@
 #include "connectors/runtime.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
-#include "simpul/connector.hpp"
 
 namespace simpul::cli {
 
@@ -18,7 +19,8 @@ namespace {
 int list_connector_types() {
   for (const auto& f : builtin_connectors()) {
     std::printf("%s  (%s%s%s)\n  %s\n", std::string(f.type).c_str(), f.inbound ? "in" : "",
-                f.inbound && f.outbound ? ", " : "", f.outbound ? "out" : "", std::string(f.summary).c_str());
+                f.inbound && f.outbound ? ", " : "", f.outbound ? "out" : "",
+                std::string(f.summary).c_str());
     std::string resource = f.schema_resource();
     auto schema = json::parse(resources::get(resource));
     std::printf("  settings (%s):\n", resource.c_str());
@@ -32,7 +34,8 @@ int list_connector_types() {
       std::printf("    %-18s %s%s\n", name.c_str(), req ? "(required) " : "",
                   json::get_string(p.value, "description").c_str());
     }
-    if (f.needs_mapping) std::printf("  needs a mapping file (config/mappings/, docs/connectors.md)\n");
+    if (f.needs_mapping)
+      std::printf("  needs a mapping file (config/mappings/, docs/connectors.md)\n");
     std::printf("\n");
   }
   return 0;
@@ -43,19 +46,22 @@ int list_connector_types() {
 void add_connector(CLI::App& app, Commands& out) {
   auto* connector = app.add_subcommand("connector", "Connector types and instances");
   connector->require_subcommand(1);
-  auto* list = connector->add_subcommand("list", "The compiled-in connector types and their settings");
+  auto* list =
+      connector->add_subcommand("list", "The compiled-in connector types and their settings");
   out.push_back({list, [] { return list_connector_types(); }});
 
   auto config = std::make_shared<std::string>();
   auto id = std::make_shared<std::string>();
-  auto* test = connector->add_subcommand("test", "A live check of a configured connector's connectivity and credentials");
+  auto* test = connector->add_subcommand(
+      "test", "A live check of a configured connector's connectivity and credentials");
   config_option(test, config);
   test->add_option("id", *id, "The connector's id")->required();
   out.push_back({test, [config, id] {
                    Config cfg = load_config(*config);
                    auto r = test_connector(cfg, *id, 15'000);
                    if (!r) {
-                     std::fprintf(stderr, "%s: FAILED: %s\n", id->c_str(), r.error().detail.c_str());
+                     std::fprintf(stderr, "%s: FAILED: %s\n", id->c_str(),
+                                  r.error().detail.c_str());
                      return kRuntime;
                    }
                    std::printf("%s: ok: %s\n", id->c_str(), r->c_str());

@@ -9,7 +9,6 @@
 #include <pthread.h>
 
 #include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -27,8 +26,8 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
-#include "node/node.hpp"
 #include "lapor/simulator.hpp"
+#include "node/node.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -69,8 +68,8 @@ std::string status_of(const std::string& body) { return field(body, "status"); }
 }  // namespace
 
 // Polls Ape Kesah until aduan `id` satisfies `pred` (10 s at most); returns the elapsed ms or -1.
-double wait_for_app(apekesah::StandIn& app, std::int64_t id, const std::function<bool(const std::string&)>& pred,
-                    Clock::time_point since) {
+double wait_for_app(apekesah::StandIn& app, std::int64_t id,
+                    const std::function<bool(const std::string&)>& pred, Clock::time_point since) {
   while (ms_since(since) < 10'000) {
     if (pred(app.get(id))) return ms_since(since);
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -79,8 +78,8 @@ double wait_for_app(apekesah::StandIn& app, std::int64_t id, const std::function
 }
 
 // The hub's view of a report: a member of its entry in the simulator's /admin/streams.
-std::string hub_field(http::Client& hub, const std::vector<http::Header>& admin, std::int64_t nid, const char* key,
-                      bool received = false) {
+std::string hub_field(http::Client& hub, const std::vector<http::Header>& admin, std::int64_t nid,
+                      const char* key, bool received = false) {
   auto r = hub.request("GET", "/admin/streams", "", admin);
   auto doc = json::parse(r.body);
   if (!doc || !doc->IsArray()) return "";
@@ -96,16 +95,19 @@ std::string hub_field(http::Client& hub, const std::vector<http::Header>& admin,
   return "";
 }
 
-static int run_demo(const std::string& config_dir, const std::string& samples_path, bool keep_running) {
-  for (const char* var : {"SIMPUL_ADMIN_TOKEN", "SIMPUL_DEMO_APEKESAH_WEBHOOK", "SIMPUL_DEMO_APEKESAH_CALLBACK",
-                          "SIMPUL_DEMO_LAPOR_SECRET", "SIMPUL_DEMO_LAPOR_ADMIN"}) {
+static int run_demo(const std::string& config_dir, const std::string& samples_path,
+                    bool keep_running) {
+  for (const char* var :
+       {"SIMPUL_ADMIN_TOKEN", "SIMPUL_DEMO_APEKESAH_WEBHOOK", "SIMPUL_DEMO_APEKESAH_CALLBACK",
+        "SIMPUL_DEMO_LAPOR_SECRET", "SIMPUL_DEMO_LAPOR_ADMIN"}) {
     if (std::getenv(var)) continue;
     std::string t = "demo-" + crypto::random_token(16);
     setenv(var, t.c_str(), 1);
   }
   const std::string admin = std::getenv("SIMPUL_ADMIN_TOKEN");
   const std::vector<http::Header> as_admin{{"authorization", "Bearer " + admin}};
-  const std::vector<http::Header> hub_admin{{"authorization", std::string("Bearer ") + std::getenv("SIMPUL_DEMO_LAPOR_ADMIN")}};
+  const std::vector<http::Header> hub_admin{
+      {"authorization", std::string("Bearer ") + std::getenv("SIMPUL_DEMO_LAPOR_ADMIN")}};
   const char* ids[] = {"provinsi-kepri", "kota-batam"};
   std::map<std::string, DemoNode> nodes;
   std::string data_dir;
@@ -128,10 +130,12 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     std::filesystem::remove(data_dir + "/apekesah.db" + suffix);
   }
   // Ape Kesah first: Batam's callback connector needs its port.
-  apekesah::StandIn app({data_dir + "/apekesah.db", 0, "", "", std::getenv("SIMPUL_DEMO_APEKESAH_CALLBACK")});
+  apekesah::StandIn app(
+      {data_dir + "/apekesah.db", 0, "", "", std::getenv("SIMPUL_DEMO_APEKESAH_CALLBACK")});
   for (auto& c : nodes["kota-batam"].cfg.connectors) {
     auto at = c.settings.find("127.0.0.1:7710");
-    if (at != std::string::npos) c.settings.replace(at, 14, "127.0.0.1:" + std::to_string(app.port()));
+    if (at != std::string::npos)
+      c.settings.replace(at, 14, "127.0.0.1:" + std::to_string(app.port()));
   }
   std::string log_path = data_dir + "/federation.log";
   auto log_file = std::make_shared<std::ofstream>(log_path, std::ios::trunc);
@@ -153,7 +157,8 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     }
   } stop_hub{hub_ioc, hub_thread};
   http::Client hub("127.0.0.1", sim.port(), 30'000);
-  std::printf("   %-15s %-9s           http://127.0.0.1:%u  (simulator: simpul lapor-sim)\n", "SP4N-LAPOR!", "hub", sim.port());
+  std::printf("   %-15s %-9s           http://127.0.0.1:%u  (simulator: simpul lapor-sim)\n",
+              "SP4N-LAPOR!", "hub", sim.port());
   std::string parent;
   for (const char* id : ids) {
     DemoNode& n = nodes[id];
@@ -162,7 +167,8 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     } else {
       DemoNode& p = nodes[parent];
       SqliteStore store(StoreOptions{p.cfg.store.path, true, 5000, true});
-      auto token = store.create_token("demo-" + std::string(id), "node", id, system_now_ms()).secret;
+      auto token =
+          store.create_token("demo-" + std::string(id), "node", id, system_now_ms()).secret;
       std::string var = n.cfg.upstream.credential_ref.substr(4);
       setenv(var.c_str(), token.c_str(), 1);
       n.cfg.upstream.port = p.node->port();
@@ -171,23 +177,26 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     n.node = std::make_unique<Node>(n.cfg);
     n.node->start_background();
     n.client = std::make_unique<http::Client>("127.0.0.1", n.node->port(), 30'000);
-    std::printf("   %-15s %-9s region %-6s http://127.0.0.1:%u  upstream: %s\n", id, n.cfg.node.tier.c_str(),
-                n.cfg.node.region.c_str(), n.node->port(), parent.empty() ? "SP4N-LAPOR! (dialect lapor)" : parent.c_str());
+    std::printf("   %-15s %-9s region %-6s http://127.0.0.1:%u  upstream: %s\n", id,
+                n.cfg.node.tier.c_str(), n.cfg.node.region.c_str(), n.node->port(),
+                parent.empty() ? "SP4N-LAPOR! (dialect lapor)" : parent.c_str());
     parent = id;
   }
   auto& batam = *nodes["kota-batam"].client;
   auto& kepri = *nodes["provinsi-kepri"].client;
-  app.set_webhook("http://127.0.0.1:" + std::to_string(nodes["kota-batam"].node->port()) + "/v1/ingest/apekesah",
+  app.set_webhook("http://127.0.0.1:" + std::to_string(nodes["kota-batam"].node->port()) +
+                      "/v1/ingest/apekesah",
                   std::getenv("SIMPUL_DEMO_APEKESAH_WEBHOOK"));
-  std::printf("   %-15s %-9s           http://127.0.0.1:%u/api/aduan  webhook -> kota-batam\n", "ape-kesah", "app",
-              app.port());
+  std::printf("   %-15s %-9s           http://127.0.0.1:%u/api/aduan  webhook -> kota-batam\n",
+              "ape-kesah", "app", app.port());
 
   // Where a complaint is, found by a system's id at a node; and its hub tracking id at Kepri.
   auto by_ref = [&](DemoNode& n, const char* system, const std::string& ext) {
     SqliteStore store(StoreOptions{n.cfg.store.path, true, 5000, false});
     return store.find_by_ref(system, ext).value_or("");
   };
-  auto tracking_id = [&](const std::string& complaint, Clock::time_point t0, double& ms) -> std::int64_t {
+  auto tracking_id = [&](const std::string& complaint, Clock::time_point t0,
+                         double& ms) -> std::int64_t {
     ms = -1;
     while (ms_since(t0) < 10'000) {
       SqliteStore store(StoreOptions{nodes["provinsi-kepri"].cfg.store.path, true, 5000, false});
@@ -200,10 +209,14 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     return 0;
   };
   auto hub_act = [&](std::int64_t nid, const char* action, const std::string& body) {
-    return hub.request("POST", "/admin/stream/" + std::to_string(nid) + "/" + action, body, hub_admin).status;
+    return hub
+        .request("POST", "/admin/stream/" + std::to_string(nid) + "/" + action, body, hub_admin)
+        .status;
   };
 
-  std::printf("\n-- 1. Citizens submit to Ape Kesah; each aduan travels Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR!\n");
+  std::printf(
+      "\n-- 1. Citizens submit to Ape Kesah; each aduan travels Ape Kesah -> Batam -> Kepri -> "
+      "SP4N-LAPOR!\n");
   std::vector<std::int64_t> aduan_ids;
   std::int64_t first_aduan_nid = 0;
   {
@@ -219,20 +232,26 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
         if (cid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
       double at_batam = cid.empty() ? -1 : ms_since(t0);
-      double at_kepri = cid.empty() ? -1 : wait_for(kepri, as_admin, cid, [](const std::string&) { return true; }, t0);
+      double at_kepri =
+          cid.empty() ? -1
+                      : wait_for(
+                            kepri, as_admin, cid, [](const std::string&) { return true; }, t0);
       double at_hub = -1;
       std::int64_t nid = cid.empty() ? 0 : tracking_id(cid, t0, at_hub);
       if (aduan_ids.empty()) first_aduan_nid = nid;
       aduan_ids.push_back(aid);
-      std::printf("   aduan %-3lld %-34.34s Batam %6.1f ms, Kepri %6.1f ms, LAPOR! #%lld %6.1f ms\n",
-                  static_cast<long long>(aid), field(app.get(aid), "judul").c_str(), at_batam, at_kepri,
-                  static_cast<long long>(nid), at_hub);
+      std::printf(
+          "   aduan %-3lld %-34.34s Batam %6.1f ms, Kepri %6.1f ms, LAPOR! #%lld %6.1f ms\n",
+          static_cast<long long>(aid), field(app.get(aid), "judul").c_str(), at_batam, at_kepri,
+          static_cast<long long>(nid), at_hub);
     }
   }
   if (first_aduan_nid > 0) {
-    std::printf("\n-- 2. On SP4N-LAPOR!, Dinas PU answers report #%lld and LAPOR! closes it;\n"
-                "      Ape Kesah shows each step to the citizen (the aduan was with Dinas PU from the start)\n",
-                static_cast<long long>(first_aduan_nid));
+    std::printf(
+        "\n-- 2. On SP4N-LAPOR!, Dinas PU answers report #%lld and LAPOR! closes it;\n"
+        "      Ape Kesah shows each step to the citizen (the aduan was with Dinas PU from the "
+        "start)\n",
+        static_cast<long long>(first_aduan_nid));
     struct HubStep {
       const char* what;
       const char* action;
@@ -241,27 +260,34 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
       const char* tanggapan;
     };
     const HubStep hub_steps[] = {
-        {"answer (tindak lanjut)", "answer", R"({"agency":"dinas-pu-batam","text":"Lubang sudah ditambal pada 22/11/2026."})",
-         "Proses", "Lubang sudah ditambal pada 22/11/2026."},
+        {"answer (tindak lanjut)", "answer",
+         R"({"agency":"dinas-pu-batam","text":"Lubang sudah ditambal pada 22/11/2026."})", "Proses",
+         "Lubang sudah ditambal pada 22/11/2026."},
         {"close", "close", "{}", "Selesai", ""},
     };
     for (const auto& s : hub_steps) {
       auto t0 = Clock::now();
       int status = hub_act(first_aduan_nid, s.action, s.body);
       std::string want = s.app_status, want_text = s.tanggapan;
-      double back = wait_for_app(app, aduan_ids.front(), [&](const std::string& a) {
-        return field(a, "status") == want && (want_text.empty() || field(a, "tanggapan") == want_text);
-      }, t0);
-      std::printf("   %d  %-26s -> Ape Kesah shows \"%s\" after %6.1f ms\n", status, s.what, s.app_status, back);
+      double back = wait_for_app(
+          app, aduan_ids.front(),
+          [&](const std::string& a) {
+            return field(a, "status") == want &&
+                   (want_text.empty() || field(a, "tanggapan") == want_text);
+          },
+          t0);
+      std::printf("   %d  %-26s -> Ape Kesah shows \"%s\" after %6.1f ms\n", status, s.what,
+                  s.app_status, back);
     }
     auto shown = app.get(aduan_ids.front());
-    std::printf("   the citizen sees in Ape Kesah: status \"%s\", tanggapan \"%s\"\n", field(shown, "status").c_str(),
-                field(shown, "tanggapan").c_str());
+    std::printf("   the citizen sees in Ape Kesah: status \"%s\", tanggapan \"%s\"\n",
+                field(shown, "status").c_str(), field(shown, "tanggapan").c_str());
   }
 
   std::ifstream samples(samples_path);
   if (!samples) throw ConfigError(samples_path, "", "cannot read the samples file");
-  std::printf("\n-- 3. Other channels (web, WhatsApp desk) enter through Batam's API and travel up\n");
+  std::printf(
+      "\n-- 3. Other channels (web, WhatsApp desk) enter through Batam's API and travel up\n");
   std::vector<std::string> accepted;
   std::vector<std::int64_t> accepted_nids;
   std::string line;
@@ -279,54 +305,74 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
       continue;
     }
     std::string id = field(r.body, "id");
-    double at_kepri = wait_for(kepri, as_admin, id, [](const std::string&) { return true; }, t0);
+    double at_kepri = wait_for(
+        kepri, as_admin, id, [](const std::string&) { return true; }, t0);
     double at_hub = -1;
     std::int64_t nid = tracking_id(id, t0, at_hub);
     accepted.push_back(id);
     accepted_nids.push_back(nid);
     std::printf("   %-42.42s stored %5.1f ms, Kepri %6.1f ms, LAPOR! #%lld %6.1f ms\n",
-                field(r.body, "title").c_str(), stored, at_kepri, static_cast<long long>(nid), at_hub);
+                field(r.body, "title").c_str(), stored, at_kepri, static_cast<long long>(nid),
+                at_hub);
   }
   if (accepted.empty()) throw std::runtime_error("no sample complaint was accepted");
 
   const std::string id = accepted.front();
   const std::int64_t nid = accepted_nids.front();
-  std::printf("\n-- 4. LAPOR! disposes %s; the province answers it (up to LAPOR! as a claim, down to Batam);\n"
-              "      LAPOR! closes it\n", id.c_str());
+  std::printf(
+      "\n-- 4. LAPOR! disposes %s; the province answers it (up to LAPOR! as a claim, down to "
+      "Batam);\n"
+      "      LAPOR! closes it\n",
+      id.c_str());
   struct Step {
     const char* what;
     std::function<int()> act;
     const char* status;
   };
   const Step steps[] = {
-      {"LAPOR! disposes to Dinas PU Batam", [&] { return hub_act(nid, "dispose", R"({"agency":"dinas-pu-batam"})"); }, "disposed"},
-      {"Kepri answers (tindak lanjut)", [&] {
-         return kepri.request("POST", "/v1/complaints/" + id + "/events",
-                              R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Perbaikan jalan dijadwalkan minggu depan."}})",
-                              as_admin).status;
-       }, "responded"},
+      {"LAPOR! disposes to Dinas PU Batam",
+       [&] { return hub_act(nid, "dispose", R"({"agency":"dinas-pu-batam"})"); }, "disposed"},
+      {"Kepri answers (tindak lanjut)",
+       [&] {
+         return kepri
+             .request(
+                 "POST", "/v1/complaints/" + id + "/events",
+                 R"({"kind":"responded","actor":{"role":"agency","agency":"dinas-pu-batam"},"payload":{"text":"Perbaikan jalan dijadwalkan minggu depan."}})",
+                 as_admin)
+             .status;
+       },
+       "responded"},
       {"LAPOR! closes", [&] { return hub_act(nid, "close", "{}"); }, "closed"},
   };
   for (const auto& s : steps) {
     auto t0 = Clock::now();
     int status = s.act();
     std::string want = s.status;
-    double back = wait_for(batam, as_admin, id, [&](const std::string& b) { return status_of(b) == want; }, t0);
-    std::printf("   %d  %-34s -> Batam sees \"%s\" after %6.1f ms\n", status, s.what, s.status, back);
+    double back = wait_for(
+        batam, as_admin, id, [&](const std::string& b) { return status_of(b) == want; }, t0);
+    std::printf("   %d  %-34s -> Batam sees \"%s\" after %6.1f ms\n", status, s.what, s.status,
+                back);
   }
   {
-    std::printf("   at LAPOR!: report #%lld status %s (9 = done); the province's answer is a claim there\n",
-                static_cast<long long>(nid), hub_field(hub, hub_admin, nid, "status").c_str());
+    std::printf(
+        "   at LAPOR!: report #%lld status %s (9 = done); the province's answer is a claim there\n",
+        static_cast<long long>(nid), hub_field(hub, hub_admin, nid, "status").c_str());
   }
 
   std::printf("\n-- 5. Privacy: an anonim reporter never leaves Batam\n");
   {
     auto at_batam = batam.request("GET", "/v1/complaints/" + id, "", as_admin);
     auto at_kepri = kepri.request("GET", "/v1/complaints/" + id, "", as_admin);
-    std::printf("   at Batam   : reporter %s\n", at_batam.body.find("\"reporter\"") != std::string::npos ? "present (pii scope)" : "absent");
-    std::printf("   at Kepri   : reporter %s\n", at_kepri.body.find("\"reporter\"") != std::string::npos ? "PRESENT" : "absent (never sent)");
+    std::printf(
+        "   at Batam   : reporter %s\n",
+        at_batam.body.find("\"reporter\"") != std::string::npos ? "present (pii scope)" : "absent");
+    std::printf("   at Kepri   : reporter %s\n",
+                at_kepri.body.find("\"reporter\"") != std::string::npos ? "PRESENT"
+                                                                        : "absent (never sent)");
     std::printf("   at LAPOR!  : reporter %s, is_anonim %s, report_type %s\n",
-                hub_field(hub, hub_admin, nid, "reporter_name", true) == "(absent)" ? "absent (never sent)" : "PRESENT",
+                hub_field(hub, hub_admin, nid, "reporter_name", true) == "(absent)"
+                    ? "absent (never sent)"
+                    : "PRESENT",
                 hub_field(hub, hub_admin, nid, "is_anonim", true).c_str(),
                 hub_field(hub, hub_admin, nid, "report_type", true).c_str());
   }
@@ -337,13 +383,15 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
                 nodes[nid_name].cfg.store.path.c_str(), nodes[nid_name].node->port());
   std::printf("   %-15s database %s, admin view http://127.0.0.1:%u/admin/streams\n", "SP4N-LAPOR!",
               sim_cfg.store_path.c_str(), sim.port());
-  std::printf("   %-15s database %s/apekesah.db, API http://127.0.0.1:%u/api/aduan\n", "ape-kesah", data_dir.c_str(),
-              app.port());
+  std::printf("   %-15s database %s/apekesah.db, API http://127.0.0.1:%u/api/aduan\n", "ape-kesah",
+              data_dir.c_str(), app.port());
   std::printf("   logs           %s (one JSON object per line, both nodes)\n", log_path.c_str());
-  std::printf("   try            curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/complaints/%s\n",
-              admin.c_str(), nodes["provinsi-kepri"].node->port(), id.c_str());
-  std::printf("   metrics        http://127.0.0.1:%u/metrics (simpul_upstream_*, simpul_outbox_depth)\n",
-              nodes["provinsi-kepri"].node->port());
+  std::printf(
+      "   try            curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/complaints/%s\n",
+      admin.c_str(), nodes["provinsi-kepri"].node->port(), id.c_str());
+  std::printf(
+      "   metrics        http://127.0.0.1:%u/metrics (simpul_upstream_*, simpul_outbox_depth)\n",
+      nodes["provinsi-kepri"].node->port());
   if (keep_running) {
     std::printf("\nServing until Ctrl-C.\n");
     std::fflush(stdout);
@@ -366,8 +414,10 @@ void add_demo(CLI::App& app, Commands& out) {
     bool keep_running = false;
   };
   auto o = std::make_shared<Options>();
-  auto* demo = app.add_subcommand("demo", "Run a three-tier federation on loopback and feed it sample complaints");
-  demo->add_option("--config-dir", o->dir, "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
+  auto* demo = app.add_subcommand(
+      "demo", "Run a three-tier federation on loopback and feed it sample complaints");
+  demo->add_option("--config-dir", o->dir,
+                   "Directory with nasional.json, provinsi-kepri.json, kota-batam.json");
   demo->add_option("--samples", o->samples, "JSON Lines of sample complaints")->required();
   demo->add_flag("--keep-running", o->keep_running, "Keep serving after the demo until Ctrl-C");
   out.push_back({demo, [o] { return run_demo(o->dir, o->samples, o->keep_running); }});

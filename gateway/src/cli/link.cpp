@@ -15,8 +15,11 @@ int link(const Config& cfg, const std::string& complaint, const std::string& ref
   auto colon = ref.find(':');
   std::string system = colon == std::string::npos ? "" : ref.substr(0, colon);
   std::string ext = colon == std::string::npos ? "" : ref.substr(colon + 1);
-  if (system.empty() || ext.empty() || (system == "lapor" && ext.find_first_not_of("0123456789") != std::string::npos)) {
-    std::fprintf(stderr, "error: the reference must be system:id, and a lapor tracking id is a number (lapor:4000123)\n");
+  if (system.empty() || ext.empty() ||
+      (system == "lapor" && ext.find_first_not_of("0123456789") != std::string::npos)) {
+    std::fprintf(stderr,
+                 "error: the reference must be system:id, and a lapor tracking id is a number "
+                 "(lapor:4000123)\n");
     return kUsage;
   }
   auto store = open_node_store(cfg, StoreUse::existing);
@@ -56,7 +59,8 @@ void add_link(CLI::App& app, Commands& out) {
     std::string complaint, ref;
   };
   auto o = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("link", "Attach a tracking id staff entered on the national hub by hand: link ID lapor:NID");
+  auto* sub = app.add_subcommand(
+      "link", "Attach a tracking id staff entered on the national hub by hand: link ID lapor:NID");
   config_option(sub, o->config);
   sub->add_option("complaint", o->complaint, "The complaint's id in Simpul")->required();
   sub->add_option("ref", o->ref, "system:id, e.g. lapor:4000123")->required();

@@ -17,9 +17,11 @@ void add_serve(CLI::App& app, Commands& out) {
   auto o = std::make_shared<Options>();
   auto* serve = app.add_subcommand("serve", "Run the node");
   config_option(serve, o->config);
-  serve->add_option("--ready-file", o->ready_file, "Write the bound port to this file once listening");
-  serve->add_flag("--new-store", o->new_store,
-                  "Begin an empty store even where this node had a database (it was lost and is not restored)");
+  serve->add_option("--ready-file", o->ready_file,
+                    "Write the bound port to this file once listening");
+  serve->add_flag(
+      "--new-store", o->new_store,
+      "Begin an empty store even where this node had a database (it was lost and is not restored)");
   out.push_back({serve, [o] {
                    Config cfg = load_config(*o->config);
                    cfg.store.new_store = o->new_store;

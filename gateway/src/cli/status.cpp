@@ -12,81 +12,91 @@ namespace simpul::cli {
 namespace {
 
 int status(const Config& cfg) {
-    auto store_ptr = open_node_store(cfg, StoreUse::existing);
-    Store& store = *store_ptr;
-    auto now = system_now_ms();
-    std::printf("node %s (%s, region %s), store %s\n", cfg.node.id.c_str(), cfg.node.tier.c_str(),
-                cfg.node.region.c_str(), cfg.store.path.c_str());
-    std::printf("  complaints %lld, events %lld, schema version %d\n",
-                static_cast<long long>(store.complaint_count()), static_cast<long long>(store.event_count()),
-                store.schema_version());
-    if (cfg.upstream.enabled) {
-      auto b = store.backlog(Destination::upstream().name());
-      std::printf("upstream %s at %s:%u\n", cfg.upstream.node.c_str(), cfg.upstream.host.c_str(), cfg.upstream.port);
-      std::printf("  queue      %lld pending (%lld retrying)\n", static_cast<long long>(b.pending),
-                  static_cast<long long>(b.retrying));
-      std::printf("  lag        %s\n", b.oldest_pending
-                      ? (std::to_string((now - *b.oldest_pending) / 1000) + " s (oldest pending event)").c_str()
-                      : "none");
-      std::printf("  last error %s\n", b.last_error.empty() ? "-" : b.last_error.c_str());
-      std::printf("  dead       %lld (simpul dlq list)\n", static_cast<long long>(b.dead));
-      std::string cursor = store.cursor("upstream.changes");
-      std::printf("  feed       cursor %s\n", cursor.empty() ? "(start)" : cursor.c_str());
-      // The breaker lives in the running node: ask it.
-      std::string breaker = "unknown (node not reachable)";
-      std::string metrics = ask_own_node(cfg, "/metrics");
-      if (metrics.find("simpul_upstream_breaker_open 1") != std::string::npos) breaker = "OPEN (the link is paused after repeated failures)";
-      else if (metrics.find("simpul_upstream_breaker_open 0") != std::string::npos) breaker = "closed";
-      std::printf("  breaker    %s\n", breaker.c_str());
-    }
-    if (!cfg.connectors.empty()) {
-      // Health lives in the running node: ask its /readyz; the rest is in the database.
-      std::string ready = ask_own_node(cfg, "/readyz");
-      auto checks = json::parse(ready.empty() ? "{}" : ready);
-      std::printf("connectors\n");
-      for (const auto& ci : cfg.connectors) {
-        std::string health = "unknown (node not reachable)";
-        if (checks && checks->IsObject() && checks->HasMember("checks")) {
-          auto it = (*checks)["checks"].FindMember(("connector:" + ci.id).c_str());
-          if (it != (*checks)["checks"].MemberEnd())
-            health = it->value.IsString() ? it->value.GetString()
-                                          : json::get_string(it->value, "state") + " (" +
-                                                json::get_string(it->value, "last_error") + ")";
-        }
-        std::printf("  %-20s %-12s health %s\n", ci.id.c_str(), ci.type.c_str(), health.c_str());
-        auto b = store.backlog(Destination::connector(ci.id).name());
-        if (b.pending > 0 || b.dead > 0 || !b.last_error.empty())
-          std::printf("  %-20s outbox %lld pending (%lld retrying), dead %lld, last error %s\n", "",
-                      static_cast<long long>(b.pending), static_cast<long long>(b.retrying),
-                      static_cast<long long>(b.dead), b.last_error.empty() ? "-" : b.last_error.c_str());
-        std::string cursor = store.cursor("connector." + ci.id + ".cursor");
-        if (!cursor.empty()) std::printf("  %-20s poll cursor %s\n", "", cursor.c_str());
+  auto store_ptr = open_node_store(cfg, StoreUse::existing);
+  Store& store = *store_ptr;
+  auto now = system_now_ms();
+  std::printf("node %s (%s, region %s), store %s\n", cfg.node.id.c_str(), cfg.node.tier.c_str(),
+              cfg.node.region.c_str(), cfg.store.path.c_str());
+  std::printf("  complaints %lld, events %lld, schema version %d\n",
+              static_cast<long long>(store.complaint_count()),
+              static_cast<long long>(store.event_count()), store.schema_version());
+  if (cfg.upstream.enabled) {
+    auto b = store.backlog(Destination::upstream().name());
+    std::printf("upstream %s at %s:%u\n", cfg.upstream.node.c_str(), cfg.upstream.host.c_str(),
+                cfg.upstream.port);
+    std::printf("  queue      %lld pending (%lld retrying)\n", static_cast<long long>(b.pending),
+                static_cast<long long>(b.retrying));
+    std::printf("  lag        %s\n", b.oldest_pending
+                                         ? (std::to_string((now - *b.oldest_pending) / 1000) +
+                                            " s (oldest pending event)")
+                                               .c_str()
+                                         : "none");
+    std::printf("  last error %s\n", b.last_error.empty() ? "-" : b.last_error.c_str());
+    std::printf("  dead       %lld (simpul dlq list)\n", static_cast<long long>(b.dead));
+    std::string cursor = store.cursor("upstream.changes");
+    std::printf("  feed       cursor %s\n", cursor.empty() ? "(start)" : cursor.c_str());
+    // The breaker lives in the running node: ask it.
+    std::string breaker = "unknown (node not reachable)";
+    std::string metrics = ask_own_node(cfg, "/metrics");
+    if (metrics.find("simpul_upstream_breaker_open 1") != std::string::npos)
+      breaker = "OPEN (the link is paused after repeated failures)";
+    else if (metrics.find("simpul_upstream_breaker_open 0") != std::string::npos)
+      breaker = "closed";
+    std::printf("  breaker    %s\n", breaker.c_str());
+  }
+  if (!cfg.connectors.empty()) {
+    // Health lives in the running node: ask its /readyz; the rest is in the database.
+    std::string ready = ask_own_node(cfg, "/readyz");
+    auto checks = json::parse(ready.empty() ? "{}" : ready);
+    std::printf("connectors\n");
+    for (const auto& ci : cfg.connectors) {
+      std::string health = "unknown (node not reachable)";
+      if (checks && checks->IsObject() && checks->HasMember("checks")) {
+        auto it = (*checks)["checks"].FindMember(("connector:" + ci.id).c_str());
+        if (it != (*checks)["checks"].MemberEnd())
+          health = it->value.IsString() ? it->value.GetString()
+                                        : json::get_string(it->value, "state") + " (" +
+                                              json::get_string(it->value, "last_error") + ")";
       }
+      std::printf("  %-20s %-12s health %s\n", ci.id.c_str(), ci.type.c_str(), health.c_str());
+      auto b = store.backlog(Destination::connector(ci.id).name());
+      if (b.pending > 0 || b.dead > 0 || !b.last_error.empty())
+        std::printf("  %-20s outbox %lld pending (%lld retrying), dead %lld, last error %s\n", "",
+                    static_cast<long long>(b.pending), static_cast<long long>(b.retrying),
+                    static_cast<long long>(b.dead),
+                    b.last_error.empty() ? "-" : b.last_error.c_str());
+      std::string cursor = store.cursor("connector." + ci.id + ".cursor");
+      if (!cursor.empty()) std::printf("  %-20s poll cursor %s\n", "", cursor.c_str());
     }
-    {
-      // A node loop that failed (and is restarting) or stopped is a check in /readyz.
-      std::string ready = ask_own_node(cfg, "/readyz");
-      auto checks = json::parse(ready.empty() ? "{}" : ready);
-      if (checks && checks->IsObject() && checks->HasMember("checks") && (*checks)["checks"].IsObject())
-        for (const auto& m : (*checks)["checks"].GetObject()) {
-          std::string name = m.name.GetString();
-          if (name.rfind("loop:", 0) != 0) continue;
-          std::printf("loop %s: %s (%s)\n", name.c_str() + 5, json::get_string(m.value, "state").c_str(),
-                      json::get_string(m.value, "last_error").c_str());
-        }
-    }
-    if (!cfg.children.empty()) {
-      std::printf("children (their changes feeds)\n");
-      for (const auto& child : cfg.children) {
-        auto b = store.feed_backlog(child.id);
-        std::string lag = b.oldest_unfetched ? std::to_string((now - *b.oldest_unfetched) / 1000) + " s" : "none";
-        std::string acked = b.acked_at ? "f" + std::to_string(b.acked) + " at " + format_utc(*b.acked_at)
-                                       : "nothing yet";
-        std::printf("  %-20s unfetched %lld, lag %s, acknowledged %s\n", child.id.c_str(),
-                    static_cast<long long>(b.unfetched), lag.c_str(), acked.c_str());
+  }
+  {
+    // A node loop that failed (and is restarting) or stopped is a check in /readyz.
+    std::string ready = ask_own_node(cfg, "/readyz");
+    auto checks = json::parse(ready.empty() ? "{}" : ready);
+    if (checks && checks->IsObject() && checks->HasMember("checks") &&
+        (*checks)["checks"].IsObject())
+      for (const auto& m : (*checks)["checks"].GetObject()) {
+        std::string name = m.name.GetString();
+        if (name.rfind("loop:", 0) != 0) continue;
+        std::printf("loop %s: %s (%s)\n", name.c_str() + 5,
+                    json::get_string(m.value, "state").c_str(),
+                    json::get_string(m.value, "last_error").c_str());
       }
+  }
+  if (!cfg.children.empty()) {
+    std::printf("children (their changes feeds)\n");
+    for (const auto& child : cfg.children) {
+      auto b = store.feed_backlog(child.id);
+      std::string lag =
+          b.oldest_unfetched ? std::to_string((now - *b.oldest_unfetched) / 1000) + " s" : "none";
+      std::string acked = b.acked_at
+                              ? "f" + std::to_string(b.acked) + " at " + format_utc(*b.acked_at)
+                              : "nothing yet";
+      std::printf("  %-20s unfetched %lld, lag %s, acknowledged %s\n", child.id.c_str(),
+                  static_cast<long long>(b.unfetched), lag.c_str(), acked.c_str());
     }
-    return kOk;
+  }
+  return kOk;
 }
 
 }  // namespace
@@ -94,7 +104,8 @@ int status(const Config& cfg) {
 void add_status(CLI::App& app, Commands& out) {
   auto config = std::make_shared<std::string>();
   auto* status_cmd = app.add_subcommand(
-      "status", "Show the store and each federation link: queue, lag, last error, breaker, dead letters");
+      "status",
+      "Show the store and each federation link: queue, lag, last error, breaker, dead letters");
   config_option(status_cmd, config);
   out.push_back({status_cmd, [config] { return status(load_config(*config)); }});
 }

@@ -42,33 +42,40 @@ void add_token(CLI::App& app, Commands& out) {
   auto* create = token->add_subcommand("create", "Issue a token (printed once)");
   config_option(create, c->config);
   create->add_option("--name", c->name, "Who the token is for");
-  c->scopes_opt = create->add_option("--scopes", c->scopes, "Comma-separated: ingest,read,act,pii,admin,node");
-  create->add_option("--node", c->node, "Child node this credential identifies (scope node by default)");
-  out.push_back({create, [c] {
-                   Config cfg = load_config(*c->config);
-                   if (!c->node.empty() && c->scopes_opt->count() == 0) c->scopes = "node";
-                   if (!valid_scopes(c->scopes)) {
-                     std::fprintf(stderr, "error: --scopes takes a comma-separated list of ingest, read, act, pii, admin, node\n");
-                     return kUsage;
-                   }
-                   if (!c->node.empty()) {
-                     bool known = false;
-                     for (const auto& child : cfg.children) known = known || child.id == c->node;
-                     if (!known) {
-                       std::fprintf(stderr, "error: %s is not in this node's children (config /children)\n", c->node.c_str());
-                       return kUsage;
-                     }
-                   }
-                   auto store = open_node_store(cfg, StoreUse::admin);
-                   auto now = system_now_ms();
-                   store->begin();
-                   auto t = store->create_token(c->name, c->scopes, c->node, now);
-                   store->audit(now, "cli", "token.create", t.id, "{\"scopes\":\"" + c->scopes + "\"}");
-                   store->commit();
-                   std::printf("id: %s\nscopes: %s\ntoken: %s\n(store the token now: only its hash is kept)\n", t.id.c_str(),
-                               c->scopes.c_str(), t.secret.c_str());
-                   return kOk;
-                 }});
+  c->scopes_opt =
+      create->add_option("--scopes", c->scopes, "Comma-separated: ingest,read,act,pii,admin,node");
+  create->add_option("--node", c->node,
+                     "Child node this credential identifies (scope node by default)");
+  out.push_back(
+      {create, [c] {
+         Config cfg = load_config(*c->config);
+         if (!c->node.empty() && c->scopes_opt->count() == 0) c->scopes = "node";
+         if (!valid_scopes(c->scopes)) {
+           std::fprintf(stderr,
+                        "error: --scopes takes a comma-separated list of ingest, read, act, pii, "
+                        "admin, node\n");
+           return kUsage;
+         }
+         if (!c->node.empty()) {
+           bool known = false;
+           for (const auto& child : cfg.children) known = known || child.id == c->node;
+           if (!known) {
+             std::fprintf(stderr, "error: %s is not in this node's children (config /children)\n",
+                          c->node.c_str());
+             return kUsage;
+           }
+         }
+         auto store = open_node_store(cfg, StoreUse::admin);
+         auto now = system_now_ms();
+         store->begin();
+         auto t = store->create_token(c->name, c->scopes, c->node, now);
+         store->audit(now, "cli", "token.create", t.id, "{\"scopes\":\"" + c->scopes + "\"}");
+         store->commit();
+         std::printf(
+             "id: %s\nscopes: %s\ntoken: %s\n(store the token now: only its hash is kept)\n",
+             t.id.c_str(), c->scopes.c_str(), t.secret.c_str());
+         return kOk;
+       }});
 
   auto revoke_config = std::make_shared<std::string>();
   auto id = std::make_shared<std::string>();
@@ -97,10 +104,12 @@ void add_token(CLI::App& app, Commands& out) {
   out.push_back({list, [list_config] {
                    Config cfg = load_config(*list_config);
                    auto store = open_node_store(cfg, StoreUse::admin);
-                   std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE", "STATE");
+                   std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE",
+                               "STATE");
                    for (const auto& t : store->list_tokens())
-                     std::printf("%-10s %-20s %-28s %-12s %s\n", t.id.c_str(), t.name.c_str(), t.scopes.c_str(),
-                                 t.node_id.empty() ? "-" : t.node_id.c_str(), t.revoked_at ? "revoked" : "active");
+                     std::printf("%-10s %-20s %-28s %-12s %s\n", t.id.c_str(), t.name.c_str(),
+                                 t.scopes.c_str(), t.node_id.empty() ? "-" : t.node_id.c_str(),
+                                 t.revoked_at ? "revoked" : "active");
                    return kOk;
                  }});
 }

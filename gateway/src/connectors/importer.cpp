@@ -32,7 +32,8 @@ std::string file_identity(const std::string& path) {
   head.resize(static_cast<std::size_t>(in.gcount()));
   in.clear();
   in.seekg(0, std::ios::end);
-  return std::to_string(static_cast<long long>(in.tellg())) + ":" + crypto::sha256_hex(head).substr(0, 32);
+  return std::to_string(static_cast<long long>(in.tellg())) + ":" +
+         crypto::sha256_hex(head).substr(0, 32);
 }
 
 std::string csv_quote(const std::string& s) {
@@ -70,7 +71,8 @@ class RejectsFile {
     out_.flush();
   }
   void write(const std::vector<Reject>& rejects) {
-    for (const auto& r : rejects) out_ << r.line << "," << csv_quote(r.source_id) << "," << csv_quote(r.reason) << "\n";
+    for (const auto& r : rejects)
+      out_ << r.line << "," << csv_quote(r.source_id) << "," << csv_quote(r.reason) << "\n";
     out_.flush();
   }
 
@@ -146,7 +148,8 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     if (s.config->id == opt.connector_id) slot = &s;
   if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + opt.connector_id);
   if (!slot->connector->imports_files())
-    throw ConfigError(cfg.file, slot->config->pointer + "/type", opt.connector_id + " is not a file_import connector");
+    throw ConfigError(cfg.file, slot->config->pointer + "/type",
+                      opt.connector_id + " is not a file_import connector");
 
   auto store_ptr = open_node_store(cfg, StoreUse::admin);
   Store& store = *store_ptr;
@@ -156,7 +159,9 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
   std::int64_t offset = 0, line = 0;
   if (!opt.dry_run && !opt.restart) {
     std::string saved = store.cursor(checkpoint);
-    if (!saved.empty()) std::sscanf(saved.c_str(), "%lld:%lld", reinterpret_cast<long long*>(&offset), reinterpret_cast<long long*>(&line));
+    if (!saved.empty())
+      std::sscanf(saved.c_str(), "%lld:%lld", reinterpret_cast<long long*>(&offset),
+                  reinterpret_cast<long long*>(&line));
   }
   ImportReport report;
   report.resumed_after_line = offset > 0 ? line : 0;
@@ -182,13 +187,16 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     char text[256];
     if (opt.progress_bar) {
       int width = 30, filled = static_cast<int>(done * width);
-      std::snprintf(text, sizeof text, "\r[%.*s%*s] %3.0f%%  %lld rows  %.0f rows/s  ETA %.0f s  %lld rejected%s",
+      std::snprintf(text, sizeof text,
+                    "\r[%.*s%*s] %3.0f%%  %lld rows  %.0f rows/s  ETA %.0f s  %lld rejected%s",
                     filled, "##############################", width - filled, "", done * 100,
-                    static_cast<long long>(report.rows), rate, eta, static_cast<long long>(report.rejected),
-                    final ? "\n" : "");
+                    static_cast<long long>(report.rows), rate, eta,
+                    static_cast<long long>(report.rejected), final ? "\n" : "");
     } else {
-      std::snprintf(text, sizeof text, "import: %3.0f%% (%lld rows, %.0f rows/s, ETA %.0f s, %lld rejected)\n",
-                    done * 100, static_cast<long long>(report.rows), rate, eta, static_cast<long long>(report.rejected));
+      std::snprintf(text, sizeof text,
+                    "import: %3.0f%% (%lld rows, %.0f rows/s, ETA %.0f s, %lld rejected)\n",
+                    done * 100, static_cast<long long>(report.rows), rate, eta,
+                    static_cast<long long>(report.rejected));
     }
     opt.progress(text);
   };
@@ -261,19 +269,25 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
       try {
         for (const auto& [row_line, rec] : b.records) {
           auto o = store_record(ledger, *slot->mapping, rec, opt.connector_id, cfg.node.id, now);
-          if (o.outcome == IntakeResult::created) ++report.created;
-          else if (o.outcome == IntakeResult::updated) ++report.updated;
-          else if (o.outcome == IntakeResult::unchanged) ++report.unchanged;
-          else bad.push_back({row_line, o.source_id, reason_of(o.problem)});
+          if (o.outcome == IntakeResult::created)
+            ++report.created;
+          else if (o.outcome == IntakeResult::updated)
+            ++report.updated;
+          else if (o.outcome == IntakeResult::unchanged)
+            ++report.unchanged;
+          else
+            bad.push_back({row_line, o.source_id, reason_of(o.problem)});
         }
-        std::sort(bad.begin(), bad.end(), [](const Reject& x, const Reject& y) { return x.line < y.line; });
+        std::sort(bad.begin(), bad.end(),
+                  [](const Reject& x, const Reject& y) { return x.line < y.line; });
         if (opt.dry_run) {
           store.rollback();
         } else {
           // Before the commit: a crash after it never loses a reject; one before it is undone on
           // resume (RejectsFile drops entries at or after the checkpoint).
           rejects.write(bad);
-          store.set_cursor(checkpoint, std::to_string(b.end_offset) + ":" + std::to_string(b.end_line), now);
+          store.set_cursor(checkpoint,
+                           std::to_string(b.end_offset) + ":" + std::to_string(b.end_line), now);
           store.commit();
         }
       } catch (...) {
@@ -289,7 +303,8 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     show(false);
   }
   position = total;
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   show(true);
   return report;
 }
@@ -301,7 +316,8 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
   for (auto& s : slots)
     if (s.config->id == connector_id) slot = &s;
   if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + connector_id);
-  if (!slot->mapping) throw ConfigError(cfg.file, slot->config->pointer, connector_id + " has no mapping");
+  if (!slot->mapping)
+    throw ConfigError(cfg.file, slot->config->pointer, connector_id + " has no mapping");
   auto store_ptr = open_node_store(cfg, StoreUse::admin);
   Store& store = *store_ptr;
   Ledger ledger(store, ledger_rules(cfg, slots));
@@ -315,7 +331,8 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
       auto rec = prepare_record(*slot->mapping, raw, norm);
       if (!rec) {
         ++out.failed;
-        report(complaint_id + ": the current mapping refuses its payload: " + reason_of(rec.error()));
+        report(complaint_id +
+               ": the current mapping refuses its payload: " + reason_of(rec.error()));
         continue;
       }
       auto o = store_record(ledger, *slot->mapping, *rec, connector_id, cfg.node.id, now);
@@ -330,8 +347,10 @@ RenormalizeReport run_renormalize(const Config& cfg, const std::string& connecto
         report(line);
       }
     }
-    if (dry_run) store.rollback();
-    else store.commit();
+    if (dry_run)
+      store.rollback();
+    else
+      store.commit();
   } catch (...) {
     if (store.in_transaction()) store.rollback();
     throw;

@@ -8,10 +8,14 @@ namespace simpul {
 
 std::string_view to_string(IntakeResult r) noexcept {
   switch (r) {
-    case IntakeResult::created: return "created";
-    case IntakeResult::updated: return "updated";
-    case IntakeResult::unchanged: return "unchanged";
-    case IntakeResult::rejected: return "rejected";
+    case IntakeResult::created:
+      return "created";
+    case IntakeResult::updated:
+      return "updated";
+    case IntakeResult::unchanged:
+      return "unchanged";
+    case IntakeResult::rejected:
+      return "rejected";
   }
   return "rejected";
 }
@@ -36,8 +40,8 @@ std::string amended_payload(const Complaint& current, const Complaint& fresh) {
     if (!amendable(name)) continue;
     auto it = cur->FindMember(m.name);
     if (it != cur->MemberEnd() && it->value == m.value) continue;
-    fields.AddMember(rapidjson::Value(m.name, out.GetAllocator()), rapidjson::Value(m.value, out.GetAllocator()),
-                     out.GetAllocator());
+    fields.AddMember(rapidjson::Value(m.name, out.GetAllocator()),
+                     rapidjson::Value(m.value, out.GetAllocator()), out.GetAllocator());
   }
   if (fields.ObjectEmpty()) return "";
   out.AddMember("fields", fields, out.GetAllocator());
@@ -60,7 +64,8 @@ Event event_for(const std::string& complaint_id, EventKind kind, std::string pay
 
 }  // namespace
 
-Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record, const NormalizeOptions& opt) {
+Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
+                                      const NormalizeOptions& opt) {
   auto doc = json::parse(record);
   if (!doc) return doc.error();
   auto mapped = mapping.apply(*doc);
@@ -74,8 +79,8 @@ Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view r
   return out;
 }
 
-IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec, const std::string& source,
-                           const std::string& node_id, TimeMs now) {
+IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec,
+                           const std::string& source, const std::string& node_id, TimeMs now) {
   IntakeOutcome out;
   out.source_id = rec.mapped.source_id;
   Store& store = ledger.store();
@@ -106,9 +111,11 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
     req.now = now;
     // The history goes in with `created`: one fold and one projection for the whole record.
     for (const auto& planned : rec.mapped.history)
-      req.history.push_back(event_for("", planned.kind, planned.payload, planned.at.value_or(now), node_id, source));
+      req.history.push_back(
+          event_for("", planned.kind, planned.payload, planned.at.value_or(now), node_id, source));
     auto r = ledger.ingest(req);
-    if (r.error != errc::ok) return refuse(make_problem(r.error, r.pointer, "state-machine", r.detail));
+    if (r.error != errc::ok)
+      return refuse(make_problem(r.error, r.pointer, "state-machine", r.detail));
     out.complaint_id = r.complaint_id;
     out.outcome = IntakeResult::created;
     guard.keep();
@@ -120,14 +127,16 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
   bool changed = false;
   std::string amended = amended_payload(st.record, rec.complaint);
   if (!amended.empty()) {
-    if (auto p = append(event_for(*existing, EventKind::amended, amended, now, node_id, source))) return refuse(*p);
+    if (auto p = append(event_for(*existing, EventKind::amended, amended, now, node_id, source)))
+      return refuse(*p);
     out.amended = amended;
     changed = true;
   }
   if (!rec.mapped.raw_status.empty()) {
     auto doc = json::parse(rec.raw);
     for (const auto& planned : mapping.advance(st.status, rec.mapped.raw_status, *doc)) {
-      auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now), node_id, source);
+      auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now),
+                         node_id, source);
       if (auto p = append(e)) return refuse(*p);
       out.advanced.push_back(planned.kind);
       changed = true;

@@ -57,9 +57,12 @@ const FieldSpec* find_spec(const std::string& name) {
 std::string escape_pointer_token(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -93,18 +96,29 @@ Problem bad(const std::string& pointer, const std::string& rule, const std::stri
 // The status a new complaint reaches after `kind` (fold's effect, payload aside).
 Status after(Status from, EventKind kind) {
   switch (kind) {
-    case EventKind::verified: return Status::verified;
-    case EventKind::held: return Status::pending;
+    case EventKind::verified:
+      return Status::verified;
+    case EventKind::held:
+      return Status::pending;
     case EventKind::disposed:
-    case EventKind::forwarded: return Status::disposed;
-    case EventKind::not_authority: return Status::verified;
-    case EventKind::progressed: return Status::in_progress;
-    case EventKind::responded: return Status::responded;
-    case EventKind::closed: return Status::closed;
-    case EventKind::reopened: return Status::in_progress;
-    case EventKind::archived: return Status::archived;
-    case EventKind::cancelled: return Status::cancelled;
-    default: return from;
+    case EventKind::forwarded:
+      return Status::disposed;
+    case EventKind::not_authority:
+      return Status::verified;
+    case EventKind::progressed:
+      return Status::in_progress;
+    case EventKind::responded:
+      return Status::responded;
+    case EventKind::closed:
+      return Status::closed;
+    case EventKind::reopened:
+      return Status::in_progress;
+    case EventKind::archived:
+      return Status::archived;
+    case EventKind::cancelled:
+      return Status::cancelled;
+    default:
+      return from;
   }
 }
 
@@ -118,18 +132,26 @@ std::string read_text_file(const std::string& path) {
 
 }  // namespace
 
-std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format, int zone_minutes) {
+std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format,
+                                           int zone_minutes) {
   int f[6] = {0, 1, 1, 0, 0, 0};  // Y m d H M S
   std::size_t i = 0;
   for (std::size_t k = 0; k < format.size(); ++k) {
     if (format[k] == '%' && k + 1 < format.size()) {
       char spec = format[++k];
-      int slot = spec == 'Y' ? 0 : spec == 'm' ? 1 : spec == 'd' ? 2 : spec == 'H' ? 3 : spec == 'M' ? 4 : spec == 'S' ? 5 : -1;
+      int slot = spec == 'Y'   ? 0
+                 : spec == 'm' ? 1
+                 : spec == 'd' ? 2
+                 : spec == 'H' ? 3
+                 : spec == 'M' ? 4
+                 : spec == 'S' ? 5
+                               : -1;
       if (slot < 0) return std::nullopt;
       std::size_t max_digits = slot == 0 ? 4 : 2;
       std::size_t start = i;
       int v = 0;
-      while (i < value.size() && i - start < max_digits && std::isdigit(static_cast<unsigned char>(value[i])))
+      while (i < value.size() && i - start < max_digits &&
+             std::isdigit(static_cast<unsigned char>(value[i])))
         v = v * 10 + (value[i++] - '0');
       if (i == start) return std::nullopt;
       f[slot] = v;
@@ -139,13 +161,14 @@ std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::
     }
   }
   if (i != value.size()) return std::nullopt;
-  if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60) return std::nullopt;
+  if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    return std::nullopt;
   char iso[80];
   int off = zone_minutes;
   char sign = off < 0 ? '-' : '+';
   off = std::abs(off);
-  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", f[0], f[1], f[2], f[3], f[4], f[5], sign,
-                off / 60, off % 60);
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", f[0], f[1], f[2], f[3],
+                f[4], f[5], sign, off / 60, off % 60);
   auto t = parse_timestamp(iso, Zone{});
   if (!t) return std::nullopt;
   return *t;
@@ -153,7 +176,8 @@ std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::
 
 bool valid_time_format(const std::string& format) {
   for (std::size_t k = 0; k < format.size(); ++k)
-    if (format[k] == '%' && (k + 1 >= format.size() || std::string("YmdHMS").find(format[k + 1]) == std::string::npos))
+    if (format[k] == '%' &&
+        (k + 1 >= format.size() || std::string("YmdHMS").find(format[k + 1]) == std::string::npos))
       return false;
   return true;
 }
@@ -171,7 +195,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
   m.version_ = d["version"].GetInt();
   m.system_ = d["system"].GetString();
   m.id_pointer_ = d["id"].GetString();
-  if (!valid_pointer(m.id_pointer_)) throw ConfigError(file, "/id", "not a JSON Pointer (\"/field\")");
+  if (!valid_pointer(m.id_pointer_))
+    throw ConfigError(file, "/id", "not a JSON Pointer (\"/field\")");
 
   if (d.HasMember("lookups"))
     for (const auto& t : d["lookups"].GetObject()) {
@@ -183,7 +208,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     Rule r;
     if (v.HasMember("from")) {
       std::string p = v["from"].GetString();
-      if (!valid_pointer(p)) throw ConfigError(file, at + "/from", "not a JSON Pointer (\"/field\")");
+      if (!valid_pointer(p))
+        throw ConfigError(file, at + "/from", "not a JSON Pointer (\"/field\")");
       r.pieces.push_back({true, p});
     } else if (v.HasMember("concat")) {
       const auto& parts = v["concat"];
@@ -192,7 +218,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
         if (part.HasMember("from")) {
           std::string p = part["from"].GetString();
           if (!valid_pointer(p))
-            throw ConfigError(file, at + "/concat/" + std::to_string(i) + "/from", "not a JSON Pointer (\"/field\")");
+            throw ConfigError(file, at + "/concat/" + std::to_string(i) + "/from",
+                              "not a JSON Pointer (\"/field\")");
           r.pieces.push_back({true, p});
         } else {
           r.pieces.push_back({false, part["text"].GetString()});
@@ -221,10 +248,12 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
           t.op = "lookup";
           t.table = s["lookup"].GetString();
           if (!m.lookups_.count(t.table))
-            throw ConfigError(file, here + "/lookup", "no lookup table \"" + t.table + "\" under /lookups");
+            throw ConfigError(file, here + "/lookup",
+                              "no lookup table \"" + t.table + "\" under /lookups");
         } else {
           t.op = "map";
-          for (const auto& e : s["map"].GetObject()) t.map[e.name.GetString()] = e.value.GetString();
+          for (const auto& e : s["map"].GetObject())
+            t.map[e.name.GetString()] = e.value.GetString();
         }
         r.transforms.push_back(std::move(t));
       }
@@ -236,21 +265,24 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     std::string name = f.name.GetString();
     std::string at = "/fields/" + escape_pointer_token(name);
     if (!find_spec(name))
-      throw ConfigError(file, at, "\"" + name + "\" is not a canonical field (see docs/connectors.md)");
+      throw ConfigError(file, at,
+                        "\"" + name + "\" is not a canonical field (see docs/connectors.md)");
     m.fields_.emplace_back(name, read_rule(f.value, at));
   }
   if (d.HasMember("defaults"))
     for (const auto& f : d["defaults"].GetObject()) {
       std::string name = f.name.GetString();
       if (!find_spec(name))
-        throw ConfigError(file, "/defaults/" + escape_pointer_token(name), "\"" + name + "\" is not a canonical field");
+        throw ConfigError(file, "/defaults/" + escape_pointer_token(name),
+                          "\"" + name + "\" is not a canonical field");
       m.defaults_[name] = f.value.GetString();
     }
 
   if (d.HasMember("status")) {
     const auto& st = d["status"];
     m.status_pointer_ = st["from"].GetString();
-    if (!valid_pointer(m.status_pointer_)) throw ConfigError(file, "/status/from", "not a JSON Pointer (\"/field\")");
+    if (!valid_pointer(m.status_pointer_))
+      throw ConfigError(file, "/status/from", "not a JSON Pointer (\"/field\")");
     if (st.HasMember("answer")) m.answer_ = read_rule(st["answer"], "/status/answer");
     if (st.HasMember("at")) m.at_ = read_rule(st["at"], "/status/at");
     for (const auto& v : st["values"].GetObject()) {
@@ -262,10 +294,13 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
       for (rapidjson::SizeType i = 0; i < events.Size(); ++i) {
         auto kind = parse_event_kind(events[i].GetString());
         std::string here = at + "/events/" + std::to_string(i);
-        if (!kind || *kind == EventKind::created || *kind == EventKind::amended || *kind == EventKind::linked ||
-            *kind == EventKind::sla_breached || *kind == EventKind::citizen_replied)
-          throw ConfigError(file, here, "not a status-changing event kind (verified, held, disposed, forwarded, "
-                                        "not_authority, progressed, responded, closed, reopened, archived, cancelled)");
+        if (!kind || *kind == EventKind::created || *kind == EventKind::amended ||
+            *kind == EventKind::linked || *kind == EventKind::sla_breached ||
+            *kind == EventKind::citizen_replied)
+          throw ConfigError(
+              file, here,
+              "not a status-changing event kind (verified, held, disposed, forwarded, "
+              "not_authority, progressed, responded, closed, reopened, archived, cancelled)");
         if (auto why = transition_error(s, *kind))
           throw ConfigError(file, here, "the state machine refuses this step: " + *why);
         s = after(s, *kind);
@@ -276,15 +311,17 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     for (rapidjson::SizeType i = 0; i < st["source_values"].Size(); ++i) {
       std::string raw = st["source_values"][i].GetString();
       if (!m.status_values_.count(raw))
-        throw ConfigError(file, "/status/source_values/" + std::to_string(i),
-                          "the app can report status \"" + raw + "\" but /status/values has no mapping for it");
+        throw ConfigError(
+            file, "/status/source_values/" + std::to_string(i),
+            "the app can report status \"" + raw + "\" but /status/values has no mapping for it");
     }
   }
   if (d.HasMember("outbound"))
     for (const auto& o : d["outbound"]["status"].GetObject()) {
       std::string canonical = o.name.GetString();
       if (!parse_status(canonical))
-        throw ConfigError(file, "/outbound/status/" + escape_pointer_token(canonical), "not a canonical status");
+        throw ConfigError(file, "/outbound/status/" + escape_pointer_token(canonical),
+                          "not a canonical status");
       m.outbound_[canonical] = o.value.GetString();
     }
   return m;
@@ -306,14 +343,16 @@ Result<std::optional<std::string>> Mapping::eval(const Rule& rule, const rapidjs
       any = true;
     }
   }
-  const bool literal_only = std::none_of(rule.pieces.begin(), rule.pieces.end(), [](const Piece& p) { return p.pointer; });
+  const bool literal_only = std::none_of(rule.pieces.begin(), rule.pieces.end(),
+                                         [](const Piece& p) { return p.pointer; });
   if (!any && !literal_only) return std::optional<std::string>();
   for (const auto& t : rule.transforms) {
     if (t.op == "trim") {
       out = trim(out);
     } else if (t.op == "upper" || t.op == "lower") {
       for (char& c : out)
-        c = static_cast<char>(t.op == "upper" ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+        c = static_cast<char>(t.op == "upper" ? std::toupper(static_cast<unsigned char>(c))
+                                              : std::tolower(static_cast<unsigned char>(c)));
     } else if (t.op == "digits") {
       std::erase_if(out, [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); });
     } else if (t.op == "phone") {
@@ -327,7 +366,8 @@ Result<std::optional<std::string>> Mapping::eval(const Rule& rule, const rapidjs
     } else if (t.op == "lookup") {
       const auto& table = lookups_.at(t.table);
       auto it = table.find(out);
-      if (it == table.end()) return bad(where, "lookup", field + ": value not in lookup table " + t.table);
+      if (it == table.end())
+        return bad(where, "lookup", field + ": value not in lookup table " + t.table);
       out = it->second;
     } else if (t.op == "map") {
       auto it = t.map.find(out);
@@ -340,7 +380,8 @@ Result<std::optional<std::string>> Mapping::eval(const Rule& rule, const rapidjs
 }
 
 std::vector<PlannedEvent> Mapping::plan(const std::vector<EventKind>& kinds, std::size_t from,
-                                        const rapidjson::Value& source, const std::string& agency) const {
+                                        const rapidjson::Value& source,
+                                        const std::string& agency) const {
   std::vector<PlannedEvent> out;
   std::optional<TimeMs> at;
   if (at_) {
@@ -368,7 +409,8 @@ std::vector<PlannedEvent> Mapping::plan(const std::vector<EventKind>& kinds, std
     }
     if (e.kind == EventKind::responded) {
       w.Key("text");
-      w.String(answer.empty() ? "(the source app recorded this answer without its text)" : answer.c_str());
+      w.String(answer.empty() ? "(the source app recorded this answer without its text)"
+                              : answer.c_str());
     }
     w.Key("source");
     w.String(system_.c_str());
@@ -398,7 +440,8 @@ Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
     for (std::size_t i = 0; i + 1 < spec.path.size(); ++i) {
       auto it = obj->FindMember(spec.path[i]);
       if (it == obj->MemberEnd()) {
-        obj->AddMember(rapidjson::StringRef(spec.path[i]), rapidjson::Value(rapidjson::kObjectType), a);
+        obj->AddMember(rapidjson::StringRef(spec.path[i]), rapidjson::Value(rapidjson::kObjectType),
+                       a);
         it = obj->FindMember(spec.path[i]);
       }
       obj = &it->value;
@@ -423,8 +466,10 @@ Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
         cur.clear();
       };
       for (char c : value) {
-        if (c == ',' || c == ';' || c == ' ' || c == '\n' || c == '\r' || c == '\t') flush();
-        else cur += c;
+        if (c == ',' || c == ';' || c == ' ' || c == '\n' || c == '\r' || c == '\t')
+          flush();
+        else
+          cur += c;
       }
       flush();
       obj->AddMember(rapidjson::StringRef(leaf), list, a);
@@ -446,14 +491,16 @@ Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
     }
     if (!value) continue;
     if (auto p = set(spec, *value)) {
-      p->pointer = rule.pieces.empty() || !rule.pieces.front().pointer ? "" : rule.pieces.front().text;
+      p->pointer =
+          rule.pieces.empty() || !rule.pieces.front().pointer ? "" : rule.pieces.front().text;
       return *p;
     }
     if (name == "agency") agency = *value;
   }
   for (const auto& [name, value] : defaults_) {
     const FieldSpec& spec = *find_spec(name);
-    bool present = std::any_of(fields_.begin(), fields_.end(), [&n = name](const auto& f) { return f.first == n; });
+    bool present = std::any_of(fields_.begin(), fields_.end(),
+                               [&n = name](const auto& f) { return f.first == n; });
     if (present) continue;  // handled with its rule
     if (auto p = set(spec, value)) return *p;
     if (name == "agency") agency = value;
@@ -517,7 +564,8 @@ std::vector<std::pair<std::string, std::string>> Mapping::topic_ids() const {
     if (last_table && last_table->op == "lookup") {
       auto escape = [](const std::string& key) {  // JSON Pointer: ~ -> ~0, / -> ~1
         std::string e;
-        for (char c : key) e += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+        for (char c : key)
+          e += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
         return e;
       };
       for (const auto& [k, v] : lookups_.at(last_table->table))
@@ -528,7 +576,8 @@ std::vector<std::pair<std::string, std::string>> Mapping::topic_ids() const {
       out.emplace_back("/fields/" + field, text);
     }
   }
-  if (auto it = defaults_.find(field); it != defaults_.end()) out.emplace_back("/defaults/" + field, it->second);
+  if (auto it = defaults_.find(field); it != defaults_.end())
+    out.emplace_back("/defaults/" + field, it->second);
   return out;
 }
 

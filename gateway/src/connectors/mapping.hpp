@@ -39,8 +39,8 @@ struct PlannedEvent {
 };
 
 struct MappedRecord {
-  std::string source_id;  // the app's id for the complaint: ref {system, source_id}
-  std::string canonical;  // canonical complaint JSON text (refs included), not yet normalized
+  std::string source_id;   // the app's id for the complaint: ref {system, source_id}
+  std::string canonical;   // canonical complaint JSON text (refs included), not yet normalized
   std::string raw_status;  // "" when the mapping has no status section or the source none
   std::vector<PlannedEvent> history;  // from `received` to the mapped status, in order
 };
@@ -113,9 +113,9 @@ class Mapping {
 
 // A wall-clock time written as `format` says (%Y %m %d %H %M %S and literal characters), in a
 // zone `zone_minutes` east of UTC. nullopt when the text does not match or is no real time.
-std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format, int zone_minutes);
+std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format,
+                                           int zone_minutes);
 // Whether `format` uses only the conversions parse_formatted_time understands.
 bool valid_time_format(const std::string& format);
-
 
 }  // namespace simpul

@@ -7,9 +7,12 @@ namespace simpul {
 
 std::string_view to_string(ConnectorHealth h) noexcept {
   switch (h) {
-    case ConnectorHealth::ok: return "ok";
-    case ConnectorHealth::degraded: return "degraded";
-    case ConnectorHealth::failing: return "failing";
+    case ConnectorHealth::ok:
+      return "ok";
+    case ConnectorHealth::degraded:
+      return "degraded";
+    case ConnectorHealth::failing:
+      return "failing";
   }
   return "failing";
 }
@@ -26,7 +29,8 @@ std::string header_of(const HeaderList& headers, std::string_view name) {
     if (k.size() != name.size()) continue;
     bool same = true;
     for (std::size_t i = 0; i < k.size() && same; ++i)
-      same = std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+      same = std::tolower(static_cast<unsigned char>(k[i])) ==
+             std::tolower(static_cast<unsigned char>(name[i]));
     if (same) return v;
   }
   return "";
@@ -44,15 +48,18 @@ std::vector<ConnectorSlot> build_connectors(const Config& cfg) {
     slot.factory = find_connector_type(ci.type);
     if (!slot.factory) {
       std::string known;
-      for (const auto& f : builtin_connectors()) known += (known.empty() ? "" : ", ") + std::string(f.type);
-      throw ConfigError(cfg.file, ci.pointer + "/type", "unknown connector type \"" + ci.type + "\" (known: " + known + ")");
+      for (const auto& f : builtin_connectors())
+        known += (known.empty() ? "" : ", ") + std::string(f.type);
+      throw ConfigError(cfg.file, ci.pointer + "/type",
+                        "unknown connector type \"" + ci.type + "\" (known: " + known + ")");
     }
     auto settings = json::parse(ci.settings);
     if (!settings) throw ConfigError(cfg.file, ci.pointer + "/settings", settings.error().detail);
     if (auto p = JsonSchema::builtin(slot.factory->schema_resource()).validate(*settings))
       throw ConfigError(cfg.file, ci.pointer + "/settings" + p->pointer, p->detail);
     if (slot.factory->needs_mapping && ci.mapping_file.empty())
-      throw ConfigError(cfg.file, ci.pointer, "a " + ci.type + " connector needs a \"mapping\" file");
+      throw ConfigError(cfg.file, ci.pointer,
+                        "a " + ci.type + " connector needs a \"mapping\" file");
     if (!ci.mapping_file.empty()) slot.mapping = Mapping::load(ci.mapping_file);
     ConnectorSettings cs{ci.id, *settings, cfg.file, ci.pointer + "/settings",
                          [&cfg](const std::string& ref, const std::string& pointer) {

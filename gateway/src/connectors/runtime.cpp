@@ -1,7 +1,6 @@
 #include "connectors/runtime.hpp"
 
 #include <boost/asio.hpp>
-
 #include <map>
 
 #include "connectors/intake.hpp"
@@ -26,11 +25,18 @@ namespace {
 constexpr int kMaxBackoffMs = 60'000;
 }  // namespace
 
-struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<ConnectorRuntime::Impl> {
-  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader, CommitQueue& writer,
-       http::Metrics& metrics, std::function<TimeMs()> clock)
-      : ioc(ioc), supervisor(supervisor), cfg(cfg), reader(reader), writer(writer), metrics(metrics),
-        clock(std::move(clock)), slots(build_connectors(cfg)) {
+struct ConnectorRuntime::Impl : ConnectorHost,
+                                std::enable_shared_from_this<ConnectorRuntime::Impl> {
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
+       CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock)
+      : ioc(ioc),
+        supervisor(supervisor),
+        cfg(cfg),
+        reader(reader),
+        writer(writer),
+        metrics(metrics),
+        clock(std::move(clock)),
+        slots(build_connectors(cfg)) {
     for (auto& slot : slots) links.push_back(std::make_unique<Link>(*this, &slot));
   }
 
@@ -49,8 +55,9 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     int batch_limit() const override { return 1; }
     void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
       auto keep = rt.shared_from_this();
-      send_as_coroutine(rt.ioc, std::move(batch), std::move(done),
-                        [keep, this](std::vector<QueuedEvent> items) { return deliver_one(std::move(items)); });
+      send_as_coroutine(
+          rt.ioc, std::move(batch), std::move(done),
+          [keep, this](std::vector<QueuedEvent> items) { return deliver_one(std::move(items)); });
     }
 
     awaitable<Delivery> deliver_one(std::vector<QueuedEvent> items);
@@ -82,7 +89,8 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     log::warn(event, {{"detail", detail}});
   }
   void count(const std::string& connector, std::string_view name, double v) override {
-    metrics.add("simpul_connector_" + std::string(name) + "_total", http::Metrics::labels({{"connector", connector}}), v);
+    metrics.add("simpul_connector_" + std::string(name) + "_total",
+                http::Metrics::labels({{"connector", connector}}), v);
   }
   void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
     asio::co_spawn(ioc, run_fetch(std::move(req), std::move(done)), asio::detached);
@@ -146,7 +154,9 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
         use_awaitable);
   }
 
-  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
+  auto commit(std::shared_ptr<CommitQueue::Work> work) {
+    return commit_awaitable(ioc, writer, std::move(work));
+  }
 
   awaitable<void> sleep(asio::steady_timer& t, std::int64_t ms) {
     t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
@@ -165,7 +175,8 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
     if (!doc || !doc->IsObject()) return std::nullopt;
     if (doc->HasMember("refs") && (*doc)["refs"].IsArray())
       for (const auto& r : (*doc)["refs"].GetArray())
-        if (json::get_string(r, "system") == slot.mapping->system()) u.source_id = json::get_string(r, "id");
+        if (json::get_string(r, "system") == slot.mapping->system())
+          u.source_id = json::get_string(r, "id");
     auto status = parse_status(json::get_string(*doc, "status"));
     if (u.source_id.empty() || !status) return std::nullopt;
     u.status = *status;
@@ -207,7 +218,8 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       if (!r) {
         std::int64_t delay = link->health.failed(LinkHealth::pulling, Failure{r.error().detail},
                                                  slot->connector->poll_interval_ms());
-        log::warn("connector.poll_failed", {{"connector", id}, {"error", r.error().detail}, {"retry_in_ms", delay}});
+        log::warn("connector.poll_failed",
+                  {{"connector", id}, {"error", r.error().detail}, {"retry_in_ms", delay}});
         co_await sleep(timer, delay);
         continue;
       }
@@ -225,17 +237,22 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
         std::string source_id;
         if (auto doc = json::parse(text)) source_id = slot->mapping->id_of(*doc);
         refused->push_back("record " + (source_id.empty() ? std::string("?") : source_id) + ": " +
-                           (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") + rec.error().detail);
+                           (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") +
+                           rec.error().detail);
       }
       auto outcomes = std::make_shared<std::vector<IntakeOutcome>>();
       const Mapping* mapping = &*slot->mapping;
-      const std::string next = r->cursor, node = cfg.node.id, dest = Destination::connector(id).name();
+      const std::string next = r->cursor, node = cfg.node.id,
+                        dest = Destination::connector(id).name();
       auto store = std::make_shared<CommitQueue::Work>([=](Ledger& l) {
         Store& s = l.store();
         for (const auto& rec : *prepared) {
           outcomes->push_back(store_record(l, *mapping, rec, id, node, now));
           if (outcomes->back().outcome == IntakeResult::rejected)
-            s.inbound_dead_letter(dest, "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail, now);
+            s.inbound_dead_letter(
+                dest,
+                "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail,
+                now);
         }
         for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
         s.set_cursor(cursor_name, next, now);
@@ -247,13 +264,14 @@ struct ConnectorRuntime::Impl : ConnectorHost, std::enable_shared_from_this<Conn
       }
       cursor = next;
       for (const auto& o : *outcomes)
-        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
+        metrics.add("simpul_connector_records_total",
+                    http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
       for (std::size_t i = 0; i < refused->size(); ++i)
-        metrics.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+        metrics.add("simpul_connector_records_total",
+                    http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
       if (!r->more) co_await sleep(timer, slot->connector->poll_interval_ms());
     }
   }
-
 };
 
 awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<QueuedEvent> items) {
@@ -267,15 +285,20 @@ awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<Queued
   }
   auto u = std::make_shared<OutboundUpdate>(std::move(*update));
   DeliveryResult r = co_await rt.deliver(slot->connector.get(), u);
-  rt.metrics.add("simpul_connector_deliveries_total",
-                 http::Metrics::labels({{"connector", slot->config->id},
-                                        {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
-                                                    : r.outcome == DeliveryOutcome::retry   ? "retry"
-                                                    : r.outcome == DeliveryOutcome::auth    ? "auth"
-                                                                                            : "rejected"}}));
+  rt.metrics.add(
+      "simpul_connector_deliveries_total",
+      http::Metrics::labels({{"connector", slot->config->id},
+                             {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
+                                         : r.outcome == DeliveryOutcome::retry   ? "retry"
+                                         : r.outcome == DeliveryOutcome::auth    ? "auth"
+                                                                                 : "rejected"}}));
   switch (r.outcome) {
-    case DeliveryOutcome::delivered: d.done.push_back(item.id); break;
-    case DeliveryOutcome::rejected: d.dead.emplace_back(item.id, r.detail); break;
+    case DeliveryOutcome::delivered:
+      d.done.push_back(item.id);
+      break;
+    case DeliveryOutcome::rejected:
+      d.dead.emplace_back(item.id, r.detail);
+      break;
     case DeliveryOutcome::auth:
       d.failed.push_back(item.id);
       d.failure = Failure{r.detail, true};
@@ -288,26 +311,33 @@ awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<Queued
   co_return d;
 }
 
-ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
-                                   CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, reader, writer, metrics, std::move(clock))) {
-  metrics.describe("simpul_connector_records_total", "counter",
-                   "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
+ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+                                   Store& reader, CommitQueue& writer, http::Metrics& metrics,
+                                   std::function<TimeMs()> clock)
+    : impl_(
+          std::make_shared<Impl>(ioc, supervisor, cfg, reader, writer, metrics, std::move(clock))) {
+  metrics.describe(
+      "simpul_connector_records_total", "counter",
+      "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
   metrics.describe("simpul_connector_deliveries_total", "counter",
                    "Updates sent to an app, by outcome (delivered, retry, auth, rejected).");
-  metrics.describe("simpul_connector_pages_total", "counter", "Pages a polling connector fetched from its app.");
-  metrics.describe("simpul_connector_bad_signatures_total", "counter", "Webhook deliveries refused for their signature.");
+  metrics.describe("simpul_connector_pages_total", "counter",
+                   "Pages a polling connector fetched from its app.");
+  metrics.describe("simpul_connector_bad_signatures_total", "counter",
+                   "Webhook deliveries refused for their signature.");
   for (auto& link : impl_->links) {
     auto* c = link->slot->connector.get();
     auto label = http::Metrics::labels({{"connector", link->slot->config->id}});
-    metrics.gauge("simpul_connector_health" + label, "Connector health: 0 ok, 1 degraded, 2 failing.",
+    metrics.gauge("simpul_connector_health" + label,
+                  "Connector health: 0 ok, 1 degraded, 2 failing.",
                   [c] { return static_cast<double>(static_cast<int>(c->health().state)); });
     const BreakerState* st = &link->st;
-    metrics.gauge("simpul_connector_breaker_open" + label, "1 while the connector's circuit breaker is open.",
+    metrics.gauge("simpul_connector_breaker_open" + label,
+                  "1 while the connector's circuit breaker is open.",
                   [st] { return st->breaker_open ? 1.0 : 0.0; });
     if (link->slot->connector->delivers())
-      link->relay = std::make_unique<Relay>(ioc, reader, writer, impl_->clock, link->slot->outbox(), "connector", *link,
-                                            link->health);
+      link->relay = std::make_unique<Relay>(ioc, reader, writer, impl_->clock, link->slot->outbox(),
+                                            "connector", *link, link->health);
   }
 }
 
@@ -344,28 +374,32 @@ void ConnectorRuntime::wake() {
     if (link->relay) link->relay->wake();
 }
 
-std::vector<std::pair<std::string, std::pair<std::string, std::string>>> ConnectorRuntime::checks() const {
+std::vector<std::pair<std::string, std::pair<std::string, std::string>>> ConnectorRuntime::checks()
+    const {
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> out;
   for (const auto& slot : impl_->slots) {
     auto h = slot.connector->health();
-    out.push_back({Destination::connector(slot.config->id).name(), {std::string(to_string(h.state)), h.last_error}});
+    out.push_back({Destination::connector(slot.config->id).name(),
+                   {std::string(to_string(h.state)), h.last_error}});
   }
   return out;
 }
 
 void ConnectorRuntime::add_routes(http::Router& r) {
-  r.add("POST", "/v1/ingest/{connector}", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-    for (auto& slot : impl_->slots) {
-      if (slot.config->id == p.get("connector") && slot.connector->accepts_webhooks()) {
-        impl_->ingest_webhook(req, slot, std::move(reply));
-        return;
-      }
-    }
-    reply(problem(errc::not_found, "no webhook connector with this id"));
-  });
+  r.add("POST", "/v1/ingest/{connector}",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          for (auto& slot : impl_->slots) {
+            if (slot.config->id == p.get("connector") && slot.connector->accepts_webhooks()) {
+              impl_->ingest_webhook(req, slot, std::move(reply));
+              return;
+            }
+          }
+          reply(problem(errc::not_found, "no webhook connector with this id"));
+        });
 }
 
-void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply) {
+void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorSlot& slot,
+                                            http::Reply reply) {
   auto& cfg_ = cfg;
   auto& writer_ = writer;
   auto& metrics_ = metrics;
@@ -373,13 +407,14 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
   const std::string id = slot.config->id;
   TimeMs now = clock_();
   auto refuse = [&](const Problem& p, const char* what) {
-    metrics_.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
-    log::info("connector.rejected", {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
+    metrics_.add("simpul_connector_records_total",
+                 http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+    log::info("connector.rejected",
+              {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
     reply(http::problem_of(p));
   };
   if (!http::is_json(req.header("content-type"))) {
-    refuse(http::json_required_problem(),
-           "delivery");
+    refuse(http::json_required_problem(), "delivery");
     return;
   }
   WebhookRequest wr;
@@ -461,14 +496,20 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
         }
         if (answer->status != 200) {
           const auto& o = answer->outcomes.back();
-          metrics_.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
-          log::info("connector.rejected", {{"connector", id}, {"source_id", o.source_id}, {"reason", o.problem.detail}});
+          metrics_.add("simpul_connector_records_total",
+                       http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+          log::info("connector.rejected",
+                    {{"connector", id}, {"source_id", o.source_id}, {"reason", o.problem.detail}});
           reply(http::problem_of(o.problem));
           return;
         }
         for (const auto& o : answer->outcomes) {
-          metrics_.add("simpul_connector_records_total", http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
-          log::info("connector.record", {{"connector", id}, {"complaint_id", o.complaint_id}, {"outcome", to_string(o.outcome)}});
+          metrics_.add(
+              "simpul_connector_records_total",
+              http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
+          log::info("connector.record", {{"connector", id},
+                                         {"complaint_id", o.complaint_id},
+                                         {"outcome", to_string(o.outcome)}});
         }
         http::Response res;
         res.status = 200;
@@ -484,7 +525,8 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
   Store& reader = *reader_ptr;
   http::Metrics metrics;
   Supervisor supervisor(ioc, metrics);
-  auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, supervisor, cfg, reader, writer, metrics, system_now_ms);
+  auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, supervisor, cfg, reader, writer, metrics,
+                                                     system_now_ms);
   ConnectorSlot* slot = nullptr;
   for (auto& s : rt->slots)
     if (s.config->id == id) slot = &s;
@@ -497,7 +539,9 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
   });
   ioc.run_for(std::chrono::milliseconds(timeout_ms));
   writer.stop();
-  if (!result) return make_problem(errc::timeout, "", "timeout", "no answer within " + std::to_string(timeout_ms / 1000) + " s");
+  if (!result)
+    return make_problem(errc::timeout, "", "timeout",
+                        "no answer within " + std::to_string(timeout_ms / 1000) + " s");
   return *result;
 }
 

@@ -36,8 +36,9 @@ class Supervisor;
 
 class ConnectorRuntime {
  public:
-  ConnectorRuntime(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
-                   CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock);
+  ConnectorRuntime(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+                   Store& reader, CommitQueue& writer, http::Metrics& metrics,
+                   std::function<TimeMs()> clock);
   ~ConnectorRuntime();
   // The store routes for the outbound connectors (set on the writing store before it is used).
   std::vector<OutboundRoute> outbound_routes() const;
@@ -46,10 +47,11 @@ class ConnectorRuntime {
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> checks() const;
   void start();  // io thread: starts each connector and the relays
   void stop();
-  void wake();   // new outbox rows were committed
+  void wake();  // new outbox rows were committed
 
  private:
-  friend Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms);
+  friend Result<std::string> test_connector(const Config& cfg, const std::string& id,
+                                            int timeout_ms);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

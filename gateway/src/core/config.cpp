@@ -26,7 +26,9 @@ std::string resolve_path(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
-bool readable(const std::string& path) { return static_cast<bool>(std::ifstream(path, std::ios::binary)); }
+bool readable(const std::string& path) {
+  return static_cast<bool>(std::ifstream(path, std::ios::binary));
+}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -37,35 +39,57 @@ int get_int(const rapidjson::Value& obj, const char* key, int fallback) {
   return it != obj.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : fallback;
 }
 
-
 // What `simpul lapor-sim` speaks (docs/lapor.md): the defaults of dialect `lapor`.
 Config::Upstream::Lapor lapor_defaults() {
   Config::Upstream::Lapor l;
-  l.endpoints = {{"token", "/api/lapor/token"},         {"create", "/api/lapor/stream"},
-                 {"detail", "/api/lapor/stream"},       {"lookup", "/api/lapor/lookup"},
-                 {"claims", "/api/lapor/claims"},       {"claim", "/api/lapor/claim"},
-                 {"notifications", "/api/lapor/notification"}, {"topics", "/api/services/f01/gettopics"}};
-  l.fields = {
-      // token request and answer
-      {"client_id", "client_id"}, {"client_secret", "client_secret"}, {"token", "KeyToken"}, {"expires_in", "expires_in"},
-      // every answer
-      {"status", "status"}, {"error", "error"}, {"data", "data"},
-      // report create (multipart)
-      {"subject", "subject"}, {"content", "content"}, {"topic", "topik_nid"}, {"report_type", "report_type"},
-      {"is_anonim", "is_anonim"}, {"source", "source"}, {"ext_id", "ext_id"}, {"location", "location"},
-      {"reporter_name", "reporter_name"}, {"reporter_phone", "reporter_phone"}, {"reporter_email", "reporter_email"},
-      {"photo", "photo"},
-      // create and lookup answers, detail and claims requests
-      {"nid", "nid"},
-      // report detail
-      {"report_status", "status"}, {"report_agency", "agency"}, {"report_activity", "last_activity"},
-      // follow-ups
-      {"claim_text", "claim_text"}, {"claim_date", "tanggal"}, {"claim_by", "LevelName"}, {"claim_source", "source"},
-      // notifications
-      {"since", "since"}, {"notification_id", "id"}, {"notification_nid", "stream_nid"},
-      {"notification_group", "group_notification"}};
-  l.success = {{"token", 1}, {"create", 0}, {"detail", 1}, {"lookup", 1},
-               {"claims", 1}, {"claim", 1}, {"notifications", 1}, {"topics", 1}};
+  l.endpoints = {{"token", "/api/lapor/token"},
+                 {"create", "/api/lapor/stream"},
+                 {"detail", "/api/lapor/stream"},
+                 {"lookup", "/api/lapor/lookup"},
+                 {"claims", "/api/lapor/claims"},
+                 {"claim", "/api/lapor/claim"},
+                 {"notifications", "/api/lapor/notification"},
+                 {"topics", "/api/services/f01/gettopics"}};
+  l.fields = {// token request and answer
+              {"client_id", "client_id"},
+              {"client_secret", "client_secret"},
+              {"token", "KeyToken"},
+              {"expires_in", "expires_in"},
+              // every answer
+              {"status", "status"},
+              {"error", "error"},
+              {"data", "data"},
+              // report create (multipart)
+              {"subject", "subject"},
+              {"content", "content"},
+              {"topic", "topik_nid"},
+              {"report_type", "report_type"},
+              {"is_anonim", "is_anonim"},
+              {"source", "source"},
+              {"ext_id", "ext_id"},
+              {"location", "location"},
+              {"reporter_name", "reporter_name"},
+              {"reporter_phone", "reporter_phone"},
+              {"reporter_email", "reporter_email"},
+              {"photo", "photo"},
+              // create and lookup answers, detail and claims requests
+              {"nid", "nid"},
+              // report detail
+              {"report_status", "status"},
+              {"report_agency", "agency"},
+              {"report_activity", "last_activity"},
+              // follow-ups
+              {"claim_text", "claim_text"},
+              {"claim_date", "tanggal"},
+              {"claim_by", "LevelName"},
+              {"claim_source", "source"},
+              // notifications
+              {"since", "since"},
+              {"notification_id", "id"},
+              {"notification_nid", "stream_nid"},
+              {"notification_group", "group_notification"}};
+  l.success = {{"token", 1},  {"create", 0}, {"detail", 1},        {"lookup", 1},
+               {"claims", 1}, {"claim", 1},  {"notifications", 1}, {"topics", 1}};
   l.status_codes = {{"0", Status::received},    {"2", Status::pending},     {"1", Status::verified},
                     {"5", Status::in_progress}, {"7", Status::in_progress}, {"9", Status::closed}};
   return l;
@@ -87,7 +111,8 @@ void read_lapor(const rapidjson::Value& l, Config::Upstream::Lapor& out, const s
     for (const auto& m : l[member].GetObject()) {
       std::string k = m.name.GetString();
       if (!into.count(k))
-        throw ConfigError(file, std::string("/upstream/lapor/") + member + "/" + k, "unknown name (docs/lapor.md lists them)");
+        throw ConfigError(file, std::string("/upstream/lapor/") + member + "/" + k,
+                          "unknown name (docs/lapor.md lists them)");
       into[k] = m.value.GetString();
     }
   };
@@ -97,7 +122,8 @@ void read_lapor(const rapidjson::Value& l, Config::Upstream::Lapor& out, const s
     for (const auto& m : l["success"].GetObject()) {
       std::string k = m.name.GetString();
       if (!out.success.count(k))
-        throw ConfigError(file, "/upstream/lapor/success/" + k, "unknown endpoint (docs/lapor.md lists them)");
+        throw ConfigError(file, "/upstream/lapor/success/" + k,
+                          "unknown endpoint (docs/lapor.md lists them)");
       out.success[k] = m.value.GetInt();
     }
   }
@@ -134,17 +160,20 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.store.max_batch = get_int(s, "max_batch", c.store.max_batch);
 
   if (d.HasMember("federation"))
-    c.federation.max_clock_skew_s = get_int(d["federation"], "max_clock_skew_s", c.federation.max_clock_skew_s);
+    c.federation.max_clock_skew_s =
+        get_int(d["federation"], "max_clock_skew_s", c.federation.max_clock_skew_s);
 
   const auto& h = d["http"];
   std::string listen = json::get_string(h, "listen");
   auto colon = listen.rfind(':');
   c.http.host = listen.substr(0, colon);
-  if (c.http.host.size() > 2 && c.http.host.front() == '[') c.http.host = c.http.host.substr(1, c.http.host.size() - 2);
+  if (c.http.host.size() > 2 && c.http.host.front() == '[')
+    c.http.host = c.http.host.substr(1, c.http.host.size() - 2);
   int port = std::atoi(listen.c_str() + colon + 1);
   if (port > 65535) throw ConfigError(file, "/http/listen", "port out of range");
   c.http.port = static_cast<std::uint16_t>(port);
-  c.http.max_body_bytes = static_cast<std::size_t>(get_int(h, "max_body_bytes", static_cast<int>(c.http.max_body_bytes)));
+  c.http.max_body_bytes = static_cast<std::size_t>(
+      get_int(h, "max_body_bytes", static_cast<int>(c.http.max_body_bytes)));
   c.http.header_timeout_ms = get_int(h, "header_timeout_ms", c.http.header_timeout_ms);
   c.http.body_timeout_ms = get_int(h, "body_timeout_ms", c.http.body_timeout_ms);
   c.http.max_connections = get_int(h, "max_connections", c.http.max_connections);
@@ -152,13 +181,16 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   if (h.HasMember("tls")) {
     c.http.tls.cert_file = resolve_path(base_dir, json::get_string(h["tls"], "cert_file"));
     c.http.tls.key_file = resolve_path(base_dir, json::get_string(h["tls"], "key_file"));
-    if (!readable(c.http.tls.cert_file)) throw ConfigError(file, "/http/tls/cert_file", "cannot read " + c.http.tls.cert_file);
-    if (!readable(c.http.tls.key_file)) throw ConfigError(file, "/http/tls/key_file", "cannot read " + c.http.tls.key_file);
+    if (!readable(c.http.tls.cert_file))
+      throw ConfigError(file, "/http/tls/cert_file", "cannot read " + c.http.tls.cert_file);
+    if (!readable(c.http.tls.key_file))
+      throw ConfigError(file, "/http/tls/key_file", "cannot read " + c.http.tls.key_file);
   }
   if (!c.http.tls.enabled() && !c.http.allow_plain_http && !is_loopback(c.http.host))
-    throw ConfigError(file, "/http/listen",
-                      "plain HTTP on a non-loopback address would expose complaints and tokens on the network; "
-                      "configure http.tls, or set http.allow_plain_http when a TLS proxy sits in front");
+    throw ConfigError(
+        file, "/http/listen",
+        "plain HTTP on a non-loopback address would expose complaints and tokens on the network; "
+        "configure http.tls, or set http.allow_plain_http when a TLS proxy sits in front");
 
   c.auth.admin_token_ref = json::get_string(d["auth"], "admin_token");
 
@@ -176,14 +208,18 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       ChildNode child;
       child.id = json::get_string(arr[i], "id");
       if (child.id == c.node.id)
-        throw ConfigError(file, "/children/" + std::to_string(i) + "/id", "a node cannot be its own child");
+        throw ConfigError(file, "/children/" + std::to_string(i) + "/id",
+                          "a node cannot be its own child");
       for (const auto& other : c.children)
         if (other.id == child.id)
-          throw ConfigError(file, "/children/" + std::to_string(i) + "/id", "child " + child.id + " is listed twice");
+          throw ConfigError(file, "/children/" + std::to_string(i) + "/id",
+                            "child " + child.id + " is listed twice");
       if (arr[i].HasMember("regions"))
-        for (const auto& r : arr[i]["regions"].GetArray()) child.regions.emplace_back(r.GetString());
+        for (const auto& r : arr[i]["regions"].GetArray())
+          child.regions.emplace_back(r.GetString());
       if (arr[i].HasMember("agencies"))
-        for (const auto& a : arr[i]["agencies"].GetArray()) child.agencies.emplace_back(a.GetString());
+        for (const auto& a : arr[i]["agencies"].GetArray())
+          child.agencies.emplace_back(a.GetString());
       c.children.push_back(std::move(child));
     }
   }
@@ -209,9 +245,10 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.upstream.port = static_cast<std::uint16_t>(port);
     bool plain_ok = u.HasMember("allow_plain_http") && u["allow_plain_http"].GetBool();
     if (!https && !is_loopback(host) && !plain_ok)
-      throw ConfigError(file, "/upstream/url",
-                        "plain HTTP to a non-loopback parent would expose complaints on the network; "
-                        "use https://, or set allow_plain_http only on a private link");
+      throw ConfigError(
+          file, "/upstream/url",
+          "plain HTTP to a non-loopback parent would expose complaints on the network; "
+          "use https://, or set allow_plain_http only on a private link");
     c.upstream.tls.enabled = https;
     c.upstream.tls.server_name = json::get_string(u, "server_name", host);
     std::string ca = json::get_string(u, "ca_file");
@@ -222,7 +259,8 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
         throw ConfigError(file, "/upstream/ca_file", "cannot read " + c.upstream.tls.ca_file);
     }
     c.upstream.node = json::get_string(u, "node");
-    if (c.upstream.node == c.node.id) throw ConfigError(file, "/upstream/node", "a node cannot be its own parent");
+    if (c.upstream.node == c.node.id)
+      throw ConfigError(file, "/upstream/node", "a node cannot be its own parent");
     c.upstream.credential_ref = json::get_string(u, "credential");
     c.upstream.batch = get_int(u, "batch", c.upstream.batch);
     c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
@@ -231,7 +269,8 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.upstream.dialect = json::get_string(u, "dialect", c.upstream.dialect);
     if (c.upstream.dialect == "lapor") {
       if (!u.HasMember("lapor"))
-        throw ConfigError(file, "/upstream/lapor", "dialect lapor needs a lapor block (at least client_id)");
+        throw ConfigError(file, "/upstream/lapor",
+                          "dialect lapor needs a lapor block (at least client_id)");
       c.upstream.lapor = lapor_defaults();
       read_lapor(u["lapor"], c.upstream.lapor, file);
     } else if (u.HasMember("lapor")) {
@@ -250,10 +289,12 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
         throw ConfigError(file, pointer, "cannot read " + path);
       }
       auto ref = json::parse(text);
-      if (!ref || !ref->IsArray()) throw ConfigError(file, pointer, path + " must hold a JSON array");
+      if (!ref || !ref->IsArray())
+        throw ConfigError(file, pointer, path + " must hold a JSON array");
       for (rapidjson::SizeType i = 0; i < ref->Size(); ++i)
         if (!(*ref)[i].IsObject() || !(*ref)[i].HasMember("id") || !(*ref)[i]["id"].IsString())
-          throw ConfigError(file, pointer, path + ": item " + std::to_string(i) + " needs a string \"id\"");
+          throw ConfigError(file, pointer,
+                            path + ": item " + std::to_string(i) + " needs a string \"id\"");
       c.reference.emplace_back(name, json::stringify(*ref));
     }
   }
@@ -265,7 +306,8 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       ci.id = json::get_string(arr[i], "id");
       ci.type = json::get_string(arr[i], "type");
       for (const auto& other : c.connectors)
-        if (other.id == ci.id) throw ConfigError(file, ci.pointer + "/id", "connector " + ci.id + " is listed twice");
+        if (other.id == ci.id)
+          throw ConfigError(file, ci.pointer + "/id", "connector " + ci.id + " is listed twice");
       auto mapping = json::get_string(arr[i], "mapping");
       if (!mapping.empty()) ci.mapping_file = resolve_path(base_dir, mapping);
       ci.settings = arr[i].HasMember("settings") ? json::stringify(arr[i]["settings"]) : "{}";
@@ -304,10 +346,11 @@ std::string resolve_secret(const std::string& ref, const std::string& file,
 }
 
 FoldContext fold_context(const Config& cfg) {
-  auto calendar = cfg.sla.holidays_file.empty()
-                      ? std::make_shared<const WorkingDayCalendar>(cfg.node.zone, std::set<std::int64_t>{})
-                      : std::make_shared<const WorkingDayCalendar>(
-                            WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone));
+  auto calendar =
+      cfg.sla.holidays_file.empty()
+          ? std::make_shared<const WorkingDayCalendar>(cfg.node.zone, std::set<std::int64_t>{})
+          : std::make_shared<const WorkingDayCalendar>(
+                WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone));
   return FoldContext{std::move(calendar), cfg.sla.rules};
 }
 

@@ -31,7 +31,7 @@ struct Config {
     std::string path;
     bool synchronous_full = true;  // PRAGMA synchronous=FULL on the ingest path
     int busy_timeout_ms = 5000;
-    int max_batch = 512;  // most requests one group commit takes
+    int max_batch = 512;     // most requests one group commit takes
     bool new_store = false;  // `serve --new-store`: begin an empty store where one is expected
   } store;
 
@@ -68,26 +68,26 @@ struct Config {
     bool enabled = false;
     std::string host;  // from url: a name or an IP address
     std::uint16_t port = 0;
-    http::TlsClientConfig tls;   // https: on, ca_file, server_name (default: host)
-    std::string node;            // the parent's node id (its hop name)
-    std::string credential_ref;  // env:NAME or file:/path; a node token issued by the parent
-    int batch = 200;             // events per POST /fed/v1/events
-    int poll_wait_s = 25;        // long-poll wait on the changes feed
-    int timeout_ms = 10'000;     // per request, on top of the long-poll wait
-    int max_backoff_ms = 30'000;  // cap of the retry backoff (full jitter below it)
+    http::TlsClientConfig tls;       // https: on, ca_file, server_name (default: host)
+    std::string node;                // the parent's node id (its hop name)
+    std::string credential_ref;      // env:NAME or file:/path; a node token issued by the parent
+    int batch = 200;                 // events per POST /fed/v1/events
+    int poll_wait_s = 25;            // long-poll wait on the changes feed
+    int timeout_ms = 10'000;         // per request, on top of the long-poll wait
+    int max_backoff_ms = 30'000;     // cap of the retry backoff (full jitter below it)
     std::string dialect = "simpul";  // "simpul" (a parent Simpul node) or "lapor" (docs/lapor.md)
     // Dialect `lapor`: the national hub's surface. Every name is config so an operator can follow
     // the live API without a rebuild; the defaults are what `simpul lapor-sim` speaks.
     struct Lapor {
-      std::string client_id;             // who asks for a KEYTOKEN (the secret is `credential`)
-      std::string source = "simpul";     // the channel name sent with every report and claim
-      int poll_interval_ms = 5'000;      // notifications
-      int sweep_interval_s = 300;        // re-read the detail of open linked reports
-      int sweep_batch = 50;              // reports per sweep step
-      int topics_refresh_s = 86'400;     // the topic tree
+      std::string client_id;               // who asks for a KEYTOKEN (the secret is `credential`)
+      std::string source = "simpul";       // the channel name sent with every report and claim
+      int poll_interval_ms = 5'000;        // notifications
+      int sweep_interval_s = 300;          // re-read the detail of open linked reports
+      int sweep_batch = 50;                // reports per sweep step
+      int topics_refresh_s = 86'400;       // the topic tree
       int max_attachment_bytes = 5 << 20;  // larger files are sent as links in the content
-      std::string default_topic = "0";   // topik_nid when the record has no topic id
-      int expired_status = -1;           // the `status` value meaning "KEYTOKEN expired"
+      std::string default_topic = "0";     // topik_nid when the record has no topic id
+      int expired_status = -1;             // the `status` value meaning "KEYTOKEN expired"
       // endpoint name -> path: token create detail lookup claims claim notifications topics
       std::map<std::string, std::string> endpoints;
       // role -> the hub's field name (request and answer fields; docs/lapor.md lists the roles)

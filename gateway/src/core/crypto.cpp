@@ -32,8 +32,7 @@ void random_bytes(void* out, std::size_t n) {
 }
 
 std::string random_token(std::size_t bytes) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string raw(bytes, '\0');
   random_bytes(raw.data(), raw.size());
   std::string out;
@@ -60,9 +59,10 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  SIMPUL_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                    reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len) != nullptr,
-               "HMAC-SHA256 failed");
+  SIMPUL_CHECK(
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len) != nullptr,
+      "HMAC-SHA256 failed");
   return to_hex(out, len);
 }
 

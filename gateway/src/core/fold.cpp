@@ -18,27 +18,39 @@ bool in(Status s, std::initializer_list<Status> set) {
 bool allowed(Status from, EventKind kind) {
   using S = Status;
   switch (kind) {
-    case EventKind::created: return false;  // handled before the table
+    case EventKind::created:
+      return false;  // handled before the table
     case EventKind::amended:
-    case EventKind::linked: return true;
-    case EventKind::sla_breached: return !in(from, {S::closed, S::archived, S::cancelled});
-    case EventKind::verified: return in(from, {S::received, S::pending});
-    case EventKind::held: return in(from, {S::received, S::verified, S::disposed, S::in_progress});
-    case EventKind::disposed: return in(from, {S::received, S::verified, S::pending});
+    case EventKind::linked:
+      return true;
+    case EventKind::sla_breached:
+      return !in(from, {S::closed, S::archived, S::cancelled});
+    case EventKind::verified:
+      return in(from, {S::received, S::pending});
+    case EventKind::held:
+      return in(from, {S::received, S::verified, S::disposed, S::in_progress});
+    case EventKind::disposed:
+      return in(from, {S::received, S::verified, S::pending});
     case EventKind::forwarded:
       return in(from, {S::received, S::verified, S::pending, S::disposed, S::in_progress});
-    case EventKind::not_authority: return in(from, {S::disposed, S::in_progress});
-    case EventKind::progressed: return in(from, {S::disposed, S::responded});
-    case EventKind::responded: return in(from, {S::disposed, S::in_progress, S::responded});
+    case EventKind::not_authority:
+      return in(from, {S::disposed, S::in_progress});
+    case EventKind::progressed:
+      return in(from, {S::disposed, S::responded});
+    case EventKind::responded:
+      return in(from, {S::disposed, S::in_progress, S::responded});
     case EventKind::citizen_replied:
-      return in(from, {S::received, S::pending, S::verified, S::disposed, S::in_progress,
-                       S::responded});
-    case EventKind::closed: return in(from, {S::responded, S::in_progress});
-    case EventKind::reopened: return from == S::closed;
-    case EventKind::archived: return in(from, {S::received, S::pending, S::verified});
+      return in(from,
+                {S::received, S::pending, S::verified, S::disposed, S::in_progress, S::responded});
+    case EventKind::closed:
+      return in(from, {S::responded, S::in_progress});
+    case EventKind::reopened:
+      return from == S::closed;
+    case EventKind::archived:
+      return in(from, {S::received, S::pending, S::verified});
     case EventKind::cancelled:
-      return in(from, {S::received, S::pending, S::verified, S::disposed, S::in_progress,
-                       S::responded});
+      return in(from,
+                {S::received, S::pending, S::verified, S::disposed, S::in_progress, S::responded});
   }
   return false;
 }
@@ -46,7 +58,7 @@ bool allowed(Status from, EventKind kind) {
 struct Applier {
   const FoldContext& ctx;
   ComplaintState& s;
-  std::string received_by;  // origin of the `created` event: the node that received it
+  std::string received_by;    // origin of the `created` event: the node that received it
   bool out_of_order = false;  // set by apply() when the conflict is the event's position
 
   std::optional<TimeMs> due(TimeMs from, int days) const {
@@ -88,7 +100,8 @@ struct Applier {
       return std::nullopt;
     };
     switch (e.kind) {
-      case EventKind::created: break;
+      case EventKind::created:
+        break;
       case EventKind::amended: {
         auto it = p.FindMember("fields");
         if (it == p.MemberEnd() || !it->value.IsObject())
@@ -97,8 +110,7 @@ struct Applier {
         auto& r = *rec;
         for (const auto& m : it->value.GetObject()) {
           std::string name(m.name.GetString(), m.name.GetStringLength());
-          if (name == "id" || name == "refs")
-            return "amended: \"" + name + "\" cannot be amended";
+          if (name == "id" || name == "refs") return "amended: \"" + name + "\" cannot be amended";
           if (name == "status" || name == "deadlines")
             return "amended: \"" + name + "\" is derived from the events; post the event instead";
           // The reporter of a complaint received anonim or rahasia never leaves the node that
@@ -106,7 +118,8 @@ struct Applier {
           if (name == "privacy" && m.value.IsString() && e.origin != received_by) {
             auto to = parse_privacy({m.value.GetString(), m.value.GetStringLength()});
             if (to && privacy_rank(*to) < privacy_rank(s.record.privacy))
-              return "amended: only " + received_by + ", the node that received the complaint, may lower its privacy";
+              return "amended: only " + received_by +
+                     ", the node that received the complaint, may lower its privacy";
           }
           r.RemoveMember(name.c_str());
           r.AddMember(rapidjson::Value(name.c_str(), r.GetAllocator()),
@@ -129,7 +142,9 @@ struct Applier {
         s.status = Status::verified;
         s.rerouting = false;
         break;
-      case EventKind::held: s.status = Status::pending; break;
+      case EventKind::held:
+        s.status = Status::pending;
+        break;
       case EventKind::disposed:
       case EventKind::forwarded:
         if (auto err = need("agency")) return err;
@@ -145,7 +160,9 @@ struct Applier {
         s.deadlines.followup_due.reset();
         s.deadlines.verify_due = due(e.at, ctx.sla.verify_days);
         break;
-      case EventKind::progressed: s.status = Status::in_progress; break;
+      case EventKind::progressed:
+        s.status = Status::in_progress;
+        break;
       case EventKind::responded:
         if (auto err = need("text")) return err;
         ++s.responses;

@@ -3,12 +3,12 @@
 #include <rapidjson/error/en.h>
 #include <utf8.h>
 
-#include "core/redact.hpp"
-#include "simpul/time.hpp"
-
 #include <optional>
 #include <unordered_set>
 #include <vector>
+
+#include "core/redact.hpp"
+#include "simpul/time.hpp"
 
 namespace simpul::json {
 namespace {
@@ -26,8 +26,10 @@ std::optional<std::size_t> too_deep(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -60,15 +62,15 @@ bool has_nul(const rapidjson::Value& v) {
 }
 
 // What makes a parsed document mean different things to different readers, checked on one
-// iterative walk: a string or member name that is not UTF-8, a NUL inside a string or member name (C strings end there: a title became
-// "Jalan"), a member name twice in one object (which one wins depends on the reader), a number
-// out of range. The pointer names where, built only once something is found; member names are
-// never put in the detail.
+// iterative walk: a string or member name that is not UTF-8, a NUL inside a string or member name
+// (C strings end there: a title became "Jalan"), a member name twice in one object (which one wins
+// depends on the reader), a number out of range. The pointer names where, built only once something
+// is found; member names are never put in the detail.
 std::optional<Problem> ambiguity(const rapidjson::Value& root) {
   struct Frame {
     const rapidjson::Value* v;
-    std::size_t parent;  // index into `frames` of the container, npos for the root
-    std::string_view token;  // member name, or
+    std::size_t parent;         // index into `frames` of the container, npos for the root
+    std::string_view token;     // member name, or
     rapidjson::SizeType index;  // array index when `token` is not a member's
     bool member;
   };
@@ -76,7 +78,8 @@ std::optional<Problem> ambiguity(const rapidjson::Value& root) {
   auto pointer_of = [&](std::size_t i) {
     std::vector<std::string> tokens;
     for (; frames[i].parent != std::string_view::npos; i = frames[i].parent)
-      tokens.push_back(frames[i].member ? pointer_token(frames[i].token) : std::to_string(frames[i].index));
+      tokens.push_back(frames[i].member ? pointer_token(frames[i].token)
+                                        : std::to_string(frames[i].index));
     std::string out;
     for (auto it = tokens.rbegin(); it != tokens.rend(); ++it) out += "/" + *it;
     return out;
@@ -87,11 +90,14 @@ std::optional<Problem> ambiguity(const rapidjson::Value& root) {
     todo.pop_back();
     const rapidjson::Value& v = *frames[i].v;
     if (huge(v))
-      return make_problem(errc::invalid_json, pointer_of(i), "number", "a number beyond +-9.2e18 (64-bit range) is refused");
+      return make_problem(errc::invalid_json, pointer_of(i), "number",
+                          "a number beyond +-9.2e18 (64-bit range) is refused");
     if (v.IsString() && !valid_utf8(v))
-      return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8", "the string is not valid UTF-8");
+      return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8",
+                          "the string is not valid UTF-8");
     if (v.IsString() && has_nul(v))
-      return make_problem(errc::invalid_value, pointer_of(i), "nul", "the string contains a NUL character");
+      return make_problem(errc::invalid_value, pointer_of(i), "nul",
+                          "the string contains a NUL character");
     if (v.IsArray()) {
       for (rapidjson::SizeType k = 0; k < v.Size(); ++k) {
         frames.push_back({&v[k], i, {}, k, false});
@@ -106,9 +112,11 @@ std::optional<Problem> ambiguity(const rapidjson::Value& root) {
       for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
         std::string_view name(m->name.GetString(), m->name.GetStringLength());
         if (!valid_utf8(m->name))
-          return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8", "a member name is not valid UTF-8");
+          return make_problem(errc::invalid_utf8, pointer_of(i), "utf-8",
+                              "a member name is not valid UTF-8");
         if (has_nul(m->name))
-          return make_problem(errc::invalid_value, pointer_of(i), "nul", "a member name contains a NUL character");
+          return make_problem(errc::invalid_value, pointer_of(i), "nul",
+                              "a member name contains a NUL character");
         bool repeated = false;
         if (large) {
           repeated = !seen.insert(name).second;
@@ -131,7 +139,8 @@ template <unsigned Flags>
 Result<rapidjson::Document> parse_with(std::string_view text) {
   if (auto at = too_deep(text))
     return make_problem(errc::invalid_json, "", "depth",
-                        "nesting deeper than " + std::to_string(kMaxDepth) + " levels at byte " + std::to_string(*at));
+                        "nesting deeper than " + std::to_string(kMaxDepth) + " levels at byte " +
+                            std::to_string(*at));
   rapidjson::Document doc;
   doc.Parse<Flags>(text.data(), text.size());
   if (doc.HasParseError()) {
@@ -145,7 +154,9 @@ Result<rapidjson::Document> parse_with(std::string_view text) {
 }
 
 void key(Writer& w, const char* k) { w.Key(k); }
-void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 void kv(Writer& w, const char* k, std::string_view v) {
   key(w, k);
   str(w, v);
@@ -179,9 +190,12 @@ std::string stringify(const rapidjson::Value& v) {
 std::string pointer_token(std::string_view name) {
   std::string out;
   for (char c : name) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }
@@ -387,7 +401,8 @@ void write_event(Writer& w, const Event& e, bool include_pii) {
   w.StartObject();
   kv(w, "role", e.actor.role);
   if (!e.actor.agency.empty()) kv(w, "agency", e.actor.agency);
-  if (!e.actor.name.empty() && (include_pii || !actor_identifies_reporter(e))) kv(w, "name", e.actor.name);
+  if (!e.actor.name.empty() && (include_pii || !actor_identifies_reporter(e)))
+    kv(w, "name", e.actor.name);
   w.EndObject();
   kv(w, "kind", to_string(e.kind));
   key(w, "payload");

@@ -16,10 +16,14 @@ std::function<void(std::string_view)> g_sink;
 
 const char* name(Level l) {
   switch (l) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
@@ -60,10 +64,14 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::string_view>) w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-          else if constexpr (std::is_same_v<T, std::int64_t>) w.Int64(v);
-          else if constexpr (std::is_same_v<T, double>) w.Double(v);
-          else w.Bool(v);
+          if constexpr (std::is_same_v<T, std::string_view>)
+            w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+          else if constexpr (std::is_same_v<T, std::int64_t>)
+            w.Int64(v);
+          else if constexpr (std::is_same_v<T, double>)
+            w.Double(v);
+          else
+            w.Bool(v);
         },
         f.value);
   }

@@ -83,7 +83,9 @@ constexpr std::array<std::pair<MergeResult, std::string_view>, 4> kMergeResults{
 }  // namespace
 
 std::string_view to_string(MergeResult v) noexcept { return name_of(kMergeResults, v); }
-std::optional<MergeResult> parse_merge_result(std::string_view s) noexcept { return value_of(kMergeResults, s); }
+std::optional<MergeResult> parse_merge_result(std::string_view s) noexcept {
+  return value_of(kMergeResults, s);
+}
 std::string_view to_string(ComplaintType v) noexcept { return name_of(kTypes, v); }
 std::string_view to_string(Privacy v) noexcept { return name_of(kPrivacy, v); }
 std::string_view to_string(Channel v) noexcept { return name_of(kChannels, v); }
@@ -96,9 +98,12 @@ std::optional<Privacy> parse_privacy(std::string_view s) noexcept { return value
 
 int privacy_rank(Privacy p) noexcept {
   switch (p) {
-    case Privacy::public_: return 0;
-    case Privacy::anonim: return 1;
-    case Privacy::rahasia: return 2;
+    case Privacy::public_:
+      return 0;
+    case Privacy::anonim:
+      return 1;
+    case Privacy::rahasia:
+      return 2;
   }
   return 2;
 }

@@ -12,9 +12,12 @@
 namespace simpul {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
-// Lowercase ASCII, spaces and dashes to underscores: "Permintaan Informasi" -> "permintaan_informasi".
+// Lowercase ASCII, spaces and dashes to underscores: "Permintaan Informasi" ->
+// "permintaan_informasi".
 std::string spelling_key(std::string_view raw) {
   std::string s = trim(raw);
   for (char& c : s) {
@@ -73,21 +76,36 @@ constexpr std::array<std::pair<std::string_view, Privacy>, 16> kPrivacySpellings
 }};
 
 constexpr std::array<std::pair<std::string_view, Channel>, 31> kChannelSpellings{{
-    {"web", Channel::web},           {"website", Channel::web},
-    {"situs", Channel::web},         {"app", Channel::app},
-    {"aplikasi", Channel::app},      {"mobile", Channel::app},
-    {"android", Channel::app},       {"ios", Channel::app},
-    {"sms", Channel::sms},           {"whatsapp", Channel::whatsapp},
-    {"wa", Channel::whatsapp},       {"email", Channel::email},
-    {"e_mail", Channel::email},      {"surel", Channel::email},
-    {"social", Channel::social},     {"sosmed", Channel::social},
-    {"medsos", Channel::social},     {"media_sosial", Channel::social},
-    {"walk_in", Channel::walk_in},   {"walkin", Channel::walk_in},
-    {"tatap_muka", Channel::walk_in}, {"loket", Channel::walk_in},
-    {"phone", Channel::phone},       {"telepon", Channel::phone},
-    {"telp", Channel::phone},        {"hotline", Channel::phone},
-    {"call_center", Channel::phone}, {"lapor", Channel::lapor},
-    {"sp4n", Channel::lapor},        {"import", Channel::import},
+    {"web", Channel::web},
+    {"website", Channel::web},
+    {"situs", Channel::web},
+    {"app", Channel::app},
+    {"aplikasi", Channel::app},
+    {"mobile", Channel::app},
+    {"android", Channel::app},
+    {"ios", Channel::app},
+    {"sms", Channel::sms},
+    {"whatsapp", Channel::whatsapp},
+    {"wa", Channel::whatsapp},
+    {"email", Channel::email},
+    {"e_mail", Channel::email},
+    {"surel", Channel::email},
+    {"social", Channel::social},
+    {"sosmed", Channel::social},
+    {"medsos", Channel::social},
+    {"media_sosial", Channel::social},
+    {"walk_in", Channel::walk_in},
+    {"walkin", Channel::walk_in},
+    {"tatap_muka", Channel::walk_in},
+    {"loket", Channel::walk_in},
+    {"phone", Channel::phone},
+    {"telepon", Channel::phone},
+    {"telp", Channel::phone},
+    {"hotline", Channel::phone},
+    {"call_center", Channel::phone},
+    {"lapor", Channel::lapor},
+    {"sp4n", Channel::lapor},
+    {"import", Channel::import},
     {"migrasi", Channel::import},
 }};
 
@@ -156,20 +174,22 @@ void canonical_enum(rapidjson::Document& doc, const char* key,
                       doc.GetAllocator());
 }
 
-constexpr TimeMs kEarliestComplaint = 631152000000;  // 1990-01-01T00:00:00Z
+constexpr TimeMs kEarliestComplaint = 631152000000;    // 1990-01-01T00:00:00Z
 constexpr TimeMs kFutureSlackMs = 24LL * 3600 * 1000;  // a source's clock a little ahead
 
 std::optional<Problem> canonical_time(rapidjson::Document& doc, rapidjson::Value& obj,
-                                      const char* key, const std::string& pointer,
-                                      const Zone& zone, TimeMs now) {
+                                      const char* key, const std::string& pointer, const Zone& zone,
+                                      TimeMs now) {
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd() || !it->value.IsString()) return std::nullopt;
   auto t = parse_timestamp({it->value.GetString(), it->value.GetStringLength()}, zone);
   if (!t) return at(errc::invalid_value, pointer, "timestamp", t.error().detail);
   // Years such as 0000 or 9999 are typing errors or clock faults, and a time in the future would
   // fold after every later action: a complaint happened between 1990 and (a day past) now.
-  if (*t < kEarliestComplaint) return at(errc::invalid_value, pointer, "timestamp", "lies before 1990");
-  if (now > 0 && *t > now + kFutureSlackMs) return at(errc::invalid_value, pointer, "timestamp", "lies in the future");
+  if (*t < kEarliestComplaint)
+    return at(errc::invalid_value, pointer, "timestamp", "lies before 1990");
+  if (now > 0 && *t > now + kFutureSlackMs)
+    return at(errc::invalid_value, pointer, "timestamp", "lies in the future");
   std::string s = format_utc(*t);
   it->value.SetString(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), doc.GetAllocator());
   return std::nullopt;
@@ -188,9 +208,15 @@ std::optional<Problem> check_strings(rapidjson::Document& doc) {
   return clean_strings(doc, "", doc.GetAllocator(), 0);
 }
 
-std::optional<ComplaintType> normalize_type(std::string_view raw) { return lookup(kTypeSpellings, raw); }
-std::optional<Privacy> normalize_privacy(std::string_view raw) { return lookup(kPrivacySpellings, raw); }
-std::optional<Channel> normalize_channel(std::string_view raw) { return lookup(kChannelSpellings, raw); }
+std::optional<ComplaintType> normalize_type(std::string_view raw) {
+  return lookup(kTypeSpellings, raw);
+}
+std::optional<Privacy> normalize_privacy(std::string_view raw) {
+  return lookup(kPrivacySpellings, raw);
+}
+std::optional<Channel> normalize_channel(std::string_view raw) {
+  return lookup(kChannelSpellings, raw);
+}
 
 Result<std::string> normalize_phone(std::string_view raw) {
   std::string digits;
@@ -204,7 +230,8 @@ Result<std::string> normalize_phone(std::string_view raw) {
     } else if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/') {
       continue;
     } else {
-      return at(errc::invalid_value, "", "phone", "a phone number may hold only digits, +, spaces, dashes, dots and parentheses");
+      return at(errc::invalid_value, "", "phone",
+                "a phone number may hold only digits, +, spaces, dashes, dots and parentheses");
     }
   }
   std::string national;
@@ -221,7 +248,8 @@ Result<std::string> normalize_phone(std::string_view raw) {
   }
   if (!national.empty() && national[0] == '0') national.erase(0, 1);  // "+62 (0)812..."
   if (national.size() < 7 || national.size() > 13)
-    return at(errc::invalid_value, "", "phone", "an Indonesian number has 7 to 13 digits after +62");
+    return at(errc::invalid_value, "", "phone",
+              "an Indonesian number has 7 to 13 digits after +62");
   return "+62" + national;
 }
 

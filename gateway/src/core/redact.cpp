@@ -9,7 +9,8 @@ bool strip_reporter(rapidjson::Value& payload, EventKind kind) {
   if (kind == EventKind::created) return payload.RemoveMember("reporter");
   if (kind == EventKind::amended) {
     auto it = payload.FindMember("fields");
-    if (it != payload.MemberEnd() && it->value.IsObject()) return it->value.RemoveMember("reporter");
+    if (it != payload.MemberEnd() && it->value.IsObject())
+      return it->value.RemoveMember("reporter");
   }
   return false;
 }

@@ -94,7 +94,8 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
         schema_node->HasMember("properties") ? &(*schema_node)["properties"] : nullptr;
     for (const auto& m : doc_node->GetObject()) {
       if (!props || !props->HasMember(m.name)) {
-        p.pointer = doc_ptr + "/" + json::pointer_token({m.name.GetString(), m.name.GetStringLength()});
+        p.pointer =
+            doc_ptr + "/" + json::pointer_token({m.name.GetString(), m.name.GetStringLength()});
         p.detail = "unknown field";
         return p;
       }

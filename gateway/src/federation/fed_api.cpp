@@ -42,31 +42,36 @@ FederationApi::FederationApi(const Config& cfg, Store& reader, CommitQueue& writ
       clock_(std::move(clock)) {}
 
 void FederationApi::add_routes(http::Router& r) {
-  r.add("POST", "/fed/v1/events", [this](const http::Request& req, const http::Params&, http::Reply reply) {
-    post_events(req, std::move(reply));
-  });
-  r.add("GET", "/fed/v1/reference/{name}", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-    auto child = child_of(req);
-    if (!child) {
-      reply(http::problem_of(child.error()));
-      return;
-    }
-    for (const auto& [name, text] : cfg_.reference) {
-      if (name == p.get("name")) {
-        http::Response res;
-        res.body = "{\"items\":" + text + "}";
-        reply(std::move(res));
-        return;
-      }
-    }
-    reply(problem(errc::not_found, "this node has no such reference data (topics, agencies, regions)"));
-  });
-  r.add("GET", "/fed/v1/changes", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-    changes(req, p, std::move(reply));
-  });
-  r.add("GET", "/fed/v1/recover", [this](const http::Request& req, const http::Params& p, http::Reply reply) {
-    recover(req, p, std::move(reply));
-  });
+  r.add("POST", "/fed/v1/events",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          post_events(req, std::move(reply));
+        });
+  r.add("GET", "/fed/v1/reference/{name}",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          auto child = child_of(req);
+          if (!child) {
+            reply(http::problem_of(child.error()));
+            return;
+          }
+          for (const auto& [name, text] : cfg_.reference) {
+            if (name == p.get("name")) {
+              http::Response res;
+              res.body = "{\"items\":" + text + "}";
+              reply(std::move(res));
+              return;
+            }
+          }
+          reply(problem(errc::not_found,
+                        "this node has no such reference data (topics, agencies, regions)"));
+        });
+  r.add("GET", "/fed/v1/changes",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          changes(req, p, std::move(reply));
+        });
+  r.add("GET", "/fed/v1/recover",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          recover(req, p, std::move(reply));
+        });
 }
 
 Result<std::string> FederationApi::child_of(const http::Request& req) {
@@ -113,40 +118,43 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
   auto outcomes = std::make_shared<std::vector<MergeOutcome>>();
   std::string from = *child;
   TimeMs now = clock_();
-  writer_.submit(
-      [events, outcomes, from, now](Ledger& l) { *outcomes = l.merge_from_child(from, std::move(*events), now); },
-      [outcomes, from, reply = std::move(reply)](errc e) {
-        if (e != errc::ok) {
-          reply(http::storage_problem(e));
-          return;
-        }
-        rapidjson::StringBuffer buf;
-        json::Writer w(buf);
-        w.StartObject();
-        w.Key("results");
-        w.StartArray();
-        int accepted = 0, rejected = 0;
-        for (const auto& o : *outcomes) {
-          w.StartObject();
-          w.Key("event_id");
-          w.String(o.event_id.c_str());
-          w.Key("outcome");
-          w.String(to_string(o.outcome).data());
-          if (!o.reason.empty()) {
-            w.Key("reason");
-            w.String(o.reason.c_str());
-          }
-          w.EndObject();
-          accepted += o.outcome == MergeResult::accepted;
-          rejected += o.outcome == MergeResult::rejected;
-        }
-        w.EndArray();
-        w.EndObject();
-        log::info("fed.events", {{"from", from}, {"events", outcomes->size()}, {"accepted", accepted}, {"rejected", rejected}});
-        http::Response res;
-        res.body.assign(buf.GetString(), buf.GetSize());
-        reply(std::move(res));
-      });
+  writer_.submit([events, outcomes, from, now](
+                     Ledger& l) { *outcomes = l.merge_from_child(from, std::move(*events), now); },
+                 [outcomes, from, reply = std::move(reply)](errc e) {
+                   if (e != errc::ok) {
+                     reply(http::storage_problem(e));
+                     return;
+                   }
+                   rapidjson::StringBuffer buf;
+                   json::Writer w(buf);
+                   w.StartObject();
+                   w.Key("results");
+                   w.StartArray();
+                   int accepted = 0, rejected = 0;
+                   for (const auto& o : *outcomes) {
+                     w.StartObject();
+                     w.Key("event_id");
+                     w.String(o.event_id.c_str());
+                     w.Key("outcome");
+                     w.String(to_string(o.outcome).data());
+                     if (!o.reason.empty()) {
+                       w.Key("reason");
+                       w.String(o.reason.c_str());
+                     }
+                     w.EndObject();
+                     accepted += o.outcome == MergeResult::accepted;
+                     rejected += o.outcome == MergeResult::rejected;
+                   }
+                   w.EndArray();
+                   w.EndObject();
+                   log::info("fed.events", {{"from", from},
+                                            {"events", outcomes->size()},
+                                            {"accepted", accepted},
+                                            {"rejected", rejected}});
+                   http::Response res;
+                   res.body.assign(buf.GetString(), buf.GetSize());
+                   reply(std::move(res));
+                 });
 }
 
 bool FederationApi::answer(Waiter& w, bool force) {
@@ -239,7 +247,8 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
     reply(problem(errc::invalid_query, "after must be a position this answer issued", "", "after"));
     return;
   }
-  if (p.has_query("limit") && (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000)) {
+  if (p.has_query("limit") &&
+      (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000)) {
     reply(problem(errc::invalid_query, "limit must be 1 to 1000", "", "limit"));
     return;
   }
@@ -295,7 +304,8 @@ void FederationApi::acknowledge(const std::string& child, std::int64_t position)
   if (position <= it->second) return;
   it->second = position;
   // Fire and forget: a lost acknowledgement only delays pruning and understates progress.
-  writer_.submit([child, position, now](Ledger& l) { l.store().feed_acked(child, position, now); }, [](errc) {});
+  writer_.submit([child, position, now](Ledger& l) { l.store().feed_acked(child, position, now); },
+                 [](errc) {});
 }
 
 void FederationApi::notify() {

@@ -32,8 +32,8 @@ class Scheduler {
 class FederationApi {
  public:
   FederationApi(const Config& cfg, Store& reader, CommitQueue& writer,
-                const http::Authenticator& auth, const Directory& directory,
-                Scheduler& scheduler, std::function<TimeMs()> clock);
+                const http::Authenticator& auth, const Directory& directory, Scheduler& scheduler,
+                std::function<TimeMs()> clock);
   void add_routes(http::Router& router);
   // New events were committed: answer the long-polls that now have something.
   void notify();

@@ -6,12 +6,13 @@
 
 namespace simpul::fed {
 
-std::optional<std::vector<PushResult>> read_push_results(std::string_view body,
-                                                         const std::vector<std::string>& event_ids) {
+std::optional<std::vector<PushResult>> read_push_results(
+    std::string_view body, const std::vector<std::string>& event_ids) {
   auto doc = json::parse(body);
   if (!doc || !doc->IsObject()) return std::nullopt;
   auto it = doc->FindMember("results");
-  if (it == doc->MemberEnd() || !it->value.IsArray() || it->value.Size() != event_ids.size()) return std::nullopt;
+  if (it == doc->MemberEnd() || !it->value.IsArray() || it->value.Size() != event_ids.size())
+    return std::nullopt;
   std::vector<PushResult> out;
   out.reserve(event_ids.size());
   for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
@@ -52,12 +53,13 @@ std::optional<RecoveryPage> read_recovery(std::string_view body) {
   auto more = doc->FindMember("more");
   auto acked = doc->FindMember("acked");
   if (events == doc->MemberEnd() || next == doc->MemberEnd() || more == doc->MemberEnd() ||
-      acked == doc->MemberEnd() || !next->value.IsInt64() || !more->value.IsBool() || !acked->value.IsInt64() ||
-      next->value.GetInt64() < 0 || acked->value.GetInt64() < 0)
+      acked == doc->MemberEnd() || !next->value.IsInt64() || !more->value.IsBool() ||
+      !acked->value.IsInt64() || next->value.GetInt64() < 0 || acked->value.GetInt64() < 0)
     return std::nullopt;
   auto read = read_events(events->value);
   if (!read) return std::nullopt;
-  return RecoveryPage{std::move(*read), next->value.GetInt64(), more->value.GetBool(), acked->value.GetInt64()};
+  return RecoveryPage{std::move(*read), next->value.GetInt64(), more->value.GetBool(),
+                      acked->value.GetInt64()};
 }
 
 std::optional<ChangesPage> read_changes(std::string_view body) {

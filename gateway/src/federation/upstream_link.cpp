@@ -1,10 +1,9 @@
 #include "federation/upstream_link.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
 
 #include "core/json.hpp"
 #include "core/log.hpp"
@@ -41,10 +40,16 @@ http::Peer parent_of(const Config& cfg) {
 }  // namespace
 
 struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink::Impl> {
-  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential, Store& reader,
-       CommitQueue& writer, std::function<TimeMs()> clock)
-      : ioc(ioc), supervisor(supervisor), cfg(cfg), credential(std::move(credential)), reader(reader), writer(writer),
-        clock(std::move(clock)), pull_timer(ioc),
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential,
+       Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
+      : ioc(ioc),
+        supervisor(supervisor),
+        cfg(cfg),
+        credential(std::move(credential)),
+        reader(reader),
+        writer(writer),
+        clock(std::move(clock)),
+        pull_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
@@ -56,7 +61,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
-  asio::steady_timer pull_timer;  // a failure's wait, cut short by stop()
+  asio::steady_timer pull_timer;       // a failure's wait, cut short by stop()
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   http::OutgoingConnection recover_conn;  // used only at start
@@ -67,18 +72,22 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   // or 1 while isolating an event the parent refuses as malformed; 0 = the configured batch.
   int push_limit = 0;
 
-  http::Outgoing request(const char* method, std::string target, std::string body, int timeout_ms) const {
+  http::Outgoing request(const char* method, std::string target, std::string body,
+                         int timeout_ms) const {
     http::Outgoing out;
     out.method = method;
     out.target = std::move(target);
-    out.headers = {{"authorization", "Bearer " + credential}, {"user-agent", "simpul/" + cfg.node.id}};
+    out.headers = {{"authorization", "Bearer " + credential},
+                   {"user-agent", "simpul/" + cfg.node.id}};
     if (!body.empty()) out.headers.push_back({"content-type", "application/json"});
     out.body = std::move(body);
     out.timeout_ms = timeout_ms;
     return out;
   }
 
-  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
+  auto commit(std::shared_ptr<CommitQueue::Work> work) {
+    return commit_awaitable(ioc, writer, std::move(work));
+  }
 
   awaitable<void> sleep_ms(std::int64_t ms) {
     pull_timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
@@ -99,8 +108,9 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
 
   void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
     auto self = shared_from_this();
-    send_as_coroutine(ioc, std::move(batch), std::move(done),
-                      [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
+    send_as_coroutine(
+        ioc, std::move(batch), std::move(done),
+        [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
   }
 
   void settled(const Delivery& d) override {
@@ -128,8 +138,9 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     items.resize(taken);
     w.EndArray();
     w.EndObject();
-    http::Outgoing out = request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
-                                 cfg.upstream.timeout_ms);
+    http::Outgoing out =
+        request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
+                cfg.upstream.timeout_ms);
     Answer a = co_await push_conn.send(out);
     if (stopping) co_return d;
     if (!a.ec && a.status == 413 && items.size() > 1) {
@@ -158,7 +169,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     }
     if (!readable && !data_error) {
       for (const auto& i : items) d.failed.push_back(i.id);
-      d.failure = failure_of(a.ec || a.status != 200 ? describe(a) : "unreadable answer", a.status, a.retry_after_s);
+      d.failure = failure_of(a.ec || a.status != 200 ? describe(a) : "unreadable answer", a.status,
+                             a.retry_after_s);
       co_return d;
     }
     if (data_error) {  // a single event the parent cannot read at all
@@ -168,9 +180,12 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
       const auto& r = results[i];
-      if (r.outcome == MergeResult::retry) d.later.push_back(items[i].id);  // the complaint is not there yet
-      else if (r.outcome == MergeResult::rejected) d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
-      else d.done.push_back(items[i].id);
+      if (r.outcome == MergeResult::retry)
+        d.later.push_back(items[i].id);  // the complaint is not there yet
+      else if (r.outcome == MergeResult::rejected)
+        d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
+      else
+        d.done.push_back(items[i].id);
     }
     // Grow back towards the configured batch after a success.
     if (push_limit > 1) push_limit = push_limit * 2 >= cfg.upstream.batch ? 0 : push_limit * 2;
@@ -197,8 +212,10 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     int recovered = 0;
     int failures = 0;
     while (!stopping) {
-      http::Outgoing out = request("GET", "/fed/v1/recover?limit=500&since_ms=" + std::to_string(since) +
-                                              "&after=" + std::to_string(after), "", cfg.upstream.timeout_ms);
+      http::Outgoing out = request("GET",
+                                   "/fed/v1/recover?limit=500&since_ms=" + std::to_string(since) +
+                                       "&after=" + std::to_string(after),
+                                   "", cfg.upstream.timeout_ms);
       Answer a = co_await recover_conn.send(out);
       if (stopping) break;
       std::optional<fed::RecoveryPage> page;
@@ -214,7 +231,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
           log::warn("upstream.recovery_deferred", {{"error", what}});
         }
         co_await sleep_ms(std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
-                                                 static_cast<std::int64_t>(LinkHealth::kBaseDelayMs) << std::min(++failures, 10)));
+                                                 static_cast<std::int64_t>(LinkHealth::kBaseDelayMs)
+                                                     << std::min(++failures, 10)));
         continue;
       }
       failures = 0;
@@ -222,9 +240,12 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         std::int64_t position = 0;
         if (!cursor.empty()) feed_position(cursor, position);
         if (page->acked > position)
-          log::warn("upstream.restored", {{"detail", "this node's feed position is behind what the parent has "
-                                                     "acknowledged: it was restored from a backup; recovering"},
-                                          {"cursor", position}, {"parent_acked", page->acked}});
+          log::warn("upstream.restored",
+                    {{"detail",
+                      "this node's feed position is behind what the parent has "
+                      "acknowledged: it was restored from a backup; recovering"},
+                     {"cursor", position},
+                     {"parent_acked", page->acked}});
       }
       if (!page->events.empty()) {
         auto batch = std::make_shared<std::vector<Event>>(std::move(page->events));
@@ -257,8 +278,9 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     const int wait = cfg.upstream.poll_wait_s;
     while (!stopping) {
-      http::Outgoing out = request("GET", "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor,
-                                   "", wait * 1000 + cfg.upstream.timeout_ms);
+      http::Outgoing out = request(
+          "GET", "/fed/v1/changes?limit=500&wait=" + std::to_string(wait) + "&since=" + cursor, "",
+          wait * 1000 + cfg.upstream.timeout_ms);
       Answer a = co_await pull_conn.send(out);
       if (stopping) break;
       std::vector<Event> events;
@@ -273,7 +295,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
       }
       if (!readable) {
         std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
-        std::int64_t delay = health.failed(LinkHealth::pulling, failure_of(what, a.status, a.retry_after_s));
+        std::int64_t delay =
+            health.failed(LinkHealth::pulling, failure_of(what, a.status, a.retry_after_s));
         log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await sleep_ms(delay);
         continue;
@@ -298,11 +321,14 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   }
 };
 
-UpstreamLink::UpstreamLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential,
-                           Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(credential), reader, writer, std::move(clock))) {
+UpstreamLink::UpstreamLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+                           std::string credential, Store& reader, CommitQueue& writer,
+                           std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(credential), reader, writer,
+                                   std::move(clock))) {
   auto& d = *impl_;
-  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(), "upstream", d, d.health);
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(),
+                                    "upstream", d, d.health);
 }
 
 UpstreamLink::~UpstreamLink() = default;
@@ -310,10 +336,12 @@ UpstreamLink::~UpstreamLink() = default;
 void UpstreamLink::start() {
   auto impl = impl_;
   // Recovery runs once: a failure in it is logged by the supervisor and it asks again.
-  impl->supervisor.spawn("upstream.recover", [impl] { return impl->recover(); }, Supervisor::Kind::task);
+  impl->supervisor.spawn(
+      "upstream.recover", [impl] { return impl->recover(); }, Supervisor::Kind::task);
   impl->relay->start(impl->supervisor, "upstream.push");
   impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
-  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"host", impl_->cfg.upstream.host},
+  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node},
+                                 {"host", impl_->cfg.upstream.host},
                                  {"port", static_cast<int>(impl_->cfg.upstream.port)},
                                  {"tls", impl_->cfg.upstream.tls.enabled}});
 }

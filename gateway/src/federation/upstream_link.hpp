@@ -60,8 +60,9 @@ class UpstreamLink final : public Uplink {
  public:
   using Status = UplinkStatus;
 
-  UpstreamLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential,
-               Store& reader, CommitQueue& writer, std::function<TimeMs()> clock);
+  UpstreamLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+               std::string credential, Store& reader, CommitQueue& writer,
+               std::function<TimeMs()> clock);
   ~UpstreamLink() override;
   void start() override;
   void stop() override;

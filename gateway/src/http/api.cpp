@@ -26,7 +26,6 @@ void redact(rapidjson::Value& state) {
 
 }  // namespace
 
-
 Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,
          const Authenticator& auth, std::function<TimeMs()> clock)
     : cfg_(cfg),
@@ -36,15 +35,18 @@ Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold
       metrics_(metrics),
       auth_(auth),
       clock_(std::move(clock)) {
-  metrics_.describe("simpul_ingest_total", "counter", "Complaints offered to the ingest API, by result.");
-  metrics_.describe("simpul_events_total", "counter", "Officer actions posted, by kind and result.");
+  metrics_.describe("simpul_ingest_total", "counter",
+                    "Complaints offered to the ingest API, by result.");
+  metrics_.describe("simpul_events_total", "counter",
+                    "Officer actions posted, by kind and result.");
   metrics_.gauge("simpul_outbox_depth", "Outbox rows waiting to be sent.",
                  [this] { return static_cast<double>(reader_.outbox_depth()); });
   metrics_.gauge("simpul_commit_queue_depth", "Writes waiting for the group commit.",
                  [this] { return static_cast<double>(writer_.queued()); });
   metrics_.gauge("simpul_commit_batches_total", "Group commits done since start.",
                  [this] { return static_cast<double>(writer_.stats().batches); });
-  metrics_.gauge("simpul_commit_jobs_total", "Writes committed through the group commit since start.",
+  metrics_.gauge("simpul_commit_jobs_total",
+                 "Writes committed through the group commit since start.",
                  [this] { return static_cast<double>(writer_.stats().jobs); });
 }
 
@@ -52,7 +54,8 @@ void Api::add_routes(Router& r) {
   r.add("GET", "/livez", [](const Request&, const Params&, Reply reply) {
     reply(json_response(200, "{\"status\":\"ok\"}"));
   });
-  r.add("GET", "/readyz", [this](const Request&, const Params&, Reply reply) { ready(std::move(reply)); });
+  r.add("GET", "/readyz",
+        [this](const Request&, const Params&, Reply reply) { ready(std::move(reply)); });
   r.add("GET", "/metrics", [this](const Request&, const Params&, Reply reply) {
     Response res;
     res.content_type = "text/plain; version=0.0.4";
@@ -67,15 +70,18 @@ void Api::add_routes(Router& r) {
   r.add("GET", "/v1/complaints/{id}", [this](const Request& req, const Params& p, Reply reply) {
     get_complaint(req, p, std::move(reply));
   });
-  r.add("POST", "/v1/complaints/{id}/events", [this](const Request& req, const Params& p, Reply reply) {
-    post_event(req, p, std::move(reply));
-  });
+  r.add("POST", "/v1/complaints/{id}/events",
+        [this](const Request& req, const Params& p, Reply reply) {
+          post_event(req, p, std::move(reply));
+        });
 }
 
 void Api::ready(Reply reply) {
   try {
     if (reader_.file_replaced()) {
-      reply(problem(errc::unavailable, "the database file was deleted or replaced under the running node; writes are refused"));
+      reply(problem(
+          errc::unavailable,
+          "the database file was deleted or replaced under the running node; writes are refused"));
       return;
     }
     int v = reader_.schema_version();
@@ -128,7 +134,8 @@ void Api::ingest(const Request& req, Reply reply) {
   }
   auto reject = [&](const Problem& p) {
     metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
-    log::info("ingest.rejected", {{"error", code_name(p.code)}, {"pointer", p.pointer}, {"rule", p.rule}});
+    log::info("ingest.rejected",
+              {{"error", code_name(p.code)}, {"pointer", p.pointer}, {"rule", p.rule}});
     reply(problem_of(p));
   };
   if (!is_json(req.header("content-type"))) {
@@ -143,7 +150,8 @@ void Api::ingest(const Request& req, Reply reply) {
     return;
   }
   TimeMs now = clock_();
-  auto complaint = read_complaint(req.body, NormalizeOptions{cfg_.node.zone, cfg_.node.region, now});
+  auto complaint =
+      read_complaint(req.body, NormalizeOptions{cfg_.node.zone, cfg_.node.region, now});
   if (!complaint) {
     reject(complaint.error());
     return;
@@ -158,26 +166,26 @@ void Api::ingest(const Request& req, Reply reply) {
   ireq->actor = Actor{"system", "", "api:" + who->id};
   ireq->now = now;
   auto outcome = std::make_shared<WriteOutcome>();
-  writer_.submit([ireq, outcome](Ledger& l) { *outcome = l.ingest(*ireq); },
-                 [this, outcome, reply = std::move(reply)](errc e) {
-                   if (e != errc::ok) {
-                     metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "failed"}}));
-                     reply(storage_problem(e));
-                     return;
-                   }
-                   if (outcome->error != errc::ok) {
-                     metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
-                     reply(problem(outcome->error, outcome->detail, outcome->pointer));
-                     return;
-                   }
-                   const char* result = outcome->stored() ? "created" : "duplicate";
-                   metrics_.add("simpul_ingest_total", Metrics::labels({{"result", result}}));
-                   log::info("ingest.accepted", {{"complaint_id", outcome->complaint_id},
-                                                 {"result", result}});
-                   Response res = json_response(outcome->stored() ? 201 : 200, answer_json(*outcome));
-                   res.headers.push_back({"location", "/v1/complaints/" + outcome->complaint_id});
-                   reply(std::move(res));
-                 });
+  writer_.submit(
+      [ireq, outcome](Ledger& l) { *outcome = l.ingest(*ireq); },
+      [this, outcome, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "failed"}}));
+          reply(storage_problem(e));
+          return;
+        }
+        if (outcome->error != errc::ok) {
+          metrics_.add("simpul_ingest_total", Metrics::labels({{"result", "rejected"}}));
+          reply(problem(outcome->error, outcome->detail, outcome->pointer));
+          return;
+        }
+        const char* result = outcome->stored() ? "created" : "duplicate";
+        metrics_.add("simpul_ingest_total", Metrics::labels({{"result", result}}));
+        log::info("ingest.accepted", {{"complaint_id", outcome->complaint_id}, {"result", result}});
+        Response res = json_response(outcome->stored() ? 201 : 200, answer_json(*outcome));
+        res.headers.push_back({"location", "/v1/complaints/" + outcome->complaint_id});
+        reply(std::move(res));
+      });
 }
 
 void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
@@ -260,7 +268,8 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   }
   out.AddMember("items", items, a);
   if (page.more)
-    out.AddMember("next_cursor", rapidjson::Value(("c" + std::to_string(page.last_seq)).c_str(), a), a);
+    out.AddMember("next_cursor", rapidjson::Value(("c" + std::to_string(page.last_seq)).c_str(), a),
+                  a);
   else
     out.AddMember("next_cursor", rapidjson::Value(rapidjson::kNullType), a);
   reply(json_response(200, json::stringify(out)));
@@ -305,29 +314,36 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   } else {
     e.actor.role = "operator";
   }
-  if (auto it = doc->FindMember("payload"); it != doc->MemberEnd()) e.payload = json::stringify(it->value);
+  if (auto it = doc->FindMember("payload"); it != doc->MemberEnd())
+    e.payload = json::stringify(it->value);
   e.hops = {cfg_.node.id};
   areq->now = now;
   areq->may_lower_privacy = who->has("admin");
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
-  writer_.submit([areq, outcome](Ledger& l) { *outcome = l.act(*areq); },
-                 [this, outcome, kind, reply = std::move(reply)](errc err) {
-                   if (err != errc::ok) {
-                     metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "failed"}}));
-                     reply(storage_problem(err));
-                     return;
-                   }
-                   if (outcome->error != errc::ok) {
-                     metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", "refused"}}));
-                     reply(problem(outcome->error, outcome->detail, outcome->pointer));
-                     return;
-                   }
-                   metrics_.add("simpul_events_total", Metrics::labels({{"kind", kind}, {"result", outcome->stored() ? "accepted" : "duplicate"}}));
-                   const int status = outcome->stored() ? 201 : 200;
-                   log::info("event.accepted", {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", status}});
-                   reply(json_response(status, answer_json(*outcome)));
-                 });
+  writer_.submit(
+      [areq, outcome](Ledger& l) { *outcome = l.act(*areq); },
+      [this, outcome, kind, reply = std::move(reply)](errc err) {
+        if (err != errc::ok) {
+          metrics_.add("simpul_events_total",
+                       Metrics::labels({{"kind", kind}, {"result", "failed"}}));
+          reply(storage_problem(err));
+          return;
+        }
+        if (outcome->error != errc::ok) {
+          metrics_.add("simpul_events_total",
+                       Metrics::labels({{"kind", kind}, {"result", "refused"}}));
+          reply(problem(outcome->error, outcome->detail, outcome->pointer));
+          return;
+        }
+        metrics_.add("simpul_events_total",
+                     Metrics::labels({{"kind", kind},
+                                      {"result", outcome->stored() ? "accepted" : "duplicate"}}));
+        const int status = outcome->stored() ? 201 : 200;
+        log::info("event.accepted",
+                  {{"complaint_id", outcome->complaint_id}, {"kind", kind}, {"status", status}});
+        reply(json_response(status, answer_json(*outcome)));
+      });
 }
 
 }  // namespace simpul::http

@@ -29,7 +29,8 @@ class Api {
   // and last error (a connector's health, a node loop restarting). Reported, not gating: only
   // the store decides readiness, so a legacy app being down never takes the node out of its
   // load balancer.
-  using Checks = std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
+  using Checks =
+      std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
   void add_checks(Checks c) { checks_.push_back(std::move(c)); }
 
  private:
@@ -48,6 +49,5 @@ class Api {
   std::function<TimeMs()> clock_;
   std::vector<Checks> checks_;
 };
-
 
 }  // namespace simpul::http

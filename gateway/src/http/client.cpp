@@ -4,7 +4,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
 #include <system_error>
 
 #include "http/tls_context.hpp"
@@ -56,17 +55,21 @@ struct Client::Impl {
     tcp::resolver resolver(ioc);
     tcp::resolver::results_type endpoints;
     auto ec = run([&](boost::system::error_code& out) {
-      resolver.async_resolve(host, std::to_string(port), [&](boost::system::error_code ec, tcp::resolver::results_type r) {
-        out = ec;
-        endpoints = std::move(r);
-      });
+      resolver.async_resolve(host, std::to_string(port),
+                             [&](boost::system::error_code ec, tcp::resolver::results_type r) {
+                               out = ec;
+                               endpoints = std::move(r);
+                             });
     });
     if (ec) throw std::system_error(ec, "resolve " + host);
-    if (tls_ctx) tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
-    else plain = std::make_unique<beast::tcp_stream>(ioc);
+    if (tls_ctx)
+      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+    else
+      plain = std::make_unique<beast::tcp_stream>(ioc);
     lowest().expires_after(std::chrono::milliseconds(timeout_ms));
     ec = run([&](boost::system::error_code& out) {
-      lowest().async_connect(endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) { out = ec; });
+      lowest().async_connect(endpoints,
+                             [&](boost::system::error_code ec, const tcp::endpoint&) { out = ec; });
     });
     if (ec) {
       reset();
@@ -76,10 +79,12 @@ struct Client::Impl {
     if (!tls) return;
     if (!prepare_client_ssl(tls->native_handle(), tls_cfg)) {
       reset();
-      throw std::system_error(std::make_error_code(std::errc::invalid_argument), "tls: cannot use server name " + tls_cfg.server_name);
+      throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                              "tls: cannot use server name " + tls_cfg.server_name);
     }
     ec = run([&](boost::system::error_code& out) {
-      tls->async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code ec) { out = ec; });
+      tls->async_handshake(asio::ssl::stream_base::client,
+                           [&](boost::system::error_code ec) { out = ec; });
     });
     if (ec) {
       std::string why = describe_tls_error(ec, tls->native_handle());
@@ -107,7 +112,8 @@ struct Client::Impl {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     ec = run([&](boost::system::error_code& out) {
-      bhttp::async_read(stream, buffer, parser, [&](boost::system::error_code ec, std::size_t) { out = ec; });
+      bhttp::async_read(stream, buffer, parser,
+                        [&](boost::system::error_code ec, std::size_t) { out = ec; });
     });
     if (ec) {
       retryable = ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||

@@ -4,7 +4,8 @@
 
 namespace simpul::http {
 
-Metrics::Metrics() : bounds_{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
+Metrics::Metrics()
+    : bounds_{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
 
 void Metrics::describe(const std::string& name, const std::string& type, const std::string& help) {
   std::lock_guard lock(mu_);
@@ -31,7 +32,8 @@ void Metrics::gauge(const std::string& name, const std::string& help, std::funct
   gauges_.push_back({name, {help, std::move(fn)}});
 }
 
-std::string Metrics::labels(std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
+std::string Metrics::labels(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> kv) {
   std::string out = "{";
   for (const auto& [k, v] : kv) {
     if (out.size() > 1) out += ',';
@@ -56,7 +58,8 @@ std::string Metrics::render() const {
   auto header = [&](const std::string& name, const char* fallback_type) {
     auto it = meta_.find(name);
     if (it != meta_.end()) {
-      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, it->second.second, name, it->second.first);
+      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, it->second.second, name,
+                         it->second.first);
     } else {
       out += fmt::format("# TYPE {} {}\n", name, fallback_type);
     }
@@ -73,7 +76,8 @@ std::string Metrics::render() const {
       for (std::size_t i = 0; i < bounds_.size(); ++i)
         out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, inner, bounds_[i], h.buckets[i]);
       out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, inner, h.count);
-      out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, labels, h.sum, name, labels, h.count);
+      out +=
+          fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, labels, h.sum, name, labels, h.count);
     }
   }
   // A gauge name may carry labels (name{child="x"}): HELP and TYPE once per family.

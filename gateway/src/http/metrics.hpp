@@ -24,7 +24,8 @@ class Metrics {
   std::string render() const;
 
   // Renders {k="v",...} with escaping.
-  static std::string labels(std::initializer_list<std::pair<std::string_view, std::string_view>> kv);
+  static std::string labels(
+      std::initializer_list<std::pair<std::string_view, std::string_view>> kv);
 
  private:
   struct Histogram {

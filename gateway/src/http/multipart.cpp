@@ -26,7 +26,8 @@ std::string param(std::string_view header, std::string_view key) {
       return std::string(header.substr(v + 1, end - v - 1));
     }
     auto end = header.find_first_of("; \t", v);
-    return std::string(header.substr(v, end == std::string::npos ? std::string_view::npos : end - v));
+    return std::string(
+        header.substr(v, end == std::string::npos ? std::string_view::npos : end - v));
   }
   return "";
 }
@@ -53,7 +54,8 @@ std::pair<std::string, std::string> build_multipart(const std::vector<FormPart>&
   return {body, "multipart/form-data; boundary=" + boundary};
 }
 
-std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type, std::string_view body) {
+std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type,
+                                                     std::string_view body) {
   if (lower(content_type).rfind("multipart/form-data", 0) != 0) return std::nullopt;
   std::string boundary = param(content_type, "boundary");
   if (boundary.empty()) return std::nullopt;
@@ -73,7 +75,9 @@ std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_ty
     std::size_t line_start = 0;
     while (line_start <= head.size()) {
       auto line_end = head.find("\r\n", line_start);
-      std::string_view line = head.substr(line_start, line_end == std::string_view::npos ? std::string_view::npos : line_end - line_start);
+      std::string_view line =
+          head.substr(line_start, line_end == std::string_view::npos ? std::string_view::npos
+                                                                     : line_end - line_start);
       auto colon = line.find(':');
       if (colon != std::string_view::npos) {
         std::string name = lower(line.substr(0, colon));

@@ -21,6 +21,7 @@ std::pair<std::string, std::string> build_multipart(const std::vector<FormPart>&
 
 // Parses a body sent with `content_type` ("multipart/form-data; boundary=..."). nullopt when it
 // is not well-formed multipart.
-std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type, std::string_view body);
+std::optional<std::vector<FormPart>> parse_multipart(std::string_view content_type,
+                                                     std::string_view body);
 
 }  // namespace simpul::http

@@ -18,11 +18,13 @@ using asio::use_awaitable;
 
 std::optional<UrlTarget> peer_of_url(std::string_view text) {
   auto url = boost::urls::parse_uri(text);
-  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) return std::nullopt;
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty())
+    return std::nullopt;
   UrlTarget out;
   out.scheme = url->scheme();
   out.peer.host = url->host_address();
-  if (out.peer.host.size() > 2 && out.peer.host.front() == '[') out.peer.host = out.peer.host.substr(1, out.peer.host.size() - 2);
+  if (out.peer.host.size() > 2 && out.peer.host.front() == '[')
+    out.peer.host = out.peer.host.substr(1, out.peer.host.size() - 2);
   out.peer.tls.enabled = out.scheme == "https";
   out.peer.port = url->has_port() ? url->port_number() : (out.peer.tls.enabled ? 443 : 80);
   out.target = url->encoded_target();
@@ -55,14 +57,16 @@ struct OutgoingConnection::Impl {
     reset();
     buffer.clear();
     tcp::resolver resolver(ioc);
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(peer.host, std::to_string(peer.port), asio::as_tuple(use_awaitable));
+    auto [rec, endpoints] = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
+                                                            asio::as_tuple(use_awaitable));
     if (rec) {
       why = "resolve " + peer.host + ": " + rec.message();
       co_return rec;
     }
-    if (tls_ctx) tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
-    else plain = std::make_unique<beast::tcp_stream>(ioc);
+    if (tls_ctx)
+      tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
+    else
+      plain = std::make_unique<beast::tcp_stream>(ioc);
     auto& layer = tls ? beast::get_lowest_layer(*tls) : *plain;
     layer.expires_after(std::chrono::milliseconds(connect_timeout_ms));
     auto [ec, ep] = co_await layer.async_connect(endpoints, asio::as_tuple(use_awaitable));
@@ -78,7 +82,8 @@ struct OutgoingConnection::Impl {
       why = "tls: cannot use server name " + peer.tls.server_name;
       co_return asio::error::invalid_argument;
     }
-    auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
+    auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client,
+                                               asio::as_tuple(use_awaitable));
     if (hec) {
       why = describe_tls_error(hec, tls->native_handle());
       reset();
@@ -105,7 +110,8 @@ struct OutgoingConnection::Impl {
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+    auto [rec, rn] =
+        co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
     if (rec) {
       a.ec = rec;
       co_return a;
@@ -126,7 +132,8 @@ struct OutgoingConnection::Impl {
 };
 
 OutgoingConnection::OutgoingConnection(asio::io_context& ioc, Peer peer, int connect_timeout_ms)
-    : impl_(std::make_unique<Impl>(Impl{ioc, std::move(peer), connect_timeout_ms, nullptr, nullptr, nullptr, {}})) {
+    : impl_(std::make_unique<Impl>(
+          Impl{ioc, std::move(peer), connect_timeout_ms, nullptr, nullptr, nullptr, {}})) {
   if (impl_->peer.tls.enabled) {
     if (impl_->peer.tls.server_name.empty()) impl_->peer.tls.server_name = impl_->peer.host;
     impl_->tls_ctx = make_client_context(impl_->peer.tls);
@@ -143,14 +150,15 @@ awaitable<Incoming> OutgoingConnection::send(const Outgoing& out) {
     if (failed.ec) co_return failed;
   }
   Incoming a;
-  if (d.tls) a = co_await d.exchange(*d.tls, out);
-  else a = co_await d.exchange(*d.plain, out);
+  if (d.tls)
+    a = co_await d.exchange(*d.tls, out);
+  else
+    a = co_await d.exchange(*d.plain, out);
   if (a.ec) {
     a.error = a.ec == beast::error::timeout ? "timeout" : "connection: " + a.ec.message();
     d.reset();
   }
   co_return a;
 }
-
 
 }  // namespace simpul::http

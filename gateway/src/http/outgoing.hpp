@@ -6,7 +6,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,9 +34,9 @@ struct Incoming {
   boost::system::error_code ec;  // transport failure
   std::string error;             // what failed, for status ("certificate refused: ...", "timeout")
   int status = 0;
-  std::vector<Header> headers;   // names in lowercase
+  std::vector<Header> headers;  // names in lowercase
   std::string body;
-  int retry_after_s = -1;        // Retry-After in seconds, when given
+  int retry_after_s = -1;  // Retry-After in seconds, when given
   std::string header(std::string_view name) const;
 };
 

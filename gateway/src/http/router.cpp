@@ -2,7 +2,6 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-
 #include <chrono>
 
 #include "core/json.hpp"
@@ -56,7 +55,8 @@ bool is_json(std::string_view content_type) {
   return ct == "application/json";
 }
 
-Response problem(errc code, const std::string& detail, const std::string& pointer, const std::string& rule) {
+Response problem(errc code, const std::string& detail, const std::string& pointer,
+                 const std::string& rule) {
   const int status = http_status(code);
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
@@ -92,13 +92,15 @@ Response storage_problem(errc e) {
 }
 
 Problem json_required_problem() {
-  return make_problem(errc::unsupported_media_type, "", "content-type", "send Content-Type: application/json");
+  return make_problem(errc::unsupported_media_type, "", "content-type",
+                      "send Content-Type: application/json");
 }
 
 Response json_required() { return problem_of(json_required_problem()); }
 
 Router::Router(Metrics& metrics) : metrics_(metrics) {
-  metrics_.describe("simpul_http_requests_total", "counter", "HTTP requests by route and status code.");
+  metrics_.describe("simpul_http_requests_total", "counter",
+                    "HTTP requests by route and status code.");
   metrics_.describe("simpul_http_request_duration_seconds", "histogram",
                     "Time from a parsed request to its answer, by route.");
 }
@@ -118,7 +120,8 @@ void Router::dispatch(Request req, Reply reply) const {
   // No endpoint reads compressed bodies: refuse them rather than read the compressed bytes as
   // if they were the body.
   if (auto enc = req.header("content-encoding"); !enc.empty() && enc != "identity") {
-    reply(problem(errc::unsupported_media_type, "Content-Encoding is not supported; send the body uncompressed"));
+    reply(problem(errc::unsupported_media_type,
+                  "Content-Encoding is not supported; send the body uncompressed"));
     return;
   }
   std::vector<std::string> segs;
@@ -137,8 +140,10 @@ void Router::dispatch(Request req, Reply reply) const {
     for (std::size_t i = 0; i < segs.size() && ok; ++i) {
       const auto& want = r.segments[i];
       if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        if (segs[i].empty()) ok = false;
-        else vars[want.substr(1, want.size() - 2)] = segs[i];
+        if (segs[i].empty())
+          ok = false;
+        else
+          vars[want.substr(1, want.size() - 2)] = segs[i];
       } else {
         ok = want == segs[i];
       }
@@ -157,7 +162,8 @@ void Router::dispatch(Request req, Reply reply) const {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics->add("simpul_http_requests_total",
                  Metrics::labels({{"route", route}, {"code", std::to_string(res.status)}}));
-    metrics->observe("simpul_http_request_duration_seconds", Metrics::labels({{"route", route}}), secs);
+    metrics->observe("simpul_http_request_duration_seconds", Metrics::labels({{"route", route}}),
+                     secs);
     reply(std::move(res));
   };
   if (!matched) {

@@ -1,12 +1,11 @@
 #include "http/server.hpp"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <atomic>
 
 #include "core/log.hpp"
 #include "http/router.hpp"
@@ -54,7 +53,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   static bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version,
-                                                       bool keep_alive) {
+                                                      bool keep_alive) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "simpul");
     res.set(bhttp::field::content_type, r.content_type);
@@ -95,9 +94,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
     // The handshake counts as part of the header: a client that stalls in it is dropped.
     beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(use_awaitable));
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                 asio::as_tuple(use_awaitable));
     if (hec) {
-      log::debug("http.tls_handshake_failed", {{"remote", remote}, {"error", describe_tls_error(hec, nullptr)}});
+      log::debug("http.tls_handshake_failed",
+                 {{"remote", remote}, {"error", describe_tls_error(hec, nullptr)}});
       co_return;
     }
     co_await serve(stream, buffer, remote);
@@ -114,11 +115,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
       parser.body_limit(opt.max_body_bytes);
       tcp_layer.expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
-      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser,
-                                                        asio::as_tuple(use_awaitable));
+      auto [ec, n] =
+          co_await bhttp::async_read_header(stream, buffer, parser, asio::as_tuple(use_awaitable));
       // Beast checks a declared Content-Length against body_limit as soon as the header is in.
       if (ec == bhttp::error::body_limit) {
-        co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        co_await write_and_close(
+            stream,
+            problem(errc::payload_too_large, "the body exceeds the limit of " +
+                                                 std::to_string(opt.max_body_bytes) + " bytes"));
         break;
       }
       if (ec == bhttp::error::header_limit) {
@@ -136,7 +140,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       auto length = parser.content_length();
       if (length && *length > opt.max_body_bytes) {
-        co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+        co_await write_and_close(
+            stream,
+            problem(errc::payload_too_large, "the body exceeds the limit of " +
+                                                 std::to_string(opt.max_body_bytes) + " bytes"));
         break;
       }
       if (!parser.is_done()) {
@@ -147,16 +154,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           if (wec) break;
         }
         tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
+        auto [bec, bn] =
+            co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(use_awaitable));
         if (bec == bhttp::error::body_limit) {
-          co_await write_and_close(stream, problem(errc::payload_too_large, "the body exceeds the limit of " + std::to_string(opt.max_body_bytes) + " bytes"));
+          co_await write_and_close(
+              stream,
+              problem(errc::payload_too_large, "the body exceeds the limit of " +
+                                                   std::to_string(opt.max_body_bytes) + " bytes"));
           break;
         }
         // A body that is not valid HTTP (a bad chunk size, a chunk extension too long) gets its
         // 400; a timeout or a broken connection gets nothing, as nothing was handled.
         if (bec && bec.category() == make_error_code(bhttp::error::bad_chunk).category() &&
             bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream) {
-          co_await write_and_close(stream, problem(errc::bad_request, "the request body is not valid HTTP/1.1"));
+          co_await write_and_close(
+              stream, problem(errc::bad_request, "the request body is not valid HTTP/1.1"));
           break;
         }
         if (bec) break;
@@ -200,8 +212,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         // At most one line a second: a flood of connections must not become a flood of log.
         auto now = std::chrono::steady_clock::now();
         if (now - last_refusal_log >= std::chrono::seconds(1)) {
-          log::warn("http.connection_refused", {{"reason", "max_connections"}, {"limit", opt.max_connections},
-                                                {"refused", static_cast<std::int64_t>(refused - refused_at_last_log)}});
+          log::warn("http.connection_refused",
+                    {{"reason", "max_connections"},
+                     {"limit", opt.max_connections},
+                     {"refused", static_cast<std::int64_t>(refused - refused_at_last_log)}});
           last_refusal_log = now;
           refused_at_last_log = refused;
         }

@@ -12,7 +12,8 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-constexpr long kOptions = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE;
+constexpr long kOptions =
+    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE;
 
 std::string openssl_reason() {
   unsigned long e = ERR_get_error();
@@ -39,12 +40,14 @@ std::shared_ptr<ssl::context> make_server_context(const TlsServerConfig& cfg) {
   SSL_CTX_set_options(native, kOptions);
   ERR_clear_error();
   if (SSL_CTX_use_certificate_chain_file(native, cfg.cert_file.c_str()) != 1)
-    throw std::runtime_error("cannot load the certificate chain " + cfg.cert_file + ": " + openssl_reason());
+    throw std::runtime_error("cannot load the certificate chain " + cfg.cert_file + ": " +
+                             openssl_reason());
   if (SSL_CTX_use_PrivateKey_file(native, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    throw std::runtime_error("cannot load the private key " + cfg.key_file + ": " + openssl_reason());
+    throw std::runtime_error("cannot load the private key " + cfg.key_file + ": " +
+                             openssl_reason());
   if (SSL_CTX_check_private_key(native) != 1)
-    throw std::runtime_error("the private key " + cfg.key_file + " does not match the certificate " +
-                             cfg.cert_file);
+    throw std::runtime_error("the private key " + cfg.key_file +
+                             " does not match the certificate " + cfg.cert_file);
   return ctx;
 }
 
@@ -60,7 +63,8 @@ std::shared_ptr<ssl::context> make_client_context(const TlsClientConfig& cfg) {
   }
   if (cfg.ca_file.empty()) {
     if (SSL_CTX_set_default_verify_paths(native) != 1)
-      throw std::runtime_error("cannot load the system's trusted certificates: " + openssl_reason());
+      throw std::runtime_error("cannot load the system's trusted certificates: " +
+                               openssl_reason());
   } else if (SSL_CTX_load_verify_locations(native, cfg.ca_file.c_str(), nullptr) != 1) {
     throw std::runtime_error("cannot load the CA file " + cfg.ca_file + ": " + openssl_reason());
   }
@@ -84,7 +88,8 @@ bool prepare_client_ssl(SSL* ssl, const TlsClientConfig& cfg) {
 std::string describe_tls_error(const boost::system::error_code& ec, SSL* ssl) {
   if (ssl) {
     long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) return std::string("certificate refused: ") + X509_verify_cert_error_string(v);
+    if (v != X509_V_OK)
+      return std::string("certificate refused: ") + X509_verify_cert_error_string(v);
   }
   if (ec.category() == boost::asio::error::get_ssl_category()) {
     const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));

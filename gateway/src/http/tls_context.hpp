@@ -3,7 +3,6 @@
 // that already speak Asio include it.
 
 #include <boost/asio/ssl.hpp>
-
 #include <memory>
 
 #include "http/tls.hpp"

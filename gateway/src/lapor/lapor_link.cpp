@@ -1,10 +1,9 @@
 #include "lapor/lapor_link.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-
-#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -41,18 +40,30 @@ struct HubAnswer : lapor::Reply {
 };
 
 // A query value, percent-encoded (everything but the unreserved characters).
-std::string url_encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
+std::string url_encode(const std::string& s) {
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
+}
 
 }  // namespace
 
 struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl> {
-  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string secret, Store& reader,
-       CommitQueue& writer, std::function<TimeMs()> clock)
-      : ioc(ioc), supervisor(supervisor), cfg(cfg), L(cfg.upstream.lapor), secret(std::move(secret)), reader(reader),
-        writer(writer), clock(std::move(clock)), pull_timer(ioc), push_conn(ioc, hub_peer(), cfg.upstream.timeout_ms),
+  Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string secret,
+       Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
+      : ioc(ioc),
+        supervisor(supervisor),
+        cfg(cfg),
+        L(cfg.upstream.lapor),
+        secret(std::move(secret)),
+        reader(reader),
+        writer(writer),
+        clock(std::move(clock)),
+        pull_timer(ioc),
+        push_conn(ioc, hub_peer(), cfg.upstream.timeout_ms),
         pull_conn(ioc, hub_peer(), cfg.upstream.timeout_ms) {}
 
-  http::Peer hub_peer() const { return http::Peer{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls}; }
+  http::Peer hub_peer() const {
+    return http::Peer{cfg.upstream.host, cfg.upstream.port, cfg.upstream.tls};
+  }
 
   asio::io_context& ioc;
   Supervisor& supervisor;
@@ -79,7 +90,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   const std::string& F(const char* role) const { return L.field(role); }
 
-  auto commit(std::shared_ptr<CommitQueue::Work> work) { return commit_awaitable(ioc, writer, std::move(work)); }
+  auto commit(std::shared_ptr<CommitQueue::Work> work) {
+    return commit_awaitable(ioc, writer, std::move(work));
+  }
 
   awaitable<void> sleep_ms(std::int64_t ms) {
     asio::steady_timer t(ioc, std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
@@ -123,10 +136,12 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     http::Incoming raw = co_await conn.send(out);
     HubAnswer h = read_answer(std::move(raw), "token");
     std::string issued = text_of(h.doc, F("token"));
-    if (!h.ok || issued.empty()) co_return "token: " + (h.error.empty() ? std::string("no token in the answer") : h.error);
+    if (!h.ok || issued.empty())
+      co_return "token: " + (h.error.empty() ? std::string("no token in the answer") : h.error);
     token = issued;
     std::string ttl = text_of(h.doc, F("expires_in"));
-    token_expires = clock() + (ttl.empty() ? 3600 : std::max(60LL, std::atoll(ttl.c_str()))) * 1000LL;
+    token_expires =
+        clock() + (ttl.empty() ? 3600 : std::max(60LL, std::atoll(ttl.c_str()))) * 1000LL;
     log::info("lapor.token_issued", {{"client", L.client_id}});
     co_return std::string();
   }
@@ -134,7 +149,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   // One call with the KEYTOKEN; an expired token is replaced and the call made once more.
   // (GCC 12: a coroutine's parameters must not be temporaries of class type, so the endpoint
   // name is a plain pointer and the request a caller's named local.)
-  awaitable<HubAnswer> call(http::OutgoingConnection& conn, const char* endpoint, http::Outgoing& out) {
+  awaitable<HubAnswer> call(http::OutgoingConnection& conn, const char* endpoint,
+                            http::Outgoing& out) {
     for (int attempt = 0;; ++attempt) {
       // Renew a minute early: a token that expires on the way costs a round trip.
       if (token.empty() || clock() > token_expires - 60'000) {
@@ -167,7 +183,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     return out;
   }
 
-  http::Outgoing post_form(const std::string& endpoint, const std::vector<http::FormPart>& parts) const {
+  http::Outgoing post_form(const std::string& endpoint,
+                           const std::vector<http::FormPart>& parts) const {
     http::Outgoing out;
     out.method = "POST";
     out.target = L.endpoint(endpoint);
@@ -189,7 +206,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   static PushResult retry_after(const HubAnswer& h) {
     PushResult r;
     r.kind = PushResult::retry;
-    r.failure = failure_of(h.error.empty() ? describe(h.raw) : h.error, h.raw.status, h.raw.retry_after_s);
+    r.failure =
+        failure_of(h.error.empty() ? describe(h.raw) : h.error, h.raw.status, h.raw.retry_after_s);
     return r;
   }
 
@@ -202,8 +220,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   // The hub decided: ok, or a refusal that sending again would not change.
   static bool decided(const HubAnswer& h) {
-    return h.answered || (!h.raw.ec && h.raw.status >= 400 && h.raw.status < 500 && h.raw.status != 401 &&
-                          h.raw.status != 403 && h.raw.status != 408 && h.raw.status != 429);
+    return h.answered ||
+           (!h.raw.ec && h.raw.status >= 400 && h.raw.status < 500 && h.raw.status != 401 &&
+            h.raw.status != 403 && h.raw.status != 408 && h.raw.status != 429);
   }
 
   // An attachment's bytes, when its uri is http(s) and it fits; nullopt otherwise (it then goes
@@ -222,8 +241,10 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     out.headers = {{"user-agent", "simpul/" + cfg.node.id}};
     out.timeout_ms = cfg.upstream.timeout_ms;
     http::Incoming in = co_await conn->send(out);
-    if (in.ec || in.status != 200 || in.body.size() > static_cast<std::size_t>(L.max_attachment_bytes)) {
-      log::warn("lapor.attachment_as_link", {{"reason", in.ec ? in.error : "http " + std::to_string(in.status)}});
+    if (in.ec || in.status != 200 ||
+        in.body.size() > static_cast<std::size_t>(L.max_attachment_bytes)) {
+      log::warn("lapor.attachment_as_link",
+                {{"reason", in.ec ? in.error : "http " + std::to_string(in.status)}});
       co_return std::nullopt;
     }
     co_return std::move(in.body);
@@ -243,7 +264,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     auto doc = json::parse(item.event.payload);
     if (!doc) co_return dead_because("the created event's record is not JSON");
     auto rec = json::complaint_from_value(*doc);
-    if (!rec) co_return dead_because("the created event's record cannot be read: " + rec.error().detail);
+    if (!rec)
+      co_return dead_because("the created event's record cannot be read: " + rec.error().detail);
     // An answer lost on the way: the hub may hold the report already.
     const bool look_first = lookup_first > 0 || uncertain.count(id);
     if (lookup_first > 0) --lookup_first;
@@ -269,8 +291,10 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     std::vector<std::pair<const Attachment*, std::string>> files;
     for (const auto& a : rec->attachments) {
       auto bytes = co_await fetch_attachment(a.uri);
-      if (bytes) files.emplace_back(&a, std::move(*bytes));
-      else content += "\n\nLampiran: " + a.uri;
+      if (bytes)
+        files.emplace_back(&a, std::move(*bytes));
+      else
+        content += "\n\nLampiran: " + a.uri;
     }
     field("subject", rec->title);
     field("content", content);
@@ -288,8 +312,10 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     if (!files.empty()) field("photo", "1");
     for (std::size_t i = 0; i < files.size(); ++i) {
       const Attachment& a = *files[i].first;
-      parts.push_back({F("photo") + std::to_string(i), a.name.empty() ? "lampiran-" + std::to_string(i) : a.name,
-                       a.mime.empty() ? "application/octet-stream" : a.mime, std::move(files[i].second)});
+      parts.push_back({F("photo") + std::to_string(i),
+                       a.name.empty() ? "lampiran-" + std::to_string(i) : a.name,
+                       a.mime.empty() ? "application/octet-stream" : a.mime,
+                       std::move(files[i].second)});
     }
     http::Outgoing out = post_form("create", parts);
     HubAnswer h = co_await call(push_conn, "create", out);
@@ -326,7 +352,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
             co_return PushResult{};
           }
     }
-    std::vector<http::FormPart> parts = {{F("nid"), "", "", nid}, {F("claim_text"), "", "", text}, {F("source"), "", "", L.source}};
+    std::vector<http::FormPart> parts = {
+        {F("nid"), "", "", nid}, {F("claim_text"), "", "", text}, {F("source"), "", "", L.source}};
     http::Outgoing out = post_form("claim", parts);
     HubAnswer h = co_await call(push_conn, "claim", out);
     if (!decided(h)) {
@@ -344,8 +371,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
     auto self = shared_from_this();
-    send_as_coroutine(ioc, std::move(batch), std::move(done),
-                      [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
+    send_as_coroutine(
+        ioc, std::move(batch), std::move(done),
+        [self](std::vector<QueuedEvent> items) { return self->push(std::move(items)); });
   }
 
   // Nothing of the last batch is recorded: the hub's answers are lost here, so every create
@@ -376,17 +404,21 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
         r = co_await push_created(item);
       } else if (item.event.kind == EventKind::responded) {
         auto it = linked_now.find(item.event.complaint_id);
-        std::optional<std::string> nid =
-            it != linked_now.end() ? std::optional<std::string>(it->second) : reader.ref_of(item.event.complaint_id, kSystem);
-        if (nid) r = co_await push_claim(item, *nid);
-        else r = dead_because("the complaint has no hub tracking id: its report was not accepted");
+        std::optional<std::string> nid = it != linked_now.end()
+                                             ? std::optional<std::string>(it->second)
+                                             : reader.ref_of(item.event.complaint_id, kSystem);
+        if (nid)
+          r = co_await push_claim(item, *nid);
+        else
+          r = dead_because("the complaint has no hub tracking id: its report was not accepted");
       }
       if (r.kind == PushResult::retry) {
         d.failed.push_back(item.id);
         d.failure = std::move(r.failure);
         break;
       }
-      if (r.kind == PushResult::dead) d.dead.emplace_back(item.id, r.why);
+      if (r.kind == PushResult::dead)
+        d.dead.emplace_back(item.id, r.why);
       else if (r.kind == PushResult::linked) {
         linked.emplace_back(item.id, item.event.complaint_id, r.nid);
         linked_now[item.event.complaint_id] = r.nid;
@@ -413,8 +445,10 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
         req.event.hops = {self_id};
         auto out = l.act(req);  // an error answer leaves nothing of it
         if (out.error != errc::ok) {
-          s.outbox_dead(row, Destination::upstream().name(), "tracking id lapor:" + nid + " refused here: " + out.detail, now);
-          log::warn("lapor.rejected", {{"outbox_id", row}, {"reason", "tracking id lapor:" + nid + " refused here"}});
+          s.outbox_dead(row, Destination::upstream().name(),
+                        "tracking id lapor:" + nid + " refused here: " + out.detail, now);
+          log::warn("lapor.rejected",
+                    {{"outbox_id", row}, {"reason", "tracking id lapor:" + nid + " refused here"}});
           continue;
         }
         s.outbox_done(row);
@@ -452,7 +486,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       failure = std::move(detail);
       co_return false;
     }
-    if (!detail.ok) co_return true;  // the hub does not show it (deleted, or not ours): nothing to learn
+    if (!detail.ok)
+      co_return true;  // the hub does not show it (deleted, or not ours): nothing to learn
     http::Outgoing claims_req = get("claims", F("nid") + "=" + nid);
     HubAnswer claims = co_await call(pull_conn, "claims", claims_req);
     if (!claims.answered) {
@@ -465,7 +500,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   }
 
   // Merges `events` and moves `cursor_name` to `position` in one transaction.
-  awaitable<bool> merge(std::vector<Event>& events, const char* cursor_name, const std::string& position) {
+  awaitable<bool> merge(std::vector<Event>& events, const char* cursor_name,
+                        const std::string& position) {
     auto batch = std::make_shared<std::vector<Event>>(std::move(events));
     auto fresh = std::make_shared<int>(0);
     const TimeMs now = clock();
@@ -503,9 +539,11 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     }
     auto text = json::stringify(topics);
     const TimeMs now = clock();
-    auto work = std::make_shared<CommitQueue::Work>([text, now](Ledger& l) { l.store().set_cursor(kTopicsCursor, text, now); });
+    auto work = std::make_shared<CommitQueue::Work>(
+        [text, now](Ledger& l) { l.store().set_cursor(kTopicsCursor, text, now); });
     errc e = co_await commit(work);
-    if (e == errc::ok) log::info("lapor.topics_cached", {{"topics", static_cast<std::int64_t>(topics.Size())}});
+    if (e == errc::ok)
+      log::info("lapor.topics_cached", {{"topics", static_cast<std::int64_t>(topics.Size())}});
     co_return e == errc::ok;
   }
 
@@ -586,8 +624,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       if (stopping) break;
       if (failed) {
         std::string what = failure.error.empty() ? describe(failure.raw) : failure.error;
-        std::int64_t delay =
-            health.failed(LinkHealth::pulling, failure_of(what, failure.raw.status, failure.raw.retry_after_s));
+        std::int64_t delay = health.failed(
+            LinkHealth::pulling, failure_of(what, failure.raw.status, failure.raw.retry_after_s));
         log::warn("lapor.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
         co_await pull_wait(delay);
         continue;
@@ -598,11 +636,14 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   }
 };
 
-LaporLink::LaporLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string client_secret,
-                     Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
-    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(client_secret), reader, writer, std::move(clock))) {
+LaporLink::LaporLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+                     std::string client_secret, Store& reader, CommitQueue& writer,
+                     std::function<TimeMs()> clock)
+    : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(client_secret), reader, writer,
+                                   std::move(clock))) {
   auto& d = *impl_;
-  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(), "lapor", d, d.health);
+  d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(), "lapor",
+                                    d, d.health);
 }
 
 LaporLink::~LaporLink() = default;
@@ -612,7 +653,8 @@ void LaporLink::start() {
   impl->lookup_first = impl->cfg.upstream.batch;
   impl->relay->start(impl->supervisor, "upstream.push");
   impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
-  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node}, {"dialect", "lapor"},
+  log::info("upstream.started", {{"parent", impl_->cfg.upstream.node},
+                                 {"dialect", "lapor"},
                                  {"host", impl_->cfg.upstream.host},
                                  {"port", static_cast<int>(impl_->cfg.upstream.port)},
                                  {"tls", impl_->cfg.upstream.tls.enabled}});

@@ -39,8 +39,9 @@ namespace simpul {
 
 class LaporLink final : public Uplink {
  public:
-  LaporLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string client_secret,
-            Store& reader, CommitQueue& writer, std::function<TimeMs()> clock);
+  LaporLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
+            std::string client_secret, Store& reader, CommitQueue& writer,
+            std::function<TimeMs()> clock);
   ~LaporLink() override;
   void start() override;
   void stop() override;

@@ -32,8 +32,10 @@ std::string text_of(const rapidjson::Value& obj, const std::string& key) {
 std::string stable_event_id(TimeMs t, const std::string& key) {
   std::string h = crypto::sha256_hex(key);
   char time_hex[13];
-  std::snprintf(time_hex, sizeof time_hex, "%012llx", static_cast<unsigned long long>(t) & 0xffffffffffffULL);
-  std::string id = std::string(time_hex, 8) + "-" + std::string(time_hex + 8, 4) + "-7" + h.substr(0, 3) + "-";
+  std::snprintf(time_hex, sizeof time_hex, "%012llx",
+                static_cast<unsigned long long>(t) & 0xffffffffffffULL);
+  std::string id =
+      std::string(time_hex, 8) + "-" + std::string(time_hex + 8, 4) + "-7" + h.substr(0, 3) + "-";
   id += "89ab"[std::stoi(h.substr(3, 1), nullptr, 16) & 3];
   id += h.substr(4, 3) + "-" + h.substr(7, 12);
   return id;
@@ -45,17 +47,20 @@ TimeMs hub_time(const std::string& text, TimeMs fallback) {
   return t ? *t : fallback;
 }
 
-Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status, std::string_view body) {
+Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status,
+                 std::string_view body) {
   Reply h;
   auto doc = json::parse(body);
   if (doc && doc->IsObject()) h.doc = std::move(*doc);
   const std::string status = text_of(h.doc, L.field("status"));
-  h.answered = !status.empty() && http_status < 500 && http_status != 429 && http_status != 401 && http_status != 403;
+  h.answered = !status.empty() && http_status < 500 && http_status != 429 && http_status != 401 &&
+               http_status != 403;
   h.ok = h.answered && status == std::to_string(L.success.at(endpoint));
   h.token_expired = http_status == 401 || status == std::to_string(L.expired_status);
   if (!h.ok) {
     std::string hub_error = text_of(h.doc, L.field("error"));
-    h.error = "http " + std::to_string(http_status) + (hub_error.empty() ? "" : ": " + hub_error.substr(0, 200));
+    h.error = "http " + std::to_string(http_status) +
+              (hub_error.empty() ? "" : ": " + hub_error.substr(0, 200));
     if (http_status == 200 && status.empty()) h.error = "unreadable answer";
   }
   return h;
@@ -76,18 +81,21 @@ std::optional<Notifications> read_notifications(const Config::Upstream::Lapor& L
     long long v = id.empty() ? 0 : std::strtoll(id.c_str(), &end, 10);
     if (errno == 0) n.last = std::max<std::int64_t>(n.last, v);
     std::string nid = text_of(item, L.field("notification_nid"));
-    if (!nid.empty() && std::find(n.nids.begin(), n.nids.end(), nid) == n.nids.end()) n.nids.push_back(nid);
+    if (!nid.empty() && std::find(n.nids.begin(), n.nids.end(), nid) == n.nids.end())
+      n.nids.push_back(nid);
   }
   return n;
 }
 
-std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node, const std::string& nid,
-                              const LocalState& local, const Reply& detail, const Reply* claims, TimeMs now) {
+std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node,
+                              const std::string& nid, const LocalState& local, const Reply& detail,
+                              const Reply* claims, TimeMs now) {
   std::vector<Event> out;
   auto F = [&](const char* role) -> const std::string& { return L.field(role); };
   const std::string data = F("data");
   const rapidjson::Value* report = &detail.doc;
-  if (detail.doc.IsObject() && detail.doc.HasMember(data.c_str()) && detail.doc[data.c_str()].IsObject())
+  if (detail.doc.IsObject() && detail.doc.HasMember(data.c_str()) &&
+      detail.doc[data.c_str()].IsObject())
     report = &detail.doc[data.c_str()];
   const std::string code = text_of(*report, F("report_status"));
   const std::string agency = text_of(*report, F("report_agency"));
@@ -101,7 +109,8 @@ std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::strin
   TimeMs at = std::max(now, local.updated_at + 1);
   Status s = local.status;
   const TimeMs activity_at = hub_time(activity, now);
-  auto emit = [&](EventKind kind, std::string payload, const std::string& key, TimeMs id_time, Actor actor) {
+  auto emit = [&](EventKind kind, std::string payload, const std::string& key, TimeMs id_time,
+                  Actor actor) {
     if (transition_error(s, kind)) return false;
     Event e;
     e.event_id = stable_event_id(id_time, "lapor:" + nid + ":" + key);
@@ -131,14 +140,17 @@ std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::strin
   const std::string hub_status = payload_of({{"hub_status", code}});
   const bool moved_on = target != Status::received && target != Status::pending;
   if (target == Status::pending) {
-    if (emit(EventKind::held, hub_status, "held:" + step, activity_at, hub_admin)) s = Status::pending;
+    if (emit(EventKind::held, hub_status, "held:" + step, activity_at, hub_admin))
+      s = Status::pending;
   }
   if (moved_on && (s == Status::received || s == Status::pending) && agency.empty()) {
-    if (emit(EventKind::verified, hub_status, "verified:" + step, activity_at, hub_admin)) s = Status::verified;
+    if (emit(EventKind::verified, hub_status, "verified:" + step, activity_at, hub_admin))
+      s = Status::verified;
   }
-  if (moved_on && !agency.empty() && (s == Status::received || s == Status::pending || s == Status::verified)) {
-    if (emit(EventKind::disposed, payload_of({{"agency", agency}, {"hub_status", code}}), "disposed:" + agency,
-             activity_at, hub_admin))
+  if (moved_on && !agency.empty() &&
+      (s == Status::received || s == Status::pending || s == Status::verified)) {
+    if (emit(EventKind::disposed, payload_of({{"agency", agency}, {"hub_status", code}}),
+             "disposed:" + agency, activity_at, hub_admin))
       s = Status::disposed;
   }
   // Follow-ups from the hub's side (ours come back with our source name: skipped).
@@ -150,17 +162,19 @@ std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::strin
       std::string date = text_of(c, F("claim_date"));
       if (text.empty()) continue;
       Actor by{"agency", agency, text_of(c, F("claim_by"))};
-      if (emit(EventKind::responded, payload_of({{"text", text}}), "claim:" + date + ":" + crypto::sha256_hex(text),
-               hub_time(date, now), by))
+      if (emit(EventKind::responded, payload_of({{"text", text}}),
+               "claim:" + date + ":" + crypto::sha256_hex(text), hub_time(date, now), by))
         s = Status::responded;
       else
         log::info("lapor.claim_not_applicable", {{"nid", nid}, {"status", to_string(s)}});
     }
   }
   if (target == Status::in_progress && s == Status::disposed)
-    if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin)) s = Status::in_progress;
+    if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin))
+      s = Status::in_progress;
   if (target == Status::closed)
-    if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin)) s = Status::closed;
+    if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin))
+      s = Status::closed;
   return out;
 }
 

@@ -29,13 +29,14 @@ TimeMs hub_time(const std::string& text, TimeMs fallback);
 
 // One answer from the hub with an HTTP status (transport failures never get here).
 struct Reply {
-  rapidjson::Document doc;  // the body when it is a JSON object, else null
-  bool answered = false;    // a JSON object with the status member, not a 401/403/429/5xx
-  bool ok = false;          // ... and its status is `endpoint`'s success flag
+  rapidjson::Document doc;     // the body when it is a JSON object, else null
+  bool answered = false;       // a JSON object with the status member, not a 401/403/429/5xx
+  bool ok = false;             // ... and its status is `endpoint`'s success flag
   bool token_expired = false;  // 401, or the configured "KEYTOKEN expired" status
-  std::string error;        // when not ok: "http N" and the hub's error text (at most 200 bytes)
+  std::string error;           // when not ok: "http N" and the hub's error text (at most 200 bytes)
 };
-Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status, std::string_view body);
+Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status,
+                 std::string_view body);
 
 // The reports a notifications page names (each once, in order) and the highest notification id
 // in it (at least `cursor`). nullopt when the page has no data array.
@@ -58,7 +59,8 @@ struct LocalState {
 // verified, disposed, responded (claims not from our own source), progressed, closed, each
 // only where the state machine allows, with ids that are stable for the same hub facts.
 // Origin and first hop: `hub_node`. An unknown hub status code yields nothing (logged).
-std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node, const std::string& nid,
-                              const LocalState& local, const Reply& detail, const Reply* claims, TimeMs now);
+std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node,
+                              const std::string& nid, const LocalState& local, const Reply& detail,
+                              const Reply* claims, TimeMs now);
 
 }  // namespace simpul::lapor

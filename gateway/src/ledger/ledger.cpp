@@ -29,19 +29,24 @@ bool relayed_to_apps(EventKind k) {
     case EventKind::closed:
     case EventKind::reopened:
     case EventKind::archived:
-    case EventKind::cancelled: return true;
-    default: return false;
+    case EventKind::cancelled:
+      return true;
+    default:
+      return false;
   }
 }
 
-std::string describe_conflict(const Conflict& c) { return std::string(to_string(c.kind)) + ": " + c.reason; }
+std::string describe_conflict(const Conflict& c) {
+  return std::string(to_string(c.kind)) + ": " + c.reason;
+}
 
 // Why a `created` event from another node does not carry a valid record of its own complaint
 // (validated like the API's own input), or nullopt; `out` is the record when it does.
 std::optional<std::string> invalid_record(const Event& e, Complaint& out) {
   auto doc = json::parse(e.payload);
   if (!doc || !doc->IsObject()) return "a created event's payload must be a complaint record";
-  if (json::get_string(*doc, "id") != e.complaint_id) return "the record's id is not the event's complaint_id";
+  if (json::get_string(*doc, "id") != e.complaint_id)
+    return "the record's id is not the event's complaint_id";
   if (auto bad = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc))
     return "the record is not a valid complaint: " + bad->pointer + ": " + bad->detail;
   auto rec = json::complaint_from_value(*doc);
@@ -90,9 +95,11 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
   // To the apps the complaint came from, unless one of that app's own connectors wrote it.
   if (relayed_to_apps(e.kind)) {
     for (const auto& route : rules_.outbound) {
-      if (std::find(route.own_actors.begin(), route.own_actors.end(), e.actor.name) != route.own_actors.end())
+      if (std::find(route.own_actors.begin(), route.own_actors.end(), e.actor.name) !=
+          route.own_actors.end())
         continue;
-      if (store_.ref_of(id, route.system)) store_.enqueue(Destination::connector(route.connector).name(), id, seq, now);
+      if (store_.ref_of(id, route.system))
+        store_.enqueue(Destination::connector(route.connector).name(), id, seq, now);
     }
   }
   if (rules_.children.empty() || !st.exists) return;
@@ -104,7 +111,8 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
   for (const auto& h : history) {
     if (h.event.kind != EventKind::created) continue;
     for (const auto& hop : h.event.hops)
-      if (rules_.children.find(hop) && std::find(visible.begin(), visible.end(), hop) == visible.end())
+      if (rules_.children.find(hop) &&
+          std::find(visible.begin(), visible.end(), hop) == visible.end())
         visible.push_back(hop);
   }
   for (const auto& child : visible) {
@@ -150,8 +158,9 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
         out.state = fold(store_.events_of(req.complaint.id), rules_.fold);
         return out;
       }
-      store_.audit(req.now, req.actor.name.empty() ? req.raw_source : req.actor.name, "ingest.rejected",
-                   req.complaint.id, "{\"reason\":\"a different complaint with this id exists\"}");
+      store_.audit(req.now, req.actor.name.empty() ? req.raw_source : req.actor.name,
+                   "ingest.rejected", req.complaint.id,
+                   "{\"reason\":\"a different complaint with this id exists\"}");
       out.kind = WriteOutcome::Kind::rejected;
       out.error = errc::already_exists;
       out.detail = "a complaint with this id already exists; post events to change it";
@@ -163,8 +172,8 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
   // The answer as the API gave it (201 created, 200 the same complaint), replayed with 200.
   auto remember = [&] {
     if (req.idem_key.empty()) return;
-    store_.remember_answer(req.idem_scope, req.idem_key, request_hash, out.stored() ? 201 : 200, out.complaint_id,
-                           answer_json(out), req.now);
+    store_.remember_answer(req.idem_scope, req.idem_key, request_hash, out.stored() ? 201 : 200,
+                           out.complaint_id, answer_json(out), req.now);
   };
 
   // A source that resends a complaint we already hold (same external id) gets the original.
@@ -240,7 +249,8 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
 
   if (auto dup = store_.find_event(e.event_id)) {
     if (dup->complaint_id != e.complaint_id || dup->kind != e.kind || dup->payload != e.payload)
-      return fail(errc::idempotency_mismatch, "this event_id was already used for another event", "/event_id");
+      return fail(errc::idempotency_mismatch, "this event_id was already used for another event",
+                  "/event_id");
     out.kind = WriteOutcome::Kind::replayed;
     out.state = fold(store_.events_of(e.complaint_id), rules_.fold);
     guard.keep();
@@ -249,22 +259,27 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
 
   std::vector<Event> events = store_.events_of(e.complaint_id);
   if (events.empty()) return fail(errc::not_found, "no such complaint");
-  if (e.kind == EventKind::created) return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
+  if (e.kind == EventKind::created)
+    return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
   if (req.after_latest)
     for (const auto& prior : events) e.at = std::max(e.at, prior.at + 1);
   if (e.kind == EventKind::amended) {
     auto payload = json::parse(e.payload);
     const rapidjson::Value* fields = nullptr;
-    if (payload && payload->IsObject() && payload->HasMember("fields")) fields = &(*payload)["fields"];
-    if (fields && fields->IsObject() && fields->HasMember("privacy") && (*fields)["privacy"].IsString()) {
+    if (payload && payload->IsObject() && payload->HasMember("fields"))
+      fields = &(*payload)["fields"];
+    if (fields && fields->IsObject() && fields->HasMember("privacy") &&
+        (*fields)["privacy"].IsString()) {
       auto to = parse_privacy((*fields)["privacy"].GetString());
       auto from = store_.projected_privacy(e.complaint_id);
       if (to && from && privacy_rank(*to) < privacy_rank(*from)) {
         if (!req.may_lower_privacy)
-          return fail(errc::forbidden, "only an admin may lower a complaint's privacy", "/payload/fields/privacy");
-        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered", e.complaint_id,
-                     "{\"from\":\"" + std::string(to_string(*from)) + "\",\"to\":\"" + std::string(to_string(*to)) +
-                         "\"}");
+          return fail(errc::forbidden, "only an admin may lower a complaint's privacy",
+                      "/payload/fields/privacy");
+        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered",
+                     e.complaint_id,
+                     "{\"from\":\"" + std::string(to_string(*from)) + "\",\"to\":\"" +
+                         std::string(to_string(*to)) + "\"}");
       }
     }
   }
@@ -282,7 +297,8 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
     Ref ref{json::get_string(*payload, "system"), json::get_string(*payload, "id")};
     if (auto owner = store_.find_by_ref(ref.system, ref.id)) {
       if (*owner != e.complaint_id)
-        return fail(errc::transition_not_allowed, ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
+        return fail(errc::transition_not_allowed,
+                    ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
                     "/payload");
     } else {
       store_.add_ref(ref, e.complaint_id, now);
@@ -304,9 +320,11 @@ std::optional<std::string> Ledger::refuse_from_child(const std::string& child, E
   if (hops.empty() || hops.back() != child) return "the hop path must end with the sending node";
   if (hops.front() != e.origin) return "the hop path must start at the event's origin";
   for (std::size_t i = 0; i < hops.size(); ++i) {
-    if (std::find(hops.begin() + static_cast<std::ptrdiff_t>(i) + 1, hops.end(), hops[i]) != hops.end())
+    if (std::find(hops.begin() + static_cast<std::ptrdiff_t>(i) + 1, hops.end(), hops[i]) !=
+        hops.end())
       return "the hop path names " + hops[i] + " twice";
-    if (hops[i] == rules_.self) return "the hop path names this node: the event has been here already";
+    if (hops[i] == rules_.self)
+      return "the hop path names this node: the event has been here already";
     if (!rules_.upstream.empty() && hops[i] == rules_.upstream)
       return "the hop path names " + hops[i] + ", this node's parent: it cannot come from below";
     // Another child of this node is a sibling of the sender, never below it.
@@ -315,7 +333,8 @@ std::optional<std::string> Ledger::refuse_from_child(const std::string& child, E
   }
   if (e.at > now + rules_.max_clock_skew_ms)
     return "the event is stamped " + std::to_string((e.at - now) / 1000) +
-           " s in the future (more than the allowed clock skew of " + std::to_string(rules_.max_clock_skew_ms / 1000) +
+           " s in the future (more than the allowed clock skew of " +
+           std::to_string(rules_.max_clock_skew_ms / 1000) +
            " s): correct the sending node's clock";
 
   if (e.kind == EventKind::created) {
@@ -323,11 +342,13 @@ std::optional<std::string> Ledger::refuse_from_child(const std::string& child, E
     if (auto bad = invalid_record(e, record)) return bad;
     const ChildNode* node = rules_.children.find(child);
     if (node && !node->regions.empty()) {
-      bool within = std::any_of(node->regions.begin(), node->regions.end(),
-                                [&](const std::string& r) { return region_within(record.region, r); });
+      bool within =
+          std::any_of(node->regions.begin(), node->regions.end(),
+                      [&](const std::string& r) { return region_within(record.region, r); });
       if (!within)
-        return "the complaint's region " + (record.region.empty() ? std::string("(none)") : record.region) +
-               " is not within " + child + "'s regions";
+        return "the complaint's region " +
+               (record.region.empty() ? std::string("(none)") : record.region) + " is not within " +
+               child + "'s regions";
     }
     if (auto existing = store_.created_payload(e.complaint_id)) {
       // The same record again (resent under another event id) changes nothing.
@@ -343,11 +364,13 @@ std::optional<std::string> Ledger::refuse_from_child(const std::string& child, E
   }
 
   if (!store_.complaint_known(e.complaint_id)) return std::nullopt;  // the caller answers "retry"
-  if (!store_.visible_to(e.complaint_id, child)) return "the complaint was neither created by nor routed to " + child;
+  if (!store_.visible_to(e.complaint_id, child))
+    return "the complaint was neither created by nor routed to " + child;
   return std::nullopt;
 }
 
-void Ledger::audit_refused(TimeMs now, const std::string& from, const Event& e, const std::string& reason) {
+void Ledger::audit_refused(TimeMs now, const std::string& from, const Event& e,
+                           const std::string& reason) {
   rapidjson::StringBuffer buf;
   json::Writer w(buf);
   w.StartObject();
@@ -359,10 +382,12 @@ void Ledger::audit_refused(TimeMs now, const std::string& from, const Event& e, 
   w.Key("reason");
   w.String(reason.c_str());
   w.EndObject();
-  store_.audit(now, from, "fed.rejected", e.complaint_id, std::string(buf.GetString(), buf.GetSize()));
+  store_.audit(now, from, "fed.rejected", e.complaint_id,
+               std::string(buf.GetString(), buf.GetSize()));
 }
 
-std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child, std::vector<Event> events, TimeMs now) {
+std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child,
+                                                   std::vector<Event> events, TimeMs now) {
   std::vector<MergeOutcome> out;
   out.reserve(events.size());
   for (auto& e : events) {
@@ -391,7 +416,8 @@ std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child, std
       Store::Savepoint merge(store_);
       Merged m = store_merged(e, now);
       for (const auto& c : m.state.conflicts)
-        if (c.event_id == e.event_id && !c.out_of_order) why = "the event cannot be applied: " + c.reason;
+        if (c.event_id == e.event_id && !c.out_of_order)
+          why = "the event cannot be applied: " + c.reason;
       if (!why) merge.keep();
     }
     if (why) {
@@ -427,8 +453,8 @@ Ledger::Merged Ledger::store_merged(Event& e, TimeMs now) {
   return m;
 }
 
-int Ledger::merge_from_parent(std::vector<Event> events, const std::string& cursor_value, TimeMs now,
-                              const std::string& cursor_name) {
+int Ledger::merge_from_parent(std::vector<Event> events, const std::string& cursor_value,
+                              TimeMs now, const std::string& cursor_name) {
   int fresh = 0;
   for (auto& e : events) {
     if (store_.find_event(e.event_id)) continue;
@@ -436,14 +462,16 @@ int Ledger::merge_from_parent(std::vector<Event> events, const std::string& curs
     if (e.kind == EventKind::created) {
       // The parent decides, but a complaint is created once, and with a valid record: a second
       // record under its id would replace the one this node holds. Kept out, audited for an admin.
-      const std::string parent = "node:" + (rules_.upstream.empty() ? std::string("parent") : rules_.upstream);
+      const std::string parent =
+          "node:" + (rules_.upstream.empty() ? std::string("parent") : rules_.upstream);
       Complaint record;
       if (auto bad = invalid_record(e, record)) {
         audit_refused(now, parent, e, *bad);
         continue;
       }
       if (auto existing = store_.created_payload(e.complaint_id)) {
-        if (*existing != e.payload) audit_refused(now, parent, e, "a complaint with this id exists");
+        if (*existing != e.payload)
+          audit_refused(now, parent, e, "a complaint with this id exists");
         continue;
       }
     }

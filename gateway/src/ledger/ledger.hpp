@@ -112,7 +112,9 @@ class Ledger {
   const LedgerRules& rules() const { return rules_; }
   const FoldContext& fold_context() const { return rules_.fold; }
   // Before the first write only (the node learns its connectors' routes after building them).
-  void set_outbound_routes(std::vector<OutboundRoute> routes) { rules_.outbound = std::move(routes); }
+  void set_outbound_routes(std::vector<OutboundRoute> routes) {
+    rules_.outbound = std::move(routes);
+  }
 
   WriteOutcome ingest(const IngestRequest& req);
   WriteOutcome act(const AppendRequest& req);
@@ -124,7 +126,8 @@ class Ledger {
   // record again: duplicate) whose id is the event's and whose region lies within the sender's
   // regions; other events are for complaints visible to the sender, with payloads valid for
   // their kind; nothing is stamped more than the clock skew in the future.
-  std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events, TimeMs now);
+  std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
+                                             TimeMs now);
   // Events from the parent's changes feed (trusted: the parent decides) and the feed's cursor
   // (`cursor_name`), in the caller's transaction. Returns how many events were new.
   int merge_from_parent(std::vector<Event> events, const std::string& cursor, TimeMs now,
@@ -145,8 +148,10 @@ class Ledger {
   // Queues the new event (at `seq`) for every destination it goes to.
   void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st, TimeMs now);
   Merged store_merged(Event& e, TimeMs now);
-  std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now, bool& duplicate);
-  void audit_refused(TimeMs now, const std::string& from, const Event& e, const std::string& reason);
+  std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
+                                               bool& duplicate);
+  void audit_refused(TimeMs now, const std::string& from, const Event& e,
+                     const std::string& reason);
 
   Store& store_;
   LedgerRules rules_;

@@ -5,7 +5,6 @@
 #include "node/node.hpp"
 
 #include <boost/asio.hpp>
-
 #include <thread>
 
 #include "connectors/runtime.hpp"
@@ -57,8 +56,9 @@ struct Parts {
 // "http": the /v1 API, health and metrics, and the listening socket every route is served on.
 class HttpComponent final : public Component {
  public:
-  HttpComponent(Parts& p, http::Router& router) : api_(p.cfg, p.reader, p.writer, p.writer.ledger().fold_context(),
-                                                       p.metrics, p.auth, p.clock) {
+  HttpComponent(Parts& p, http::Router& router)
+      : api_(p.cfg, p.reader, p.writer, p.writer.ledger().fold_context(), p.metrics, p.auth,
+             p.clock) {
     http::ServerOptions hs;
     hs.host = p.cfg.http.host;
     hs.port = p.cfg.http.port;
@@ -68,8 +68,9 @@ class HttpComponent final : public Component {
     hs.max_connections = p.cfg.http.max_connections;
     hs.tls = p.cfg.http.tls;
     http::Router* r = &router;
-    server_ = std::make_unique<http::Server>(
-        p.ioc, hs, [r](http::Request req, http::Reply reply) { r->dispatch(std::move(req), std::move(reply)); });
+    server_ = std::make_unique<http::Server>(p.ioc, hs, [r](http::Request req, http::Reply reply) {
+      r->dispatch(std::move(req), std::move(reply));
+    });
     http::Server* server = server_.get();
     p.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
                     [server] { return static_cast<double>(server->connections()); });
@@ -93,7 +94,8 @@ class HttpComponent final : public Component {
 class ChildrenComponent final : public Component {
  public:
   ChildrenComponent(Parts& p, Scheduler& scheduler)
-      : directory_(p.cfg.children), fed_(p.cfg, p.reader, p.writer, p.auth, directory_, scheduler, p.clock) {
+      : directory_(p.cfg.children),
+        fed_(p.cfg, p.reader, p.writer, p.auth, directory_, scheduler, p.clock) {
     FederationApi* fed = &fed_;
     Store* reader = &p.reader;
     auto clock = p.clock;
@@ -104,8 +106,9 @@ class ChildrenComponent final : public Component {
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
       p.metrics.gauge("simpul_child_feed_unfetched" + http::Metrics::labels({{"child", id}}),
-                      "Feed events a child has not fetched yet.",
-                      [reader, id] { return static_cast<double>(reader->feed_backlog(id).unfetched); });
+                      "Feed events a child has not fetched yet.", [reader, id] {
+                        return static_cast<double>(reader->feed_backlog(id).unfetched);
+                      });
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
@@ -118,7 +121,8 @@ class ChildrenComponent final : public Component {
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
       p.metrics.gauge("simpul_child_last_poll_seconds" + http::Metrics::labels({{"child", id}}),
-                      "Seconds since a child last asked for its changes (-1: not yet).", [fed, id, clock] {
+                      "Seconds since a child last asked for its changes (-1: not yet).",
+                      [fed, id, clock] {
                         TimeMs t = fed->last_poll(id);
                         return t ? (clock() - t) / 1000.0 : -1.0;
                       });
@@ -137,24 +141,29 @@ class ChildrenComponent final : public Component {
 class UpstreamComponent final : public Component {
  public:
   explicit UpstreamComponent(Parts& p) : ioc_(p.ioc), timeout_ms_(p.cfg.upstream.timeout_ms) {
-    UplinkContext ctx{p.ioc, p.supervisor, p.cfg,
-                      resolve_secret(p.cfg.upstream.credential_ref, p.cfg.file, "/upstream/credential"),
-                      p.reader, p.writer, p.clock};
+    UplinkContext ctx{
+        p.ioc,    p.supervisor,
+        p.cfg,    resolve_secret(p.cfg.upstream.credential_ref, p.cfg.file, "/upstream/credential"),
+        p.reader, p.writer,
+        p.clock};
     link_ = uplink_dialect(p.cfg).make(ctx);
     Uplink* link = link_.get();
     Store* reader = &p.reader;
     auto clock = p.clock;
-    p.metrics.gauge("simpul_upstream_breaker_open", "1 while the upstream link's circuit breaker is open.",
+    p.metrics.gauge("simpul_upstream_breaker_open",
+                    "1 while the upstream link's circuit breaker is open.",
                     [link] { return link->status().breaker_open ? 1.0 : 0.0; });
     p.metrics.gauge("simpul_upstream_consecutive_failures", "Failed upstream calls in a row.",
                     [link] { return static_cast<double>(link->status().consecutive_failures); });
-    p.metrics.gauge("simpul_upstream_lag_seconds", "Age of the oldest event waiting to go upstream.", [reader, clock] {
-      auto b = reader->backlog(Destination::upstream().name());
-      return b.oldest_pending ? (clock() - *b.oldest_pending) / 1000.0 : 0.0;
-    });
+    p.metrics.gauge("simpul_upstream_lag_seconds",
+                    "Age of the oldest event waiting to go upstream.", [reader, clock] {
+                      auto b = reader->backlog(Destination::upstream().name());
+                      return b.oldest_pending ? (clock() - *b.oldest_pending) / 1000.0 : 0.0;
+                    });
     p.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",
                     [link] { return static_cast<double>(link->status().pushed); });
-    p.metrics.gauge("simpul_upstream_pulled_total", "New events merged from the parent since start.",
+    p.metrics.gauge("simpul_upstream_pulled_total",
+                    "New events merged from the parent since start.",
                     [link] { return static_cast<double>(link->status().pulled); });
   }
   std::string_view name() const override { return "upstream"; }
@@ -164,7 +173,8 @@ class UpstreamComponent final : public Component {
   // does not answer within its timeout leaves the rest to the background.
   void start() override {
     link_->start();
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_ + 1000);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_ + 1000);
     while (link_->recovering() && std::chrono::steady_clock::now() < deadline)
       ioc_.run_one_for(std::chrono::milliseconds(50));
     if (ioc_.stopped()) ioc_.restart();
@@ -261,7 +271,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
 
   auto write_store = open_node_store(d.cfg, StoreUse::serve);  // migrates
   d.reader = open_node_store(d.cfg, StoreUse::existing);
-  d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg), d.cfg.store.max_batch);
+  d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg),
+                                           d.cfg.store.max_batch);
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
@@ -282,7 +293,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
     std::vector<Component::Check> out;
     for (const auto& c : impl->components)
       for (auto& check : c->checks()) out.push_back(std::move(check));
-    for (auto& t : impl->supervisor->troubles()) out.push_back({"loop:" + t.loop, {t.state, t.error}});
+    for (auto& t : impl->supervisor->troubles())
+      out.push_back({"loop:" + t.loop, {t.state, t.error}});
     return out;
   });
   d.metrics.gauge("simpul_dead_letters", "Events a destination refused (simpul dlq).",
@@ -304,8 +316,11 @@ Node::~Node() {
 void Node::start() {
   auto& d = *impl_;
   for (auto& c : d.components) c->start();
-  log::info("node.listening", {{"node", d.cfg.node.id}, {"tier", d.cfg.node.tier}, {"host", d.cfg.http.host},
-                               {"port", static_cast<int>(port())}, {"tls", d.cfg.http.tls.enabled()},
+  log::info("node.listening", {{"node", d.cfg.node.id},
+                               {"tier", d.cfg.node.tier},
+                               {"host", d.cfg.http.host},
+                               {"port", static_cast<int>(port())},
+                               {"tls", d.cfg.http.tls.enabled()},
                                {"store", d.cfg.store.path}});
 }
 
@@ -329,7 +344,8 @@ void Node::start_background() {
 void Node::stop() {
   if (impl_->ioc.stopped()) return;
   asio::post(impl_->ioc, [this] { impl_->graceful_stop(); });
-  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id()) impl_->thread.join();
+  if (impl_->thread.joinable() && impl_->thread.get_id() != std::this_thread::get_id())
+    impl_->thread.join();
 }
 
 const Config& Node::config() const { return impl_->cfg; }

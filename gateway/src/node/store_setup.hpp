@@ -1,10 +1,10 @@
 #pragma once
-// The store and the ledger as this node writes them, made from the config in one place. The running node and
-// every command that writes (link, import, renormalize, token, dlq, connector test) fold with
-// the same calendar and SLA rules, fan out to the same parent and children (and the connector
-// routes of the connectors it is given), and refuse the same clock skew: a projection is the same whoever stored it. (Once a CLI
-// command opened the store with an empty fold context, and `simpul link` wiped `verify_due`
-// from the complaint it linked.)
+// The store and the ledger as this node writes them, made from the config in one place. The running
+// node and every command that writes (link, import, renormalize, token, dlq, connector test) fold
+// with the same calendar and SLA rules, fan out to the same parent and children (and the connector
+// routes of the connectors it is given), and refuse the same clock skew: a projection is the same
+// whoever stored it. (Once a CLI command opened the store with an empty fold context, and `simpul
+// link` wiped `verify_due` from the complaint it linked.)
 
 #include <memory>
 #include <vector>

@@ -26,8 +26,9 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
     from = "the hub's tree cached in " + cfg.store.path;
   }
   if (tree.empty()) {
-    std::printf("  topics: the hub's topic tree is not cached yet (the node fetches it when it starts); "
-                "mapping topic ids not checked\n");
+    std::printf(
+        "  topics: the hub's topic tree is not cached yet (the node fetches it when it starts); "
+        "mapping topic ids not checked\n");
     return 0;
   }
   std::set<std::string> known;
@@ -38,24 +39,24 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
     if (!c.mapping) continue;
     for (const auto& [pointer, id] : c.mapping->topic_ids()) {
       if (known.count(id)) continue;
-      std::fprintf(stderr, "%s: %s: topic id \"%s\" is not in the hub's topic tree\n", c.mapping->file().c_str(),
-                   pointer.c_str(), id.c_str());
+      std::fprintf(stderr, "%s: %s: topic id \"%s\" is not in the hub's topic tree\n",
+                   c.mapping->file().c_str(), pointer.c_str(), id.c_str());
       ++unknown;
     }
   }
-  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings\n", known.size(), from.c_str(), unknown,
-              unknown == 1 ? "" : "s");
+  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings\n", known.size(),
+              from.c_str(), unknown, unknown == 1 ? "" : "s");
   return unknown ? 78 : 0;
 }
 
 std::unique_ptr<Uplink> make_simpul(UplinkContext& c) {
-  return std::make_unique<UpstreamLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential), c.reader, c.writer,
-                                        c.clock);
+  return std::make_unique<UpstreamLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential),
+                                        c.reader, c.writer, c.clock);
 }
 
 std::unique_ptr<Uplink> make_lapor(UplinkContext& c) {
-  return std::make_unique<LaporLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential), c.reader, c.writer,
-                                     c.clock);
+  return std::make_unique<LaporLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential), c.reader,
+                                     c.writer, c.clock);
 }
 
 }  // namespace
@@ -71,7 +72,8 @@ const std::vector<UplinkDialect>& uplink_dialects() {
 const UplinkDialect& uplink_dialect(const Config& cfg) {
   for (const auto& d : uplink_dialects())
     if (d.name == cfg.upstream.dialect) return d;
-  throw ConfigError(cfg.file, "/upstream/dialect", "unknown dialect \"" + cfg.upstream.dialect + "\"");
+  throw ConfigError(cfg.file, "/upstream/dialect",
+                    "unknown dialect \"" + cfg.upstream.dialect + "\"");
 }
 
 }  // namespace simpul

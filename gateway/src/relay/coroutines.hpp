@@ -2,7 +2,6 @@
 // Helpers for the loops that run on the node's io thread as coroutines. Internal: includes Asio.
 
 #include <boost/asio.hpp>
-
 #include <exception>
 #include <functional>
 #include <string>
@@ -31,14 +30,15 @@ void send_as_coroutine(boost::asio::io_context& ioc, std::vector<QueuedEvent> ba
                        std::function<void(Delivery)> done, Make make) {
   std::vector<std::int64_t> ids;
   for (const auto& q : batch) ids.push_back(q.id);
-  boost::asio::co_spawn(ioc, make(std::move(batch)),
-                        [done = std::move(done), ids = std::move(ids)](std::exception_ptr ep, Delivery d) {
-                          if (!ep) return done(std::move(d));
-                          Delivery failed;
-                          failed.failed = ids;
-                          failed.failure = Failure{"internal error: " + what_of(ep)};
-                          done(std::move(failed));
-                        });
+  boost::asio::co_spawn(
+      ioc, make(std::move(batch)),
+      [done = std::move(done), ids = std::move(ids)](std::exception_ptr ep, Delivery d) {
+        if (!ep) return done(std::move(d));
+        Delivery failed;
+        failed.failed = ids;
+        failed.failure = Failure{"internal error: " + what_of(ep)};
+        done(std::move(failed));
+      });
 }
 
 // A loop's starting state (a feed cursor) read from the store: asked again every second, with a
@@ -47,8 +47,8 @@ void send_as_coroutine(boost::asio::io_context& ioc, std::vector<QueuedEvent> ba
 // node stopped first. `read` is a caller's named local (GCC 12 destroys a coroutine's by-value
 // parameters of class type twice when the call is the operand of co_await).
 template <class Read>
-boost::asio::awaitable<bool> read_at_start(boost::asio::io_context& ioc, const char* loop, const bool& stopping,
-                                           Read& read) {
+boost::asio::awaitable<bool> read_at_start(boost::asio::io_context& ioc, const char* loop,
+                                           const bool& stopping, Read& read) {
   boost::asio::steady_timer t(ioc);
   while (!stopping) {
     bool done = false;
@@ -56,7 +56,8 @@ boost::asio::awaitable<bool> read_at_start(boost::asio::io_context& ioc, const c
       read();
       done = true;
     } catch (const StoreError& e) {
-      log::error("loop.state_unreadable", {{"loop", loop}, {"error", code_name(e.code())}, {"retry_in_ms", 1000}});
+      log::error("loop.state_unreadable",
+                 {{"loop", loop}, {"error", code_name(e.code())}, {"retry_in_ms", 1000}});
     }
     if (done) co_return true;
     t.expires_after(std::chrono::seconds(1));

@@ -7,7 +7,10 @@
 namespace simpul {
 
 LinkHealth::LinkHealth(std::string scope, std::string peer, int max_backoff_ms, BreakerState& st)
-    : scope_(std::move(scope)), peer_(std::move(peer)), max_backoff_ms_(max_backoff_ms), st_(st),
+    : scope_(std::move(scope)),
+      peer_(std::move(peer)),
+      max_backoff_ms_(max_backoff_ms),
+      st_(st),
       rng_(std::random_device{}()) {}
 
 std::int64_t LinkHealth::failed(Direction d, const Failure& f, std::int64_t cap_ms) {
@@ -20,9 +23,11 @@ std::int64_t LinkHealth::failed(Direction d, const Failure& f, std::int64_t cap_
     log::warn(scope_ + ".breaker_open", {{"peer", peer_}, {"error", f.what}});
   }
   if (f.auth) return kAuthPauseMs;
-  if (f.retry_after_s >= 0) return std::min<std::int64_t>(f.retry_after_s * 1000LL, kLongestRetryAfterMs);
+  if (f.retry_after_s >= 0)
+    return std::min<std::int64_t>(f.retry_after_s * 1000LL, kLongestRetryAfterMs);
   const int shift = std::min(failures, 20);
-  std::int64_t cap = std::min<std::int64_t>(max_backoff_ms_, static_cast<std::int64_t>(kBaseDelayMs) << shift);
+  std::int64_t cap =
+      std::min<std::int64_t>(max_backoff_ms_, static_cast<std::int64_t>(kBaseDelayMs) << shift);
   if (cap_ms >= 0) cap = std::min(cap, cap_ms);
   return std::uniform_int_distribution<std::int64_t>(0, cap)(rng_);
 }

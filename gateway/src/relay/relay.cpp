@@ -1,8 +1,7 @@
 #include "relay/relay.hpp"
 
-#include <boost/asio.hpp>
-
 #include <algorithm>
+#include <boost/asio.hpp>
 
 #include "core/log.hpp"
 #include "relay/supervisor.hpp"
@@ -21,10 +20,18 @@ constexpr int kLostCommitWaitMs = 500;   // the settling commit failed
 }  // namespace
 
 struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
-  Impl(asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock, std::string destination,
-       std::string scope, RelaySink& sink, LinkHealth& health)
-      : ioc(ioc), reader(reader), writer(writer), clock(std::move(clock)), destination(std::move(destination)),
-        scope(std::move(scope)), sink(sink), health(health), wake_timer(ioc), wait_timer(ioc) {}
+  Impl(asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
+       std::string destination, std::string scope, RelaySink& sink, LinkHealth& health)
+      : ioc(ioc),
+        reader(reader),
+        writer(writer),
+        clock(std::move(clock)),
+        destination(std::move(destination)),
+        scope(std::move(scope)),
+        sink(sink),
+        health(health),
+        wake_timer(ioc),
+        wait_timer(ioc) {}
 
   asio::io_context& ioc;
   Store& reader;
@@ -62,7 +69,8 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       try {
         batch = reader.due_outbox(destination, clock(), std::max(1, sink.batch_limit()));
       } catch (const StoreError& e) {
-        log::error(scope + ".outbox_read_failed", {{"destination", destination}, {"error", code_name(e.code())}});
+        log::error(scope + ".outbox_read_failed",
+                   {{"destination", destination}, {"error", code_name(e.code())}});
         readable = false;
       }
       if (!readable) {
@@ -75,13 +83,16 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       }
       Delivery d = co_await send(batch);
       if (stopping) break;  // what was not settled stays pending, and is sent again next time
-      if (d.done.empty() && d.dead.empty() && d.later.empty() && d.failed.empty() && !d.failure && !d.also)
+      if (d.done.empty() && d.dead.empty() && d.later.empty() && d.failed.empty() && !d.failure &&
+          !d.also)
         continue;  // the sink took nothing (it will send less): read again at once
       std::int64_t delay = 0;
       if (d.failure) {
         delay = health.failed(LinkHealth::pushing, *d.failure);
-        log::warn(scope + ".push_failed",
-                  {{"destination", destination}, {"error", d.failure->what}, {"events", d.failed.size()}, {"retry_in_ms", delay}});
+        log::warn(scope + ".push_failed", {{"destination", destination},
+                                           {"error", d.failure->what},
+                                           {"events", d.failed.size()},
+                                           {"retry_in_ms", delay}});
       }
       const TimeMs now = clock();
       const std::string dest = destination;
@@ -89,7 +100,8 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       auto settled = std::make_shared<Delivery>(std::move(d));
       auto work = std::make_shared<CommitQueue::Work>([settled, dest, why, now, delay](Ledger& l) {
         Store& s = l.store();
-        for (auto id : settled->later) s.outbox_failed(id, "the peer asked for it again", now + kAgainMs);
+        for (auto id : settled->later)
+          s.outbox_failed(id, "the peer asked for it again", now + kAgainMs);
         for (auto id : settled->failed) s.outbox_failed(id, why, now + delay);
         for (const auto& [id, reason] : settled->dead) s.outbox_dead(id, dest, reason, now);
         for (auto id : settled->done) s.outbox_done(id);
@@ -102,17 +114,19 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       }
       sink.settled(*settled);
       for (const auto& [id, reason] : settled->dead)
-        log::warn(scope + ".rejected", {{"destination", destination}, {"outbox_id", id}, {"reason", reason}});
+        log::warn(scope + ".rejected",
+                  {{"destination", destination}, {"outbox_id", id}, {"reason", reason}});
       if (!settled->failure) health.succeeded(LinkHealth::pushing);
       if (delay > 0) co_await wait(wait_timer, delay);
     }
   }
 };
 
-Relay::Relay(asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
-             Destination destination, std::string scope, RelaySink& sink, LinkHealth& health)
-    : impl_(std::make_shared<Impl>(ioc, reader, writer, std::move(clock), destination.name(), std::move(scope), sink,
-                                   health)) {}
+Relay::Relay(asio::io_context& ioc, Store& reader, CommitQueue& writer,
+             std::function<TimeMs()> clock, Destination destination, std::string scope,
+             RelaySink& sink, LinkHealth& health)
+    : impl_(std::make_shared<Impl>(ioc, reader, writer, std::move(clock), destination.name(),
+                                   std::move(scope), sink, health)) {}
 
 Relay::~Relay() { stop(); }
 

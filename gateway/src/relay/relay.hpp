@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "relay/link_health.hpp"
 #include "ledger/ledger.hpp"
+#include "relay/link_health.hpp"
 #include "store/store.hpp"
 
 namespace boost::asio {
@@ -63,8 +63,9 @@ class Relay {
  public:
   // `scope` prefixes log lines ("upstream", "lapor", "connector"); `name` labels the loop
   // ("upstream.push", "connector.apekesah-balik.relay").
-  Relay(boost::asio::io_context& ioc, Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
-        Destination destination, std::string scope, RelaySink& sink, LinkHealth& health);
+  Relay(boost::asio::io_context& ioc, Store& reader, CommitQueue& writer,
+        std::function<TimeMs()> clock, Destination destination, std::string scope, RelaySink& sink,
+        LinkHealth& health);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;

@@ -1,8 +1,7 @@
 #include "relay/supervisor.hpp"
 
-#include <boost/asio.hpp>
-
 #include <algorithm>
+#include <boost/asio.hpp>
 #include <chrono>
 
 #include "core/log.hpp"
@@ -41,7 +40,8 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     loop->state = "running";
     loop->started = std::chrono::steady_clock::now();
     auto self = shared_from_this();
-    asio::co_spawn(ioc, loop->make(), [self, loop](std::exception_ptr ep) { self->ended(loop, ep); });
+    asio::co_spawn(ioc, loop->make(),
+                   [self, loop](std::exception_ptr ep) { self->ended(loop, ep); });
   }
 
   void ended(const std::shared_ptr<Loop>& loop, std::exception_ptr ep) {
@@ -67,7 +67,8 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
     }
     if (std::chrono::steady_clock::now() - loop->started > kHealthyRun) loop->failures = 0;
     ++loop->failures;
-    const int delay = std::min(kLongestRestartMs, kFirstRestartMs << std::min(loop->failures - 1, 6));
+    const int delay =
+        std::min(kLongestRestartMs, kFirstRestartMs << std::min(loop->failures - 1, 6));
     loop->state = "restarting";
     loop->error = what;
     metrics.add("simpul_loop_failures_total", http::Metrics::labels({{"loop", loop->name}}));
@@ -80,9 +81,11 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   }
 };
 
-Supervisor::Supervisor(asio::io_context& ioc, http::Metrics& metrics) : impl_(std::make_shared<Impl>(ioc, metrics)) {
-  metrics.describe("simpul_loop_failures_total", "counter",
-                   "Times a node loop (relay, pull, poll) ended by an error and was started again.");
+Supervisor::Supervisor(asio::io_context& ioc, http::Metrics& metrics)
+    : impl_(std::make_shared<Impl>(ioc, metrics)) {
+  metrics.describe(
+      "simpul_loop_failures_total", "counter",
+      "Times a node loop (relay, pull, poll) ended by an error and was started again.");
 }
 
 Supervisor::~Supervisor() { stop(); }

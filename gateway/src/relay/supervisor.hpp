@@ -8,7 +8,6 @@
 // awaitable.
 
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,7 +34,8 @@ class Supervisor {
   // stable (a metric label): "upstream.push", "connector.apekesah.relay", ... A `task` is
   // done when it returns (start-up recovery); a loop that returns has stopped.
   enum class Kind { loop, task };
-  void spawn(std::string name, std::function<boost::asio::awaitable<void>()> make, Kind kind = Kind::loop);
+  void spawn(std::string name, std::function<boost::asio::awaitable<void>()> make,
+             Kind kind = Kind::loop);
   // The node is stopping: loops that end now are not restarted or reported.
   void stop();
   // Loops that failed and have not run a minute since, or stopped: name -> state and error.

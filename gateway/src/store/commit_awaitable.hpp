@@ -2,7 +2,6 @@
 // Awaiting a group commit from a coroutine on an io_context. Internal: includes Asio.
 
 #include <boost/asio.hpp>
-
 #include <memory>
 
 #include "store/commit_queue.hpp"

@@ -70,16 +70,17 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
   // an unlinked file and lost at restart. Refused from then on (503), with one log line.
   if (!replaced_ && store_->file_replaced()) {
     replaced_ = true;
-    log::error("store.file_replaced", {{"detail", "the database file was deleted or replaced while the node "
-                                                  "runs; writes are refused until it is restarted"}});
+    log::error("store.file_replaced", {{"detail",
+                                        "the database file was deleted or replaced while the node "
+                                        "runs; writes are refused until it is restarted"}});
   }
   if (replaced_) batch_error = errc::unavailable;
   if (batch_error == errc::ok) try {
-    store_->begin();
-  } catch (const StoreError& e) {
-    batch_error = e.code();
-    log::error("store.begin_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
-  }
+      store_->begin();
+    } catch (const StoreError& e) {
+      batch_error = e.code();
+      log::error("store.begin_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
+    }
   if (batch_error == errc::ok) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
@@ -102,12 +103,13 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
       }
     }
     if (batch_error == errc::ok) try {
-      store_->commit();
-    } catch (const StoreError& e) {
-      batch_error = e.code();
-      store_->rollback();
-      log::error("store.commit_failed", {{"error", code_name(e.code())}, {"detail", e.what()}, {"jobs", batch.size()}});
-    }
+        store_->commit();
+      } catch (const StoreError& e) {
+        batch_error = e.code();
+        store_->rollback();
+        log::error("store.commit_failed",
+                   {{"error", code_name(e.code())}, {"detail", e.what()}, {"jobs", batch.size()}});
+      }
   }
   {
     std::lock_guard lock(mu_);

@@ -20,8 +20,8 @@
 #include <mutex>
 #include <thread>
 
-#include "simpul/errors.hpp"
 #include "ledger/ledger.hpp"
+#include "simpul/errors.hpp"
 #include "store/store.hpp"
 
 namespace simpul {

@@ -10,9 +10,12 @@ constexpr const char* kConnectorPrefix = "connector:";
 
 std::string Destination::name() const {
   switch (kind) {
-    case Kind::upstream: return kUpstream;
-    case Kind::child: return kChildPrefix + id;
-    case Kind::connector: return kConnectorPrefix + id;
+    case Kind::upstream:
+      return kUpstream;
+    case Kind::child:
+      return kChildPrefix + id;
+    case Kind::connector:
+      return kConnectorPrefix + id;
   }
   return kUpstream;
 }

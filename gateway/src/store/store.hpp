@@ -111,8 +111,8 @@ class EventLog {
   virtual TimeMs latest_stored_at() = 0;
   // Events whose hop path names `node`, stored at or after `since` and after position
   // `after_seq`, oldest first (`id` is the event's position, `privacy` the complaint's).
-  virtual std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since, std::int64_t after_seq,
-                                                  int limit) = 0;
+  virtual std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since,
+                                                  std::int64_t after_seq, int limit) = 0;
   virtual std::int64_t event_count() = 0;
 
   // The projection: what the fold made of a complaint, stored with it (and its conflicts).
@@ -123,9 +123,11 @@ class EventLog {
   virtual std::int64_t complaint_count() = 0;
 
   // External ids: one complaint per (system, id).
-  virtual std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id) = 0;
+  virtual std::optional<std::string> find_by_ref(const std::string& system,
+                                                 const std::string& ext_id) = 0;
   // The id `system` gave this complaint, if any.
-  virtual std::optional<std::string> ref_of(const std::string& complaint_id, const std::string& system) = 0;
+  virtual std::optional<std::string> ref_of(const std::string& complaint_id,
+                                            const std::string& system) = 0;
   virtual void add_ref(const Ref& ref, const std::string& complaint_id, TimeMs now) = 0;
   // Complaints holding a ref of `system` and not yet closed, archived or cancelled, by complaint
   // id after `after_id`.
@@ -133,18 +135,21 @@ class EventLog {
     std::string complaint_id, ext_id;
     Status status = Status::received;
   };
-  virtual std::vector<LinkedComplaint> open_linked(const std::string& system, const std::string& after_id,
-                                                   int limit) = 0;
+  virtual std::vector<LinkedComplaint> open_linked(const std::string& system,
+                                                   const std::string& after_id, int limit) = 0;
 
   // What a source sent, kept for `simpul renormalize`.
   virtual void keep_raw_payload(const std::string& source, const std::string& complaint_id,
-                                const std::string& content_type, std::string_view body, TimeMs now) = 0;
+                                const std::string& content_type, std::string_view body,
+                                TimeMs now) = 0;
   // The latest payload `source` sent for each complaint, oldest complaint first.
-  virtual std::vector<std::pair<std::string, std::string>> latest_raw_payloads(const std::string& source) = 0;
+  virtual std::vector<std::pair<std::string, std::string>> latest_raw_payloads(
+      const std::string& source) = 0;
 
   // Which child nodes see a complaint (its events go down their feeds).
   virtual bool visible_to(const std::string& complaint_id, const std::string& child) = 0;
-  virtual void make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) = 0;
+  virtual void make_visible(const std::string& complaint_id, const std::string& child,
+                            TimeMs now) = 0;
 };
 
 // Events on their way out: one row per (destination, event), dead letters, and the child feeds
@@ -154,20 +159,23 @@ class Outbox {
   virtual ~Outbox() = default;
   // Queues event `seq` of `complaint_id` for `destination`, due at `now`; a row already there
   // for that pair is left as it is.
-  virtual void enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
-                       TimeMs now) = 0;
+  virtual void enqueue(const std::string& destination, const std::string& complaint_id,
+                       std::int64_t seq, TimeMs now) = 0;
   // No retry is ever put further ahead than this (a peer's Retry-After is capped at an hour).
   static constexpr TimeMs kLongestRetryDelayMs = 3'600'000 + 60'000;
   // Rows for `destination` due at `now`, oldest first. A row due further ahead than any retry
   // delay was written by a clock that has since gone back: it is due now.
-  virtual std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now, int limit) = 0;
+  virtual std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now,
+                                              int limit) = 0;
   virtual void outbox_done(std::int64_t id) = 0;
-  virtual void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) = 0;
+  virtual void outbox_dead(std::int64_t id, const std::string& destination,
+                           const std::string& error, TimeMs now) = 0;
   virtual void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) = 0;
   // The row of event `seq` for `destination`, if any, is done (the destination has it already).
   virtual void mark_done(const std::string& destination, std::int64_t seq) = 0;
   // A record an inbound connector fetched but could not map (listed by `simpul dlq list`).
-  virtual void inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) = 0;
+  virtual void inbound_dead_letter(const std::string& destination, const std::string& error,
+                                   TimeMs now) = 0;
   virtual std::int64_t dead_letter_count() = 0;
   virtual std::int64_t outbox_depth() = 0;
 
@@ -231,8 +239,8 @@ class Credentials {
     std::string id;
     std::string secret;  // shown once; only its hash is stored
   };
-  virtual NewToken create_token(const std::string& name, const std::string& scopes, const std::string& node_id,
-                                TimeMs now) = 0;
+  virtual NewToken create_token(const std::string& name, const std::string& scopes,
+                                const std::string& node_id, TimeMs now) = 0;
   virtual bool revoke_token(const std::string& id, TimeMs now) = 0;
   virtual std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) = 0;
   virtual std::vector<StoredToken> list_tokens() = 0;
@@ -245,12 +253,15 @@ class Credentials {
     std::string complaint_id;
     std::string body;
   };
-  virtual std::optional<StoredAnswer> recall_answer(const std::string& scope, const std::string& key) = 0;
-  virtual void remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
-                               int status, const std::string& complaint_id, const std::string& body, TimeMs now) = 0;
+  virtual std::optional<StoredAnswer> recall_answer(const std::string& scope,
+                                                    const std::string& key) = 0;
+  virtual void remember_answer(const std::string& scope, const std::string& key,
+                               const std::string& request_sha256, int status,
+                               const std::string& complaint_id, const std::string& body,
+                               TimeMs now) = 0;
 
-  virtual void audit(TimeMs at, const std::string& actor, const std::string& action, const std::string& target,
-                     const std::string& detail_json) = 0;
+  virtual void audit(TimeMs at, const std::string& actor, const std::string& action,
+                     const std::string& target, const std::string& detail_json) = 0;
 };
 
 // All of it on one connection, with its transactions and upkeep.

@@ -20,7 +20,8 @@ std::unique_ptr<Connector> make(const std::string& settings) {
   return connectors::make_file_import(s);
 }
 
-std::vector<SourceRow> read_all(Connector& c, const std::string& path, std::int64_t offset = 0, std::int64_t line = 0) {
+std::vector<SourceRow> read_all(Connector& c, const std::string& path, std::int64_t offset = 0,
+                                std::int64_t line = 0) {
   auto r = c.open_file(path, offset, line);
   REQUIRE(r != nullptr);
   std::vector<SourceRow> rows;
@@ -59,11 +60,12 @@ TEST_CASE("file_import: CSV with BOM - CRLF - quoted delimiters - quotes and new
 
 TEST_CASE("file_import: a bad CSV row is reported with its line and reading goes on") {
   test::TempDir dir;
-  std::ofstream(dir.file("b.csv"), std::ios::binary) << "id,judul\n"
-                                                        "1,ok\n"
-                                                        "2,a\"b\"c\n"   // a quote inside an unquoted field
-                                                        "3,too,many\n"
-                                                        "4,fine\n";
+  std::ofstream(dir.file("b.csv"), std::ios::binary)
+      << "id,judul\n"
+         "1,ok\n"
+         "2,a\"b\"c\n"  // a quote inside an unquoted field
+         "3,too,many\n"
+         "4,fine\n";
   auto c = make(R"({"format": "csv"})");
   auto rows = read_all(*c, dir.file("b.csv"));
   REQUIRE(rows.size() == 4);
@@ -102,7 +104,8 @@ TEST_CASE("file_import: columns for a CSV without a header row") {
 
 TEST_CASE("file_import: JSON Lines - blank lines skipped - bad lines reported") {
   test::TempDir dir;
-  std::ofstream(dir.file("e.jsonl"), std::ios::binary) << "{\"id\": 1}\n\n[1,2]\n{bad\n{\"id\": 2}\r\n";
+  std::ofstream(dir.file("e.jsonl"), std::ios::binary)
+      << "{\"id\": 1}\n\n[1,2]\n{bad\n{\"id\": 2}\r\n";
   auto c = make(R"({"format": "jsonl"})");
   auto rows = read_all(*c, dir.file("e.jsonl"));
   REQUIRE(rows.size() == 4);

@@ -1,9 +1,10 @@
 // The declarative mapping engine against the shipped Ape Kesah mapping: records in, canonical
 // complaints and their status history out; every mapping mistake reported with its pointer.
 
+#include "connectors/mapping.hpp"
+
 #include <doctest/doctest.h>
 
-#include "connectors/mapping.hpp"
 #include "core/json.hpp"
 #include "core/normalize.hpp"
 
@@ -85,14 +86,16 @@ TEST_CASE("mapping: an Ape Kesah record becomes a canonical complaint with its h
   CHECK(mapped->history[0].kind == EventKind::disposed);
   CHECK(json::get_string(*json::parse(mapped->history[0].payload), "agency") == "dinas-pu-batam");
   CHECK(mapped->history[1].kind == EventKind::responded);
-  CHECK(json::get_string(*json::parse(mapped->history[1].payload), "text") == "Sudah ditambal pada 22/11.");
+  CHECK(json::get_string(*json::parse(mapped->history[1].payload), "text") ==
+        "Sudah ditambal pada 22/11.");
   CHECK(mapped->history[2].kind == EventKind::closed);
   CHECK(format_utc(*mapped->history[2].at) == "2026-11-22T02:15:00.000Z");
 }
 
 TEST_CASE("mapping: defaults fill what the source leaves out - anonim when the app does not say") {
   auto m = Mapping::load(kApeKesah);
-  auto src = doc(R"({"id": "9001", "judul": "Lampu mati", "uraian": "Gelap", "status": "Submitted"})");
+  auto src =
+      doc(R"({"id": "9001", "judul": "Lampu mati", "uraian": "Gelap", "status": "Submitted"})");
   auto mapped = m.apply(src);
   REQUIRE(mapped.has_value());
   auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1'796'000'000'000});
@@ -105,7 +108,8 @@ TEST_CASE("mapping: defaults fill what the source leaves out - anonim when the a
   CHECK(json::get_string(*json::parse(mapped->history[0].payload), "agency") == "unknown");
 }
 
-TEST_CASE("mapping: a record the mapping cannot read is refused naming the source pointer and rule") {
+TEST_CASE(
+    "mapping: a record the mapping cannot read is refused naming the source pointer and rule") {
   auto m = Mapping::load(kApeKesah);
   auto problem = [&](const std::string& record) {
     auto src = doc(record);
@@ -132,8 +136,8 @@ TEST_CASE("mapping: advance resumes a status path from where the complaint is") 
   CHECK(kinds(m.advance(Status::received, "Selesai", src)) == "disposed responded closed ");
   CHECK(kinds(m.advance(Status::disposed, "Selesai", src)) == "responded closed ");
   CHECK(kinds(m.advance(Status::disposed, "Proses", src)) == "progressed ");
-  CHECK(kinds(m.advance(Status::closed, "Selesai", src)).empty());   // already there
-  CHECK(kinds(m.advance(Status::responded, "Proses", src)).empty());  // upstream is further on
+  CHECK(kinds(m.advance(Status::closed, "Selesai", src)).empty());       // already there
+  CHECK(kinds(m.advance(Status::responded, "Proses", src)).empty());     // upstream is further on
   CHECK(kinds(m.advance(Status::verified, "Dibatalkan", src)).empty());  // not on that path
   CHECK(kinds(m.advance(Status::received, "Dibatalkan", src)) == "cancelled ");
   CHECK(kinds(m.advance(Status::disposed, "Tidak ada", src)).empty());
@@ -143,18 +147,28 @@ TEST_CASE("mapping: advance resumes a status path from where the complaint is") 
 
 TEST_CASE("mapping: check names the pointer of every kind of mapping mistake") {
   CHECK(pointer_of(kSmall) == "accepted");
-  CHECK(pointer_of(with(kSmall, R"("title": {"from": "/t"})", R"("judul": {"from": "/t"})")) == "/fields/judul");
+  CHECK(pointer_of(with(kSmall, R"("title": {"from": "/t"})", R"("judul": {"from": "/t"})")) ==
+        "/fields/judul");
   CHECK(pointer_of(with(kSmall, R"("from": "/t")", R"("from": "t")")) == "/fields/title/from");
-  CHECK(pointer_of(with(kSmall, R"({"from": "/t"})", R"({"from": "/t", "transform": ["snake"]})")) == "/fields/title/transform/0");
-  CHECK(pointer_of(with(kSmall, R"({"from": "/t"})", R"({"from": "/t", "transform": [{"lookup": "opd"}]})")) ==
+  CHECK(
+      pointer_of(with(kSmall, R"({"from": "/t"})", R"({"from": "/t", "transform": ["snake"]})")) ==
+      "/fields/title/transform/0");
+  CHECK(pointer_of(with(kSmall, R"({"from": "/t"})",
+                        R"({"from": "/t", "transform": [{"lookup": "opd"}]})")) ==
         "/fields/title/transform/0/lookup");
-  CHECK(pointer_of(with(kSmall, R"({"from": "/t"})", R"({"from": "/t", "transform": [{"date": {"format": "%Q"}}]})")) ==
+  CHECK(pointer_of(with(kSmall, R"({"from": "/t"})",
+                        R"({"from": "/t", "transform": [{"date": {"format": "%Q"}}]})")) ==
         "/fields/title/transform/0/date/format");
-  CHECK(pointer_of(with(kSmall, R"(["A", "B"])", R"(["A", "B", "C"])")) == "/status/source_values/2");
-  CHECK(pointer_of(with(kSmall, R"(["disposed", "responded", "closed"])", R"(["closed"])")) == "/status/values/B/events/0");
-  CHECK(pointer_of(with(kSmall, R"(["disposed", "responded", "closed"])", R"(["disposed", "flying"])")) == "/status/values/B/events/1");
+  CHECK(pointer_of(with(kSmall, R"(["A", "B"])", R"(["A", "B", "C"])")) ==
+        "/status/source_values/2");
+  CHECK(pointer_of(with(kSmall, R"(["disposed", "responded", "closed"])", R"(["closed"])")) ==
+        "/status/values/B/events/0");
+  CHECK(pointer_of(with(kSmall, R"(["disposed", "responded", "closed"])",
+                        R"(["disposed", "flying"])")) == "/status/values/B/events/1");
   CHECK(pointer_of(with(kSmall, R"("system": "app")", R"("system": "App Besar")")) == "/system");
   CHECK(pointer_of(with(kSmall, R"("version": 1, )", "")) == "/version");
-  CHECK(pointer_of(with(kSmall, R"("status":)", R"("outbound": {"status": {"selesai": "Done"}}, "status":)")) == "/outbound/status/selesai");
+  CHECK(pointer_of(with(kSmall, R"("status":)",
+                        R"("outbound": {"status": {"selesai": "Done"}}, "status":)")) ==
+        "/outbound/status/selesai");
   CHECK(pointer_of("{ not json") == "");
 }

@@ -43,13 +43,15 @@ FetchResponse page(const std::vector<std::pair<int, std::string>>& records) {
   r.status = 200;
   r.body = "[";
   for (const auto& [id, at] : records)
-    r.body += (r.body.size() > 1 ? "," : "") + std::string(R"({"id":)") + std::to_string(id) + R"(,"updated_at":")" + at + "\"}";
+    r.body += (r.body.size() > 1 ? "," : "") + std::string(R"({"id":)") + std::to_string(id) +
+              R"(,"updated_at":")" + at + "\"}";
   r.body += "]";
   return r;
 }
 
 std::unique_ptr<Connector> make(ScriptedHost& host) {
-  auto doc = json::parse(R"({"url": "http://app/api/aduan", "updated_at": "/updated_at", "page_size": 2,
+  auto doc =
+      json::parse(R"({"url": "http://app/api/aduan", "updated_at": "/updated_at", "page_size": 2,
                              "overlap_s": 60, "min_interval_ms": 500})");
   ConnectorSettings s{"poll", *doc, "node.json", "/connectors/0/settings", nullptr};
   auto c = connectors::make_rest_poll(s);
@@ -66,7 +68,9 @@ Result<InboundBatch> poll(Connector& c, const std::string& cursor) {
 
 }  // namespace
 
-TEST_CASE("rest_poll: records sharing one updated_at across pages are all asked for - the next cycle overlaps") {
+TEST_CASE(
+    "rest_poll: records sharing one updated_at across pages are all asked for - the next cycle "
+    "overlaps") {
   ScriptedHost host;
   auto c = make(host);
   const std::string t = "2026-11-20T01:00:00.000Z";
@@ -79,29 +83,35 @@ TEST_CASE("rest_poll: records sharing one updated_at across pages are all asked 
   REQUIRE(b.has_value());
   CHECK(b->more);
   // The cursor stayed at t and moved the offset past both pages of the tie.
-  CHECK(host.urls.back() == "http://app/api/aduan?limit=2&offset=2&updated_since=2026-11-20T01%3A00%3A00.000Z");
+  CHECK(host.urls.back() ==
+        "http://app/api/aduan?limit=2&offset=2&updated_since=2026-11-20T01%3A00%3A00.000Z");
   auto d = poll(*c, b->cursor);
   REQUIRE(d.has_value());
-  CHECK(host.urls.back() == "http://app/api/aduan?limit=2&offset=4&updated_since=2026-11-20T01%3A00%3A00.000Z");
+  CHECK(host.urls.back() ==
+        "http://app/api/aduan?limit=2&offset=4&updated_since=2026-11-20T01%3A00%3A00.000Z");
   CHECK_FALSE(d->more);  // a short page ends the cycle
   CHECK(d->records.size() == 1);
   // The next cycle starts overlap_s before the cursor, from offset 0.
   auto e = poll(*c, d->cursor);
   REQUIRE(e.has_value());
-  CHECK(host.urls.back() == "http://app/api/aduan?limit=2&offset=0&updated_since=2026-11-20T00%3A59%3A00.000Z");
+  CHECK(host.urls.back() ==
+        "http://app/api/aduan?limit=2&offset=0&updated_since=2026-11-20T00%3A59%3A00.000Z");
   // Requests closer than min_interval_ms were spaced by the host's timer.
   CHECK_FALSE(host.delays.empty());
   for (int ms : host.delays) CHECK(ms <= 500);
 }
 
-TEST_CASE("rest_poll: an unordered page - a missing change time - an unreachable app are refused without moving on") {
+TEST_CASE(
+    "rest_poll: an unordered page - a missing change time - an unreachable app are refused without "
+    "moving on") {
   ScriptedHost host;
   auto c = make(host);
   FetchResponse down;
   down.error = "connection: Connection refused";
   FetchResponse auth;
   auth.status = 401;
-  host.answers = {page({{1, "2026-11-20T02:00:00Z"}, {2, "2026-11-20T01:00:00Z"}}), page({{1, "kemarin"}}), down, auth};
+  host.answers = {page({{1, "2026-11-20T02:00:00Z"}, {2, "2026-11-20T01:00:00Z"}}),
+                  page({{1, "kemarin"}}), down, auth};
   auto rule = [&] {
     auto r = poll(*c, "");
     REQUIRE_FALSE(r.has_value());

@@ -53,12 +53,17 @@ TEST_CASE("webhook: a signed delivery within the window is split into records") 
 TEST_CASE("webhook: bad signatures - stale or future timestamps - missing headers are refused") {
   auto c = make();
   const std::string body = R"({"id": 1})";
-  auto rule = [](const Result<InboundBatch>& r) { return r ? std::string("accepted") : r.error().rule; };
+  auto rule = [](const Result<InboundBatch>& r) {
+    return r ? std::string("accepted") : r.error().rule;
+  };
   CHECK(rule(deliver(*c, body, kNow, "sha256=" + std::string(64, '0'))) == "signature");
   // Signed for another body: one changed byte.
   std::string ts = std::to_string(kNow / 1000);
-  CHECK(rule(deliver(*c, body, kNow, connectors::webhook_signature(kSecret, ts, R"({"id": 2})"))) == "signature");
-  CHECK(rule(deliver(*c, body, kNow, connectors::webhook_signature("another-secret-0123", ts, body))) == "signature");
+  CHECK(rule(deliver(*c, body, kNow, connectors::webhook_signature(kSecret, ts, R"({"id": 2})"))) ==
+        "signature");
+  CHECK(rule(deliver(*c, body, kNow,
+                     connectors::webhook_signature("another-secret-0123", ts, body))) ==
+        "signature");
   CHECK(c->health().state == ConnectorHealth::degraded);
   CHECK(rule(deliver(*c, body, kNow - 301'000)) == "timestamp");
   CHECK(rule(deliver(*c, body, kNow + 301'000)) == "timestamp");

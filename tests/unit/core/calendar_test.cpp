@@ -1,8 +1,9 @@
+#include "simpul/calendar.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
 
-#include "simpul/calendar.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -29,7 +30,8 @@ TEST_CASE("the holiday calendar is data read from a file - with errors naming th
   test::TempDir dir;
   {
     std::ofstream(dir.file("ok.json")) << R"({"holidays":[{"date":"2026-12-25","name":"Natal"}]})";
-    std::ofstream(dir.file("bad.json")) << R"({"holidays":[{"date":"2026-12-25"},{"date":"25/12/2026"}]})";
+    std::ofstream(dir.file("bad.json"))
+        << R"({"holidays":[{"date":"2026-12-25"},{"date":"25/12/2026"}]})";
   }
   auto cal = WorkingDayCalendar::load(dir.file("ok.json"), kWib);
   CHECK_FALSE(cal.is_working_day(day("2026-12-25")));
@@ -39,6 +41,7 @@ TEST_CASE("the holiday calendar is data read from a file - with errors naming th
   } catch (const ConfigError& e) {
     CHECK(e.pointer() == "/holidays/1/date");
   }
-  auto shipped = WorkingDayCalendar::load(std::string(SIMPUL_SOURCE_DIR) + "/config/calendars/id-2026.json", kWib);
+  auto shipped = WorkingDayCalendar::load(
+      std::string(SIMPUL_SOURCE_DIR) + "/config/calendars/id-2026.json", kWib);
   CHECK_FALSE(shipped.is_working_day(day("2026-08-17")));
 }

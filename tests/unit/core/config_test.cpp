@@ -1,11 +1,12 @@
 // Config: good config, wrong type, missing key, bad secret reference. Errors name the file,
 // the JSON Pointer and the reason.
 
+#include "core/config.hpp"
+
 #include <doctest/doctest.h>
 
 #include <fstream>
 
-#include "core/config.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -56,10 +57,13 @@ TEST_CASE("config: a good file with comments and defaults") {
 }
 
 TEST_CASE("config: wrong type - missing key - unknown key - bad values name the pointer") {
-  CHECK(pointer_of(replace(kGood, R"("max_body_bytes": 2048)", R"("max_body_bytes": "2k")")) == "/http/max_body_bytes");
+  CHECK(pointer_of(replace(kGood, R"("max_body_bytes": 2048)", R"("max_body_bytes": "2k")")) ==
+        "/http/max_body_bytes");
   CHECK(pointer_of(replace(kGood, R"("tier": "kabkota", )", "")) == "/node/tier");
-  CHECK(pointer_of(replace(kGood, R"("synchronous": "normal")", R"("synchronous": "off")")) == "/store/synchronous");
-  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"verfy_days": 1, )")) == "/sla/verfy_days");
+  CHECK(pointer_of(replace(kGood, R"("synchronous": "normal")", R"("synchronous": "off")")) ==
+        "/store/synchronous");
+  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"verfy_days": 1, )")) ==
+        "/sla/verfy_days");
   CHECK(pointer_of(replace(kGood, "env:SIMPUL_ADMIN_TOKEN", "hunter2")) == "/auth/admin_token");
   CHECK(pointer_of(replace(kGood, "0.0.0.0:8443", "0.0.0.0:99999")) == "/http/listen");
   CHECK(pointer_of("{\"node\": ") == "");
@@ -96,28 +100,38 @@ TEST_CASE("config: reference files must be arrays of objects with a string id") 
 
 TEST_CASE("config: plain HTTP listens on loopback only - unless TLS or allow_plain_http") {
   CHECK(pointer_of(replace(kGood, R"(, "allow_plain_http": true)", "")) == "/http/listen");
-  auto loopback = parse_config(replace(replace(kGood, R"(, "allow_plain_http": true)", ""), "0.0.0.0", "127.0.0.1"),
-                               "node.json", "/etc/simpul");
+  auto loopback = parse_config(
+      replace(replace(kGood, R"(, "allow_plain_http": true)", ""), "0.0.0.0", "127.0.0.1"),
+      "node.json", "/etc/simpul");
   CHECK_FALSE(loopback.http.tls.enabled());
-  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)", R"("tls": {"cert_file": "/nonexistent.pem", "key_file": "k.pem"})")) ==
+  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)",
+                           R"("tls": {"cert_file": "/nonexistent.pem", "key_file": "k.pem"})")) ==
         "/http/tls/cert_file");
-  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)", R"("tls": {"cert_file": "c.pem"})")) == "/http/tls/key_file");
+  CHECK(pointer_of(replace(kGood, R"("allow_plain_http": true)",
+                           R"("tls": {"cert_file": "c.pem"})")) == "/http/tls/key_file");
 }
 
-TEST_CASE("config: upstream urls - https with default port and server name - plain http only to loopback") {
+TEST_CASE(
+    "config: upstream urls - https with default port and server name - plain http only to "
+    "loopback") {
   setenv("SIMPUL_UP", "t", 1);
   auto with_upstream = [](const std::string& member) {
-    return replace(kGood, R"("sla": {)", R"("upstream": {"url": )" + member + R"(, "node": "provinsi-kepri", "credential": "env:SIMPUL_UP"},
+    return replace(kGood, R"("sla": {)",
+                   R"("upstream": {"url": )" + member +
+                       R"(, "node": "provinsi-kepri", "credential": "env:SIMPUL_UP"},
       "sla": {)");
   };
-  auto c = parse_config(with_upstream(R"("https://simpul.kepriprov.go.id")"), "node.json", "/etc/simpul");
+  auto c = parse_config(with_upstream(R"("https://simpul.kepriprov.go.id")"), "node.json",
+                        "/etc/simpul");
   CHECK(c.upstream.tls.enabled);
   CHECK(c.upstream.host == "simpul.kepriprov.go.id");
   CHECK(c.upstream.port == 443);
   CHECK(c.upstream.tls.server_name == "simpul.kepriprov.go.id");
   CHECK(c.upstream.tls.ca_file.empty());  // the system's trust store
 
-  c = parse_config(with_upstream(R"("https://10.20.0.5:8443/", "server_name": "simpul.kepriprov.go.id")"), "node.json", "/etc/simpul");
+  c = parse_config(
+      with_upstream(R"("https://10.20.0.5:8443/", "server_name": "simpul.kepriprov.go.id")"),
+      "node.json", "/etc/simpul");
   CHECK(c.upstream.host == "10.20.0.5");
   CHECK(c.upstream.port == 8443);
   CHECK(c.upstream.tls.server_name == "simpul.kepriprov.go.id");
@@ -128,20 +142,26 @@ TEST_CASE("config: upstream urls - https with default port and server name - pla
   CHECK(c.upstream.port == 7702);
 
   CHECK(pointer_of(with_upstream(R"("http://10.20.0.5:7702")")) == "/upstream/url");
-  CHECK(parse_config(with_upstream(R"("http://10.20.0.5:7702", "allow_plain_http": true)"), "node.json", "/etc/simpul").upstream.port == 7702);
+  CHECK(parse_config(with_upstream(R"("http://10.20.0.5:7702", "allow_plain_http": true)"),
+                     "node.json", "/etc/simpul")
+            .upstream.port == 7702);
   CHECK(pointer_of(with_upstream(R"("ftp://10.20.0.5:7702")")) == "/upstream/url");
   CHECK(pointer_of(with_upstream(R"("https://10.20.0.5:99999")")) == "/upstream/url");
-  CHECK(pointer_of(with_upstream(R"("https://kepri.example", "ca_file": "/nonexistent/ca.pem")")) == "/upstream/ca_file");
-  CHECK(pointer_of(with_upstream(R"("http://127.0.0.1:7702", "ca_file": "/etc/hostname")")) == "/upstream/ca_file");
+  CHECK(pointer_of(with_upstream(R"("https://kepri.example", "ca_file": "/nonexistent/ca.pem")")) ==
+        "/upstream/ca_file");
+  CHECK(pointer_of(with_upstream(R"("http://127.0.0.1:7702", "ca_file": "/etc/hostname")")) ==
+        "/upstream/ca_file");
 }
 
 // Found by `make fuzz` (config): a member name with invalid UTF-8 where the schema refuses the
 // value made RapidJSON read past the name while writing the pointer (heap overflow under ASan).
 // The reader now refuses such a name itself, naming the object that holds it (the name is not
 // UTF-8, so it is not repeated).
-TEST_CASE("config: a member name with invalid UTF-8 is refused where it sits - not read past its end") {
+TEST_CASE(
+    "config: a member name with invalid UTF-8 is refused where it sits - not read past its end") {
   const std::string bad_name = "\"sto\xe7\x80\"";  // a truncated three-byte sequence
-  auto text = replace(kGood, R"("sla": {"verify_days": 2},)", R"("sla": {"verify_days": 2}, )" + bad_name + R"(: 7,)");
+  auto text = replace(kGood, R"("sla": {"verify_days": 2},)",
+                      R"("sla": {"verify_days": 2}, )" + bad_name + R"(: 7,)");
   CHECK(pointer_of(text) == "");
   CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {)" + bad_name + R"(: 1, )")) == "/sla");
   // Member names with '/' and '~' are escaped as RFC 6901 says.

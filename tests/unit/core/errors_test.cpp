@@ -1,8 +1,8 @@
+#include "simpul/errors.hpp"
+
 #include <doctest/doctest.h>
 
 #include <set>
-
-#include "simpul/errors.hpp"
 
 using namespace simpul;
 

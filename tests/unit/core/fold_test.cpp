@@ -2,6 +2,8 @@
 // the same events folds to the identical state, and an event that is not a valid transition
 // where it falls is kept as a conflict, never dropped.
 
+#include "simpul/fold.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 #include "core/json.hpp"
 #include "core/uuid.hpp"
 #include "simpul/calendar.hpp"
-#include "simpul/fold.hpp"
 
 using namespace simpul;
 
@@ -46,22 +47,28 @@ std::string payload_for(EventKind k, std::mt19937_64& rng) {
   switch (k) {
     case EventKind::disposed:
     case EventKind::forwarded:
-    case EventKind::not_authority: return R"({"agency":"dinas-)" + std::to_string(rng() % 5) + "\"}";
+    case EventKind::not_authority:
+      return R"({"agency":"dinas-)" + std::to_string(rng() % 5) + "\"}";
     case EventKind::responded:
-    case EventKind::citizen_replied: return R"({"text":"jawaban )" + std::to_string(rng() % 100) + "\"}";
-    case EventKind::linked: return R"({"system":"lapor","id":")" + std::to_string(rng() % 1000) + "\"}";
-    case EventKind::sla_breached: return R"({"deadline":"verify"})";
-    case EventKind::amended: return R"({"fields":{"title":"Judul )" + std::to_string(rng() % 100) + "\"}}";
-    default: return "{}";
+    case EventKind::citizen_replied:
+      return R"({"text":"jawaban )" + std::to_string(rng() % 100) + "\"}";
+    case EventKind::linked:
+      return R"({"system":"lapor","id":")" + std::to_string(rng() % 1000) + "\"}";
+    case EventKind::sla_breached:
+      return R"({"deadline":"verify"})";
+    case EventKind::amended:
+      return R"({"fields":{"title":"Judul )" + std::to_string(rng() % 100) + "\"}}";
+    default:
+      return "{}";
   }
 }
 
 const EventKind kActions[] = {
-    EventKind::amended,   EventKind::verified,  EventKind::held,
-    EventKind::disposed,  EventKind::forwarded, EventKind::not_authority,
+    EventKind::amended,    EventKind::verified,  EventKind::held,
+    EventKind::disposed,   EventKind::forwarded, EventKind::not_authority,
     EventKind::progressed, EventKind::responded, EventKind::citizen_replied,
-    EventKind::closed,    EventKind::reopened,  EventKind::archived,
-    EventKind::cancelled, EventKind::linked,    EventKind::sla_breached,
+    EventKind::closed,     EventKind::reopened,  EventKind::archived,
+    EventKind::cancelled,  EventKind::linked,    EventKind::sla_breached,
 };
 
 // A history that mostly follows the state machine, with some events that do not fit.
@@ -93,7 +100,9 @@ std::vector<Event> random_history(std::mt19937_64& rng, int* invalid_planted) {
 }  // namespace
 
 TEST_CASE("fold: any permutation and duplication of an event set folds to the identical state") {
-  FoldContext ctx{std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}), SlaRules{}};
+  FoldContext ctx{
+      std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}),
+      SlaRules{}};
   int cases = 0;
   int with_conflicts = 0;
   for (std::uint64_t seed = 1; seed <= 2000; ++seed) {
@@ -129,7 +138,8 @@ TEST_CASE("fold: an invalid transition is kept as a conflict and changes nothing
   REQUIRE(st.conflicts.size() == 1);
   CHECK(st.conflicts[0].event_id == close_early.event_id);
   CHECK(st.conflicts[0].kind == EventKind::closed);
-  CHECK(st.conflicts[0].reason.find("not allowed when the complaint is received") != std::string::npos);
+  CHECK(st.conflicts[0].reason.find("not allowed when the complaint is received") !=
+        std::string::npos);
   CHECK(st.event_count == 3);
   auto without = fold({c, verify}, {});
   CHECK(without.status == st.status);
@@ -156,7 +166,9 @@ TEST_CASE("fold: events without a created event are all conflicts until it arriv
 }
 
 TEST_CASE("fold: the whole journey and its deadlines") {
-  FoldContext ctx{std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}), SlaRules{}};
+  FoldContext ctx{
+      std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}),
+      SlaRules{}};
   std::mt19937_64 rng(1);
   std::vector<Event> ev{created(kT0)};
   auto step = [&](EventKind k, std::string payload, Status expect) {
@@ -202,17 +214,20 @@ TEST_CASE("fold: payload problems are conflicts with a reason") {
 }
 
 TEST_CASE("fold: amended changes fields - linked adds refs once") {
-  auto st = fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"title":"Intisari baru"}})"),
-                  make(EventKind::linked, kT0 + 2, R"({"system":"lapor","id":"4410231"})"),
-                  make(EventKind::linked, kT0 + 3, R"({"system":"lapor","id":"4410231"})")},
-                 {});
+  auto st = fold(
+      {created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"title":"Intisari baru"}})"),
+       make(EventKind::linked, kT0 + 2, R"({"system":"lapor","id":"4410231"})"),
+       make(EventKind::linked, kT0 + 3, R"({"system":"lapor","id":"4410231"})")},
+      {});
   CHECK(st.record.title == "Intisari baru");
   CHECK(st.record.body == "Lubang besar");
   REQUIRE(st.record.refs.size() == 1);
   CHECK(st.record.refs[0] == Ref{"lapor", "4410231"});
-  auto bad = fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"id":"x"}})")}, {});
+  auto bad =
+      fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"id":"x"}})")}, {});
   CHECK(bad.conflicts.size() == 1);
-  auto wrong_type = fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"title":42}})")}, {});
+  auto wrong_type =
+      fold({created(kT0), make(EventKind::amended, kT0 + 1, R"({"fields":{"title":42}})")}, {});
   REQUIRE(wrong_type.conflicts.size() == 1);
   CHECK(wrong_type.conflicts[0].reason.find("/title") != std::string::npos);
   CHECK(wrong_type.record.title == "Jalan rusak");

@@ -1,7 +1,8 @@
+#include "core/normalize.hpp"
+
 #include <doctest/doctest.h>
 
 #include "core/json.hpp"
-#include "core/normalize.hpp"
 
 using namespace simpul;
 
@@ -48,9 +49,12 @@ TEST_CASE("type - privacy and channel accept common Indonesian and English spell
 }
 
 TEST_CASE("read_complaint normalizes a whole record") {
-  auto c = read_complaint(std::string(R"({"type":" Keluhan ","title":"  Jalan rusak  ","body":"Isi","channel":"app","privacy":"publik",
+  auto c = read_complaint(
+      std::string(
+          R"({"type":" Keluhan ","title":"  Jalan rusak  ","body":"Isi","channel":"app","privacy":"publik",
       "received_at":"2026-11-20 08:15","incident_at":"2026-11-19 07:00 WITA",
-      "reporter":{"phone":"0812-7000-1234","nik":"2171 0101 0190 0001","name":" "}})"), opts());
+      "reporter":{"phone":"0812-7000-1234","nik":"2171 0101 0190 0001","name":" "}})"),
+      opts());
   if (!c) FAIL(c.error());
   CHECK(c->type == ComplaintType::pengaduan);
   CHECK(c->title == "Jalan rusak");
@@ -80,18 +84,22 @@ TEST_CASE("bad input is rejected with the pointer and the rule") {
   const Case cases[] = {
       {"{not json", errc::invalid_json, "", "json"},
       {"[1,2]", errc::schema_violation, "", "type"},
-      {R"({"type":"pengaduan","body":"Isi","channel":"app"})", errc::schema_violation, "/title", "required"},
+      {R"({"type":"pengaduan","body":"Isi","channel":"app"})", errc::schema_violation, "/title",
+       "required"},
       {replacing("type", R"("pujian")"), errc::schema_violation, "/type", "enum"},
       {replacing("title", "42"), errc::schema_violation, "/title", "type"},
       {replacing("title", R"("   ")"), errc::schema_violation, "/title", "minLength"},
       {with(R"(,"colour":"red")"), errc::schema_violation, "/colour", "additionalProperties"},
-      {with(std::string(R"(,"reporter":{"name":"x)") + "\xff\xfe" + R"(y"})"), errc::invalid_utf8, "/reporter/name", "utf-8"},
+      {with(std::string(R"(,"reporter":{"name":"x)") + "\xff\xfe" + R"(y"})"), errc::invalid_utf8,
+       "/reporter/name", "utf-8"},
       {with(R"(,"reporter":{"phone":"12345"})"), errc::invalid_value, "/reporter/phone", "phone"},
-      {with(R"(,"reporter":{"nik":"0171010101900001"})"), errc::schema_violation, "/reporter/nik", "pattern"},
+      {with(R"(,"reporter":{"nik":"0171010101900001"})"), errc::schema_violation, "/reporter/nik",
+       "pattern"},
       {with(R"(,"received_at":"kemarin")"), errc::invalid_value, "/received_at", "timestamp"},
       {with(R"(,"status":"closed")"), errc::schema_violation, "/status", "readOnly"},
       {with(R"(,"location":{"lat":123})"), errc::schema_violation, "/location/lat", "maximum"},
-      {with(R"(,"refs":[{"system":"a","id":"1"},{"system":"a","id":"1"}])"), errc::schema_violation, "/refs/1", "uniqueItems"},
+      {with(R"(,"refs":[{"system":"a","id":"1"},{"system":"a","id":"1"}])"), errc::schema_violation,
+       "/refs/1", "uniqueItems"},
       {with(R"(,"type":"aspirasi")"), errc::schema_violation, "", "duplicate-key"},
   };
   for (const auto& c : cases) {
@@ -129,7 +137,8 @@ TEST_CASE("numbers beyond the 64-bit range are refused at parse - with their poi
 }
 
 // The strict reader (core/json.cpp) on what attackers send.
-TEST_CASE("json: one value only - no NUL - no name twice - nesting at most 64 - even in a huge object") {
+TEST_CASE(
+    "json: one value only - no NUL - no name twice - nesting at most 64 - even in a huge object") {
   CHECK(json::parse(R"({"a":1})").has_value());
   CHECK(json::parse(" {\"a\":1}\n").has_value());
   CHECK(json::parse(R"({"a":1}{"a":2})").error().rule == "json");
@@ -139,7 +148,9 @@ TEST_CASE("json: one value only - no NUL - no name twice - nesting at most 64 - 
   auto deep = json::parse(std::string(65, '[') + std::string(65, ']'));
   REQUIRE_FALSE(deep.has_value());
   CHECK(deep.error().rule == "depth");
-  CHECK(json::parse(R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})").has_value());
+  CHECK(json::parse(
+            R"({"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})")
+            .has_value());
   // 100,000 members: read in linear time, the repeated last name still found.
   std::string big = "{";
   for (int i = 0; i < 100'000; ++i) big += "\"k" + std::to_string(i) + "\":1,";

@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "simpul/time.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace simpul;
 
@@ -11,16 +11,21 @@ TimeMs utc(const char* s) { return *parse_timestamp(s, Zone{0, "UTC"}); }
 
 TEST_CASE("timestamps with an explicit zone are stored as UTC") {
   CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00Z", kWib)) == "2026-11-20T08:15:00.000Z");
-  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00+07:00", kWib)) == "2026-11-20T01:15:00.000Z");
+  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00+07:00", kWib)) ==
+        "2026-11-20T01:15:00.000Z");
   CHECK(format_utc(*parse_timestamp("2026-11-20 08:15 WITA", kWib)) == "2026-11-20T00:15:00.000Z");
-  CHECK(format_utc(*parse_timestamp("2026-11-20 08:15:30 WIT", kWib)) == "2026-11-19T23:15:30.000Z");
-  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00.25+0800", kWib)) == "2026-11-20T00:15:00.250Z");
-  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00.123456-03:30", kWib)) == "2026-11-20T11:45:00.123Z");
+  CHECK(format_utc(*parse_timestamp("2026-11-20 08:15:30 WIT", kWib)) ==
+        "2026-11-19T23:15:30.000Z");
+  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00.25+0800", kWib)) ==
+        "2026-11-20T00:15:00.250Z");
+  CHECK(format_utc(*parse_timestamp("2026-11-20T08:15:00.123456-03:30", kWib)) ==
+        "2026-11-20T11:45:00.123Z");
 }
 
 TEST_CASE("a naive timestamp is read in the configured zone - never guessed") {
   CHECK(format_utc(*parse_timestamp("2026-11-20 08:15", kWib)) == "2026-11-20T01:15:00.000Z");
-  CHECK(format_utc(*parse_timestamp("2026-11-20 08:15", Zone{9 * 60, "WIT"})) == "2026-11-19T23:15:00.000Z");
+  CHECK(format_utc(*parse_timestamp("2026-11-20 08:15", Zone{9 * 60, "WIT"})) ==
+        "2026-11-19T23:15:00.000Z");
   CHECK(format_utc(*parse_timestamp("2026-11-20", kWib)) == "2026-11-19T17:00:00.000Z");
 }
 

@@ -1,8 +1,8 @@
+#include "core/uuid.hpp"
+
 #include <doctest/doctest.h>
 
 #include <set>
-
-#include "core/uuid.hpp"
 
 using namespace simpul;
 

@@ -40,7 +40,8 @@ class World {
     leaf_.id = "kota-batam";
     top_.dir = Directory(std::vector<ChildNode>{{"provinsi-kepri", {"21"}, {}}});
     mid_.dir = Directory(std::vector<ChildNode>{{"kota-batam", {"21.71"}, {}}});
-    for (Tier* t : {&top_, &mid_, &leaf_}) t->store = std::make_unique<SqliteStore>(StoreOptions{":memory:", false, 0, true});
+    for (Tier* t : {&top_, &mid_, &leaf_})
+      t->store = std::make_unique<SqliteStore>(StoreOptions{":memory:", false, 0, true});
     auto rules = [](const Tier& t, std::string upstream) {
       LedgerRules r;
       r.self = t.id;
@@ -55,21 +56,35 @@ class World {
 
   void step() {
     switch (rng_() % 8) {
-      case 0: ingest(pick_tier()); break;
+      case 0:
+        ingest(pick_tier());
+        break;
       case 1:
-      case 2: act(pick_tier()); break;
-      case 3: push(leaf_, mid_); break;
-      case 4: push(mid_, top_); break;
-      case 5: pull(mid_, top_); break;
-      case 6: pull(leaf_, mid_); break;
-      default: now_ += 1 + static_cast<TimeMs>(rng_() % 5);  // time passes, sometimes not at all
+      case 2:
+        act(pick_tier());
+        break;
+      case 3:
+        push(leaf_, mid_);
+        break;
+      case 4:
+        push(mid_, top_);
+        break;
+      case 5:
+        pull(mid_, top_);
+        break;
+      case 6:
+        pull(leaf_, mid_);
+        break;
+      default:
+        now_ += 1 + static_cast<TimeMs>(rng_() % 5);  // time passes, sometimes not at all
     }
   }
 
   // Delivers everything still in flight, reliably, until nothing moves.
   void flush() {
     for (int round = 0; round < 60; ++round) {
-      bool moved = push(leaf_, mid_, true) | push(mid_, top_, true) | pull(mid_, top_, true) | pull(leaf_, mid_, true);
+      bool moved = push(leaf_, mid_, true) | push(mid_, top_, true) | pull(mid_, top_, true) |
+                   pull(leaf_, mid_, true);
       if (!moved) return;
     }
     FAIL("the federation did not settle");
@@ -105,16 +120,20 @@ class World {
 
   int conflicts() {
     int n = 0;
-    for (const auto& id : complaint_ids(top_)) n += static_cast<int>(fold(top_.store->events_of(id), {}).conflicts.size());
+    for (const auto& id : complaint_ids(top_))
+      n += static_cast<int>(fold(top_.store->events_of(id), {}).conflicts.size());
     return n;
   }
 
  private:
   Tier& pick_tier() {
     switch (rng_() % 3) {
-      case 0: return top_;
-      case 1: return mid_;
-      default: return leaf_;
+      case 0:
+        return top_;
+      case 1:
+        return mid_;
+      default:
+        return leaf_;
     }
   }
 
@@ -122,14 +141,16 @@ class World {
     std::vector<std::string> out;
     ListQuery q;
     q.limit = 500;
-    for (const auto& s : t.store->list(q).states) out.push_back(json::get_string(*json::parse(s), "id"));
+    for (const auto& s : t.store->list(q).states)
+      out.push_back(json::get_string(*json::parse(s), "id"));
     return out;
   }
 
   void ingest(Tier& t) {
     IngestRequest r;
-    r.raw_body = R"({"type":"pengaduan","title":"Jalan rusak","body":"Isi","channel":"app","region":"21.71",)"
-                 R"("privacy":"anonim","reporter":{"name":"Siti"}})";
+    r.raw_body =
+        R"({"type":"pengaduan","title":"Jalan rusak","body":"Isi","channel":"app","region":"21.71",)"
+        R"("privacy":"anonim","reporter":{"name":"Siti"}})";
     r.complaint = *read_complaint(r.raw_body, {Zone{}, "21.71", now_});
     r.origin = t.id;
     r.now = now_;
@@ -143,9 +164,10 @@ class World {
     if (ids.empty()) return;
     const auto& id = ids[rng_() % ids.size()];
     auto st = fold(t.store->events_of(id), {});
-    static const EventKind kinds[] = {EventKind::verified, EventKind::held, EventKind::disposed,
-                                      EventKind::progressed, EventKind::responded, EventKind::citizen_replied,
-                                      EventKind::closed, EventKind::reopened, EventKind::amended};
+    static const EventKind kinds[] = {
+        EventKind::verified,   EventKind::held,      EventKind::disposed,
+        EventKind::progressed, EventKind::responded, EventKind::citizen_replied,
+        EventKind::closed,     EventKind::reopened,  EventKind::amended};
     std::vector<EventKind> ok;
     for (auto k : kinds)
       if (!transition_error(st.status, k)) ok.push_back(k);
@@ -158,11 +180,18 @@ class World {
     a.event.kind = ok[rng_() % ok.size()];
     a.event.hops = {t.id};
     switch (a.event.kind) {
-      case EventKind::disposed: a.event.payload = R"({"agency":"dinas-pu-batam"})"; break;
+      case EventKind::disposed:
+        a.event.payload = R"({"agency":"dinas-pu-batam"})";
+        break;
       case EventKind::responded:
-      case EventKind::citizen_replied: a.event.payload = R"({"text":"isi"})"; break;
-      case EventKind::amended: a.event.payload = R"({"fields":{"title":"Intisari )" + std::to_string(rng_() % 9) + "\"}}"; break;
-      default: a.event.payload = "{}";
+      case EventKind::citizen_replied:
+        a.event.payload = R"({"text":"isi"})";
+        break;
+      case EventKind::amended:
+        a.event.payload = R"({"fields":{"title":"Intisari )" + std::to_string(rng_() % 9) + "\"}}";
+        break;
+      default:
+        a.event.payload = "{}";
     }
     t.store->begin();
     t.ledger->act(a);
@@ -178,7 +207,8 @@ class World {
     for (const auto& i : items)
       if (reliable || rng_() % 3) batch.push_back(i);
     if (!reliable) {
-      for (int d = static_cast<int>(rng_() % 3); d > 0 && !items.empty(); --d) batch.push_back(items[rng_() % items.size()]);
+      for (int d = static_cast<int>(rng_() % 3); d > 0 && !items.empty(); --d)
+        batch.push_back(items[rng_() % items.size()]);
       std::shuffle(batch.begin(), batch.end(), rng_);
     }
     std::vector<Event> events;
@@ -194,7 +224,8 @@ class World {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       INFO(outcomes[i].reason);
       CHECK(outcomes[i].outcome != MergeResult::rejected);
-      bool acked = outcomes[i].outcome == MergeResult::accepted || outcomes[i].outcome == MergeResult::duplicate;
+      bool acked = outcomes[i].outcome == MergeResult::accepted ||
+                   outcomes[i].outcome == MergeResult::duplicate;
       moved = moved || outcomes[i].outcome == MergeResult::accepted;
       if (acked && (reliable || rng_() % 4)) child.store->outbox_done(batch[i].id);
     }
@@ -206,8 +237,10 @@ class World {
   // merged in shuffled order; the new cursor is stored with the merge, as the consumer does.
   bool pull(Tier& child, Tier& parent, bool reliable = false) {
     std::int64_t from = cursor_value(child.feed_cursor);
-    if (!reliable && from > 0 && rng_() % 4 == 0) from = static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(from));
-    auto page = parent.store->feed(child.id, from, reliable ? 1000 : 1 + static_cast<int>(rng_() % 20));
+    if (!reliable && from > 0 && rng_() % 4 == 0)
+      from = static_cast<std::int64_t>(rng_() % static_cast<std::uint64_t>(from));
+    auto page =
+        parent.store->feed(child.id, from, reliable ? 1000 : 1 + static_cast<int>(rng_() % 20));
     if (page.items.empty()) return false;
     std::vector<Event> events;
     for (auto& item : page.items) {
@@ -215,7 +248,8 @@ class World {
       events.push_back(item.event);
     }
     if (!reliable) std::shuffle(events.begin(), events.end(), rng_);
-    std::string next = "f" + std::to_string(std::max(page.last_id, cursor_value(child.feed_cursor)));
+    std::string next =
+        "f" + std::to_string(std::max(page.last_id, cursor_value(child.feed_cursor)));
     child.store->begin();
     int fresh = child.ledger->merge_from_parent(events, next, now_);
     child.store->commit();
@@ -240,5 +274,6 @@ TEST_CASE("convergence: three tiers agree after duplicated - delayed and reorder
     w.check_converged();
     with_conflicts += w.conflicts() > 0;
   }
-  MESSAGE(seeds << " seeds, " << with_conflicts << " ended with concurrent-action conflicts (kept, identical everywhere)");
+  MESSAGE(seeds << " seeds, " << with_conflicts
+                << " ended with concurrent-action conflicts (kept, identical everywhere)");
 }

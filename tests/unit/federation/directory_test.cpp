@@ -1,7 +1,8 @@
+#include "federation/directory.hpp"
+
 #include <doctest/doctest.h>
 
 #include "core/json.hpp"
-#include "federation/directory.hpp"
 #include "federation/redact.hpp"
 
 using namespace simpul;
@@ -32,7 +33,8 @@ TEST_CASE("redact: reporters of anonim and rahasia complaints never leave - publ
   auto created = [](const char* privacy) {
     Event e;
     e.kind = EventKind::created;
-    e.payload = std::string(R"({"title":"t","privacy":")") + privacy + R"(","reporter":{"name":"CANARY"}})";
+    e.payload =
+        std::string(R"({"title":"t","privacy":")") + privacy + R"(","reporter":{"name":"CANARY"}})";
     return e;
   };
   for (const char* p : {"anonim", "rahasia"}) {

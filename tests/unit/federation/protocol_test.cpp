@@ -14,7 +14,8 @@ using namespace simpul;
 
 namespace {
 
-const char* kEvent = R"({"event_id":"0192f3a0-1111-7000-8000-000000000001","complaint_id":"0192f3a0-0000-7000-8000-00000000abcd",
+const char* kEvent =
+    R"({"event_id":"0192f3a0-1111-7000-8000-000000000001","complaint_id":"0192f3a0-0000-7000-8000-00000000abcd",
   "origin":"provinsi-kepri","at":"2026-11-20T01:15:00.000Z","actor":{"role":"admin"},"kind":"verified","payload":{},
   "hops":["provinsi-kepri"]})";
 
@@ -22,7 +23,8 @@ const Config::Upstream::Lapor& lapor_defaults() {
   static Config cfg = [] {
     setenv("SIMPUL_TEST_LAPOR_SECRET", "x", 1);
     test::TempDir dir;
-    return test::node_config(dir, "provinsi-kepri", R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
+    return test::node_config(dir, "provinsi-kepri",
+                             R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
       "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "lapor": {"client_id": "kepri", "source": "simpul-kepri"}},)");
   }();
   return cfg.upstream.lapor;
@@ -32,13 +34,20 @@ const Config::Upstream::Lapor& lapor_defaults() {
 
 TEST_CASE("fed protocol: push results are read only when they answer every event sent - in order") {
   const std::vector<std::string> sent = {"a", "b"};
-  auto ok = fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"accepted"},{"event_id":"b","outcome":"rejected","reason":"no"}]})", sent);
+  auto ok = fed::read_push_results(
+      R"({"results":[{"event_id":"a","outcome":"accepted"},{"event_id":"b","outcome":"rejected","reason":"no"}]})",
+      sent);
   REQUIRE(ok.has_value());
   CHECK((*ok)[1].outcome == MergeResult::rejected);
   CHECK((*ok)[1].reason == "no");
-  CHECK_FALSE(fed::read_push_results(R"({"results":[{"event_id":"b","outcome":"accepted"},{"event_id":"a","outcome":"accepted"}]})", sent));
-  CHECK_FALSE(fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"accepted"}]})", sent));
-  CHECK_FALSE(fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"stored"},{"event_id":"b","outcome":"accepted"}]})", sent));
+  CHECK_FALSE(fed::read_push_results(
+      R"({"results":[{"event_id":"b","outcome":"accepted"},{"event_id":"a","outcome":"accepted"}]})",
+      sent));
+  CHECK_FALSE(
+      fed::read_push_results(R"({"results":[{"event_id":"a","outcome":"accepted"}]})", sent));
+  CHECK_FALSE(fed::read_push_results(
+      R"({"results":[{"event_id":"a","outcome":"stored"},{"event_id":"b","outcome":"accepted"}]})",
+      sent));
   CHECK_FALSE(fed::read_push_results("<html>proxy error</html>", sent));
 }
 
@@ -71,7 +80,9 @@ TEST_CASE("lapor protocol: ids as numbers or strings - out-of-range numbers read
   CHECK(lapor::text_of(*doc, "missing").empty());
 }
 
-TEST_CASE("lapor protocol: answers - success flags - expired tokens - notifications never move the cursor back") {
+TEST_CASE(
+    "lapor protocol: answers - success flags - expired tokens - notifications never move the "
+    "cursor back") {
   const auto& L = lapor_defaults();
   auto ok = lapor::read_reply(L, "detail", 200, R"({"status":1,"data":{}})");
   CHECK(ok.answered);
@@ -82,29 +93,40 @@ TEST_CASE("lapor protocol: answers - success flags - expired tokens - notificati
   CHECK(refused.error == "http 200: not found");
   CHECK(lapor::read_reply(L, "detail", 200, R"({"status":-1})").token_expired);
   CHECK(lapor::read_reply(L, "detail", 401, "").token_expired);
-  CHECK_FALSE(lapor::read_reply(L, "detail", 503, R"({"status":1})").answered);  // 5xx is never a decision
+  CHECK_FALSE(
+      lapor::read_reply(L, "detail", 503, R"({"status":1})").answered);  // 5xx is never a decision
   CHECK(lapor::read_reply(L, "detail", 200, "garbage").error == "unreadable answer");
 
-  auto page = lapor::read_reply(L, "notifications", 200,
-                                R"({"status":1,"data":[{"id":3,"stream_nid":77},{"id":"9","stream_nid":"78"},{"id":5,"stream_nid":77}]})");
+  auto page = lapor::read_reply(
+      L, "notifications", 200,
+      R"({"status":1,"data":[{"id":3,"stream_nid":77},{"id":"9","stream_nid":"78"},{"id":5,"stream_nid":77}]})");
   auto n = lapor::read_notifications(L, page, 4);
   REQUIRE(n.has_value());
   CHECK(n->last == 9);
   CHECK(n->nids == std::vector<std::string>{"77", "78"});
-  auto old = lapor::read_notifications(L, lapor::read_reply(L, "notifications", 200, R"({"status":1,"data":[{"id":2,"stream_nid":1}]})"), 4);
+  auto old = lapor::read_notifications(
+      L,
+      lapor::read_reply(L, "notifications", 200,
+                        R"({"status":1,"data":[{"id":2,"stream_nid":1}]})"),
+      4);
   REQUIRE(old.has_value());
   CHECK(old->last == 4);
-  CHECK_FALSE(lapor::read_notifications(L, lapor::read_reply(L, "notifications", 200, R"({"status":1})"), 4));
+  CHECK_FALSE(lapor::read_notifications(
+      L, lapor::read_reply(L, "notifications", 200, R"({"status":1})"), 4));
 }
 
-TEST_CASE("lapor protocol: a disposed report with claims - events in state-machine order - our own claims skipped - stable ids") {
+TEST_CASE(
+    "lapor protocol: a disposed report with claims - events in state-machine order - our own "
+    "claims skipped - stable ids") {
   const auto& L = lapor_defaults();
-  auto detail = lapor::read_reply(L, "detail", 200,
-                                  R"({"status":1,"data":{"status":"5","agency":"dinas-pu-batam","last_activity":"2026-11-20 10:00:00"}})");
+  auto detail = lapor::read_reply(
+      L, "detail", 200,
+      R"({"status":1,"data":{"status":"5","agency":"dinas-pu-batam","last_activity":"2026-11-20 10:00:00"}})");
   auto claims = lapor::read_reply(L, "claims", 200, R"({"status":1,"data":[
       {"claim_text":"Jawaban kami","tanggal":"2026-11-20 09:00:00","source":"simpul-kepri"},
       {"claim_text":"Sedang dikerjakan","tanggal":"2026-11-20 11:00:00","LevelName":"Dinas PU","source":"lapor"}]})");
-  lapor::LocalState local{"0192f3a0-0000-7000-8000-00000000abcd", Status::received, 1'700'000'000'000};
+  lapor::LocalState local{"0192f3a0-0000-7000-8000-00000000abcd", Status::received,
+                          1'700'000'000'000};
   auto events = lapor::hub_events(L, "lapor", "77", local, detail, &claims, 1'780'000'000'000);
   REQUIRE(events.size() == 2);
   CHECK(events[0].kind == EventKind::disposed);
@@ -123,15 +145,19 @@ TEST_CASE("lapor protocol: a disposed report with claims - events in state-machi
 }
 
 TEST_CASE("fed: a recovery page is read whole - or refused") {
-  auto page = fed::read_recovery(std::string(R"({"events":[)") + kEvent + R"(],"next":17,"more":true,"acked":4})");
+  auto page = fed::read_recovery(std::string(R"({"events":[)") + kEvent +
+                                 R"(],"next":17,"more":true,"acked":4})");
   REQUIRE(page.has_value());
   CHECK(page->events.size() == 1);
   CHECK(page->next == 17);
   CHECK(page->more);
   CHECK(page->acked == 4);
   CHECK(fed::read_recovery(R"({"events":[],"next":0,"more":false,"acked":0})").has_value());
-  CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":"17","more":false,"acked":0})").has_value());
+  CHECK_FALSE(
+      fed::read_recovery(R"({"events":[],"next":"17","more":false,"acked":0})").has_value());
   CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":-1,"more":false,"acked":0})").has_value());
   CHECK_FALSE(fed::read_recovery(R"({"events":[],"next":1,"acked":0})").has_value());
-  CHECK_FALSE(fed::read_recovery(R"({"events":[{"kind":"verified"}],"next":1,"more":false,"acked":0})").has_value());
+  CHECK_FALSE(
+      fed::read_recovery(R"({"events":[{"kind":"verified"}],"next":1,"more":false,"acked":0})")
+          .has_value());
 }

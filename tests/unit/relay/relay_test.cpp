@@ -4,7 +4,6 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio.hpp>
-
 #include <stdexcept>
 
 #include "http/metrics.hpp"
@@ -15,11 +14,13 @@
 using namespace simpul;
 namespace asio = boost::asio;
 
-TEST_CASE("link health: Retry-After capped at an hour - the auth pause - full jitter under the cap") {
+TEST_CASE(
+    "link health: Retry-After capped at an hour - the auth pause - full jitter under the cap") {
   BreakerState st;
   LinkHealth h("test", "peer", 30'000, st);
   CHECK(h.failed(LinkHealth::pushing, Failure{"http 429", false, 7}) == 7000);
-  CHECK(h.failed(LinkHealth::pushing, Failure{"http 503", false, 999'999}) == LinkHealth::kLongestRetryAfterMs);
+  CHECK(h.failed(LinkHealth::pushing, Failure{"http 503", false, 999'999}) ==
+        LinkHealth::kLongestRetryAfterMs);
   CHECK(h.failed(LinkHealth::pushing, Failure{"http 401", true}) == LinkHealth::kAuthPauseMs);
   for (int i = 0; i < 50; ++i) {
     auto d = h.failed(LinkHealth::pulling, Failure{"timeout"});
@@ -31,10 +32,13 @@ TEST_CASE("link health: Retry-After capped at an hour - the auth pause - full ji
   CHECK_FALSE(failure_of("http 500", 500, -1).auth);
 }
 
-TEST_CASE("link health: the breaker opens after five failures in a row in one direction - closes when every direction succeeds") {
+TEST_CASE(
+    "link health: the breaker opens after five failures in a row in one direction - closes when "
+    "every direction succeeds") {
   BreakerState st;
   LinkHealth h("test", "peer", 1000, st);
-  for (int i = 0; i < LinkHealth::kBreakerThreshold - 1; ++i) h.failed(LinkHealth::pulling, Failure{"timeout"});
+  for (int i = 0; i < LinkHealth::kBreakerThreshold - 1; ++i)
+    h.failed(LinkHealth::pulling, Failure{"timeout"});
   CHECK_FALSE(st.breaker_open);
   h.succeeded(LinkHealth::pushing);  // the other direction working does not reset this one
   h.failed(LinkHealth::pulling, Failure{"timeout"});
@@ -52,19 +56,23 @@ TEST_CASE("supervisor: a loop that throws is logged - counted - shown - and star
   Supervisor sup(ioc, metrics);
   int runs = 0;
   std::vector<Supervisor::Trouble> seen;
-  sup.spawn("test.loop", [&]() -> asio::awaitable<void> {
-    ++runs;
-    if (runs == 1) throw std::runtime_error("disk on fire");
-    seen = sup.troubles();  // running again, within a minute of the failure
-    co_return;
-  }, Supervisor::Kind::task);
+  sup.spawn(
+      "test.loop",
+      [&]() -> asio::awaitable<void> {
+        ++runs;
+        if (runs == 1) throw std::runtime_error("disk on fire");
+        seen = sup.troubles();  // running again, within a minute of the failure
+        co_return;
+      },
+      Supervisor::Kind::task);
   ioc.run_for(std::chrono::milliseconds(1500));
   CHECK(runs == 2);
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].loop == "test.loop");
   CHECK(seen[0].error == "disk on fire");
   CHECK(sup.troubles().empty());  // a task that finished is done
-  CHECK(metrics.render().find(R"(simpul_loop_failures_total{loop="test.loop"} 1)") != std::string::npos);
+  CHECK(metrics.render().find(R"(simpul_loop_failures_total{loop="test.loop"} 1)") !=
+        std::string::npos);
 }
 
 TEST_CASE("supervisor: a loop that returns while the node runs is shown as stopped") {
@@ -78,8 +86,11 @@ TEST_CASE("supervisor: a loop that returns while the node runs is shown as stopp
   CHECK(t[0].state == "stopped");
 }
 
-TEST_CASE("destinations: the outbox names of upstream - a child and a connector read back as the same destination") {
-  for (const auto& d : {Destination::upstream(), Destination::child("kota-batam"), Destination::connector("apekesah")})
+TEST_CASE(
+    "destinations: the outbox names of upstream - a child and a connector read back as the same "
+    "destination") {
+  for (const auto& d : {Destination::upstream(), Destination::child("kota-batam"),
+                        Destination::connector("apekesah")})
     CHECK(Destination::parse(d.name()) == d);
   CHECK(Destination::child("kota-batam").name() == "child:kota-batam");
   CHECK_FALSE(Destination::parse("child:").has_value());

@@ -1,12 +1,12 @@
-#include <doctest/doctest.h>
+#include "store/commit_queue.hpp"
 
+#include <doctest/doctest.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <future>
 #include <thread>
 
-#include "store/commit_queue.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
@@ -14,7 +14,8 @@ using namespace simpul;
 
 namespace {
 std::int64_t rows(const std::string& path) {
-  return test::db_count(path, "SELECT (SELECT count(*) FROM complaints) + (SELECT count(*) FROM cursors)");
+  return test::db_count(
+      path, "SELECT (SELECT count(*) FROM complaints) + (SELECT count(*) FROM cursors)");
 }
 
 CommitQueue::Work insert_cursor(int i) {
@@ -36,7 +37,8 @@ TEST_CASE("commit queue: concurrent writes share commits - and done means durabl
         int n = t * kPerThread + i;
         q.submit(insert_cursor(n), [&, n](errc e) {
           // Read through a separate connection: the row must already be committed.
-          if (test::db_count(path, "SELECT count(*) FROM cursors WHERE name = 'c" + std::to_string(n) + "'") == 1)
+          if (test::db_count(path, "SELECT count(*) FROM cursors WHERE name = 'c" +
+                                       std::to_string(n) + "'") == 1)
             ++visible_at_done;
           p.set_value(e);
         });
@@ -63,10 +65,12 @@ TEST_CASE("commit queue: a failing job is rolled back alone - its neighbours com
   q.submit([gate_f](Ledger&) { gate_f.wait(); }, [](errc) {});
   std::promise<errc> a, b, c;
   q.submit(insert_cursor(1), [&](errc e) { a.set_value(e); });
-  q.submit([](Ledger& l) {
-    l.store().set_cursor("half", "v", 0);
-    l.store().enqueue("upstream", "nothing", 999'999, 0);  // fails after a write: no such event
-  }, [&](errc e) { b.set_value(e); });
+  q.submit(
+      [](Ledger& l) {
+        l.store().set_cursor("half", "v", 0);
+        l.store().enqueue("upstream", "nothing", 999'999, 0);  // fails after a write: no such event
+      },
+      [&](errc e) { b.set_value(e); });
   q.submit(insert_cursor(3), [&](errc e) { c.set_value(e); });
   gate.set_value();
   CHECK(a.get_future().get() == errc::ok);

@@ -4,7 +4,6 @@
 // inbound dead letters. Real SQLite stores in temp files.
 
 #include <doctest/doctest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,13 +30,15 @@ using test::db_count;
 std::string rows(const std::string& db) {
   std::string out;
   for (const char* t : {"events", "complaints", "refs", "outbox", "raw_payloads", "idempotency"})
-    out += std::string(t) + "=" + std::to_string(db_count(db, std::string("SELECT count(*) FROM ") + t)) + " ";
+    out += std::string(t) + "=" +
+           std::to_string(db_count(db, std::string("SELECT count(*) FROM ") + t)) + " ";
   return out;
 }
 
 IngestRequest request(const std::string& privacy, const std::string& origin = "kota-batam") {
-  std::string body = R"({"type":"pengaduan","title":"Jalan","body":"Isi","channel":"web","privacy":")" + privacy +
-                     R"(","reporter":{"name":"CANARY-REPORTER-3317"}})";
+  std::string body =
+      R"({"type":"pengaduan","title":"Jalan","body":"Isi","channel":"web","privacy":")" + privacy +
+      R"(","reporter":{"name":"CANARY-REPORTER-3317"}})";
   IngestRequest r;
   auto c = read_complaint(body, {Zone{}, "21.71", kNow});
   REQUIRE(c.has_value());
@@ -64,8 +65,8 @@ std::string ingest(Ledger& l, const IngestRequest& r) {
   return out.complaint_id;
 }
 
-Event event(const std::string& id, EventKind kind, const std::string& payload, const std::string& origin, TimeMs at,
-            std::vector<std::string> hops = {}) {
+Event event(const std::string& id, EventKind kind, const std::string& payload,
+            const std::string& origin, TimeMs at, std::vector<std::string> hops = {}) {
   Event e;
   e.event_id = make_uuid_v7(at);
   e.complaint_id = id;
@@ -90,19 +91,24 @@ struct Province {
   SqliteStore kepri{StoreOptions{dir.file("kepri.db"), false, 5000, true}};
   Directory children{{ChildNode{"kota-batam", {"21.71"}, {}}}};
   std::string id = make_uuid_v7(kNow);
-  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
-                    R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+  std::string rec =
+      R"({"id":")" + id +
+      R"(","refs":[],"type":"pengaduan","title":"J","body":"B","region":"21.71",)"
+      R"("received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
   Ledger kepri_ledger{kepri, rules("provinsi-kepri", "nasional", children)};
 };
 
 }  // namespace
 
-TEST_CASE("integrity: an ingest whose history the state machine refuses leaves nothing in the caller's transaction") {
+TEST_CASE(
+    "integrity: an ingest whose history the state machine refuses leaves nothing in the caller's "
+    "transaction") {
   test::TempDir dir;
   SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
   Ledger l(s, rules("kota-batam", "provinsi-kepri"));
   auto r = request("anonim");
-  r.history.push_back(event("", EventKind::closed, R"({"reason":"x"})", "kota-batam", kNow));  // closed from received
+  r.history.push_back(event("", EventKind::closed, R"({"reason":"x"})", "kota-batam",
+                            kNow));  // closed from received
   std::string before = rows(dir.file("s.db"));
   s.begin();
   auto out = l.ingest(r);
@@ -111,7 +117,9 @@ TEST_CASE("integrity: an ingest whose history the state machine refuses leaves n
   CHECK(rows(dir.file("s.db")) == before);
 }
 
-TEST_CASE("integrity: an existing id is a duplicate when the record is the same - refused and audited when not") {
+TEST_CASE(
+    "integrity: an existing id is a duplicate when the record is the same - refused and audited "
+    "when not") {
   test::TempDir dir;
   SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
   Ledger l(s, rules("kota-batam", "provinsi-kepri"));
@@ -133,15 +141,19 @@ TEST_CASE("integrity: an existing id is a duplicate when the record is the same 
   s.commit();
   CHECK(out.error == errc::already_exists);
   CHECK(rows(dir.file("s.db")) == before);
-  CHECK(db_count(dir.file("s.db"), "SELECT count(*) FROM audit_log WHERE action = 'ingest.rejected'") == 1);
-  CHECK(db_count(dir.file("s.db"), "SELECT count(*) FROM complaints WHERE privacy = 'rahasia'") == 1);
+  CHECK(db_count(dir.file("s.db"),
+                 "SELECT count(*) FROM audit_log WHERE action = 'ingest.rejected'") == 1);
+  CHECK(db_count(dir.file("s.db"), "SELECT count(*) FROM complaints WHERE privacy = 'rahasia'") ==
+        1);
 }
 
-TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays at the leaf after the nation sets it public") {
+TEST_CASE_FIXTURE(Stores,
+                  "integrity: the reporter of an anonim complaint stays at the leaf after the "
+                  "nation sets it public") {
   std::string id = ingest(leaf_ledger, request("anonim"));
   // The nation amends the leaf's complaint to public; it comes down the feed.
-  auto lowered = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "nasional", kNow + 10,
-                       {"nasional", "provinsi-kepri"});
+  auto lowered = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "nasional",
+                       kNow + 10, {"nasional", "provinsi-kepri"});
   leaf.begin();
   leaf_ledger.merge_from_parent({lowered}, "f1", kNow + 20);
   leaf.commit();
@@ -151,7 +163,8 @@ TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays 
   CHECK(st.conflicts[0].reason.find("may lower its privacy") != std::string::npos);
   // The officer's next reporter correction: queued up, and what leaves the leaf has no reporter.
   AppendRequest fix;
-  fix.event = event(id, EventKind::amended, R"({"fields":{"reporter":{"name":"CANARY-REPORTER-3317 dibetulkan"}}})",
+  fix.event = event(id, EventKind::amended,
+                    R"({"fields":{"reporter":{"name":"CANARY-REPORTER-3317 dibetulkan"}}})",
                     "kota-batam", kNow + 30);
   leaf.begin();
   REQUIRE(leaf_ledger.act(fix).error == errc::ok);
@@ -162,7 +175,8 @@ TEST_CASE_FIXTURE(Stores, "integrity: the reporter of an anonim complaint stays 
   }
   // The receiving node itself may lower it (the API asks for an admin, tests/integration).
   AppendRequest own;
-  own.event = event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "kota-batam", kNow + 40);
+  own.event =
+      event(id, EventKind::amended, R"({"fields":{"privacy":"public"}})", "kota-batam", kNow + 40);
   own.may_lower_privacy = true;
   leaf.begin();
   CHECK(leaf_ledger.act(own).error == errc::ok);
@@ -182,7 +196,9 @@ TEST_CASE("integrity: the citizen's name as actor leaves no node for anonim or r
   CHECK(json::event_to_json(e, false).find("CANARY") == std::string::npos);
 }
 
-TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
+TEST_CASE_FIXTURE(
+    Province,
+    "integrity: a hop path naming this node's parent is rejected - it cannot come from below") {
   auto e = event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "kota-batam"});
   kepri.begin();
   auto out = kepri_ledger.merge_from_child("kota-batam", {e}, kNow);
@@ -193,11 +209,15 @@ TEST_CASE_FIXTURE(Province, "integrity: a hop path naming this node's parent is 
   CHECK(db_count(dir.file("kepri.db"), "SELECT count(*) FROM events") == 0);
 }
 
-TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is refused - within the skew it does not stall the parent's outbox") {
+TEST_CASE_FIXTURE(Province,
+                  "integrity: a child's event stamped a day ahead is refused - within the skew it "
+                  "does not stall the parent's outbox") {
   kepri.begin();
-  auto created = kepri_ledger.merge_from_child("kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
+  auto created = kepri_ledger.merge_from_child(
+      "kota-batam", {event(id, EventKind::created, rec, "kota-batam", kNow)}, kNow);
   auto ahead = kepri_ledger.merge_from_child(
-      "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 24 * 3'600'000)}, kNow);
+      "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 24 * 3'600'000)},
+      kNow);
   auto slightly = kepri_ledger.merge_from_child(
       "kota-batam", {event(id, EventKind::verified, "{}", "kota-batam", kNow + 60'000)}, kNow);
   kepri.commit();
@@ -207,7 +227,8 @@ TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is r
   CHECK(slightly[0].outcome == MergeResult::accepted);
   // The province's own next action folds after the child's (a minute ahead) but is due now.
   AppendRequest act;
-  act.event = event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "provinsi-kepri", kNow + 1000);
+  act.event = event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "provinsi-kepri",
+                    kNow + 1000);
   act.now = kNow + 1000;
   kepri.begin();
   REQUIRE(kepri_ledger.act(act).error == errc::ok);
@@ -218,7 +239,9 @@ TEST_CASE_FIXTURE(Province, "integrity: a child's event stamped a day ahead is r
   CHECK(found);
 }
 
-TEST_CASE_FIXTURE(Stores, "integrity: outbox rows written by a clock 40 days ahead are due once it is corrected") {
+TEST_CASE_FIXTURE(
+    Stores,
+    "integrity: outbox rows written by a clock 40 days ahead are due once it is corrected") {
   const TimeMs ahead = kNow + 40LL * 24 * 3'600'000;
   auto r = request("anonim");
   r.now = ahead;
@@ -233,16 +256,22 @@ TEST_CASE_FIXTURE(Stores, "integrity: outbox rows written by a clock 40 days ahe
   CHECK(leaf.due_outbox("upstream", kNow + 30'000, 100).size() == 1);
 }
 
-TEST_CASE_FIXTURE(Stores, "integrity: a second created from the parent never replaces a complaint held here") {
+TEST_CASE_FIXTURE(
+    Stores, "integrity: a second created from the parent never replaces a complaint held here") {
   std::string id = ingest(leaf_ledger, request("anonim", "provinsi-kepri"));
   std::string before = *leaf.state_json(id);
-  std::string rec = R"({"id":")" + id + R"(","refs":[],"type":"aspirasi","title":"Lain","body":"B","region":"21.71",)"
-                    R"("received_at":"2000-01-01T00:00:00.000Z","channel":"app","privacy":"public","attachments":[]})";
+  std::string rec =
+      R"({"id":")" + id +
+      R"(","refs":[],"type":"aspirasi","title":"Lain","body":"B","region":"21.71",)"
+      R"("received_at":"2000-01-01T00:00:00.000Z","channel":"app","privacy":"public","attachments":[]})";
   leaf.begin();
-  CHECK(leaf_ledger.merge_from_parent({event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})}, "f9", kNow) == 0);
+  CHECK(leaf_ledger.merge_from_parent(
+            {event(id, EventKind::created, rec, "nasional", kNow, {"nasional", "provinsi-kepri"})},
+            "f9", kNow) == 0);
   leaf.commit();
   CHECK(*leaf.state_json(id) == before);
-  CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(db_count(dir.file("leaf.db"),
+                 "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
   CHECK(leaf.cursor("upstream.changes") == "f9");  // the feed moves on
 }
 
@@ -259,7 +288,9 @@ TEST_CASE_FIXTURE(Stores, "integrity: dlq retry on an inbound dead letter keeps 
   CHECK(leaf.dead_letters(10).size() == 1);
 }
 
-TEST_CASE_FIXTURE(Stores, "integrity: a backup killed mid-way leaves nothing at the destination - a finished one passes its check") {
+TEST_CASE_FIXTURE(Stores,
+                  "integrity: a backup killed mid-way leaves nothing at the destination - a "
+                  "finished one passes its check") {
   // Enough rows (~16 MB) that the copy takes long enough to be caught writing.
   leaf.begin();
   for (int i = 0; i < 6000; ++i) {
@@ -306,15 +337,21 @@ TEST_CASE("integrity: a store that had a database is not created empty in its pl
   CHECK(s.complaint_count() == 0);
 }
 
-TEST_CASE_FIXTURE(Stores, "integrity: a record from the parent is validated like the API's own input") {
+TEST_CASE_FIXTURE(Stores,
+                  "integrity: a record from the parent is validated like the API's own input") {
   std::string id = make_uuid_v7(kNow);
-  std::string huge = R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":")" + std::string(600'000, 'x') +
-                     R"(","body":"B","region":"21.71","received_at":"2026-11-20T01:00:00.000Z","channel":"app",)"
-                     R"("privacy":"bogus","attachments":[]})";
+  std::string huge =
+      R"({"id":")" + id + R"(","refs":[],"type":"pengaduan","title":")" +
+      std::string(600'000, 'x') +
+      R"(","body":"B","region":"21.71","received_at":"2026-11-20T01:00:00.000Z","channel":"app",)"
+      R"("privacy":"bogus","attachments":[]})";
   leaf.begin();
-  CHECK(leaf_ledger.merge_from_parent({event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3", kNow) == 0);
+  CHECK(leaf_ledger.merge_from_parent(
+            {event(id, EventKind::created, huge, "provinsi-kepri", kNow, {"provinsi-kepri"})}, "f3",
+            kNow) == 0);
   leaf.commit();
   CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM events") == 0);
-  CHECK(db_count(dir.file("leaf.db"), "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
+  CHECK(db_count(dir.file("leaf.db"),
+                 "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
   CHECK(leaf.cursor("upstream.changes") == "f3");
 }

@@ -1,5 +1,4 @@
 #include <doctest/doctest.h>
-
 #include <sqlite3.h>
 
 #include "core/crypto.hpp"
@@ -13,7 +12,6 @@
 using namespace simpul;
 
 namespace {
-
 
 IngestRequest request(const std::string& body, const std::string& key = "") {
   IngestRequest r;
@@ -35,8 +33,8 @@ WriteOutcome ingest(Ledger& l, const IngestRequest& r) {
   return out;
 }
 
-WriteOutcome act(Ledger& l, const std::string& id, EventKind kind, const std::string& payload = "{}",
-                 std::string event_id = "") {
+WriteOutcome act(Ledger& l, const std::string& id, EventKind kind,
+                 const std::string& payload = "{}", std::string event_id = "") {
   AppendRequest a;
   a.event.event_id = event_id.empty() ? make_uuid_v7() : event_id;
   a.event.complaint_id = id;
@@ -71,23 +69,29 @@ TEST_CASE_FIXTURE(Fixture, "store: migrations run at open and are recorded in us
   CHECK(store.schema_version() == SqliteStore::latest_version());
   CHECK(store.setting("foreign_keys") == 1);
   CHECK(count("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
-  CHECK(store.setting("synchronous") == 2);  // FULL
+  CHECK(store.setting("synchronous") == 2);           // FULL
   SqliteStore again(StoreOptions{dir.file("s.db")});  // idempotent
   CHECK(again.schema_version() == SqliteStore::latest_version());
 }
 
-TEST_CASE_FIXTURE(Fixture, "store: one ingest writes raw payload - event - refs - projection - outbox and idempotency together") {
-  auto out = ingest(ledger, request(test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"8812"}])"), "key-1"));
+TEST_CASE_FIXTURE(Fixture,
+                  "store: one ingest writes raw payload - event - refs - projection - outbox and "
+                  "idempotency together") {
+  auto out = ingest(
+      ledger, request(test::sample_complaint("A", R"(,"refs":[{"system":"apekesah","id":"8812"}])"),
+                      "key-1"));
   CHECK(out.kind == WriteOutcome::Kind::created);
   CHECK(is_uuid_v7(out.complaint_id));
   CHECK(count("SELECT count(*) FROM complaints") == 1);
   CHECK(count("SELECT count(*) FROM events WHERE kind = 'created'") == 1);
   CHECK(count("SELECT count(*) FROM raw_payloads") == 1);
   CHECK(count("SELECT count(*) FROM refs WHERE system = 'apekesah' AND ext_id = '8812'") == 1);
-  CHECK(count("SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") == 1);
+  CHECK(count("SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = 'pending'") ==
+        1);
   CHECK(count("SELECT count(*) FROM idempotency") == 1);
   CHECK(answer_json(out).find("CANARY") == std::string::npos);  // answers never carry the reporter
-  CHECK(store.state_json(out.complaint_id)->find("CANARY-NAME") != std::string::npos);  // but it is stored
+  CHECK(store.state_json(out.complaint_id)->find("CANARY-NAME") !=
+        std::string::npos);  // but it is stored
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: a rolled-back ingest leaves nothing behind") {
@@ -107,7 +111,8 @@ TEST_CASE_FIXTURE(Fixture, "store: idempotency key and known refs return the ori
   CHECK(answer_json(again) == answer_json(first));
   auto other = ingest(ledger, request(test::sample_complaint("B"), "k"));
   CHECK(other.error == errc::idempotency_mismatch);
-  auto by_ref = ingest(ledger, request(test::sample_complaint("A again", R"(,"refs":[{"system":"apekesah","id":"1"}])")));
+  auto by_ref = ingest(ledger, request(test::sample_complaint(
+                                   "A again", R"(,"refs":[{"system":"apekesah","id":"1"}])")));
   CHECK(by_ref.kind == WriteOutcome::Kind::duplicate);
   CHECK(by_ref.complaint_id == first.complaint_id);
   CHECK(count("SELECT count(*) FROM complaints") == 1);
@@ -122,19 +127,26 @@ TEST_CASE_FIXTURE(Fixture, "store: actions follow the state machine - refused on
   auto eid = make_uuid_v7();
   auto v = act(ledger, id, EventKind::verified, "{}", eid);
   CHECK(v.kind == WriteOutcome::Kind::created);
-  CHECK(act(ledger, id, EventKind::verified, "{}", eid).kind == WriteOutcome::Kind::replayed);  // same event again
+  CHECK(act(ledger, id, EventKind::verified, "{}", eid).kind ==
+        WriteOutcome::Kind::replayed);  // same event again
   CHECK(act(ledger, id, EventKind::held, "{}", eid).error == errc::idempotency_mismatch);
-  CHECK(act(ledger, "019a9ec0-6400-7000-8000-000000000000", EventKind::verified).error == errc::not_found);
-  CHECK(act(ledger, id, EventKind::disposed, R"({"agency":"dinas-pu"})").kind == WriteOutcome::Kind::created);
-  CHECK(count("SELECT count(*) FROM complaints WHERE status = 'disposed' AND agency = 'dinas-pu'") == 1);
+  CHECK(act(ledger, "019a9ec0-6400-7000-8000-000000000000", EventKind::verified).error ==
+        errc::not_found);
+  CHECK(act(ledger, id, EventKind::disposed, R"({"agency":"dinas-pu"})").kind ==
+        WriteOutcome::Kind::created);
+  CHECK(
+      count("SELECT count(*) FROM complaints WHERE status = 'disposed' AND agency = 'dinas-pu'") ==
+      1);
   CHECK(count("SELECT count(*) FROM outbox") == 3);
 }
 
-TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in the order they were taken") {
+TEST_CASE_FIXTURE(
+    Fixture, "store: actions taken in the same millisecond fold in the order they were taken") {
   // Regression: `closed` right after `responded`, both stamped in one millisecond, was refused
   // when its random event_id bits sorted it before the answer.
   for (int round = 0; round < 20; ++round) {
-    auto id = ingest(ledger, request(test::sample_complaint("R" + std::to_string(round)))).complaint_id;
+    auto id =
+        ingest(ledger, request(test::sample_complaint("R" + std::to_string(round)))).complaint_id;
     const TimeMs same = system_now_ms();
     auto at_same = [&](EventKind k, const std::string& payload) {
       AppendRequest a;
@@ -162,7 +174,8 @@ TEST_CASE_FIXTURE(Fixture, "store: actions taken in the same millisecond fold in
 TEST_CASE_FIXTURE(Fixture, "store: an external id links to one complaint only") {
   auto a = ingest(ledger, request(test::sample_complaint("A"))).complaint_id;
   auto b = ingest(ledger, request(test::sample_complaint("B"))).complaint_id;
-  CHECK(act(ledger, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").kind == WriteOutcome::Kind::created);
+  CHECK(act(ledger, a, EventKind::linked, R"({"system":"lapor","id":"4410231"})").kind ==
+        WriteOutcome::Kind::created);
   auto refused = act(ledger, b, EventKind::linked, R"({"system":"lapor","id":"4410231"})");
   CHECK(refused.error == errc::transition_not_allowed);
   CHECK(refused.detail.find(a) != std::string::npos);
@@ -178,7 +191,9 @@ TEST_CASE_FIXTURE(Fixture, "store: events are append-only") {
 
 TEST_CASE_FIXTURE(Fixture, "store: list pages through complaints by cursor and filters") {
   std::vector<std::string> ids;
-  for (int i = 0; i < 7; ++i) ids.push_back(ingest(ledger, request(test::sample_complaint("C" + std::to_string(i)))).complaint_id);
+  for (int i = 0; i < 7; ++i)
+    ids.push_back(
+        ingest(ledger, request(test::sample_complaint("C" + std::to_string(i)))).complaint_id);
   act(ledger, ids[2], EventKind::verified);
   std::vector<std::string> seen;
   ListQuery q;
@@ -202,8 +217,10 @@ TEST_CASE_FIXTURE(Fixture, "store: tokens are kept as SHA-256 hashes only") {
     CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
   }
   auto t = store.create_token("dashboard", "read,pii", "", 1);
-  CHECK(count("SELECT count(*) FROM api_tokens WHERE sha256 = '" + crypto::sha256_hex(t.secret) + "'") == 1);
-  CHECK(count("SELECT count(*) FROM api_tokens WHERE instr(sha256 || name || scopes, '" + t.secret + "') > 0") == 0);
+  CHECK(count("SELECT count(*) FROM api_tokens WHERE sha256 = '" + crypto::sha256_hex(t.secret) +
+              "'") == 1);
+  CHECK(count("SELECT count(*) FROM api_tokens WHERE instr(sha256 || name || scopes, '" + t.secret +
+              "') > 0") == 0);
   auto found = store.find_token_by_hash(crypto::sha256_hex(t.secret));
   REQUIRE(found);
   CHECK(found->scopes == "read,pii");
@@ -213,7 +230,8 @@ TEST_CASE_FIXTURE(Fixture, "store: tokens are kept as SHA-256 hashes only") {
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: online backup produces a complete - openable copy") {
-  for (int i = 0; i < 20; ++i) ingest(ledger, request(test::sample_complaint("C" + std::to_string(i))));
+  for (int i = 0; i < 20; ++i)
+    ingest(ledger, request(test::sample_complaint("C" + std::to_string(i))));
   store.backup_to(dir.file("backup.db"));
   SqliteStore copy(StoreOptions{dir.file("backup.db")});
   CHECK(copy.complaint_count() == 20);
@@ -225,7 +243,9 @@ TEST_CASE_FIXTURE(Fixture, "store: a database from a newer binary is refused") {
   CHECK_THROWS_AS(SqliteStore(StoreOptions{dir.file("s.db")}), StoreError);
 }
 
-TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only - and prunes old acknowledged feed rows") {
+TEST_CASE_FIXTURE(
+    Fixture,
+    "store: a child's acknowledgement moves forward only - and prunes old acknowledged feed rows") {
   LedgerRules province;
   province.self = "provinsi-kepri";
   province.children = Directory({ChildNode{"kota-batam", {"21.71"}, {}}});
@@ -237,8 +257,8 @@ TEST_CASE_FIXTURE(Fixture, "store: a child's acknowledgement moves forward only 
     r.now = now;
     REQUIRE(ingest(ledger, r).kind == WriteOutcome::Kind::created);
   };
-  for (int i = 0; i < 6; ++i) at(i, t0);                                // old rows
-  for (int i = 6; i < 9; ++i) at(i, t0 + Store::kFeedRetentionMs);      // recent rows
+  for (int i = 0; i < 6; ++i) at(i, t0);                            // old rows
+  for (int i = 6; i < 9; ++i) at(i, t0 + Store::kFeedRetentionMs);  // recent rows
   const char* rows = "SELECT count(*) FROM outbox WHERE destination = 'child:kota-batam'";
   REQUIRE(count(rows) == 9);
   auto b = store.feed_backlog("kota-batam");

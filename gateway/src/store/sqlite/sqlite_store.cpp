@@ -1,8 +1,7 @@
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <sqlite3.h>
-
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,9 +20,12 @@ namespace {
 errc classify(int rc) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return errc::storage_busy;
-    case SQLITE_FULL: return errc::storage_full;
-    default: return errc::storage_failure;
+    case SQLITE_LOCKED:
+      return errc::storage_busy;
+    case SQLITE_FULL:
+      return errc::storage_full;
+    default:
+      return errc::storage_failure;
   }
 }
 
@@ -103,7 +105,8 @@ class SqliteStore::Stmt {
   bool null(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::string text(int col) {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
   }
 
  private:
@@ -119,8 +122,7 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
   on_disk_ = !opt_.path.empty() && opt_.path != ":memory:" && opt_.path.rfind("file:", 0) != 0;
   bool creating = false;
   if (on_disk_ && !std::filesystem::exists(opt_.path)) {
-    if (!opt_.create)
-      throw StoreError(errc::storage_failure, "no database at " + opt_.path);
+    if (!opt_.create) throw StoreError(errc::storage_failure, "no database at " + opt_.path);
     if (std::filesystem::exists(expected_marker(opt_.path)) && !opt_.recreate)
       throw StoreError(errc::storage_failure,
                        "the database " + opt_.path + " is missing, but this node had one (" +
@@ -129,9 +131,10 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
                            "begin an empty store");
     creating = true;
   }
-  int rc = sqlite3_open_v2(opt_.path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | (opt_.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      opt_.path.c_str(), &db_,
+      SQLITE_OPEN_READWRITE | (opt_.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
+      nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -155,10 +158,10 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
     exec("PRAGMA temp_store=MEMORY");
     int v = schema_version();
     if (v > latest_version()) {
-      throw StoreError(errc::storage_failure,
-                       "database " + opt_.path + " has schema version " + std::to_string(v) +
-                           ", newer than this binary supports (" +
-                           std::to_string(latest_version()) + ")");
+      throw StoreError(errc::storage_failure, "database " + opt_.path + " has schema version " +
+                                                  std::to_string(v) +
+                                                  ", newer than this binary supports (" +
+                                                  std::to_string(latest_version()) + ")");
     }
     if (opt_.migrate) migrate();
     if (on_disk_) {
@@ -171,8 +174,11 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
       if ((creating || opt_.migrate) && !std::filesystem::exists(expected_marker(opt_.path))) {
         std::FILE* f = std::fopen(expected_marker(opt_.path).c_str(), "w");
         if (f) {
-          std::fputs("A Simpul database is expected beside this file. If it is missing, restore it from a\n"
-                     "backup; `simpul serve --new-store` begins an empty store instead.\n", f);
+          std::fputs(
+              "A Simpul database is expected beside this file. If it is missing, restore it from "
+              "a\n"
+              "backup; `simpul serve --new-store` begins an empty store instead.\n",
+              f);
           std::fclose(f);
         }
       }
@@ -297,28 +303,36 @@ std::vector<Event> SqliteStore::events_of(const std::string& complaint_id) {
   return out;
 }
 
-std::optional<std::string> SqliteStore::find_by_ref(const std::string& system, const std::string& ext_id) {
+std::optional<std::string> SqliteStore::find_by_ref(const std::string& system,
+                                                    const std::string& ext_id) {
   auto s = prepare("SELECT complaint_id FROM refs WHERE system = ? AND ext_id = ?");
   s.bind(1, system).bind(2, ext_id);
   if (s.step()) return s.text(0);
   return std::nullopt;
 }
 
-std::optional<std::string> SqliteStore::ref_of(const std::string& complaint_id, const std::string& system) {
-  auto s = prepare("SELECT ext_id FROM refs WHERE complaint_id = ? AND system = ? ORDER BY created_at LIMIT 1");
+std::optional<std::string> SqliteStore::ref_of(const std::string& complaint_id,
+                                               const std::string& system) {
+  auto s = prepare(
+      "SELECT ext_id FROM refs WHERE complaint_id = ? AND system = ? ORDER BY created_at LIMIT 1");
   s.bind(1, complaint_id).bind(2, system);
   if (s.step()) return s.text(0);
   return std::nullopt;
 }
 
-std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::string& system, const std::string& after_id, int limit) {
+std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::string& system,
+                                                                const std::string& after_id,
+                                                                int limit) {
   auto s = prepare(
-      "SELECT r.complaint_id, r.ext_id, c.status FROM refs r JOIN complaints c ON c.id = r.complaint_id "
-      "WHERE r.system = ? AND r.complaint_id > ? AND c.status NOT IN ('closed', 'archived', 'cancelled') "
+      "SELECT r.complaint_id, r.ext_id, c.status FROM refs r JOIN complaints c ON c.id = "
+      "r.complaint_id "
+      "WHERE r.system = ? AND r.complaint_id > ? AND c.status NOT IN ('closed', 'archived', "
+      "'cancelled') "
       "ORDER BY r.complaint_id LIMIT ?");
   s.bind(1, system).bind(2, after_id).bind(3, limit);
   std::vector<LinkedComplaint> out;
-  while (s.step()) out.push_back({s.text(0), s.text(1), parse_status(s.text(2)).value_or(Status::received)});
+  while (s.step())
+    out.push_back({s.text(0), s.text(1), parse_status(s.text(2)).value_or(Status::received)});
   return out;
 }
 
@@ -329,7 +343,8 @@ std::optional<std::string> SqliteStore::state_json(const std::string& id) {
   return std::nullopt;
 }
 
-std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope, const std::string& key) {
+std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope,
+                                                                    const std::string& key) {
   auto s = prepare(
       "SELECT request_sha256, status, coalesce(complaint_id, ''), response_json FROM idempotency "
       "WHERE scope = ? AND key = ?");
@@ -338,10 +353,13 @@ std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::s
   return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3)};
 }
 
-void SqliteStore::remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
-                            int status, const std::string& complaint_id, const std::string& body, TimeMs now) {
+void SqliteStore::remember_answer(const std::string& scope, const std::string& key,
+                                  const std::string& request_sha256, int status,
+                                  const std::string& complaint_id, const std::string& body,
+                                  TimeMs now) {
   prepare(
-      "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, response_json, created_at) "
+      "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, response_json, "
+      "created_at) "
       "VALUES (?,?,?,?,?,?,?)")
       .bind(1, scope)
       .bind(2, key)
@@ -353,7 +371,8 @@ void SqliteStore::remember_answer(const std::string& scope, const std::string& k
       .run();
 }
 
-std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payloads(const std::string& source) {
+std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payloads(
+    const std::string& source) {
   auto s = prepare(
       "SELECT complaint_id, body FROM raw_payloads WHERE id IN (SELECT max(id) FROM raw_payloads "
       "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY id");
@@ -364,7 +383,8 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payload
 }
 
 void SqliteStore::keep_raw_payload(const std::string& source, const std::string& complaint_id,
-                             const std::string& content_type, std::string_view body, TimeMs now) {
+                                   const std::string& content_type, std::string_view body,
+                                   TimeMs now) {
   prepare(
       "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
       "VALUES (?,?,?,?,?,?)")
@@ -378,7 +398,9 @@ void SqliteStore::keep_raw_payload(const std::string& source, const std::string&
 }
 
 std::optional<std::string> SqliteStore::created_payload(const std::string& complaint_id) {
-  auto s = prepare("SELECT payload_json FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq LIMIT 1");
+  auto s = prepare(
+      "SELECT payload_json FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq "
+      "LIMIT 1");
   s.bind(1, complaint_id);
   if (s.step()) return s.text(0);
   return std::nullopt;
@@ -391,11 +413,14 @@ std::optional<Privacy> SqliteStore::projected_privacy(const std::string& complai
   return parse_privacy(s.text(0));
 }
 
-std::vector<QueuedEvent> SqliteStore::events_through(const std::string& node, TimeMs since, std::int64_t after_seq, int limit) {
+std::vector<QueuedEvent> SqliteStore::events_through(const std::string& node, TimeMs since,
+                                                     std::int64_t after_seq, int limit) {
   auto s = prepare(
-      "SELECT e.seq, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, e.payload_json, "
+      "SELECT e.seq, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
+      "e.payload_json, "
       "e.hops_json, coalesce(c.privacy, 'anonim') FROM events e INDEXED BY events_stored LEFT JOIN "
-      "complaints c ON c.id = e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS (SELECT 1 FROM "
+      "complaints c ON c.id = e.complaint_id WHERE e.stored_at >= ?1 AND e.seq > ?2 AND EXISTS "
+      "(SELECT 1 FROM "
       "json_each(e.hops_json) WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
   s.bind(1, since).bind(2, after_seq).bind(3, node).bind(4, limit);
   std::vector<QueuedEvent> out;
@@ -440,7 +465,8 @@ QueuedEvent SqliteStore::queued_event(Stmt& s) {
   return item;
 }
 
-std::vector<QueuedEvent> SqliteStore::due_outbox(const std::string& destination, TimeMs now, int limit) {
+std::vector<QueuedEvent> SqliteStore::due_outbox(const std::string& destination, TimeMs now,
+                                                 int limit) {
   auto s = prepare(
       "SELECT o.id, e.event_id, e.complaint_id, e.origin, e.at, e.kind, e.actor_json, "
       "e.payload_json, e.hops_json, coalesce(c.privacy, 'anonim') FROM outbox o "
@@ -457,12 +483,14 @@ std::vector<QueuedEvent> SqliteStore::due_outbox(const std::string& destination,
 }
 
 void SqliteStore::outbox_done(std::int64_t id) {
-  prepare("UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = ?")
+  prepare(
+      "UPDATE outbox SET state = 'done', attempts = attempts + 1, last_error = NULL WHERE id = ?")
       .bind(1, id)
       .run();
 }
 
-void SqliteStore::outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) {
+void SqliteStore::outbox_dead(std::int64_t id, const std::string& destination,
+                              const std::string& error, TimeMs now) {
   prepare("UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?")
       .bind(1, error)
       .bind(2, id)
@@ -478,7 +506,8 @@ void SqliteStore::outbox_dead(std::int64_t id, const std::string& destination, c
       .run();
 }
 
-void SqliteStore::inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) {
+void SqliteStore::inbound_dead_letter(const std::string& destination, const std::string& error,
+                                      TimeMs now) {
   // A polled record is read again by later cycles (overlap): list it once.
   prepare(
       "INSERT INTO dead_letters(destination, error, created_at) SELECT ?1, ?2, ?3 WHERE NOT EXISTS "
@@ -490,7 +519,8 @@ void SqliteStore::inbound_dead_letter(const std::string& destination, const std:
 }
 
 void SqliteStore::outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) {
-  prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+  prepare(
+      "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
       .bind(1, error)
       .bind(2, retry_at)
       .bind(3, id)
@@ -564,7 +594,8 @@ int SqliteStore::feed_acked(const std::string& child, std::int64_t position, Tim
 
 std::vector<Outbox::DeadLetter> SqliteStore::dead_letters(int limit) {
   auto s = prepare(
-      "SELECT id, destination, coalesce(complaint_id, ''), coalesce(event_id, ''), error, created_at "
+      "SELECT id, destination, coalesce(complaint_id, ''), coalesce(event_id, ''), error, "
+      "created_at "
       "FROM dead_letters ORDER BY id LIMIT ?");
   s.bind(1, limit);
   std::vector<DeadLetter> out;
@@ -645,13 +676,14 @@ std::int64_t SqliteStore::event_count() {
 
 std::int64_t SqliteStore::outbox_depth() {
   // Child feeds (child:*) are pulled by the children with their own cursors: not a backlog.
-  auto s = prepare("SELECT count(*) FROM outbox WHERE state = 'pending' AND destination NOT LIKE 'child:%'");
+  auto s = prepare(
+      "SELECT count(*) FROM outbox WHERE state = 'pending' AND destination NOT LIKE 'child:%'");
   s.step();
   return s.i64(0);
 }
 
 Credentials::NewToken SqliteStore::create_token(const std::string& name, const std::string& scopes,
-                                    const std::string& node_id, TimeMs now) {
+                                                const std::string& node_id, TimeMs now) {
   NewToken t;
   // Hex, so an id never starts with '-' (the CLI would read it as an option) nor holds '.'.
   unsigned char raw[5];
@@ -703,7 +735,7 @@ std::vector<StoredToken> SqliteStore::list_tokens() {
 }
 
 void SqliteStore::audit(TimeMs at, const std::string& actor, const std::string& action,
-                  const std::string& target, const std::string& detail_json) {
+                        const std::string& target, const std::string& detail_json) {
   prepare("INSERT INTO audit_log(at, actor, action, target, detail_json) VALUES (?,?,?,?,?)")
       .bind(1, at)
       .bind(2, actor)
@@ -743,7 +775,8 @@ void SqliteStore::backup_to(const std::string& dest_path) {
     }
     std::string verdict;
     sqlite3_stmt* q = nullptr;
-    if (sqlite3_prepare_v2(copy, "PRAGMA quick_check", -1, &q, nullptr) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(copy, "PRAGMA quick_check", -1, &q, nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
       verdict = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     sqlite3_close(copy);
@@ -809,7 +842,8 @@ std::vector<StoredEvent> SqliteStore::stored_events_of(const std::string& compla
 
 std::optional<Event> SqliteStore::find_event(const std::string& event_id) {
   auto s = prepare(
-      "SELECT complaint_id, origin, at, kind, actor_json, payload_json, hops_json FROM events WHERE event_id = ?");
+      "SELECT complaint_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
+      "WHERE event_id = ?");
   s.bind(1, event_id);
   if (!s.step()) return std::nullopt;
   Event e;
@@ -824,7 +858,8 @@ std::optional<Event> SqliteStore::find_event(const std::string& event_id) {
   return e;
 }
 
-void SqliteStore::make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) {
+void SqliteStore::make_visible(const std::string& complaint_id, const std::string& child,
+                               TimeMs now) {
   prepare("INSERT OR IGNORE INTO complaint_children(complaint_id, child, added_at) VALUES (?,?,?)")
       .bind(1, complaint_id)
       .bind(2, child)
@@ -832,10 +867,11 @@ void SqliteStore::make_visible(const std::string& complaint_id, const std::strin
       .run();
 }
 
-void SqliteStore::enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
-                          TimeMs now) {
+void SqliteStore::enqueue(const std::string& destination, const std::string& complaint_id,
+                          std::int64_t seq, TimeMs now) {
   prepare(
-      "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, created_at) "
+      "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, "
+      "created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?4)")
       .bind(1, destination)
       .bind(2, complaint_id)
@@ -845,7 +881,10 @@ void SqliteStore::enqueue(const std::string& destination, const std::string& com
 }
 
 void SqliteStore::mark_done(const std::string& destination, std::int64_t seq) {
-  prepare("UPDATE outbox SET state = 'done' WHERE destination = ? AND event_seq = ?").bind(1, destination).bind(2, seq).run();
+  prepare("UPDATE outbox SET state = 'done' WHERE destination = ? AND event_seq = ?")
+      .bind(1, destination)
+      .bind(2, seq)
+      .run();
 }
 
 void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
@@ -879,7 +918,9 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
       .run();
   prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
   for (const auto& c : st.conflicts) {
-    prepare("INSERT INTO conflicts(event_id, complaint_id, kind, reason, detected_at) VALUES (?,?,?,?,?)")
+    prepare(
+        "INSERT INTO conflicts(event_id, complaint_id, kind, reason, detected_at) VALUES "
+        "(?,?,?,?,?)")
         .bind(1, c.event_id)
         .bind(2, id)
         .bind(3, to_string(c.kind))

@@ -47,34 +47,41 @@ class SqliteStore final : public Store {
   std::optional<std::string> created_payload(const std::string& complaint_id) override;
   bool complaint_known(const std::string& complaint_id) override;
   TimeMs latest_stored_at() override;
-  std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since, std::int64_t after_seq,
-                                          int limit) override;
+  std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since,
+                                          std::int64_t after_seq, int limit) override;
   std::int64_t event_count() override;
   void put_projection(const ComplaintState& st, TimeMs now) override;
   std::optional<std::string> state_json(const std::string& complaint_id) override;
   std::optional<Privacy> projected_privacy(const std::string& complaint_id) override;
   ListPage list(const ListQuery& q) override;
   std::int64_t complaint_count() override;
-  std::optional<std::string> find_by_ref(const std::string& system, const std::string& ext_id) override;
-  std::optional<std::string> ref_of(const std::string& complaint_id, const std::string& system) override;
+  std::optional<std::string> find_by_ref(const std::string& system,
+                                         const std::string& ext_id) override;
+  std::optional<std::string> ref_of(const std::string& complaint_id,
+                                    const std::string& system) override;
   void add_ref(const Ref& ref, const std::string& complaint_id, TimeMs now) override;
   std::vector<LinkedComplaint> open_linked(const std::string& system, const std::string& after_id,
                                            int limit) override;
   void keep_raw_payload(const std::string& source, const std::string& complaint_id,
-                        const std::string& content_type, std::string_view body, TimeMs now) override;
-  std::vector<std::pair<std::string, std::string>> latest_raw_payloads(const std::string& source) override;
+                        const std::string& content_type, std::string_view body,
+                        TimeMs now) override;
+  std::vector<std::pair<std::string, std::string>> latest_raw_payloads(
+      const std::string& source) override;
   bool visible_to(const std::string& complaint_id, const std::string& child) override;
   void make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) override;
 
   // Outbox
   void enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
                TimeMs now) override;
-  std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now, int limit) override;
+  std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now,
+                                      int limit) override;
   void outbox_done(std::int64_t id) override;
-  void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error, TimeMs now) override;
+  void outbox_dead(std::int64_t id, const std::string& destination, const std::string& error,
+                   TimeMs now) override;
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) override;
   void mark_done(const std::string& destination, std::int64_t seq) override;
-  void inbound_dead_letter(const std::string& destination, const std::string& error, TimeMs now) override;
+  void inbound_dead_letter(const std::string& destination, const std::string& error,
+                           TimeMs now) override;
   std::int64_t dead_letter_count() override;
   std::int64_t outbox_depth() override;
   LinkBacklog backlog(const std::string& destination) override;
@@ -90,16 +97,19 @@ class SqliteStore final : public Store {
   void set_cursor(const std::string& name, const std::string& value, TimeMs now) override;
 
   // Credentials
-  NewToken create_token(const std::string& name, const std::string& scopes, const std::string& node_id,
-                        TimeMs now) override;
+  NewToken create_token(const std::string& name, const std::string& scopes,
+                        const std::string& node_id, TimeMs now) override;
   bool revoke_token(const std::string& id, TimeMs now) override;
   std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) override;
   std::vector<StoredToken> list_tokens() override;
-  std::optional<StoredAnswer> recall_answer(const std::string& scope, const std::string& key) override;
-  void remember_answer(const std::string& scope, const std::string& key, const std::string& request_sha256,
-                       int status, const std::string& complaint_id, const std::string& body, TimeMs now) override;
-  void audit(TimeMs at, const std::string& actor, const std::string& action, const std::string& target,
-             const std::string& detail_json) override;
+  std::optional<StoredAnswer> recall_answer(const std::string& scope,
+                                            const std::string& key) override;
+  void remember_answer(const std::string& scope, const std::string& key,
+                       const std::string& request_sha256, int status,
+                       const std::string& complaint_id, const std::string& body,
+                       TimeMs now) override;
+  void audit(TimeMs at, const std::string& actor, const std::string& action,
+             const std::string& target, const std::string& detail_json) override;
 
   // Store
   void begin() override;
