@@ -142,7 +142,15 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
       }
       out.kind = WriteOutcome::Kind::replayed;
       out.complaint_id = stored->complaint_id;
-      out.answer = stored->body;
+      if (stored->through_seq == 0) {
+        out.answer = stored->body;
+        return out;
+      }
+      // The complaint as it was answered: its events up to the position of the answer.
+      std::vector<Event> events;
+      for (auto& e : store_.stored_events_of(stored->complaint_id))
+        if (e.seq <= stored->through_seq) events.push_back(std::move(e.event));
+      out.state = fold(std::move(events), rules_.fold);
       return out;
     }
   }
@@ -169,11 +177,14 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
     }
   }
   Store::Savepoint guard(store_);
-  // The answer as the API gave it (201 created, 200 the same complaint), replayed with 200.
+  // The answer as the API gave it (201 created, 200 the same complaint), replayed with 200:
+  // kept as the position of the complaint's last event then, from which it folds again (the
+  // events are append-only), not as a second copy of the complaint.
+  std::int64_t through_seq = 0;
   auto remember = [&] {
     if (req.idem_key.empty()) return;
     store_.remember_answer(req.idem_scope, req.idem_key, request_hash, out.stored() ? 201 : 200,
-                           out.complaint_id, answer_json(out), req.now);
+                           out.complaint_id, "", req.now, through_seq);
   };
 
   // A source that resends a complaint we already hold (same external id) gets the original.
@@ -181,7 +192,9 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
     if (auto existing = store_.find_by_ref(ref.system, ref.id)) {
       out.kind = WriteOutcome::Kind::duplicate;
       out.complaint_id = *existing;
-      out.state = fold(store_.events_of(*existing), rules_.fold);
+      auto history = store_.stored_events_of(*existing);
+      through_seq = history.empty() ? 0 : history.back().seq;
+      out.state = fold(events_only(history), rules_.fold);
       remember();
       guard.keep();
       return out;
@@ -227,6 +240,7 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
   out.kind = WriteOutcome::Kind::created;
   out.complaint_id = c.id;
   out.state = std::move(st);
+  through_seq = stored.back().seq;
   remember();
   guard.keep();
   return out;

@@ -246,19 +246,21 @@ class Credentials {
   virtual std::vector<StoredToken> list_tokens() = 0;
 
   // The stored answer for (scope, key), and storing one. `request_sha256` tells a redelivery
-  // from a reused key.
+  // from a reused key. An answer the events can give back keeps only `through_seq` (the
+  // complaint as its events up to that position fold) and no body.
   struct StoredAnswer {
     std::string request_sha256;
     int status = 0;
     std::string complaint_id;
     std::string body;
+    std::int64_t through_seq = 0;  // 0: `body` is the answer
   };
   virtual std::optional<StoredAnswer> recall_answer(const std::string& scope,
                                                     const std::string& key) = 0;
   virtual void remember_answer(const std::string& scope, const std::string& key,
                                const std::string& request_sha256, int status,
-                               const std::string& complaint_id, const std::string& body,
-                               TimeMs now) = 0;
+                               const std::string& complaint_id, const std::string& body, TimeMs now,
+                               std::int64_t through_seq = 0) = 0;
 
   virtual void audit(TimeMs at, const std::string& actor, const std::string& action,
                      const std::string& target, const std::string& detail_json) = 0;

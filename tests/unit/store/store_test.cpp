@@ -298,3 +298,18 @@ TEST_CASE_FIXTURE(
   CHECK_FALSE(b.oldest_unfetched.has_value());
   CHECK(count(rows) == 3);  // the recent ones are kept for the retention window
 }
+
+TEST_CASE_FIXTURE(Fixture,
+                  "store: an idempotent replay after later actions gives the first answer - kept "
+                  "as a position not a copy") {
+  auto body = test::sample_complaint("A");
+  auto first = ingest(ledger, request(body, "k"));
+  REQUIRE(first.kind == WriteOutcome::Kind::created);
+  REQUIRE(act(ledger, first.complaint_id, EventKind::verified).kind == WriteOutcome::Kind::created);
+  auto again = ingest(ledger, request(body, "k"));
+  CHECK(again.kind == WriteOutcome::Kind::replayed);
+  CHECK(answer_json(again) == answer_json(first));
+  CHECK(answer_json(again).find("\"status\":\"received\"") != std::string::npos);
+  CHECK(count("SELECT count(*) FROM idempotency WHERE response_json = '' AND through_seq > 0") ==
+        1);
+}

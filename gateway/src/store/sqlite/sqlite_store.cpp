@@ -346,21 +346,20 @@ std::optional<std::string> SqliteStore::state_json(const std::string& id) {
 std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope,
                                                                     const std::string& key) {
   auto s = prepare(
-      "SELECT request_sha256, status, coalesce(complaint_id, ''), response_json FROM idempotency "
-      "WHERE scope = ? AND key = ?");
+      "SELECT request_sha256, status, coalesce(complaint_id, ''), response_json, "
+      "coalesce(through_seq, 0) FROM idempotency WHERE scope = ? AND key = ?");
   s.bind(1, scope).bind(2, key);
   if (!s.step()) return std::nullopt;
-  return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3)};
+  return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3), s.i64(4)};
 }
 
 void SqliteStore::remember_answer(const std::string& scope, const std::string& key,
                                   const std::string& request_sha256, int status,
                                   const std::string& complaint_id, const std::string& body,
-                                  TimeMs now) {
+                                  TimeMs now, std::int64_t through_seq) {
   prepare(
       "INSERT INTO idempotency(scope, key, request_sha256, status, complaint_id, response_json, "
-      "created_at) "
-      "VALUES (?,?,?,?,?,?,?)")
+      "created_at, through_seq) VALUES (?,?,?,?,?,?,?,?)")
       .bind(1, scope)
       .bind(2, key)
       .bind(3, request_sha256)
@@ -368,6 +367,7 @@ void SqliteStore::remember_answer(const std::string& scope, const std::string& k
       .bind(5, complaint_id)
       .bind(6, body)
       .bind(7, now)
+      .bind(8, through_seq ? std::optional<std::int64_t>(through_seq) : std::nullopt)
       .run();
 }
 

@@ -106,8 +106,8 @@ class SqliteStore final : public Store {
                                             const std::string& key) override;
   void remember_answer(const std::string& scope, const std::string& key,
                        const std::string& request_sha256, int status,
-                       const std::string& complaint_id, const std::string& body,
-                       TimeMs now) override;
+                       const std::string& complaint_id, const std::string& body, TimeMs now,
+                       std::int64_t through_seq = 0) override;
   void audit(TimeMs at, const std::string& actor, const std::string& action,
              const std::string& target, const std::string& detail_json) override;
 
