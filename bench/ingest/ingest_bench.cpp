@@ -152,24 +152,27 @@ double lean_rate(const Options& o, const std::string& path, long rows, int batch
   std::filesystem::remove(path);
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  for (const char* sql : {"PRAGMA journal_mode=WAL",
-                          "CREATE TABLE raw(id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-                          "CREATE TABLE complaint(id TEXT PRIMARY KEY, status TEXT NOT NULL, "
-                          "updated_at INTEGER NOT NULL)",
-                          "CREATE TABLE event(seq INTEGER PRIMARY KEY, complaint_id TEXT NOT NULL, "
-                          "payload TEXT NOT NULL)",
-                          "CREATE TABLE outbox(id INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL)"})
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "CREATE TABLE raw(id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+        "CREATE TABLE complaint(id TEXT PRIMARY KEY, status TEXT NOT NULL, "
+        "updated_at INTEGER NOT NULL)",
+        "CREATE TABLE event(seq INTEGER PRIMARY KEY, complaint_id TEXT NOT NULL, "
+        "payload TEXT NOT NULL)",
+        "CREATE TABLE outbox(id INTEGER PRIMARY KEY, event_seq INTEGER NOT NULL)"})
     sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  sqlite3_exec(db, o.sync == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr,
-               nullptr, nullptr);
+  sqlite3_exec(db, o.sync == "full" ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+               nullptr, nullptr, nullptr);
   sqlite3_stmt *raw = nullptr, *complaint = nullptr, *event = nullptr, *outbox = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO raw(body) VALUES (?)", -1, &raw, nullptr);
-  sqlite3_prepare_v2(db, "INSERT INTO complaint VALUES (?, 'received', ?)", -1, &complaint, nullptr);
-  sqlite3_prepare_v2(db, "INSERT INTO event(complaint_id, payload) VALUES (?, ?)", -1, &event, nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO complaint VALUES (?, 'received', ?)", -1, &complaint,
+                     nullptr);
+  sqlite3_prepare_v2(db, "INSERT INTO event(complaint_id, payload) VALUES (?, ?)", -1, &event,
+                     nullptr);
   sqlite3_prepare_v2(db, "INSERT INTO outbox(event_seq) VALUES (?)", -1, &outbox, nullptr);
   std::vector<std::pair<std::string, std::string>> docs;  // (body, id): made before the clock
   for (long i = 0; i < rows; ++i)
-    docs.emplace_back(complaint_body(i), "019a9ec0-6400-7000-8000-" + std::to_string(100000000000 + i));
+    docs.emplace_back(complaint_body(i),
+                      "019a9ec0-6400-7000-8000-" + std::to_string(100000000000 + i));
   auto t0 = Clock::now();
   for (long i = 0; i < rows; i += batch) {
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
@@ -296,7 +299,8 @@ int main(int argc, char** argv) {
               "raw SQLite, large batches", raw_big);
   std::printf("%-44s %12.0f /s   (raw, projection, event, outbox rows; %d per transaction)\n",
               "lean SQLite reference", lean, o.connections);
-  std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio HTTP peak / lean reference", peak_rate / lean);
+  std::printf("%-44s %12.2f      (target >= 0.5)\n", "ratio HTTP peak / lean reference",
+              peak_rate / lean);
   std::printf("%-44s %12.0f /s   (Ledger::ingest incl. fold and JSON, %d per transaction)\n",
               "store code path, one thread", store1, o.connections);
   std::printf("%-44s %12.0f /s   (4 KiB append + fdatasync)\n", "disk fsync limit", fsyncs);
@@ -324,7 +328,8 @@ int main(int argc, char** argv) {
             "raw SQLite, same rows, " + std::to_string(o.connections) + " per transaction", raw, "",
             "what one group commit of all clients could gather");
   b::record("ingest", "HTTP ingest peak (durable, closed loop)", peak_rate, "complaints/s",
-            "lean SQLite reference (raw, projection, event, outbox rows)", lean, "ratio >= 0.5", conns);
+            "lean SQLite reference (raw, projection, event, outbox rows)", lean, "ratio >= 0.5",
+            conns);
   b::record("ingest", "latency p50 at peak", pct(peak.latencies_ms, 0.50), "ms");
   b::record("ingest", "latency p99 at peak", pct(peak.latencies_ms, 0.99), "ms");
   b::record("ingest", "latency p99 at half peak (open loop)", pct(half.latencies_ms, 0.99), "ms",

@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "simpul-storage-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--complaints") n = std::atol(argv[i + 1]);
-    else if (k == "--dir") dir = argv[i + 1];
+    if (k == "--complaints")
+      n = std::atol(argv[i + 1]);
+    else if (k == "--dir")
+      dir = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: storage_bench [--complaints N] [--dir DIR]\n");
       return 64;
@@ -69,11 +71,12 @@ int main(int argc, char** argv) {
   sqlite3* h = nullptr;
   if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC", -1, &st,
-                           nullptr) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(h, "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC",
+                           -1, &st, nullptr) == SQLITE_OK) {
       std::printf("  per complaint, by table and index (dbstat):\n");
       while (sqlite3_step(st) == SQLITE_ROW)
-        std::printf("    %-36s %10.0f bytes\n", reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+        std::printf("    %-36s %10.0f bytes\n",
+                    reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
                     static_cast<double>(sqlite3_column_int64(st, 1)) / static_cast<double>(n));
     } else {
       std::printf("  (this SQLite has no dbstat table: no breakdown)\n");
@@ -81,8 +84,9 @@ int main(int argc, char** argv) {
     sqlite3_finalize(st);
     sqlite3_close(h);
   }
-  b::record("storage", "bytes on disk per complaint, " + std::to_string(n) + " stored", per, "bytes",
-            "its JSON document", doc, "at most 3", "ledger ingest as the API stores it, leaf with a parent");
+  b::record("storage", "bytes on disk per complaint, " + std::to_string(n) + " stored", per,
+            "bytes", "its JSON document", doc, "at most 3",
+            "ledger ingest as the API stores it, leaf with a parent");
   std::filesystem::remove_all(dir);
   return 0;
 }
