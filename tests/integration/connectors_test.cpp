@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "connectors/importer.hpp"
 #include "core/json.hpp"
+#include "node/importer.hpp"
 #include "support/test_support.hpp"
 #include "webhook/webhook_connector.hpp"
 

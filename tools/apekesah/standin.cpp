@@ -45,7 +45,7 @@ struct StandIn::Impl {
   mutable std::mutex mu;
   sqlite3* db = nullptr;
   boost::asio::io_context ioc;
-  http::Metrics metrics;
+  Metrics metrics;
   http::Router router{metrics};
   std::unique_ptr<http::Server> server;
   std::thread io_thread, emitter;

@@ -9,6 +9,7 @@
 #include "connectors/runtime.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
+#include "node/store_setup.hpp"
 
 namespace simpul::cli {
 
@@ -58,7 +59,10 @@ void add_connector(CLI::App& app, Commands& out) {
   test->add_option("id", *id, "The connector's id")->required();
   out.push_back({test, [config, id] {
                    Config cfg = load_config(*config);
-                   auto r = test_connector(cfg, *id, 15'000);
+                   CommitQueue writer(open_node_store(cfg, StoreUse::admin), ledger_rules(cfg), 1);
+                   auto reader = open_node_store(cfg, StoreUse::existing);
+                   auto r = test_connector(cfg, *id, 15'000, *reader, writer);
+                   writer.stop();
                    if (!r) {
                      std::fprintf(stderr, "%s: FAILED: %s\n", id->c_str(),
                                   r.error().detail.c_str());

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
-#include "connectors/importer.hpp"
+#include "node/importer.hpp"
 
 namespace simpul::cli {
 

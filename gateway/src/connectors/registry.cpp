@@ -71,4 +71,17 @@ std::vector<ConnectorSlot> build_connectors(const Config& cfg) {
   return out;
 }
 
+std::vector<OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors) {
+  std::vector<OutboundRoute> out;
+  for (const auto& slot : connectors) {
+    if (!slot.connector->delivers() || !slot.mapping) continue;
+    OutboundRoute route{slot.config->id, slot.mapping->system(), {}};
+    for (const auto& other : connectors)
+      if (other.mapping && other.mapping->system() == slot.mapping->system())
+        route.own_actors.push_back("connector:" + other.config->id);
+    out.push_back(std::move(route));
+  }
+  return out;
+}
+
 }  // namespace simpul

@@ -26,4 +26,8 @@ struct ConnectorSlot {
 // Throws ConfigError naming the file and pointer (/connectors/<i>/...).
 std::vector<ConnectorSlot> build_connectors(const Config& cfg);
 
+// Which complaints each outbound connector is sent: every status change or answer of one that
+// carries a ref of its app's system, except what a connector of the same app wrote (no echo).
+std::vector<OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors);
+
 }  // namespace simpul

@@ -8,11 +8,10 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/outgoing.hpp"
-#include "node/store_setup.hpp"
+#include "ledger/commit_awaitable.hpp"
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
-#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 
@@ -28,7 +27,7 @@ constexpr int kMaxBackoffMs = 60'000;
 struct ConnectorRuntime::Impl : ConnectorHost,
                                 std::enable_shared_from_this<ConnectorRuntime::Impl> {
   Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
-       CommitQueue& writer, http::Metrics& metrics, std::function<TimeMs()> clock)
+       CommitQueue& writer, Metrics& metrics, std::function<TimeMs()> clock)
       : ioc(ioc),
         supervisor(supervisor),
         cfg(cfg),
@@ -68,7 +67,7 @@ struct ConnectorRuntime::Impl : ConnectorHost,
   const Config& cfg;
   Store& reader;
   CommitQueue& writer;
-  http::Metrics& metrics;
+  Metrics& metrics;
   std::function<TimeMs()> clock;
   std::vector<ConnectorSlot> slots;
   std::vector<std::unique_ptr<Link>> links;  // one per slot, in the same order
@@ -90,7 +89,7 @@ struct ConnectorRuntime::Impl : ConnectorHost,
   }
   void count(const std::string& connector, std::string_view name, double v) override {
     metrics.add("simpul_connector_" + std::string(name) + "_total",
-                http::Metrics::labels({{"connector", connector}}), v);
+                Metrics::labels({{"connector", connector}}), v);
   }
   void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
     asio::co_spawn(ioc, run_fetch(std::move(req), std::move(done)), asio::detached);
@@ -265,10 +264,10 @@ struct ConnectorRuntime::Impl : ConnectorHost,
       cursor = next;
       for (const auto& o : *outcomes)
         metrics.add("simpul_connector_records_total",
-                    http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
+                    Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
       for (std::size_t i = 0; i < refused->size(); ++i)
         metrics.add("simpul_connector_records_total",
-                    http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+                    Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
       if (!r->more) co_await sleep(timer, slot->connector->poll_interval_ms());
     }
   }
@@ -285,13 +284,12 @@ awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<Queued
   }
   auto u = std::make_shared<OutboundUpdate>(std::move(*update));
   DeliveryResult r = co_await rt.deliver(slot->connector.get(), u);
-  rt.metrics.add(
-      "simpul_connector_deliveries_total",
-      http::Metrics::labels({{"connector", slot->config->id},
-                             {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
-                                         : r.outcome == DeliveryOutcome::retry   ? "retry"
-                                         : r.outcome == DeliveryOutcome::auth    ? "auth"
-                                                                                 : "rejected"}}));
+  rt.metrics.add("simpul_connector_deliveries_total",
+                 Metrics::labels({{"connector", slot->config->id},
+                                  {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
+                                              : r.outcome == DeliveryOutcome::retry   ? "retry"
+                                              : r.outcome == DeliveryOutcome::auth    ? "auth"
+                                                                                   : "rejected"}}));
   switch (r.outcome) {
     case DeliveryOutcome::delivered:
       d.done.push_back(item.id);
@@ -312,7 +310,7 @@ awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<Queued
 }
 
 ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
-                                   Store& reader, CommitQueue& writer, http::Metrics& metrics,
+                                   Store& reader, CommitQueue& writer, Metrics& metrics,
                                    std::function<TimeMs()> clock)
     : impl_(
           std::make_shared<Impl>(ioc, supervisor, cfg, reader, writer, metrics, std::move(clock))) {
@@ -327,7 +325,7 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor
                    "Webhook deliveries refused for their signature.");
   for (auto& link : impl_->links) {
     auto* c = link->slot->connector.get();
-    auto label = http::Metrics::labels({{"connector", link->slot->config->id}});
+    auto label = Metrics::labels({{"connector", link->slot->config->id}});
     metrics.gauge("simpul_connector_health" + label,
                   "Connector health: 0 ok, 1 degraded, 2 failing.",
                   [c] { return static_cast<double>(static_cast<int>(c->health().state)); });
@@ -408,7 +406,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
   TimeMs now = clock_();
   auto refuse = [&](const Problem& p, const char* what) {
     metrics_.add("simpul_connector_records_total",
-                 http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+                 Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
     log::info("connector.rejected",
               {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
     reply(http::problem_of(p));
@@ -497,16 +495,15 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
         if (answer->status != 200) {
           const auto& o = answer->outcomes.back();
           metrics_.add("simpul_connector_records_total",
-                       http::Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
+                       Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
           log::info("connector.rejected",
                     {{"connector", id}, {"source_id", o.source_id}, {"reason", o.problem.detail}});
           reply(http::problem_of(o.problem));
           return;
         }
         for (const auto& o : answer->outcomes) {
-          metrics_.add(
-              "simpul_connector_records_total",
-              http::Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
+          metrics_.add("simpul_connector_records_total",
+                       Metrics::labels({{"connector", id}, {"outcome", to_string(o.outcome)}}));
           log::info("connector.record", {{"connector", id},
                                          {"complaint_id", o.complaint_id},
                                          {"outcome", to_string(o.outcome)}});
@@ -518,12 +515,10 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
       });
 }
 
-Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms) {
+Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms,
+                                   Store& reader, CommitQueue& writer) {
   asio::io_context ioc;
-  CommitQueue writer(open_node_store(cfg, StoreUse::admin), ledger_rules(cfg), 1);
-  auto reader_ptr = open_node_store(cfg, StoreUse::existing);
-  Store& reader = *reader_ptr;
-  http::Metrics metrics;
+  Metrics metrics;
   Supervisor supervisor(ioc, metrics);
   auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, supervisor, cfg, reader, writer, metrics,
                                                      system_now_ms);
@@ -538,7 +533,6 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
     ioc.stop();
   });
   ioc.run_for(std::chrono::milliseconds(timeout_ms));
-  writer.stop();
   if (!result)
     return make_problem(errc::timeout, "", "timeout",
                         "no answer within " + std::to_string(timeout_ms / 1000) + " s");

@@ -22,9 +22,9 @@
 
 #include "connectors/registry.hpp"
 #include "core/config.hpp"
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "http/router.hpp"
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -37,7 +37,7 @@ class Supervisor;
 class ConnectorRuntime {
  public:
   ConnectorRuntime(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
-                   Store& reader, CommitQueue& writer, http::Metrics& metrics,
+                   Store& reader, CommitQueue& writer, Metrics& metrics,
                    std::function<TimeMs()> clock);
   ~ConnectorRuntime();
   // The store routes for the outbound connectors (set on the writing store before it is used).
@@ -51,13 +51,15 @@ class ConnectorRuntime {
 
  private:
   friend Result<std::string> test_connector(const Config& cfg, const std::string& id,
-                                            int timeout_ms);
+                                            int timeout_ms, Store& reader, CommitQueue& writer);
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 
 // `simpul connector test ID`: builds the connectors, starts the one named with a host of its own
 // and runs its live check (connectivity, credentials) for at most `timeout_ms`.
-Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms);
+// `reader` and `writer` are the node's store (the connector may write what it fetched).
+Result<std::string> test_connector(const Config& cfg, const std::string& id, int timeout_ms,
+                                   Store& reader, CommitQueue& writer);
 
 }  // namespace simpul

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "federation/directory.hpp"
-#include "http/tls.hpp"
+#include "core/directory.hpp"
+#include "core/tls.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/time.hpp"
 

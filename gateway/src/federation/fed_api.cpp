@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
-#include "federation/redact.hpp"
 #include "http/api.hpp"
 
 namespace simpul {

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "federation/directory.hpp"
+#include "core/directory.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 #include "store/store.hpp"
 
 namespace simpul {

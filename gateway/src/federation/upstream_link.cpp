@@ -5,15 +5,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "federation/fed_protocol.hpp"
-#include "federation/redact.hpp"
 #include "http/outgoing.hpp"
+#include "ledger/commit_awaitable.hpp"
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
-#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 

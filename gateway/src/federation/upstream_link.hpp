@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "ledger/commit_queue.hpp"
 #include "relay/link_health.hpp"
-#include "store/commit_queue.hpp"
 #include "store/store.hpp"
 
 namespace boost::asio {

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/metrics.hpp"
 #include "http/auth.hpp"
-#include "http/metrics.hpp"
 #include "http/router.hpp"
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 #include "store/store.hpp"
 
 namespace simpul::http {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "http/tls.hpp"
+#include "core/tls.hpp"
 #include "http/types.hpp"
 
 namespace simpul::http {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "http/types.hpp"
 #include "simpul/errors.hpp"
 

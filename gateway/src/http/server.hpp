@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "http/tls.hpp"
+#include "core/tls.hpp"
 #include "http/types.hpp"
 
 namespace boost::asio {

@@ -5,7 +5,7 @@
 #include <boost/asio/ssl.hpp>
 #include <memory>
 
-#include "http/tls.hpp"
+#include "core/tls.hpp"
 
 namespace simpul::http {
 

@@ -14,10 +14,10 @@
 #include "http/multipart.hpp"
 #include "http/outgoing.hpp"
 #include "lapor/lapor_protocol.hpp"
+#include "ledger/commit_awaitable.hpp"
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
-#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 

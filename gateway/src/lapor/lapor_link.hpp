@@ -32,7 +32,7 @@
 
 #include "core/config.hpp"
 #include "federation/upstream_link.hpp"
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 #include "store/store.hpp"
 
 namespace simpul {

@@ -13,8 +13,8 @@
 #include "core/config.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/metrics.hpp"
 #include "core/schema.hpp"
-#include "http/metrics.hpp"
 #include "http/multipart.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -124,7 +124,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
   asio::io_context& ioc;
   SimConfig cfg;
   sqlite3* db = nullptr;
-  http::Metrics metrics;
+  Metrics metrics;
   http::Router router{metrics};
   std::unique_ptr<http::Server> server;
   std::mt19937 rng;

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "core/crypto.hpp"
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/schema.hpp"
 #include "core/uuid.hpp"
-#include "federation/redact.hpp"
 
 namespace simpul {
 

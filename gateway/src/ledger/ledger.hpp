@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "federation/directory.hpp"
+#include "core/directory.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"

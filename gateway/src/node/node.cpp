@@ -15,11 +15,11 @@
 #include "http/auth.hpp"
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
+#include "ledger/commit_queue.hpp"
 #include "node/component.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "relay/supervisor.hpp"
-#include "store/commit_queue.hpp"
 
 namespace simpul {
 
@@ -48,7 +48,7 @@ struct Parts {
   Supervisor& supervisor;
   Store& reader;
   CommitQueue& writer;
-  http::Metrics& metrics;
+  Metrics& metrics;
   const http::Authenticator& auth;
   std::function<TimeMs()> clock;
 };
@@ -105,14 +105,14 @@ class ChildrenComponent final : public Component {
     // how long ago it last asked (-1: not since this node started).
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      p.metrics.gauge("simpul_child_feed_unfetched" + http::Metrics::labels({{"child", id}}),
+      p.metrics.gauge("simpul_child_feed_unfetched" + Metrics::labels({{"child", id}}),
                       "Feed events a child has not fetched yet.", [reader, id] {
                         return static_cast<double>(reader->feed_backlog(id).unfetched);
                       });
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      p.metrics.gauge("simpul_child_feed_lag_seconds" + http::Metrics::labels({{"child", id}}),
+      p.metrics.gauge("simpul_child_feed_lag_seconds" + Metrics::labels({{"child", id}}),
                       "Age of the oldest feed event a child has not fetched.", [reader, id, clock] {
                         auto b = reader->feed_backlog(id);
                         return b.oldest_unfetched ? (clock() - *b.oldest_unfetched) / 1000.0 : 0.0;
@@ -120,7 +120,7 @@ class ChildrenComponent final : public Component {
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      p.metrics.gauge("simpul_child_last_poll_seconds" + http::Metrics::labels({{"child", id}}),
+      p.metrics.gauge("simpul_child_last_poll_seconds" + Metrics::labels({{"child", id}}),
                       "Seconds since a child last asked for its changes (-1: not yet).",
                       [fed, id, clock] {
                         TimeMs t = fed->last_poll(id);
@@ -232,7 +232,7 @@ struct Node::Impl {
   std::function<TimeMs()> clock;
   std::unique_ptr<Store> reader;
   std::unique_ptr<CommitQueue> writer;
-  http::Metrics metrics;
+  Metrics metrics;
   std::unique_ptr<http::Authenticator> auth;
   http::Router router{metrics};
   asio::io_context ioc{1};

@@ -4,19 +4,6 @@
 
 namespace simpul {
 
-std::vector<OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors) {
-  std::vector<OutboundRoute> out;
-  for (const auto& slot : connectors) {
-    if (!slot.connector->delivers() || !slot.mapping) continue;
-    OutboundRoute route{slot.config->id, slot.mapping->system(), {}};
-    for (const auto& other : connectors)
-      if (other.mapping && other.mapping->system() == slot.mapping->system())
-        route.own_actors.push_back("connector:" + other.config->id);
-    out.push_back(std::move(route));
-  }
-  return out;
-}
-
 std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use) {
   StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms,
                   use == StoreUse::serve || use == StoreUse::admin};

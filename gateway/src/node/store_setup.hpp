@@ -29,8 +29,4 @@ std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use);
 // outbound routes it queues for; empty when the command built none.
 LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& connectors = {});
 
-// Which complaints each outbound connector is sent: every status change or answer of one that
-// carries a ref of its app's system, except what a connector of the same app wrote (no echo).
-std::vector<OutboundRoute> outbound_routes(const std::vector<ConnectorSlot>& connectors);
-
 }  // namespace simpul

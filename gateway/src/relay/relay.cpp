@@ -4,8 +4,8 @@
 #include <boost/asio.hpp>
 
 #include "core/log.hpp"
+#include "ledger/commit_awaitable.hpp"
 #include "relay/supervisor.hpp"
-#include "store/commit_awaitable.hpp"
 
 namespace simpul {
 

@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "core/log.hpp"
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 namespace simpul {
 
@@ -19,7 +19,7 @@ constexpr auto kHealthyRun = std::chrono::minutes(1);
 }  // namespace
 
 struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
-  Impl(asio::io_context& ioc, http::Metrics& metrics) : ioc(ioc), metrics(metrics) {}
+  Impl(asio::io_context& ioc, Metrics& metrics) : ioc(ioc), metrics(metrics) {}
 
   struct Loop {
     std::string name;
@@ -32,7 +32,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   };
 
   asio::io_context& ioc;
-  http::Metrics& metrics;
+  Metrics& metrics;
   bool stopping = false;
   std::vector<std::shared_ptr<Loop>> loops;
 
@@ -71,7 +71,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
         std::min(kLongestRestartMs, kFirstRestartMs << std::min(loop->failures - 1, 6));
     loop->state = "restarting";
     loop->error = what;
-    metrics.add("simpul_loop_failures_total", http::Metrics::labels({{"loop", loop->name}}));
+    metrics.add("simpul_loop_failures_total", Metrics::labels({{"loop", loop->name}}));
     log::error("loop.failed", {{"loop", loop->name}, {"error", what}, {"restart_in_ms", delay}});
     loop->timer->expires_after(std::chrono::milliseconds(delay));
     auto self = shared_from_this();
@@ -81,7 +81,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   }
 };
 
-Supervisor::Supervisor(asio::io_context& ioc, http::Metrics& metrics)
+Supervisor::Supervisor(asio::io_context& ioc, Metrics& metrics)
     : impl_(std::make_shared<Impl>(ioc, metrics)) {
   metrics.describe(
       "simpul_loop_failures_total", "counter",

@@ -19,13 +19,11 @@ class io_context;
 }
 
 namespace simpul {
-namespace http {
 class Metrics;
-}
 
 class Supervisor {
  public:
-  Supervisor(boost::asio::io_context& ioc, http::Metrics& metrics);
+  Supervisor(boost::asio::io_context& ioc, Metrics& metrics);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;

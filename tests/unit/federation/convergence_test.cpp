@@ -11,10 +11,10 @@
 #include <random>
 #include <set>
 
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/normalize.hpp"
 #include "core/uuid.hpp"
-#include "federation/redact.hpp"
 #include "ledger/ledger.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 

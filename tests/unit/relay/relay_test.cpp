@@ -6,7 +6,7 @@
 #include <boost/asio.hpp>
 #include <stdexcept>
 
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "relay/link_health.hpp"
 #include "relay/supervisor.hpp"
 #include "store/store.hpp"
@@ -52,7 +52,7 @@ TEST_CASE(
 
 TEST_CASE("supervisor: a loop that throws is logged - counted - shown - and started again") {
   asio::io_context ioc;
-  http::Metrics metrics;
+  Metrics metrics;
   Supervisor sup(ioc, metrics);
   int runs = 0;
   std::vector<Supervisor::Trouble> seen;
@@ -77,7 +77,7 @@ TEST_CASE("supervisor: a loop that throws is logged - counted - shown - and star
 
 TEST_CASE("supervisor: a loop that returns while the node runs is shown as stopped") {
   asio::io_context ioc;
-  http::Metrics metrics;
+  Metrics metrics;
   Supervisor sup(ioc, metrics);
   sup.spawn("test.quits", []() -> asio::awaitable<void> { co_return; });
   ioc.run_for(std::chrono::milliseconds(100));

@@ -10,10 +10,10 @@
 #include <csignal>
 #include <filesystem>
 
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/normalize.hpp"
 #include "core/uuid.hpp"
-#include "federation/redact.hpp"
 #include "ledger/ledger.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"

@@ -1,4 +1,4 @@
-#include "federation/redact.hpp"
+#include "core/hop_redact.hpp"
 
 #include "core/json.hpp"
 #include "core/redact.hpp"

@@ -1,4 +1,4 @@
-#include "connectors/importer.hpp"
+#include "node/importer.hpp"
 
 #include <algorithm>
 #include <chrono>

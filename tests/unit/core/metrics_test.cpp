@@ -1,8 +1,8 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <doctest/doctest.h>
 
-using namespace simpul::http;
+using namespace simpul;
 
 TEST_CASE("metrics: Prometheus text format with help - labels - histogram buckets and gauges") {
   Metrics m;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace simpul::http {
+namespace simpul {
 
 class Metrics {
  public:
@@ -41,4 +41,4 @@ class Metrics {
   std::vector<double> bounds_;
 };
 
-}  // namespace simpul::http
+}  // namespace simpul

@@ -4,7 +4,7 @@
 #include <boost/asio.hpp>
 #include <memory>
 
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 
 namespace simpul {
 

@@ -1,9 +1,9 @@
-#include "federation/directory.hpp"
+#include "core/directory.hpp"
 
 #include <doctest/doctest.h>
 
+#include "core/hop_redact.hpp"
 #include "core/json.hpp"
-#include "federation/redact.hpp"
 
 using namespace simpul;
 

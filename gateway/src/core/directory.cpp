@@ -1,4 +1,4 @@
-#include "federation/directory.hpp"
+#include "core/directory.hpp"
 
 namespace simpul {
 

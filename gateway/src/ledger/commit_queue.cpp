@@ -1,4 +1,4 @@
-#include "store/commit_queue.hpp"
+#include "ledger/commit_queue.hpp"
 
 #include <vector>
 

@@ -1,8 +1,8 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <fmt/format.h>
 
-namespace simpul::http {
+namespace simpul {
 
 Metrics::Metrics()
     : bounds_{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10} {}
@@ -91,4 +91,4 @@ std::string Metrics::render() const {
   return out;
 }
 
-}  // namespace simpul::http
+}  // namespace simpul
