@@ -18,15 +18,7 @@ using test::TestNode;
 
 namespace {
 
-Config province(const test::TempDir& dir) {
-  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  std::string text = test::config_json(dir, "provinsi-kepri");
-  text.replace(text.find("\"log\""), 0, R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],
-    )");
-  text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
-  text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
-  return parse_config(text, dir.file("province.json"), dir.path());
-}
+Config province(const test::TempDir& dir) { return test::province_config(dir); }
 
 std::string post(TestNode& n, const std::string& target, const std::string& body) {
   auto r = n.client().request("POST", target, body, TestNode::auth());

@@ -28,7 +28,7 @@ const char* kCanary = "CANARY-REPORTER-9042";
 const char* kSecret = "integrity-webhook-secret-0123456789";
 
 // A province with two children and an Ape Kesah webhook, so every write path is reachable.
-Config province_config(const test::TempDir& dir) {
+Config two_children_province(const test::TempDir& dir) {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
@@ -72,7 +72,7 @@ std::string event_json(const std::string& complaint_id, const std::string& kind,
 
 struct Province {
   test::TempDir dir;
-  Config cfg = province_config(dir);
+  Config cfg = two_children_province(dir);
   TestNode node{cfg};
   http::Client c = node.client(20'000);
   std::string batam, tpi, read_token, act_token, pii_token, ingest_token;

@@ -71,6 +71,16 @@ RawDb::RawDb(const std::string& path) {
 
 RawDb::~RawDb() { sqlite3_close(db); }
 
+Config province_config(const TempDir& dir) {
+  setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
+  std::string text = config_json(dir, "provinsi-kepri");
+  text.replace(text.find("\"log\""), 0, R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],
+    )");
+  text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
+  text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
+  return parse_config(text, dir.file("province.json"), dir.path());
+}
+
 std::int64_t db_count(const std::string& db, const std::string& sql) {
   RawDb raw(db);
   sqlite3_stmt* st = nullptr;

@@ -48,6 +48,10 @@ struct RawDb {
   sqlite3* db = nullptr;
 };
 
+// provinsi-kepri (region 21) with one child, kota-batam (region 21.71), admin token from
+// SIMPUL_TEST_ADMIN (set here).
+Config province_config(const TempDir& dir);
+
 // The first column of the first row of `sql` run against the database at `db`.
 std::int64_t db_count(const std::string& db, const std::string& sql);
 // Runs `sql` against the database file at `db` (a test breaking the store under a running node).

@@ -11,32 +11,11 @@
 
 using namespace simpul;
 
+#include "support/scripted_host.hpp"
+
 namespace {
 
-// Answers each fetch with the next scripted body; records the URLs and the timer delays.
-class ScriptedHost final : public ConnectorHost {
- public:
-  std::deque<FetchResponse> answers;
-  std::vector<std::string> urls;
-  std::vector<int> delays;
-  TimeMs clock = 1'763'600'000'000;
-
-  void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
-    urls.push_back(req.url);
-    REQUIRE_FALSE(answers.empty());
-    auto r = answers.front();
-    answers.pop_front();
-    done(r);
-  }
-  void after(int ms, std::function<void()> fn) override {
-    delays.push_back(ms);
-    clock += ms;
-    fn();
-  }
-  TimeMs now() const override { return clock; }
-  void log_warn(std::string_view, std::string_view) override {}
-  void count(const std::string&, std::string_view, double) override {}
-};
+using test::ScriptedHost;
 
 FetchResponse page(const std::vector<std::pair<int, std::string>>& records) {
   FetchResponse r;
