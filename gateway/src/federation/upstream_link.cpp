@@ -50,6 +50,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         writer(writer),
         clock(std::move(clock)),
         pull_timer(ioc),
+        recover_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
@@ -61,7 +62,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
-  asio::steady_timer pull_timer;       // a failure's wait, cut short by stop()
+  asio::steady_timer pull_timer;       // the pull loop's waits, cut short by stop()
+  asio::steady_timer recover_timer;    // the recovery's waits (its own: one timer per loop)
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   http::OutgoingConnection recover_conn;  // used only at start
@@ -89,9 +91,10 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     return commit_awaitable(ioc, writer, std::move(work));
   }
 
-  awaitable<void> sleep_ms(std::int64_t ms) {
-    pull_timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
-    co_await pull_timer.async_wait(asio::as_tuple(use_awaitable));
+  // A timer is one loop's: two coroutines waiting on one would cut each other's waits short.
+  awaitable<void> sleep_on(asio::steady_timer& t, std::int64_t ms) {
+    t.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+    co_await t.async_wait(asio::as_tuple(use_awaitable));
   }
 
   LinkHealth health{"upstream", cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
@@ -230,7 +233,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
           recovering = false;  // the parent cannot say now: serve, and keep asking
           log::warn("upstream.recovery_deferred", {{"error", what}});
         }
-        co_await sleep_ms(std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
+        co_await sleep_on(recover_timer,
+                          std::min<std::int64_t>(cfg.upstream.max_backoff_ms,
                                                  static_cast<std::int64_t>(LinkHealth::kBaseDelayMs)
                                                      << std::min(++failures, 10)));
         continue;
@@ -254,7 +258,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         auto merge = std::make_shared<CommitQueue::Work>(
             [batch, fresh, now](Ledger& l) { *fresh = l.merge_recovered(std::move(*batch), now); });
         if (co_await commit(merge) != errc::ok) {
-          co_await sleep_ms(500);
+          co_await sleep_on(recover_timer, 500);
           continue;  // `after` not moved: the same page again
         }
         recovered += *fresh;
@@ -298,7 +302,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         std::int64_t delay =
             health.failed(LinkHealth::pulling, failure_of(what, a.status, a.retry_after_s));
         log::warn("upstream.pull_failed", {{"error", what}, {"retry_in_ms", delay}});
-        co_await sleep_ms(delay);
+        co_await sleep_on(pull_timer, delay);
         continue;
       }
       if (!events.empty() || next != cursor) {
@@ -310,7 +314,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         });
         errc e = co_await commit(merge);
         if (e != errc::ok) {
-          co_await sleep_ms(500);
+          co_await sleep_on(pull_timer, 500);
           continue;  // cursor not moved: the same page is fetched again
         }
         st.pulled += static_cast<std::uint64_t>(*fresh);
@@ -350,6 +354,7 @@ void UpstreamLink::stop() {
   impl_->stopping = true;
   impl_->relay->stop();
   impl_->pull_timer.cancel();
+  impl_->recover_timer.cancel();
 }
 
 void UpstreamLink::wake() { impl_->relay->wake(); }
