@@ -64,8 +64,11 @@ Config node_config(const TempDir& dir, const std::string& node_id, const std::st
 }
 
 RawDb::RawDb(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);  // SQLite hands back a handle even when the open fails
+    db = nullptr;
     throw std::runtime_error("cannot open test database " + path);
+  }
   sqlite3_busy_timeout(db, 5000);
 }
 
@@ -84,8 +87,10 @@ Config province_config(const TempDir& dir) {
 std::int64_t db_count(const std::string& db, const std::string& sql) {
   RawDb raw(db);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(raw.db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(raw.db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
     throw std::runtime_error("bad test query: " + sql);
+  }
   sqlite3_step(st);
   auto v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
