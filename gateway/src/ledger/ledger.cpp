@@ -87,7 +87,8 @@ ComplaintState Ledger::project(std::vector<Event> events, TimeMs now) {
   return st;
 }
 
-void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st, TimeMs now) {
+void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
+                     const std::vector<StoredEvent>& history, TimeMs now) {
   const std::string& id = e.complaint_id;
   // Up: every event that has not already passed through the parent.
   if (!rules_.upstream.empty() && !through(e, rules_.upstream))
@@ -104,7 +105,6 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
   }
   if (rules_.children.empty() || !st.exists) return;
   // Down: the child it is routed to now, and every child its `created` came through.
-  const auto history = store_.stored_events_of(id);
   std::vector<std::string> visible;
   auto routed = rules_.children.route(st.record);
   if (!routed.empty()) visible.push_back(routed);
@@ -234,7 +234,7 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
     return out;
   }
   store_.put_projection(st, req.now);
-  for (const auto& s : stored) fan_out(s.event, s.seq, st, req.now);
+  for (const auto& s : stored) fan_out(s.event, s.seq, st, stored, req.now);
   store_.keep_raw_payload(req.raw_source, c.id, req.content_type, req.raw_body, req.now);
 
   out.kind = WriteOutcome::Kind::created;
@@ -271,8 +271,9 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
     return out;
   }
 
-  std::vector<Event> events = store_.events_of(e.complaint_id);
-  if (events.empty()) return fail(errc::not_found, "no such complaint");
+  std::vector<StoredEvent> history = store_.stored_events_of(e.complaint_id);
+  if (history.empty()) return fail(errc::not_found, "no such complaint");
+  std::vector<Event> events = events_only(history);
   if (e.kind == EventKind::created)
     return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
   if (req.after_latest)
@@ -320,7 +321,8 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
   }
   const std::int64_t seq = store_.append(e, now);
   store_.put_projection(st, now);
-  fan_out(e, seq, st, now);
+  history.push_back({seq, e});
+  fan_out(e, seq, st, history, now);
   out.kind = WriteOutcome::Kind::created;
   out.state = std::move(st);
   guard.keep();
@@ -462,8 +464,9 @@ Ledger::Merged Ledger::store_merged(Event& e, TimeMs now) {
           store_.add_ref(ref, e.complaint_id, now);
     }
   }
-  Merged m{seq, project(store_.events_of(e.complaint_id), now)};
-  fan_out(e, seq, m.state, now);
+  const auto history = store_.stored_events_of(e.complaint_id);
+  Merged m{seq, project(events_only(history), now)};
+  fan_out(e, seq, m.state, history, now);
   return m;
 }
 

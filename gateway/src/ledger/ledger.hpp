@@ -145,8 +145,10 @@ class Ledger {
   };
   // Folds a complaint's events and stores the projection: the one fold of a write.
   ComplaintState project(std::vector<Event> events, TimeMs now);
-  // Queues the new event (at `seq`) for every destination it goes to.
-  void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st, TimeMs now);
+  // Queues the new event (at `seq`) for every destination it goes to. `history` is the
+  // complaint's events as stored, the new one included (the write has read them already).
+  void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
+               const std::vector<StoredEvent>& history, TimeMs now);
   Merged store_merged(Event& e, TimeMs now);
   std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
                                                bool& duplicate);

@@ -281,25 +281,8 @@ void SqliteStore::add_ref(const Ref& ref, const std::string& complaint_id, TimeM
 }
 
 std::vector<Event> SqliteStore::events_of(const std::string& complaint_id) {
-  auto s = prepare(
-      "SELECT event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
-      "WHERE complaint_id = ? ORDER BY seq");
-  s.bind(1, complaint_id);
   std::vector<Event> out;
-  while (s.step()) {
-    Event e;
-    e.event_id = s.text(0);
-    e.complaint_id = complaint_id;
-    e.origin = s.text(1);
-    e.at = s.i64(2);
-    auto kind = parse_event_kind(s.text(3));
-    SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
-    e.kind = *kind;
-    e.actor = json::actor_from_json(s.text(4));
-    e.payload = s.text(5);
-    e.hops = json::hops_from_json(s.text(6));
-    out.push_back(std::move(e));
-  }
+  for (auto& e : stored_events_of(complaint_id)) out.push_back(std::move(e.event));
   return out;
 }
 
@@ -450,19 +433,30 @@ void SqliteStore::set_cursor(const std::string& name, const std::string& value, 
       .run();
 }
 
+// Columns 0-8 of every query that reads events back: a position (the event's seq or its outbox
+// row id), event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json.
+StoredEvent SqliteStore::event_row(Stmt& s) {
+  StoredEvent se;
+  se.seq = s.i64(0);
+  Event& e = se.event;
+  e.event_id = s.text(1);
+  e.complaint_id = s.text(2);
+  e.origin = s.text(3);
+  e.at = s.i64(4);
+  auto kind = parse_event_kind(s.text(5));
+  SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
+  e.kind = *kind;
+  e.actor = json::actor_from_json(s.text(6));
+  e.payload = s.text(7);
+  e.hops = json::hops_from_json(s.text(8));
+  return se;
+}
+
+// An event_row and, in column 9, the complaint's privacy flag.
 QueuedEvent SqliteStore::queued_event(Stmt& s) {
-  QueuedEvent item;
-  item.id = s.i64(0);
-  item.event.event_id = s.text(1);
-  item.event.complaint_id = s.text(2);
-  item.event.origin = s.text(3);
-  item.event.at = s.i64(4);
-  item.event.kind = parse_event_kind(s.text(5)).value_or(EventKind::amended);
-  item.event.actor = json::actor_from_json(s.text(6));
-  item.event.payload = s.text(7);
-  item.event.hops = json::hops_from_json(s.text(8));
-  item.privacy = parse_privacy(s.text(9)).value_or(Privacy::anonim);
-  return item;
+  StoredEvent se = event_row(s);
+  return QueuedEvent{se.seq, std::move(se.event),
+                     parse_privacy(s.text(9)).value_or(Privacy::anonim)};
 }
 
 std::vector<QueuedEvent> SqliteStore::due_outbox(const std::string& destination, TimeMs now,
@@ -817,45 +811,21 @@ std::int64_t SqliteStore::append(const Event& e, TimeMs now) {
 
 std::vector<StoredEvent> SqliteStore::stored_events_of(const std::string& complaint_id) {
   auto s = prepare(
-      "SELECT seq, event_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
-      "WHERE complaint_id = ? ORDER BY seq");
+      "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json "
+      "FROM events WHERE complaint_id = ? ORDER BY seq");
   s.bind(1, complaint_id);
   std::vector<StoredEvent> out;
-  while (s.step()) {
-    StoredEvent se;
-    se.seq = s.i64(0);
-    Event& e = se.event;
-    e.event_id = s.text(1);
-    e.complaint_id = complaint_id;
-    e.origin = s.text(2);
-    e.at = s.i64(3);
-    auto kind = parse_event_kind(s.text(4));
-    SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
-    e.kind = *kind;
-    e.actor = json::actor_from_json(s.text(5));
-    e.payload = s.text(6);
-    e.hops = json::hops_from_json(s.text(7));
-    out.push_back(std::move(se));
-  }
+  while (s.step()) out.push_back(event_row(s));
   return out;
 }
 
 std::optional<Event> SqliteStore::find_event(const std::string& event_id) {
   auto s = prepare(
-      "SELECT complaint_id, origin, at, kind, actor_json, payload_json, hops_json FROM events "
-      "WHERE event_id = ?");
+      "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json "
+      "FROM events WHERE event_id = ?");
   s.bind(1, event_id);
   if (!s.step()) return std::nullopt;
-  Event e;
-  e.event_id = event_id;
-  e.complaint_id = s.text(0);
-  e.origin = s.text(1);
-  e.at = s.i64(2);
-  e.kind = parse_event_kind(s.text(3)).value_or(EventKind::amended);
-  e.actor = json::actor_from_json(s.text(4));
-  e.payload = s.text(5);
-  e.hops = json::hops_from_json(s.text(6));
-  return e;
+  return event_row(s).event;
 }
 
 void SqliteStore::make_visible(const std::string& complaint_id, const std::string& child,

@@ -135,6 +135,7 @@ class SqliteStore final : public Store {
   void exec(const char* sql);
   void close();
   int changes();
+  static StoredEvent event_row(Stmt& s);
   static QueuedEvent queued_event(Stmt& s);
 
   StoreOptions opt_;
