@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-  libssl-dev libsqlite3-dev sqlite3
+  libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
   rapidjson-dev doctest-dev
   libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
   iproute2 nftables

@@ -9,6 +9,7 @@
 // (SQLite's dbstat). Never part of `make test`.
 //
 //   storage_bench [--complaints N] [--dir DIR]
+//   (SIMPUL_BENCH_KEEP=1 leaves DIR/leaf.db behind, to look into with the sqlite3 shell)
 
 #include <sqlite3.h>
 
@@ -87,6 +88,6 @@ int main(int argc, char** argv) {
   b::record("storage", "bytes on disk per complaint, " + std::to_string(n) + " stored", per,
             "bytes", "its JSON document", doc, "at most 3",
             "ledger ingest as the API stores it, leaf with a parent");
-  std::filesystem::remove_all(dir);
+  if (!std::getenv("SIMPUL_BENCH_KEEP")) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -163,9 +163,9 @@ TEST_CASE("e2e: up from the leaf and back down from the top across three tiers")
 
   // The anonim reporter stayed at Batam: in no other node's database, in no log line, metric
   // or error body anywhere (Batam's own database keeps it).
-  CHECK(file_contains(f.db("kota-batam"), kCanary));
-  CHECK_FALSE(file_contains(f.db("provinsi-kepri"), kCanary));
-  CHECK_FALSE(file_contains(f.db("nasional"), kCanary));
+  CHECK(test::store_holds(f.db("kota-batam"), kCanary));
+  CHECK_FALSE(test::store_holds(f.db("provinsi-kepri"), kCanary));
+  CHECK_FALSE(test::store_holds(f.db("nasional"), kCanary));
   auto bad = batam.request(
       "POST", "/v1/complaints",
       std::string(
@@ -212,5 +212,5 @@ TEST_CASE("e2e: No Wrong Door - forwarding between sibling kabupaten goes throug
   }));
   CHECK(act(tpi, id, R"({"kind":"responded","payload":{"text":"Sedang ditangani"}})") == 201);
   CHECK(eventually(batam, id, [](const auto& d) { return has_status(d, "responded"); }));
-  CHECK_FALSE(file_contains(f.db("kota-tanjungpinang"), kCanary));
+  CHECK_FALSE(test::store_holds(f.db("kota-tanjungpinang"), kCanary));
 }

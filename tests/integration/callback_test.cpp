@@ -178,12 +178,13 @@ TEST_CASE_FIXTURE(Bridge,
   app.script({429});  // answered with Retry-After: 1, so the relay is waiting when the store breaks
   REQUIRE(act(id, R"({"kind": "responded", "payload": {"text": "Sedang dikerjakan"}})") == 201);
   REQUIRE(eventually([&] { return app.received().size() == 1; }, 10));
-  // What the relay reads for an update (the complaint's state) fails; its outbox read does not.
+  // What the relay reads for an update (the complaint's projection) fails; its outbox read does
+  // not.
   test::db_exec(cfg.store.path,
-                "ALTER TABLE complaints RENAME COLUMN state_json TO state_json_away");
+                "ALTER TABLE complaints RENAME COLUMN updated_at TO updated_at_away");
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   test::db_exec(cfg.store.path,
-                "ALTER TABLE complaints RENAME COLUMN state_json_away TO state_json");
+                "ALTER TABLE complaints RENAME COLUMN updated_at_away TO updated_at");
   CHECK(eventually([&] { return app.received().size() == 2; }, 20));
   CHECK(eventually([&] {
     return count(

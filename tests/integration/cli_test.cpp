@@ -219,10 +219,6 @@ TEST_CASE(
   std::string out;
   REQUIRE(run_simpul({"link", "--config", cfg.file, id, "lapor:4000321"}, &out) == 0);
   CHECK(test::db_count(cfg.store.path, due_sql) == due);
-  CHECK(test::db_count(
-            cfg.store.path,
-            "SELECT count(*) FROM complaints WHERE id = '" + id +
-                "' AND json_extract(state_json, '$.deadlines.verify_due') IS NOT NULL") == 1);
 }
 
 TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the letter stays") {

@@ -109,15 +109,7 @@ struct Federation {
     return c.request("POST", "/v1/complaints/" + id + "/events", body, TestNode::auth()).status;
   }
   bool parent_db_contains(const std::string& needle) {
-    test::RawDb raw(parent.config().store.path);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(raw.db, "SELECT count(*) FROM events WHERE instr(payload_json, ?) > 0", -1,
-                       &st, nullptr);
-    sqlite3_bind_text(st, 1, needle.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_step(st);
-    bool found = sqlite3_column_int64(st, 0) > 0;
-    sqlite3_finalize(st);
-    return found;
+    return test::store_holds(parent.config().store.path, needle);
   }
 };
 

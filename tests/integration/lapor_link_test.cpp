@@ -156,9 +156,11 @@ TEST_CASE(
   hub_action(hub, nid, "answer",
              R"({"text": "Sudah ditambal oleh Dinas PU", "agency": "dinas-pu-batam"})");
   REQUIRE(eventually([&] { return kepri.status(id) == "responded"; }));
-  CHECK(db_count(kepri.cfg.store.path,
-                 "SELECT count(*) FROM events WHERE kind = 'responded' AND "
-                 "instr(payload_json, 'Sudah ditambal') > 0 AND origin = 'lapor'") == 1);
+  auto answers = test::stored_events(kepri.cfg.store.path);
+  CHECK(std::count_if(answers.begin(), answers.end(), [](const Event& e) {
+          return e.kind == EventKind::responded &&
+                 e.payload.find("Sudah ditambal") != std::string::npos && e.origin == "lapor";
+        }) == 1);
 
   // The OPD answers again here: one claim on the hub, with our source name.
   kepri.act(

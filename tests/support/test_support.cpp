@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
 namespace simpul::test {
@@ -105,6 +106,30 @@ void db_exec(const std::string& db, const std::string& sql) {
     sqlite3_free(err);
     throw std::runtime_error("test statement failed: " + sql + ": " + what);
   }
+}
+
+std::vector<Event> stored_events(const std::string& db) {
+  SqliteStore store(StoreOptions{db, false, 5000, false, false});
+  std::vector<Event> out;
+  for (std::int64_t after = 0;;) {
+    auto page = store.events_after(after, 1000);
+    if (page.empty()) return out;
+    after = page.back().seq;
+    for (auto& se : page) out.push_back(std::move(se.event));
+  }
+}
+
+bool store_holds(const std::string& db, const std::string& needle) {
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(db + suffix, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (data.find(needle) != std::string::npos) return true;
+  }
+  for (const auto& e : stored_events(db))
+    if (e.payload.find(needle) != std::string::npos ||
+        e.actor.name.find(needle) != std::string::npos)
+      return true;
+  return false;
 }
 
 bool eventually(const std::function<bool()>& pred, int seconds) {

@@ -57,6 +57,14 @@ std::int64_t db_count(const std::string& db, const std::string& sql);
 // Runs `sql` against the database file at `db` (a test breaking the store under a running node).
 void db_exec(const std::string& db, const std::string& sql);
 
+// Every event the store at `db` holds, in log order, read through the store (payloads as the
+// node gives them back: on disk they are packed, so the file's bytes alone say nothing).
+std::vector<Event> stored_events(const std::string& db);
+// Whether `needle` is anywhere the store at `db` keeps it: in the bytes of its file and WAL, or
+// in any event's payload or actor read back through the store. A privacy test asks this, never
+// a byte search of the file alone.
+bool store_holds(const std::string& db, const std::string& needle);
+
 // Polls `pred` every 50 ms until it holds (true) or `seconds` pass (false).
 bool eventually(const std::function<bool()>& pred, int seconds = 30);
 

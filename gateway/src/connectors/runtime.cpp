@@ -168,18 +168,13 @@ struct ConnectorRuntime::Impl : ConnectorHost,
     OutboundUpdate u;
     u.complaint_id = item.event.complaint_id;
     u.event = item.event;
-    // The projection already holds the folded state: one row, no re-fold of the history.
-    auto state = reader.state_json(u.complaint_id);
-    auto doc = state ? json::parse(*state) : json::parse("{}");
-    if (!doc || !doc->IsObject()) return std::nullopt;
-    if (doc->HasMember("refs") && (*doc)["refs"].IsArray())
-      for (const auto& r : (*doc)["refs"].GetArray())
-        if (json::get_string(r, "system") == slot.mapping->system())
-          u.source_id = json::get_string(r, "id");
-    auto status = parse_status(json::get_string(*doc, "status"));
-    if (u.source_id.empty() || !status) return std::nullopt;
-    u.status = *status;
-    u.app_status = slot.mapping->outbound_status(*status);
+    // The projection and the refs already hold what is sent: two rows, no fold of the history.
+    auto projected = reader.projection(u.complaint_id);
+    auto source_id = reader.ref_of(u.complaint_id, slot.mapping->system());
+    if (!projected || !source_id || source_id->empty()) return std::nullopt;
+    u.source_id = *source_id;
+    u.status = projected->status;
+    u.app_status = slot.mapping->outbound_status(u.status);
     auto payload = json::parse(item.event.payload);
     if (payload && payload->IsObject()) {
       u.text = json::get_string(*payload, "text");

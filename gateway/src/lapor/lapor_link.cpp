@@ -462,14 +462,12 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   // What this node knows of a complaint: its status and the time of its last event.
   std::optional<lapor::LocalState> local_state(const std::string& complaint_id) {
-    auto text = reader.state_json(complaint_id);
-    if (!text) return std::nullopt;
-    auto doc = json::parse(*text);
-    if (!doc || !doc->IsObject()) return std::nullopt;
+    auto projected = reader.projection(complaint_id);
+    if (!projected) return std::nullopt;
     lapor::LocalState l;
     l.complaint_id = complaint_id;
-    l.status = parse_status(json::get_string(*doc, "status")).value_or(Status::received);
-    l.updated_at = lapor::hub_time(json::get_string(*doc, "updated_at"), 0);
+    l.status = projected->status;
+    l.updated_at = projected->updated_at;
     return l;
   }
 

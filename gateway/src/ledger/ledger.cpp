@@ -92,7 +92,7 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
   const std::string& id = e.complaint_id;
   // Up: every event that has not already passed through the parent.
   if (!rules_.upstream.empty() && !through(e, rules_.upstream))
-    store_.enqueue(Destination::upstream().name(), id, seq, now);
+    store_.enqueue(Destination::upstream().name(), seq, now);
   // To the apps the complaint came from, unless one of that app's own connectors wrote it.
   if (relayed_to_apps(e.kind)) {
     for (const auto& route : rules_.outbound) {
@@ -100,7 +100,7 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
           route.own_actors.end())
         continue;
       if (store_.ref_of(id, route.system))
-        store_.enqueue(Destination::connector(route.connector).name(), id, seq, now);
+        store_.enqueue(Destination::connector(route.connector).name(), seq, now);
     }
   }
   if (rules_.children.empty() || !st.exists) return;
@@ -122,9 +122,9 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
     if (!store_.visible_to(id, child)) {
       store_.make_visible(id, child, now);
       for (const auto& h : history)
-        if (!through(h.event, child)) store_.enqueue(dest, id, h.seq, now);
+        if (!through(h.event, child)) store_.enqueue(dest, h.seq, now);
     } else if (!through(e, child)) {
-      store_.enqueue(dest, id, seq, now);
+      store_.enqueue(dest, seq, now);
     }
   }
 }

@@ -87,7 +87,7 @@ struct ListQuery {
 };
 
 struct ListPage {
-  std::vector<std::string> states;  // state_json of each complaint (with PII; caller redacts)
+  std::vector<std::string> ids;  // the complaints, in list order (their events fold to them)
   std::int64_t last_seq = 0;
   bool more = false;
 };
@@ -114,10 +114,19 @@ class EventLog {
   virtual std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since,
                                                   std::int64_t after_seq, int limit) = 0;
   virtual std::int64_t event_count() = 0;
+  // Every event after position `after_seq`, in log order, up to `limit`: the whole log page by
+  // page (a copy of the store, a search of everything it holds).
+  virtual std::vector<StoredEvent> events_after(std::int64_t after_seq, int limit) = 0;
 
-  // The projection: what the fold made of a complaint, stored with it (and its conflicts).
+  // The projection: what lists and filters select on, from what the fold made of a complaint
+  // (and its conflicts). The complaint itself is its events folded; it is not stored again.
+  struct Projection {
+    Status status = Status::received;
+    Privacy privacy = Privacy::anonim;
+    TimeMs updated_at = 0;
+  };
   virtual void put_projection(const ComplaintState& st, TimeMs now) = 0;
-  virtual std::optional<std::string> state_json(const std::string& complaint_id) = 0;
+  virtual std::optional<Projection> projection(const std::string& complaint_id) = 0;
   virtual std::optional<Privacy> projected_privacy(const std::string& complaint_id) = 0;
   virtual ListPage list(const ListQuery& q) = 0;
   virtual std::int64_t complaint_count() = 0;
@@ -157,10 +166,9 @@ class EventLog {
 class Outbox {
  public:
   virtual ~Outbox() = default;
-  // Queues event `seq` of `complaint_id` for `destination`, due at `now`; a row already there
+  // Queues event `seq` for `destination`, due at `now`; a row already there
   // for that pair is left as it is.
-  virtual void enqueue(const std::string& destination, const std::string& complaint_id,
-                       std::int64_t seq, TimeMs now) = 0;
+  virtual void enqueue(const std::string& destination, std::int64_t seq, TimeMs now) = 0;
   // No retry is ever put further ahead than this (a peer's Retry-After is capped at an hour).
   static constexpr TimeMs kLongestRetryDelayMs = 3'600'000 + 60'000;
   // Rows for `destination` due at `now`, oldest first. A row due further ahead than any retry

@@ -138,12 +138,9 @@ class World {
   }
 
   std::vector<std::string> complaint_ids(Tier& t) {
-    std::vector<std::string> out;
     ListQuery q;
     q.limit = 500;
-    for (const auto& s : t.store->list(q).states)
-      out.push_back(json::get_string(*json::parse(s), "id"));
-    return out;
+    return t.store->list(q).ids;
   }
 
   void ingest(Tier& t) {

@@ -68,7 +68,7 @@ TEST_CASE("commit queue: a failing job is rolled back alone - its neighbours com
   q.submit(
       [](Ledger& l) {
         l.store().set_cursor("half", "v", 0);
-        l.store().enqueue("upstream", "nothing", 999'999, 0);  // fails after a write: no such event
+        l.store().enqueue("upstream", 999'999, 0);  // fails after a write: no such event
       },
       [&](errc e) { b.set_value(e); });
   q.submit(insert_cursor(3), [&](errc e) { c.set_value(e); });

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/normalize.hpp"
@@ -90,7 +93,7 @@ TEST_CASE_FIXTURE(Fixture,
         1);
   CHECK(count("SELECT count(*) FROM idempotency") == 1);
   CHECK(answer_json(out).find("CANARY") == std::string::npos);  // answers never carry the reporter
-  CHECK(store.state_json(out.complaint_id)->find("CANARY-NAME") !=
+  CHECK(store.created_payload(out.complaint_id)->find("CANARY-NAME") !=
         std::string::npos);  // but it is stored
 }
 
@@ -200,7 +203,7 @@ TEST_CASE_FIXTURE(Fixture, "store: list pages through complaints by cursor and f
   q.limit = 3;
   for (;;) {
     auto page = store.list(q);
-    for (const auto& s : page.states) seen.push_back(json::get_string(*json::parse(s), "id"));
+    for (const auto& id : page.ids) seen.push_back(id);
     if (!page.more) break;
     q.after_seq = page.last_seq;
   }
@@ -208,7 +211,7 @@ TEST_CASE_FIXTURE(Fixture, "store: list pages through complaints by cursor and f
   CHECK(seen.back() == ids[2]);  // updated last, so listed last
   ListQuery verified;
   verified.status = Status::verified;
-  CHECK(store.list(verified).states.size() == 1);
+  CHECK(store.list(verified).ids.size() == 1);
 }
 
 TEST_CASE_FIXTURE(Fixture, "store: tokens are kept as SHA-256 hashes only") {
@@ -312,4 +315,85 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK(answer_json(again).find("\"status\":\"received\"") != std::string::npos);
   CHECK(count("SELECT count(*) FROM idempotency WHERE response_json = '' AND through_seq > 0") ==
         1);
+}
+
+TEST_CASE_FIXTURE(Fixture,
+                  "store: payloads are packed on disk - a byte search of the file finds no "
+                  "reporter and the store gives every byte back") {
+  auto body = test::sample_complaint("Lampu mati");  // the reporter is CANARY-NAME-7731
+  auto out = ingest(ledger, request(body));
+  REQUIRE(out.kind == WriteOutcome::Kind::created);
+  // On disk the created record and the raw payload are DEFLATE streams...
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(dir.file("s.db") + suffix, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes.find("CANARY-NAME-7731") == std::string::npos);
+  }
+  // ...that the store reads back whole: so a privacy test must ask the store.
+  CHECK(test::store_holds(dir.file("s.db"), "CANARY-NAME-7731"));
+  CHECK(store.created_payload(out.complaint_id)->find("CANARY-NAME-7731") != std::string::npos);
+  auto raws = store.latest_raw_payloads("api");
+  REQUIRE(raws.size() == 1);
+  CHECK(raws[0].first == out.complaint_id);
+  CHECK(raws[0].second == body);  // byte for byte as sent
+  CHECK(count("SELECT packing FROM raw_payloads") == 1);
+}
+
+TEST_CASE("store: a schema 4 store upgrades in place - its text rows read as before") {
+  test::TempDir dir;
+  const std::string path = dir.file("old.db");
+  {
+    // Schema 4 as an older binary left it, with one complaint in its rows.
+    struct Db {
+      sqlite3* db = nullptr;
+      ~Db() { sqlite3_close(db); }
+    } raw;
+    REQUIRE(sqlite3_open(path.c_str(), &raw.db) == SQLITE_OK);
+    for (int v = 1; v <= 4; ++v) {
+      for (const auto& f : std::filesystem::directory_iterator(std::string(SIMPUL_SOURCE_DIR) +
+                                                               "/schema/migrations"))
+        if (f.path().filename().string().rfind("000" + std::to_string(v) + "_", 0) == 0) {
+          std::ifstream in(f.path());
+          std::string sql((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          REQUIRE(sqlite3_exec(raw.db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        }
+    }
+    const std::string rec =
+        R"({"id":"c-old","refs":[],"type":"pengaduan","title":"Lama","body":"Isi",)"
+        R"("region":"21.71","received_at":"2025-01-01T00:00:00.000Z","channel":"app",)"
+        R"("reporter":{"name":"Budi"},"privacy":"anonim","attachments":[]})";
+    const std::string sql =
+        "PRAGMA user_version = 4;"
+        "INSERT INTO events(event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
+        "hops_json, stored_at) VALUES ('e-old', 'c-old', 'kota-batam', 1735689600000, 'created', "
+        "'{\"role\":\"system\"}', '" +
+        rec +
+        "', '[\"kota-batam\"]', 1735689600000);"
+        "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, received_at, "
+        "updated_at, event_count, state_json) VALUES ('c-old', 1, 'received', 'pengaduan', "
+        "'anonim', 'app', '21.71', 1735689600000, 1735689600000, 1, '{}');"
+        "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
+        "VALUES ('api', 'c-old', 'application/json', CAST('{\"title\":\"Lama\"}' AS BLOB), 'x', "
+        "1735689600000);"
+        "INSERT INTO outbox(destination, complaint_id, event_seq, next_attempt_at, created_at) "
+        "VALUES ('upstream', 'c-old', 1, 1735689600000, 1735689600000);";
+    REQUIRE(sqlite3_exec(raw.db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  SqliteStore store(StoreOptions{path});
+  CHECK(store.schema_version() == SqliteStore::latest_version());
+  auto events = store.events_of("c-old");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].payload.find("\"Budi\"") != std::string::npos);
+  CHECK(store.projection("c-old")->status == Status::received);
+  auto raws = store.latest_raw_payloads("api");
+  REQUIRE(raws.size() == 1);
+  CHECK(raws[0].second == R"({"title":"Lama"})");
+  auto due = store.due_outbox("upstream", 1735689600000, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].event.complaint_id == "c-old");
+  // And the upgraded store takes new complaints, packed.
+  Ledger ledger(store, leaf_rules());
+  auto out = ingest(ledger, request(test::sample_complaint("Baru")));
+  CHECK(out.kind == WriteOutcome::Kind::created);
+  CHECK(store.events_of(out.complaint_id).size() == 1);
 }

@@ -13,6 +13,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
+#include "store/sqlite/packing.hpp"
 
 namespace simpul {
 namespace {
@@ -52,6 +53,14 @@ std::vector<Migration> migrations() {
 
 }  // namespace
 
+// What a packed event payload is packed against besides the field names: what its row says in
+// other columns, which a `created` record repeats (packing.hpp).
+std::string payload_context(const std::string& complaint_id, TimeMs at) {
+  return "\"id\":\"" + complaint_id + "\"" + format_utc(at);
+}
+
+constexpr std::size_t kPackPayloadsFrom = 160;
+
 // A cached prepared statement, borrowed for one use: reset and unbound when it goes away.
 class SqliteStore::Stmt {
  public:
@@ -86,6 +95,23 @@ class SqliteStore::Stmt {
     }
     return bind(i, v);
   }
+  // An event payload: a short one as its JSON text (packing it would save a few bytes for the
+  // cost of a dictionary), a longer one packed (a BLOB; packing.hpp).
+  Stmt& bind_payload(int i, const std::string& json, const std::string& complaint_id, TimeMs at) {
+    if (json.size() < kPackPayloadsFrom) return bind(i, json);
+    return bind_blob(i, sqlite::pack_payload(json, payload_context(complaint_id, at)));
+  }
+  // A lowercase hex digest kept as its bytes (half the size); any other text as it is.
+  Stmt& bind_digest(int i, const std::string& hex) {
+    std::string bytes;
+    auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; };
+    bool is_hex = !hex.empty() && hex.size() % 2 == 0 &&
+                  hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!is_hex) return bind(i, hex);
+    for (std::size_t k = 0; k < hex.size(); k += 2)
+      bytes.push_back(static_cast<char>(nibble(hex[k]) * 16 + nibble(hex[k + 1])));
+    return bind_blob(i, bytes);
+  }
   Stmt& bind_blob(int i, std::string_view v) {
     check(sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
     return *this;
@@ -107,6 +133,21 @@ class SqliteStore::Stmt {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
              : std::string();
+  }
+  // What bind_digest kept, as the hex it was given (rows before schema 5 hold the hex).
+  std::string digest(int col) {
+    if (sqlite3_column_type(s_, col) != SQLITE_BLOB) return text(col);
+    auto p = static_cast<const unsigned char*>(sqlite3_column_blob(s_, col));
+    return crypto::to_hex(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+  }
+  // An event payload: JSON text as written before schema 5, or packed (a BLOB, packing.hpp).
+  // `complaint_id` and `at` are the row's own (payload_context).
+  std::string payload(int col, const std::string& complaint_id, TimeMs at) {
+    if (sqlite3_column_type(s_, col) != SQLITE_BLOB) return text(col);
+    auto whole = sqlite::unpack_payload(text(col), payload_context(complaint_id, at));
+    if (!whole)
+      throw StoreError(errc::storage_failure, "a stored event payload cannot be unpacked");
+    return std::move(*whole);
   }
 
  private:
@@ -252,9 +293,13 @@ void SqliteStore::migrate() {
   }
 }
 
-void SqliteStore::begin() { exec("BEGIN IMMEDIATE"); }
+void SqliteStore::begin() {
+  last_created_.reset();
+  exec("BEGIN IMMEDIATE");
+}
 void SqliteStore::commit() { exec("COMMIT"); }
 void SqliteStore::rollback() {
+  last_created_.reset();
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
@@ -319,11 +364,12 @@ std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::strin
   return out;
 }
 
-std::optional<std::string> SqliteStore::state_json(const std::string& id) {
-  auto s = prepare("SELECT state_json FROM complaints WHERE id = ?");
+std::optional<EventLog::Projection> SqliteStore::projection(const std::string& id) {
+  auto s = prepare("SELECT status, privacy, updated_at FROM complaints WHERE id = ?");
   s.bind(1, id);
-  if (s.step()) return s.text(0);
-  return std::nullopt;
+  if (!s.step()) return std::nullopt;
+  return Projection{parse_status(s.text(0)).value_or(Status::received),
+                    parse_privacy(s.text(1)).value_or(Privacy::anonim), s.i64(2)};
 }
 
 std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope,
@@ -333,7 +379,7 @@ std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::s
       "coalesce(through_seq, 0) FROM idempotency WHERE scope = ? AND key = ?");
   s.bind(1, scope).bind(2, key);
   if (!s.step()) return std::nullopt;
-  return StoredAnswer{s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3), s.i64(4)};
+  return StoredAnswer{s.digest(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3), s.i64(4)};
 }
 
 void SqliteStore::remember_answer(const std::string& scope, const std::string& key,
@@ -345,7 +391,7 @@ void SqliteStore::remember_answer(const std::string& scope, const std::string& k
       "created_at, through_seq) VALUES (?,?,?,?,?,?,?,?)")
       .bind(1, scope)
       .bind(2, key)
-      .bind(3, request_sha256)
+      .bind_digest(3, request_sha256)
       .bind(4, status)
       .bind(5, complaint_id)
       .bind(6, body)
@@ -354,38 +400,68 @@ void SqliteStore::remember_answer(const std::string& scope, const std::string& k
       .run();
 }
 
+// raw_payloads.packing: the body is DEFLATEd against the complaint's `created` payload.
+constexpr std::int64_t kPackedAgainstCreated = 1;
+
 std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payloads(
     const std::string& source) {
   auto s = prepare(
-      "SELECT complaint_id, body FROM raw_payloads WHERE id IN (SELECT max(id) FROM raw_payloads "
-      "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY id");
+      "SELECT r.id, r.complaint_id, r.body, r.packing, e.payload_json, e.at FROM raw_payloads r "
+      "LEFT JOIN events e ON e.seq = (SELECT min(seq) FROM events WHERE complaint_id = "
+      "r.complaint_id AND kind = 'created') WHERE r.id IN (SELECT max(id) FROM raw_payloads "
+      "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY r.id");
   s.bind(1, source);
   std::vector<std::pair<std::string, std::string>> out;
-  while (s.step()) out.emplace_back(s.text(0), s.text(1));
+  while (s.step()) {
+    std::string body = s.text(2);
+    if (!s.null(3)) {
+      auto whole = s.i64(3) == kPackedAgainstCreated && !s.null(4)
+                       ? sqlite::unpack_against(body, s.payload(4, s.text(1), s.i64(5)))
+                       : std::nullopt;
+      if (!whole)
+        throw StoreError(errc::storage_failure, "raw payload " + std::to_string(s.i64(0)) +
+                                                    " cannot be unpacked (packing " + s.text(3) +
+                                                    ")");
+      body = std::move(*whole);
+    }
+    out.emplace_back(s.text(1), std::move(body));
+  }
   return out;
 }
 
 void SqliteStore::keep_raw_payload(const std::string& source, const std::string& complaint_id,
                                    const std::string& content_type, std::string_view body,
                                    TimeMs now) {
+  // Packed against the complaint's `created` payload when it has one: usually just appended on
+  // this connection (kept from append), otherwise read back.
+  std::optional<std::string> created;
+  if (!complaint_id.empty()) {
+    if (last_created_ && last_created_->first == complaint_id)
+      created = last_created_->second;
+    else
+      created = created_payload(complaint_id);
+  }
+  std::string packed;
+  if (created) packed = sqlite::pack_against(body, *created);
+  const bool use = created && packed.size() < body.size();
   prepare(
-      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, sha256, received_at) "
+      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, packing, received_at) "
       "VALUES (?,?,?,?,?,?)")
       .bind(1, source)
       .bind(2, complaint_id)
       .bind(3, content_type)
-      .bind_blob(4, body)
-      .bind(5, crypto::sha256_hex(body))
+      .bind_blob(4, use ? std::string_view(packed) : body)
+      .bind(5, use ? std::optional<std::int64_t>(kPackedAgainstCreated) : std::nullopt)
       .bind(6, now)
       .run();
 }
 
 std::optional<std::string> SqliteStore::created_payload(const std::string& complaint_id) {
   auto s = prepare(
-      "SELECT payload_json FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq "
-      "LIMIT 1");
+      "SELECT payload_json, at FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY "
+      "seq LIMIT 1");
   s.bind(1, complaint_id);
-  if (s.step()) return s.text(0);
+  if (s.step()) return s.payload(0, complaint_id, s.i64(1));
   return std::nullopt;
 }
 
@@ -447,7 +523,7 @@ StoredEvent SqliteStore::event_row(Stmt& s) {
   SIMPUL_CHECK(kind.has_value(), "stored event has an unknown kind");
   e.kind = *kind;
   e.actor = json::actor_from_json(s.text(6));
-  e.payload = s.text(7);
+  e.payload = s.payload(7, e.complaint_id, e.at);
   e.hops = json::hops_from_json(s.text(8));
   return se;
 }
@@ -491,7 +567,7 @@ void SqliteStore::outbox_dead(std::int64_t id, const std::string& destination,
       .run();
   prepare(
       "INSERT INTO dead_letters(destination, outbox_id, complaint_id, event_id, error, created_at) "
-      "SELECT ?, o.id, o.complaint_id, e.event_id, ?, ? FROM outbox o JOIN events e ON e.seq = "
+      "SELECT ?, o.id, e.complaint_id, e.event_id, ?, ? FROM outbox o JOIN events e ON e.seq = "
       "o.event_seq WHERE o.id = ?")
       .bind(1, destination)
       .bind(2, error)
@@ -638,7 +714,7 @@ FeedPage SqliteStore::feed(const std::string& child, std::int64_t after_id, int 
 
 ListPage SqliteStore::list(const ListQuery& q) {
   auto s = prepare(
-      "SELECT seq, state_json FROM complaints WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
+      "SELECT seq, id FROM complaints WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
       "AND (?3 IS NULL OR updated_at >= ?3) ORDER BY seq LIMIT ?4");
   s.bind(1, q.after_seq);
   if (q.status) s.bind(2, to_string(*q.status));
@@ -646,12 +722,12 @@ ListPage SqliteStore::list(const ListQuery& q) {
   s.bind(4, q.limit + 1);
   ListPage page;
   while (s.step()) {
-    if (static_cast<int>(page.states.size()) == q.limit) {
+    if (static_cast<int>(page.ids.size()) == q.limit) {
       page.more = true;
       break;
     }
     page.last_seq = s.i64(0);
-    page.states.push_back(s.text(1));
+    page.ids.push_back(s.text(1));
   }
   return page;
 }
@@ -802,10 +878,11 @@ std::int64_t SqliteStore::append(const Event& e, TimeMs now) {
       .bind(4, e.at)
       .bind(5, to_string(e.kind))
       .bind(6, json::actor_to_json(e.actor))
-      .bind(7, e.payload)
+      .bind_payload(7, e.payload, e.complaint_id, e.at)
       .bind(8, json::hops_to_json(e.hops))
       .bind(9, now)
       .run();
+  if (e.kind == EventKind::created) last_created_.emplace(e.complaint_id, e.payload);
   return sqlite3_last_insert_rowid(db_);
 }
 
@@ -814,6 +891,16 @@ std::vector<StoredEvent> SqliteStore::stored_events_of(const std::string& compla
       "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json "
       "FROM events WHERE complaint_id = ? ORDER BY seq");
   s.bind(1, complaint_id);
+  std::vector<StoredEvent> out;
+  while (s.step()) out.push_back(event_row(s));
+  return out;
+}
+
+std::vector<StoredEvent> SqliteStore::events_after(std::int64_t after_seq, int limit) {
+  auto s = prepare(
+      "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json "
+      "FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  s.bind(1, after_seq).bind(2, limit);
   std::vector<StoredEvent> out;
   while (s.step()) out.push_back(event_row(s));
   return out;
@@ -837,16 +924,13 @@ void SqliteStore::make_visible(const std::string& complaint_id, const std::strin
       .run();
 }
 
-void SqliteStore::enqueue(const std::string& destination, const std::string& complaint_id,
-                          std::int64_t seq, TimeMs now) {
+void SqliteStore::enqueue(const std::string& destination, std::int64_t seq, TimeMs now) {
   prepare(
-      "INSERT OR IGNORE INTO outbox(destination, complaint_id, event_seq, next_attempt_at, "
-      "created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?4)")
+      "INSERT OR IGNORE INTO outbox(destination, event_seq, next_attempt_at, created_at) "
+      "VALUES (?1, ?2, ?3, ?3)")
       .bind(1, destination)
-      .bind(2, complaint_id)
-      .bind(3, seq)
-      .bind(4, now)
+      .bind(2, seq)
+      .bind(3, now)
       .run();
 }
 
@@ -864,12 +948,12 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
   prepare(
       "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, agency, "
       "received_at, updated_at, verify_due, followup_due, autoclose_due, event_count, "
-      "conflict_count, state_json) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
-      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "conflict_count) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
+      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
       "ON CONFLICT(id) DO UPDATE SET seq = (SELECT max(seq) + 1 FROM complaints), "
       "status = ?2, type = ?3, privacy = ?4, channel = ?5, region = ?6, agency = ?7, "
       "received_at = ?8, updated_at = ?9, verify_due = ?10, followup_due = ?11, "
-      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, state_json = ?15")
+      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14")
       .bind(1, id)
       .bind(2, to_string(st.status))
       .bind(3, to_string(r.type))
@@ -884,7 +968,6 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
       .bind(12, st.deadlines.autoclose_due)
       .bind(13, static_cast<std::int64_t>(st.event_count))
       .bind(14, static_cast<std::int64_t>(st.conflicts.size()))
-      .bind(15, json::state_to_json(st, true))
       .run();
   prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
   for (const auto& c : st.conflicts) {
@@ -908,6 +991,7 @@ int SqliteStore::open_savepoint() {
 
 void SqliteStore::undo_savepoint(int depth) noexcept {
   savepoints_ = depth - 1;
+  last_created_.reset();
   // SQLite may have rolled back the whole transaction already (disk full, I/O error): then
   // there is no savepoint left to undo, and the caller sees the transaction gone.
   if (!in_transaction()) return;

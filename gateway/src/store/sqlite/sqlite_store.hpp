@@ -4,6 +4,7 @@
 // Implements every interface of store/store.hpp on one connection.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -50,8 +51,9 @@ class SqliteStore final : public Store {
   std::vector<QueuedEvent> events_through(const std::string& node, TimeMs since,
                                           std::int64_t after_seq, int limit) override;
   std::int64_t event_count() override;
+  std::vector<StoredEvent> events_after(std::int64_t after_seq, int limit) override;
   void put_projection(const ComplaintState& st, TimeMs now) override;
-  std::optional<std::string> state_json(const std::string& complaint_id) override;
+  std::optional<Projection> projection(const std::string& complaint_id) override;
   std::optional<Privacy> projected_privacy(const std::string& complaint_id) override;
   ListPage list(const ListQuery& q) override;
   std::int64_t complaint_count() override;
@@ -71,8 +73,7 @@ class SqliteStore final : public Store {
   void make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) override;
 
   // Outbox
-  void enqueue(const std::string& destination, const std::string& complaint_id, std::int64_t seq,
-               TimeMs now) override;
+  void enqueue(const std::string& destination, std::int64_t seq, TimeMs now) override;
   std::vector<QueuedEvent> due_outbox(const std::string& destination, TimeMs now,
                                       int limit) override;
   void outbox_done(std::int64_t id) override;
@@ -144,6 +145,9 @@ class SqliteStore final : public Store {
   unsigned long long file_dev_ = 0, file_ino_ = 0;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
   int savepoints_ = 0;  // open savepoints
+  // The `created` event this connection appended last (complaint id, payload): what its raw
+  // payload is packed against, without reading it back. Forgotten when a write is undone.
+  std::optional<std::pair<std::string, std::string>> last_created_;
 };
 
 }  // namespace simpul
