@@ -25,7 +25,9 @@ const Bytef* bytes(std::string_view s) { return reinterpret_cast<const Bytef*>(s
 struct Deflater {
   z_stream z{};
   bool ok = false;
-  Deflater() { ok = deflateInit2(&z, kLevel, Z_DEFLATED, kWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) == Z_OK; }
+  Deflater() {
+    ok = deflateInit2(&z, kLevel, Z_DEFLATED, kWindowBits, kMemLevel, Z_DEFAULT_STRATEGY) == Z_OK;
+  }
   ~Deflater() {
     if (ok) deflateEnd(&z);
   }
@@ -98,7 +100,8 @@ std::string pack_against(std::string_view data, std::string_view dictionary) {
 std::optional<std::string> unpack_against(std::string_view packed, std::string_view dictionary) {
   if (packed.size() < 4) return std::nullopt;
   std::uint32_t crc = 0;
-  for (int i = 0; i < 4; ++i) crc |= static_cast<std::uint32_t>(static_cast<unsigned char>(packed[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    crc |= static_cast<std::uint32_t>(static_cast<unsigned char>(packed[i])) << (8 * i);
   auto out = inflate_against(packed.substr(4), dictionary);
   if (!out || crc_of(*out) != crc) return std::nullopt;
   return out;
