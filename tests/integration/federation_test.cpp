@@ -123,8 +123,9 @@ TEST_CASE_FIXTURE(Federation,
   REQUIRE(r.status == 200);
   CHECK(outcomes(r) == std::vector<std::string>{"accepted"});
   CHECK(outcomes(send(batam, {created})) == std::vector<std::string>{"duplicate"});
-  // The child sent an anonim reporter: the parent keeps none of it.
+  // The child sent an anonim reporter: the parent keeps none of it (and does keep the record).
   CHECK_FALSE(parent_db_contains(kCanary));
+  CHECK(parent_db_contains(R"("title":"Jalan rusak")"));
   auto stored = json::parse(c.request("GET", "/v1/complaints/" + cid, "", TestNode::auth()).body);
   CHECK(json::get_string(*stored, "status") == "received");
   CHECK((*stored)["events"][0]["hops"].Size() == 2);  // kota-batam, provinsi-kepri

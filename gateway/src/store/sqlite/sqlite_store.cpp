@@ -51,15 +51,16 @@ std::vector<Migration> migrations() {
   return out;
 }
 
-}  // namespace
-
 // What a packed event payload is packed against besides the field names: what its row says in
 // other columns, which a `created` record repeats (packing.hpp).
 std::string payload_context(const std::string& complaint_id, TimeMs at) {
   return "\"id\":\"" + complaint_id + "\"" + format_utc(at);
 }
 
+// Event payloads shorter than this are kept as their JSON text.
 constexpr std::size_t kPackPayloadsFrom = 160;
+
+}  // namespace
 
 // A cached prepared statement, borrowed for one use: reset and unbound when it goes away.
 class SqliteStore::Stmt {
