@@ -81,10 +81,7 @@ void exec_sql(const std::string& db, const std::string& sql) {
 void prefill(const std::string& db, long from, long to) {
   {
     simpul::SqliteStore store(simpul::StoreOptions{db, false, 5000, true});
-    simpul::LedgerRules rules;
-    rules.self = "kota-batam";
-    rules.upstream = "provinsi-kepri";
-    simpul::Ledger ledger(store, rules);
+    simpul::Ledger ledger(store, b::leaf_rules());
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     auto t0 = Clock::now();
     const long batch = 2000;

@@ -47,10 +47,7 @@ int main(int argc, char** argv) {
   double doc_bytes = 0;
   {
     simpul::SqliteStore store(simpul::StoreOptions{db, false, 5000, true});
-    simpul::LedgerRules rules;
-    rules.self = "kota-batam";
-    rules.upstream = "provinsi-kepri";
-    simpul::Ledger ledger(store, rules);
+    simpul::Ledger ledger(store, b::leaf_rules());
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     for (long i = 0; i < n; i += 512) {
       store.begin();

@@ -71,6 +71,13 @@ void ServeChild::stop() {
   pid = -1;
 }
 
+LedgerRules leaf_rules() {
+  LedgerRules rules;
+  rules.self = "kota-batam";
+  rules.upstream = "provinsi-kepri";
+  return rules;
+}
+
 std::int64_t sqlite_scalar(const std::string& db, const std::string& sql) {
   sqlite3* h = nullptr;
   sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);

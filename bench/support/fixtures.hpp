@@ -21,6 +21,10 @@ std::string complaint_body(long n);
 IngestRequest ingest_request(long n, const NormalizeOptions& nopt, const std::string& origin,
                              const std::string& key_prefix);
 
+// The ledger's rules at a leaf that has a parent: kota-batam under provinsi-kepri (every event
+// gets an upstream outbox row), as the benchmarks that prefill a leaf's store write it.
+LedgerRules leaf_rules();
+
 // `simpul serve --config FILE --ready-file READY`, stdout to /dev/null.
 struct ServeChild {
   pid_t pid = -1;

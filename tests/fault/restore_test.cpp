@@ -18,8 +18,6 @@ using test::TestNode;
 
 namespace {
 
-Config province(const test::TempDir& dir) { return test::province_config(dir); }
-
 std::string post(TestNode& n, const std::string& target, const std::string& body) {
   auto r = n.client().request("POST", target, body, TestNode::auth());
   REQUIRE_MESSAGE(r.status / 100 == 2, r.body);
@@ -37,16 +35,8 @@ TEST_CASE(
     "restore: a leaf restored from a backup recovers its own complaints from the parent - no "
     "orphan decisions") {
   test::TempDir pdir, ldir;
-  TestNode parent(province(pdir));
-  std::string token;
-  {
-    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
-    token = s.create_token("batam", "node", "kota-batam", 1).secret;
-  }
-  setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
-  const std::string upstream =
-      R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1},)";
+  TestNode parent(test::province_config(pdir));
+  const std::string upstream = test::upstream_member(parent);
   Config leaf_cfg = test::node_config(ldir, "kota-batam", upstream);
   const std::string db = leaf_cfg.store.path, backup = ldir.file("backup.db");
 

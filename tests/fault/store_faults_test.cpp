@@ -17,8 +17,6 @@ using test::TestNode;
 
 namespace {
 
-Config province(const test::TempDir& dir) { return test::province_config(dir); }
-
 std::string post(TestNode& n, const std::string& body) {
   auto r = n.client().request("POST", "/v1/complaints", body, TestNode::auth());
   REQUIRE_MESSAGE(r.status == 201, r.body);
@@ -31,17 +29,8 @@ TEST_CASE(
     "store faults: a feed cursor the store cannot read is read again - the child never pulls its "
     "feed from the start") {
   test::TempDir pdir, ldir, l2dir;
-  TestNode parent(province(pdir));
-  std::string token;
-  {
-    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
-    token = s.create_token("batam", "node", "kota-batam", 1).secret;
-  }
-  setenv("SIMPUL_TEST_UPSTREAM", token.c_str(), 1);
-  const std::string upstream =
-      R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
-      R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1,
-                               "timeout_ms": 1000},)";
+  TestNode parent(test::province_config(pdir));
+  const std::string upstream = test::upstream_member(parent, R"(, "timeout_ms": 1000)");
   // Three complaints entered at the province for Batam's region go down Batam's feed.
   const std::string for_batam = R"(,"region":"21.71")";
   for (int i = 0; i < 3; ++i)

@@ -85,6 +85,17 @@ Config province_config(const TempDir& dir) {
   return parse_config(text, dir.file("province.json"), dir.path());
 }
 
+std::string upstream_member(const TestNode& parent, const std::string& settings) {
+  {
+    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
+    setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
+           1);
+  }
+  return R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(parent.port()) +
+         R"(", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM", "poll_wait_s": 1)" +
+         settings + "},";
+}
+
 std::int64_t db_count(const std::string& db, const std::string& sql) {
   RawDb raw(db);
   sqlite3_stmt* st = nullptr;

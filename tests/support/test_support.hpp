@@ -83,6 +83,11 @@ class TestNode {
   std::unique_ptr<Node> node_;
 };
 
+// The `"upstream": {...},` member of kota-batam's config under `parent` (a province_config
+// node): a node token the parent issues now, passed in SIMPUL_TEST_UPSTREAM (set here), and
+// `poll_wait_s` 1. `settings` adds members to the block (`, "timeout_ms": 1000`).
+std::string upstream_member(const TestNode& parent, const std::string& settings = "");
+
 // `simpul serve --config FILE` as a child process.
 class ServeProcess {
  public:

@@ -54,19 +54,6 @@ const FieldSpec* find_spec(const std::string& name) {
   return nullptr;
 }
 
-std::string escape_pointer_token(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
 bool valid_pointer(const std::string& p) {
   if (p.empty() || p[0] != '/') return false;
   rapidjson::Pointer ptr(p.c_str(), p.size());
@@ -263,7 +250,7 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
 
   for (const auto& f : d["fields"].GetObject()) {
     std::string name = f.name.GetString();
-    std::string at = "/fields/" + escape_pointer_token(name);
+    std::string at = "/fields/" + json::pointer_token(name);
     if (!find_spec(name))
       throw ConfigError(file, at,
                         "\"" + name + "\" is not a canonical field (see docs/connectors.md)");
@@ -273,7 +260,7 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     for (const auto& f : d["defaults"].GetObject()) {
       std::string name = f.name.GetString();
       if (!find_spec(name))
-        throw ConfigError(file, "/defaults/" + escape_pointer_token(name),
+        throw ConfigError(file, "/defaults/" + json::pointer_token(name),
                           "\"" + name + "\" is not a canonical field");
       m.defaults_[name] = f.value.GetString();
     }
@@ -287,7 +274,7 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     if (st.HasMember("at")) m.at_ = read_rule(st["at"], "/status/at");
     for (const auto& v : st["values"].GetObject()) {
       std::string raw = v.name.GetString();
-      std::string at = "/status/values/" + escape_pointer_token(raw);
+      std::string at = "/status/values/" + json::pointer_token(raw);
       std::vector<EventKind> kinds;
       Status s = Status::received;
       const auto& events = v.value["events"];
@@ -320,7 +307,7 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
     for (const auto& o : d["outbound"]["status"].GetObject()) {
       std::string canonical = o.name.GetString();
       if (!parse_status(canonical))
-        throw ConfigError(file, "/outbound/status/" + escape_pointer_token(canonical),
+        throw ConfigError(file, "/outbound/status/" + json::pointer_token(canonical),
                           "not a canonical status");
       m.outbound_[canonical] = o.value.GetString();
     }

@@ -286,14 +286,14 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
     if (fields && fields->IsObject() && fields->HasMember("privacy") &&
         (*fields)["privacy"].IsString()) {
       auto to = parse_privacy((*fields)["privacy"].GetString());
-      auto from = store_.projected_privacy(e.complaint_id);
-      if (to && from && privacy_rank(*to) < privacy_rank(*from)) {
+      auto from = store_.projection(e.complaint_id);
+      if (to && from && privacy_rank(*to) < privacy_rank(from->privacy)) {
         if (!req.may_lower_privacy)
           return fail(errc::forbidden, "only an admin may lower a complaint's privacy",
                       "/payload/fields/privacy");
         store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered",
                      e.complaint_id,
-                     "{\"from\":\"" + std::string(to_string(*from)) + "\",\"to\":\"" +
+                     "{\"from\":\"" + std::string(to_string(from->privacy)) + "\",\"to\":\"" +
                          std::string(to_string(*to)) + "\"}");
       }
     }
@@ -424,7 +424,8 @@ std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child,
     } else if (!why) {
       // Second line of defence: never keep personal data a child should not have sent. For a
       // new complaint the `created` payload's own flag decides (redact_for_hop reads it).
-      redact_for_hop(e, store_.projected_privacy(e.complaint_id).value_or(Privacy::public_));
+      auto projected = store_.projection(e.complaint_id);
+      redact_for_hop(e, projected ? projected->privacy : Privacy::public_);
       // Validated like the API's own input, in the fold the merge does anyway: a payload the
       // fold cannot read is undone and refused. An event that is only out of order with what
       // this node holds (concurrent actions on two nodes) is kept and shown as a conflict for

@@ -127,7 +127,6 @@ class EventLog {
   };
   virtual void put_projection(const ComplaintState& st, TimeMs now) = 0;
   virtual std::optional<Projection> projection(const std::string& complaint_id) = 0;
-  virtual std::optional<Privacy> projected_privacy(const std::string& complaint_id) = 0;
   virtual ListPage list(const ListQuery& q) = 0;
   virtual std::int64_t complaint_count() = 0;
 

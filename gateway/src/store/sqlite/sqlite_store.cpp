@@ -466,13 +466,6 @@ std::optional<std::string> SqliteStore::created_payload(const std::string& compl
   return std::nullopt;
 }
 
-std::optional<Privacy> SqliteStore::projected_privacy(const std::string& complaint_id) {
-  auto s = prepare("SELECT privacy FROM complaints WHERE id = ?");
-  s.bind(1, complaint_id);
-  if (!s.step()) return std::nullopt;
-  return parse_privacy(s.text(0));
-}
-
 std::vector<QueuedEvent> SqliteStore::events_through(const std::string& node, TimeMs since,
                                                      std::int64_t after_seq, int limit) {
   auto s = prepare(

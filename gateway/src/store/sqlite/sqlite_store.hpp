@@ -54,7 +54,6 @@ class SqliteStore final : public Store {
   std::vector<StoredEvent> events_after(std::int64_t after_seq, int limit) override;
   void put_projection(const ComplaintState& st, TimeMs now) override;
   std::optional<Projection> projection(const std::string& complaint_id) override;
-  std::optional<Privacy> projected_privacy(const std::string& complaint_id) override;
   ListPage list(const ListQuery& q) override;
   std::int64_t complaint_count() override;
   std::optional<std::string> find_by_ref(const std::string& system,
