@@ -1,7 +1,7 @@
 #include "callback/callback_connector.hpp"
 
-#include "core/json.hpp"
-#include "webhook/webhook_connector.hpp"
+#include "simpul/json.hpp"
+#include "simpul/signing.hpp"
 
 namespace simpul::connectors {
 namespace {
@@ -37,13 +37,13 @@ class CallbackConnector final : public Connector {
     req.method = "POST";
     req.url = url_;
     req.body.assign(buf.GetString(), buf.GetSize());
-    std::string ts = std::to_string(host_->now() / 1000);
+    std::string ts = std::to_string(ctx_->now() / 1000);
     req.headers = {{"content-type", "application/json"},
                    {"x-simpul-timestamp", ts},
                    {"x-simpul-signature", webhook_signature(secret_, ts, req.body)},
                    {"x-simpul-event-id", u.event.event_id}};
     req.timeout_ms = timeout_ms_;
-    host_->fetch(std::move(req), [this, done = std::move(done)](FetchResponse r) {
+    ctx_->fetch(std::move(req), [this, done = std::move(done)](Result<FetchResponse> r) {
       auto result = classify_delivery(r);
       note_delivery(result);
       done(result);
@@ -56,22 +56,22 @@ class CallbackConnector final : public Connector {
     req.method = "POST";
     req.url = url_;
     req.body = "{\"test\":true}";
-    std::string ts = std::to_string(host_->now() / 1000);
+    std::string ts = std::to_string(ctx_->now() / 1000);
     req.headers = {{"content-type", "application/json"},
                    {"x-simpul-timestamp", ts},
                    {"x-simpul-signature", webhook_signature(secret_, ts, req.body)}};
     req.timeout_ms = timeout_ms_;
-    host_->fetch(std::move(req), [url = url_, done = std::move(done)](FetchResponse r) {
-      if (!r.error.empty()) {
-        done(make_problem(errc::unavailable, "", "connect", url + ": " + r.error));
+    ctx_->fetch(std::move(req), [url = url_, done = std::move(done)](Result<FetchResponse> r) {
+      if (!r) {
+        done(make_problem(r.error().code, "", "connect", url + ": " + r.error().detail));
         return;
       }
-      if (r.status == 401 || r.status == 403) {
+      if (delivery_outcome(r->status) == DeliveryOutcome::auth) {
         done(make_problem(errc::unauthenticated, "", "credential",
-                          url + " refused the signature (HTTP " + std::to_string(r.status) + ")"));
+                          url + " refused the signature (HTTP " + std::to_string(r->status) + ")"));
         return;
       }
-      done(url + " answered HTTP " + std::to_string(r.status) + " to a signed test delivery");
+      done(url + " answered HTTP " + std::to_string(r->status) + " to a signed test delivery");
     });
   }
 
@@ -81,18 +81,6 @@ class CallbackConnector final : public Connector {
 };
 
 }  // namespace
-
-DeliveryResult classify_delivery(const FetchResponse& r) {
-  if (!r.error.empty()) return {DeliveryOutcome::retry, r.error, -1};
-  std::string code = "http " + std::to_string(r.status);
-  if (r.status >= 200 && r.status < 300) return {DeliveryOutcome::delivered, "", -1};
-  int retry_after = -1;
-  if (auto ra = r.header("retry-after"); !ra.empty()) retry_after = std::atoi(ra.c_str());
-  if (r.status == 429 || r.status == 503 || r.status >= 500 || r.status == 408)
-    return {DeliveryOutcome::retry, code, retry_after};
-  if (r.status == 401 || r.status == 403) return {DeliveryOutcome::auth, code, -1};
-  return {DeliveryOutcome::rejected, "the app refused the update: " + code, -1};
-}
 
 std::unique_ptr<Connector> make_callback(const ConnectorSettings& s) {
   const auto& v = s.settings;

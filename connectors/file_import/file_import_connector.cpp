@@ -5,7 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "core/json.hpp"
+#include "simpul/json.hpp"
 
 namespace simpul::connectors {
 namespace {

@@ -4,23 +4,31 @@
 
 #include <cstdio>
 
-#include "connectors/mapping.hpp"
-#include "core/json.hpp"
+#include "simpul/cursor.hpp"
+#include "simpul/json.hpp"
+#include "simpul/url.hpp"
 
 namespace simpul::connectors {
 namespace {
 
+// The poll position: "<since ms>:<records at `since` already read>:<n|c>" (n: a new cycle,
+// start overlap_s earlier at offset 0; c: continue the cycle at that offset). Format 1 is this
+// body behind "v1:"; format 0 (before cursors were numbered) is the same body without it.
+constexpr int kCursorFormat = 1;
+
 struct Cursor {
   TimeMs since = 0;
   std::int64_t skip = 0;
-  bool fresh = true;  // a new cycle: start overlap_s earlier, offset 0
+  bool fresh = true;
 };
 
-Cursor parse_cursor(const std::string& s) {
+Result<Cursor> parse_cursor(const std::string& s) {
+  auto text = read_cursor_text(s, kCursorFormat, "rest_poll");
+  if (!text) return text.error();
   Cursor c;
   long long since = 0, skip = 0;
   char mode = 'n';
-  if (std::sscanf(s.c_str(), "%lld:%lld:%c", &since, &skip, &mode) == 3) {
+  if (std::sscanf(text->body.c_str(), "%lld:%lld:%c", &since, &skip, &mode) == 3) {
     c.since = since;
     c.skip = skip;
     c.fresh = mode != 'c';
@@ -29,21 +37,8 @@ Cursor parse_cursor(const std::string& s) {
 }
 
 std::string format_cursor(const Cursor& c) {
-  return std::to_string(c.since) + ":" + std::to_string(c.skip) + ":" + (c.fresh ? "n" : "c");
-}
-
-std::string query_escape(const std::string& v) {
-  std::string out;
-  for (unsigned char ch : v) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
-      out += static_cast<char>(ch);
-    else {
-      char hex[4];
-      std::snprintf(hex, sizeof hex, "%%%02X", ch);
-      out += hex;
-    }
-  }
-  return out;
+  return cursor_text(kCursorFormat, std::to_string(c.since) + ":" + std::to_string(c.skip) + ":" +
+                                        (c.fresh ? "n" : "c"));
 }
 
 struct Settings {
@@ -64,33 +59,40 @@ class RestPollConnector final : public Connector {
   void poll(const std::string& cursor_text,
             std::function<void(Result<InboundBatch>)> done) override {
     // Rate limit: space requests at least min_interval_ms apart.
-    TimeMs wait = last_request_ + s_.min_interval_ms - host_->now();
+    TimeMs wait = last_request_ + s_.min_interval_ms - ctx_->now();
     if (last_request_ > 0 && wait > 0) {
-      host_->after(static_cast<int>(wait), [this, cursor_text, done = std::move(done)]() mutable {
+      ctx_->after(static_cast<int>(wait), [this, cursor_text, done = std::move(done)]() mutable {
         poll(cursor_text, std::move(done));
       });
       return;
     }
-    last_request_ = host_->now();
-    Cursor cur = parse_cursor(cursor_text);
+    auto parsed = parse_cursor(cursor_text);
+    if (!parsed) {  // never poll from the start instead
+      set_health(ConnectorHealth::failing, parsed.error().detail);
+      done(parsed.error());
+      return;
+    }
+    last_request_ = ctx_->now();
+    const Cursor cur = *parsed;
     TimeMs since = cur.fresh ? std::max<TimeMs>(0, cur.since - s_.overlap_ms) : cur.since;
     std::int64_t offset = cur.fresh ? 0 : cur.skip;
     FetchRequest req;
     req.url = s_.url + (s_.url.find('?') == std::string::npos ? "?" : "&") + s_.limit_param + "=" +
               std::to_string(s_.page_size) + "&" + s_.offset_param + "=" + std::to_string(offset);
-    if (since > 0) req.url += "&" + s_.since_param + "=" + query_escape(format_utc(since));
+    if (since > 0) req.url += "&" + s_.since_param + "=" + percent_encode(format_utc(since));
     req.headers = s_.headers;
     req.headers.emplace_back("accept", "application/json");
     req.timeout_ms = s_.timeout_ms;
-    host_->fetch(std::move(req), [this, since, offset, done = std::move(done)](FetchResponse r) {
-      auto result = read_page(r, since, offset);
-      host_->count(id(), "pages", 1);
-      if (!result)
-        set_health(ConnectorHealth::failing, result.error().detail);
-      else
-        set_health(ConnectorHealth::ok);
-      done(std::move(result));
-    });
+    ctx_->fetch(std::move(req),
+                [this, since, offset, done = std::move(done)](Result<FetchResponse> r) {
+                  auto result = read_page(r, since, offset);
+                  ctx_->count("pages");
+                  if (!result)
+                    set_health(ConnectorHealth::failing, result.error().detail);
+                  else
+                    set_health(ConnectorHealth::ok);
+                  done(std::move(result));
+                });
   }
 
   void test(std::function<void(Result<std::string>)> done) override {
@@ -118,8 +120,10 @@ class RestPollConnector final : public Connector {
     return parse_formatted_time(text, s_.format, s_.zone_minutes);
   }
 
-  Result<InboundBatch> read_page(const FetchResponse& r, TimeMs since, std::int64_t offset) const {
-    if (!r.error.empty()) return make_problem(errc::unavailable, "", "connect", r.error);
+  Result<InboundBatch> read_page(const Result<FetchResponse>& answer, TimeMs since,
+                                 std::int64_t offset) const {
+    if (!answer) return make_problem(answer.error().code, "", "connect", answer.error().detail);
+    const FetchResponse& r = *answer;
     if (r.status == 401 || r.status == 403)
       return make_problem(errc::unauthenticated, "", "credential",
                           "the app refused the credential (HTTP " + std::to_string(r.status) + ")");

@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "callback/callback_connector.hpp"
-#include "core/json.hpp"
+#include "simpul/json.hpp"
+#include "simpul/url.hpp"
 
 namespace simpul::connectors {
 namespace {
@@ -12,7 +12,7 @@ const char* const kPlaceholders[] = {"source_id", "complaint_id", "app_status", 
                                      "kind",      "text",         "at",         "token"};
 
 std::string expand(const std::string& tmpl, const std::map<std::string, std::string>& values,
-                   bool percent_encode) {
+                   bool in_url) {
   std::string out;
   for (std::size_t i = 0; i < tmpl.size();) {
     if (tmpl[i] == '{') {
@@ -20,19 +20,7 @@ std::string expand(const std::string& tmpl, const std::map<std::string, std::str
       if (close != std::string::npos) {
         auto it = values.find(tmpl.substr(i + 1, close - i - 1));
         if (it != values.end()) {
-          if (!percent_encode) {
-            out += it->second;
-          } else {
-            for (unsigned char c : it->second) {
-              if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-                out += static_cast<char>(c);
-              else {
-                char hex[4];
-                std::snprintf(hex, sizeof hex, "%%%02X", c);
-                out += hex;
-              }
-            }
-          }
+          out += in_url ? simpul::percent_encode(it->second) : it->second;
           i = close + 1;
           continue;
         }
@@ -109,7 +97,7 @@ class RestWriteConnector final : public Connector {
     req.headers = {{"content-type", "application/json"}, {"x-simpul-event-id", u.event.event_id}};
     for (const auto& [k, v] : headers_) req.headers.emplace_back(k, expand(v, values, false));
     req.timeout_ms = timeout_ms_;
-    host_->fetch(std::move(req), [this, done = std::move(done)](FetchResponse r) {
+    ctx_->fetch(std::move(req), [this, done = std::move(done)](Result<FetchResponse> r) {
       auto result = classify_delivery(r);
       note_delivery(result);
       done(result);

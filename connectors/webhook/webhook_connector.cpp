@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "core/crypto.hpp"
-#include "core/json.hpp"
+#include "simpul/json.hpp"
+#include "simpul/signing.hpp"
 
 namespace simpul::connectors {
 namespace {
@@ -40,9 +40,9 @@ class WebhookConnector final : public Connector {
           errc::unauthenticated, "", "timestamp",
           "the delivery's timestamp is outside the " + std::to_string(window_s_) + " s window");
     // Verify before reading the body at all.
-    if (!crypto::constant_time_equal(sig, webhook_signature(secret_, ts, req.body))) {
+    if (!signature_matches(sig, secret_, ts, req.body)) {
       set_health(ConnectorHealth::degraded, "a delivery with a bad signature was refused");
-      if (host_) host_->count(id(), "bad_signatures", 1);
+      if (ctx_) ctx_->count("bad_signatures");
       return make_problem(errc::unauthenticated, "", "signature",
                           "the signature does not match the body");
     }
@@ -89,14 +89,6 @@ class WebhookConnector final : public Connector {
 };
 
 }  // namespace
-
-std::string webhook_signature(std::string_view secret, std::string_view timestamp,
-                              std::string_view body) {
-  std::string signed_text;
-  signed_text.reserve(timestamp.size() + 1 + body.size());
-  signed_text.append(timestamp).append(".").append(body);
-  return "sha256=" + crypto::hmac_sha256_hex(secret, signed_text);
-}
 
 std::unique_ptr<Connector> make_webhook(const ConnectorSettings& s) {
   const auto& v = s.settings;

@@ -2,7 +2,7 @@
 // `webhook` (inbound): the app POSTs records to /v1/ingest/<connector-id>. Each delivery is
 // signed: header X-Simpul-Signature: sha256=HEX(HMAC-SHA256(secret, "<timestamp>.<body>")) and
 // X-Simpul-Timestamp: <Unix seconds>, within window_s of the node's clock. The signature is
-// compared in constant time. See README.md next to this file.
+// compared in constant time (simpul/signing.hpp). See README.md next to this file.
 
 #include <memory>
 
@@ -11,10 +11,5 @@
 namespace simpul::connectors {
 
 std::unique_ptr<Connector> make_webhook(const ConnectorSettings& s);
-
-// The signature header value a sender computes (used by tests, the Ape Kesah stand-in and the
-// callback connector, which signs the same way).
-std::string webhook_signature(std::string_view secret, std::string_view timestamp,
-                              std::string_view body);
 
 }  // namespace simpul::connectors

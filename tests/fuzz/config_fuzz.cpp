@@ -5,9 +5,9 @@
 
 #include <cstdint>
 
-#include "connectors/registry.hpp"
 #include "core/config.hpp"
 #include "fuzz_support.hpp"
+#include "intake/registry.hpp"
 
 using namespace simpul;
 

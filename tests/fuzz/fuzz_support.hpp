@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "connectors/registry.hpp"
 #include "core/config.hpp"
+#include "intake/registry.hpp"
 
 namespace simpul::fuzz {
 

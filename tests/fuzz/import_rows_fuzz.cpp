@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "connectors/intake.hpp"
 #include "fuzz_support.hpp"
+#include "intake/intake.hpp"
 
 using namespace simpul;
 

@@ -5,9 +5,9 @@
 
 #include <cstdint>
 
-#include "connectors/intake.hpp"
 #include "core/json.hpp"
 #include "fuzz_support.hpp"
+#include "intake/intake.hpp"
 
 using namespace simpul;
 

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "connectors/intake.hpp"
 #include "core/crypto.hpp"
 #include "fuzz_support.hpp"
+#include "intake/intake.hpp"
+#include "simpul/signing.hpp"
 #include "webhook/webhook_connector.hpp"
 
 using namespace simpul;
@@ -26,15 +27,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool sign = !body.empty() && body.front() == '!';
   if (sign) {
     body.remove_prefix(1);
-    sig = connectors::webhook_signature("fuzz-webhook-secret-0123456789", ts, body);
+    sig = webhook_signature("fuzz-webhook-secret-0123456789", ts, body);
   }
   req.headers = {{"x-simpul-timestamp", ts}, {"x-simpul-signature", sig}};
   req.body = body;
   auto batch = slot.connector->accept_webhook(req);
   if (!batch) return 0;
   // Accepted: the signature was right, and the timestamp inside the window.
-  if (!crypto::constant_time_equal(
-          sig, connectors::webhook_signature("fuzz-webhook-secret-0123456789", ts, body)))
+  if (!crypto::constant_time_equal(sig,
+                                   webhook_signature("fuzz-webhook-secret-0123456789", ts, body)))
     std::abort();
   NormalizeOptions opt;
   opt.default_region = "21.71";

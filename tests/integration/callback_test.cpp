@@ -12,8 +12,8 @@
 
 #include "core/json.hpp"
 #include "http/server.hpp"
+#include "simpul/signing.hpp"
 #include "support/test_support.hpp"
-#include "webhook/webhook_connector.hpp"
 
 using namespace simpul;
 using test::db_count;
@@ -90,10 +90,9 @@ struct Bridge {
         R"({"id": ")" + source_id + R"(", "judul": "Jalan berlubang", "uraian": "Lubang besar",
         "opd_tujuan": "Dinas Pekerjaan Umum", "status": "Submitted"})";
     std::string ts = std::to_string(system_now_ms() / 1000);
-    auto r =
-        c.request("POST", "/v1/ingest/apekesah", body,
-                  {{"x-simpul-timestamp", ts},
-                   {"x-simpul-signature", connectors::webhook_signature(kInSecret, ts, body)}});
+    auto r = c.request("POST", "/v1/ingest/apekesah", body,
+                       {{"x-simpul-timestamp", ts},
+                        {"x-simpul-signature", webhook_signature(kInSecret, ts, body)}});
     REQUIRE_MESSAGE(r.status == 200, r.body);
     return json::get_string((*json::parse(r.body))["results"][0], "complaint_id");
   }
@@ -117,8 +116,7 @@ TEST_CASE_FIXTURE(
   CHECK(got.method == "POST");
   CHECK(got.target == "/simpul/callback");
   auto ts = got.header("x-simpul-timestamp");
-  CHECK(got.header("x-simpul-signature") ==
-        connectors::webhook_signature(kOutSecret, ts, got.body));
+  CHECK(got.header("x-simpul-signature") == webhook_signature(kOutSecret, ts, got.body));
   auto doc = json::parse(got.body);
   REQUIRE(doc.has_value());
   CHECK(json::get_string(*doc, "source_id") == "8812");

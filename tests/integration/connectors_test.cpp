@@ -10,9 +10,9 @@
 
 #include "core/json.hpp"
 #include "node/importer.hpp"
+#include "simpul/signing.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
-#include "webhook/webhook_connector.hpp"
 
 using namespace simpul;
 using test::db_count;
@@ -42,9 +42,9 @@ struct Bridge {
   http::ClientResponse deliver(const std::string& body, TimeMs at = system_now_ms(),
                                const std::string& secret = kSecret) {
     std::string ts = std::to_string(at / 1000);
-    return c.request("POST", "/v1/ingest/apekesah", body,
-                     {{"x-simpul-timestamp", ts},
-                      {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
+    return c.request(
+        "POST", "/v1/ingest/apekesah", body,
+        {{"x-simpul-timestamp", ts}, {"x-simpul-signature", webhook_signature(secret, ts, body)}});
   }
   std::int64_t count(const std::string& sql) { return db_count(cfg.store.path, sql); }
   std::string status_of(const std::string& id) {

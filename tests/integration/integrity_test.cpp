@@ -14,9 +14,9 @@
 
 #include "core/json.hpp"
 #include "core/uuid.hpp"
+#include "simpul/signing.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
-#include "webhook/webhook_connector.hpp"
 
 using namespace simpul;
 using test::db_count;
@@ -114,7 +114,7 @@ struct Province {
     return c.request("POST", "/v1/ingest/apekesah", body,
                      {{"content-type", "application/json"},
                       {"x-simpul-timestamp", ts},
-                      {"x-simpul-signature", connectors::webhook_signature(kSecret, ts, body)}});
+                      {"x-simpul-signature", webhook_signature(kSecret, ts, body)}});
   }
   std::int64_t count(const std::string& sql) { return db_count(cfg.store.path, sql); }
   // Every table a write touches: an error answer must leave each of them as it was.
@@ -479,7 +479,7 @@ TEST_CASE_FIXTURE(
   CHECK(c.request("POST", "/v1/ingest/apekesah", body,
                   {{"content-type", "text/plain"},
                    {"x-simpul-timestamp", ts},
-                   {"x-simpul-signature", connectors::webhook_signature(kSecret, ts, body)}})
+                   {"x-simpul-signature", webhook_signature(kSecret, ts, body)}})
             .status == 415);
   for (const char* when : {"0000-01-01T00:00:00Z", "9999-12-31T00:00:00Z"})
     CHECK(

@@ -15,8 +15,8 @@
 #include "http/client.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "simpul/signing.hpp"
 #include "simpul/time.hpp"
-#include "webhook/webhook_connector.hpp"
 
 namespace simpul::apekesah {
 namespace {
@@ -188,35 +188,35 @@ struct StandIn::Impl {
                  reply(ok ? json_answer(200, "{\"ok\":true}")
                           : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
                });
-    router.add("POST", "/simpul/callback",
-               [this](const http::Request& req, const http::Params&, http::Reply reply) {
-                 std::string ts = req.header("x-simpul-timestamp");
-                 if (!crypto::constant_time_equal(
-                         req.header("x-simpul-signature"),
-                         connectors::webhook_signature(opt.callback_secret, ts, req.body))) {
-                   reply(json_answer(401, "{\"error\":\"tanda tangan salah\"}"));
-                   return;
-                 }
-                 auto doc = json::parse(req.body);
-                 if (!doc || !doc->IsObject()) {
-                   reply(json_answer(400, "{\"error\":\"bukan JSON\"}"));
-                   return;
-                 }
-                 {
-                   std::lock_guard lock(mu);
-                   received_callbacks.push_back(req.body);
-                 }
-                 if (doc->HasMember("test")) {
-                   reply(json_answer(200, "{\"ok\":true}"));
-                   return;
-                 }
-                 std::string status = json::get_string(*doc, "app_status");
-                 bool ok = status.empty() ||
-                           set_status(std::atoll(json::get_string(*doc, "source_id").c_str()),
-                                      status, json::get_string(*doc, "text"));
-                 reply(ok ? json_answer(200, "{\"ok\":true}")
-                          : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
-               });
+    router.add(
+        "POST", "/simpul/callback",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          std::string ts = req.header("x-simpul-timestamp");
+          if (!crypto::constant_time_equal(req.header("x-simpul-signature"),
+                                           webhook_signature(opt.callback_secret, ts, req.body))) {
+            reply(json_answer(401, "{\"error\":\"tanda tangan salah\"}"));
+            return;
+          }
+          auto doc = json::parse(req.body);
+          if (!doc || !doc->IsObject()) {
+            reply(json_answer(400, "{\"error\":\"bukan JSON\"}"));
+            return;
+          }
+          {
+            std::lock_guard lock(mu);
+            received_callbacks.push_back(req.body);
+          }
+          if (doc->HasMember("test")) {
+            reply(json_answer(200, "{\"ok\":true}"));
+            return;
+          }
+          std::string status = json::get_string(*doc, "app_status");
+          bool ok =
+              status.empty() || set_status(std::atoll(json::get_string(*doc, "source_id").c_str()),
+                                           status, json::get_string(*doc, "text"));
+          reply(ok ? json_answer(200, "{\"ok\":true}")
+                   : json_answer(404, "{\"error\":\"tidak ditemukan\"}"));
+        });
   }
 
   void queue(std::int64_t id) {
@@ -256,11 +256,10 @@ struct StandIn::Impl {
       std::string ts = std::to_string(system_now_ms() / 1000);
       bool delivered = false;
       try {
-        auto r = client->request(
-            "POST", path, body,
-            {{"content-type", "application/json"},
-             {"x-simpul-timestamp", ts},
-             {"x-simpul-signature", connectors::webhook_signature(secret, ts, body)}});
+        auto r = client->request("POST", path, body,
+                                 {{"content-type", "application/json"},
+                                  {"x-simpul-timestamp", ts},
+                                  {"x-simpul-signature", webhook_signature(secret, ts, body)}});
         // A refusal of this aduan (400, 413, 422, ...) will not change by retrying: drop it, as the
         // app would log it, so the ones behind it still go out. 401/403 (a wrong secret), 408 and
         // 429 are retried.

@@ -6,17 +6,23 @@
 // The compiled-in types are one explicit list, builtin_connectors() in connectors/builtin.cpp.
 //
 // Lifecycle: the factory validates settings and builds the instance without any I/O (so
-// `simpul check` can run it); start() hands it the host; drain() asks it to finish what it has
-// started and take nothing new.
+// `simpul check` can run it); start() hands it its context; drain() asks it to finish what it
+// has started and take nothing new.
 //
-// Contract: a connector never opens the database, never starts a thread and never blocks. It
-// turns the app's bytes into source records (JSON objects the instance's mapping reads) and
-// canonical updates into the app's requests. The core owns cursors, checkpoints, retries,
-// dead letters and the mapping; the host lends HTTP, timers, the clock and metrics. Every call
-// into a connector and every callback it receives happens on the node's io thread.
+// Contract: a connector never opens Simpul's database, never starts a thread of its own and
+// never blocks the io thread. It turns the app's bytes into source records (JSON objects the
+// instance's mapping reads) and canonical updates into the app's requests. The core owns
+// cursors, checkpoints, retries, dead letters and the mapping; each instance's ConnectorContext
+// lends HTTP, timers, the clock, a logger and metrics tagged with its id, and a worker thread
+// for blocking work (a database driver). Every call into a connector and every callback it
+// receives happens on the node's io thread; only the work given to run_blocking runs elsewhere.
+//
+// A connector type compiles against gateway/include/simpul only (this header, json.hpp,
+// signing.hpp, url.hpp, cursor.hpp, time.hpp); the build gives it no other include path.
 
 #include <rapidjson/document.h>
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "simpul/delivery.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/model.hpp"
 
@@ -50,23 +57,52 @@ struct FetchRequest {
   int timeout_ms = 10'000;
 };
 
+// An answer from the app. A transport failure (no connection, TLS, timeout) is not an answer:
+// fetch() gives a Problem instead (errc::timeout or errc::unavailable, detail says which).
 struct FetchResponse {
-  std::string error;  // transport failure ("timeout", "connection: ..."); "" when status is set
   int status = 0;
   HeaderList headers;
   std::string body;
   std::string header(std::string_view name) const;
 };
 
-class ConnectorHost {
+// What the node lends one connector instance. Everything here is tagged with the instance's id.
+class ConnectorContext {
  public:
-  virtual ~ConnectorHost() = default;
-  virtual void fetch(FetchRequest req, std::function<void(FetchResponse)> done) = 0;
-  virtual void after(int ms, std::function<void()> fn) = 0;
+  virtual ~ConnectorContext() = default;
+  virtual const std::string& connector_id() const = 0;
   virtual TimeMs now() const = 0;
+  // Calls `fn` on the io thread after `ms` milliseconds.
+  virtual void after(int ms, std::function<void()> fn) = 0;
+  // One HTTP request over the node's pooled connections; `done` runs on the io thread.
+  virtual void fetch(FetchRequest req, std::function<void(Result<FetchResponse>)> done) = 0;
+  // Log lines with connector=<id>; `detail` is a code or a short sentence, never a body.
+  virtual void log_info(std::string_view event, std::string_view detail) = 0;
   virtual void log_warn(std::string_view event, std::string_view detail) = 0;
-  // Adds to the counter simpul_connector_<name>_total{connector="<connector>"} on /metrics.
-  virtual void count(const std::string& connector, std::string_view name, double v = 1) = 0;
+  // Adds to the counter simpul_connector_<name>_total{connector="<id>"} on /metrics.
+  virtual void count(std::string_view name, double v = 1) = 0;
+
+  // Runs `work` on this instance's worker thread (one thread per instance, jobs in the order
+  // given, started at the first job) and then `done` on the io thread with its result. For
+  // blocking calls: a database driver, a file. An exception thrown by `work` arrives as an
+  // errc::unavailable problem. Jobs not started when the node stops are dropped.
+  template <class T>
+  void blocking(std::function<Result<T>()> work, std::function<void(Result<T>)> done) {
+    auto slot = std::make_shared<std::optional<Result<T>>>();
+    run_blocking(
+        [slot, work = std::move(work)] {
+          try {
+            slot->emplace(work());
+          } catch (const std::exception& e) {
+            slot->emplace(make_problem(errc::unavailable, "", "exception", e.what()));
+          }
+        },
+        [slot, done = std::move(done)] { done(std::move(**slot)); });
+  }
+
+ protected:
+  // `work` on the worker thread, then `done` on the io thread; `work` does not throw.
+  virtual void run_blocking(std::function<void()> work, std::function<void()> done) = 0;
 };
 
 // Source records (JSON objects) an inbound side produced, and where to continue from.
@@ -112,12 +148,14 @@ class RowReader {
   virtual std::int64_t size() const = 0;  // bytes in the file, for progress
 };
 
-enum class DeliveryOutcome { delivered, retry, rejected, auth };
 struct DeliveryResult {
   DeliveryOutcome outcome = DeliveryOutcome::delivered;
   std::string detail;      // why, for status and dead letters (no body echo)
   int retry_after_s = -1;  // from a 429/503
 };
+
+// delivery_outcome (simpul/delivery.hpp) for a fetch: a transport failure is a retry.
+DeliveryResult classify_delivery(const Result<FetchResponse>& r);
 
 class Connector {
  public:
@@ -125,7 +163,7 @@ class Connector {
   virtual ~Connector() = default;
   const std::string& id() const { return id_; }
 
-  virtual void start(ConnectorHost& host) { host_ = &host; }
+  virtual void start(ConnectorContext& ctx) { ctx_ = &ctx; }
   virtual void drain() {}
   virtual HealthReport health() const { return health_; }
 
@@ -175,7 +213,7 @@ class Connector {
                                                         : ConnectorHealth::failing,
                  r.detail);
   }
-  ConnectorHost* host_ = nullptr;
+  ConnectorContext* ctx_ = nullptr;
 
  private:
   std::string id_;

@@ -27,6 +27,14 @@ std::optional<Zone> parse_zone(std::string_view text);
 // The error's detail says what was expected; it never echoes the input.
 Result<TimeMs> parse_timestamp(std::string_view text, const Zone& naive_zone);
 
+// A wall-clock time written as `format` says (%Y %m %d %H %M %S and literal characters), in a
+// zone `zone_minutes` east of UTC: how legacy apps write times ("05/03/2024 10:00"). nullopt
+// when the text does not match or is no real time.
+std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format,
+                                           int zone_minutes);
+// Whether `format` uses only the conversions parse_formatted_time understands.
+bool valid_time_format(const std::string& format);
+
 // "2024-03-05T03:00:00.000Z": the one format Simpul writes.
 std::string format_utc(TimeMs t);
 

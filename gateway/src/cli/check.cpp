@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
-#include "connectors/registry.hpp"
+#include "intake/registry.hpp"
 #include "node/node.hpp"
 #include "node/uplinks.hpp"
 

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "core/json.hpp"
 #include "node/store_setup.hpp"
+#include "simpul/cursor.hpp"
 
 namespace simpul::cli {
 
@@ -33,7 +34,7 @@ int status(const Config& cfg) {
                                          : "none");
     std::printf("  last error %s\n", b.last_error.empty() ? "-" : b.last_error.c_str());
     std::printf("  dead       %lld (simpul dlq list)\n", static_cast<long long>(b.dead));
-    std::string cursor = store.cursor("upstream.changes");
+    std::string cursor = read_cursor_text(store.cursor("upstream.changes")).body;
     std::printf("  feed       cursor %s\n", cursor.empty() ? "(start)" : cursor.c_str());
     // The breaker lives in the running node: ask it.
     std::string breaker = "unknown (node not reachable)";
@@ -65,7 +66,7 @@ int status(const Config& cfg) {
                     static_cast<long long>(b.pending), static_cast<long long>(b.retrying),
                     static_cast<long long>(b.dead),
                     b.last_error.empty() ? "-" : b.last_error.c_str());
-      std::string cursor = store.cursor("connector." + ci.id + ".cursor");
+      std::string cursor = read_cursor_text(store.cursor("connector." + ci.id + ".cursor")).body;
       if (!cursor.empty()) std::printf("  %-20s poll cursor %s\n", "", cursor.c_str());
     }
   }

@@ -3,11 +3,12 @@
 #include <boost/asio.hpp>
 #include <map>
 
-#include "connectors/intake.hpp"
+#include "connectors/context.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/outgoing.hpp"
+#include "intake/intake.hpp"
 #include "ledger/commit_awaitable.hpp"
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
@@ -24,8 +25,7 @@ namespace {
 constexpr int kMaxBackoffMs = 60'000;
 }  // namespace
 
-struct ConnectorRuntime::Impl : ConnectorHost,
-                                std::enable_shared_from_this<ConnectorRuntime::Impl> {
+struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::Impl> {
   Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, Store& reader,
        CommitQueue& writer, Metrics& metrics, std::function<TimeMs()> clock)
       : ioc(ioc),
@@ -41,15 +41,26 @@ struct ConnectorRuntime::Impl : ConnectorHost,
 
   // One connector's link to its app: the relay of its outbox (one row at a time, each settled
   // in its own commit, so a crash re-sends at most one update) and its poll loop share one
-  // LinkHealth: one backoff, one auth pause, one breaker.
+  // LinkHealth: one backoff, one auth pause, one breaker; `ctx` is what the connector is lent.
   struct Link : RelaySink {
     Link(Impl& rt, ConnectorSlot* slot)
-        : rt(rt), slot(slot), health("connector", slot->config->id, kMaxBackoffMs, st) {}
+        : rt(rt), slot(slot), health("connector", slot->config->id, kMaxBackoffMs, st) {
+      // The context lives inside the runtime (and stops with it), so the runtime is there
+      // whenever the connector fetches.
+      Impl* r = &rt;
+      ctx = std::make_unique<NodeConnectorContext>(
+          rt.ioc, slot->config->id, rt.metrics, rt.clock,
+          [r](FetchRequest req, std::function<void(Result<FetchResponse>)> done) {
+            asio::co_spawn(r->ioc, r->run_fetch(std::move(req), std::move(done)), asio::detached);
+          });
+    }
     Impl& rt;
     ConnectorSlot* slot;
     BreakerState st;
     LinkHealth health;
     std::unique_ptr<Relay> relay;
+    std::unique_ptr<NodeConnectorContext>
+        ctx;  // links go before slots: stopped before its connector
 
     int batch_limit() const override { return 1; }
     void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
@@ -76,32 +87,11 @@ struct ConnectorRuntime::Impl : ConnectorHost,
 
   void ingest_webhook(const http::Request& req, ConnectorSlot& slot, http::Reply reply);
 
-  // ConnectorHost
-  TimeMs now() const override { return clock(); }
-  void after(int ms, std::function<void()> fn) override {
-    auto t = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ms));
-    t->async_wait([t, fn = std::move(fn)](const boost::system::error_code& ec) {
-      if (!ec) fn();
-    });
-  }
-  void log_warn(std::string_view event, std::string_view detail) override {
-    log::warn(event, {{"detail", detail}});
-  }
-  void count(const std::string& connector, std::string_view name, double v) override {
-    metrics.add("simpul_connector_" + std::string(name) + "_total",
-                Metrics::labels({{"connector", connector}}), v);
-  }
-  void fetch(FetchRequest req, std::function<void(FetchResponse)> done) override {
-    asio::co_spawn(ioc, run_fetch(std::move(req), std::move(done)), asio::detached);
-  }
-
-  awaitable<void> run_fetch(FetchRequest req, std::function<void(FetchResponse)> done) {
+  awaitable<void> run_fetch(FetchRequest req, std::function<void(Result<FetchResponse>)> done) {
     auto self = shared_from_this();
-    FetchResponse out;
     auto url = http::peer_of_url(req.url);
     if (!url) {
-      out.error = "bad url";
-      done(std::move(out));
+      done(make_problem(errc::config_invalid, "", "url", "not an http(s) url"));
       co_return;
     }
     const http::Peer& peer = url->peer;
@@ -116,8 +106,7 @@ struct ConnectorRuntime::Impl : ConnectorHost,
       try {
         conn = std::make_unique<http::OutgoingConnection>(ioc, peer, req.timeout_ms);
       } catch (const std::exception& e) {
-        out.error = std::string("tls: ") + e.what();
-        done(std::move(out));
+        done(make_problem(errc::unavailable, "", "tls", std::string("tls: ") + e.what()));
         co_return;
       }
     }
@@ -132,13 +121,15 @@ struct ConnectorRuntime::Impl : ConnectorHost,
     // A kept-alive connection the app closed meanwhile fails at once: try a fresh one, once.
     if (in.ec && reused && in.error != "timeout") in = co_await conn->send(o);
     if (in.ec) {
-      out.error = in.error;
-    } else {
-      out.status = in.status;
-      for (auto& h : in.headers) out.headers.emplace_back(std::move(h.name), std::move(h.value));
-      out.body = std::move(in.body);
-      if (idle[key].size() < 4) idle[key].push_back(std::move(conn));  // keep a few alive
+      done(make_problem(in.error == "timeout" ? errc::timeout : errc::unavailable, "", "connect",
+                        in.error));
+      co_return;
     }
+    FetchResponse out;
+    out.status = in.status;
+    for (auto& h : in.headers) out.headers.emplace_back(std::move(h.name), std::move(h.value));
+    out.body = std::move(in.body);
+    if (idle[key].size() < 4) idle[key].push_back(std::move(conn));  // keep a few alive
     done(std::move(out));
   }
 
@@ -279,12 +270,9 @@ awaitable<Delivery> ConnectorRuntime::Impl::Link::deliver_one(std::vector<Queued
   }
   auto u = std::make_shared<OutboundUpdate>(std::move(*update));
   DeliveryResult r = co_await rt.deliver(slot->connector.get(), u);
-  rt.metrics.add("simpul_connector_deliveries_total",
-                 Metrics::labels({{"connector", slot->config->id},
-                                  {"outcome", r.outcome == DeliveryOutcome::delivered ? "delivered"
-                                              : r.outcome == DeliveryOutcome::retry   ? "retry"
-                                              : r.outcome == DeliveryOutcome::auth    ? "auth"
-                                                                                   : "rejected"}}));
+  rt.metrics.add(
+      "simpul_connector_deliveries_total",
+      Metrics::labels({{"connector", slot->config->id}, {"outcome", to_string(r.outcome)}}));
   switch (r.outcome) {
     case DeliveryOutcome::delivered:
       d.done.push_back(item.id);
@@ -344,7 +332,7 @@ void ConnectorRuntime::start() {
   auto impl = impl_;
   for (auto& link : impl->links) {
     ConnectorSlot& slot = *link->slot;
-    slot.connector->start(*impl);
+    slot.connector->start(*link->ctx);
     const std::string name = "connector." + slot.config->id;
     if (link->relay) link->relay->start(impl->supervisor, name + ".relay");
     if (slot.connector->polls()) {
@@ -359,6 +347,7 @@ void ConnectorRuntime::stop() {
   for (auto& link : impl_->links) {
     link->slot->connector->drain();
     if (link->relay) link->relay->stop();
+    link->ctx->stop();  // no callback into the connector from here on
   }
 }
 
@@ -517,12 +506,13 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
   Supervisor supervisor(ioc, metrics);
   auto rt = std::make_shared<ConnectorRuntime::Impl>(ioc, supervisor, cfg, reader, writer, metrics,
                                                      system_now_ms);
-  ConnectorSlot* slot = nullptr;
-  for (auto& s : rt->slots)
-    if (s.config->id == id) slot = &s;
-  if (!slot) throw ConfigError(cfg.file, "/connectors", "no connector with id " + id);
+  ConnectorRuntime::Impl::Link* link = nullptr;
+  for (auto& l : rt->links)
+    if (l->slot->config->id == id) link = l.get();
+  if (!link) throw ConfigError(cfg.file, "/connectors", "no connector with id " + id);
+  ConnectorSlot* slot = link->slot;
   std::optional<Result<std::string>> result;
-  slot->connector->start(*rt);
+  slot->connector->start(*link->ctx);
   slot->connector->test([&](Result<std::string> r) {
     result = std::move(r);
     ioc.stop();

@@ -20,10 +20,10 @@
 #include <memory>
 #include <vector>
 
-#include "connectors/registry.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "http/router.hpp"
+#include "intake/registry.hpp"
 #include "ledger/commit_queue.hpp"
 
 namespace boost::asio {

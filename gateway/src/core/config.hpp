@@ -102,7 +102,7 @@ struct Config {
   } upstream;
 
   // Connector instances (docs/connectors.md), in file order. Settings are checked against the
-  // type's schema when the connectors are built (connectors/registry.hpp), not here.
+  // type's schema when the connectors are built (intake/registry.hpp), not here.
   struct ConnectorInstance {
     std::string id;            // stable: names cursors and outbox destinations
     std::string type;          // a builtin connector type

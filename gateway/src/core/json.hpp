@@ -1,12 +1,8 @@
 #pragma once
-// JSON text <-> model. RapidJSON stays in private headers; the public model is plain structs.
+// JSON text <-> model (the generic reader and writer are in simpul/json.hpp).
 //
 // Writers produce compact canonical JSON (stable member order), which is what events carry as
 // payloads and what the store keeps, so equal records serialize to equal bytes.
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <string>
 #include <string_view>
@@ -14,28 +10,10 @@
 
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
+#include "simpul/json.hpp"
 #include "simpul/model.hpp"
 
 namespace simpul::json {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-// The one reader of untrusted JSON: one value and nothing after it, valid UTF-8, nesting at
-// most 64 deep (checked on the bytes, before anything recursive), no NUL in a string or member
-// name, no member name twice in one object, no number beyond the 64-bit range. The problem
-// names the byte offset or the pointer, never the content.
-Result<rapidjson::Document> parse(std::string_view text);
-// Parses JSON with // and /* */ comments and trailing commas (config files).
-Result<rapidjson::Document> parse_relaxed(std::string_view text);
-
-std::string stringify(const rapidjson::Value& v);
-
-// One JSON Pointer reference token (RFC 6901): "~" -> "~0", "/" -> "~1".
-std::string pointer_token(std::string_view name);
-
-// Member access that tolerates absence; the caller has validated types against a schema.
-std::string get_string(const rapidjson::Value& obj, const char* key, std::string fallback = {});
-std::optional<std::string> get_optional_string(const rapidjson::Value& obj, const char* key);
 
 void write_complaint(Writer& w, const Complaint& c, bool include_reporter);
 std::string complaint_to_json(const Complaint& c, bool include_reporter = true);

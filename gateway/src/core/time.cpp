@@ -1,7 +1,9 @@
 #include "simpul/time.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 namespace simpul {
 
@@ -147,6 +149,56 @@ std::string format_utc(TimeMs t) {
                 static_cast<int>(rem / 3'600'000), static_cast<int>(rem / 60'000 % 60),
                 static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
   return buf;
+}
+
+std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format,
+                                           int zone_minutes) {
+  int f[6] = {0, 1, 1, 0, 0, 0};  // Y m d H M S
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < format.size(); ++k) {
+    if (format[k] == '%' && k + 1 < format.size()) {
+      char spec = format[++k];
+      int slot = spec == 'Y'   ? 0
+                 : spec == 'm' ? 1
+                 : spec == 'd' ? 2
+                 : spec == 'H' ? 3
+                 : spec == 'M' ? 4
+                 : spec == 'S' ? 5
+                               : -1;
+      if (slot < 0) return std::nullopt;
+      std::size_t max_digits = slot == 0 ? 4 : 2;
+      std::size_t start = i;
+      int v = 0;
+      while (i < value.size() && i - start < max_digits &&
+             std::isdigit(static_cast<unsigned char>(value[i])))
+        v = v * 10 + (value[i++] - '0');
+      if (i == start) return std::nullopt;
+      f[slot] = v;
+    } else {
+      if (i >= value.size() || value[i] != format[k]) return std::nullopt;
+      ++i;
+    }
+  }
+  if (i != value.size()) return std::nullopt;
+  if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    return std::nullopt;
+  char iso[80];
+  int off = zone_minutes;
+  char sign = off < 0 ? '-' : '+';
+  off = std::abs(off);
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", f[0], f[1], f[2], f[3],
+                f[4], f[5], sign, off / 60, off % 60);
+  auto t = parse_timestamp(iso, Zone{});
+  if (!t) return std::nullopt;
+  return *t;
+}
+
+bool valid_time_format(const std::string& format) {
+  for (std::size_t k = 0; k < format.size(); ++k)
+    if (format[k] == '%' &&
+        (k + 1 >= format.size() || std::string("YmdHMS").find(format[k + 1]) == std::string::npos))
+      return false;
+  return true;
 }
 
 }  // namespace simpul

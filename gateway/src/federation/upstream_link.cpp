@@ -14,6 +14,7 @@
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
+#include "simpul/cursor.hpp"
 
 namespace simpul {
 
@@ -208,7 +209,8 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     auto read = [&] {
       TimeMs latest = reader.latest_stored_at();
       since = latest > kRecoveryOverlapMs ? latest - kRecoveryOverlapMs : 0;
-      cursor = reader.cursor("upstream.changes");
+      cursor = cursor_body(reader.cursor("upstream.changes"), Ledger::kUplinkCursorFormat,
+                           "upstream.changes");
     };
     if (!co_await read_at_start(ioc, "upstream.recover", stopping, read)) co_return;
     std::int64_t after = 0;
@@ -278,7 +280,10 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
     std::string cursor;
-    auto read = [&] { cursor = reader.cursor("upstream.changes"); };
+    auto read = [&] {
+      cursor = cursor_body(reader.cursor("upstream.changes"), Ledger::kUplinkCursorFormat,
+                           "upstream.changes");
+    };
     if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     const int wait = cfg.upstream.poll_wait_s;
     while (!stopping) {

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -18,6 +16,9 @@
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
+#include "simpul/cursor.hpp"
+#include "simpul/delivery.hpp"
+#include "simpul/url.hpp"
 
 namespace simpul {
 
@@ -38,11 +39,6 @@ constexpr const char* kSweepCursor = "lapor.sweep";
 struct HubAnswer : lapor::Reply {
   http::Incoming raw;
 };
-
-// A query value, percent-encoded (everything but the unreserved characters).
-std::string url_encode(const std::string& s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
 
 }  // namespace
 
@@ -220,9 +216,8 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   // The hub decided: ok, or a refusal that sending again would not change.
   static bool decided(const HubAnswer& h) {
-    return h.answered ||
-           (!h.raw.ec && h.raw.status >= 400 && h.raw.status < 500 && h.raw.status != 401 &&
-            h.raw.status != 403 && h.raw.status != 408 && h.raw.status != 429);
+    return h.answered || (!h.raw.ec && h.raw.status >= 400 &&
+                          delivery_outcome(h.raw.status) == DeliveryOutcome::rejected);
   }
 
   // An attachment's bytes, when its uri is http(s) and it fits; nullopt otherwise (it then goes
@@ -252,7 +247,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   // Looks a report up by ext_id. nid, "" when the hub has none, nullopt when it did not answer.
   awaitable<std::optional<std::string>> lookup(const std::string& complaint_id, HubAnswer& h) {
-    http::Outgoing out = get("lookup", F("ext_id") + "=" + url_encode(complaint_id));
+    http::Outgoing out = get("lookup", F("ext_id") + "=" + percent_encode(complaint_id));
     h = co_await call(push_conn, "lookup", out);
     if (!h.answered) co_return std::nullopt;
     co_return h.ok ? text_of(h.doc, F("nid")) : std::string();
@@ -537,8 +532,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     }
     auto text = json::stringify(topics);
     const TimeMs now = clock();
-    auto work = std::make_shared<CommitQueue::Work>(
-        [text, now](Ledger& l) { l.store().set_cursor(kTopicsCursor, text, now); });
+    auto work = std::make_shared<CommitQueue::Work>([text, now](Ledger& l) {
+      l.store().set_cursor(kTopicsCursor, cursor_text(kTopicsFormat, text), now);
+    });
     errc e = co_await commit(work);
     if (e == errc::ok)
       log::info("lapor.topics_cached", {{"topics", static_cast<std::int64_t>(topics.Size())}});
@@ -554,8 +550,10 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     auto self = shared_from_this();
     std::string cursor, sweep_after;
     auto read = [&] {
-      cursor = reader.cursor(kNotificationsCursor);
-      sweep_after = reader.cursor(kSweepCursor);
+      cursor = cursor_body(reader.cursor(kNotificationsCursor), Ledger::kUplinkCursorFormat,
+                           kNotificationsCursor);
+      sweep_after =
+          cursor_body(reader.cursor(kSweepCursor), Ledger::kUplinkCursorFormat, kSweepCursor);
     };
     if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     if (cursor.empty()) cursor = "0";
@@ -567,7 +565,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       }
       HubAnswer failure;
       bool failed = false, busy = false;
-      http::Outgoing out = get("notifications", F("since") + "=" + url_encode(cursor));
+      http::Outgoing out = get("notifications", F("since") + "=" + percent_encode(cursor));
       HubAnswer page = co_await call(pull_conn, "notifications", out);
       auto notes = lapor::read_notifications(L, page, std::atoll(cursor.c_str()));
       if (!notes) {

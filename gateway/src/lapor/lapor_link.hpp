@@ -49,6 +49,7 @@ class LaporLink final : public Uplink {
   const UplinkStatus& status() const override;
 
   static constexpr const char* kTopicsCursor = "lapor.topics";
+  static constexpr int kTopicsFormat = 1;  // the topic tree as a JSON array, behind "v1:"
 
  private:
   struct Impl;

@@ -496,7 +496,7 @@ int Ledger::merge_from_parent(std::vector<Event> events, const std::string& curs
     store_merged(e, now);
     ++fresh;
   }
-  store_.set_cursor(cursor_name, cursor_value, now);
+  store_.set_cursor(cursor_name, cursor_text(kUplinkCursorFormat, cursor_value), now);
   return fresh;
 }
 

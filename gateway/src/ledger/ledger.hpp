@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/directory.hpp"
+#include "simpul/cursor.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"
@@ -129,7 +130,9 @@ class Ledger {
   std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
                                              TimeMs now);
   // Events from the parent's changes feed (trusted: the parent decides) and the feed's cursor
-  // (`cursor_name`), in the caller's transaction. Returns how many events were new.
+  // (`cursor_name`), in the caller's transaction. Returns how many events were new. The cursor
+  // is stored as format kUplinkCursorFormat: the peer's position text, as the peer gave it.
+  static constexpr int kUplinkCursorFormat = 1;
   int merge_from_parent(std::vector<Event> events, const std::string& cursor, TimeMs now,
                         const std::string& cursor_name = "upstream.changes");
   // On a child restored from a backup: its own past as the parent sent it back. Each event is

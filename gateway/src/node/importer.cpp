@@ -13,14 +13,17 @@
 #include <thread>
 #include <vector>
 
-#include "connectors/intake.hpp"
-#include "connectors/registry.hpp"
 #include "core/crypto.hpp"
+#include "intake/intake.hpp"
+#include "intake/registry.hpp"
 #include "node/store_setup.hpp"
+#include "simpul/cursor.hpp"
 #include "store/store.hpp"
 
 namespace simpul {
 namespace {
+
+constexpr int kCheckpointFormat = 1;  // an import checkpoint: "<byte offset>:<line>"
 
 // A file is identified by its size and the hash of its first 64 KiB: the same export renamed
 // resumes, a different one starts over.
@@ -158,7 +161,9 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
   const std::string checkpoint = "import." + opt.connector_id + "." + file_identity(opt.file);
   std::int64_t offset = 0, line = 0;
   if (!opt.dry_run && !opt.restart) {
-    std::string saved = store.cursor(checkpoint);
+    // "<byte offset>:<line>" just after the last committed row; format 1 behind "v1:".
+    std::string saved =
+        cursor_body(store.cursor(checkpoint), kCheckpointFormat, "import checkpoint");
     if (!saved.empty())
       std::sscanf(saved.c_str(), "%lld:%lld", reinterpret_cast<long long*>(&offset),
                   reinterpret_cast<long long*>(&line));
@@ -287,7 +292,9 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
           // resume (RejectsFile drops entries at or after the checkpoint).
           rejects.write(bad);
           store.set_cursor(checkpoint,
-                           std::to_string(b.end_offset) + ":" + std::to_string(b.end_line), now);
+                           cursor_text(kCheckpointFormat, std::to_string(b.end_offset) + ":" +
+                                                              std::to_string(b.end_line)),
+                           now);
           store.commit();
         }
       } catch (...) {

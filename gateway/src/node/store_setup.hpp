@@ -9,8 +9,8 @@
 #include <memory>
 #include <vector>
 
-#include "connectors/registry.hpp"
 #include "core/config.hpp"
+#include "intake/registry.hpp"
 #include "ledger/ledger.hpp"
 #include "store/store.hpp"
 

@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "lapor/lapor_link.hpp"
 #include "node/store_setup.hpp"
+#include "simpul/cursor.hpp"
 
 namespace simpul {
 
@@ -22,7 +23,8 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
     if (name == "topics") tree = text, from = "reference.topics";
   if (tree.empty() && std::filesystem::exists(cfg.store.path)) {
     auto store = open_node_store(cfg, StoreUse::existing);
-    tree = store->cursor(LaporLink::kTopicsCursor);
+    tree = cursor_body(store->cursor(LaporLink::kTopicsCursor), LaporLink::kTopicsFormat,
+                       LaporLink::kTopicsCursor);
     from = "the hub's tree cached in " + cfg.store.path;
   }
   if (tree.empty()) {

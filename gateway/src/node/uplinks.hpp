@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "connectors/registry.hpp"
 #include "core/config.hpp"
 #include "federation/upstream_link.hpp"
+#include "intake/registry.hpp"
 
 namespace boost::asio {
 class io_context;

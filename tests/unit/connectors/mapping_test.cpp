@@ -1,7 +1,7 @@
 // The declarative mapping engine against the shipped Ape Kesah mapping: records in, canonical
 // complaints and their status history out; every mapping mistake reported with its pointer.
 
-#include "connectors/mapping.hpp"
+#include "intake/mapping.hpp"
 
 #include <doctest/doctest.h>
 

@@ -2,7 +2,7 @@
 // (wrong type, missing key), secrets must resolve and inbound types need a mapping. Every
 // problem names the config file and the pointer.
 
-#include "connectors/registry.hpp"
+#include "intake/registry.hpp"
 
 #include <doctest/doctest.h>
 

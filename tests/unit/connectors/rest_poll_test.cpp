@@ -1,4 +1,4 @@
-// rest_poll's cursor against a scripted app (a fake host, no sockets): records sharing one
+// rest_poll's cursor against a scripted app (a scripted context, no sockets): records sharing one
 // updated_at across page boundaries are all asked for, a new cycle starts overlap_s earlier,
 // requests are spaced by min_interval_ms, and an app out of order or unreachable is refused.
 
@@ -11,11 +11,11 @@
 
 using namespace simpul;
 
-#include "support/scripted_host.hpp"
+#include "support/scripted_context.hpp"
 
 namespace {
 
-using test::ScriptedHost;
+using test::ScriptedContext;
 
 FetchResponse page(const std::vector<std::pair<int, std::string>>& records) {
   FetchResponse r;
@@ -28,7 +28,7 @@ FetchResponse page(const std::vector<std::pair<int, std::string>>& records) {
   return r;
 }
 
-std::unique_ptr<Connector> make(ScriptedHost& host) {
+std::unique_ptr<Connector> make(ScriptedContext& host) {
   auto doc =
       json::parse(R"({"url": "http://app/api/aduan", "updated_at": "/updated_at", "page_size": 2,
                              "overlap_s": 60, "min_interval_ms": 500})");
@@ -50,7 +50,7 @@ Result<InboundBatch> poll(Connector& c, const std::string& cursor) {
 TEST_CASE(
     "rest_poll: records sharing one updated_at across pages are all asked for - the next cycle "
     "overlaps") {
-  ScriptedHost host;
+  ScriptedContext host;
   auto c = make(host);
   const std::string t = "2026-11-20T01:00:00.000Z";
   host.answers = {page({{1, t}, {2, t}}), page({{3, t}, {4, t}}), page({{5, t}}), page({})};
@@ -83,10 +83,10 @@ TEST_CASE(
 TEST_CASE(
     "rest_poll: an unordered page - a missing change time - an unreachable app are refused without "
     "moving on") {
-  ScriptedHost host;
+  ScriptedContext host;
   auto c = make(host);
-  FetchResponse down;
-  down.error = "connection: Connection refused";
+  Result<FetchResponse> down =
+      make_problem(errc::unavailable, "", "connect", "connection: Connection refused");
   FetchResponse auth;
   auth.status = 401;
   host.answers = {page({{1, "2026-11-20T02:00:00Z"}, {2, "2026-11-20T01:00:00Z"}}),
@@ -101,4 +101,28 @@ TEST_CASE(
   CHECK(rule() == "connect");
   CHECK(rule() == "credential");
   CHECK(c->health().state == ConnectorHealth::failing);
+}
+
+TEST_CASE("rest_poll: a cursor in a newer format is refused - never a poll from the start") {
+  ScriptedContext host;
+  auto c = make(host);
+  auto r = poll(*c, "v2:1763600000000:0:n");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().rule == "cursor-format");
+  CHECK(r.error().detail.find("v2") != std::string::npos);
+  CHECK(host.urls.empty());  // nothing was asked of the app
+  CHECK(c->health().state == ConnectorHealth::failing);
+}
+
+TEST_CASE("rest_poll: a cursor stored before formats were numbered goes on where it was") {
+  ScriptedContext host;
+  auto c = make(host);
+  const std::string t = "2026-11-20T01:00:00.000Z";
+  const TimeMs at = *parse_timestamp(t, Zone{0, "UTC"});
+  host.answers = {page({{5, t}})};
+  auto r = poll(*c, std::to_string(at) + ":4:c");  // format 0: no "v1:"
+  REQUIRE(r.has_value());
+  CHECK(host.urls.back() ==
+        "http://app/api/aduan?limit=2&offset=4&updated_since=2026-11-20T01%3A00%3A00.000Z");
+  CHECK(r->cursor.rfind("v1:", 0) == 0);  // and is written back in the current format
 }

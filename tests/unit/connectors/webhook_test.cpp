@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "core/json.hpp"
+#include "simpul/signing.hpp"
 #include "webhook/webhook_connector.hpp"
 
 using namespace simpul;
@@ -24,7 +25,7 @@ std::unique_ptr<Connector> make(const std::string& settings = R"({"secret": "env
 Result<InboundBatch> deliver(Connector& c, const std::string& body, TimeMs sent_at = kNow,
                              std::string signature = "", TimeMs now = kNow) {
   std::string ts = std::to_string(sent_at / 1000);
-  if (signature.empty()) signature = connectors::webhook_signature(kSecret, ts, body);
+  if (signature.empty()) signature = webhook_signature(kSecret, ts, body);
   WebhookRequest req;
   req.headers = {{"x-simpul-timestamp", ts}, {"x-simpul-signature", signature}};
   req.body = body;
@@ -59,10 +60,9 @@ TEST_CASE("webhook: bad signatures - stale or future timestamps - missing header
   CHECK(rule(deliver(*c, body, kNow, "sha256=" + std::string(64, '0'))) == "signature");
   // Signed for another body: one changed byte.
   std::string ts = std::to_string(kNow / 1000);
-  CHECK(rule(deliver(*c, body, kNow, connectors::webhook_signature(kSecret, ts, R"({"id": 2})"))) ==
+  CHECK(rule(deliver(*c, body, kNow, webhook_signature(kSecret, ts, R"({"id": 2})"))) ==
         "signature");
-  CHECK(rule(deliver(*c, body, kNow,
-                     connectors::webhook_signature("another-secret-0123", ts, body))) ==
+  CHECK(rule(deliver(*c, body, kNow, webhook_signature("another-secret-0123", ts, body))) ==
         "signature");
   CHECK(c->health().state == ConnectorHealth::degraded);
   CHECK(rule(deliver(*c, body, kNow - 301'000)) == "timestamp");

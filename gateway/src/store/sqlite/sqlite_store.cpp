@@ -13,6 +13,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/resources.hpp"
+#include "simpul/cursor.hpp"
 #include "store/sqlite/packing.hpp"
 
 namespace simpul {
@@ -633,6 +634,8 @@ Outbox::LinkBacklog SqliteStore::backlog(const std::string& destination) {
 }
 
 namespace {
+// A child's acknowledged feed position: format 1 is the outbox id behind "v1:".
+constexpr int kAckedFormat = 1;
 std::string ack_cursor_name(const std::string& child) { return "feed." + child + ".acked"; }
 }  // namespace
 
@@ -641,7 +644,8 @@ Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
   auto c = prepare("SELECT value, updated_at FROM cursors WHERE name = ?");
   c.bind(1, ack_cursor_name(child));
   if (c.step()) {
-    b.acked = std::strtoll(c.text(0).c_str(), nullptr, 10);
+    b.acked = std::strtoll(cursor_body(c.text(0), kAckedFormat, ack_cursor_name(child)).c_str(),
+                           nullptr, 10);
     b.acked_at = c.i64(1);
   }
   auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE destination = ? AND id > ?");
@@ -655,9 +659,9 @@ Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
 
 int SqliteStore::feed_acked(const std::string& child, std::int64_t position, TimeMs now) {
   const std::string name = ack_cursor_name(child);
-  std::string current = cursor(name);
+  std::string current = cursor_body(cursor(name), kAckedFormat, name);
   if (!current.empty() && std::strtoll(current.c_str(), nullptr, 10) >= position) return 0;
-  set_cursor(name, std::to_string(position), now);
+  set_cursor(name, cursor_text(kAckedFormat, std::to_string(position)), now);
   prepare(
       "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE destination = ?1 AND id <= ?2 "
       "AND created_at < ?3 ORDER BY id LIMIT ?4)")

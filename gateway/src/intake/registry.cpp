@@ -1,44 +1,15 @@
-#include "connectors/registry.hpp"
+#include "intake/registry.hpp"
 
 #include "core/json.hpp"
 #include "core/schema.hpp"
 
 namespace simpul {
 
-std::string_view to_string(ConnectorHealth h) noexcept {
-  switch (h) {
-    case ConnectorHealth::ok:
-      return "ok";
-    case ConnectorHealth::degraded:
-      return "degraded";
-    case ConnectorHealth::failing:
-      return "failing";
-  }
-  return "failing";
-}
-
 const ConnectorFactory* find_connector_type(std::string_view type) {
   for (const auto& f : builtin_connectors())
     if (f.type == type) return &f;
   return nullptr;
 }
-
-namespace {
-std::string header_of(const HeaderList& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k.size() != name.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < k.size() && same; ++i)
-      same = std::tolower(static_cast<unsigned char>(k[i])) ==
-             std::tolower(static_cast<unsigned char>(name[i]));
-    if (same) return v;
-  }
-  return "";
-}
-}  // namespace
-
-std::string FetchResponse::header(std::string_view name) const { return header_of(headers, name); }
-std::string WebhookRequest::header(std::string_view name) const { return header_of(headers, name); }
 
 std::vector<ConnectorSlot> build_connectors(const Config& cfg) {
   std::vector<ConnectorSlot> out;

@@ -1,4 +1,4 @@
-#include "connectors/intake.hpp"
+#include "intake/intake.hpp"
 
 #include "core/json.hpp"
 #include "core/uuid.hpp"

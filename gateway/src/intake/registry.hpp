@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "connectors/mapping.hpp"
 #include "core/config.hpp"
+#include "intake/mapping.hpp"
 #include "ledger/ledger.hpp"
 #include "simpul/connector.hpp"
 

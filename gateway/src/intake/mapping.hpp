@@ -111,11 +111,4 @@ class Mapping {
   std::map<std::string, std::string> outbound_;
 };
 
-// A wall-clock time written as `format` says (%Y %m %d %H %M %S and literal characters), in a
-// zone `zone_minutes` east of UTC. nullopt when the text does not match or is no real time.
-std::optional<TimeMs> parse_formatted_time(const std::string& value, const std::string& format,
-                                           int zone_minutes);
-// Whether `format` uses only the conversions parse_formatted_time understands.
-bool valid_time_format(const std::string& format);
-
 }  // namespace simpul

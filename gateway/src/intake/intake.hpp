@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "connectors/mapping.hpp"
 #include "core/normalize.hpp"
+#include "intake/mapping.hpp"
 #include "ledger/ledger.hpp"
 
 namespace simpul {

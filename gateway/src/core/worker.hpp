@@ -1,0 +1,36 @@
+#pragma once
+// One thread that runs jobs in the order given: where a connector's blocking calls (a database
+// driver, a file) go so that the io thread never waits for them. Started at the first job;
+// stop() lets the running job finish, drops the ones not started, and joins.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace simpul {
+
+class WorkerThread {
+ public:
+  WorkerThread() = default;
+  WorkerThread(const WorkerThread&) = delete;
+  WorkerThread& operator=(const WorkerThread&) = delete;
+  ~WorkerThread() { stop(); }
+
+  // False once stopped (the job is dropped).
+  bool submit(std::function<void()> job);
+  void stop();
+  std::size_t pending() const;
+
+ private:
+  void run();
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace simpul
