@@ -32,6 +32,7 @@
 #include "http/client.hpp"
 #include "lapor/simulator.hpp"
 #include "node/node.hpp"
+#include "node/uplinks.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
   };
   const std::string common =
       R"("auth": {"admin_token": "env:BENCH_ADMIN"}, "log": {"level": "error"}, "http": {"listen": "127.0.0.1:0"},)";
-  Config kepri_cfg = load_config(write(
+  Config kepri_cfg = load_node_config(write(
       "kepri.json",
       R"({"node": {"id": "provinsi-kepri", "tier": "provinsi", "region": "21", "timezone": "WIB"},
     "store": {"path": ")" +
@@ -186,7 +187,7 @@ int main(int argc, char** argv) {
     setenv("BENCH_BATAM_TOKEN",
            s.create_token("batam", "node", "kota-batam", system_now_ms()).secret.c_str(), 1);
   }
-  Config batam_cfg = load_config(write(
+  Config batam_cfg = load_node_config(write(
       "batam.json",
       R"({"node": {"id": "kota-batam", "tier": "kabkota", "region": "21.71", "timezone": "WIB"},
     "store": {"path": ")" +

@@ -1,6 +1,7 @@
 // Config files: any bytes as a node's config (JSON with comments, schema, every cross-field
-// check, connector settings against their type's schema, mappings named by path). A ConfigError
-// naming a pointer, or a config, never a crash. Secrets are read from the environment only here
+// check, the lapor dialect's section, connector settings against their type's schema, mappings
+// named by path). A ConfigError naming a pointer, or a config, never a crash. Secrets are read from
+// the environment only here
 // ("env:" names that are not set are errors like any other).
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include "core/config.hpp"
 #include "fuzz_support.hpp"
 #include "intake/registry.hpp"
+#include "lapor/lapor_settings.hpp"
 
 using namespace simpul;
 
@@ -16,6 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     Config cfg =
         parse_config(fuzz::as_view(data, size), "fuzz.json", SIMPUL_SOURCE_DIR "/config/demo");
+    // The lapor dialect's section, as load_node_config reads it (node/ is not in this build).
+    if (cfg.upstream.enabled && cfg.upstream.dialect == "lapor") (void)lapor::read_settings(cfg);
     (void)build_connectors(cfg);
   } catch (const ConfigError&) {
   }

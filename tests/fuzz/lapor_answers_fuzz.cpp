@@ -38,7 +38,7 @@ Status after(Status s, EventKind k) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto& L = fuzz::node().cfg.upstream.lapor;
+  static const lapor::Settings L = lapor::read_settings(fuzz::node().cfg);
   auto parts = fuzz::split_parts(fuzz::as_view(data, size), 3);
   const int statuses[] = {200, 200, 401, 429, 500};
   auto detail = lapor::read_reply(L, "detail", statuses[size % 5], parts[0]);

@@ -12,6 +12,7 @@
 
 #include "core/json.hpp"
 #include "http/multipart.hpp"
+#include "lapor/lapor_settings.hpp"
 #include "support/lapor_sim_support.hpp"
 #include "support/test_support.hpp"
 
@@ -346,10 +347,11 @@ TEST_CASE("lapor dialect: config names what is wrong") {
                                R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
       "dialect": "lapor", "credential": "env:X", "lapor": {"client_id": "k", "fields": {"topic": "kategori_id"},
       "success": {"create": 1}, "status_codes": {"3": "closed"}}},)");
-  CHECK(cfg.upstream.lapor.field("topic") == "kategori_id");
-  CHECK(cfg.upstream.lapor.field("subject") == "subject");  // the rest keep their defaults
-  CHECK(cfg.upstream.lapor.success.at("create") == 1);
-  CHECK(cfg.upstream.lapor.status_codes.size() == 1);  // an operator's table replaces the default
+  const lapor::Settings L = lapor::read_settings(cfg);
+  CHECK(L.field("topic") == "kategori_id");
+  CHECK(L.field("subject") == "subject");  // the rest keep their defaults
+  CHECK(L.success.at("create") == 1);
+  CHECK(L.status_codes.size() == 1);  // an operator's table replaces the default
 }
 
 TEST_CASE(

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "node/uplinks.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -53,7 +54,7 @@ std::string config_json(const TempDir& dir, const std::string& node_id,
 
 Config test_config(const TempDir& dir, const std::string& node_id) {
   setenv("SIMPUL_TEST_ADMIN", kAdminToken, 1);
-  return parse_config(config_json(dir, node_id), dir.file("config.json"), dir.path());
+  return parse_node_config(config_json(dir, node_id), dir.file("config.json"), dir.path());
 }
 
 Config node_config(const TempDir& dir, const std::string& node_id, const std::string& extra) {
@@ -61,7 +62,7 @@ Config node_config(const TempDir& dir, const std::string& node_id, const std::st
   std::string text = config_json(dir, node_id);
   text.replace(text.find("\"log\""), 0, extra);
   std::ofstream(dir.file(node_id + ".json")) << text;  // for CLI commands run against it
-  return parse_config(text, dir.file(node_id + ".json"), dir.path());
+  return parse_node_config(text, dir.file(node_id + ".json"), dir.path());
 }
 
 RawDb::RawDb(const std::string& path) {
@@ -82,7 +83,7 @@ Config province_config(const TempDir& dir) {
     )");
   text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
   text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
-  return parse_config(text, dir.file("province.json"), dir.path());
+  return parse_node_config(text, dir.file("province.json"), dir.path());
 }
 
 std::string upstream_member(const TestNode& parent, const std::string& settings) {

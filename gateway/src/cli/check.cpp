@@ -16,7 +16,7 @@ void add_check(CLI::App& app, Commands& out) {
   config_option(check, config);
   out.push_back(
       {check, [config] {
-         Config cfg = load_config(*config);
+         Config cfg = load_node_config(*config);
          resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
          if (cfg.upstream.enabled)
            resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");

@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "core/resources.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -58,7 +59,7 @@ void add_connector(CLI::App& app, Commands& out) {
   config_option(test, config);
   test->add_option("id", *id, "The connector's id")->required();
   out.push_back({test, [config, id] {
-                   Config cfg = load_config(*config);
+                   Config cfg = load_node_config(*config);
                    CommitQueue writer(open_node_store(cfg, StoreUse::admin), ledger_rules(cfg), 1);
                    auto reader = open_node_store(cfg, StoreUse::existing);
                    auto r = test_connector(cfg, *id, 15'000, *reader, writer);

@@ -4,6 +4,7 @@
 
 #include "cli/command.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -15,7 +16,7 @@ void add_db(CLI::App& app, Commands& out) {
   auto* migrate = db->add_subcommand("migrate", "Apply pending migrations");
   config_option(migrate, migrate_config);
   out.push_back({migrate, [migrate_config] {
-                   Config cfg = load_config(*migrate_config);
+                   Config cfg = load_node_config(*migrate_config);
                    auto store = open_node_store(cfg, StoreUse::schema);
                    int before = store->schema_version();
                    store->migrate();
@@ -29,7 +30,7 @@ void add_db(CLI::App& app, Commands& out) {
   config_option(backup, backup_config);
   backup->add_option("file", *file, "Destination file")->required();
   out.push_back({backup, [backup_config, file] {
-                   Config cfg = load_config(*backup_config);
+                   Config cfg = load_node_config(*backup_config);
                    auto store = open_node_store(cfg, StoreUse::existing);
                    store->backup_to(*file);
                    std::printf("backed up %s to %s\n", cfg.store.path.c_str(), file->c_str());

@@ -28,6 +28,7 @@
 #include "http/client.hpp"
 #include "lapor/simulator.hpp"
 #include "node/node.hpp"
+#include "node/uplinks.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -112,7 +113,7 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   std::map<std::string, DemoNode> nodes;
   std::string data_dir;
   for (const char* id : ids) {
-    Config cfg = load_config(config_dir + "/" + id + ".json");
+    Config cfg = load_node_config(config_dir + "/" + id + ".json");
     cfg.http.port = 0;  // free ports: the demo never collides with a node already running
     nodes[id].cfg = std::move(cfg);
     data_dir = std::filesystem::path(nodes[id].cfg.store.path).parent_path().string();

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -16,7 +17,7 @@ void add_dlq(CLI::App& app, Commands& out) {
   auto* list = dlq->add_subcommand("list", "List dead letters");
   config_option(list, list_config);
   out.push_back({list, [list_config] {
-                   Config cfg = load_config(*list_config);
+                   Config cfg = load_node_config(*list_config);
                    auto store = open_node_store(cfg, StoreUse::existing);
                    auto rows = store->dead_letters(1000);
                    if (rows.empty()) std::printf("no dead letters\n");
@@ -37,7 +38,7 @@ void add_dlq(CLI::App& app, Commands& out) {
     config_option(sub, config);
     sub->add_option("id", *id, "Dead letter id (from dlq list)")->required();
     out.push_back({sub, [config, id, retry] {
-                     Config cfg = load_config(*config);
+                     Config cfg = load_node_config(*config);
                      auto store = open_node_store(cfg, StoreUse::existing);
                      auto now = system_now_ms();
                      store->begin();

@@ -7,6 +7,7 @@
 
 #include "cli/command.hpp"
 #include "node/importer.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -28,7 +29,7 @@ void add_import(CLI::App& app, Commands& out) {
                      "Where rejected rows are listed (default FILE.rejects.csv)");
   out.push_back(
       {import, [o] {
-         Config cfg = load_config(*o->config);
+         Config cfg = load_node_config(*o->config);
          ImportOptions& opt = o->opt;
          opt.progress_bar = isatty(2);
          opt.progress = [](const std::string& text) { std::fputs(text.c_str(), stderr); };
@@ -68,7 +69,7 @@ void add_renormalize(CLI::App& app, Commands& out) {
       ->required();
   renormalize->add_flag("--dry-run", o->dry_run, "Print what would change; store nothing");
   out.push_back({renormalize, [o] {
-                   Config cfg = load_config(*o->config);
+                   Config cfg = load_node_config(*o->config);
                    auto r = run_renormalize(
                        cfg, o->connector, o->dry_run,
                        [](const std::string& line) { std::printf("%s\n", line.c_str()); });

@@ -6,6 +6,7 @@
 #include "core/uuid.hpp"
 #include "ledger/ledger.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -64,7 +65,7 @@ void add_link(CLI::App& app, Commands& out) {
   config_option(sub, o->config);
   sub->add_option("complaint", o->complaint, "The complaint's id in Simpul")->required();
   sub->add_option("ref", o->ref, "system:id, e.g. lapor:4000123")->required();
-  out.push_back({sub, [o] { return link(load_config(*o->config), o->complaint, o->ref); }});
+  out.push_back({sub, [o] { return link(load_node_config(*o->config), o->complaint, o->ref); }});
 }
 
 }  // namespace simpul::cli

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "node/node.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -23,7 +24,7 @@ void add_serve(CLI::App& app, Commands& out) {
       "--new-store", o->new_store,
       "Begin an empty store even where this node had a database (it was lost and is not restored)");
   out.push_back({serve, [o] {
-                   Config cfg = load_config(*o->config);
+                   Config cfg = load_node_config(*o->config);
                    cfg.store.new_store = o->new_store;
                    Node node(cfg);
                    node.start();

@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "core/json.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 #include "simpul/cursor.hpp"
 
 namespace simpul::cli {
@@ -108,7 +109,7 @@ void add_status(CLI::App& app, Commands& out) {
       "status",
       "Show the store and each federation link: queue, lag, last error, breaker, dead letters");
   config_option(status_cmd, config);
-  out.push_back({status_cmd, [config] { return status(load_config(*config)); }});
+  out.push_back({status_cmd, [config] { return status(load_node_config(*config)); }});
 }
 
 }  // namespace simpul::cli

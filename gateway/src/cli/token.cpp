@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "node/store_setup.hpp"
+#include "node/uplinks.hpp"
 
 namespace simpul::cli {
 
@@ -48,7 +49,7 @@ void add_token(CLI::App& app, Commands& out) {
                      "Child node this credential identifies (scope node by default)");
   out.push_back(
       {create, [c] {
-         Config cfg = load_config(*c->config);
+         Config cfg = load_node_config(*c->config);
          if (!c->node.empty() && c->scopes_opt->count() == 0) c->scopes = "node";
          if (!valid_scopes(c->scopes)) {
            std::fprintf(stderr,
@@ -83,7 +84,7 @@ void add_token(CLI::App& app, Commands& out) {
   config_option(revoke, revoke_config);
   revoke->add_option("id", *id, "Token id")->required();
   out.push_back({revoke, [revoke_config, id] {
-                   Config cfg = load_config(*revoke_config);
+                   Config cfg = load_node_config(*revoke_config);
                    auto store = open_node_store(cfg, StoreUse::admin);
                    auto now = system_now_ms();
                    store->begin();
@@ -102,7 +103,7 @@ void add_token(CLI::App& app, Commands& out) {
   auto* list = token->add_subcommand("list", "List tokens (never their secrets)");
   config_option(list, list_config);
   out.push_back({list, [list_config] {
-                   Config cfg = load_config(*list_config);
+                   Config cfg = load_node_config(*list_config);
                    auto store = open_node_store(cfg, StoreUse::admin);
                    std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE",
                                "STATE");

@@ -18,9 +18,8 @@ struct NodeConnectorContext::State {
   WorkerThread worker;
 };
 
-NodeConnectorContext::NodeConnectorContext(asio::io_context& ioc, std::string id,
-                                           Metrics& metrics, std::function<TimeMs()> clock,
-                                           Fetcher fetcher)
+NodeConnectorContext::NodeConnectorContext(asio::io_context& ioc, std::string id, Metrics& metrics,
+                                           std::function<TimeMs()> clock, Fetcher fetcher)
     : ioc_(ioc),
       id_(std::move(id)),
       metrics_(metrics),

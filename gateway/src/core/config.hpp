@@ -75,30 +75,11 @@ struct Config {
     int poll_wait_s = 25;            // long-poll wait on the changes feed
     int timeout_ms = 10'000;         // per request, on top of the long-poll wait
     int max_backoff_ms = 30'000;     // cap of the retry backoff (full jitter below it)
-    std::string dialect = "simpul";  // "simpul" (a parent Simpul node) or "lapor" (docs/lapor.md)
-    // Dialect `lapor`: the national hub's surface. Every name is config so an operator can follow
-    // the live API without a rebuild; the defaults are what `simpul lapor-sim` speaks.
-    struct Lapor {
-      std::string client_id;               // who asks for a KEYTOKEN (the secret is `credential`)
-      std::string source = "simpul";       // the channel name sent with every report and claim
-      int poll_interval_ms = 5'000;        // notifications
-      int sweep_interval_s = 300;          // re-read the detail of open linked reports
-      int sweep_batch = 50;                // reports per sweep step
-      int topics_refresh_s = 86'400;       // the topic tree
-      int max_attachment_bytes = 5 << 20;  // larger files are sent as links in the content
-      std::string default_topic = "0";     // topik_nid when the record has no topic id
-      int expired_status = -1;             // the `status` value meaning "KEYTOKEN expired"
-      // endpoint name -> path: token create detail lookup claims claim notifications topics
-      std::map<std::string, std::string> endpoints;
-      // role -> the hub's field name (request and answer fields; docs/lapor.md lists the roles)
-      std::map<std::string, std::string> fields;
-      // endpoint name -> the `status` value that means success there
-      std::map<std::string, int> success;
-      // the hub's status code -> canonical status
-      std::map<std::string, Status> status_codes;
-      const std::string& endpoint(const std::string& name) const { return endpoints.at(name); }
-      const std::string& field(const std::string& role) const { return fields.at(role); }
-    } lapor;
+    std::string dialect = "simpul";  // one of node/uplinks.cpp's list: simpul, lapor
+    // The dialect's own section, `upstream.<dialect>`, as JSON text ("" when the file has none);
+    // the dialect reads it (lapor/lapor_settings.hpp), checked when the node config is loaded
+    // (node/uplinks.hpp, load_node_config).
+    std::string dialect_section;
   } upstream;
 
   // Connector instances (docs/connectors.md), in file order. Settings are checked against the

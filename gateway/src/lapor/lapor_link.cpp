@@ -48,7 +48,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       : ioc(ioc),
         supervisor(supervisor),
         cfg(cfg),
-        L(cfg.upstream.lapor),
+        L(lapor::read_settings(cfg)),
         secret(std::move(secret)),
         reader(reader),
         writer(writer),
@@ -64,7 +64,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   asio::io_context& ioc;
   Supervisor& supervisor;
   const Config& cfg;
-  const Config::Upstream::Lapor& L;
+  const lapor::Settings L;
   std::string secret;
   Store& reader;
   CommitQueue& writer;

@@ -1,7 +1,8 @@
 #pragma once
 // The link to the national hub SP4N-LAPOR! (upstream dialect `lapor`, docs/lapor.md). Endpoint
-// paths, field names, success flags and the status-code table come from config
-// (Config::Upstream::Lapor), so an operator can follow the live API without a rebuild.
+// paths, field names, success flags and the status-code table come from the dialect's section
+// of the config (`upstream.lapor`, lapor/lapor_settings.hpp), so an operator can follow the live
+// API without a rebuild.
 //
 //   token: a KEYTOKEN from the token endpoint (client id + the `credential` secret), sent as a
 //          header on every call; an answer with the expired status (-1) or a 401 gets a new token

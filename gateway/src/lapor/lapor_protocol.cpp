@@ -47,7 +47,7 @@ TimeMs hub_time(const std::string& text, TimeMs fallback) {
   return t ? *t : fallback;
 }
 
-Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status,
+Reply read_reply(const Settings& L, const std::string& endpoint, int http_status,
                  std::string_view body) {
   Reply h;
   auto doc = json::parse(body);
@@ -66,7 +66,7 @@ Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, 
   return h;
 }
 
-std::optional<Notifications> read_notifications(const Config::Upstream::Lapor& L, const Reply& page,
+std::optional<Notifications> read_notifications(const Settings& L, const Reply& page,
                                                 std::int64_t cursor) {
   const std::string data = L.field("data");
   if (!page.ok || !page.doc.IsObject()) return std::nullopt;
@@ -87,7 +87,7 @@ std::optional<Notifications> read_notifications(const Config::Upstream::Lapor& L
   return n;
 }
 
-std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node,
+std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
                               const std::string& nid, const LocalState& local, const Reply& detail,
                               const Reply* claims, TimeMs now) {
   std::vector<Event> out;

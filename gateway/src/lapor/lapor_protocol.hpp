@@ -2,7 +2,7 @@
 // The reading of SP4N-LAPOR! answers (upstream dialect `lapor`), apart from any I/O so that it
 // can be tested and fuzzed on its own: what an answer means (decided, success, the hub's error),
 // which reports a notifications page names, and which events a report's detail and claims make
-// here. Field names, success flags and status codes come from Config::Upstream::Lapor.
+// here. Field names, success flags and status codes come from Settings (lapor_settings.hpp).
 
 #include <rapidjson/document.h>
 
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.hpp"
+#include "lapor/lapor_settings.hpp"
 #include "simpul/model.hpp"
 
 namespace simpul::lapor {
@@ -35,7 +35,7 @@ struct Reply {
   bool token_expired = false;  // 401, or the configured "KEYTOKEN expired" status
   std::string error;           // when not ok: "http N" and the hub's error text (at most 200 bytes)
 };
-Reply read_reply(const Config::Upstream::Lapor& L, const std::string& endpoint, int http_status,
+Reply read_reply(const Settings& L, const std::string& endpoint, int http_status,
                  std::string_view body);
 
 // The reports a notifications page names (each once, in order) and the highest notification id
@@ -44,7 +44,7 @@ struct Notifications {
   std::vector<std::string> nids;
   std::int64_t last = 0;
 };
-std::optional<Notifications> read_notifications(const Config::Upstream::Lapor& L, const Reply& page,
+std::optional<Notifications> read_notifications(const Settings& L, const Reply& page,
                                                 std::int64_t cursor);
 
 // What this node knows of a linked complaint.
@@ -59,7 +59,7 @@ struct LocalState {
 // verified, disposed, responded (claims not from our own source), progressed, closed, each
 // only where the state machine allows, with ids that are stable for the same hub facts.
 // Origin and first hop: `hub_node`. An unknown hub status code yields nothing (logged).
-std::vector<Event> hub_events(const Config::Upstream::Lapor& L, const std::string& hub_node,
+std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
                               const std::string& nid, const LocalState& local, const Reply& detail,
                               const Reply* claims, TimeMs now);
 

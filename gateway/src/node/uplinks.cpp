@@ -6,6 +6,7 @@
 
 #include "core/json.hpp"
 #include "lapor/lapor_link.hpp"
+#include "lapor/lapor_settings.hpp"
 #include "node/store_setup.hpp"
 #include "simpul/cursor.hpp"
 
@@ -61,14 +62,38 @@ std::unique_ptr<Uplink> make_lapor(UplinkContext& c) {
                                      c.writer, c.clock);
 }
 
+// Dialect simpul has no section of its own: everything it needs is in `upstream`.
+void no_section(const Config& cfg) {
+  if (!cfg.upstream.dialect_section.empty())
+    throw ConfigError(cfg.file, "/upstream/" + cfg.upstream.dialect,
+                      "dialect " + cfg.upstream.dialect + " takes no block of its own");
+}
+
+void lapor_section(const Config& cfg) { (void)lapor::read_settings(cfg); }
+
 }  // namespace
 
 const std::vector<UplinkDialect>& uplink_dialects() {
   static const std::vector<UplinkDialect> kDialects = {
-      {"simpul", "a parent Simpul node (docs/federation.md)", make_simpul, no_checks},
-      {"lapor", "the national hub SP4N-LAPOR! (docs/lapor.md)", make_lapor, check_topics},
+      {"simpul", "a parent Simpul node (docs/federation.md)", no_section, make_simpul, no_checks},
+      {"lapor", "the national hub SP4N-LAPOR! (docs/lapor.md)", lapor_section, make_lapor,
+       check_topics},
   };
   return kDialects;
+}
+
+namespace {
+Config with_dialect_checked(Config cfg) {
+  if (cfg.upstream.enabled) uplink_dialect(cfg).check_section(cfg);
+  return cfg;
+}
+}  // namespace
+
+Config load_node_config(const std::string& path) { return with_dialect_checked(load_config(path)); }
+
+Config parse_node_config(std::string_view text, const std::string& file,
+                         const std::string& base_dir) {
+  return with_dialect_checked(parse_config(text, file, base_dir));
 }
 
 const UplinkDialect& uplink_dialect(const Config& cfg) {

@@ -35,8 +35,11 @@ struct UplinkContext {
 };
 
 struct UplinkDialect {
-  std::string_view name;  // the value of upstream.dialect
+  std::string_view name;  // the value of upstream.dialect; `upstream.<name>` is its section
   std::string_view summary;
+  // Reads and checks the dialect's section (Config::Upstream::dialect_section); throws
+  // ConfigError naming the pointer. Run when the node config is loaded.
+  void (*check_section)(const Config& cfg);
   std::unique_ptr<Uplink> (*make)(UplinkContext& ctx);
   // `simpul check`: what the dialect checks beyond the config (kOk, or 78 with the problems
   // printed), given the node's built connectors.
@@ -46,5 +49,11 @@ struct UplinkDialect {
 const std::vector<UplinkDialect>& uplink_dialects();
 // The configured dialect. Throws ConfigError naming /upstream/dialect when it is not listed.
 const UplinkDialect& uplink_dialect(const Config& cfg);
+
+// load_config, then the configured dialect's own section: what every command reads a node
+// config with. Throws ConfigError.
+Config load_node_config(const std::string& path);
+Config parse_node_config(std::string_view text, const std::string& file,
+                         const std::string& base_dir);
 
 }  // namespace simpul

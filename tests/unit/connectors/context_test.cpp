@@ -3,6 +3,8 @@
 // its result comes back on the io thread, an exception arrives as a problem, nothing calls the
 // connector back once the context stopped, and counters and log lines carry the instance's id.
 
+#include "connectors/context.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,7 +13,6 @@
 #include <mutex>
 #include <thread>
 
-#include "connectors/context.hpp"
 #include "core/log.hpp"
 
 using namespace simpul;
@@ -26,7 +27,8 @@ NodeConnectorContext::Fetcher no_network() {
 
 }  // namespace
 
-TEST_CASE("connector context: blocking work runs on the worker thread while the io thread goes on") {
+TEST_CASE(
+    "connector context: blocking work runs on the worker thread while the io thread goes on") {
   boost::asio::io_context ioc;
   Metrics metrics;
   NodeConnectorContext ctx(ioc, "db", metrics, system_now_ms, no_network());
@@ -63,11 +65,12 @@ TEST_CASE("connector context: an exception in blocking work arrives as a problem
   Metrics metrics;
   NodeConnectorContext ctx(ioc, "db", metrics, system_now_ms, no_network());
   std::optional<Result<std::string>> got;
-  ctx.blocking<std::string>([]() -> Result<std::string> { throw std::runtime_error("driver gone"); },
-                            [&](Result<std::string> r) {
-                              got = std::move(r);
-                              ioc.stop();
-                            });
+  ctx.blocking<std::string>(
+      []() -> Result<std::string> { throw std::runtime_error("driver gone"); },
+      [&](Result<std::string> r) {
+        got = std::move(r);
+        ioc.stop();
+      });
   ioc.run_for(std::chrono::seconds(10));
   REQUIRE(got.has_value());
   REQUIRE_FALSE(got->has_value());

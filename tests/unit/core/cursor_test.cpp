@@ -1,8 +1,8 @@
 // Persisted cursors carry their format (simpul/cursor.hpp).
 
-#include <doctest/doctest.h>
-
 #include "simpul/cursor.hpp"
+
+#include <doctest/doctest.h>
 
 using namespace simpul;
 

@@ -19,7 +19,7 @@ const char* kEvent =
   "origin":"provinsi-kepri","at":"2026-11-20T01:15:00.000Z","actor":{"role":"admin"},"kind":"verified","payload":{},
   "hops":["provinsi-kepri"]})";
 
-const Config::Upstream::Lapor& lapor_defaults() {
+const lapor::Settings& lapor_defaults() {
   static Config cfg = [] {
     setenv("SIMPUL_TEST_LAPOR_SECRET", "x", 1);
     test::TempDir dir;
@@ -27,7 +27,8 @@ const Config::Upstream::Lapor& lapor_defaults() {
                              R"("upstream": {"url": "http://127.0.0.1:9", "node": "lapor",
       "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "lapor": {"client_id": "kepri", "source": "simpul-kepri"}},)");
   }();
-  return cfg.upstream.lapor;
+  static const lapor::Settings settings = lapor::read_settings(cfg);
+  return settings;
 }
 
 }  // namespace

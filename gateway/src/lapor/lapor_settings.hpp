@@ -1,0 +1,43 @@
+#pragma once
+// The settings of dialect `lapor` (`upstream.lapor` in the node config; docs/lapor.md): the
+// national hub's surface as names, so an operator can follow the live API without a rebuild.
+// The defaults are what `simpul lapor-sim` speaks. The config file's schema checks the shape;
+// read_settings checks the names against the defaults' and fills in the rest.
+
+#include <map>
+#include <string>
+
+#include "core/config.hpp"
+#include "simpul/model.hpp"
+
+namespace simpul::lapor {
+
+struct Settings {
+  std::string client_id;               // who asks for a KEYTOKEN (the secret is `credential`)
+  std::string source = "simpul";       // the channel name sent with every report and claim
+  int poll_interval_ms = 5'000;        // notifications
+  int sweep_interval_s = 300;          // re-read the detail of open linked reports
+  int sweep_batch = 50;                // reports per sweep step
+  int topics_refresh_s = 86'400;       // the topic tree
+  int max_attachment_bytes = 5 << 20;  // larger files are sent as links in the content
+  std::string default_topic = "0";     // topik_nid when the record has no topic id
+  int expired_status = -1;             // the `status` value meaning "KEYTOKEN expired"
+  // endpoint name -> path: token create detail lookup claims claim notifications topics
+  std::map<std::string, std::string> endpoints;
+  // role -> the hub's field name (request and answer fields; docs/lapor.md lists the roles)
+  std::map<std::string, std::string> fields;
+  // endpoint name -> the `status` value that means success there
+  std::map<std::string, int> success;
+  // the hub's status code -> canonical status
+  std::map<std::string, Status> status_codes;
+  const std::string& endpoint(const std::string& name) const { return endpoints.at(name); }
+  const std::string& field(const std::string& role) const { return fields.at(role); }
+};
+
+Settings default_settings();
+
+// `upstream.lapor` of a config whose dialect is lapor, over the defaults. Throws ConfigError
+// naming /upstream/lapor/... for a missing block or an unknown name.
+Settings read_settings(const Config& cfg);
+
+}  // namespace simpul::lapor
