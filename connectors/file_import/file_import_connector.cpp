@@ -67,7 +67,7 @@ class JsonLinesReader final : public RowReader {
       else if (!doc->IsObject())
         row.error = "a row must be a JSON object";
       else
-        row.record = std::move(text);
+        row.record = SourceRecord::of(std::move(*doc), std::move(text));
       return row;
     }
     return std::nullopt;
@@ -116,8 +116,10 @@ class CsvReader final : public RowReader {
         else if (p.fields.size() != columns_.size())
           row.error = "expected " + std::to_string(columns_.size()) + " columns, found " +
                       std::to_string(p.fields.size());
+        else if (auto rec = SourceRecord::parse(to_json(p.fields)))
+          row.record = std::move(*rec);
         else
-          row.record = to_json(p.fields);
+          row.error = "not a record: " + rec.error().detail;
         return row;
       }
       std::string text;

@@ -130,8 +130,10 @@ class RestPollConnector final : public Connector {
     if (r.status != 200)
       return make_problem(errc::unavailable, "", "http",
                           "the app answered HTTP " + std::to_string(r.status));
-    auto doc = json::parse(r.body);
-    if (!doc) return make_problem(errc::invalid_json, "", "json", "the app's answer is not JSON");
+    auto parsed = json::parse(r.body);
+    if (!parsed)
+      return make_problem(errc::invalid_json, "", "json", "the app's answer is not JSON");
+    auto doc = std::make_shared<const rapidjson::Document>(std::move(*parsed));
     const rapidjson::Value* list =
         s_.records.empty() ? &*doc : rapidjson::Pointer(s_.records.c_str()).Get(*doc);
     if (!list || !list->IsArray())
@@ -153,7 +155,7 @@ class RestPollConnector final : public Connector {
       at_last = last && *t == *last ? at_last + 1 : 1;
       last = *t;
       all_at_since = all_at_since && *t == since;
-      batch.records.push_back(json::stringify(rec));
+      batch.records.emplace_back(doc, rec, json::stringify(rec));
     }
     const auto n = static_cast<std::int64_t>(list->Size());
     Cursor next;

@@ -46,8 +46,10 @@ class WebhookConnector final : public Connector {
       return make_problem(errc::unauthenticated, "", "signature",
                           "the signature does not match the body");
     }
-    auto doc = json::parse(req.body);
-    if (!doc) return doc.error();
+    auto parsed = json::parse(req.body);
+    if (!parsed) return parsed.error();
+    // Parsed once here: the records go on as values inside this one document.
+    auto doc = std::make_shared<const rapidjson::Document>(std::move(*parsed));
     const rapidjson::Value* list = nullptr;
     if (!records_.empty()) {
       list = rapidjson::Pointer(records_.c_str()).Get(*doc);
@@ -60,11 +62,13 @@ class WebhookConnector final : public Connector {
         return make_problem(errc::schema_violation, "/records", "type", "records must be an array");
     }
     InboundBatch batch;
+    // A record's raw payload: the body itself when the body is the record, else its text.
     auto take = [&](const rapidjson::Value& v, const std::string& where) -> std::optional<Problem> {
       if (!v.IsObject())
         return make_problem(errc::schema_violation, where, "type",
                             "a record must be a JSON object");
-      batch.records.push_back(json::stringify(v));
+      batch.records.emplace_back(doc, v,
+                                 &v == doc.get() ? std::string(req.body) : json::stringify(v));
       return std::nullopt;
     };
     if (list) {

@@ -105,11 +105,36 @@ class ConnectorContext {
   virtual void run_blocking(std::function<void()> work, std::function<void()> done) = 0;
 };
 
-// Source records (JSON objects) an inbound side produced, and where to continue from.
+// One source record as a connector read it: parsed once, where it arrived, and carried as that
+// value to the mapping (no second parse), with its text as the raw payload Simpul keeps.
+// Records of one delivery share its parsed document.
+class SourceRecord {
+ public:
+  SourceRecord() = default;
+  // A JSON object inside `doc` (which it keeps alive), and its text.
+  SourceRecord(std::shared_ptr<const rapidjson::Document> doc, const rapidjson::Value& value,
+               std::string text)
+      : doc_(std::move(doc)), value_(&value), text_(std::move(text)) {}
+  // Parses one record's text: a JSON object, or the problem (json::parse's rules).
+  static Result<SourceRecord> parse(std::string text);
+  // A whole parsed document that is the record.
+  static SourceRecord of(rapidjson::Document doc, std::string text);
+
+  const rapidjson::Value& value() const { return *value_; }
+  const std::string& text() const { return text_; }
+  bool empty() const { return value_ == nullptr; }
+
+ private:
+  std::shared_ptr<const rapidjson::Document> doc_;
+  const rapidjson::Value* value_ = nullptr;
+  std::string text_;
+};
+
+// Source records an inbound side produced, and where to continue from.
 struct InboundBatch {
-  std::vector<std::string> records;  // JSON object texts, one per complaint
-  std::string cursor;                // opaque to the core; stored with the records
-  bool more = false;                 // ask again at once
+  std::vector<SourceRecord> records;  // one per complaint
+  std::string cursor;                 // opaque to the core; stored with the records
+  bool more = false;                  // ask again at once
 };
 
 // A webhook delivery as it arrived.
@@ -134,7 +159,7 @@ struct OutboundUpdate {
 struct SourceRow {
   std::int64_t line = 0;        // 1-based line where the row starts (for the rejects file)
   std::int64_t end_offset = 0;  // byte offset just after the row: where a resumed import starts
-  std::string record;           // JSON object text; empty when `error` is set
+  SourceRecord record;          // empty when `error` is set
   std::string error;            // why the row cannot be read (bad quoting, not JSON, ...)
 };
 

@@ -213,14 +213,13 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
       auto refused = std::make_shared<std::vector<std::string>>();
       const TimeMs now = clock();
       NormalizeOptions opt{cfg.node.zone, cfg.node.region, now};
-      for (const auto& text : r->records) {
-        auto rec = prepare_record(*slot->mapping, text, opt);
+      for (auto& record : r->records) {
+        const std::string source_id = slot->mapping->id_of(record.value());
+        auto rec = prepare_record(*slot->mapping, std::move(record), opt);
         if (rec) {
           prepared->push_back(std::move(*rec));
           continue;
         }
-        std::string source_id;
-        if (auto doc = json::parse(text)) source_id = slot->mapping->id_of(*doc);
         refused->push_back("record " + (source_id.empty() ? std::string("?") : source_id) + ": " +
                            (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") +
                            rec.error().detail);
@@ -412,7 +411,7 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
   auto prepared = std::make_shared<std::vector<PreparedRecord>>();
   NormalizeOptions opt{cfg_.node.zone, cfg_.node.region, now};
   for (std::size_t i = 0; i < batch->records.size(); ++i) {
-    auto rec = prepare_record(*slot.mapping, batch->records[i], opt);
+    auto rec = prepare_record(*slot.mapping, std::move(batch->records[i]), opt);
     if (!rec) {
       Problem p = rec.error();
       if (batch->records.size() > 1) p.detail = "record " + std::to_string(i) + ": " + p.detail;

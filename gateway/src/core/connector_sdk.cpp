@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "simpul/connector.hpp"
 #include "simpul/cursor.hpp"
+#include "simpul/json.hpp"
 #include "simpul/signing.hpp"
 #include "simpul/url.hpp"
 
@@ -57,6 +58,20 @@ std::string header_of(const HeaderList& headers, std::string_view name) {
 
 std::string FetchResponse::header(std::string_view name) const { return header_of(headers, name); }
 std::string WebhookRequest::header(std::string_view name) const { return header_of(headers, name); }
+
+Result<SourceRecord> SourceRecord::parse(std::string text) {
+  auto doc = json::parse(text);
+  if (!doc) return doc.error();
+  if (!doc->IsObject())
+    return make_problem(errc::schema_violation, "", "type", "a record must be a JSON object");
+  return of(std::move(*doc), std::move(text));
+}
+
+SourceRecord SourceRecord::of(rapidjson::Document doc, std::string text) {
+  auto shared = std::make_shared<const rapidjson::Document>(std::move(doc));
+  const rapidjson::Value& v = *shared;
+  return SourceRecord(std::move(shared), v, std::move(text));
+}
 
 DeliveryOutcome delivery_outcome(int status) noexcept {
   if (status >= 200 && status < 300) return DeliveryOutcome::delivered;

@@ -293,16 +293,20 @@ std::optional<Problem> normalize_complaint_doc(rapidjson::Document& doc,
 Result<Complaint> read_complaint(std::string_view body, const NormalizeOptions& opt) {
   auto doc = json::parse(body);
   if (!doc) return doc.error();
-  if (doc->IsObject()) {
+  return read_complaint(*doc, opt);
+}
+
+Result<Complaint> read_complaint(rapidjson::Document& doc, const NormalizeOptions& opt) {
+  if (doc.IsObject()) {
     for (const char* derived : {"status", "deadlines", "conflicts", "events"}) {
-      if (doc->HasMember(derived))
+      if (doc.HasMember(derived))
         return at(errc::schema_violation, std::string("/") + derived, "readOnly",
                   "derived from the complaint's events; post an event instead");
     }
   }
-  if (auto p = normalize_complaint_doc(*doc, opt)) return *p;
-  if (auto p = JsonSchema::builtin("schema/complaint.schema.json").validate(*doc)) return *p;
-  return json::complaint_from_value(*doc);
+  if (auto p = normalize_complaint_doc(doc, opt)) return *p;
+  if (auto p = JsonSchema::builtin("schema/complaint.schema.json").validate(doc)) return *p;
+  return json::complaint_from_value(doc);
 }
 
 }  // namespace simpul

@@ -40,5 +40,7 @@ std::optional<Problem> normalize_complaint_doc(rapidjson::Document& doc,
 // The whole intake of one complaint: parse, reject derived fields, normalize, validate against
 // the schema, read the record. The id is left empty for the store to mint unless supplied.
 Result<Complaint> read_complaint(std::string_view body, const NormalizeOptions& opt);
+// The same for a document already parsed (a mapped record): normalized in place.
+Result<Complaint> read_complaint(rapidjson::Document& doc, const NormalizeOptions& opt);
 
 }  // namespace simpul

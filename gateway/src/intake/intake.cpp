@@ -64,19 +64,24 @@ Event event_for(const std::string& complaint_id, EventKind kind, std::string pay
 
 }  // namespace
 
-Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
+Result<PreparedRecord> prepare_record(const Mapping& mapping, SourceRecord record,
                                       const NormalizeOptions& opt) {
-  auto doc = json::parse(record);
-  if (!doc) return doc.error();
-  auto mapped = mapping.apply(*doc);
+  auto mapped = mapping.apply(record.value());
   if (!mapped) return mapped.error();
   auto complaint = read_complaint(mapped->canonical, opt);
   if (!complaint) return complaint.error();
   PreparedRecord out;
-  out.raw.assign(record);
+  out.source = std::move(record);
   out.mapped = std::move(*mapped);
   out.complaint = std::move(*complaint);
   return out;
+}
+
+Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
+                                      const NormalizeOptions& opt) {
+  auto doc = json::parse(record);
+  if (!doc) return doc.error();
+  return prepare_record(mapping, SourceRecord::of(std::move(*doc), std::string(record)), opt);
 }
 
 IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec,
@@ -104,7 +109,7 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
   if (!existing) {
     IngestRequest req;
     req.complaint = rec.complaint;
-    req.raw_body = rec.raw;
+    req.raw_body = rec.source.text();
     req.raw_source = source;
     req.origin = node_id;
     req.actor = Actor{"system", "", "connector:" + source};
@@ -133,8 +138,8 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
     changed = true;
   }
   if (!rec.mapped.raw_status.empty()) {
-    auto doc = json::parse(rec.raw);
-    for (const auto& planned : mapping.advance(st.status, rec.mapped.raw_status, *doc)) {
+    for (const auto& planned :
+         mapping.advance(st.status, rec.mapped.raw_status, rec.source.value())) {
       auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now),
                          node_id, source);
       if (auto p = append(e)) return refuse(*p);
@@ -142,7 +147,8 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
       changed = true;
     }
   }
-  if (changed) store.keep_raw_payload(source, *existing, "application/json", rec.raw, now);
+  if (changed)
+    store.keep_raw_payload(source, *existing, "application/json", rec.source.text(), now);
   out.outcome = changed ? IntakeResult::updated : IntakeResult::unchanged;
   guard.keep();
   return out;

@@ -14,15 +14,21 @@
 #include "core/normalize.hpp"
 #include "intake/mapping.hpp"
 #include "ledger/ledger.hpp"
+#include "simpul/connector.hpp"
 
 namespace simpul {
 
 struct PreparedRecord {
-  std::string raw;  // the source record as received (kept in raw_payloads)
+  SourceRecord source;  // as the connector read it: its text is kept in raw_payloads
   MappedRecord mapped;
   Complaint complaint;  // normalized
 };
 
+// The record is not parsed again: the mapping reads the connector's value, and the canonical
+// document it builds is normalized in place.
+Result<PreparedRecord> prepare_record(const Mapping& mapping, SourceRecord record,
+                                      const NormalizeOptions& opt);
+// From a record's text (tests, fuzzing): parsed, then as above.
 Result<PreparedRecord> prepare_record(const Mapping& mapping, std::string_view record,
                                       const NormalizeOptions& opt);
 

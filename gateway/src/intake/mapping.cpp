@@ -448,7 +448,7 @@ Result<MappedRecord> Mapping::apply(const rapidjson::Value& source) const {
   ref.AddMember("id", rapidjson::Value(out.source_id.c_str(), a), a);
   refs.PushBack(ref, a);
   doc.AddMember("refs", refs, a);
-  out.canonical = json::stringify(doc);
+  out.canonical = std::move(doc);  // `agency` holds what the plan below needs of it
 
   if (!status_pointer_.empty()) {
     if (auto raw = text_at(source, status_pointer_)) {

@@ -39,9 +39,9 @@ struct PlannedEvent {
 };
 
 struct MappedRecord {
-  std::string source_id;   // the app's id for the complaint: ref {system, source_id}
-  std::string canonical;   // canonical complaint JSON text (refs included), not yet normalized
-  std::string raw_status;  // "" when the mapping has no status section or the source none
+  std::string source_id;          // the app's id for the complaint: ref {system, source_id}
+  rapidjson::Document canonical;  // the canonical complaint (refs included), not yet normalized
+  std::string raw_status;         // "" when the mapping has no status section or the source none
   std::vector<PlannedEvent> history;  // from `received` to the mapped status, in order
 };
 

@@ -233,7 +233,7 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
             continue;
           }
           norm.now = system_now_ms();
-          auto rec = prepare_record(*slot->mapping, row->record, norm);
+          auto rec = prepare_record(*slot->mapping, std::move(row->record), norm);
           if (!rec) {
             b.bad.push_back({row->line, "", reason_of(rec.error())});
             continue;

@@ -30,8 +30,8 @@ std::vector<SourceRow> read_all(Connector& c, const std::string& path, std::int6
 }
 
 std::string field(const SourceRow& row, const char* name) {
-  auto doc = json::parse(row.record);
-  REQUIRE_MESSAGE(doc.has_value(), row.record);
+  auto doc = json::parse(row.record.text());
+  REQUIRE_MESSAGE(doc.has_value(), row.record.text());
   return json::get_string(*doc, name);
 }
 

@@ -65,7 +65,7 @@ TEST_CASE("mapping: an Ape Kesah record becomes a canonical complaint with its h
   CHECK(mapped->raw_status == "Selesai");
 
   auto c = read_complaint(mapped->canonical, {Zone{}, "21.71", 1'796'000'000'000});
-  REQUIRE_MESSAGE(c.has_value(), mapped->canonical);
+  REQUIRE_MESSAGE(c.has_value(), json::stringify(mapped->canonical));
   CHECK(c->title == "Jalan berlubang di Jl. Ahmad Yani");
   CHECK(c->agency == "dinas-pu-batam");
   CHECK(c->category.local == "jalan");
