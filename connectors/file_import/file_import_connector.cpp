@@ -61,13 +61,13 @@ class JsonLinesReader final : public RowReader {
       SourceRow row;
       row.line = src_.line();
       row.end_offset = src_.offset();
-      auto doc = json::parse(text);
-      if (!doc)
-        row.error = "not JSON: " + doc.error().detail;
-      else if (!doc->IsObject())
+      auto rec = SourceRecord::parse(std::move(text));
+      if (rec)
+        row.record = std::move(*rec);
+      else if (rec.error().rule == "type")
         row.error = "a row must be a JSON object";
       else
-        row.record = SourceRecord::of(std::move(*doc), std::move(text));
+        row.error = "not JSON: " + rec.error().detail;
       return row;
     }
     return std::nullopt;

@@ -112,10 +112,11 @@ class SourceRecord {
  public:
   SourceRecord() = default;
   // A JSON object inside `doc` (which it keeps alive), and its text.
-  SourceRecord(std::shared_ptr<const rapidjson::Document> doc, const rapidjson::Value& value,
-               std::string text)
+  SourceRecord(std::shared_ptr<const void> doc, const rapidjson::Value& value, std::string text)
       : doc_(std::move(doc)), value_(&value), text_(std::move(text)) {}
-  // Parses one record's text: a JSON object, or the problem (json::parse's rules).
+  // Parses one record's text: a JSON object, or the problem (json::parse's rules; rule "type"
+  // for JSON that is not an object). The value's memory is sized to the record, so records
+  // held a batch at a time cost what they weigh.
   static Result<SourceRecord> parse(std::string text);
   // A whole parsed document that is the record.
   static SourceRecord of(rapidjson::Document doc, std::string text);
@@ -125,7 +126,7 @@ class SourceRecord {
   bool empty() const { return value_ == nullptr; }
 
  private:
-  std::shared_ptr<const rapidjson::Document> doc_;
+  std::shared_ptr<const void> doc_;  // what holds the value: a delivery's or its own document
   const rapidjson::Value* value_ = nullptr;
   std::string text_;
 };

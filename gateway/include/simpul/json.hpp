@@ -22,6 +22,8 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 // name, no member name twice in one object, no number beyond the 64-bit range. The problem
 // names the byte offset or the pointer, never the content.
 Result<rapidjson::Document> parse(std::string_view text);
+// The same into a document the caller made (one with its own allocator, for example).
+std::optional<Problem> parse_into(rapidjson::Document& doc, std::string_view text);
 // Parses JSON with // and /* */ comments and trailing commas (config files).
 Result<rapidjson::Document> parse_relaxed(std::string_view text);
 

@@ -136,12 +136,11 @@ std::optional<Problem> ambiguity(const rapidjson::Value& root) {
 }
 
 template <unsigned Flags>
-Result<rapidjson::Document> parse_with(std::string_view text) {
+std::optional<Problem> parse_into_with(rapidjson::Document& doc, std::string_view text) {
   if (auto at = too_deep(text))
     return make_problem(errc::invalid_json, "", "depth",
                         "nesting deeper than " + std::to_string(kMaxDepth) + " levels at byte " +
                             std::to_string(*at));
-  rapidjson::Document doc;
   doc.Parse<Flags>(text.data(), text.size());
   if (doc.HasParseError()) {
     return make_problem(errc::invalid_json, "", "json",
@@ -149,7 +148,13 @@ Result<rapidjson::Document> parse_with(std::string_view text) {
                             std::to_string(doc.GetErrorOffset()) + ": " +
                             rapidjson::GetParseError_En(doc.GetParseError()));
   }
-  if (auto p = ambiguity(doc)) return *p;
+  return ambiguity(doc);
+}
+
+template <unsigned Flags>
+Result<rapidjson::Document> parse_with(std::string_view text) {
+  rapidjson::Document doc;
+  if (auto p = parse_into_with<Flags>(doc, text)) return *p;
   return doc;
 }
 
@@ -173,6 +178,10 @@ Problem shape(const std::string& pointer, const std::string& detail) {
 // its first half while the raw payload keeps the second.
 Result<rapidjson::Document> parse(std::string_view text) {
   return parse_with<rapidjson::kParseIterativeFlag>(text);
+}
+
+std::optional<Problem> parse_into(rapidjson::Document& doc, std::string_view text) {
+  return parse_into_with<rapidjson::kParseIterativeFlag>(doc, text);
 }
 
 Result<rapidjson::Document> parse_relaxed(std::string_view text) {

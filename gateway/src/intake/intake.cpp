@@ -68,7 +68,9 @@ Result<PreparedRecord> prepare_record(const Mapping& mapping, SourceRecord recor
                                       const NormalizeOptions& opt) {
   auto mapped = mapping.apply(record.value());
   if (!mapped) return mapped.error();
-  auto complaint = read_complaint(mapped->canonical, opt);
+  // The canonical document is read here and not kept (its memory would stay with the record).
+  rapidjson::Document canonical = std::move(mapped->canonical);
+  auto complaint = read_complaint(canonical, opt);
   if (!complaint) return complaint.error();
   PreparedRecord out;
   out.source = std::move(record);

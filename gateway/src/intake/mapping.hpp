@@ -14,9 +14,9 @@
 //             checked against the state machine), `answer`/`at` pointers for event payloads/times.
 //   outbound  canonical status -> the app's status value, for connectors that write back.
 //
-// Applying a mapping gives the canonical complaint as JSON text, which then goes through the same
-// intake as the API (normalize + schema), so a mapping cannot produce what the API would refuse.
-// Immutable after load; apply() is const and thread-safe.
+// Applying a mapping gives the canonical complaint as a JSON document, which then goes through the
+// same intake as the API (normalize + schema), so a mapping cannot produce what the API would
+// refuse. Immutable after load; apply() is const and thread-safe.
 
 #include <rapidjson/document.h>
 
@@ -39,9 +39,10 @@ struct PlannedEvent {
 };
 
 struct MappedRecord {
-  std::string source_id;          // the app's id for the complaint: ref {system, source_id}
-  rapidjson::Document canonical;  // the canonical complaint (refs included), not yet normalized
-  std::string raw_status;         // "" when the mapping has no status section or the source none
+  std::string source_id;  // the app's id for the complaint: ref {system, source_id}
+  // The canonical complaint (refs included), not yet normalized; prepare_record takes it.
+  rapidjson::Document canonical;
+  std::string raw_status;  // "" when the mapping has no status section or the source none
   std::vector<PlannedEvent> history;  // from `received` to the mapped status, in order
 };
 
