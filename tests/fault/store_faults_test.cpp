@@ -8,6 +8,7 @@
 
 #include "core/json.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/lapor_sim_support.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -68,4 +69,51 @@ TEST_CASE(
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(db_count(leaf2.store.path, "SELECT count(*) FROM complaints") == 1);
+}
+
+TEST_CASE(
+    "store faults: the hub's notification cursor the store cannot read is read again - the lapor "
+    "link never asks the hub from the start") {
+  test::LaporSim hub;
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_LAPOR_SECRET", test::kSimClientSecret, 1);
+  const std::string upstream =
+      R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(hub.port()) +
+      R"(", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET",
+      "timeout_ms": 1000, "max_backoff_ms": 1000, "lapor": {"client_id": "kepri",
+      "poll_interval_ms": 100, "sweep_interval_s": 1}},)";
+  Config cfg = test::node_config(dir, "provinsi-kepri", upstream);
+  std::int64_t cursor = 0;
+  {
+    TestNode node(cfg);
+    const std::string id = post(node, test::sample_complaint("Jalan rusak"));
+    std::int64_t nid = 0;
+    REQUIRE(eventually([&] {
+      nid = db_count(cfg.store.path,
+                     "SELECT coalesce(max(CAST(ext_id AS INTEGER)), 0) FROM refs WHERE system = "
+                     "'lapor' AND complaint_id = '" +
+                         id + "'");
+      return nid > 0;
+    }));
+    // The hub disposes it: a notification, which moves the node's cursor past 0.
+    auto r = hub.client().request("POST", "/admin/stream/" + std::to_string(nid) + "/dispose",
+                                  R"({"agency": "dinas-pu-batam"})", hub.admin());
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    REQUIRE(eventually([&] {
+      for (auto s : hub.sim->notification_sinces()) cursor = std::max(cursor, s);
+      return cursor > 0;
+    }));
+  }
+  // The node starts with its cursors table unreadable, then gets it back.
+  test::db_exec(cfg.store.path, "ALTER TABLE cursors RENAME TO cursors_away");
+  const std::size_t asked_before = hub.sim->notification_sinces().size();
+  TestNode node(cfg);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  test::db_exec(cfg.store.path, "ALTER TABLE cursors_away RENAME TO cursors");
+  REQUIRE(eventually([&] { return hub.sim->notification_sinces().size() > asked_before + 3; }));
+  const auto sinces = hub.sim->notification_sinces();
+  for (std::size_t i = asked_before; i < sinces.size(); ++i) {
+    CAPTURE(i);
+    CHECK(sinces[i] >= cursor);  // from where it was, never from 0
+  }
 }

@@ -17,6 +17,8 @@
 #include "http/server.hpp"
 #include "simpul/signing.hpp"
 #include "simpul/time.hpp"
+#include "store/sqlite/statement.hpp"
+#include "store/store.hpp"
 
 namespace simpul::apekesah {
 namespace {
@@ -56,11 +58,10 @@ struct StandIn::Impl {
   bool emitting = false;  // a webhook emitter runs (a url was given, now or later)
 
   void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string why = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error("apekesah stand-in: " + why);
+    try {
+      sqlite::exec(db, sql);
+    } catch (const StoreError& e) {
+      throw std::runtime_error(std::string("apekesah stand-in: ") + e.what());
     }
   }
 
@@ -68,64 +69,53 @@ struct StandIn::Impl {
     auto doc = json::parse(aduan_json);
     if (!doc || !doc->IsObject()) throw std::invalid_argument("an aduan is a JSON object");
     std::lock_guard lock(mu);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db,
-                       "INSERT INTO aduan(doc, status, tanggapan, created_ms, updated_ms) VALUES "
-                       "(?, 'Submitted', '', ?, ?)",
-                       -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, aduan_json.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite::Statement(db,
+                      "INSERT INTO aduan(doc, status, tanggapan, created_ms, updated_ms) VALUES "
+                      "(?, 'Submitted', '', ?, ?)")
+        .bind(1, aduan_json)
+        .bind(2, now)
+        .bind(3, now)
+        .run();
     return sqlite3_last_insert_rowid(db);
   }
 
-  // The aduan as the API shows it. Caller holds mu.
-  std::string render(sqlite3_stmt* st) {
-    auto doc = json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+  // The aduan as the API shows it (columns id, doc, status, tanggapan, created_ms, updated_ms).
+  // Caller holds mu.
+  std::string render(sqlite::Statement& st) {
+    auto doc = json::parse(st.text(1));
     auto& a = doc->GetAllocator();
     auto set = [&](const char* k, rapidjson::Value v) {
       doc->RemoveMember(k);
       doc->AddMember(rapidjson::StringRef(k), v, a);
     };
-    set("id", rapidjson::Value(static_cast<int64_t>(sqlite3_column_int64(st, 0))));
-    set("status", rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), a));
-    set("tanggapan",
-        rapidjson::Value(reinterpret_cast<const char*>(sqlite3_column_text(st, 3)), a));
-    set("dibuat", rapidjson::Value(wib(sqlite3_column_int64(st, 4)).c_str(), a));
-    set("diperbarui", rapidjson::Value(wib(sqlite3_column_int64(st, 5)).c_str(), a));
-    set("updated_at", rapidjson::Value(format_utc(sqlite3_column_int64(st, 5)).c_str(), a));
+    set("id", rapidjson::Value(static_cast<int64_t>(st.i64(0))));
+    set("status", rapidjson::Value(st.text(2).c_str(), a));
+    set("tanggapan", rapidjson::Value(st.text(3).c_str(), a));
+    set("dibuat", rapidjson::Value(wib(st.i64(4)).c_str(), a));
+    set("diperbarui", rapidjson::Value(wib(st.i64(5)).c_str(), a));
+    set("updated_at", rapidjson::Value(format_utc(st.i64(5)).c_str(), a));
     return json::stringify(*doc);
   }
 
   std::string get(std::int64_t id) {
     std::lock_guard lock(mu);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(
-        db, "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE id = ?", -1,
-        &st, nullptr);
-    sqlite3_bind_int64(st, 1, id);
-    std::string out = sqlite3_step(st) == SQLITE_ROW ? render(st) : "";
-    sqlite3_finalize(st);
-    return out;
+    sqlite::Statement st(
+        db, "SELECT id, doc, status, tanggapan, created_ms, updated_ms FROM aduan WHERE id = ?");
+    st.bind(1, id);
+    return st.step() ? render(st) : "";
   }
 
   bool set_status(std::int64_t id, const std::string& status, const std::string& note) {
     std::lock_guard lock(mu);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(
-        db,
-        "UPDATE aduan SET status = ?, tanggapan = CASE WHEN ? = '' THEN tanggapan ELSE ? END, "
-        "updated_ms = max(updated_ms + 1, ?) WHERE id = ?",
-        -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, status.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, note.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, note.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, system_now_ms());
-    sqlite3_bind_int64(st, 5, id);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite::Statement(db,
+                      "UPDATE aduan SET status = ?, tanggapan = CASE WHEN ? = '' THEN tanggapan "
+                      "ELSE ? END, updated_ms = max(updated_ms + 1, ?) WHERE id = ?")
+        .bind(1, status)
+        .bind(2, note)
+        .bind(3, note)
+        .bind(4, system_now_ms())
+        .bind(5, id)
+        .run();
     return sqlite3_changes(db) > 0;
   }
 
@@ -154,19 +144,13 @@ struct StandIn::Impl {
                  int limit = p.has_query("limit") ? std::atoi(p.get("limit").c_str()) : 100;
                  int offset = p.has_query("offset") ? std::atoi(p.get("offset").c_str()) : 0;
                  std::lock_guard lock(mu);
-                 sqlite3_stmt* st = nullptr;
-                 sqlite3_prepare_v2(db,
-                                    "SELECT id, doc, status, tanggapan, created_ms, updated_ms "
-                                    "FROM aduan WHERE updated_ms >= ? "
-                                    "ORDER BY updated_ms, id LIMIT ? OFFSET ?",
-                                    -1, &st, nullptr);
-                 sqlite3_bind_int64(st, 1, since);
-                 sqlite3_bind_int(st, 2, limit);
-                 sqlite3_bind_int(st, 3, offset);
+                 sqlite::Statement st(db,
+                                      "SELECT id, doc, status, tanggapan, created_ms, updated_ms "
+                                      "FROM aduan WHERE updated_ms >= ? "
+                                      "ORDER BY updated_ms, id LIMIT ? OFFSET ?");
+                 st.bind(1, since).bind(2, limit).bind(3, offset);
                  std::string out = "[";
-                 while (sqlite3_step(st) == SQLITE_ROW)
-                   out += (out.size() > 1 ? "," : "") + render(st);
-                 sqlite3_finalize(st);
+                 while (st.step()) out += (out.size() > 1 ? "," : "") + render(st);
                  reply(json_answer(200, out + "]"));
                });
     router.add("GET", "/api/aduan/{id}",

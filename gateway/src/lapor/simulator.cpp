@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -19,6 +20,8 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "simpul/time.hpp"
+#include "store/sqlite/statement.hpp"
+#include "store/store.hpp"
 
 namespace simpul::lapor {
 
@@ -42,29 +45,8 @@ http::Response answer(int status, std::string body) {
   return r;
 }
 
-// A prepared statement for one call; finalized on scope exit.
-class Query {
- public:
-  Query(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &st_, nullptr); }
-  ~Query() { sqlite3_finalize(st_); }
-  Query& bind(int i, std::int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  Query& bind(int i, const std::string& v) {
-    sqlite3_bind_text(st_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  bool step() { return sqlite3_step(st_) == SQLITE_ROW; }
-  std::int64_t i64(int c) { return sqlite3_column_int64(st_, c); }
-  std::string text(int c) {
-    auto p = sqlite3_column_text(st_, c);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-
- private:
-  sqlite3_stmt* st_ = nullptr;
-};
+// One-use statements over the store's SQLite layer (store/sqlite/statement.hpp).
+using Query = sqlite::Statement;
 
 }  // namespace
 
@@ -129,13 +111,14 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
   std::unique_ptr<http::Server> server;
   std::mt19937 rng;
   std::int64_t api_calls = 0, authed_calls = 0;
+  mutable std::mutex sinces_mu;
+  std::vector<std::int64_t> sinces;  // `since` of every notifications request, in order
 
   void exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string why = err ? err : "?";
-      sqlite3_free(err);
-      throw std::runtime_error("lapor-sim: " + why);
+    try {
+      sqlite::exec(db, sql);
+    } catch (const StoreError& e) {
+      throw std::runtime_error(std::string("lapor-sim: ") + e.what());
     }
   }
 
@@ -163,9 +146,11 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
         "subject TEXT, message TEXT, at_ms INTEGER NOT NULL)");
     // How many creates reached the store for a report: more than one means a client sent the
     // same report twice (tests check that the dialect never does, even after lost answers).
-    if (sqlite3_exec(db, "SELECT creates FROM reports LIMIT 0", nullptr, nullptr, nullptr) !=
-        SQLITE_OK)
+    try {
+      sqlite::exec(db, "SELECT creates FROM reports LIMIT 0");
+    } catch (const StoreError&) {
       exec("ALTER TABLE reports ADD COLUMN creates INTEGER NOT NULL DEFAULT 1");
+    }
     exec(
         "CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, client TEXT NOT NULL, "
         "expires_ms INTEGER NOT NULL)");
@@ -470,7 +455,12 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                  Query q(db,
                          "SELECT id, nid, grp, subject, message, at_ms FROM notifications WHERE id "
                          "> ? ORDER BY id LIMIT 200");
-                 q.bind(1, std::atoll(p.get("since").c_str()));
+                 const std::int64_t since = std::atoll(p.get("since").c_str());
+                 {
+                   std::lock_guard lock(sinces_mu);
+                   sinces.push_back(since);
+                 }
+                 q.bind(1, since);
                  rapidjson::StringBuffer buf;
                  json::Writer w(buf);
                  w.StartArray();
@@ -605,5 +595,10 @@ Simulator::~Simulator() {
 
 void Simulator::start() { impl_->server->start(); }
 std::uint16_t Simulator::port() const { return impl_->server->port(); }
+
+std::vector<std::int64_t> Simulator::notification_sinces() const {
+  std::lock_guard lock(impl_->sinces_mu);
+  return impl_->sinces;
+}
 
 }  // namespace simpul::lapor

@@ -65,6 +65,8 @@ class Simulator {
   ~Simulator();
   void start();  // binds; throws std::system_error when the address is taken
   std::uint16_t port() const;
+  // The `since` of every notifications request so far, in order (tests: where a link resumes).
+  std::vector<std::int64_t> notification_sinces() const;
 
  private:
   struct Impl;

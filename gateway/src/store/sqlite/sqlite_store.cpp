@@ -15,21 +15,12 @@
 #include "core/resources.hpp"
 #include "simpul/cursor.hpp"
 #include "store/sqlite/packing.hpp"
+#include "store/sqlite/statement.hpp"
 
 namespace simpul {
 namespace {
 
-errc classify(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return errc::storage_busy;
-    case SQLITE_FULL:
-      return errc::storage_full;
-    default:
-      return errc::storage_failure;
-  }
-}
+using sqlite::classify;
 
 struct Migration {
   int version;
@@ -63,45 +54,19 @@ constexpr std::size_t kPackPayloadsFrom = 160;
 
 }  // namespace
 
-// A cached prepared statement, borrowed for one use: reset and unbound when it goes away.
-class SqliteStore::Stmt {
+// A cached prepared statement, borrowed for one use (sqlite::Statement), with what the store's
+// rows need on top: packed payloads and digests kept as bytes.
+class SqliteStore::Stmt : public sqlite::Statement {
  public:
-  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
-  ~Stmt() {
-    if (s_) {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
-  }
-  Stmt& bind(int i, std::string_view v) {
-    check(sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
-  Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
-  Stmt& bind(int i, std::int64_t v) {
-    check(sqlite3_bind_int64(s_, i, v));
-    return *this;
-  }
-  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
-  Stmt& bind(int i, const std::optional<std::int64_t>& v) {
-    if (v) return bind(i, *v);
-    check(sqlite3_bind_null(s_, i));
-    return *this;
-  }
-  Stmt& bind_null_if_empty(int i, const std::string& v) {
-    if (v.empty()) {
-      check(sqlite3_bind_null(s_, i));
-      return *this;
-    }
-    return bind(i, v);
-  }
+  Stmt(sqlite3* db, sqlite3_stmt* s) : Statement(db, s, false) {}
   // An event payload: a short one as its JSON text (packing it would save a few bytes for the
   // cost of a dictionary), a longer one packed (a BLOB; packing.hpp).
   Stmt& bind_payload(int i, const std::string& json, const std::string& complaint_id, TimeMs at) {
-    if (json.size() < kPackPayloadsFrom) return bind(i, json);
-    return bind_blob(i, sqlite::pack_payload(json, payload_context(complaint_id, at)));
+    if (json.size() < kPackPayloadsFrom)
+      bind(i, json);
+    else
+      bind_blob(i, sqlite::pack_payload(json, payload_context(complaint_id, at)));
+    return *this;
   }
   // A lowercase hex digest kept as its bytes (half the size); any other text as it is.
   Stmt& bind_digest(int i, const std::string& hex) {
@@ -109,56 +74,40 @@ class SqliteStore::Stmt {
     auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; };
     bool is_hex = !hex.empty() && hex.size() % 2 == 0 &&
                   hex.find_first_not_of("0123456789abcdef") == std::string::npos;
-    if (!is_hex) return bind(i, hex);
+    if (!is_hex) {
+      bind(i, hex);
+      return *this;
+    }
     for (std::size_t k = 0; k < hex.size(); k += 2)
       bytes.push_back(static_cast<char>(nibble(hex[k]) * 16 + nibble(hex[k + 1])));
-    return bind_blob(i, bytes);
-  }
-  Stmt& bind_blob(int i, std::string_view v) {
-    check(sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    bind_blob(i, bytes);
     return *this;
   }
-  // True while there is a row.
-  bool step() {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw StoreError(classify(rc), std::string("sqlite step: ") + sqlite3_errmsg(db_));
+  // The bind calls of the base, returning this type so that chains go on.
+  template <class T>
+  Stmt& bind(int i, const T& v) {
+    Statement::bind(i, v);
+    return *this;
   }
-  void run() {
-    while (step()) {
-    }
-  }
-  std::int64_t i64(int col) { return sqlite3_column_int64(s_, col); }
-  bool null(int col) { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-  std::string text(int col) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
-             : std::string();
+  Stmt& bind_null_if_empty(int i, const std::string& v) {
+    Statement::bind_null_if_empty(i, v);
+    return *this;
   }
   // What bind_digest kept, as the hex it was given (rows before schema 5 hold the hex).
   std::string digest(int col) {
-    if (sqlite3_column_type(s_, col) != SQLITE_BLOB) return text(col);
-    auto p = static_cast<const unsigned char*>(sqlite3_column_blob(s_, col));
-    return crypto::to_hex(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+    if (!is_blob(col)) return text(col);
+    std::string b = text(col);
+    return crypto::to_hex(reinterpret_cast<const unsigned char*>(b.data()), b.size());
   }
   // An event payload: JSON text as written before schema 5, or packed (a BLOB, packing.hpp).
   // `complaint_id` and `at` are the row's own (payload_context).
   std::string payload(int col, const std::string& complaint_id, TimeMs at) {
-    if (sqlite3_column_type(s_, col) != SQLITE_BLOB) return text(col);
+    if (!is_blob(col)) return text(col);
     auto whole = sqlite::unpack_payload(text(col), payload_context(complaint_id, at));
     if (!whole)
       throw StoreError(errc::storage_failure, "a stored event payload cannot be unpacked");
     return std::move(*whole);
   }
-
- private:
-  void check(int rc) {
-    if (rc != SQLITE_OK)
-      throw StoreError(classify(rc), std::string("sqlite bind: ") + sqlite3_errmsg(db_));
-  }
-  sqlite3* db_;
-  sqlite3_stmt* s_;
 };
 
 SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
@@ -249,15 +198,7 @@ void SqliteStore::close() {
   db_ = nullptr;
 }
 
-void SqliteStore::exec(const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errmsg(db_);
-    sqlite3_free(err);
-    throw StoreError(classify(rc), msg);
-  }
-}
+void SqliteStore::exec(const char* sql) { sqlite::exec(db_, sql); }
 
 SqliteStore::Stmt SqliteStore::prepare(const char* sql) {
   auto it = stmts_.find(sql);
