@@ -67,6 +67,26 @@ struct ComplaintState {
 
 ComplaintState fold(std::vector<Event> events, const FoldContext& ctx);
 
+// fold() one event at a time, for a write that appends after everything a complaint holds:
+// Folder(history) and then add(e) for each new event that folds after every event so far (an
+// action stamped after the latest) gives exactly fold(history + the new events), and folds the
+// history once.
+class Folder {
+ public:
+  Folder(std::vector<Event> history, const FoldContext& ctx);
+  ~Folder();
+  Folder(const Folder&) = delete;
+  Folder& operator=(const Folder&) = delete;
+  // Applies `e`; its conflict, if it makes one (recorded in the state as fold() records it).
+  std::optional<Conflict> add(const Event& e);
+  const ComplaintState& state() const;
+  ComplaintState take();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Why `kind` cannot happen in `from`, or nullopt when it can. Payload-independent.
 std::optional<std::string> transition_error(Status from, EventKind kind);
 

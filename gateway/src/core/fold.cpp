@@ -223,7 +223,15 @@ std::optional<std::string> transition_error(Status from, EventKind kind) {
          std::string(to_string(from));
 }
 
-ComplaintState fold(std::vector<Event> events, const FoldContext& ctx) {
+struct Folder::Impl {
+  explicit Impl(const FoldContext& c) : ctx(c), applier{ctx, s} {}
+  FoldContext ctx;
+  ComplaintState s;
+  Applier applier;
+};
+
+Folder::Folder(std::vector<Event> events, const FoldContext& ctx)
+    : impl_(std::make_unique<Impl>(ctx)) {
   // Set semantics: one event per event_id. Should two different events ever share an id, the
   // smallest by content wins, so the result still does not depend on arrival order.
   auto content = [](const Event& e) {
@@ -241,17 +249,27 @@ ComplaintState fold(std::vector<Event> events, const FoldContext& ctx) {
            std::make_tuple(b.kind != EventKind::created, b.at, std::cref(b.event_id));
   });
 
-  ComplaintState s;
-  s.event_count = events.size();
-  Applier applier{ctx, s};
-  for (const auto& e : events) {
-    if (auto reason = applier.apply(e)) {
-      s.conflicts.push_back({e.event_id, e.kind, std::move(*reason), applier.out_of_order});
-    } else {
-      s.updated_at = std::max(s.updated_at, e.at);
-    }
+  for (const auto& e : events) add(e);
+}
+
+Folder::~Folder() = default;
+
+std::optional<Conflict> Folder::add(const Event& e) {
+  ComplaintState& s = impl_->s;
+  ++s.event_count;
+  if (auto reason = impl_->applier.apply(e)) {
+    s.conflicts.push_back({e.event_id, e.kind, std::move(*reason), impl_->applier.out_of_order});
+    return s.conflicts.back();
   }
-  return s;
+  s.updated_at = std::max(s.updated_at, e.at);
+  return std::nullopt;
+}
+
+const ComplaintState& Folder::state() const { return impl_->s; }
+ComplaintState Folder::take() { return std::move(impl_->s); }
+
+ComplaintState fold(std::vector<Event> events, const FoldContext& ctx) {
+  return Folder(std::move(events), ctx).take();
 }
 
 }  // namespace simpul

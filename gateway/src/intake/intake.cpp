@@ -98,15 +98,6 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
     out.problem = std::move(p);
     return out;
   };
-  auto append = [&](const Event& e) -> std::optional<Problem> {
-    AppendRequest a;
-    a.event = e;
-    a.after_latest = true;  // history in the order the mapping lists it, after what is stored
-    auto r = ledger.act(a);
-    if (r.error != errc::ok) return make_problem(r.error, r.pointer, "state-machine", r.detail);
-    return std::nullopt;
-  };
-
   auto existing = store.find_by_ref(mapping.system(), rec.mapped.source_id);
   if (!existing) {
     IngestRequest req;
@@ -130,25 +121,31 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
   }
 
   out.complaint_id = *existing;
-  ComplaintState st = fold(store.events_of(*existing), ledger.fold_context());
-  bool changed = false;
-  std::string amended = amended_payload(st.record, rec.complaint);
-  if (!amended.empty()) {
-    if (auto p = append(event_for(*existing, EventKind::amended, amended, now, node_id, source)))
-      return refuse(*p);
-    out.amended = amended;
-    changed = true;
-  }
-  if (!rec.mapped.raw_status.empty()) {
-    for (const auto& planned :
-         mapping.advance(st.status, rec.mapped.raw_status, rec.source.value())) {
-      auto e = event_for(*existing, planned.kind, planned.payload, planned.at.value_or(now),
-                         node_id, source);
-      if (auto p = append(e)) return refuse(*p);
-      out.advanced.push_back(planned.kind);
-      changed = true;
+  // One fold for the whole update: the ledger folds the stored history, this plan reads that
+  // state, and each planned event folds after it.
+  auto plan = [&](const ComplaintState& st) {
+    std::vector<Event> events;
+    std::string amended = amended_payload(st.record, rec.complaint);
+    if (!amended.empty()) {
+      events.push_back(event_for(*existing, EventKind::amended, amended, now, node_id, source));
+      out.amended = amended;
     }
+    if (!rec.mapped.raw_status.empty())
+      for (const auto& planned :
+           mapping.advance(st.status, rec.mapped.raw_status, rec.source.value())) {
+        events.push_back(event_for(*existing, planned.kind, planned.payload,
+                                   planned.at.value_or(now), node_id, source));
+        out.advanced.push_back(planned.kind);
+      }
+    return events;
+  };
+  auto r = ledger.act_planned(*existing, plan, now);
+  if (r.error != errc::ok) {
+    out.amended.clear();
+    out.advanced.clear();
+    return refuse(make_problem(r.error, r.pointer, "state-machine", r.detail));
   }
+  const bool changed = r.kind == WriteOutcome::Kind::created;
   if (changed)
     store.keep_raw_payload(source, *existing, "application/json", rec.source.text(), now);
   out.outcome = changed ? IntakeResult::updated : IntakeResult::unchanged;

@@ -246,6 +246,61 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
   return out;
 }
 
+bool Ledger::append_checked(Event& e, Folder& f, std::vector<StoredEvent>& history,
+                            bool may_lower_privacy, TimeMs now, WriteOutcome& out,
+                            std::int64_t& seq) {
+  auto fail = [&](errc code, std::string detail, std::string pointer = "") {
+    out.kind = WriteOutcome::Kind::rejected;
+    out.error = code;
+    out.detail = std::move(detail);
+    out.pointer = std::move(pointer);
+    return false;
+  };
+  if (e.kind == EventKind::created)
+    return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
+  if (e.kind == EventKind::amended) {
+    auto payload = json::parse(e.payload);
+    const rapidjson::Value* fields = nullptr;
+    if (payload && payload->IsObject() && payload->HasMember("fields"))
+      fields = &(*payload)["fields"];
+    if (fields && fields->IsObject() && fields->HasMember("privacy") &&
+        (*fields)["privacy"].IsString()) {
+      auto to = parse_privacy((*fields)["privacy"].GetString());
+      const Privacy from = f.state().record.privacy;
+      if (to && f.state().exists && privacy_rank(*to) < privacy_rank(from)) {
+        if (!may_lower_privacy)
+          return fail(errc::forbidden, "only an admin may lower a complaint's privacy",
+                      "/payload/fields/privacy");
+        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered",
+                     e.complaint_id,
+                     "{\"from\":\"" + std::string(to_string(from)) + "\",\"to\":\"" +
+                         std::string(to_string(*to)) + "\"}");
+      }
+    }
+  }
+  // The new event folds last: a conflict for it is the answer, not allowed now (its position),
+  // or a payload the fold cannot read.
+  if (auto c = f.add(e)) {
+    if (c->out_of_order) return fail(errc::transition_not_allowed, c->reason, "/kind");
+    return fail(errc::invalid_value, c->reason, "/payload");
+  }
+  if (e.kind == EventKind::linked) {
+    auto payload = json::parse(e.payload);  // valid: the fold accepted it
+    Ref ref{json::get_string(*payload, "system"), json::get_string(*payload, "id")};
+    if (auto owner = store_.find_by_ref(ref.system, ref.id)) {
+      if (*owner != e.complaint_id)
+        return fail(errc::transition_not_allowed,
+                    ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
+                    "/payload");
+    } else {
+      store_.add_ref(ref, e.complaint_id, now);
+    }
+  }
+  seq = store_.append(e, now);
+  history.push_back({seq, e});
+  return true;
+}
+
 WriteOutcome Ledger::act(const AppendRequest& req) {
   Event e = req.event;
   const TimeMs now = req.now ? req.now : req.event.at;
@@ -273,58 +328,62 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
 
   std::vector<StoredEvent> history = store_.stored_events_of(e.complaint_id);
   if (history.empty()) return fail(errc::not_found, "no such complaint");
-  std::vector<Event> events = events_only(history);
-  if (e.kind == EventKind::created)
-    return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
   if (req.after_latest)
-    for (const auto& prior : events) e.at = std::max(e.at, prior.at + 1);
-  if (e.kind == EventKind::amended) {
-    auto payload = json::parse(e.payload);
-    const rapidjson::Value* fields = nullptr;
-    if (payload && payload->IsObject() && payload->HasMember("fields"))
-      fields = &(*payload)["fields"];
-    if (fields && fields->IsObject() && fields->HasMember("privacy") &&
-        (*fields)["privacy"].IsString()) {
-      auto to = parse_privacy((*fields)["privacy"].GetString());
-      auto from = store_.projection(e.complaint_id);
-      if (to && from && privacy_rank(*to) < privacy_rank(from->privacy)) {
-        if (!req.may_lower_privacy)
-          return fail(errc::forbidden, "only an admin may lower a complaint's privacy",
-                      "/payload/fields/privacy");
-        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered",
-                     e.complaint_id,
-                     "{\"from\":\"" + std::string(to_string(from->privacy)) + "\",\"to\":\"" +
-                         std::string(to_string(*to)) + "\"}");
-      }
-    }
-  }
-  // The one fold of this write: the history with the new event, which folds last. A conflict
-  // for it is the answer: not allowed now (its position), or a payload the fold cannot read.
-  events.push_back(e);
-  ComplaintState st = fold(std::move(events), rules_.fold);
-  for (const auto& c : st.conflicts) {
-    if (c.event_id != e.event_id) continue;
-    if (c.out_of_order) return fail(errc::transition_not_allowed, c.reason, "/kind");
-    return fail(errc::invalid_value, c.reason, "/payload");
-  }
-  if (e.kind == EventKind::linked) {
-    auto payload = json::parse(e.payload);  // valid: the fold accepted it
-    Ref ref{json::get_string(*payload, "system"), json::get_string(*payload, "id")};
-    if (auto owner = store_.find_by_ref(ref.system, ref.id)) {
-      if (*owner != e.complaint_id)
-        return fail(errc::transition_not_allowed,
-                    ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
-                    "/payload");
-    } else {
-      store_.add_ref(ref, e.complaint_id, now);
-    }
-  }
-  const std::int64_t seq = store_.append(e, now);
-  store_.put_projection(st, now);
-  history.push_back({seq, e});
-  fan_out(e, seq, st, history, now);
+    for (const auto& prior : history) e.at = std::max(e.at, prior.event.at + 1);
+  // The one fold of this write: the history, then the new event.
+  Folder f(events_only(history), rules_.fold);
+  std::int64_t seq = 0;
+  if (!append_checked(e, f, history, req.may_lower_privacy, now, out, seq)) return out;
+  store_.put_projection(f.state(), now);
+  fan_out(e, seq, f.state(), history, now);
   out.kind = WriteOutcome::Kind::created;
-  out.state = std::move(st);
+  out.state = f.take();
+  guard.keep();
+  return out;
+}
+
+WriteOutcome Ledger::act_planned(
+    const std::string& complaint_id,
+    const std::function<std::vector<Event>(const ComplaintState&)>& plan, TimeMs now) {
+  Store::Savepoint guard(store_);
+  WriteOutcome out;
+  out.complaint_id = complaint_id;
+  std::vector<StoredEvent> history = store_.stored_events_of(complaint_id);
+  if (history.empty()) {
+    out.kind = WriteOutcome::Kind::rejected;
+    out.error = errc::not_found;
+    out.detail = "no such complaint";
+    return out;
+  }
+  TimeMs latest = 0;
+  for (const auto& prior : history) latest = std::max(latest, prior.event.at);
+  // The one fold of this write: the history, then each planned event after the latest.
+  Folder f(events_only(history), rules_.fold);
+  std::vector<Event> planned = plan(f.state());
+  if (planned.empty()) {
+    out.kind = WriteOutcome::Kind::duplicate;  // nothing new
+    out.state = f.take();
+    guard.keep();
+    return out;
+  }
+  struct Appended {
+    std::int64_t seq;
+    Event event;
+    ComplaintState after;
+  };
+  std::vector<Appended> appended;
+  for (Event& e : planned) {
+    e.complaint_id = complaint_id;
+    e.at = std::max(e.at, latest + 1);
+    latest = e.at;
+    std::int64_t seq = 0;
+    if (!append_checked(e, f, history, false, now, out, seq)) return out;
+    appended.push_back({seq, e, f.state()});
+  }
+  store_.put_projection(f.state(), now);
+  for (const auto& a : appended) fan_out(a.event, a.seq, a.after, history, now);
+  out.kind = WriteOutcome::Kind::created;
+  out.state = f.take();
   guard.keep();
   return out;
 }

@@ -13,6 +13,7 @@
 // or begin/commit around it); every write that can answer an error holds a Savepoint, so an
 // error answer stores nothing.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,6 +120,13 @@ class Ledger {
 
   WriteOutcome ingest(const IngestRequest& req);
   WriteOutcome act(const AppendRequest& req);
+  // The events `plan` makes from a known complaint's state, appended in order, each stamped
+  // after the latest (an update from a connector's source: the fields that changed, the status
+  // events still missing). The complaint is folded once for the whole write; the first event
+  // refused rejects them all, nothing stored. No events: `duplicate`, nothing written.
+  WriteOutcome act_planned(const std::string& complaint_id,
+                           const std::function<std::vector<Event>(const ComplaintState&)>& plan,
+                           TimeMs now);
   // A batch a child node sent. Each event is accepted (stored; this node appended to its hops),
   // duplicate (already here) or rejected with a reason (nothing stored for it, the rejection
   // audited). What the parent can know is checked: the hops start at the origin and end with
@@ -150,6 +158,11 @@ class Ledger {
   ComplaintState project(std::vector<Event> events, TimeMs now);
   // Queues the new event (at `seq`) for every destination it goes to. `history` is the
   // complaint's events as stored, the new one included (the write has read them already).
+  // One new event of a write on a known complaint, after what `f` has folded: checked (not a
+  // second created, who may lower privacy, the fold, a linked ref held elsewhere) and stored.
+  // A refusal fills `out` and returns false.
+  bool append_checked(Event& e, Folder& f, std::vector<StoredEvent>& history,
+                      bool may_lower_privacy, TimeMs now, WriteOutcome& out, std::int64_t& seq);
   void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
                const std::vector<StoredEvent>& history, TimeMs now);
   Merged store_merged(Event& e, TimeMs now);
