@@ -85,7 +85,8 @@ class ConnectorContext {
   // Runs `work` on this instance's worker thread (one thread per instance, jobs in the order
   // given, started at the first job) and then `done` on the io thread with its result. For
   // blocking calls: a database driver, a file. An exception thrown by `work` arrives as an
-  // errc::unavailable problem. Jobs not started when the node stops are dropped.
+  // errc::unavailable problem. When the node stops, the running job finishes and the ones not
+  // started are answered errc::unavailable ("the node is stopping") without running.
   template <class T>
   void blocking(std::function<Result<T>()> work, std::function<void(Result<T>)> done) {
     auto slot = std::make_shared<std::optional<Result<T>>>();
@@ -97,11 +98,16 @@ class ConnectorContext {
             slot->emplace(make_problem(errc::unavailable, "", "exception", e.what()));
           }
         },
-        [slot, done = std::move(done)] { done(std::move(**slot)); });
+        [slot, done = std::move(done)] {
+          if (!slot->has_value())
+            slot->emplace(make_problem(errc::unavailable, "", "stopping", "the node is stopping"));
+          done(std::move(**slot));
+        });
   }
 
  protected:
-  // `work` on the worker thread, then `done` on the io thread; `work` does not throw.
+  // `work` on the worker thread (or not at all when stopping), then `done` on the io thread;
+  // `work` does not throw.
   virtual void run_blocking(std::function<void()> work, std::function<void()> done) = 0;
 };
 

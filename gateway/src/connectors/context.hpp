@@ -1,8 +1,10 @@
 #pragma once
 // The node's ConnectorContext (simpul/connector.hpp) for one connector instance: timers on the
 // io thread, HTTP through the runtime's pooled connections, log lines and counters tagged with
-// the instance's id, and one worker thread for the instance's blocking work. After stop() no
-// timer, fetch answer or blocking job calls back into the connector.
+// the instance's id, and one worker thread for the instance's blocking work. stop() (the node
+// drains) lets what the connector started finish: the running blocking job, fetches in flight,
+// its timers; blocking jobs not started are answered "the node is stopping" without running.
+// Once the context is gone nothing calls back into the connector.
 
 #include <functional>
 #include <memory>
@@ -33,7 +35,7 @@ class NodeConnectorContext final : public ConnectorContext {
   void log_warn(std::string_view event, std::string_view detail) override;
   void count(std::string_view name, double v = 1) override;
 
-  // The running blocking job ends, the ones not started are dropped, nothing calls back.
+  // The running blocking job ends; the ones not started are answered without running.
   void stop();
 
  protected:

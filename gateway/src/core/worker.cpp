@@ -15,7 +15,6 @@ void WorkerThread::stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    jobs_.clear();
     cv_.notify_all();
   }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
@@ -32,7 +31,7 @@ void WorkerThread::run() {
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
+      if (jobs_.empty()) return;  // stopping, and nothing left that was given
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }

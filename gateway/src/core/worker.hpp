@@ -1,7 +1,8 @@
 #pragma once
 // One thread that runs jobs in the order given: where a connector's blocking calls (a database
 // driver, a file) go so that the io thread never waits for them. Started at the first job;
-// stop() lets the running job finish, drops the ones not started, and joins.
+// stop() takes no new job, runs the ones already given (a caller that wants them skipped says
+// so to its own jobs first), and joins.
 
 #include <condition_variable>
 #include <deque>
@@ -19,7 +20,7 @@ class WorkerThread {
   WorkerThread& operator=(const WorkerThread&) = delete;
   ~WorkerThread() { stop(); }
 
-  // False once stopped (the job is dropped).
+  // False once stopped (the job is not taken).
   bool submit(std::function<void()> job);
   void stop();
   std::size_t pending() const;
