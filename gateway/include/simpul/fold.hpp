@@ -79,6 +79,9 @@ class Folder {
   Folder& operator=(const Folder&) = delete;
   // Applies `e`; its conflict, if it makes one (recorded in the state as fold() records it).
   std::optional<Conflict> add(const Event& e);
+  // A `created` whose record the caller holds typed (the write that made its payload from that
+  // record): applied as add() would, without reading the payload back.
+  std::optional<Conflict> add_created(const Event& created, Complaint record);
   const ComplaintState& state() const;
   ComplaintState take();
 

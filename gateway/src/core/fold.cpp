@@ -66,6 +66,20 @@ struct Applier {
     return ctx.calendar->due_after(from, days);
   }
 
+  // A `created` event with its record read.
+  std::optional<std::string> created_with(const Event& e, Complaint rec) {
+    out_of_order = false;
+    if (s.exists) return std::string("the complaint was already created by another event");
+    s.record = std::move(rec);
+    s.record.id = e.complaint_id;
+    received_by = e.origin;
+    s.exists = true;
+    s.status = Status::received;
+    s.deadlines = {};
+    s.deadlines.verify_due = due(s.record.received_at, ctx.sla.verify_days);
+    return std::nullopt;
+  }
+
   // Applies `e`; returns the reason when it is a conflict (state untouched in that case).
   std::optional<std::string> apply(const Event& e) {
     out_of_order = false;
@@ -75,14 +89,7 @@ struct Applier {
       if (!doc) return std::string("created: payload is not JSON");
       auto rec = json::complaint_from_value(*doc);
       if (!rec) return "created: " + rec.error().detail;
-      s.record = std::move(*rec);
-      s.record.id = e.complaint_id;
-      received_by = e.origin;
-      s.exists = true;
-      s.status = Status::received;
-      s.deadlines = {};
-      s.deadlines.verify_due = due(s.record.received_at, ctx.sla.verify_days);
-      return std::nullopt;
+      return created_with(e, std::move(*rec));
     }
     out_of_order = true;
     if (!s.exists) return std::string("no created event for this complaint yet");
@@ -262,6 +269,17 @@ std::optional<Conflict> Folder::add(const Event& e) {
     return s.conflicts.back();
   }
   s.updated_at = std::max(s.updated_at, e.at);
+  return std::nullopt;
+}
+
+std::optional<Conflict> Folder::add_created(const Event& created, Complaint record) {
+  ComplaintState& s = impl_->s;
+  ++s.event_count;
+  if (auto reason = impl_->applier.created_with(created, std::move(record))) {
+    s.conflicts.push_back({created.event_id, created.kind, std::move(*reason), false});
+    return s.conflicts.back();
+  }
+  s.updated_at = std::max(s.updated_at, created.at);
   return std::nullopt;
 }
 

@@ -224,7 +224,12 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
     stored.push_back({seq, std::move(e)});
   }
   for (const auto& ref : c.refs) store_.add_ref(ref, c.id, req.now);
-  ComplaintState st = fold(events_only(stored), rules_.fold);
+  // The one fold of this write, from the record as it is (not its payload read back), then the
+  // history, which folds after it in the order given.
+  Folder f({}, rules_.fold);
+  f.add_created(created, c);
+  for (std::size_t i = 1; i < stored.size(); ++i) f.add(stored[i].event);
+  ComplaintState st = f.take();
   SIMPUL_CHECK(st.exists, "a freshly created complaint must fold to an existing state");
   if (!st.conflicts.empty()) {
     out.kind = WriteOutcome::Kind::rejected;

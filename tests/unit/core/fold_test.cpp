@@ -10,6 +10,7 @@
 #include <random>
 
 #include "core/json.hpp"
+#include "core/normalize.hpp"
 #include "core/uuid.hpp"
 #include "simpul/calendar.hpp"
 
@@ -271,4 +272,34 @@ TEST_CASE("fold: amended changes fields - linked adds refs once") {
   REQUIRE(wrong_type.conflicts.size() == 1);
   CHECK(wrong_type.conflicts[0].reason.find("/title") != std::string::npos);
   CHECK(wrong_type.record.title == "Jalan rusak");
+}
+
+TEST_CASE("fold: a created record taken typed folds as its payload read back does") {
+  FoldContext ctx{
+      std::make_shared<WorkingDayCalendar>(Zone{7 * 60, "WIB"}, std::set<std::int64_t>{}),
+      SlaRules{}};
+  const NormalizeOptions opt{Zone{7 * 60, "WIB"}, "21.71", 1'796'000'000'000};
+  const std::string base =
+      R"("type":"pengaduan","title":"Jalan rusak","body":"Lubang di jalan sudah dua minggu.","channel":"app")";
+  for (const std::string& extra : {
+           std::string(),
+           std::string(R"(,"privacy":"rahasia","agency":"dinas-pu")"),
+           std::string(R"(,"reporter":{"name":"Siti","phone":"0812-7000-1234","email":"s@x.id",
+              "nik":"2171010101900001"},"location":{"text":"Batam Kota","lat":1.13,"lon":104.05})"),
+           std::string(
+               R"(,"category":{"local":"jalan","topic_id":"3"},"incident_at":"2026-11-20 07:30",
+              "refs":[{"system":"apekesah","id":"8812"}],
+              "attachments":[{"uri":"https://x.id/a.jpg","name":"a.jpg","mime":"image/jpeg"}])"),
+       }) {
+    CAPTURE(extra);
+    auto c = read_complaint("{" + base + extra + "}", opt);
+    REQUIRE_MESSAGE(c.has_value(), c.error());
+    c->id = "0192f3a0-0000-7000-8000-00000000abcd";
+    Event e = make(EventKind::created, c->received_at, json::complaint_to_json(*c, true), c->id);
+    Folder typed({}, ctx);
+    CHECK_FALSE(typed.add_created(e, *c).has_value());
+    Event verified = make(EventKind::verified, c->received_at + 1000, "{}", c->id);
+    typed.add(verified);
+    CHECK(typed.state() == fold({e, verified}, ctx));
+  }
 }
