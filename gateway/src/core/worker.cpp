@@ -20,11 +20,6 @@ void WorkerThread::stop() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-std::size_t WorkerThread::pending() const {
-  std::lock_guard lock(mu_);
-  return jobs_.size();
-}
-
 void WorkerThread::run() {
   for (;;) {
     std::function<void()> job;

@@ -23,7 +23,6 @@ class WorkerThread {
   // False once stopped (the job is not taken).
   bool submit(std::function<void()> job);
   void stop();
-  std::size_t pending() const;
 
  private:
   void run();

@@ -112,7 +112,9 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
   std::mt19937 rng;
   std::int64_t api_calls = 0, authed_calls = 0;
   mutable std::mutex sinces_mu;
-  std::vector<std::int64_t> sinces;  // `since` of every notifications request, in order
+  // `since` of the notifications requests, in order (the latest 100,000: a long-running
+  // simulator does not grow without end).
+  std::vector<std::int64_t> sinces;
 
   void exec(const char* sql) {
     try {
@@ -458,6 +460,8 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                  const std::int64_t since = std::atoll(p.get("since").c_str());
                  {
                    std::lock_guard lock(sinces_mu);
+                   if (sinces.size() >= 100'000)
+                     sinces.erase(sinces.begin(), sinces.begin() + 50'000);
                    sinces.push_back(since);
                  }
                  q.bind(1, since);

@@ -65,7 +65,8 @@ class Simulator {
   ~Simulator();
   void start();  // binds; throws std::system_error when the address is taken
   std::uint16_t port() const;
-  // The `since` of every notifications request so far, in order (tests: where a link resumes).
+  // The `since` of the notifications requests so far, in order, the latest 100,000 at most
+  // (tests: where a link resumes).
   std::vector<std::int64_t> notification_sinces() const;
 
  private:
