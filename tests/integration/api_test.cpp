@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -349,4 +350,39 @@ TEST_CASE("logs never carry the reporter's identity or a token") {
   CHECK(captured.find("CANARY") == std::string::npos);
   CHECK(captured.find("2171010101900001") == std::string::npos);
   CHECK(captured.find(test::kAdminToken) == std::string::npos);
+}
+
+TEST_CASE(
+    "agencies: a disposition or forward to an agency missing from the node's reference is refused "
+    "with 422 naming it - nothing stored") {
+  test::TempDir dir;
+  std::ofstream(dir.file("agencies.json"))
+      << R"([{"id": "dinas-pu-batam"}, {"id": "disdukcapil-batam"}])";
+  TestNode node(
+      test::node_config(dir, "kota-batam", R"("reference": {"agencies": "agencies.json"},)"));
+  auto c = node.client();
+  auto r =
+      c.request("POST", "/v1/complaints", test::sample_complaint("Jalan rusak"), TestNode::auth());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  const std::string id = field(r.body, "id");
+  auto act = [&](const std::string& body) {
+    return c.request("POST", "/v1/complaints/" + id + "/events", body, TestNode::auth());
+  };
+  auto events = [&] {
+    return test::db_count(node.config().store.path,
+                          "SELECT count(*) FROM events WHERE complaint_id = '" + id + "'");
+  };
+  const auto before = events();
+  auto typo = act(R"({"kind":"disposed","payload":{"agency":"dinas-pu-btam"}})");
+  CHECK(typo.status == 422);
+  CHECK_MESSAGE(typo.body.find("dinas-pu-btam") != std::string::npos, typo.body);
+  CHECK(field(typo.body, "pointer") == "/payload/agency");
+  CHECK(events() == before);
+  // A known agency is taken; a forward to an unknown one is refused as well.
+  CHECK(act(R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})").status == 201);
+  auto fwd = act(R"({"kind":"forwarded","payload":{"agency":"dinas-sosial"}})");
+  CHECK(fwd.status == 422);
+  CHECK(fwd.body.find("dinas-sosial") != std::string::npos);
+  CHECK(act(R"({"kind":"forwarded","payload":{"agency":"disdukcapil-batam"}})").status == 201);
+  CHECK(events() == before + 2);
 }

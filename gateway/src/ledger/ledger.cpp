@@ -213,6 +213,16 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
   created.payload = json::complaint_to_json(c, true);
   created.hops = {req.origin};
 
+  for (const Event& e : req.history) {
+    if (auto why = unknown_agency(e); !why.empty()) {
+      out.kind = WriteOutcome::Kind::rejected;
+      out.error = errc::invalid_value;
+      out.complaint_id = c.id;
+      out.detail = "history: " + why;
+      out.pointer = "/payload/agency";
+      return out;
+    }
+  }
   std::vector<StoredEvent> stored;
   stored.push_back({store_.append(created, req.now), created});
   TimeMs last = created.at;
@@ -251,6 +261,16 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
   return out;
 }
 
+std::string Ledger::unknown_agency(const Event& e) const {
+  if (!rules_.agencies || (e.kind != EventKind::disposed && e.kind != EventKind::forwarded))
+    return "";
+  auto payload = json::parse(e.payload);
+  if (!payload || !payload->IsObject()) return "";  // the fold says what is wrong with it
+  const std::string agency = json::get_string(*payload, "agency");
+  if (agency.empty() || rules_.agencies->count(agency)) return "";
+  return "no agency \"" + agency + "\" in this node's agency reference (reference.agencies)";
+}
+
 bool Ledger::append_checked(Event& e, Folder& f, std::vector<StoredEvent>& history,
                             bool may_lower_privacy, TimeMs now, WriteOutcome& out,
                             std::int64_t& seq) {
@@ -263,6 +283,8 @@ bool Ledger::append_checked(Event& e, Folder& f, std::vector<StoredEvent>& histo
   };
   if (e.kind == EventKind::created)
     return fail(errc::transition_not_allowed, "the complaint already exists", "/kind");
+  if (auto why = unknown_agency(e); !why.empty())
+    return fail(errc::invalid_value, why, "/payload/agency");
   if (e.kind == EventKind::amended) {
     auto payload = json::parse(e.payload);
     const rapidjson::Value* fields = nullptr;

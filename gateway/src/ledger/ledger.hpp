@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct LedgerRules {
   // How far in the future a child's event may be stamped before it is refused.
   TimeMs max_clock_skew_ms = kDefaultMaxClockSkewMs;
   std::vector<OutboundRoute> outbound;
+  // The node's agency reference (`reference.agencies`), when it has one: a disposition or a
+  // forward written here must name one of them (a misspelled agency would leave the complaint
+  // with nobody). Events merged from other nodes are theirs to decide.
+  std::optional<std::set<std::string>> agencies;
   static constexpr TimeMs kDefaultMaxClockSkewMs = 5 * 60 * 1000;
 };
 
@@ -161,6 +166,8 @@ class Ledger {
   // One new event of a write on a known complaint, after what `f` has folded: checked (not a
   // second created, who may lower privacy, the fold, a linked ref held elsewhere) and stored.
   // A refusal fills `out` and returns false.
+  // Why a disposition or forward written here names no agency of the reference ("" = it does).
+  std::string unknown_agency(const Event& e) const;
   bool append_checked(Event& e, Folder& f, std::vector<StoredEvent>& history,
                       bool may_lower_privacy, TimeMs now, WriteOutcome& out, std::int64_t& seq);
   void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,

@@ -1,5 +1,6 @@
 #include "node/store_setup.hpp"
 
+#include "core/json.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace simpul {
@@ -20,6 +21,13 @@ LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& co
   r.children = Directory(cfg.children);
   r.max_clock_skew_ms = static_cast<TimeMs>(cfg.federation.max_clock_skew_s) * 1000;
   r.outbound = outbound_routes(connectors);
+  for (const auto& [name, text] : cfg.reference) {
+    if (name != "agencies") continue;
+    auto doc = json::parse(text);  // read and checked at load: an array of objects with an id
+    r.agencies.emplace();
+    if (doc && doc->IsArray())
+      for (const auto& a : doc->GetArray()) r.agencies->insert(json::get_string(a, "id"));
+  }
   return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <set>
 
 #include "core/hop_redact.hpp"
 #include "core/json.hpp"
@@ -357,4 +358,62 @@ TEST_CASE_FIXTURE(Stores,
   CHECK(db_count(dir.file("leaf.db"),
                  "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected'") == 1);
   CHECK(read_cursor_text(leaf.cursor("upstream.changes")).body == "f3");
+}
+
+TEST_CASE(
+    "integrity: a migrated history or a source update disposing to an agency not in the reference "
+    "stores nothing") {
+  test::TempDir dir;
+  SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
+  auto r_rules = rules("kota-batam", "provinsi-kepri");
+  r_rules.agencies = std::set<std::string>{"dinas-pu-batam"};
+  Ledger l(s, r_rules);
+  // A record whose past disposes it to a misspelled agency: refused whole.
+  auto r = request("anonim");
+  r.history.push_back(
+      event("", EventKind::disposed, R"({"agency":"dinas-pu-btam"})", "kota-batam", kNow));
+  std::string before = rows(dir.file("s.db"));
+  s.begin();
+  auto out = l.ingest(r);
+  s.commit();
+  CHECK(out.error == errc::invalid_value);
+  CHECK(out.detail.find("dinas-pu-btam") != std::string::npos);
+  CHECK(rows(dir.file("s.db")) == before);
+  // A known complaint's update that amends and then disposes to an unknown agency: neither stays.
+  const std::string id = ingest(l, request("anonim"));
+  before = rows(dir.file("s.db"));
+  s.begin();
+  auto upd = l.act_planned(
+      id,
+      [&](const ComplaintState&) {
+        return std::vector<Event>{
+            event(id, EventKind::amended, R"({"fields":{"title":"Jalan berlubang"}})", "kota-batam",
+                  kNow + 1000),
+            event(id, EventKind::disposed, R"({"agency":"dinas-sosial"})", "kota-batam",
+                  kNow + 2000)};
+      },
+      kNow + 2000);
+  s.commit();
+  CHECK(upd.error == errc::invalid_value);
+  CHECK(upd.pointer == "/payload/agency");
+  CHECK(rows(dir.file("s.db")) == before);
+  // The same to a known agency goes in, both events after the latest, in order.
+  s.begin();
+  auto ok = l.act_planned(
+      id,
+      [&](const ComplaintState& st) {
+        CHECK(st.status == Status::received);
+        return std::vector<Event>{
+            event(id, EventKind::amended, R"({"fields":{"title":"Jalan berlubang"}})", "kota-batam",
+                  kNow + 1000),
+            event(id, EventKind::disposed, R"({"agency":"dinas-pu-batam"})", "kota-batam",
+                  kNow + 2000)};
+      },
+      kNow + 2000);
+  s.commit();
+  REQUIRE(ok.error == errc::ok);
+  REQUIRE(ok.state.has_value());
+  CHECK(ok.state->status == Status::disposed);
+  CHECK(ok.state->record.title == "Jalan berlubang");
+  CHECK(ok.state->record.agency == "dinas-pu-batam");
 }
