@@ -15,10 +15,11 @@
 // cursors, checkpoints, retries, dead letters and the mapping; each instance's ConnectorContext
 // lends HTTP, timers, the clock, a logger and metrics tagged with its id, and a worker thread
 // for blocking work (a database driver). Every call into a connector and every callback it
-// receives happens on the node's io thread; only the work given to run_blocking runs elsewhere.
+// receives happens on the node's io thread; only the work given to `blocking` runs elsewhere.
 //
 // A connector type compiles against gateway/include/simpul only (this header, json.hpp,
-// signing.hpp, url.hpp, cursor.hpp, time.hpp); the build gives it no other include path.
+// signing.hpp, delivery.hpp, url.hpp, cursor.hpp, time.hpp); the build gives it no other
+// include path.
 
 #include <rapidjson/document.h>
 
@@ -140,7 +141,8 @@ class SourceRecord {
 // Source records an inbound side produced, and where to continue from.
 struct InboundBatch {
   std::vector<SourceRecord> records;  // one per complaint
-  std::string cursor;                 // opaque to the core; stored with the records
+  std::string cursor;                 // opaque to the core, stored with the records; written
+                                      // with cursor_text (simpul/cursor.hpp)
   bool more = false;                  // ask again at once
 };
 
