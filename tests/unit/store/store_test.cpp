@@ -434,3 +434,20 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK(store.events_through("kota-batam", 600, 0, 10).empty());  // nothing stored since
   CHECK(store.events_through("kota-batam", 0, 0, 10).size() == 6);
 }
+
+TEST_CASE_FIXTURE(Fixture,
+                  "store: a child's acknowledged position in a newer format is a StoreError - "
+                  "read before formats were numbered it still counts") {
+  store.begin();
+  store.set_cursor("feed.kota-batam.acked", "12", 1);  // format 0, as nodes stored it before
+  store.commit();
+  CHECK(store.feed_backlog("kota-batam").acked == 12);
+  store.begin();
+  store.set_cursor("feed.kota-batam.acked", "v9:12", 1);
+  store.commit();
+  // A StoreError is what the parent's handlers catch; anything else would end the io thread.
+  CHECK_THROWS_AS(store.feed_backlog("kota-batam"), StoreError);
+  store.begin();
+  CHECK_THROWS_AS(store.feed_acked("kota-batam", 20, 2), StoreError);
+  store.rollback();
+}

@@ -578,6 +578,14 @@ namespace {
 // A child's acknowledged feed position: format 1 is the outbox id behind "v1:".
 constexpr int kAckedFormat = 1;
 std::string ack_cursor_name(const std::string& child) { return "feed." + child + ".acked"; }
+// The position a stored acknowledgement holds ("" when none). A newer format is a StoreError,
+// the one failure the store's callers handle (an HTTP handler that met anything else would
+// take the io thread down with it).
+std::string acked_body(const std::string& text, const std::string& name) {
+  auto c = read_cursor_text(text, kAckedFormat, name);
+  if (!c) throw StoreError(errc::storage_failure, c.error().detail);
+  return std::move(c->body);
+}
 }  // namespace
 
 Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
@@ -585,8 +593,7 @@ Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
   auto c = prepare("SELECT value, updated_at FROM cursors WHERE name = ?");
   c.bind(1, ack_cursor_name(child));
   if (c.step()) {
-    b.acked = std::strtoll(cursor_body(c.text(0), kAckedFormat, ack_cursor_name(child)).c_str(),
-                           nullptr, 10);
+    b.acked = std::strtoll(acked_body(c.text(0), ack_cursor_name(child)).c_str(), nullptr, 10);
     b.acked_at = c.i64(1);
   }
   auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE destination = ? AND id > ?");
@@ -600,7 +607,7 @@ Outbox::FeedBacklog SqliteStore::feed_backlog(const std::string& child) {
 
 int SqliteStore::feed_acked(const std::string& child, std::int64_t position, TimeMs now) {
   const std::string name = ack_cursor_name(child);
-  std::string current = cursor_body(cursor(name), kAckedFormat, name);
+  std::string current = acked_body(cursor(name), name);
   if (!current.empty() && std::strtoll(current.c_str(), nullptr, 10) >= position) return 0;
   set_cursor(name, cursor_text(kAckedFormat, std::to_string(position)), now);
   prepare(
