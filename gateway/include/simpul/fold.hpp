@@ -22,6 +22,10 @@ struct SlaRules {
   int verify_days = 3;      // verification and disposition after receipt
   int followup_days = 5;    // first follow-up after disposition
   int autoclose_days = 10;  // auto-closure after a follow-up with no reply
+  int warn_days = 1;        // a warning this many working days before `verify` or `followup` is due
+  // What a forward (No Wrong Door) does to the `followup` clock: restart it for the new agency
+  // (true, the default), or hand the running clock on with its start and pauses (false).
+  bool forward_restarts = true;
 };
 
 // What a fold needs besides the events. Shares its calendar, so a copy held by a store stays
@@ -33,11 +37,40 @@ struct FoldContext {
   SlaRules sla;
 };
 
+// The due times of the clocks running now (none while a clock is paused or ended): what
+// lists select on (`overdue`) and the projection keeps.
 struct Deadlines {
   std::optional<TimeMs> verify_due;
   std::optional<TimeMs> followup_due;
   std::optional<TimeMs> autoclose_due;
   bool operator==(const Deadlines&) const = default;
+};
+
+// One SLA clock, derived from the events and the calendar (never stored). `verify` (owner
+// "admin": verify and dispose after receipt), `followup` (owner: the agency it was disposed
+// to; met by its first follow-up), `autoclose` (owner "system": closes a follow-up the citizen
+// did not answer). A clock runs from `started`; while the complaint is on hold (pending) it is
+// paused, and each working day the pause spans moves `due` on by one. docs/architecture.md
+// ("SLA clocks") has every rule.
+enum class ClockState { running, paused, met, breached, stopped };
+std::string_view to_string(ClockState s) noexcept;
+
+struct SlaClock {
+  std::string name;    // verify | followup | autoclose
+  std::string owner;   // "admin", the agency id, or "system"
+  std::string origin;  // the node whose event started it: its scheduler acts on the clock
+  TimeMs started = 0;
+  std::optional<TimeMs> due;      // none without a calendar
+  std::optional<TimeMs> warn_at;  // verify and followup: when the warning is due
+  TimeMs paused_ms = 0;           // time spent on hold so far
+  int paused_days = 0;            // working days the pauses added to `due`
+  std::optional<TimeMs> paused_since;
+  ClockState state = ClockState::running;
+  std::optional<TimeMs> ended_at;     // met or stopped
+  std::optional<TimeMs> warned_at;    // an sla_warning event named it
+  std::optional<TimeMs> breached_at;  // an sla_breached event named it (the state stays breached)
+  bool open() const { return !ended_at; }
+  bool operator==(const SlaClock&) const = default;
 };
 
 struct Conflict {
@@ -55,9 +88,14 @@ struct ComplaintState {
   Complaint record;
   Status status = Status::received;
   bool rerouting = false;  // the agency answered "bukan wewenang"; awaiting a new disposition
+  // Every agency the complaint was disposed or forwarded to, in the order it reached them
+  // (record.agency is the one holding it now). Agency-bound tokens see what was ever theirs.
+  std::vector<std::string> agencies;
   std::vector<std::string> breaches;  // SLA deadlines recorded as missed ("verify", ...)
   std::vector<Conflict> conflicts;
   Deadlines deadlines;
+  std::vector<SlaClock>
+      clocks;             // every clock started, oldest first; the open one of a name is last
   int responses = 0;      // follow-ups (tindak lanjut) posted
   TimeMs updated_at = 0;  // `at` of the last applied event
   std::optional<TimeMs> closed_at;

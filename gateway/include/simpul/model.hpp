@@ -22,7 +22,8 @@ enum class ComplaintType { pengaduan, aspirasi, permintaan_informasi };
 // source does not say). rahasia: the whole report is confidential. public: nothing hidden.
 enum class Privacy { public_, anonim, rahasia };
 
-enum class Channel { web, app, sms, whatsapp, email, social, walk_in, phone, lapor, import };
+// `surat`: a letter delivered to the office, entered by an officer (as are walk_in and phone).
+enum class Channel { web, app, sms, whatsapp, email, social, walk_in, phone, lapor, import, surat };
 
 // The declared state machine; docs/architecture.md draws it.
 enum class Status {
@@ -54,6 +55,7 @@ enum class EventKind {
   cancelled,
   linked,
   sla_breached,
+  sla_warning,  // a clock is close to due (ledger/sla.hpp)
 };
 
 std::string_view to_string(ComplaintType v) noexcept;

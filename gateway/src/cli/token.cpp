@@ -37,6 +37,7 @@ void add_token(CLI::App& app, Commands& out) {
   struct Create {
     std::shared_ptr<std::string> config = std::make_shared<std::string>();
     std::string name = "api", scopes = "read", node;
+    std::vector<std::string> agencies;
     CLI::Option* scopes_opt = nullptr;
   };
   auto c = std::make_shared<Create>();
@@ -47,6 +48,9 @@ void add_token(CLI::App& app, Commands& out) {
       create->add_option("--scopes", c->scopes, "Comma-separated: ingest,read,act,pii,admin,node");
   create->add_option("--node", c->node,
                      "Child node this credential identifies (scope node by default)");
+  create->add_option("--agency", c->agencies,
+                     "Bind the token to an agency (repeat for several): it then lists, reads and "
+                     "acts only on complaints that are or were with them");
   out.push_back(
       {create, [c] {
          Config cfg = load_node_config(*c->config);
@@ -66,15 +70,42 @@ void add_token(CLI::App& app, Commands& out) {
              return kUsage;
            }
          }
+         std::string agencies;
+         if (!c->agencies.empty()) {
+           if (!c->node.empty() || c->scopes.find("admin") != std::string::npos) {
+             std::fprintf(stderr,
+                          "error: --agency binds an officer's token; a node credential or an "
+                          "admin token is not bound to agencies\n");
+             return kUsage;
+           }
+           auto known = agency_ids(cfg);
+           for (const auto& a : c->agencies) {
+             if (a.empty() || a.find(',') != std::string::npos) {
+               std::fprintf(stderr, "error: --agency takes one agency id per flag\n");
+               return kUsage;
+             }
+             if (known && !known->count(a)) {
+               std::fprintf(stderr,
+                            "error: %s is not in this node's agency reference (config "
+                            "/reference/agencies)\n",
+                            a.c_str());
+               return kUsage;
+             }
+             if (!agencies.empty()) agencies += ',';
+             agencies += a;
+           }
+         }
          auto store = open_node_store(cfg, StoreUse::admin);
          auto now = system_now_ms();
          store->begin();
-         auto t = store->create_token(c->name, c->scopes, c->node, now);
-         store->audit(now, "cli", "token.create", t.id, "{\"scopes\":\"" + c->scopes + "\"}");
+         auto t = store->create_token(c->name, c->scopes, c->node, now, agencies);
+         std::string detail = "{\"scopes\":\"" + c->scopes + "\"";
+         if (!agencies.empty()) detail += ",\"agencies\":\"" + agencies + "\"";
+         store->audit(now, "cli", "token.create", t.id, detail + "}");
          store->commit();
-         std::printf(
-             "id: %s\nscopes: %s\ntoken: %s\n(store the token now: only its hash is kept)\n",
-             t.id.c_str(), c->scopes.c_str(), t.secret.c_str());
+         std::printf("id: %s\nscopes: %s\n", t.id.c_str(), c->scopes.c_str());
+         if (!agencies.empty()) std::printf("agencies: %s\n", agencies.c_str());
+         std::printf("token: %s\n(store the token now: only its hash is kept)\n", t.secret.c_str());
          return kOk;
        }});
 
@@ -105,12 +136,13 @@ void add_token(CLI::App& app, Commands& out) {
   out.push_back({list, [list_config] {
                    Config cfg = load_node_config(*list_config);
                    auto store = open_node_store(cfg, StoreUse::admin);
-                   std::printf("%-10s %-20s %-28s %-12s %s\n", "ID", "NAME", "SCOPES", "NODE",
-                               "STATE");
+                   std::printf("%-10s %-20s %-28s %-12s %-8s %s\n", "ID", "NAME", "SCOPES", "NODE",
+                               "STATE", "AGENCIES");
                    for (const auto& t : store->list_tokens())
-                     std::printf("%-10s %-20s %-28s %-12s %s\n", t.id.c_str(), t.name.c_str(),
+                     std::printf("%-10s %-20s %-28s %-12s %-8s %s\n", t.id.c_str(), t.name.c_str(),
                                  t.scopes.c_str(), t.node_id.empty() ? "-" : t.node_id.c_str(),
-                                 t.revoked_at ? "revoked" : "active");
+                                 t.revoked_at ? "revoked" : "active",
+                                 t.agencies.empty() ? "-" : t.agencies.c_str());
                    return kOk;
                  }});
 }

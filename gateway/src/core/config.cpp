@@ -105,6 +105,10 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.sla.rules.verify_days = get_int(sla, "verify_days", c.sla.rules.verify_days);
     c.sla.rules.followup_days = get_int(sla, "followup_days", c.sla.rules.followup_days);
     c.sla.rules.autoclose_days = get_int(sla, "autoclose_days", c.sla.rules.autoclose_days);
+    c.sla.rules.warn_days = get_int(sla, "warn_days", c.sla.rules.warn_days);
+    c.sla.rules.forward_restarts = json::get_string(sla, "on_forward", "restart") == "restart";
+    c.sla.scan_interval_s = get_int(sla, "scan_interval_s", c.sla.scan_interval_s);
+    c.sla.scheduler = !sla.HasMember("scheduler") || sla["scheduler"].GetBool();
     auto holidays = json::get_string(sla, "holidays_file");
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
@@ -256,7 +260,7 @@ FoldContext fold_context(const Config& cfg) {
       cfg.sla.holidays_file.empty()
           ? std::make_shared<const WorkingDayCalendar>(cfg.node.zone, std::set<std::int64_t>{})
           : std::make_shared<const WorkingDayCalendar>(
-                WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone));
+                WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone, cfg.node.region));
   return FoldContext{std::move(calendar), cfg.sla.rules};
 }
 

@@ -54,6 +54,8 @@ struct Config {
   struct Sla {
     SlaRules rules;
     std::string holidays_file;  // "" = weekends only
+    int scan_interval_s = 60;   // how often the scheduler looks for clocks due
+    bool scheduler = true;      // false: this node writes no SLA events (another tool does)
   } sla;
 
   std::vector<ChildNode> children;  // federation: the nodes below this one

@@ -24,6 +24,7 @@ bool allowed(Status from, EventKind kind) {
     case EventKind::linked:
       return true;
     case EventKind::sla_breached:
+    case EventKind::sla_warning:
       return !in(from, {S::closed, S::archived, S::cancelled});
     case EventKind::verified:
       return in(from, {S::received, S::pending});
@@ -61,9 +62,90 @@ struct Applier {
   std::string received_by;    // origin of the `created` event: the node that received it
   bool out_of_order = false;  // set by apply() when the conflict is the event's position
 
-  std::optional<TimeMs> due(TimeMs from, int days) const {
-    if (!ctx.calendar) return std::nullopt;
-    return ctx.calendar->due_after(from, days);
+  int days_of(const std::string& name) const {
+    if (name == "verify") return ctx.sla.verify_days;
+    if (name == "followup") return ctx.sla.followup_days;
+    return ctx.sla.autoclose_days;
+  }
+
+  // `due` (and `warn_at`) of a clock from its start, its length and the days its pauses added.
+  void schedule(SlaClock& c) const {
+    if (!ctx.calendar) return;
+    const int n = days_of(c.name) + c.paused_days;
+    c.due = ctx.calendar->due_after(c.started, n);
+    if (c.name != "autoclose") {
+      const int before = n - ctx.sla.warn_days;
+      c.warn_at = before > 0 ? ctx.calendar->due_after(c.started, before) : c.started;
+    }
+  }
+
+  SlaClock* open_clock(const std::string& name) {
+    for (auto it = s.clocks.rbegin(); it != s.clocks.rend(); ++it)
+      if (it->name == name) return it->open() ? &*it : nullptr;
+    return nullptr;
+  }
+
+  void start(const std::string& name, const std::string& owner, const Event& e, TimeMs at) {
+    SlaClock c;
+    c.name = name;
+    c.owner = owner;
+    c.origin = e.origin;
+    c.started = at;
+    schedule(c);
+    s.clocks.push_back(std::move(c));
+  }
+
+  void resume(SlaClock& c, TimeMs at) {
+    if (!c.paused_since) return;
+    c.paused_ms += std::max<TimeMs>(0, at - *c.paused_since);
+    if (ctx.calendar) c.paused_days += ctx.calendar->working_days_between(*c.paused_since, at);
+    c.paused_since.reset();
+    if (c.state == ClockState::paused) c.state = ClockState::running;
+    schedule(c);
+  }
+
+  // Ends the open clock of `name`, if any: met or stopped (a breached clock stays breached).
+  SlaClock* end(const std::string& name, ClockState how, TimeMs at) {
+    SlaClock* c = open_clock(name);
+    if (!c) return nullptr;
+    resume(*c, at);
+    c->ended_at = at;
+    if (c->state != ClockState::breached) c->state = how;
+    return c;
+  }
+
+  void pause_all(TimeMs at) {
+    for (auto& c : s.clocks)
+      if (c.open() && !c.paused_since) {
+        c.paused_since = at;
+        if (c.state == ClockState::running) c.state = ClockState::paused;
+      }
+  }
+
+  void resume_all(TimeMs at) {
+    for (auto& c : s.clocks)
+      if (c.open()) resume(c, at);
+  }
+
+  // What lists and the projection select on: the due of each clock running now.
+  void sync_deadlines() {
+    s.deadlines = {};
+    for (const auto& c : s.clocks) {
+      if (!c.open() || c.paused_since) continue;
+      if (c.name == "verify") s.deadlines.verify_due = c.due;
+      if (c.name == "followup") s.deadlines.followup_due = c.due;
+      if (c.name == "autoclose") s.deadlines.autoclose_due = c.due;
+    }
+  }
+
+  // The clock an sla_warning or sla_breached names: by name and, when the payload gives it,
+  // the start (a later clock of the same name is another clock).
+  SlaClock* named_clock(const rapidjson::Value& p, const std::string& name) {
+    std::optional<TimeMs> started;
+    if (auto t = parse_timestamp(json::get_string(p, "started"), Zone{0, "UTC"})) started = *t;
+    for (auto it = s.clocks.rbegin(); it != s.clocks.rend(); ++it)
+      if (it->name == name && (!started || it->started == *started)) return &*it;
+    return nullptr;
   }
 
   // A `created` event with its record read.
@@ -75,9 +157,17 @@ struct Applier {
     received_by = e.origin;
     s.exists = true;
     s.status = Status::received;
-    s.deadlines = {};
-    s.deadlines.verify_due = due(s.record.received_at, ctx.sla.verify_days);
+    s.clocks.clear();
+    start("verify", "admin", e, s.record.received_at);
+    sync_deadlines();
+    note_agency();
     return std::nullopt;
+  }
+
+  void note_agency() {
+    const auto& a = s.record.agency;
+    if (!a.empty() && std::find(s.agencies.begin(), s.agencies.end(), a) == s.agencies.end())
+      s.agencies.push_back(a);
   }
 
   // Applies `e`; returns the reason when it is a conflict (state untouched in that case).
@@ -98,6 +188,7 @@ struct Applier {
              std::string(to_string(s.status));
     }
     out_of_order = false;
+    const Status before = s.status;
     auto doc = json::parse(e.payload);
     if (!doc || !doc->IsObject()) return std::string("payload is not a JSON object");
     const auto& p = *doc;
@@ -143,6 +234,7 @@ struct Applier {
         auto updated = json::complaint_from_value(r);
         if (!updated) return "amended: " + updated.error().detail;
         s.record = std::move(*updated);
+        note_agency();
         break;
       }
       case EventKind::verified:
@@ -156,16 +248,29 @@ struct Applier {
       case EventKind::forwarded:
         if (auto err = need("agency")) return err;
         s.record.agency = json::get_string(p, "agency");
+        note_agency();
         s.status = Status::disposed;
         s.rerouting = false;
-        s.deadlines.verify_due.reset();
-        s.deadlines.followup_due = due(e.at, ctx.sla.followup_days);
+        end("verify", ClockState::met, e.at);
+        if (SlaClock* prior = end("followup", ClockState::stopped, e.at);
+            prior && !ctx.sla.forward_restarts) {
+          // Handed on: the new agency's clock keeps the start and the pauses of the one before.
+          SlaClock c = *prior;
+          c.owner = s.record.agency;
+          c.origin = e.origin;
+          c.state = c.state == ClockState::breached ? ClockState::breached : ClockState::running;
+          c.ended_at.reset();
+          s.clocks.push_back(std::move(c));
+        } else {
+          start("followup", s.record.agency, e, e.at);
+        }
         break;
       case EventKind::not_authority:
         s.status = Status::verified;
         s.rerouting = true;
-        s.deadlines.followup_due.reset();
-        s.deadlines.verify_due = due(e.at, ctx.sla.verify_days);
+        end("followup", ClockState::stopped, e.at);
+        // Back to the admin, to dispose it to the right agency.
+        start("verify", "admin", e, e.at);
         break;
       case EventKind::progressed:
         s.status = Status::in_progress;
@@ -174,20 +279,23 @@ struct Applier {
         if (auto err = need("text")) return err;
         ++s.responses;
         s.status = Status::responded;
-        s.deadlines.followup_due.reset();
-        s.deadlines.autoclose_due = due(e.at, ctx.sla.autoclose_days);
+        end("followup", ClockState::met, e.at);
+        end("autoclose", ClockState::stopped, e.at);  // a later follow-up starts it again
+        start("autoclose", "system", e, e.at);
         break;
       case EventKind::citizen_replied:
         if (auto err = need("text")) return err;
         if (s.status == Status::responded) {
           s.status = Status::in_progress;
-          s.deadlines.autoclose_due.reset();
+          end("autoclose", ClockState::stopped, e.at);
         }
         break;
       case EventKind::closed:
         s.status = Status::closed;
         s.closed_at = e.at;
-        s.deadlines = {};
+        end("autoclose", ClockState::met, e.at);
+        end("verify", ClockState::stopped, e.at);
+        end("followup", ClockState::stopped, e.at);
         break;
       case EventKind::reopened:
         s.status = Status::in_progress;
@@ -195,11 +303,13 @@ struct Applier {
         break;
       case EventKind::archived:
         s.status = Status::archived;
-        s.deadlines = {};
+        end("verify", ClockState::met, e.at);  // the admin decided
         break;
       case EventKind::cancelled:
         s.status = Status::cancelled;
-        s.deadlines = {};
+        end("verify", ClockState::met, e.at);
+        end("followup", ClockState::stopped, e.at);
+        end("autoclose", ClockState::stopped, e.at);
         break;
       case EventKind::linked: {
         if (auto err = need("system")) return err;
@@ -214,14 +324,44 @@ struct Applier {
         auto which = json::get_string(p, "deadline");
         if (std::find(s.breaches.begin(), s.breaches.end(), which) == s.breaches.end())
           s.breaches.push_back(which);
+        if (SlaClock* c = named_clock(p, which); c && !c->breached_at) {
+          c->breached_at = e.at;
+          c->state = ClockState::breached;
+        }
+        break;
+      }
+      case EventKind::sla_warning: {
+        if (auto err = need("deadline")) return err;
+        if (SlaClock* c = named_clock(p, json::get_string(p, "deadline")); c && !c->warned_at)
+          c->warned_at = e.at;
         break;
       }
     }
+    // On hold (pending) pauses every open clock; leaving it resumes them.
+    if (before != Status::pending && s.status == Status::pending) pause_all(e.at);
+    if (before == Status::pending && s.status != Status::pending) resume_all(e.at);
+    sync_deadlines();
     return std::nullopt;
   }
 };
 
 }  // namespace
+
+std::string_view to_string(ClockState s) noexcept {
+  switch (s) {
+    case ClockState::running:
+      return "running";
+    case ClockState::paused:
+      return "paused";
+    case ClockState::met:
+      return "met";
+    case ClockState::breached:
+      return "breached";
+    case ClockState::stopped:
+      return "stopped";
+  }
+  return "running";
+}
 
 std::optional<std::string> transition_error(Status from, EventKind kind) {
   if (kind == EventKind::created) return std::string("the complaint already exists");

@@ -479,6 +479,28 @@ std::string state_to_json(const ComplaintState& s, bool include_pii,
   put_time("followup_due", s.deadlines.followup_due);
   put_time("autoclose_due", s.deadlines.autoclose_due);
   doc.AddMember("deadlines", dl, a);
+  rapidjson::Value clocks(rapidjson::kArrayType);
+  for (const auto& c : s.clocks) {
+    rapidjson::Value o(rapidjson::kObjectType);
+    auto put = [&](const char* k, const std::optional<TimeMs>& t) {
+      if (t) o.AddMember(rapidjson::StringRef(k), rapidjson::Value(format_utc(*t).c_str(), a), a);
+    };
+    o.AddMember("name", rapidjson::Value(c.name.c_str(), a), a);
+    o.AddMember("owner", rapidjson::Value(c.owner.c_str(), a), a);
+    o.AddMember("state", rapidjson::Value(std::string(to_string(c.state)).c_str(), a), a);
+    put("started", c.started);
+    put("due", c.due);
+    put("warn_at", c.warn_at);
+    o.AddMember("paused_ms", static_cast<std::int64_t>(c.paused_ms), a);
+    o.AddMember("paused_working_days", c.paused_days, a);
+    put("paused_since", c.paused_since);
+    put("ended_at", c.ended_at);
+    put("warned_at", c.warned_at);
+    put("breached_at", c.breached_at);
+    o.AddMember("node", rapidjson::Value(c.origin.c_str(), a), a);
+    clocks.PushBack(o, a);
+  }
+  doc.AddMember("clocks", clocks, a);
   if (!s.breaches.empty()) {
     rapidjson::Value b(rapidjson::kArrayType);
     for (const auto& x : s.breaches) b.PushBack(rapidjson::Value(x.c_str(), a), a);

@@ -31,7 +31,7 @@ constexpr std::array<std::pair<Privacy, std::string_view>, 3> kPrivacy{{
     {Privacy::anonim, "anonim"},
     {Privacy::rahasia, "rahasia"},
 }};
-constexpr std::array<std::pair<Channel, std::string_view>, 10> kChannels{{
+constexpr std::array<std::pair<Channel, std::string_view>, 11> kChannels{{
     {Channel::web, "web"},
     {Channel::app, "app"},
     {Channel::sms, "sms"},
@@ -42,6 +42,7 @@ constexpr std::array<std::pair<Channel, std::string_view>, 10> kChannels{{
     {Channel::phone, "phone"},
     {Channel::lapor, "lapor"},
     {Channel::import, "import"},
+    {Channel::surat, "surat"},
 }};
 constexpr std::array<std::pair<Status, std::string_view>, 9> kStatuses{{
     {Status::received, "received"},
@@ -54,7 +55,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 9> kStatuses{{
     {Status::archived, "archived"},
     {Status::cancelled, "cancelled"},
 }};
-constexpr std::array<std::pair<EventKind, std::string_view>, 16> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 17> kKinds{{
     {EventKind::created, "created"},
     {EventKind::amended, "amended"},
     {EventKind::verified, "verified"},
@@ -71,6 +72,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 16> kKinds{{
     {EventKind::cancelled, "cancelled"},
     {EventKind::linked, "linked"},
     {EventKind::sla_breached, "sla_breached"},
+    {EventKind::sla_warning, "sla_warning"},
 }};
 
 constexpr std::array<std::pair<MergeResult, std::string_view>, 4> kMergeResults{{

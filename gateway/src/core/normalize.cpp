@@ -75,7 +75,7 @@ constexpr std::array<std::pair<std::string_view, Privacy>, 16> kPrivacySpellings
     {"tertutup", Privacy::rahasia},
 }};
 
-constexpr std::array<std::pair<std::string_view, Channel>, 31> kChannelSpellings{{
+constexpr std::array<std::pair<std::string_view, Channel>, 34> kChannelSpellings{{
     {"web", Channel::web},
     {"website", Channel::web},
     {"situs", Channel::web},
@@ -107,6 +107,9 @@ constexpr std::array<std::pair<std::string_view, Channel>, 31> kChannelSpellings
     {"sp4n", Channel::lapor},
     {"import", Channel::import},
     {"migrasi", Channel::import},
+    {"surat", Channel::surat},
+    {"letter", Channel::surat},
+    {"pos", Channel::surat},
 }};
 
 Problem at(errc code, std::string pointer, std::string rule, std::string detail) {

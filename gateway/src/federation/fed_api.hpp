@@ -15,19 +15,13 @@
 
 #include "core/config.hpp"
 #include "core/directory.hpp"
+#include "core/scheduler.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
 #include "ledger/commit_queue.hpp"
 #include "store/store.hpp"
 
 namespace simpul {
-
-// Delayed callbacks on the io thread, lent by the Node (keeps Asio out of this header).
-class Scheduler {
- public:
-  virtual ~Scheduler() = default;
-  virtual void after(int ms, std::function<void()> fn) = 0;
-};
 
 class FederationApi {
  public:

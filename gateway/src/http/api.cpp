@@ -157,7 +157,8 @@ void Api::ingest(const Request& req, Reply reply) {
   ireq->idem_scope = who->id;
   ireq->idem_key = key;
   ireq->origin = cfg_.node.id;
-  ireq->actor = Actor{"system", "", "api:" + who->id};
+  // Who entered it is the credential (an officer typing in a letter, a connector app's token).
+  ireq->actor = who->actor();
   ireq->now = now;
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit(
@@ -201,6 +202,11 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
     return;
   }
   ComplaintState st = fold(events, fold_);
+  // Not seen is not there: another agency's complaint answers as one that does not exist.
+  if (!who->access().sees(st)) {
+    reply(problem(errc::not_found, "no such complaint"));
+    return;
+  }
   reply(json_response(200, json::state_to_json(st, who->has("pii"), &events)));
 }
 
@@ -243,15 +249,57 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
     }
     q.limit = static_cast<int>(limit);
   }
+  q.access = who->access();
+  q.now = clock_();
+  auto text = [&](const char* name, std::optional<std::string>& into) {
+    if (!p.has_query(name)) return true;
+    into = p.get(name);
+    if (!into->empty() && into->size() <= 128) return true;
+    reply(
+        problem(errc::invalid_query, std::string(name) + " must be 1 to 128 characters", "", name));
+    return false;
+  };
+  if (!text("agency", q.agency) || !text("channel", q.channel) || !text("region", q.region)) return;
+  if (q.channel && !parse_channel(*q.channel)) {
+    reply(problem(errc::invalid_query, "unknown channel", "", "channel"));
+    return;
+  }
+  if (p.has_query("privacy")) {
+    q.privacy = parse_privacy(p.get("privacy"));
+    if (!q.privacy) {
+      reply(problem(errc::invalid_query, "privacy is public, anonim or rahasia", "", "privacy"));
+      return;
+    }
+  }
+  if (p.has_query("conflict")) {
+    std::string c = p.get("conflict");
+    if (c != "true" && c != "false") {
+      reply(problem(errc::invalid_query, "conflict is true or false", "", "conflict"));
+      return;
+    }
+    q.conflict = c == "true";
+  }
+  if (p.has_query("overdue")) {
+    std::string o = p.get("overdue");
+    if (o != "verify" && o != "followup" && o != "autoclose" && o != "any") {
+      reply(problem(errc::invalid_query, "overdue is verify, followup, autoclose or any", "",
+                    "overdue"));
+      return;
+    }
+    q.overdue = o;
+  }
   // Each complaint on the page is its events folded, as GET by id gives it.
   ListPage page;
   std::string items;
   try {
     page = reader_.list(q);
     const bool pii = who->has("pii");
+    const Access access = who->access();
     for (const auto& id : page.ids) {
+      ComplaintState st = fold(reader_.events_of(id), fold_);
+      if (!access.sees(st)) continue;  // the store selected by the same rule; never show more
       if (!items.empty()) items += ',';
-      items += json::state_to_json(fold(reader_.events_of(id), fold_), pii);
+      items += json::state_to_json(st, pii);
     }
   } catch (const StoreError& e) {
     reply(storage_problem(e.code()));
@@ -295,18 +343,15 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   e.origin = cfg_.node.id;
   e.at = now;
   e.kind = *parse_event_kind(json::get_string(*doc, "kind"));
-  if (auto it = doc->FindMember("actor"); it != doc->MemberEnd()) {
-    e.actor.role = json::get_string(it->value, "role", "operator");
-    e.actor.agency = json::get_string(it->value, "agency");
-    e.actor.name = json::get_string(it->value, "name");
-  } else {
-    e.actor.role = "operator";
-  }
+  // Who acted is the credential: an `actor` in the body is ignored (it is kept in the schema
+  // for clients written against the first API).
+  e.actor = who->actor();
   if (auto it = doc->FindMember("payload"); it != doc->MemberEnd())
     e.payload = json::stringify(it->value);
   e.hops = {cfg_.node.id};
   areq->now = now;
   areq->may_lower_privacy = who->has("admin");
+  areq->access = who->access();
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit(

@@ -5,6 +5,28 @@
 #include "core/crypto.hpp"
 
 namespace simpul::http {
+namespace {
+
+std::set<std::string> split_commas(const std::string& s) {
+  std::set<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    auto j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.insert(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Actor Principal::actor() const {
+  Actor a;
+  a.role = scopes.count("admin") ? "admin" : agencies.empty() ? "operator" : "agency";
+  a.name = name.empty() ? id : name;
+  return a;
+}
 
 Authenticator::Authenticator(Store& reader, std::string admin_token_sha256)
     : reader_(reader), admin_token_sha256_(std::move(admin_token_sha256)) {}
@@ -21,20 +43,17 @@ Result<Principal> Authenticator::check(const Request& req, const std::string& sc
   Principal p;
   if (crypto::constant_time_equal(hash, admin_token_sha256_)) {
     p.id = "admin";
+    p.name = "admin";
     p.scopes = {"admin"};
   } else {
     auto t = reader_.find_token_by_hash(hash);
     if (!t || t->revoked_at)
       return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
     p.id = t->id;
+    p.name = t->name;
     p.node_id = t->node_id;
-    std::size_t i = 0;
-    while (i <= t->scopes.size()) {
-      auto j = t->scopes.find(',', i);
-      if (j == std::string::npos) j = t->scopes.size();
-      if (j > i) p.scopes.insert(t->scopes.substr(i, j - i));
-      i = j + 1;
-    }
+    p.scopes = split_commas(t->scopes);
+    p.agencies = split_commas(t->agencies);
   }
   if (!p.has(scope))
     return make_problem(errc::forbidden, "", "scope", "this token lacks the " + scope + " scope");

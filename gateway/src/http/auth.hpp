@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "core/access.hpp"
 #include "http/types.hpp"
 #include "simpul/errors.hpp"
 #include "store/store.hpp"
@@ -16,9 +17,16 @@ namespace simpul::http {
 
 struct Principal {
   std::string id;       // token id, or "admin" for the bootstrap token
+  std::string name;     // who the token was issued to (`simpul token create --name`)
   std::string node_id;  // for node credentials
   std::set<std::string> scopes;
+  std::set<std::string> agencies;  // the agencies a token is bound to (none: not bound)
   bool has(const std::string& scope) const { return scopes.count("admin") || scopes.count(scope); }
+  // What it may see and act on (core/access.hpp).
+  Access access() const { return Access{scopes.count("admin") > 0, agencies}; }
+  // The actor recorded on what this credential writes: from the token, never from a body.
+  // `agency` is filled by the write from the complaint (Access::acting_agency).
+  Actor actor() const;
 };
 
 class Authenticator {

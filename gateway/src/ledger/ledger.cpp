@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "core/schema.hpp"
 #include "core/uuid.hpp"
+#include "ledger/sla.hpp"
 
 namespace simpul {
 
@@ -83,8 +84,50 @@ Ledger::Ledger(Store& store, LedgerRules rules) : store_(store), rules_(std::mov
 
 ComplaintState Ledger::project(std::vector<Event> events, TimeMs now) {
   ComplaintState st = fold(std::move(events), rules_.fold);
-  if (st.exists) store_.put_projection(st, now);
+  if (st.exists) put_projection(st, now);
   return st;
+}
+
+void Ledger::put_projection(const ComplaintState& st, TimeMs now) {
+  store_.put_projection(st, now, sla_next_at(st, rules_.self));
+}
+
+WriteOutcome Ledger::sla_tick(const std::string& complaint_id, TimeMs now,
+                              std::vector<Event>* written) {
+  std::vector<Event> planned;
+  WriteOutcome out = act_planned(
+      complaint_id,
+      [&](const ComplaintState& st) {
+        planned = sla_events(st, rules_.self, now);
+        return planned;
+      },
+      now);
+  if (written && out.stored()) *written = std::move(planned);
+  if (out.kind == WriteOutcome::Kind::duplicate && out.state) {
+    store_.set_sla_next_at(complaint_id, sla_next_at(*out.state, rules_.self));
+  } else if (out.kind == WriteOutcome::Kind::rejected && out.error != errc::not_found) {
+    // The state machine refused what the clock decided (a race with an officer's action that
+    // the fold placed first): try again later rather than at every scan.
+    store_.set_sla_next_at(complaint_id, now + kSlaRetryMs);
+  }
+  return out;
+}
+
+std::vector<Ledger::DueChange> Ledger::reproject(const std::string& complaint_id, TimeMs now) {
+  std::vector<DueChange> changes;
+  auto before = store_.projection(complaint_id);
+  ComplaintState st = fold(store_.events_of(complaint_id), rules_.fold);
+  if (!st.exists) return changes;
+  put_projection(st, now);
+  const Deadlines old = before ? before->deadlines : Deadlines{};
+  auto note = [&](const char* clock, const std::optional<TimeMs>& a,
+                  const std::optional<TimeMs>& b) {
+    if (a != b) changes.push_back({complaint_id, clock, a, b});
+  };
+  note("verify", old.verify_due, st.deadlines.verify_due);
+  note("followup", old.followup_due, st.deadlines.followup_due);
+  note("autoclose", old.autoclose_due, st.deadlines.autoclose_due);
+  return changes;
 }
 
 void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
@@ -248,7 +291,7 @@ WriteOutcome Ledger::ingest(const IngestRequest& req) {
     out.detail = "history: " + describe_conflict(st.conflicts.front());
     return out;
   }
-  store_.put_projection(st, req.now);
+  put_projection(st, req.now);
   for (const auto& s : stored) fan_out(s.event, s.seq, st, stored, req.now);
   store_.keep_raw_payload(req.raw_source, c.id, req.content_type, req.raw_body, req.now);
 
@@ -347,8 +390,10 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
     if (dup->complaint_id != e.complaint_id || dup->kind != e.kind || dup->payload != e.payload)
       return fail(errc::idempotency_mismatch, "this event_id was already used for another event",
                   "/event_id");
+    ComplaintState st = fold(store_.events_of(e.complaint_id), rules_.fold);
+    if (req.access && !req.access->sees(st)) return fail(errc::not_found, "no such complaint");
     out.kind = WriteOutcome::Kind::replayed;
-    out.state = fold(store_.events_of(e.complaint_id), rules_.fold);
+    out.state = std::move(st);
     guard.keep();
     return out;
   }
@@ -359,9 +404,20 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
     for (const auto& prior : history) e.at = std::max(e.at, prior.event.at + 1);
   // The one fold of this write: the history, then the new event.
   Folder f(events_only(history), rules_.fold);
+  if (req.access) {
+    const Access& who = *req.access;
+    // Not seen is not there: a token learns nothing of another agency's complaint.
+    if (!who.sees(f.state())) return fail(errc::not_found, "no such complaint");
+    if (who.bound() && (e.kind == EventKind::disposed || e.kind == EventKind::forwarded) &&
+        !who.holds(f.state()))
+      return fail(errc::forbidden,
+                  "this token's agencies do not hold the complaint: only the agency holding it "
+                  "(or an admin) may dispose or forward it");
+    e.actor.agency = who.acting_agency(f.state());
+  }
   std::int64_t seq = 0;
   if (!append_checked(e, f, history, req.may_lower_privacy, now, out, seq)) return out;
-  store_.put_projection(f.state(), now);
+  put_projection(f.state(), now);
   fan_out(e, seq, f.state(), history, now);
   out.kind = WriteOutcome::Kind::created;
   out.state = f.take();
@@ -407,7 +463,7 @@ WriteOutcome Ledger::act_planned(
     if (!append_checked(e, f, history, false, now, out, seq)) return out;
     appended.push_back({seq, e, f.state()});
   }
-  store_.put_projection(f.state(), now);
+  put_projection(f.state(), now);
   for (const auto& a : appended) fan_out(a.event, a.seq, a.after, history, now);
   out.kind = WriteOutcome::Kind::created;
   out.state = f.take();

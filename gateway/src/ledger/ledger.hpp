@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/access.hpp"
 #include "core/directory.hpp"
 #include "simpul/cursor.hpp"
 #include "simpul/errors.hpp"
@@ -102,6 +103,11 @@ struct AppendRequest {
   // The credential is an admin's: only then may an `amended` lower the complaint's privacy
   // (rahasia -> anonim -> public), and it is audited. Other nodes never may (the fold refuses).
   bool may_lower_privacy = false;
+  // An officer's credential (the API): the complaint must be one it sees (else not_found, as
+  // for a complaint that is not there), a bound credential disposes or forwards only what its
+  // agencies hold now (else forbidden), and the actor's agency is set from it. Unset for the
+  // node's own writers (connectors, the parent's link, import).
+  std::optional<Access> access;
 };
 
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
@@ -154,6 +160,21 @@ class Ledger {
   // how many were new.
   int merge_recovered(std::vector<Event> events, TimeMs now);
 
+  // The SLA scheduler's write for one complaint at `now` (ledger/sla.hpp): the warnings,
+  // breaches and the autoclose due, appended and sent on like any event. Nothing due:
+  // `duplicate`, and the complaint's scheduler time is brought up to date.
+  // `written` (when given) receives the events appended.
+  WriteOutcome sla_tick(const std::string& complaint_id, TimeMs now,
+                        std::vector<Event>* written = nullptr);
+  static constexpr TimeMs kSlaRetryMs = 3'600'000;  // a refused SLA write is tried again after
+  // Folds a stored complaint again with the rules in force (a new calendar) and stores its
+  // projection; what changed in its running clocks' due times is returned.
+  struct DueChange {
+    std::string complaint_id, clock;
+    std::optional<TimeMs> before, after;
+  };
+  std::vector<DueChange> reproject(const std::string& complaint_id, TimeMs now);
+
  private:
   struct Merged {
     std::int64_t seq = 0;
@@ -161,6 +182,8 @@ class Ledger {
   };
   // Folds a complaint's events and stores the projection: the one fold of a write.
   ComplaintState project(std::vector<Event> events, TimeMs now);
+  // Stores the projection of `st`, with this node's SLA scheduler time for it.
+  void put_projection(const ComplaintState& st, TimeMs now);
   // Queues the new event (at `seq`) for every destination it goes to. `history` is the
   // complaint's events as stored, the new one included (the write has read them already).
   // One new event of a write on a known complaint, after what `f` has folded: checked (not a

@@ -13,6 +13,18 @@ std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use) {
   return std::make_unique<SqliteStore>(so);
 }
 
+std::optional<std::set<std::string>> agency_ids(const Config& cfg) {
+  for (const auto& [name, text] : cfg.reference) {
+    if (name != "agencies") continue;
+    auto doc = json::parse(text);  // read and checked at load: an array of objects with an id
+    std::set<std::string> ids;
+    if (doc && doc->IsArray())
+      for (const auto& a : doc->GetArray()) ids.insert(json::get_string(a, "id"));
+    return ids;
+  }
+  return std::nullopt;
+}
+
 LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& connectors) {
   LedgerRules r;
   r.fold = fold_context(cfg);
@@ -21,13 +33,7 @@ LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& co
   r.children = Directory(cfg.children);
   r.max_clock_skew_ms = static_cast<TimeMs>(cfg.federation.max_clock_skew_s) * 1000;
   r.outbound = outbound_routes(connectors);
-  for (const auto& [name, text] : cfg.reference) {
-    if (name != "agencies") continue;
-    auto doc = json::parse(text);  // read and checked at load: an array of objects with an id
-    r.agencies.emplace();
-    if (doc && doc->IsArray())
-      for (const auto& a : doc->GetArray()) r.agencies->insert(json::get_string(a, "id"));
-  }
+  r.agencies = agency_ids(cfg);
   return r;
 }
 

@@ -7,6 +7,9 @@
 // link` wiped `verify_due` from the complaint it linked.)
 
 #include <memory>
+#include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -27,6 +30,9 @@ std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use);
 
 // What this node's ledger decides by. `connectors`: the node's built connector instances, whose
 // outbound routes it queues for; empty when the command built none.
+// The ids of the node's agency reference (`reference.agencies`), when it has one.
+std::optional<std::set<std::string>> agency_ids(const Config& cfg);
+
 LedgerRules ledger_rules(const Config& cfg, const std::vector<ConnectorSlot>& connectors = {});
 
 }  // namespace simpul

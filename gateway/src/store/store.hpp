@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/access.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"
@@ -42,6 +43,7 @@ struct StoredToken {
   std::string node_id;
   TimeMs created_at = 0;
   std::optional<TimeMs> revoked_at;
+  std::string agencies;  // comma-separated; "" = not bound to agencies
 };
 
 // Where an event goes from here: the parent (or the hub), a child node's feed, or an outbound
@@ -84,6 +86,17 @@ struct ListQuery {
   std::optional<TimeMs> since;  // updated_at >= since
   std::int64_t after_seq = 0;   // cursor
   int limit = 50;
+  // Who asks (core/access.hpp): only what the credential sees is listed.
+  Access access{true, {}};
+  std::optional<std::string> agency;   // the agency holding it now
+  std::optional<std::string> channel;  // as the record names it
+  std::optional<Privacy> privacy;
+  std::optional<std::string> region;  // this region or one inside it ("21" lists "21.71")
+  bool conflict = false;              // only complaints with a conflict for an admin
+  // Only complaints with a running clock past due at `now`: "verify", "followup",
+  // "autoclose" or "any".
+  std::optional<std::string> overdue;
+  TimeMs now = 0;
 };
 
 struct ListPage {
@@ -124,10 +137,20 @@ class EventLog {
     Status status = Status::received;
     Privacy privacy = Privacy::anonim;
     TimeMs updated_at = 0;
+    Deadlines deadlines;  // as the fold left them with the calendar in force then
   };
-  virtual void put_projection(const ComplaintState& st, TimeMs now) = 0;
+  // `sla_next_at`: when the SLA scheduler next has something to do for it (ledger/sla.hpp).
+  virtual void put_projection(const ComplaintState& st, TimeMs now,
+                              std::optional<TimeMs> sla_next_at = std::nullopt) = 0;
   virtual std::optional<Projection> projection(const std::string& complaint_id) = 0;
   virtual ListPage list(const ListQuery& q) = 0;
+  // Complaints whose SLA scheduler time (`sla_next_at`) is at or before `now`, soonest first:
+  // read by index, so the cost is what is due, not what is stored.
+  virtual std::vector<std::string> sla_due(TimeMs now, int limit) = 0;
+  // Sets only the scheduler time (nullopt: nothing to do), leaving the projection as it is.
+  virtual void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) = 0;
+  // Every complaint id after `after_id`, in id order (a pass over the whole store).
+  virtual std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) = 0;
   virtual std::int64_t complaint_count() = 0;
 
   // External ids: one complaint per (system, id).
@@ -246,8 +269,10 @@ class Credentials {
     std::string id;
     std::string secret;  // shown once; only its hash is stored
   };
+  // `agencies` (comma-separated ids, "" for none) binds the token to those agencies.
   virtual NewToken create_token(const std::string& name, const std::string& scopes,
-                                const std::string& node_id, TimeMs now) = 0;
+                                const std::string& node_id, TimeMs now,
+                                const std::string& agencies = "") = 0;
   virtual bool revoke_token(const std::string& id, TimeMs now) = 0;
   virtual std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) = 0;
   virtual std::vector<StoredToken> list_tokens() = 0;

@@ -56,6 +56,7 @@ std::string payload_for(EventKind k, std::mt19937_64& rng) {
     case EventKind::linked:
       return R"({"system":"lapor","id":")" + std::to_string(rng() % 1000) + "\"}";
     case EventKind::sla_breached:
+    case EventKind::sla_warning:
       return R"({"deadline":"verify"})";
     case EventKind::amended:
       return R"({"fields":{"title":"Judul )" + std::to_string(rng() % 100) + "\"}}";
@@ -65,11 +66,12 @@ std::string payload_for(EventKind k, std::mt19937_64& rng) {
 }
 
 const EventKind kActions[] = {
-    EventKind::amended,    EventKind::verified,  EventKind::held,
-    EventKind::disposed,   EventKind::forwarded, EventKind::not_authority,
-    EventKind::progressed, EventKind::responded, EventKind::citizen_replied,
-    EventKind::closed,     EventKind::reopened,  EventKind::archived,
-    EventKind::cancelled,  EventKind::linked,    EventKind::sla_breached,
+    EventKind::amended,     EventKind::verified,  EventKind::held,
+    EventKind::disposed,    EventKind::forwarded, EventKind::not_authority,
+    EventKind::progressed,  EventKind::responded, EventKind::citizen_replied,
+    EventKind::closed,      EventKind::reopened,  EventKind::archived,
+    EventKind::cancelled,   EventKind::linked,    EventKind::sla_breached,
+    EventKind::sla_warning,
 };
 
 // A history that mostly follows the state machine, with some events that do not fit.

@@ -308,11 +308,42 @@ std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::strin
 }
 
 std::optional<EventLog::Projection> SqliteStore::projection(const std::string& id) {
-  auto s = prepare("SELECT status, privacy, updated_at FROM complaints WHERE id = ?");
+  auto s = prepare(
+      "SELECT status, privacy, updated_at, verify_due, followup_due, autoclose_due FROM "
+      "complaints WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
-  return Projection{parse_status(s.text(0)).value_or(Status::received),
-                    parse_privacy(s.text(1)).value_or(Privacy::anonim), s.i64(2)};
+  Projection p{parse_status(s.text(0)).value_or(Status::received),
+               parse_privacy(s.text(1)).value_or(Privacy::anonim),
+               s.i64(2),
+               {}};
+  if (!s.null(3)) p.deadlines.verify_due = s.i64(3);
+  if (!s.null(4)) p.deadlines.followup_due = s.i64(4);
+  if (!s.null(5)) p.deadlines.autoclose_due = s.i64(5);
+  return p;
+}
+
+std::vector<std::string> SqliteStore::sla_due(TimeMs now, int limit) {
+  auto s = prepare("SELECT id FROM complaints WHERE sla_next_at <= ? ORDER BY sla_next_at LIMIT ?");
+  s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+void SqliteStore::set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) {
+  prepare("UPDATE complaints SET sla_next_at = ? WHERE id = ?")
+      .bind(1, at)
+      .bind(2, complaint_id)
+      .run();
+}
+
+std::vector<std::string> SqliteStore::complaint_ids_after(const std::string& after_id, int limit) {
+  auto s = prepare("SELECT id FROM complaints WHERE id > ? ORDER BY id LIMIT ?");
+  s.bind(1, after_id).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
 }
 
 std::optional<Credentials::StoredAnswer> SqliteStore::recall_answer(const std::string& scope,
@@ -672,13 +703,44 @@ FeedPage SqliteStore::feed(const std::string& child, std::int64_t after_id, int 
 }
 
 ListPage SqliteStore::list(const ListQuery& q) {
+  // One statement for every combination of filters (an unset filter binds NULL); the access
+  // rule is core/access.hpp's Access::sees in SQL: an admin sees all, a rahasia complaint only
+  // the credential of the agency holding it, a bound credential what was ever its agencies'.
   auto s = prepare(
-      "SELECT seq, id FROM complaints WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
-      "AND (?3 IS NULL OR updated_at >= ?3) ORDER BY seq LIMIT ?4");
+      "SELECT seq, id FROM complaints c WHERE seq > ?1 AND (?2 IS NULL OR status = ?2) "
+      "AND (?3 IS NULL OR updated_at >= ?3) AND (?5 IS NULL OR agency = ?5) "
+      "AND (?6 IS NULL OR channel = ?6) AND (?7 IS NULL OR privacy = ?7) "
+      "AND (?8 IS NULL OR region = ?8 OR region LIKE ?8 || '.%') "
+      "AND (?9 = 0 OR conflict_count > 0) "
+      "AND (?10 IS NULL OR (?10 IN ('verify', 'any') AND verify_due < ?11) "
+      "  OR (?10 IN ('followup', 'any') AND followup_due < ?11) "
+      "  OR (?10 IN ('autoclose', 'any') AND autoclose_due < ?11)) "
+      "AND (?12 = 1 "
+      "  OR (privacy = 'rahasia' AND agency IN (SELECT value FROM json_each(?13))) "
+      "  OR (privacy != 'rahasia' AND (?14 = 0 OR EXISTS (SELECT 1 FROM complaint_agencies ca "
+      "      WHERE ca.complaint_id = c.id AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
+      "ORDER BY seq LIMIT ?4");
   s.bind(1, q.after_seq);
   if (q.status) s.bind(2, to_string(*q.status));
   s.bind(3, q.since);
   s.bind(4, q.limit + 1);
+  if (q.agency) s.bind(5, *q.agency);
+  if (q.channel) s.bind(6, *q.channel);
+  if (q.privacy) s.bind(7, to_string(*q.privacy));
+  if (q.region) s.bind(8, *q.region);
+  s.bind(9, static_cast<std::int64_t>(q.conflict));
+  if (q.overdue) s.bind(10, *q.overdue);
+  s.bind(11, q.now);
+  s.bind(12, static_cast<std::int64_t>(q.access.admin));
+  rapidjson::StringBuffer agencies;
+  {
+    json::Writer w(agencies);
+    w.StartArray();
+    for (const auto& a : q.access.agencies) w.String(a.c_str(), static_cast<unsigned>(a.size()));
+    w.EndArray();
+  }
+  s.bind(13, std::string(agencies.GetString(), agencies.GetSize()));
+  s.bind(14, static_cast<std::int64_t>(!q.access.agencies.empty()));
   ListPage page;
   while (s.step()) {
     if (static_cast<int>(page.ids.size()) == q.limit) {
@@ -712,7 +774,8 @@ std::int64_t SqliteStore::outbox_depth() {
 }
 
 Credentials::NewToken SqliteStore::create_token(const std::string& name, const std::string& scopes,
-                                                const std::string& node_id, TimeMs now) {
+                                                const std::string& node_id, TimeMs now,
+                                                const std::string& agencies) {
   NewToken t;
   // Hex, so an id never starts with '-' (the CLI would read it as an option) nor holds '.'.
   unsigned char raw[5];
@@ -720,13 +783,15 @@ Credentials::NewToken SqliteStore::create_token(const std::string& name, const s
   t.id = crypto::to_hex(raw, sizeof raw);
   t.secret = "spl." + t.id + "." + crypto::random_token(32);
   prepare(
-      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at) VALUES (?,?,?,?,?,?)")
+      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at, agencies) VALUES "
+      "(?,?,?,?,?,?,?)")
       .bind(1, t.id)
       .bind(2, name)
       .bind(3, crypto::sha256_hex(t.secret))
       .bind(4, scopes)
       .bind_null_if_empty(5, node_id)
       .bind(6, now)
+      .bind_null_if_empty(7, agencies)
       .run();
   return t;
 }
@@ -741,22 +806,22 @@ bool SqliteStore::revoke_token(const std::string& id, TimeMs now) {
 
 std::optional<StoredToken> SqliteStore::find_token_by_hash(const std::string& sha256_hex) {
   auto s = prepare(
-      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
-      "WHERE sha256 = ?");
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at, "
+      "coalesce(agencies, '') FROM api_tokens WHERE sha256 = ?");
   s.bind(1, sha256_hex);
   if (!s.step()) return std::nullopt;
-  StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+  StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt, s.text(6)};
   if (!s.null(5)) t.revoked_at = s.i64(5);
   return t;
 }
 
 std::vector<StoredToken> SqliteStore::list_tokens() {
   auto s = prepare(
-      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at FROM api_tokens "
-      "ORDER BY created_at");
+      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at, "
+      "coalesce(agencies, '') FROM api_tokens ORDER BY created_at");
   std::vector<StoredToken> out;
   while (s.step()) {
-    StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt};
+    StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt, s.text(6)};
     if (!s.null(5)) t.revoked_at = s.i64(5);
     out.push_back(std::move(t));
   }
@@ -900,19 +965,20 @@ void SqliteStore::mark_done(const std::string& destination, std::int64_t seq) {
       .run();
 }
 
-void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
+void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
+                                 std::optional<TimeMs> sla_next_at) {
   SIMPUL_CHECK(st.exists, "only a complaint that exists has a projection");
   const auto& r = st.record;
   const std::string& id = r.id;
   prepare(
       "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, agency, "
       "received_at, updated_at, verify_due, followup_due, autoclose_due, event_count, "
-      "conflict_count) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
-      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+      "conflict_count, sla_next_at) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
+      "complaints), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
       "ON CONFLICT(id) DO UPDATE SET seq = (SELECT max(seq) + 1 FROM complaints), "
       "status = ?2, type = ?3, privacy = ?4, channel = ?5, region = ?6, agency = ?7, "
       "received_at = ?8, updated_at = ?9, verify_due = ?10, followup_due = ?11, "
-      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14")
+      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, sla_next_at = ?15")
       .bind(1, id)
       .bind(2, to_string(st.status))
       .bind(3, to_string(r.type))
@@ -927,7 +993,14 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now) {
       .bind(12, st.deadlines.autoclose_due)
       .bind(13, static_cast<std::int64_t>(st.event_count))
       .bind(14, static_cast<std::int64_t>(st.conflicts.size()))
+      .bind(15, sla_next_at)
       .run();
+  // An agency once reached stays (the fold only ever adds to `agencies`).
+  for (const auto& agency : st.agencies)
+    prepare("INSERT OR IGNORE INTO complaint_agencies(agency, complaint_id) VALUES (?, ?)")
+        .bind(1, agency)
+        .bind(2, id)
+        .run();
   prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
   for (const auto& c : st.conflicts) {
     prepare(

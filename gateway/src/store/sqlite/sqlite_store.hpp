@@ -52,8 +52,12 @@ class SqliteStore final : public Store {
                                           std::int64_t after_seq, int limit) override;
   std::int64_t event_count() override;
   std::vector<StoredEvent> events_after(std::int64_t after_seq, int limit) override;
-  void put_projection(const ComplaintState& st, TimeMs now) override;
+  void put_projection(const ComplaintState& st, TimeMs now,
+                      std::optional<TimeMs> sla_next_at = std::nullopt) override;
   std::optional<Projection> projection(const std::string& complaint_id) override;
+  std::vector<std::string> sla_due(TimeMs now, int limit) override;
+  void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) override;
+  std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) override;
   ListPage list(const ListQuery& q) override;
   std::int64_t complaint_count() override;
   std::optional<std::string> find_by_ref(const std::string& system,
@@ -98,7 +102,8 @@ class SqliteStore final : public Store {
 
   // Credentials
   NewToken create_token(const std::string& name, const std::string& scopes,
-                        const std::string& node_id, TimeMs now) override;
+                        const std::string& node_id, TimeMs now,
+                        const std::string& agencies = "") override;
   bool revoke_token(const std::string& id, TimeMs now) override;
   std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) override;
   std::vector<StoredToken> list_tokens() override;
