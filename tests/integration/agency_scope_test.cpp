@@ -55,8 +55,7 @@ struct Region {
     std::set<std::string> ids;
     auto doc = json::parse(r.body);
     REQUIRE(doc.has_value());
-    for (const auto& it : (*doc)["items"].GetArray())
-      ids.insert(json::get_string(it, "id"));
+    for (const auto& it : (*doc)["items"].GetArray()) ids.insert(json::get_string(it, "id"));
     return ids;
   }
   void dispose(const std::string& id, const std::string& agency) {
@@ -71,8 +70,8 @@ struct Region {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Region,
-                  "agency scope: a token of agency A cannot list or read or act on B's complaints") {
+TEST_CASE_FIXTURE(
+    Region, "agency scope: a token of agency A cannot list or read or act on B's complaints") {
   std::string road = ingest("Jalan rusak");
   std::string ktp = ingest("KTP belum jadi");
   std::string fresh = ingest("Belum didisposisi");
@@ -108,8 +107,7 @@ TEST_CASE_FIXTURE(Region,
                   "holds - but still reads what was once its") {
   std::string id = ingest("Bansos tidak cair");
   // Not disposed yet: not the agency's to dispose, and not visible to it either.
-  CHECK(act(id, R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})", pu).status ==
-        404);
+  CHECK(act(id, R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})", pu).status == 404);
   dispose(id, "dinas-pu-batam");
   // No Wrong Door: PU forwards it to Dinsos; the forward is recorded as PU's.
   auto fwd = act(id, R"({"kind":"forwarded","payload":{"agency":"dinsos-batam"}})", pu);
@@ -122,8 +120,8 @@ TEST_CASE_FIXTURE(Region,
   CHECK(again.status == 403);
   CHECK(events_of(id) == before);
   // The token bound to Dinsos (and PU) holds it now.
-  CHECK(act(id, R"({"kind":"forwarded","payload":{"agency":"disdukcapil-batam"}})", both)
-            .status == 201);
+  CHECK(act(id, R"({"kind":"forwarded","payload":{"agency":"disdukcapil-batam"}})", both).status ==
+        201);
   CHECK(listed(dukcapil).count(id) == 1);
 }
 
@@ -154,8 +152,9 @@ TEST_CASE_FIXTURE(Region,
   CHECK(listed(dukcapil).empty());
 }
 
-TEST_CASE_FIXTURE(Region, "agency scope: a forged actor in the body is ignored - the credential is "
-                          "recorded") {
+TEST_CASE_FIXTURE(Region,
+                  "agency scope: a forged actor in the body is ignored - the credential is "
+                  "recorded") {
   std::string id = ingest("Drainase tersumbat");
   dispose(id, "dinas-pu-batam");
   auto r = act(id,
@@ -177,8 +176,9 @@ TEST_CASE_FIXTURE(Region, "agency scope: a forged actor in the body is ignored -
   CHECK(json::get_string(events[1]["actor"], "role") == "admin");
 }
 
-TEST_CASE_FIXTURE(Region, "list: filters by agency and channel and privacy and region and "
-                          "conflict - and refuses a value it does not know") {
+TEST_CASE_FIXTURE(Region,
+                  "list: filters by agency and channel and privacy and region and "
+                  "conflict - and refuses a value it does not know") {
   std::string a = ingest("Satu");
   std::string b = ingest("Dua", "public");
   dispose(a, "dinas-pu-batam");
@@ -196,8 +196,9 @@ TEST_CASE_FIXTURE(Region, "list: filters by agency and channel and privacy and r
   CHECK(get("/v1/complaints?conflict=yes").status == 400);
 }
 
-TEST_CASE_FIXTURE(Region, "offline entry: a letter entered by an officer is channel surat and "
-                          "records who entered it") {
+TEST_CASE_FIXTURE(Region,
+                  "offline entry: a letter entered by an officer is channel surat and "
+                  "records who entered it") {
   auto r = c.request("POST", "/v1/complaints",
                      R"({"type":"pengaduan","title":"Surat warga","body":"Mohon perbaikan.",)"
                      R"("channel":"surat"})",

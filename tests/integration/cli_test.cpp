@@ -241,3 +241,71 @@ TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the let
   CHECK(out.find("record 77") != std::string::npos);
   CHECK(run_simpul({"dlq", "drop", "--config", dir.file("node.json"), "1"}, &out) == 0);
 }
+
+TEST_CASE("cli: calendar check passes the shipped calendar and names what a bad one lacks") {
+  std::string out;
+  const std::string shipped = std::string(SIMPUL_SOURCE_DIR) + "/config/calendars/id.json";
+  CHECK(run_simpul({"calendar", "check", shipped}, &out) == 0);
+  CHECK_MESSAGE(out.find("2025: 11 cuti_bersama 17 libur_nasional") != std::string::npos, out);
+  CHECK(out.find("2026: 8 cuti_bersama 17 libur_nasional") != std::string::npos);
+  test::TempDir dir;
+  std::ofstream(dir.file("old.json"))
+      << R"({"holidays": [{"date": "2026-12-25", "name": "Natal"}]})";
+  CHECK(run_simpul({"calendar", "check", dir.file("old.json")}, &out) == 78);
+  CHECK(out.find("/holidays/0/source") != std::string::npos);
+  CHECK(out.find("/version") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli: calendar diff shows the days two calendars differ by - and the open due dates a "
+    "node's store would move") {
+  test::TempDir dir;
+  std::ofstream(dir.file("r1.json")) << R"({"version": "r1", "days": []})";
+  std::ofstream(dir.file("r2.json")) << R"({"version": "r2", "days": [
+      {"date": "2026-12-03", "name": "Hari Jadi Batam", "kind": "libur_daerah",
+       "scope": "kabkota", "region": "21.71", "source": "Perwako"}]})";
+  Config cfg = test::node_config(dir, "kota-batam", "");
+  std::string id;
+  {
+    test::TestNode node(cfg, [] { return *parse_timestamp("2026-12-01T10:00:00+07:00", Zone{}); });
+    auto c = node.client();
+    auto r = c.request("POST", "/v1/complaints", test::sample_complaint("Jalan"),
+                       test::TestNode::auth());
+    REQUIRE(r.status == 201);
+    id = json::get_string(*json::parse(r.body), "id");
+  }
+  std::string out;
+  CHECK(run_simpul({"calendar", "diff", dir.file("r1.json"), dir.file("r2.json")}, &out) == 0);
+  CHECK(out.find("+ 2026-12-03  libur_daerah  Hari Jadi Batam") != std::string::npos);
+  CHECK(out.find("1 day(s) differ") != std::string::npos);
+  CHECK(run_simpul({"calendar", "diff", dir.file("r1.json"), dir.file("r2.json"), "--config",
+                    dir.file("kota-batam.json")},
+                   &out) == 0);
+  INFO(out);
+  CHECK(out.find(id + " verify    2026-12-04 23:59 WIB -> 2026-12-07 23:59 WIB") !=
+        std::string::npos);
+  CHECK(out.find("1 open due date(s) of 1 complaint(s) would move") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli: token create --agency binds the token - an agency outside the reference or on a "
+    "node credential is refused") {
+  test::TempDir dir;
+  std::ofstream(dir.file("agencies.json")) << R"([{"id": "dinas-pu-batam"}])";
+  test::node_config(dir, "kota-batam", R"("reference": {"agencies": "agencies.json"},)");
+  const std::string conf = dir.file("kota-batam.json");
+  std::string out;
+  CHECK(run_simpul({"token", "create", "--config", conf, "--name", "pu", "--scopes", "read,act",
+                    "--agency", "dinas-pu-batam"},
+                   &out) == 0);
+  CHECK(out.find("agencies: dinas-pu-batam") != std::string::npos);
+  CHECK(run_simpul(
+            {"token", "create", "--config", conf, "--scopes", "read", "--agency", "dinas-pu-btam"},
+            &out) == 64);
+  CHECK(out.find("dinas-pu-btam") != std::string::npos);
+  CHECK(run_simpul({"token", "create", "--config", conf, "--scopes", "admin", "--agency",
+                    "dinas-pu-batam"},
+                   &out) == 64);
+  CHECK(run_simpul({"token", "list", "--config", conf}, &out) == 0);
+  CHECK(out.find("dinas-pu-batam") != std::string::npos);
+}

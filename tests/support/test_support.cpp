@@ -157,6 +157,11 @@ TestNode::TestNode(Config cfg) : node_(std::make_unique<Node>(std::move(cfg))) {
   node_->start_background();
 }
 
+TestNode::TestNode(Config cfg, std::function<TimeMs()> clock)
+    : node_(std::make_unique<Node>(std::move(cfg), std::move(clock))) {
+  node_->start_background();
+}
+
 TestNode::~TestNode() { node_->stop(); }
 
 http::Client TestNode::client(int timeout_ms) const {

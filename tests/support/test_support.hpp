@@ -72,6 +72,8 @@ bool eventually(const std::function<bool()>& pred, int seconds = 30);
 class TestNode {
  public:
   explicit TestNode(Config cfg);
+  // With its own clock (an SLA test moves time on).
+  TestNode(Config cfg, std::function<TimeMs()> clock);
   ~TestNode();
   std::uint16_t port() const { return node_->port(); }
   http::Client client(int timeout_ms = 10'000) const;

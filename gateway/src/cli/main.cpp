@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   cli::Commands commands;
   for (auto add : {cli::add_serve, cli::add_check, cli::add_db, cli::add_token, cli::add_status,
                    cli::add_dlq, cli::add_import, cli::add_renormalize, cli::add_connector,
-                   cli::add_lapor_sim, cli::add_link, cli::add_demo})
+                   cli::add_lapor_sim, cli::add_link, cli::add_demo, cli::add_calendar})
     add(app, commands);
 
   try {

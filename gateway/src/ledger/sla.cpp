@@ -33,9 +33,9 @@ Event sla_event(const ComplaintState& s, const SlaClock& c, EventKind kind, Time
                 const std::string& self, TimeMs now) {
   Event e;
   // One id per (complaint, kind, clock, start, due): the same decision is the same event.
-  e.event_id = derived_uuid_v7(id_time, s.record.id + '|' + std::string(to_string(kind)) + '|' +
-                                            c.name + '|' + std::to_string(c.started) + '|' +
-                                            std::to_string(*c.due));
+  e.event_id =
+      derived_uuid_v7(id_time, s.record.id + '|' + std::string(to_string(kind)) + '|' + c.name +
+                                   '|' + std::to_string(c.started) + '|' + std::to_string(*c.due));
   e.complaint_id = s.record.id;
   e.origin = self;
   e.at = now;

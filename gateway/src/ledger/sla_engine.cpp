@@ -23,7 +23,13 @@ SlaEngine::SlaEngine(Store& reader, CommitQueue& writer, Scheduler& scheduler, P
 
 SlaEngine::~SlaEngine() { *alive_ = false; }
 
-void SlaEngine::start() { scan(); }
+void SlaEngine::start() {
+  // The first scan runs on the io thread, as every later one (the reader is that thread's).
+  std::weak_ptr<bool> alive = alive_;
+  post_([this, alive] {
+    if (auto a = alive.lock(); a && *a) scan();
+  });
+}
 
 void SlaEngine::stop() { stopping_ = true; }
 

@@ -16,7 +16,9 @@
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "ledger/commit_queue.hpp"
+#include "ledger/sla_engine.hpp"
 #include "node/component.hpp"
+#include "node/recompute.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "relay/supervisor.hpp"
@@ -208,6 +210,22 @@ class ConnectorsComponent final : public Component {
   ConnectorRuntime runtime_;
 };
 
+// "sla": the scheduler that writes what this node's SLA clocks decide (ledger/sla.hpp).
+class SlaComponent final : public Component {
+ public:
+  SlaComponent(Parts& p, Scheduler& scheduler)
+      : engine_(
+            p.reader, p.writer, scheduler,
+            [&ioc = p.ioc](std::function<void()> fn) { asio::post(ioc, std::move(fn)); }, p.clock,
+            p.cfg.sla.scan_interval_s * 1000, p.metrics) {}
+  std::string_view name() const override { return "sla"; }
+  void start() override { engine_.start(); }
+  void stop() override { engine_.stop(); }
+
+ private:
+  SlaEngine engine_;
+};
+
 }  // namespace
 
 void check_tls(const Config& cfg) {
@@ -273,6 +291,14 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.reader = open_node_store(d.cfg, StoreUse::existing);
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg),
                                            d.cfg.store.max_batch);
+  // The clocks as the calendar in force derives them, before anything is taken in. A store
+  // that cannot be read for it now keeps the projection it has (lists and the scheduler work
+  // on it) and is refolded at the next start.
+  try {
+    recompute_if_changed(d.cfg, *d.reader, *d.writer, d.clock());
+  } catch (const StoreError& e) {
+    log::warn("sla.recompute_failed", {{"error", e.what()}});
+  }
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
@@ -285,6 +311,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.components.push_back(std::move(http));
   d.components.push_back(std::make_unique<ChildrenComponent>(parts, d.scheduler));
   d.components.push_back(std::make_unique<ConnectorsComponent>(parts));
+  if (d.cfg.sla.scheduler)
+    d.components.push_back(std::make_unique<SlaComponent>(parts, d.scheduler));
   for (auto& c : d.components) c->add_routes(d.router);
 
   // /readyz: every component's checks, and any loop that failed (restarting) or stopped.
