@@ -13,6 +13,7 @@ CREATE TABLE complaint_agencies (
   complaint_id TEXT NOT NULL REFERENCES complaints(id) DEFERRABLE INITIALLY DEFERRED,
   PRIMARY KEY (agency, complaint_id)
 ) WITHOUT ROWID;
+CREATE INDEX complaint_agencies_complaint ON complaint_agencies(complaint_id);
 INSERT INTO complaint_agencies(agency, complaint_id)
   SELECT agency, id FROM complaints WHERE agency IS NOT NULL;
 CREATE INDEX complaints_agency ON complaints(agency);

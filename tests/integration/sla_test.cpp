@@ -42,8 +42,8 @@ Config fast_sla(Config cfg) {
 }
 
 std::string ingest(http::Client& c) {
-  auto r = c.request("POST", "/v1/complaints", test::sample_complaint("Jalan rusak"),
-                     TestNode::auth());
+  auto r =
+      c.request("POST", "/v1/complaints", test::sample_complaint("Jalan rusak"), TestNode::auth());
   REQUIRE_MESSAGE(r.status == 201, r.body);
   return json::get_string(*json::parse(r.body), "id");
 }
@@ -79,13 +79,13 @@ TEST_CASE("sla: a clock past due is breached once - across restarts - and lists 
     CHECK(count_kind(cfg.store.path, id, "sla_breached") == 0);
     // Friday: past due.
     clock.set(wib("2026-11-06T08:00"));
-    CHECK(test::eventually([&] { return count_kind(cfg.store.path, id, "sla_breached") == 1; },
-                           10));
+    CHECK(
+        test::eventually([&] { return count_kind(cfg.store.path, id, "sla_breached") == 1; }, 10));
     CHECK(clock_state(c, id, "verify") == "breached");
     auto overdue = c.request("GET", "/v1/complaints?overdue=verify", "", TestNode::auth());
     CHECK(overdue.body.find(id) != std::string::npos);
-    CHECK(c.request("GET", "/v1/complaints?overdue=followup", "", TestNode::auth())
-              .body.find(id) == std::string::npos);
+    CHECK(c.request("GET", "/v1/complaints?overdue=followup", "", TestNode::auth()).body.find(id) ==
+          std::string::npos);
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // more scans
   }
   // Started again, scanning again: nothing more for that clock and due date.
@@ -98,8 +98,9 @@ TEST_CASE("sla: a clock past due is breached once - across restarts - and lists 
   CHECK(count_kind(cfg.store.path, id, "sla_warning") == 1);
 }
 
-TEST_CASE("sla: autoclose closes a follow-up the citizen did not answer - actor system - and a "
-          "reply stops it") {
+TEST_CASE(
+    "sla: autoclose closes a follow-up the citizen did not answer - actor system - and a "
+    "reply stops it") {
   test::TempDir dir;
   Config cfg = fast_sla(test::node_config(dir, "kota-batam", ""));
   TestClock clock;
@@ -161,8 +162,9 @@ TEST_CASE("sla: two tiers holding one complaint write one breach per clock - it 
   CHECK(clock_state(lc, id, "followup") == "breached");
 }
 
-TEST_CASE("sla: a calendar change refolds the open clocks at start - each moved due date logged "
-          "old to new - and audited") {
+TEST_CASE(
+    "sla: a calendar change refolds the open clocks at start - each moved due date logged "
+    "old to new - and audited") {
   test::TempDir dir;
   auto write_calendar = [&](const std::string& version, const std::string& days) {
     std::ofstream(dir.file("calendar.json"))

@@ -66,8 +66,9 @@ struct SlaClock {
   int paused_days = 0;            // working days the pauses added to `due`
   std::optional<TimeMs> paused_since;
   ClockState state = ClockState::running;
-  std::optional<TimeMs> ended_at;     // met or stopped
-  std::optional<TimeMs> warned_at;    // an sla_warning event named it
+  std::optional<TimeMs> ended_at;           // met or stopped
+  EventKind ended_by = EventKind::created;  // the kind of the event that ended it (if ended)
+  std::optional<TimeMs> warned_at;          // an sla_warning event named it
   std::optional<TimeMs> breached_at;  // an sla_breached event named it (the state stays breached)
   bool open() const { return !ended_at; }
   bool operator==(const SlaClock&) const = default;

@@ -38,6 +38,7 @@ void add_lapor_sim(CLI::App& app, Commands& out);
 void add_link(CLI::App& app, Commands& out);
 void add_demo(CLI::App& app, Commands& out);
 void add_calendar(CLI::App& app, Commands& out);
+void add_report(CLI::App& app, Commands& out);
 
 // `--config FILE` on a subcommand, required; the string it fills.
 std::string& config_option(CLI::App* sub, const std::shared_ptr<std::string>& path);

@@ -12,9 +12,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Simpul: federation gateway for SP4N-LAPOR! complaint channels"};
   app.require_subcommand(1);
   cli::Commands commands;
-  for (auto add : {cli::add_serve, cli::add_check, cli::add_db, cli::add_token, cli::add_status,
-                   cli::add_dlq, cli::add_import, cli::add_renormalize, cli::add_connector,
-                   cli::add_lapor_sim, cli::add_link, cli::add_demo, cli::add_calendar})
+  for (auto add :
+       {cli::add_serve, cli::add_check, cli::add_db, cli::add_token, cli::add_status, cli::add_dlq,
+        cli::add_import, cli::add_renormalize, cli::add_connector, cli::add_lapor_sim,
+        cli::add_link, cli::add_demo, cli::add_calendar, cli::add_report})
     add(app, commands);
 
   try {

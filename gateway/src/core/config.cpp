@@ -112,6 +112,7 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     auto holidays = json::get_string(sla, "holidays_file");
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
+  if (d.HasMember("reports")) c.reports.min_n = get_int(d["reports"], "min_n", c.reports.min_n);
   if (d.HasMember("children")) {
     const auto& arr = d["children"];
     for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
@@ -256,11 +257,11 @@ std::string resolve_secret(const std::string& ref, const std::string& file,
 }
 
 FoldContext fold_context(const Config& cfg) {
-  auto calendar =
-      cfg.sla.holidays_file.empty()
-          ? std::make_shared<const WorkingDayCalendar>(cfg.node.zone, std::set<std::int64_t>{})
-          : std::make_shared<const WorkingDayCalendar>(
-                WorkingDayCalendar::load(cfg.sla.holidays_file, cfg.node.zone, cfg.node.region));
+  auto calendar = cfg.sla.holidays_file.empty()
+                      ? std::make_shared<const WorkingDayCalendar>(
+                            cfg.node.zone, std::set<std::int64_t>{}, "weekends-only")
+                      : std::make_shared<const WorkingDayCalendar>(WorkingDayCalendar::load(
+                            cfg.sla.holidays_file, cfg.node.zone, cfg.node.region));
   return FoldContext{std::move(calendar), cfg.sla.rules};
 }
 

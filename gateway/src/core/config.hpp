@@ -58,6 +58,10 @@ struct Config {
     bool scheduler = true;      // false: this node writes no SLA events (another tool does)
   } sla;
 
+  struct Reports {
+    int min_n = 5;  // below this N a rate reads as not enough data
+  } reports;
+
   std::vector<ChildNode> children;  // federation: the nodes below this one
   struct Federation {
     int max_clock_skew_s = 300;  // a child's event stamped further ahead than this is refused

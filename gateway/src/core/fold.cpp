@@ -61,6 +61,7 @@ struct Applier {
   ComplaintState& s;
   std::string received_by;    // origin of the `created` event: the node that received it
   bool out_of_order = false;  // set by apply() when the conflict is the event's position
+  EventKind current_kind = EventKind::created;  // the event being applied
 
   int days_of(const std::string& name) const {
     if (name == "verify") return ctx.sla.verify_days;
@@ -110,6 +111,11 @@ struct Applier {
     if (!c) return nullptr;
     resume(*c, at);
     c->ended_at = at;
+    c->ended_by = current_kind;
+    // A deadline met after its due time is breached, whether or not a scheduler wrote the
+    // breach (autoclose is no one's deadline: it closes at its due time).
+    if (how == ClockState::met && c->name != "autoclose" && c->due && at > *c->due)
+      how = ClockState::breached;
     if (c->state != ClockState::breached) c->state = how;
     return c;
   }
@@ -188,6 +194,7 @@ struct Applier {
              std::string(to_string(s.status));
     }
     out_of_order = false;
+    current_kind = e.kind;
     const Status before = s.status;
     auto doc = json::parse(e.payload);
     if (!doc || !doc->IsObject()) return std::string("payload is not a JSON object");

@@ -495,6 +495,8 @@ std::string state_to_json(const ComplaintState& s, bool include_pii,
     o.AddMember("paused_working_days", c.paused_days, a);
     put("paused_since", c.paused_since);
     put("ended_at", c.ended_at);
+    if (c.ended_at)
+      o.AddMember("ended_by", rapidjson::Value(std::string(to_string(c.ended_by)).c_str(), a), a);
     put("warned_at", c.warned_at);
     put("breached_at", c.breached_at);
     o.AddMember("node", rapidjson::Value(c.origin.c_str(), a), a);

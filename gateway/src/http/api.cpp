@@ -7,6 +7,7 @@
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
 #include "core/uuid.hpp"
+#include "ledger/report.hpp"
 
 namespace simpul::http {
 namespace {
@@ -63,6 +64,9 @@ void Api::add_routes(Router& r) {
   });
   r.add("GET", "/v1/complaints/{id}", [this](const Request& req, const Params& p, Reply reply) {
     get_complaint(req, p, std::move(reply));
+  });
+  r.add("GET", "/v1/reports/agencies", [this](const Request& req, const Params& p, Reply reply) {
+    agency_report(req, p, std::move(reply));
   });
   r.add("POST", "/v1/complaints/{id}/events",
         [this](const Request& req, const Params& p, Reply reply) {
@@ -309,6 +313,45 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   body += page.more ? "\"c" + std::to_string(page.last_seq) + "\"" : std::string("null");
   body += '}';
   reply(json_response(200, std::move(body)));
+}
+
+void Api::agency_report(const Request& req, const Params& p, Reply reply) {
+  auto who = auth_.check(req, "read");
+  if (!who) {
+    reply(problem_of(who.error()));
+    return;
+  }
+  if (!p.has_query("from") || !p.has_query("to")) {
+    reply(problem(errc::invalid_query, "give the period as from=YYYY-MM-DD&to=YYYY-MM-DD", "",
+                  p.has_query("from") ? "to" : "from"));
+    return;
+  }
+  std::set<std::string> agencies;
+  if (const auto& ref = writer_.ledger().rules().agencies) agencies = *ref;
+  // A token bound to agencies gets their rows only.
+  const Access access = who->access();
+  std::set<std::string> only = access.bound() ? access.agencies : std::set<std::string>{};
+  std::optional<Result<AgencyReport>> made;
+  try {
+    made = simpul::agency_report(reader_, fold_, agencies, p.get("from"), p.get("to"), clock_(),
+                                 cfg_.reports.min_n, only);
+  } catch (const StoreError& e) {
+    reply(storage_problem(e.code()));
+    return;
+  }
+  auto& report = *made;
+  if (!report) {
+    reply(problem_of(report.error()));
+    return;
+  }
+  Response res;
+  if (req.header("accept").find("text/csv") != std::string::npos) {
+    res.content_type = "text/csv; charset=utf-8";
+    res.body = report_csv(*report);
+  } else {
+    res.body = report_json(*report);
+  }
+  reply(std::move(res));
 }
 
 void Api::post_event(const Request& req, const Params& p, Reply reply) {

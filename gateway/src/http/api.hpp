@@ -37,6 +37,7 @@ class Api {
   void ingest(const Request& req, Reply reply);
   void get_complaint(const Request& req, const Params& p, Reply reply);
   void list_complaints(const Request& req, const Params& p, Reply reply);
+  void agency_report(const Request& req, const Params& p, Reply reply);
   void post_event(const Request& req, const Params& p, Reply reply);
   void ready(Reply reply);
 

@@ -21,8 +21,8 @@ std::string when(const std::optional<TimeMs>& t) { return t ? format_utc(*t) : "
 
 std::string projection_fingerprint(const Config& cfg, const FoldContext& fold) {
   const auto& r = fold.sla;
-  std::string text = "projection " + std::to_string(kProjectionVersion) + "|node " +
-                     cfg.node.id + "|sla " + std::to_string(r.verify_days) + "," +
+  std::string text = "projection " + std::to_string(kProjectionVersion) + "|node " + cfg.node.id +
+                     "|sla " + std::to_string(r.verify_days) + "," +
                      std::to_string(r.followup_days) + "," + std::to_string(r.autoclose_days) +
                      "," + std::to_string(r.warn_days) + "," +
                      (r.forward_restarts ? "restart" : "continue") + "|calendar " +
@@ -82,9 +82,8 @@ RecomputeResult recompute_if_changed(const Config& cfg, Store& reader, CommitQue
     l.store().set_cursor(kCursor, want, now);
     if (!have.empty()) l.store().audit(now, "node", "sla.recomputed", cfg.node.id, detail);
   });
-  log::info("sla.recompute_done", {{"complaints", result.complaints},
-                                   {"moved", result.moved},
-                                   {"calendar", version}});
+  log::info("sla.recompute_done",
+            {{"complaints", result.complaints}, {"moved", result.moved}, {"calendar", version}});
   return result;
 }
 

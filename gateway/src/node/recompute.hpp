@@ -18,7 +18,7 @@ namespace simpul {
 std::string projection_fingerprint(const Config& cfg, const FoldContext& fold);
 
 struct RecomputeResult {
-  bool ran = false;       // the fingerprint had changed
+  bool ran = false;  // the fingerprint had changed
   std::int64_t complaints = 0;
   std::int64_t moved = 0;  // due times that changed
 };

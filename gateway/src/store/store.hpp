@@ -149,6 +149,10 @@ class EventLog {
   virtual std::vector<std::string> sla_due(TimeMs now, int limit) = 0;
   // Sets only the scheduler time (nullopt: nothing to do), leaving the projection as it is.
   virtual void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) = 0;
+  // Complaints an agency had (complaint_agencies) that changed at or after `since` or have a
+  // followup clock past due at `now`, by id after `after_id`: what an agency report reads.
+  virtual std::vector<std::string> report_candidates(TimeMs since, TimeMs now,
+                                                     const std::string& after_id, int limit) = 0;
   // Every complaint id after `after_id`, in id order (a pass over the whole store).
   virtual std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) = 0;
   virtual std::int64_t complaint_count() = 0;

@@ -121,10 +121,11 @@ TEST_CASE("sla clocks: a pause on hold moves due by the working days it spans - 
   CHECK(due_text(f->due) == "2026-11-12");
 }
 
-TEST_CASE("sla clocks: a forward restarts followup for the new agency - or hands it on when "
-          "declared") {
+TEST_CASE(
+    "sla clocks: a forward restarts followup for the new agency - or hands it on when "
+    "declared") {
   History h(wib("2026-11-02T08:00"));
-  h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-02T10:00"));     // due Mon 9
+  h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-02T10:00"));       // due Mon 9
   h.to(EventKind::forwarded, "dinas-sosial-batam", wib("2026-11-04T10:00"));  // No Wrong Door
   auto restart = h.fold_with(shipped());
   int followups = 0;
@@ -160,8 +161,9 @@ TEST_CASE("sla clocks: not_authority stops followup and gives verify back to the
   CHECK_FALSE(st.deadlines.followup_due);
 }
 
-TEST_CASE("sla clocks: a follow-up meets followup and starts autoclose - a citizen reply stops "
-          "it") {
+TEST_CASE(
+    "sla clocks: a follow-up meets followup and starts autoclose - a citizen reply stops "
+    "it") {
   History h(wib("2026-11-02T08:00"));
   h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-02T10:00"));
   h.add(EventKind::responded, wib("2026-11-04T10:00"), R"({"text":"Sudah ditambal"})");
@@ -176,8 +178,9 @@ TEST_CASE("sla clocks: a follow-up meets followup and starts autoclose - a citiz
   CHECK(last(h.fold_with(shipped()), "autoclose")->state == ClockState::stopped);
 }
 
-TEST_CASE("sla scheduler: a breach is decided once - the same id every time - and not by a node "
-          "that does not own the clock") {
+TEST_CASE(
+    "sla scheduler: a breach is decided once - the same id every time - and not by a node "
+    "that does not own the clock") {
   History h(wib("2026-11-02T08:00"));  // verify due Thu 5 23:59 WIB
   auto st = h.fold_with(shipped());
   CHECK(sla_next_at(st, "kota-batam") == *last(st, "verify")->warn_at + 1);
@@ -214,8 +217,9 @@ TEST_CASE("sla scheduler: a breach is decided once - the same id every time - an
   CHECK(met.clocks.front().ended_at == late + 1000);
 }
 
-TEST_CASE("sla scheduler: autoclose closes a follow-up the citizen did not answer - actor "
-          "system") {
+TEST_CASE(
+    "sla scheduler: autoclose closes a follow-up the citizen did not answer - actor "
+    "system") {
   History h(wib("2026-11-02T08:00"));
   h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-02T10:00"));
   h.add(EventKind::responded, wib("2026-11-04T10:00"), R"({"text":"Sudah"})");
@@ -232,8 +236,9 @@ TEST_CASE("sla scheduler: autoclose closes a follow-up the citizen did not answe
   CHECK(closed.conflicts.empty());
 }
 
-TEST_CASE("calendar: every shipped day is dated and named and sourced - a regional day applies "
-          "only in its region") {
+TEST_CASE(
+    "calendar: every shipped day is dated and named and sourced - a regional day applies "
+    "only in its region") {
   auto f = read_calendar_file(std::string(SIMPUL_SOURCE_DIR) + "/config/calendars/id.json");
   CHECK(f.problems.empty());
   CHECK_FALSE(f.version.empty());

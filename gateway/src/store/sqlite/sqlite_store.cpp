@@ -338,6 +338,18 @@ void SqliteStore::set_sla_next_at(const std::string& complaint_id, std::optional
       .run();
 }
 
+std::vector<std::string> SqliteStore::report_candidates(TimeMs since, TimeMs now,
+                                                        const std::string& after_id, int limit) {
+  auto s = prepare(
+      "SELECT id FROM complaints c WHERE id > ?3 AND (updated_at >= ?1 OR followup_due < ?2) "
+      "AND EXISTS (SELECT 1 FROM complaint_agencies ca WHERE ca.complaint_id = c.id) "
+      "ORDER BY id LIMIT ?4");
+  s.bind(1, since).bind(2, now).bind(3, after_id).bind(4, static_cast<std::int64_t>(limit));
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
 std::vector<std::string> SqliteStore::complaint_ids_after(const std::string& after_id, int limit) {
   auto s = prepare("SELECT id FROM complaints WHERE id > ? ORDER BY id LIMIT ?");
   s.bind(1, after_id).bind(2, static_cast<std::int64_t>(limit));
