@@ -561,3 +561,39 @@ TEST_CASE(
   CHECK(c.request("POST", "/v1/complaints", test::sample_complaint("Sesudah"), TestNode::auth())
             .status == 503);
 }
+
+TEST_CASE_FIXTURE(Province,
+                  "conflicts: listed for an admin - resolved by an admin's recorded decision - "
+                  "both events kept") {
+  std::string id = ingest("21.71", "anonim");
+  REQUIRE(post("/v1/complaints/" + id + "/events",
+               R"({"kind":"disposed","payload":{"agency":"dinas-pu-batam"}})")
+              .status == 201);
+  // Batam archived it meanwhile (its clock a little ahead): not allowed after the disposition.
+  auto archived = event_json(id, "archived", "{}", {"kota-batam"}, "", system_now_ms() + 2000);
+  REQUIRE(outcome(send(batam, {archived})) == "accepted");
+  const std::string archived_id = json::get_string(*json::parse(archived), "event_id");
+  auto listed = get("/v1/complaints?conflict=true");
+  REQUIRE(listed.status == 200);
+  CHECK(listed.body.find(id) != std::string::npos);
+  auto st = json::parse(state(id));
+  REQUIRE((*st)["conflicts"].Size() == 1);
+  CHECK(json::get_string((*st)["conflicts"][0], "event_id") == archived_id);
+
+  const std::string decision = R"({"kind":"resolved","payload":{"event_id":")" + archived_id +
+                               R"(","decision":"Tetap didisposisi; pengarsipan Batam diabaikan"}})";
+  CHECK(post("/v1/complaints/" + id + "/events", decision, act_token).status == 403);
+  auto bogus = post("/v1/complaints/" + id + "/events",
+                    R"({"kind":"resolved","payload":{"event_id":"no-such","decision":"x"}})");
+  CHECK(bogus.status >= 400);
+  REQUIRE(post("/v1/complaints/" + id + "/events", decision).status == 201);
+  CHECK(get("/v1/complaints?conflict=true").body.find(id) == std::string::npos);
+  st = json::parse(state(id));
+  const auto& c = (*st)["conflicts"][0];
+  CHECK(json::get_string(c, "decision") == "Tetap didisposisi; pengarsipan Batam diabaikan");
+  CHECK(json::get_string(c, "resolved_by") == "admin");
+  CHECK(json::get_string(*st, "status") == "disposed");
+  // Both stay in the log.
+  CHECK(count("SELECT count(*) FROM events WHERE complaint_id = '" + id +
+              "' AND kind IN ('archived', 'resolved')") == 2);
+}

@@ -25,8 +25,7 @@ TimeMs wib(const std::string& local) { return *parse_timestamp(local + ":00+07:0
 
 // The k-th working day after Monday 2 November 2026, at 10:00 WIB.
 TimeMs working_day(int k) {
-  static const char* days[] = {"02", "03", "04", "05", "06", "09",
-                               "10", "11", "12", "13", "16"};
+  static const char* days[] = {"02", "03", "04", "05", "06", "09", "10", "11", "12", "13", "16"};
   return wib(std::string("2026-11-") + days[k] + "T10:00");
 }
 
@@ -37,7 +36,8 @@ struct Fixture {
     std::ofstream(dir.file("agencies.json")) << R"([{"id": "dinas-pu-batam"},
       {"id": "disdukcapil-batam"}, {"id": "dinsos-batam"}, {"id": "dishub-batam"},
       {"id": "dinkes-batam"}, {"id": "dispora-batam"}])";
-    Config c = test::node_config(dir, "kota-batam", R"("reference": {"agencies": "agencies.json"},)");
+    Config c =
+        test::node_config(dir, "kota-batam", R"("reference": {"agencies": "agencies.json"},)");
     c.sla.scheduler = false;  // the figures come from the fold, whoever wrote the breaches
     return c;
   }();
@@ -57,8 +57,8 @@ struct Fixture {
   }
   void at(TimeMs t) { now->store(t); }
   std::string ingest() {
-    auto r = c->request("POST", "/v1/complaints", test::sample_complaint("Aduan"),
-                        TestNode::auth());
+    auto r =
+        c->request("POST", "/v1/complaints", test::sample_complaint("Aduan"), TestNode::auth());
     REQUIRE_MESSAGE(r.status == 201, r.body);
     return json::get_string(*json::parse(r.body), "id");
   }
@@ -99,13 +99,13 @@ TEST_CASE_FIXTURE(Fixture,
   const std::map<std::string, Delays> plan = {
       {"dinas-pu-batam", {1, 2, 3, 4, 5, 5, 6, 7, 8, 10, std::nullopt, std::nullopt, 2, 3, 4}},
       {"disdukcapil-batam", Delays(15, 1)},
-      {"dinsos-batam", {std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                        std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, 6, 7,
-                        8, 9, 10}},
+      {"dinsos-batam",
+       {std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+        std::nullopt, std::nullopt, std::nullopt, std::nullopt, 6, 7, 8, 9, 10}},
       // Two of Dishub's go back as not its authority (on day 1); three are answered on day 3.
-      {"dishub-batam", {3, 3, 3, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                        std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-                        std::nullopt, std::nullopt, std::nullopt}},
+      {"dishub-batam",
+       {3, 3, 3, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+        std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
       {"dinkes-batam", {1, 1}},
   };
   std::map<std::string, std::vector<std::string>> ids;
@@ -140,8 +140,8 @@ TEST_CASE_FIXTURE(Fixture,
   }
 
   at(wib("2026-11-20T10:00"));
-  auto res = c->request("GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "",
-                        TestNode::auth());
+  auto res =
+      c->request("GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "", TestNode::auth());
   REQUIRE_MESSAGE(res.status == 200, res.body);
   auto doc = json::parse(res.body);
   REQUIRE(doc.has_value());
@@ -197,10 +197,16 @@ TEST_CASE_FIXTURE(Fixture,
   // In the reference, nothing received: still a row.
   CHECK(row(d, "dispora-batam")["received"].GetInt() == 0);
 
+  // Holding a SP4N-LAPOR! tracking id: at the hub.
+  auto linked = json::parse(
+      c->request("GET", "/v1/complaints/" + ids["disdukcapil-batam"][0], "", TestNode::auth())
+          .body);
+  CHECK(json::get_string(*linked, "sync") == "at_hub");
+
   // CSV, and an agency-bound token gets its own row only.
-  auto csv = c->request("GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "",
-                        {{"authorization", std::string("Bearer ") + test::kAdminToken},
-                         {"accept", "text/csv"}});
+  auto csv = c->request(
+      "GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "",
+      {{"authorization", std::string("Bearer ") + test::kAdminToken}, {"accept", "text/csv"}});
   CHECK(csv.header("content-type").find("text/csv") == 0);
   CHECK(csv.body.find("\"dinas-pu-batam\",17,15,0.882,11,0.647,0,0.000,15,0.882,15,4,8,2,0,") !=
         std::string::npos);
@@ -212,11 +218,10 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK((*od)["agencies"].Size() == 1);
   CHECK(res.body.find("CANARY") == std::string::npos);
 
-  CHECK(c->request("GET", "/v1/reports/agencies?from=2026-11-30&to=2026-11-01", "",
-                   TestNode::auth())
-            .status == 400);
-  CHECK(c->request("GET", "/v1/reports/agencies?from=kemarin&to=2026-11-01", "",
-                   TestNode::auth())
+  CHECK(
+      c->request("GET", "/v1/reports/agencies?from=2026-11-30&to=2026-11-01", "", TestNode::auth())
+          .status == 400);
+  CHECK(c->request("GET", "/v1/reports/agencies?from=kemarin&to=2026-11-01", "", TestNode::auth())
             .status == 400);
   CHECK(c->request("GET", "/v1/reports/agencies", "", TestNode::auth()).status == 400);
 
@@ -229,8 +234,9 @@ TEST_CASE_FIXTURE(Fixture,
         std::string::npos);
 }
 
-TEST_CASE("report: a province sees its kabupaten/kota's agencies through federation - without "
-          "reporter identity") {
+TEST_CASE(
+    "report: a province sees its kabupaten/kota's agencies through federation - without "
+    "reporter identity") {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   test::TempDir pdir, bdir, tdir;
   auto now = std::make_shared<std::atomic<TimeMs>>(wib("2026-11-02T09:00"));
@@ -300,8 +306,8 @@ TEST_CASE("report: a province sees its kabupaten/kota's agencies through federat
   }));
   now->store(wib("2026-11-20T10:00"));
   auto pc = province.client();
-  auto res = pc.request("GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "",
-                        TestNode::auth());
+  auto res =
+      pc.request("GET", "/v1/reports/agencies?from=2026-11-01&to=2026-11-30", "", TestNode::auth());
   REQUIRE_MESSAGE(res.status == 200, res.body);
   auto doc = json::parse(res.body);
   REQUIRE(doc.has_value());
@@ -318,4 +324,50 @@ TEST_CASE("report: a province sees its kabupaten/kota's agencies through federat
   // The province holds no reporter of theirs at all: they were never sent up.
   CHECK_FALSE(test::store_holds(pcfg.store.path, "CANARY-NAME-7731"));
   CHECK(test::store_holds(bcfg.store.path, "CANARY-NAME-7731"));  // the leaf does keep it
+}
+
+TEST_CASE(
+    "list: each complaint shows its sync state - local - queued - at_parent - failed - and "
+    "the sync filter selects by it") {
+  test::TempDir pdir, ldir, odir, sdir;
+  Config pcfg = test::province_config(pdir);
+  TestNode province(pcfg);
+  TestNode leaf(test::node_config(ldir, "kota-batam", test::upstream_member(province)));
+  auto c = leaf.client();
+  auto ingest = [](http::Client& to, const std::string& region) {
+    auto r = to.request("POST", "/v1/complaints",
+                        test::sample_complaint("Aduan", R"(,"region":")" + region + "\""),
+                        TestNode::auth());
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return json::get_string(*json::parse(r.body), "id");
+  };
+  auto sync_of = [](http::Client& on, const std::string& id) {
+    auto r = on.request("GET", "/v1/complaints/" + id, "", TestNode::auth());
+    return json::get_string(*json::parse(r.body), "sync");
+  };
+  std::string up = ingest(c, "21.71");
+  CHECK(test::eventually([&] { return sync_of(c, up) == "at_parent"; }));
+  // Tanjungpinang is not Batam's to send: the province refuses it for good.
+  std::string refused = ingest(c, "21.72");
+  CHECK(test::eventually([&] { return sync_of(c, refused) == "failed"; }));
+  auto failed = c.request("GET", "/v1/complaints?sync=failed", "", TestNode::auth());
+  CHECK(failed.body.find(refused) != std::string::npos);
+  CHECK(failed.body.find(up) == std::string::npos);
+  CHECK(c.request("GET", "/v1/complaints?sync=at_parent", "", TestNode::auth()).body.find(up) !=
+        std::string::npos);
+  CHECK(c.request("GET", "/v1/complaints?sync=sent", "", TestNode::auth()).status == 400);
+
+  // A parent that does not answer: queued. No parent at all: local.
+  TestNode cut(test::node_config(
+      odir, "kota-batam",
+      R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UPSTREAM"},)"));
+  auto cc = cut.client();
+  std::string waiting = ingest(cc, "21.71");
+  CHECK(sync_of(cc, waiting) == "queued");
+  TestNode solo(test::node_config(sdir, "kota-batam", ""));
+  auto sc = solo.client();
+  std::string alone = ingest(sc, "21.71");
+  CHECK(sync_of(sc, alone) == "local");
+  CHECK(sc.request("GET", "/v1/complaints?sync=local", "", TestNode::auth()).body.find(alone) !=
+        std::string::npos);
 }

@@ -81,6 +81,11 @@ struct Conflict {
   // The kind is not allowed where the event falls in the fold (concurrent actions on two nodes),
   // as opposed to an event no position could make valid (a payload the fold cannot read).
   bool out_of_order = false;
+  // An admin's `resolved` event on it: the decision is recorded, both events stay in the log and
+  // the fold (what the conflicting event would have done is not applied; the admin acts for it).
+  std::optional<TimeMs> resolved_at;
+  std::string resolved_by;  // the actor's name
+  std::string decision;
   bool operator==(const Conflict&) const = default;
 };
 

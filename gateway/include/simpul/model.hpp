@@ -56,6 +56,7 @@ enum class EventKind {
   linked,
   sla_breached,
   sla_warning,  // a clock is close to due (ledger/sla.hpp)
+  resolved,     // an admin's decision on a conflict (payload: event_id, decision)
 };
 
 std::string_view to_string(ComplaintType v) noexcept;

@@ -2,10 +2,11 @@
 // SP4N-LAPOR! evaluates, per agency, read from the node's store (as GET /v1/reports/agencies
 // gives them; docs/reports.md).
 
+#include "ledger/report.hpp"
+
 #include <cstdio>
 
 #include "cli/command.hpp"
-#include "ledger/report.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 
@@ -20,9 +21,9 @@ void add_report(CLI::App& app, Commands& out) {
     bool csv = false;
   };
   auto a = std::make_shared<Agencies>();
-  auto* agencies =
-      report->add_subcommand("agencies", "Per agency: received, followed up, done, in process, "
-                                         "working days to follow up, overdue (JSON, or --csv)");
+  auto* agencies = report->add_subcommand("agencies",
+                                          "Per agency: received, followed up, done, in process, "
+                                          "working days to follow up, overdue (JSON, or --csv)");
   config_option(agencies, a->config);
   agencies->add_option("--from", a->from, "First local date of the period (YYYY-MM-DD)")
       ->required();
@@ -32,9 +33,9 @@ void add_report(CLI::App& app, Commands& out) {
                    Config cfg = load_node_config(*a->config);
                    FoldContext ctx = fold_context(cfg);
                    auto store = open_node_store(cfg, StoreUse::existing);
-                   auto r = agency_report(*store, ctx, agency_ids(cfg).value_or(
-                                                           std::set<std::string>{}),
-                                          a->from, a->to, system_now_ms(), cfg.reports.min_n);
+                   auto r =
+                       agency_report(*store, ctx, agency_ids(cfg).value_or(std::set<std::string>{}),
+                                     a->from, a->to, system_now_ms(), cfg.reports.min_n);
                    if (!r) {
                      std::fprintf(stderr, "error: --%s: %s\n", r.error().rule.c_str(),
                                   r.error().detail.c_str());

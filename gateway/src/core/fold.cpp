@@ -22,6 +22,7 @@ bool allowed(Status from, EventKind kind) {
       return false;  // handled before the table
     case EventKind::amended:
     case EventKind::linked:
+    case EventKind::resolved:
       return true;
     case EventKind::sla_breached:
     case EventKind::sla_warning:
@@ -335,6 +336,19 @@ struct Applier {
           c->breached_at = e.at;
           c->state = ClockState::breached;
         }
+        break;
+      }
+      case EventKind::resolved: {
+        if (auto err = need("event_id")) return err;
+        if (auto err = need("decision")) return err;
+        const std::string target = json::get_string(p, "event_id");
+        auto it = std::find_if(s.conflicts.begin(), s.conflicts.end(),
+                               [&](const Conflict& c) { return c.event_id == target; });
+        if (it == s.conflicts.end()) return "resolved: no conflict of event " + target;
+        if (it->resolved_at) return "resolved: the conflict of event " + target + " is resolved";
+        it->resolved_at = e.at;
+        it->resolved_by = e.actor.name;
+        it->decision = json::get_string(p, "decision");
         break;
       }
       case EventKind::sla_warning: {

@@ -464,7 +464,7 @@ Result<Event> event_from_value(const rapidjson::Value& v) {
 }
 
 std::string state_to_json(const ComplaintState& s, bool include_pii,
-                          const std::vector<Event>* events) {
+                          const std::vector<Event>* events, std::string_view sync) {
   // The record first, then the derived members appended to the same object.
   rapidjson::Document doc;
   doc.Parse(complaint_to_json(s.record, include_pii).c_str());
@@ -518,9 +518,17 @@ std::string state_to_json(const ComplaintState& s, bool include_pii,
     o.AddMember("event_id", rapidjson::Value(c.event_id.c_str(), a), a);
     o.AddMember("kind", rapidjson::Value(std::string(to_string(c.kind)).c_str(), a), a);
     o.AddMember("reason", rapidjson::Value(c.reason.c_str(), a), a);
+    if (c.resolved_at) {
+      o.AddMember("resolved_at", rapidjson::Value(format_utc(*c.resolved_at).c_str(), a), a);
+      o.AddMember("resolved_by", rapidjson::Value(c.resolved_by.c_str(), a), a);
+      o.AddMember("decision", rapidjson::Value(c.decision.c_str(), a), a);
+    }
     conflicts.PushBack(o, a);
   }
   doc.AddMember("conflicts", conflicts, a);
+  if (!sync.empty())
+    doc.AddMember(
+        "sync", rapidjson::Value(sync.data(), static_cast<rapidjson::SizeType>(sync.size()), a), a);
   if (events) {
     rapidjson::Value arr(rapidjson::kArrayType);
     for (const auto& e : *events) {

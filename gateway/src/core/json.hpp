@@ -29,8 +29,9 @@ Actor actor_from_json(std::string_view text);
 std::string hops_to_json(const std::vector<std::string>& hops);
 std::vector<std::string> hops_from_json(std::string_view text);
 
-// The API's view of a complaint: record, status, deadlines, conflicts, and optionally events.
+// The API's view of a complaint: record, status, deadlines, clocks, conflicts, its sync state
+// when given (EventLog::sync_state), and optionally events.
 std::string state_to_json(const ComplaintState& s, bool include_pii,
-                          const std::vector<Event>* events = nullptr);
+                          const std::vector<Event>* events = nullptr, std::string_view sync = {});
 
 }  // namespace simpul::json

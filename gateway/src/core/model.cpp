@@ -55,7 +55,7 @@ constexpr std::array<std::pair<Status, std::string_view>, 9> kStatuses{{
     {Status::archived, "archived"},
     {Status::cancelled, "cancelled"},
 }};
-constexpr std::array<std::pair<EventKind, std::string_view>, 17> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 18> kKinds{{
     {EventKind::created, "created"},
     {EventKind::amended, "amended"},
     {EventKind::verified, "verified"},
@@ -73,6 +73,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 17> kKinds{{
     {EventKind::linked, "linked"},
     {EventKind::sla_breached, "sla_breached"},
     {EventKind::sla_warning, "sla_warning"},
+    {EventKind::resolved, "resolved"},
 }};
 
 constexpr std::array<std::pair<MergeResult, std::string_view>, 4> kMergeResults{{

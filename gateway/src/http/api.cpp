@@ -211,7 +211,14 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
     reply(problem(errc::not_found, "no such complaint"));
     return;
   }
-  reply(json_response(200, json::state_to_json(st, who->has("pii"), &events)));
+  std::string sync;
+  try {
+    sync = reader_.sync_state(id);
+  } catch (const StoreError& e) {
+    reply(storage_problem(e.code()));
+    return;
+  }
+  reply(json_response(200, json::state_to_json(st, who->has("pii"), &events, sync)));
 }
 
 void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
@@ -283,6 +290,16 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
     }
     q.conflict = c == "true";
   }
+  if (p.has_query("sync")) {
+    std::string v = p.get("sync");
+    if (std::find(std::begin(EventLog::kSyncStates), std::end(EventLog::kSyncStates), v) ==
+        std::end(EventLog::kSyncStates)) {
+      reply(problem(errc::invalid_query, "sync is local, queued, at_parent, at_hub or failed", "",
+                    "sync"));
+      return;
+    }
+    q.sync = v;
+  }
   if (p.has_query("overdue")) {
     std::string o = p.get("overdue");
     if (o != "verify" && o != "followup" && o != "autoclose" && o != "any") {
@@ -303,7 +320,7 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
       ComplaintState st = fold(reader_.events_of(id), fold_);
       if (!access.sees(st)) continue;  // the store selected by the same rule; never show more
       if (!items.empty()) items += ',';
-      items += json::state_to_json(st, pii);
+      items += json::state_to_json(st, pii, nullptr, reader_.sync_state(id));
     }
   } catch (const StoreError& e) {
     reply(storage_problem(e.code()));
@@ -386,6 +403,10 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   e.origin = cfg_.node.id;
   e.at = now;
   e.kind = *parse_event_kind(json::get_string(*doc, "kind"));
+  if (e.kind == EventKind::resolved && !who->has("admin")) {
+    reply(problem(errc::forbidden, "only an admin resolves a conflict", "/kind"));
+    return;
+  }
   // Who acted is the credential: an `actor` in the body is ignored (it is kept in the schema
   // for clients written against the first API).
   e.actor = who->actor();

@@ -233,7 +233,8 @@ Mapping Mapping::parse(std::string_view text, const std::string& file) {
         std::string here = at + "/events/" + std::to_string(i);
         if (!kind || *kind == EventKind::created || *kind == EventKind::amended ||
             *kind == EventKind::linked || *kind == EventKind::sla_breached ||
-            *kind == EventKind::sla_warning || *kind == EventKind::citizen_replied)
+            *kind == EventKind::sla_warning || *kind == EventKind::resolved ||
+            *kind == EventKind::citizen_replied)
           throw ConfigError(
               file, here,
               "not a status-changing event kind (verified, held, disposed, forwarded, "

@@ -65,9 +65,9 @@ int AgencyReportBuilder::working_days(TimeMs from, TimeMs to) const {
 
 void AgencyReportBuilder::add(const std::vector<Event>& events, const ComplaintState& st) {
   if (!st.exists) return;
-  const bool on_hub =
-      std::any_of(st.record.refs.begin(), st.record.refs.end(),
-                  [](const Ref& r) { return r.system == "lapor" && !r.id.empty(); });
+  const bool on_hub = std::any_of(st.record.refs.begin(), st.record.refs.end(), [](const Ref& r) {
+    return r.system == "lapor" && !r.id.empty();
+  });
   // Received: the first followup clock of each agency started in the period (a disposition or
   // a forward to it); what became of that clock is what the agency did with it.
   std::set<std::string> counted;

@@ -48,9 +48,9 @@ class AgencyReportBuilder {
  public:
   // `from_day`..`to_day`: local dates (days since 1970-01-01) in the calendar's zone,
   // inclusive. `agencies`: the node's reference, so an agency with nothing still has its row.
-  AgencyReportBuilder(std::string from, std::string to, std::int64_t from_day,
-                      std::int64_t to_day, TimeMs now, const FoldContext& ctx,
-                      const std::set<std::string>& agencies, int min_n);
+  AgencyReportBuilder(std::string from, std::string to, std::int64_t from_day, std::int64_t to_day,
+                      TimeMs now, const FoldContext& ctx, const std::set<std::string>& agencies,
+                      int min_n);
   // One complaint: its events and their fold.
   void add(const std::vector<Event>& events, const ComplaintState& st);
   // Only these agencies' rows (an agency-bound credential); all when empty.

@@ -96,6 +96,7 @@ struct ListQuery {
   // Only complaints with a running clock past due at `now`: "verify", "followup",
   // "autoclose" or "any".
   std::optional<std::string> overdue;
+  std::optional<std::string> sync;  // EventLog::sync_state
   TimeMs now = 0;
 };
 
@@ -149,6 +150,11 @@ class EventLog {
   virtual std::vector<std::string> sla_due(TimeMs now, int limit) = 0;
   // Sets only the scheduler time (nullopt: nothing to do), leaving the projection as it is.
   virtual void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) = 0;
+  // How far a complaint has travelled up: "failed" (an event of it was dead-lettered on the way
+  // up), "queued" (events still waiting to go up), "at_hub" (it holds a SP4N-LAPOR! tracking
+  // id), "at_parent" (the parent has every event sent up), "local" (nothing sent up).
+  virtual std::string sync_state(const std::string& complaint_id) = 0;
+  static constexpr const char* kSyncStates[] = {"local", "queued", "at_parent", "at_hub", "failed"};
   // Complaints an agency had (complaint_agencies) that changed at or after `since` or have a
   // followup clock past due at `now`, by id after `after_id`: what an agency report reads.
   virtual std::vector<std::string> report_candidates(TimeMs since, TimeMs now,

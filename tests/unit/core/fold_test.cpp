@@ -58,6 +58,8 @@ std::string payload_for(EventKind k, std::mt19937_64& rng) {
     case EventKind::sla_breached:
     case EventKind::sla_warning:
       return R"({"deadline":"verify"})";
+    case EventKind::resolved:
+      return R"({"event_id":"e1","decision":"ok"})";
     case EventKind::amended:
       return R"({"fields":{"title":"Judul )" + std::to_string(rng() % 100) + "\"}}";
     default:

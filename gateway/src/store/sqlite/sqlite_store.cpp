@@ -714,6 +714,23 @@ FeedPage SqliteStore::feed(const std::string& child, std::int64_t after_id, int 
   return page;
 }
 
+// A complaint's sync state (EventLog::sync_state) in SQL, for the complaint `c`.
+#define SIMPUL_SYNC_STATE                                                                      \
+  "(CASE WHEN EXISTS (SELECT 1 FROM events e JOIN outbox o ON o.destination = 'upstream' AND " \
+  "o.event_seq = e.seq WHERE e.complaint_id = c.id AND o.state = 'dead') THEN 'failed' "       \
+  "WHEN EXISTS (SELECT 1 FROM events e JOIN outbox o ON o.destination = 'upstream' AND "       \
+  "o.event_seq = e.seq WHERE e.complaint_id = c.id AND o.state = 'pending') THEN 'queued' "    \
+  "WHEN EXISTS (SELECT 1 FROM refs r WHERE r.complaint_id = c.id AND r.system = 'lapor') "     \
+  "THEN 'at_hub' "                                                                             \
+  "WHEN EXISTS (SELECT 1 FROM events e JOIN outbox o ON o.destination = 'upstream' AND "       \
+  "o.event_seq = e.seq WHERE e.complaint_id = c.id) THEN 'at_parent' ELSE 'local' END)"
+
+std::string SqliteStore::sync_state(const std::string& complaint_id) {
+  auto s = prepare("SELECT " SIMPUL_SYNC_STATE " FROM complaints c WHERE c.id = ?");
+  s.bind(1, complaint_id);
+  return s.step() ? s.text(0) : std::string("local");
+}
+
 ListPage SqliteStore::list(const ListQuery& q) {
   // One statement for every combination of filters (an unset filter binds NULL); the access
   // rule is core/access.hpp's Access::sees in SQL: an admin sees all, a rahasia complaint only
@@ -731,6 +748,8 @@ ListPage SqliteStore::list(const ListQuery& q) {
       "  OR (privacy = 'rahasia' AND agency IN (SELECT value FROM json_each(?13))) "
       "  OR (privacy != 'rahasia' AND (?14 = 0 OR EXISTS (SELECT 1 FROM complaint_agencies ca "
       "      WHERE ca.complaint_id = c.id AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
+      "AND (?15 IS NULL OR " SIMPUL_SYNC_STATE
+      " = ?15) "
       "ORDER BY seq LIMIT ?4");
   s.bind(1, q.after_seq);
   if (q.status) s.bind(2, to_string(*q.status));
@@ -753,6 +772,7 @@ ListPage SqliteStore::list(const ListQuery& q) {
   }
   s.bind(13, std::string(agencies.GetString(), agencies.GetSize()));
   s.bind(14, static_cast<std::int64_t>(!q.access.agencies.empty()));
+  if (q.sync) s.bind(15, *q.sync);
   ListPage page;
   while (s.step()) {
     if (static_cast<int>(page.ids.size()) == q.limit) {
@@ -1004,7 +1024,10 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
       .bind(11, st.deadlines.followup_due)
       .bind(12, st.deadlines.autoclose_due)
       .bind(13, static_cast<std::int64_t>(st.event_count))
-      .bind(14, static_cast<std::int64_t>(st.conflicts.size()))
+      // What an admin still has to decide: a resolved conflict no longer lists.
+      .bind(14, static_cast<std::int64_t>(
+                    std::count_if(st.conflicts.begin(), st.conflicts.end(),
+                                  [](const Conflict& c) { return !c.resolved_at; })))
       .bind(15, sla_next_at)
       .run();
   // An agency once reached stays (the fold only ever adds to `agencies`).

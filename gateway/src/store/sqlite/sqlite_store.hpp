@@ -58,6 +58,7 @@ class SqliteStore final : public Store {
   std::vector<std::string> sla_due(TimeMs now, int limit) override;
   void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) override;
   std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) override;
+  std::string sync_state(const std::string& complaint_id) override;
   std::vector<std::string> report_candidates(TimeMs since, TimeMs now, const std::string& after_id,
                                              int limit) override;
   ListPage list(const ListQuery& q) override;
