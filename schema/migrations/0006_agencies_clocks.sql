@@ -23,3 +23,9 @@ CREATE INDEX complaints_agency ON complaints(agency);
 -- the scheduler reads only the rows due, by this index, however many complaints are stored.
 ALTER TABLE complaints ADD COLUMN sla_next_at INTEGER;
 CREATE INDEX complaints_sla_next ON complaints(sla_next_at) WHERE sla_next_at IS NOT NULL;
+
+-- Full text over each complaint's title and body, for the list's `q`: one row per complaint,
+-- its rowid the complaint row's. Written with the projection (only when the text changed);
+-- filled for stored complaints by the refold the node runs after this migration.
+CREATE VIRTUAL TABLE complaints_fts USING fts5(title, body,
+  tokenize = 'unicode61 remove_diacritics 2');

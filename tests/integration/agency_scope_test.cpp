@@ -143,6 +143,10 @@ TEST_CASE_FIXTURE(Region,
   CHECK(listed(plain).count(secret) == 0);
   CHECK(get("/v1/complaints/" + secret, plain).status == 404);
   CHECK(act(secret, R"({"kind":"progressed"})", plain).status == 404);
+  // Its words are not found either, but by whom may see it.
+  CHECK(listed(plain, "&q=pungli").empty());
+  CHECK(listed(pu, "&q=pungli").empty());
+  CHECK(listed(dukcapil, "&q=pungli") == std::set<std::string>{secret});
 
   // Forwarded on to PU: rahasia follows the handling agency, the one before no longer sees it.
   CHECK(act(secret, R"({"kind":"forwarded","payload":{"agency":"dinas-pu-batam"}})", dukcapil)
@@ -190,6 +194,13 @@ TEST_CASE_FIXTURE(Region,
   CHECK(listed(test::kAdminToken, "&region=21").size() == 2);  // 21.71 is inside province 21
   CHECK(listed(test::kAdminToken, "&region=22").empty());
   CHECK(listed(test::kAdminToken, "&overdue=any").empty());  // just received: nothing overdue
+  // q: every word, in the title or the body, accents and case aside; never query syntax.
+  CHECK(listed(test::kAdminToken, "&q=satu") == std::set<std::string>{a});
+  CHECK(listed(test::kAdminToken, "&q=L%C3%BAbang%20JALAN") == std::set<std::string>{a, b});
+  CHECK(listed(test::kAdminToken, "&q=satu%20minggu") == std::set<std::string>{a});
+  CHECK(listed(test::kAdminToken, "&q=pungli").empty());
+  for (const char* odd : {"%22", "OR", "satu%20OR%20dua", "*", "NEAR(satu)", "%20%20"})
+    CHECK(get(std::string("/v1/complaints?q=") + odd).status == 200);
   CHECK(get("/v1/complaints?channel=merpati").status == 400);
   CHECK(get("/v1/complaints?privacy=secret").status == 400);
   CHECK(get("/v1/complaints?overdue=soon").status == 400);

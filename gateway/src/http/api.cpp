@@ -270,7 +270,9 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
         problem(errc::invalid_query, std::string(name) + " must be 1 to 128 characters", "", name));
     return false;
   };
-  if (!text("agency", q.agency) || !text("channel", q.channel) || !text("region", q.region)) return;
+  if (!text("agency", q.agency) || !text("channel", q.channel) || !text("region", q.region) ||
+      !text("q", q.q))
+    return;
   if (q.channel && !parse_channel(*q.channel)) {
     reply(problem(errc::invalid_query, "unknown channel", "", "channel"));
     return;

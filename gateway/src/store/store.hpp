@@ -97,6 +97,7 @@ struct ListQuery {
   // "autoclose" or "any".
   std::optional<std::string> overdue;
   std::optional<std::string> sync;  // EventLog::sync_state
+  std::optional<std::string> q;     // words that must all be in the title or body
   TimeMs now = 0;
 };
 

@@ -69,6 +69,31 @@ TEST_CASE("config: wrong type - missing key - unknown key - bad values name the 
   CHECK(pointer_of("{\"node\": ") == "");
 }
 
+TEST_CASE("config: the SLA scheduler and report settings - defaults and bad values") {
+  Config d = parse_config(kGood, "node.json", "/etc/simpul");
+  CHECK(d.sla.rules.warn_days == 1);
+  CHECK(d.sla.rules.forward_restarts);
+  CHECK(d.sla.scan_interval_s == 60);
+  CHECK(d.sla.scheduler);
+  CHECK(d.reports.min_n == 5);
+  Config c = parse_config(
+      replace(kGood, R"("sla": {"verify_days": 2})",
+              R"("sla": {"warn_days": 2, "on_forward": "continue", "scan_interval_s": 5,)"
+              R"( "scheduler": false}, "reports": {"min_n": 10})"),
+      "node.json", "/etc/simpul");
+  CHECK(c.sla.rules.warn_days == 2);
+  CHECK_FALSE(c.sla.rules.forward_restarts);
+  CHECK(c.sla.scan_interval_s == 5);
+  CHECK_FALSE(c.sla.scheduler);
+  CHECK(c.reports.min_n == 10);
+  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"on_forward": "split", )")) ==
+        "/sla/on_forward");
+  CHECK(pointer_of(replace(kGood, R"("sla": {)", R"("sla": {"scan_interval_s": 0, )")) ==
+        "/sla/scan_interval_s");
+  CHECK(pointer_of(replace(kGood, R"("sla": {"verify_days": 2})",
+                           R"("sla": {}, "reports": {"min_n": 0})")) == "/reports/min_n");
+}
+
 TEST_CASE("config: secrets resolve from env and file references only") {
   setenv("SIMPUL_TEST_SECRET", "s3cret", 1);
   CHECK(resolve_secret("env:SIMPUL_TEST_SECRET", "f", "/p") == "s3cret");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -750,6 +751,8 @@ ListPage SqliteStore::list(const ListQuery& q) {
       "      WHERE ca.complaint_id = c.id AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
       "AND (?15 IS NULL OR " SIMPUL_SYNC_STATE
       " = ?15) "
+      "AND (?16 IS NULL OR c.rowid IN (SELECT rowid FROM complaints_fts WHERE complaints_fts "
+      "MATCH ?16)) "
       "ORDER BY seq LIMIT ?4");
   s.bind(1, q.after_seq);
   if (q.status) s.bind(2, to_string(*q.status));
@@ -773,6 +776,27 @@ ListPage SqliteStore::list(const ListQuery& q) {
   s.bind(13, std::string(agencies.GetString(), agencies.GetSize()));
   s.bind(14, static_cast<std::int64_t>(!q.access.agencies.empty()));
   if (q.sync) s.bind(15, *q.sync);
+  if (q.q) {
+    // Each word a quoted FTS5 string (a quote inside doubled): the text is searched for, never
+    // read as query syntax.
+    std::string match;
+    std::size_t i = 0;
+    const std::string& text = *q.q;
+    while (i < text.size()) {
+      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      std::size_t j = i;
+      while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+      if (j > i) {
+        if (!match.empty()) match += ' ';
+        match += '"';
+        for (char ch : text.substr(i, j - i))
+          match += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        match += '"';
+      }
+      i = j;
+    }
+    s.bind(16, match.empty() ? std::string("\"\"") : match);
+  }
   ListPage page;
   while (s.step()) {
     if (static_cast<int>(page.ids.size()) == q.limit) {
@@ -1030,6 +1054,24 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
                                   [](const Conflict& c) { return !c.resolved_at; })))
       .bind(15, sla_next_at)
       .run();
+  // The searchable text, rewritten only when it changed (most events leave it as it was).
+  {
+    auto row = prepare("SELECT rowid FROM complaints WHERE id = ?");
+    row.bind(1, id);
+    row.step();
+    const std::int64_t rowid = row.i64(0);
+    auto have = prepare("SELECT title, body FROM complaints_fts WHERE rowid = ?");
+    have.bind(1, rowid);
+    const bool found = have.step();
+    if (!found || have.text(0) != r.title || have.text(1) != r.body) {
+      if (found) prepare("DELETE FROM complaints_fts WHERE rowid = ?").bind(1, rowid).run();
+      prepare("INSERT INTO complaints_fts(rowid, title, body) VALUES (?, ?, ?)")
+          .bind(1, rowid)
+          .bind(2, r.title)
+          .bind(3, r.body)
+          .run();
+    }
+  }
   // An agency once reached stays (the fold only ever adds to `agencies`).
   for (const auto& agency : st.agencies)
     prepare("INSERT OR IGNORE INTO complaint_agencies(agency, complaint_id) VALUES (?, ?)")
