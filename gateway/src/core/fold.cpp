@@ -260,8 +260,10 @@ struct Applier {
         s.status = Status::disposed;
         s.rerouting = false;
         end("verify", ClockState::met, e.at);
-        if (SlaClock* prior = end("followup", ClockState::stopped, e.at);
-            prior && !ctx.sla.forward_restarts) {
+        if (SlaClock* same = open_clock("followup"); same && same->owner == s.record.agency) {
+          // Disposed again to the agency that has it (after a hold): its clock goes on.
+        } else if (SlaClock* prior = end("followup", ClockState::stopped, e.at);
+                   prior && !ctx.sla.forward_restarts) {
           // Handed on: the new agency's clock keeps the start and the pauses of the one before.
           SlaClock c = *prior;
           c.owner = s.record.agency;

@@ -121,6 +121,22 @@ TEST_CASE("sla clocks: a pause on hold moves due by the working days it spans - 
   CHECK(due_text(f->due) == "2026-11-12");
 }
 
+TEST_CASE("sla clocks: followup on hold resumes when disposed again to the same agency") {
+  History h(wib("2026-11-02T08:00"));
+  h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-02T10:00"));  // due Monday 9
+  h.add(EventKind::held, wib("2026-11-03T10:00"));
+  h.to(EventKind::disposed, "dinas-pu-batam", wib("2026-11-04T10:00"));  // back after a day
+  auto st = h.fold_with(shipped());
+  int followups = 0;
+  for (const auto& c : st.clocks) followups += c.name == "followup";
+  CHECK(followups == 1);
+  const SlaClock* f = last(st, "followup");
+  CHECK(f->state == ClockState::running);
+  CHECK(f->paused_days == 1);
+  CHECK(due_text(f->due) == "2026-11-10");
+  CHECK(st.deadlines.followup_due == f->due);
+}
+
 TEST_CASE(
     "sla clocks: a forward restarts followup for the new agency - or hands it on when "
     "declared") {
