@@ -2,10 +2,10 @@
 //
 // Fills a leaf store with N complaints (default 1,000,000) through the ledger, as the API stores
 // them, all received now (their clocks due days ahead) except 100 of the first 10,000, received
-// 30 days ago (past due). Then times the scheduler's scan (Store::sla_due, 200 rows) at 10,000 complaints and at
-// N, median of 2,000 runs each, and compares each with a same-run reference: the query a
-// scheduler without the index would run (the running clocks past due, by the projection's due
-// columns, reading every row). Then times the ticks that write the 100 breaches. Target: the
+// 30 days ago (past due). Then times the scheduler's scan (Store::sla_due, 200 rows) at 10,000
+// complaints and at N, median of 2,000 runs each, and compares each with a same-run reference: the
+// query a scheduler without the index would run (the running clocks past due, by the projection's
+// due columns, reading every row). Then times the ticks that write the 100 breaches. Target: the
 // scan at N within 2x of the scan at 10,000. Never part of `make test`.
 //
 //   sla_bench [--complaints N] [--dir DIR]

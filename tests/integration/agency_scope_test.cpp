@@ -199,7 +199,17 @@ TEST_CASE_FIXTURE(Region,
   CHECK(listed(test::kAdminToken, "&q=L%C3%BAbang%20JALAN") == std::set<std::string>{a, b});
   CHECK(listed(test::kAdminToken, "&q=satu%20minggu") == std::set<std::string>{a});
   CHECK(listed(test::kAdminToken, "&q=pungli").empty());
-  for (const char* odd : {"%22", "OR", "satu%20OR%20dua", "*", "NEAR(satu)", "%20%20"})
+  CHECK(listed(test::kAdminToken, "&q=satu%E2%80%94minggu") == std::set<std::string>{});
+  // Amended, it is found by its new words only.
+  REQUIRE(act(a, R"({"kind":"amended","payload":{"fields":{"title":"Tiga"}}})").status == 201);
+  CHECK(listed(test::kAdminToken, "&q=satu").empty());
+  CHECK(listed(test::kAdminToken, "&q=tiga") == std::set<std::string>{a});
+  REQUIRE(act(a, R"({"kind":"amended","payload":{"fields":{"title":"Satu"}}})").status == 201);
+  CHECK(listed(test::kAdminToken, "&q=satu") == std::set<std::string>{a});
+  CHECK(listed(test::kAdminToken, "&q=tiga").empty());
+  CHECK(listed(test::kAdminToken, "&q=jalan-sudah") == std::set<std::string>{a, b});
+  for (const char* odd :
+       {"%22", "OR", "satu%20OR%20dua", "*", "NEAR(satu)", "%20%20", "a%E2%80%94b", "%E2%80%94"})
     CHECK(get(std::string("/v1/complaints?q=") + odd).status == 200);
   CHECK(get("/v1/complaints?channel=merpati").status == 400);
   CHECK(get("/v1/complaints?privacy=secret").status == 400);

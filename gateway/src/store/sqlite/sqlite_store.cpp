@@ -343,8 +343,8 @@ std::vector<std::string> SqliteStore::report_candidates(TimeMs since, TimeMs now
                                                         const std::string& after_id, int limit) {
   auto s = prepare(
       "SELECT id FROM complaints c WHERE id > ?3 AND (updated_at >= ?1 OR followup_due < ?2) "
-      "AND EXISTS (SELECT 1 FROM complaint_agencies ca WHERE ca.complaint_id = c.id) "
-      "ORDER BY id LIMIT ?4");
+      "AND (agency IS NOT NULL OR EXISTS (SELECT 1 FROM complaint_agencies ca WHERE "
+      "ca.complaint_id = c.id)) ORDER BY id LIMIT ?4");
   s.bind(1, since).bind(2, now).bind(3, after_id).bind(4, static_cast<std::int64_t>(limit));
   std::vector<std::string> out;
   while (s.step()) out.push_back(s.text(0));
@@ -747,12 +747,13 @@ ListPage SqliteStore::list(const ListQuery& q) {
       "  OR (?10 IN ('autoclose', 'any') AND autoclose_due < ?11)) "
       "AND (?12 = 1 "
       "  OR (privacy = 'rahasia' AND agency IN (SELECT value FROM json_each(?13))) "
-      "  OR (privacy != 'rahasia' AND (?14 = 0 OR EXISTS (SELECT 1 FROM complaint_agencies ca "
-      "      WHERE ca.complaint_id = c.id AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
+      "  OR (privacy != 'rahasia' AND (?14 = 0 OR agency IN (SELECT value FROM json_each(?13)) "
+      "      OR EXISTS (SELECT 1 FROM complaint_agencies ca WHERE ca.complaint_id = c.id "
+      "      AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
       "AND (?15 IS NULL OR " SIMPUL_SYNC_STATE
       " = ?15) "
-      "AND (?16 IS NULL OR c.rowid IN (SELECT rowid FROM complaints_fts WHERE complaints_fts "
-      "MATCH ?16)) "
+      "AND (?16 IS NULL OR c.fts_rowid IN (SELECT rowid FROM complaints_fts WHERE "
+      "complaints_fts MATCH ?16)) "
       "ORDER BY seq LIMIT ?4");
   s.bind(1, q.after_seq);
   if (q.status) s.bind(2, to_string(*q.status));
@@ -777,26 +778,23 @@ ListPage SqliteStore::list(const ListQuery& q) {
   s.bind(14, static_cast<std::int64_t>(!q.access.agencies.empty()));
   if (q.sync) s.bind(15, *q.sync);
   if (q.q) {
-    // Each word a quoted FTS5 string (a quote inside doubled): the text is searched for, never
-    // read as query syntax.
+    // Each word (split at ASCII punctuation and spaces) a quoted FTS5 string: the text is
+    // searched for, never read as query syntax (a word the tokenizer cuts further, at other
+    // punctuation, is searched as the phrase it makes).
     std::string match;
-    std::size_t i = 0;
     const std::string& text = *q.q;
+    std::size_t i = 0;
+    auto word_char = [](unsigned char ch) { return ch >= 0x80 || std::isalnum(ch); };
     while (i < text.size()) {
-      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      while (i < text.size() && !word_char(static_cast<unsigned char>(text[i]))) ++i;
       std::size_t j = i;
-      while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
-      if (j > i) {
-        if (!match.empty()) match += ' ';
-        match += '"';
-        for (char ch : text.substr(i, j - i))
-          match += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        match += '"';
-      }
+      while (j < text.size() && word_char(static_cast<unsigned char>(text[j]))) ++j;
+      if (j > i) match += (match.empty() ? "\"" : " \"") + text.substr(i, j - i) + '"';
       i = j;
     }
     s.bind(16, match.empty() ? std::string("\"\"") : match);
   }
+
   ListPage page;
   while (s.step()) {
     if (static_cast<int>(page.ids.size()) == q.limit) {
@@ -1054,30 +1052,46 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
                                   [](const Conflict& c) { return !c.resolved_at; })))
       .bind(15, sla_next_at)
       .run();
-  // The searchable text, rewritten only when it changed (most events leave it as it was).
+  // The searchable text, indexed again only when it changed (most events leave it as it was).
   {
-    auto row = prepare("SELECT rowid FROM complaints WHERE id = ?");
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of title, a separator, body
+    auto mix = [&h](std::string_view t) {
+      for (unsigned char ch : t) h = (h ^ ch) * 1099511628211ULL;
+    };
+    mix(r.title);
+    mix("\x1f");
+    mix(r.body);
+    const auto hash = static_cast<std::int64_t>(h);
+    auto row = prepare("SELECT rowid, fts_rowid, fts_hash FROM complaints WHERE id = ?");
     row.bind(1, id);
     row.step();
     const std::int64_t rowid = row.i64(0);
-    auto have = prepare("SELECT title, body FROM complaints_fts WHERE rowid = ?");
-    have.bind(1, rowid);
-    const bool found = have.step();
-    if (!found || have.text(0) != r.title || have.text(1) != r.body) {
-      if (found) prepare("DELETE FROM complaints_fts WHERE rowid = ?").bind(1, rowid).run();
+    const bool indexed = !row.null(1);
+    const std::int64_t fts_rowid = indexed ? row.i64(1) : 0;
+    // Versions 0..15 of this complaint's text (a small stride keeps the index's rowid deltas
+    // one byte); after the 16th change of its title or body the 16th text stays indexed.
+    const bool changed = !indexed || row.null(2) || row.i64(2) != hash;
+    if (changed && (!indexed || fts_rowid < rowid * 16 + 15)) {
+      const std::int64_t next = !indexed ? rowid * 16 : fts_rowid + 1;
       prepare("INSERT INTO complaints_fts(rowid, title, body) VALUES (?, ?, ?)")
-          .bind(1, rowid)
+          .bind(1, next)
           .bind(2, r.title)
           .bind(3, r.body)
           .run();
+      prepare("UPDATE complaints SET fts_rowid = ?, fts_hash = ? WHERE rowid = ?")
+          .bind(1, next)
+          .bind(2, hash)
+          .bind(3, rowid)
+          .run();
     }
   }
-  // An agency once reached stays (the fold only ever adds to `agencies`).
+  // The agencies it had before the one holding it now (the fold only ever adds to them).
   for (const auto& agency : st.agencies)
-    prepare("INSERT OR IGNORE INTO complaint_agencies(agency, complaint_id) VALUES (?, ?)")
-        .bind(1, agency)
-        .bind(2, id)
-        .run();
+    if (agency != r.agency)
+      prepare("INSERT OR IGNORE INTO complaint_agencies(agency, complaint_id) VALUES (?, ?)")
+          .bind(1, agency)
+          .bind(2, id)
+          .run();
   prepare("DELETE FROM conflicts WHERE complaint_id = ?").bind(1, id).run();
   for (const auto& c : st.conflicts) {
     prepare(
