@@ -291,14 +291,6 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.reader = open_node_store(d.cfg, StoreUse::existing);
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg),
                                            d.cfg.store.max_batch);
-  // The clocks as the calendar in force derives them, before anything is taken in. A store
-  // that cannot be read for it now keeps the projection it has (lists and the scheduler work
-  // on it) and is refolded at the next start.
-  try {
-    recompute_if_changed(d.cfg, *d.reader, *d.writer, d.clock());
-  } catch (const StoreError& e) {
-    log::warn("sla.recompute_failed", {{"error", e.what()}});
-  }
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
   d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
@@ -333,6 +325,16 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
       for (auto& c : impl->components) c->committed();
     });
   });
+
+  // The clocks as the calendar in force derives them, before anything is taken in (the first
+  // writes of this node: after the writer's hook and routes are set). A store that cannot be
+  // read for it now keeps the projection it has (lists and the scheduler work on it) and is
+  // refolded at the next start.
+  try {
+    recompute_if_changed(d.cfg, *d.reader, *d.writer, d.clock());
+  } catch (const StoreError& e) {
+    log::warn("sla.recompute_failed", {{"error", e.what()}});
+  }
 }
 
 Node::~Node() {
