@@ -201,13 +201,15 @@ TEST_CASE(
   log::set_sink(nullptr);
   log::set_level(log::Level::warn);
   CHECK(due() == wib("2026-12-07T23:59") + 59'999);
-  std::lock_guard lock(mu);
-  auto at = captured.find("\"sla.due_moved\"");
-  REQUIRE(at != std::string::npos);
-  auto line = captured.substr(at, captured.find('\n', at) - at);
-  CHECK(line.find(id) != std::string::npos);
-  CHECK(line.find("2026-12-04T16:59:59.999Z") != std::string::npos);
-  CHECK(line.find("2026-12-07T16:59:59.999Z") != std::string::npos);
+  {
+    std::lock_guard lock(mu);  // released before the next node logs
+    auto at = captured.find("\"sla.due_moved\"");
+    REQUIRE(at != std::string::npos);
+    auto line = captured.substr(at, captured.find('\n', at) - at);
+    CHECK(line.find(id) != std::string::npos);
+    CHECK(line.find("2026-12-04T16:59:59.999Z") != std::string::npos);
+    CHECK(line.find("2026-12-07T16:59:59.999Z") != std::string::npos);
+  }
   CHECK(test::db_count(cfg.store.path,
                        "SELECT count(*) FROM audit_log WHERE action = 'sla.recomputed'") == 1);
   // The same calendar again: nothing to refold.
