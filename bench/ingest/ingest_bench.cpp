@@ -53,7 +53,8 @@ struct Options {
   double seconds = 10;
   int connections = 64;
   std::string sync = "full";
-  std::string dir;  // where the databases go; default: the system temp directory
+  std::string dir;        // where the databases go; default: the system temp directory
+  bool full_text = true;  // the server's store.full_text (the index for ?q=)
 };
 
 const char* kToken = "bench-admin-token";
@@ -101,7 +102,8 @@ simpul::bench::ServeChild start_server(const Options& o, const std::string& dir)
   std::ofstream(dir + "/bench.json")
       << R"({"node":{"id":"bench","tier":"kabkota","region":"21.71","timezone":"WIB"},
     "store":{"path":")"
-      << dir << R"(/http.db","synchronous":")" << o.sync << R"("},
+      << dir << R"(/http.db","synchronous":")" << o.sync << R"(","full_text":)"
+      << (o.full_text ? "true" : "false") << R"(},
     "http":{"listen":"127.0.0.1:0","max_connections":4096},
     "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":"warn"}})";
   setenv("SIMPUL_BENCH_ADMIN", kToken, 1);
@@ -248,10 +250,12 @@ int main(int argc, char** argv) {
       o.sync = v;
     else if (k == "--dir")
       o.dir = v;
+    else if (k == "--full-text")
+      o.full_text = v != "0";
     else {
       std::fprintf(stderr,
                    "usage: ingest_bench [--simpul PATH] [--seconds N] [--connections N] [--sync "
-                   "full|normal] [--dir DIR]\n");
+                   "full|normal] [--dir DIR] [--full-text 1|0]\n");
       return 64;
     }
   }

@@ -241,3 +241,22 @@ TEST_CASE_FIXTURE(Region,
   CHECK(json::get_string((*st)["events"][0]["actor"], "name") == "siti-loket");
   CHECK(listed(test::kAdminToken, "&channel=surat") == std::set<std::string>{id});
 }
+
+TEST_CASE(
+    "list: with store.full_text off nothing is indexed and q is refused - naming the setting") {
+  test::TempDir dir;
+  Config cfg = test::node_config(dir, "kota-batam", "");
+  cfg.store.full_text = false;
+  TestNode node(cfg);
+  auto c = node.client();
+  REQUIRE(
+      c.request("POST", "/v1/complaints", test::sample_complaint("Jalan rusak"), TestNode::auth())
+          .status == 201);
+  auto r = c.request("GET", "/v1/complaints?q=jalan", "", TestNode::auth());
+  CHECK(r.status == 400);
+  CHECK(r.body.find("store.full_text") != std::string::npos);
+  CHECK(test::db_count(cfg.store.path,
+                       "SELECT count(*) FROM complaints WHERE fts_rowid IS NOT "
+                       "NULL") == 0);
+  CHECK(c.request("GET", "/v1/complaints", "", TestNode::auth()).status == 200);
+}

@@ -64,6 +64,7 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.store.synchronous_full = json::get_string(s, "synchronous", "full") == "full";
   c.store.busy_timeout_ms = get_int(s, "busy_timeout_ms", c.store.busy_timeout_ms);
   c.store.max_batch = get_int(s, "max_batch", c.store.max_batch);
+  c.store.full_text = !s.HasMember("full_text") || s["full_text"].GetBool();
 
   if (d.HasMember("federation"))
     c.federation.max_clock_skew_s =

@@ -273,6 +273,11 @@ void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
   if (!text("agency", q.agency) || !text("channel", q.channel) || !text("region", q.region) ||
       !text("q", q.q))
     return;
+  if (q.q && !cfg_.store.full_text) {
+    reply(problem(errc::invalid_query,
+                  "full-text search is off on this node (config store.full_text)", "", "q"));
+    return;
+  }
   if (q.channel && !parse_channel(*q.channel)) {
     reply(problem(errc::invalid_query, "unknown channel", "", "channel"));
     return;

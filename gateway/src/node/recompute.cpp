@@ -21,12 +21,12 @@ std::string when(const std::optional<TimeMs>& t) { return t ? format_utc(*t) : "
 
 std::string projection_fingerprint(const Config& cfg, const FoldContext& fold) {
   const auto& r = fold.sla;
-  std::string text = "projection " + std::to_string(kProjectionVersion) + "|node " + cfg.node.id +
-                     "|sla " + std::to_string(r.verify_days) + "," +
-                     std::to_string(r.followup_days) + "," + std::to_string(r.autoclose_days) +
-                     "," + std::to_string(r.warn_days) + "," +
-                     (r.forward_restarts ? "restart" : "continue") + "|calendar " +
-                     (fold.calendar ? fold.calendar->fingerprint() : std::string("weekends"));
+  std::string text =
+      "projection " + std::to_string(kProjectionVersion) + "|node " + cfg.node.id + "|sla " +
+      std::to_string(r.verify_days) + "," + std::to_string(r.followup_days) + "," +
+      std::to_string(r.autoclose_days) + "," + std::to_string(r.warn_days) + "," +
+      (r.forward_restarts ? "restart" : "continue") + (cfg.store.full_text ? "|full_text" : "") +
+      "|calendar " + (fold.calendar ? fold.calendar->fingerprint() : std::string("weekends"));
   return crypto::sha256_hex(text);
 }
 

@@ -10,6 +10,7 @@ std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use) {
                   use == StoreUse::serve || use == StoreUse::admin};
   so.create = use != StoreUse::existing;
   so.recreate = use == StoreUse::serve && cfg.store.new_store;
+  so.full_text = cfg.store.full_text;
   return std::make_unique<SqliteStore>(so);
 }
 

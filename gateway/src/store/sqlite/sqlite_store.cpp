@@ -1053,7 +1053,7 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
       .bind(15, sla_next_at)
       .run();
   // The searchable text, indexed again only when it changed (most events leave it as it was).
-  {
+  if (opt_.full_text) {
     std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of title, a separator, body
     auto mix = [&h](std::string_view t) {
       for (unsigned char ch : t) h = (h ^ ch) * 1099511628211ULL;

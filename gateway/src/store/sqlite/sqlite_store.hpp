@@ -26,6 +26,8 @@ struct StoreOptions {
   // place) unless `recreate` says to begin an empty one.
   bool create = true;
   bool recreate = false;
+  // Index title and body for ListQuery::q as projections are written (config store.full_text).
+  bool full_text = true;
 };
 
 class SqliteStore final : public Store {
