@@ -99,6 +99,13 @@ WriteOutcome Ledger::sla_tick(const std::string& complaint_id, TimeMs now,
       complaint_id,
       [&](const ComplaintState& st) {
         planned = sla_events(st, rules_.self, now);
+        // An event with its derived id already stored (folded as a conflict somewhere) is
+        // never written twice: the id is the decision.
+        planned.erase(std::remove_if(planned.begin(), planned.end(),
+                                     [&](const Event& e) {
+                                       return store_.find_event(e.event_id).has_value();
+                                     }),
+                      planned.end());
         return planned;
       },
       now);
