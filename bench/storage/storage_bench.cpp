@@ -8,7 +8,7 @@
 // complaint, the document's bytes, their ratio (target <= 3), and each table's and index's share
 // (SQLite's dbstat). Never part of `make test`.
 //
-//   storage_bench [--complaints N] [--dir DIR]
+//   storage_bench [--complaints N] [--dir DIR] [--full-text 1|0]
 //   (SIMPUL_BENCH_KEEP=1 leaves DIR/leaf.db behind, to look into with the sqlite3 shell)
 
 #include <sqlite3.h>
@@ -29,6 +29,7 @@ namespace b = simpul::bench;
 int main(int argc, char** argv) {
   b::set_command(argc, argv);
   long n = 100'000;
+  bool full_text = true;
   std::string dir = (std::filesystem::temp_directory_path() / "simpul-storage-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
@@ -36,8 +37,10 @@ int main(int argc, char** argv) {
       n = std::atol(argv[i + 1]);
     else if (k == "--dir")
       dir = argv[i + 1];
+    else if (k == "--full-text")
+      full_text = std::string(argv[i + 1]) != "0";
     else {
-      std::fprintf(stderr, "usage: storage_bench [--complaints N] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: storage_bench [--complaints N] [--dir DIR] [--full-text 1|0]\n");
       return 64;
     }
   }
@@ -46,7 +49,9 @@ int main(int argc, char** argv) {
   const std::string db = dir + "/leaf.db";
   double doc_bytes = 0;
   {
-    simpul::SqliteStore store(simpul::StoreOptions{db, false, 5000, true});
+    simpul::StoreOptions so{db, false, 5000, true};
+    so.full_text = full_text;
+    simpul::SqliteStore store(so);
     simpul::Ledger ledger(store, b::leaf_rules());
     simpul::NormalizeOptions nopt{simpul::Zone{}, "21.71", simpul::system_now_ms()};
     for (long i = 0; i < n; i += 512) {
@@ -82,8 +87,10 @@ int main(int argc, char** argv) {
     sqlite3_finalize(st);
     sqlite3_close(h);
   }
-  b::record("storage", "bytes on disk per complaint, " + std::to_string(n) + " stored", per,
-            "bytes", "its JSON document", doc, "at most 3",
+  b::record("storage",
+            "bytes on disk per complaint, " + std::to_string(n) + " stored" +
+                (full_text ? "" : ", store.full_text off"),
+            per, "bytes", "its JSON document", doc, "at most 3",
             "ledger ingest as the API stores it, leaf with a parent");
   if (!std::getenv("SIMPUL_BENCH_KEEP")) std::filesystem::remove_all(dir);
   return 0;
