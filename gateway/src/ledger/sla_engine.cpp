@@ -63,7 +63,6 @@ void SlaEngine::scan() {
   const bool full = static_cast<int>(due.size()) == kBatch;
   writer_.submit(
       [due, now, written](Ledger& l) {
-        written->events.clear();  // a batch whose commit failed is run again from the start
         for (const auto& id : due) {
           std::vector<Event> events;
           auto out = l.sla_tick(id, now, &events);
@@ -75,7 +74,7 @@ void SlaEngine::scan() {
       [this, alive, written, full](errc e) {
         post_([this, alive, written, full, e] {
           if (auto a = alive.lock(); !a || !*a) return;
-          if (e != errc::ok) {
+          if (e != errc::ok) {  // nothing of it was stored: the next scan decides again
             log::warn("sla.write_failed", {{"error", code_name(e)}});
           } else {
             for (const auto& ev : written->events) {
