@@ -308,4 +308,15 @@ TEST_CASE(
                    &out) == 64);
   CHECK(run_simpul({"token", "list", "--config", conf}, &out) == 0);
   CHECK(out.find("dinas-pu-batam") != std::string::npos);
+  // Without a reference any id is taken, and the audit line stays JSON whatever it holds.
+  test::TempDir open;
+  test::node_config(open, "kota-batam", "");
+  CHECK(run_simpul({"token", "create", "--config", open.file("kota-batam.json"), "--scopes",
+                    "read", "--agency", "dinas\"pu"},
+                   &out) == 0);
+  Config ocfg = test::node_config(open, "kota-batam", "");
+  CHECK(test::db_count(ocfg.store.path,
+                       "SELECT count(*) FROM audit_log WHERE action = 'token.create'") == 1);
+  CHECK(test::db_count(ocfg.store.path,
+                       "SELECT count(*) FROM audit_log WHERE json_valid(detail_json) = 0") == 0);
 }

@@ -23,10 +23,10 @@ int check_file(const std::string& path, const std::string& region) {
               f.version.empty() ? "(none)" : f.version.c_str(), f.days.size());
   std::map<std::string, std::map<std::string, int>> per_year;
   int weekend = 0;
+  const WorkingDayCalendar weekdays(Zone{}, {});  // weekends only: which days were off anyway
   for (const auto& d : f.days) {
     ++per_year[d.date.substr(0, 4)][d.kind + (d.scope == "national" ? "" : " " + d.region)];
-    const std::int64_t weekday = ((d.day % 7) + 7 + 3) % 7;
-    if (weekday >= 5) ++weekend;
+    if (!weekdays.is_working_day(d.day)) ++weekend;
   }
   for (const auto& [year, kinds] : per_year) {
     std::printf("  %s:", year.c_str());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "core/json.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 
@@ -99,9 +100,20 @@ void add_token(CLI::App& app, Commands& out) {
          auto now = system_now_ms();
          store->begin();
          auto t = store->create_token(c->name, c->scopes, c->node, now, agencies);
-         std::string detail = "{\"scopes\":\"" + c->scopes + "\"";
-         if (!agencies.empty()) detail += ",\"agencies\":\"" + agencies + "\"";
-         store->audit(now, "cli", "token.create", t.id, detail + "}");
+         rapidjson::StringBuffer detail;  // agency ids are an operator's text: written as JSON
+         {
+           json::Writer w(detail);
+           w.StartObject();
+           w.Key("scopes");
+           w.String(c->scopes.c_str());
+           if (!agencies.empty()) {
+             w.Key("agencies");
+             w.String(agencies.c_str());
+           }
+           w.EndObject();
+         }
+         store->audit(now, "cli", "token.create", t.id,
+                      std::string(detail.GetString(), detail.GetSize()));
          store->commit();
          std::printf("id: %s\nscopes: %s\n", t.id.c_str(), c->scopes.c_str());
          if (!agencies.empty()) std::printf("agencies: %s\n", agencies.c_str());

@@ -81,7 +81,8 @@ void AgencyReportBuilder::add(const std::vector<Event>& events, const ComplaintS
     if (on_hub) ++r.reached_hub;
     if (c.ended_at && c.ended_by == EventKind::responded) {
       ++r.followed_up;
-      if (c.due && *c.ended_at <= *c.due) ++r.followed_up_in_time;
+      // The fold's verdict: met is in time; a follow-up after due is breached.
+      if (c.state == ClockState::met) ++r.followed_up_in_time;
       r.days_to_followup.push_back(
           std::max(0, working_days(c.started, *c.ended_at) - c.paused_days));
     }

@@ -55,10 +55,7 @@ void SlaEngine::scan() {
     later();
     return;
   }
-  struct Written {
-    std::vector<Event> events;
-  };
-  auto written = std::make_shared<Written>();
+  auto written = std::make_shared<std::vector<Event>>();
   std::weak_ptr<bool> alive = alive_;
   const bool full = static_cast<int>(due.size()) == kBatch;
   writer_.submit(
@@ -68,7 +65,7 @@ void SlaEngine::scan() {
           auto out = l.sla_tick(id, now, &events);
           if (out.kind == WriteOutcome::Kind::rejected)
             log::warn("sla.refused", {{"complaint_id", id}, {"reason", out.detail}});
-          for (auto& e : events) written->events.push_back(std::move(e));
+          for (auto& e : events) written->push_back(std::move(e));
         }
       },
       [this, alive, written, full](errc e) {
@@ -77,7 +74,7 @@ void SlaEngine::scan() {
           if (e != errc::ok) {  // nothing of it was stored: the next scan decides again
             log::warn("sla.write_failed", {{"error", code_name(e)}});
           } else {
-            for (const auto& ev : written->events) {
+            for (const auto& ev : *written) {
               const std::string kind(to_string(ev.kind));
               metrics_.add("simpul_sla_events_total", Metrics::labels({{"kind", kind}}));
               auto doc = json::parse(ev.payload);

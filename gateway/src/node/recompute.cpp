@@ -3,6 +3,7 @@
 #include <future>
 
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "simpul/calendar.hpp"
 #include "simpul/cursor.hpp"
@@ -75,9 +76,20 @@ RecomputeResult recompute_if_changed(const Config& cfg, Store& reader, CommitQue
       next_report += 10'000;
     }
   }
-  const std::string detail = "{\"calendar\":\"" + version +
-                             "\",\"complaints\":" + std::to_string(result.complaints) +
-                             ",\"moved\":" + std::to_string(result.moved) + "}";
+  // The version is an operator's text: written as JSON, never pasted into it.
+  rapidjson::StringBuffer buf;
+  {
+    json::Writer w(buf);
+    w.StartObject();
+    w.Key("calendar");
+    w.String(version.c_str(), static_cast<rapidjson::SizeType>(version.size()));
+    w.Key("complaints");
+    w.Int64(result.complaints);
+    w.Key("moved");
+    w.Int64(result.moved);
+    w.EndObject();
+  }
+  const std::string detail(buf.GetString(), buf.GetSize());
   run([&](Ledger& l) {
     l.store().set_cursor(kCursor, want, now);
     if (!have.empty()) l.store().audit(now, "node", "sla.recomputed", cfg.node.id, detail);

@@ -1024,7 +1024,9 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
   SIMPUL_CHECK(st.exists, "only a complaint that exists has a projection");
   const auto& r = st.record;
   const std::string& id = r.id;
-  prepare(
+  // The row's rowid and its text index's state come back from the write itself (RETURNING):
+  // the upsert leaves fts_rowid and fts_hash as they were.
+  auto up = prepare(
       "INSERT INTO complaints(id, seq, status, type, privacy, channel, region, agency, "
       "received_at, updated_at, verify_due, followup_due, autoclose_due, event_count, "
       "conflict_count, sla_next_at) VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM "
@@ -1032,8 +1034,9 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
       "ON CONFLICT(id) DO UPDATE SET seq = (SELECT max(seq) + 1 FROM complaints), "
       "status = ?2, type = ?3, privacy = ?4, channel = ?5, region = ?6, agency = ?7, "
       "received_at = ?8, updated_at = ?9, verify_due = ?10, followup_due = ?11, "
-      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, sla_next_at = ?15")
-      .bind(1, id)
+      "autoclose_due = ?12, event_count = ?13, conflict_count = ?14, sla_next_at = ?15 "
+      "RETURNING rowid, fts_rowid, fts_hash");
+  up.bind(1, id)
       .bind(2, to_string(st.status))
       .bind(3, to_string(r.type))
       .bind(4, to_string(r.privacy))
@@ -1050,8 +1053,14 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
       .bind(14, static_cast<std::int64_t>(
                     std::count_if(st.conflicts.begin(), st.conflicts.end(),
                                   [](const Conflict& c) { return !c.resolved_at; })))
-      .bind(15, sla_next_at)
-      .run();
+      .bind(15, sla_next_at);
+  SIMPUL_CHECK(up.step(), "an upsert returns its row");
+  const std::int64_t rowid = up.i64(0);
+  const bool indexed = !up.null(1);
+  const std::int64_t fts_rowid = indexed ? up.i64(1) : 0;
+  const bool hashed = !up.null(2);
+  const std::int64_t old_hash = hashed ? up.i64(2) : 0;
+  up.run();  // to the end: the write is complete
   // The searchable text, indexed again only when it changed (most events leave it as it was).
   if (opt_.full_text) {
     std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of title, a separator, body
@@ -1062,15 +1071,9 @@ void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,
     mix("\x1f");
     mix(r.body);
     const auto hash = static_cast<std::int64_t>(h);
-    auto row = prepare("SELECT rowid, fts_rowid, fts_hash FROM complaints WHERE id = ?");
-    row.bind(1, id);
-    row.step();
-    const std::int64_t rowid = row.i64(0);
-    const bool indexed = !row.null(1);
-    const std::int64_t fts_rowid = indexed ? row.i64(1) : 0;
     // Versions 0..15 of this complaint's text (a small stride keeps the index's rowid deltas
     // one byte); after the 16th change of its title or body the 16th text stays indexed.
-    const bool changed = !indexed || row.null(2) || row.i64(2) != hash;
+    const bool changed = !indexed || !hashed || old_hash != hash;
     if (changed && (!indexed || fts_rowid < rowid * 16 + 15)) {
       const std::int64_t next = !indexed ? rowid * 16 : fts_rowid + 1;
       prepare("INSERT INTO complaints_fts(rowid, title, body) VALUES (?, ?, ?)")
