@@ -311,8 +311,8 @@ TEST_CASE(
   // Without a reference any id is taken, and the audit line stays JSON whatever it holds.
   test::TempDir open;
   test::node_config(open, "kota-batam", "");
-  CHECK(run_simpul({"token", "create", "--config", open.file("kota-batam.json"), "--scopes",
-                    "read", "--agency", "dinas\"pu"},
+  CHECK(run_simpul({"token", "create", "--config", open.file("kota-batam.json"), "--scopes", "read",
+                    "--agency", "dinas\"pu"},
                    &out) == 0);
   Config ocfg = test::node_config(open, "kota-batam", "");
   CHECK(test::db_count(ocfg.store.path,
