@@ -181,7 +181,8 @@ TEST_CASE(
          "diperbarui\r\n"
          "1;Jalan rusak;\"Lubang \"\"besar\"\"\r\ndi depan\";Batam;01/03/2025;08:00;Dinas "
          "Pekerjaan Umum;Selesai;Sudah;2025-03-01 09:00:00;2025-03-05 10:00:00\r\n"
-         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 "
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;Dinas Pekerjaan Umum;Submitted;;2025-03-02 "
+         "20:00:00;2025-03-02 "
          "20:00:00\r\n"
          "3;Salah;x;y;31/02/2025x;08:00;;Proses;;2025-03-02 20:00:00;\r\n"
          "4;Kurang kolom\r\n";
@@ -237,7 +238,8 @@ TEST_CASE("connectors: imported complaints show the same deadlines in the list a
   auto cfg = test::node_config(dir, "kota-batam", connectors_member());
   std::ofstream(dir.file("old.csv"), std::ios::binary)
       << "id;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\n"
-         "2;Lampu;Gelap;Batam;02/03/2025;19:00;;Submitted;;2025-03-02 20:00:00;2025-03-02 "
+         "2;Lampu;Gelap;Batam;02/03/2025;19:00;Dinas Pekerjaan Umum;Submitted;;2025-03-02 "
+         "20:00:00;2025-03-02 "
          "20:00:00\n";
   std::string out;
   REQUIRE(test::run_simpul(
@@ -367,4 +369,32 @@ TEST_CASE("connectors: on a terminal the import draws one redrawn progress bar w
   CHECK(drawn.find(" rows/s  ETA ") != std::string::npos);
   CHECK(drawn.back() == '\n');  // the last redraw ends the line
   CHECK(std::count(drawn.begin(), drawn.end(), '\n') == 1);
+}
+
+TEST_CASE(
+    "connectors: an aduan the app sent to no OPD is taken in undisposed on a node with an agency "
+    "reference - never refused for a disposition to a made-up agency") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
+  auto cfg = test::node_config(dir, "kota-batam",
+                               R"("reference": {"agencies": ")" + std::string(SIMPUL_SOURCE_DIR) +
+                                   R"(/config/reference/agencies.json"},)" + connectors_member());
+  test::TestNode node(cfg);
+  auto c = node.client();
+  // "Submitted" means "with an OPD" in Ape Kesah, but the citizen chose none.
+  const std::string body = R"({"id": 4401, "judul": "Saluran tersumbat", "uraian": "Air meluap",
+      "status": "Submitted", "dibuat": "2026-12-01 08:00:00", "diperbarui": "2026-12-01 08:00:00"})";
+  const std::string ts = std::to_string(system_now_ms() / 1000);
+  auto r = c.request(
+      "POST", "/v1/ingest/apekesah", body,
+      {{"x-simpul-timestamp", ts}, {"x-simpul-signature", webhook_signature(kSecret, ts, body)}});
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  const auto& result = (*json::parse(r.body))["results"][0];
+  CHECK(json::get_string(result, "outcome") == "created");
+  auto one = c.request("GET", "/v1/complaints/" + json::get_string(result, "complaint_id"), "",
+                       test::TestNode::auth());
+  REQUIRE(one.status == 200);
+  CHECK(json::get_string(*json::parse(one.body), "status") ==
+        "received");  // the admin's to dispose
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'disposed'") == 0);
 }

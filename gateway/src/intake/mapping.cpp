@@ -335,6 +335,12 @@ std::vector<PlannedEvent> Mapping::plan(const std::vector<EventKind>& kinds, std
     if (v && *v) answer = **v;
   }
   for (std::size_t i = from; i < kinds.size(); ++i) {
+    // A status that says "with an OPD" for a record that names none (or one the lookup does not
+    // know) is no disposition: the complaint comes in undisposed, for the admin to dispose. (A
+    // disposition to a made-up agency would be refused by a node with an agency reference, and
+    // the citizen's complaint with it.)
+    if ((kinds[i] == EventKind::disposed || kinds[i] == EventKind::forwarded) && agency.empty())
+      continue;
     PlannedEvent e;
     e.kind = kinds[i];
     e.at = at;
@@ -343,7 +349,7 @@ std::vector<PlannedEvent> Mapping::plan(const std::vector<EventKind>& kinds, std
     w.StartObject();
     if (e.kind == EventKind::disposed || e.kind == EventKind::forwarded) {
       w.Key("agency");
-      w.String(agency.empty() ? "unknown" : agency.c_str());
+      w.String(agency.c_str());
     }
     if (e.kind == EventKind::responded) {
       w.Key("text");
