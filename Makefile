@@ -20,8 +20,9 @@ build: setup $(BUILD)/CMakeCache.txt
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# KEEP=1: the demo federation stays up after its run, until Ctrl-C (to open the dashboard).
 demo: build
-	./$(BUILD)/simpul demo --config-dir config/demo --samples config/demo/complaints.jsonl
+	./$(BUILD)/simpul demo --config-dir config/demo --samples config/demo/complaints.jsonl $(if $(KEEP),--keep-running)
 
 # clang-format 14 with the tree's .clang-format: `format` rewrites, `format-check` (CI) fails on
 # any file that is not formatted.

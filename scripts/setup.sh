@@ -11,7 +11,12 @@ packages=(
   rapidjson-dev doctest-dev
   libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
   iproute2 nftables
+  chromium fonts-dejavu-core
 )
+# Node.js and npm run the dashboard's browser tests (tests/ui). A machine that has them from
+# elsewhere (NodeSource, which bundles npm) keeps them: Debian's npm package would conflict.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 # Extra packages a make target needs beyond these (`make fuzz`: clang-14 libclang-rt-14-dev).
 packages+=("$@")
 
@@ -22,16 +27,23 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
+    sudo_cmd=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
-  sudo_cmd=(sudo)
+# The browser tests' npm packages (Playwright without its browser, axe-core), exactly as the lock
+# file says, when the lock file is newer than what is installed. Playwright drives Debian's
+# chromium above: it never downloads a browser.
+ui="$(cd "$(dirname "$0")/.." && pwd)/tests/ui"
+if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the browser tests' npm packages (tests/ui/package-lock.json)"
+  (cd "$ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

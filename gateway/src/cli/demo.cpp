@@ -393,6 +393,23 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   std::printf(
       "   metrics        http://127.0.0.1:%u/metrics (simpul_upstream_*, simpul_outbox_depth)\n",
       nodes["provinsi-kepri"].node->port());
+  {
+    // An officer of Dinas PU Batam, to see the dashboard as an agency sees it.
+    SqliteStore store(StoreOptions{nodes["kota-batam"].cfg.store.path, true, 5000, false});
+    const std::string officer = store
+                                    .create_token("Petugas Dinas PU (demo)", "read,act", "",
+                                                  system_now_ms(), "dinas-pu-batam")
+                                    .secret;
+    std::printf("\nDashboard (Bahasa Indonesia), in a browser on this machine:\n");
+    std::printf("   Kota Batam     http://127.0.0.1:%u/ui/\n", nodes["kota-batam"].node->port());
+    std::printf("   Provinsi Kepri http://127.0.0.1:%u/ui/\n",
+                nodes["provinsi-kepri"].node->port());
+    std::printf("   log in as admin with the token     %s\n", admin.c_str());
+    std::printf("   or as Dinas PU Batam's officer     %s\n", officer.c_str());
+    if (!keep_running)
+      std::printf(
+          "   (the demo stops now; `make demo KEEP=1` keeps it up until Ctrl-C to look around)\n");
+  }
   if (keep_running) {
     std::printf("\nServing until Ctrl-C.\n");
     std::fflush(stdout);

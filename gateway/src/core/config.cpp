@@ -114,6 +114,12 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
   if (d.HasMember("reports")) c.reports.min_n = get_int(d["reports"], "min_n", c.reports.min_n);
+  if (d.HasMember("ui")) {
+    const auto& u = d["ui"];
+    if (u.HasMember("enabled")) c.ui.enabled = u["enabled"].GetBool();
+    c.ui.session_idle_minutes = get_int(u, "session_idle_minutes", c.ui.session_idle_minutes);
+    c.ui.session_max_hours = get_int(u, "session_max_hours", c.ui.session_max_hours);
+  }
   if (d.HasMember("children")) {
     const auto& arr = d["children"];
     for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {

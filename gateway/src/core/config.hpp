@@ -65,6 +65,13 @@ struct Config {
     int min_n = 5;  // below this N a rate reads as not enough data
   } reports;
 
+  // The web dashboard under /ui/ (docs/dashboard.md).
+  struct Ui {
+    bool enabled = true;
+    int session_idle_minutes = 120;  // a session unused this long ends
+    int session_max_hours = 12;      // and every session ends this long after its login
+  } ui;
+
   std::vector<ChildNode> children;  // federation: the nodes below this one
   struct Federation {
     int max_clock_skew_s = 300;  // a child's event stamped further ahead than this is refused

@@ -1,6 +1,7 @@
 #pragma once
 // Files compiled into the binary at build time (cmake/embed_resources.cmake): the JSON
-// Schemas and SQL migrations under schema/. Keyed by their path in the source tree.
+// Schemas and SQL migrations under schema/, and the dashboard's files under web/. Keyed by their
+// path in the source tree.
 
 #include <string_view>
 #include <vector>

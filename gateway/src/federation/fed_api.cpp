@@ -75,7 +75,7 @@ void FederationApi::add_routes(http::Router& r) {
 }
 
 Result<std::string> FederationApi::child_of(const http::Request& req) {
-  auto who = auth_.check(req, "node");
+  auto who = auth_.check_bearer(req, "node");
   if (!who) return who.error();
   if (who->node_id.empty() || !directory_.find(who->node_id))
     return make_problem(errc::forbidden, "", "node",

@@ -21,6 +21,24 @@ Response json_response(int status, std::string body) {
 
 }  // namespace
 
+std::vector<std::string> allowed_actions(const Principal& who, const ComplaintState& st) {
+  std::vector<std::string> out;
+  if (!who.has("act")) return out;
+  const Access access = who.access();
+  if (!access.sees(st)) return out;
+  for (EventKind k :
+       {EventKind::verified, EventKind::held, EventKind::disposed, EventKind::forwarded,
+        EventKind::not_authority, EventKind::progressed, EventKind::responded, EventKind::closed,
+        EventKind::reopened, EventKind::archived, EventKind::cancelled}) {
+    if (transition_error(st.status, k)) continue;
+    if ((k == EventKind::disposed || k == EventKind::forwarded) && access.bound() &&
+        !access.holds(st))
+      continue;
+    out.emplace_back(to_string(k));
+  }
+  return out;
+}
+
 Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,
          const Authenticator& auth, std::function<TimeMs()> clock)
     : cfg_(cfg),
@@ -72,6 +90,7 @@ void Api::add_routes(Router& r) {
         [this](const Request& req, const Params& p, Reply reply) {
           post_event(req, p, std::move(reply));
         });
+  add_console_routes(r);
 }
 
 void Api::ready(Reply reply) {
@@ -218,7 +237,22 @@ void Api::get_complaint(const Request& req, const Params& p, Reply reply) {
     reply(storage_problem(e.code()));
     return;
   }
-  reply(json_response(200, json::state_to_json(st, who->has("pii"), &events, sync)));
+  std::string body = json::state_to_json(st, who->has("pii"), &events, sync);
+  // What this credential may do to it now (the state machine and the agency rules): the
+  // dashboard's forms. The ledger decides again when one is posted.
+  if (!body.empty() && body.back() == '}') {
+    body.pop_back();
+    body += ",\"actions\":[";
+    bool first = true;
+    for (const auto& kind : allowed_actions(*who, st)) {
+      body += first ? "\"" : ",\"";
+      body += kind;
+      body += '"';
+      first = false;
+    }
+    body += "]}";
+  }
+  reply(json_response(200, std::move(body)));
 }
 
 void Api::list_complaints(const Request& req, const Params& p, Reply reply) {
@@ -369,9 +403,13 @@ void Api::agency_report(const Request& req, const Params& p, Reply reply) {
     return;
   }
   Response res;
-  if (req.header("accept").find("text/csv") != std::string::npos) {
+  if (req.header("accept").find("text/csv") != std::string::npos || p.get("format") == "csv") {
     res.content_type = "text/csv; charset=utf-8";
     res.body = report_csv(*report);
+    if (p.get("format") == "csv")  // a download link: the browser saves it under this name
+      res.headers.push_back(
+          {"content-disposition",
+           "attachment; filename=\"agencies-" + p.get("from") + "-" + p.get("to") + ".csv\""});
   } else {
     res.body = report_json(*report);
   }

@@ -16,9 +16,15 @@
 #include "http/auth.hpp"
 #include "http/router.hpp"
 #include "ledger/commit_queue.hpp"
+#include "relay/link_health.hpp"
 #include "store/store.hpp"
 
 namespace simpul::http {
+
+// The actions (event kinds) `who` may post on the complaint now: the state machine allows it,
+// the token has the act scope and sees it, and a disposition or forward by an agency-bound
+// token is of a complaint its agency holds.
+std::vector<std::string> allowed_actions(const Principal& who, const ComplaintState& st);
 
 class Api {
  public:
@@ -32,6 +38,14 @@ class Api {
   using Checks =
       std::function<std::vector<std::pair<std::string, std::pair<std::string, std::string>>>()>;
   void add_checks(Checks c) { checks_.push_back(std::move(c)); }
+  // What only the running node knows, for GET /v1/overview: the upstream link's breaker (unset
+  // when there is no upstream) and when each child last asked for its changes (0: not since
+  // this node started).
+  struct Live {
+    std::function<BreakerState()> upstream;
+    std::function<TimeMs(const std::string&)> child_last_poll;
+  };
+  void set_live(Live live) { live_ = std::move(live); }
 
  private:
   void ingest(const Request& req, Reply reply);
@@ -39,6 +53,15 @@ class Api {
   void list_complaints(const Request& req, const Params& p, Reply reply);
   void agency_report(const Request& req, const Params& p, Reply reply);
   void post_event(const Request& req, const Params& p, Reply reply);
+  // http/console_api.cpp: what the dashboard shows besides complaints and reports.
+  void add_console_routes(Router& r);
+  void overview(const Request& req, Reply reply);
+  void workload(const Request& req, Reply reply);
+  void reference(const Request& req, const Params& p, Reply reply);
+  void dead_letters(const Request& req, Reply reply);
+  void settle_dead_letter(const Request& req, const Params& p, bool retry, Reply reply);
+  // The start of the node's local day that holds `t`, and of the next one.
+  TimeMs day_start(TimeMs t) const;
   void ready(Reply reply);
 
   const Config& cfg_;
@@ -49,6 +72,7 @@ class Api {
   const Authenticator& auth_;
   std::function<TimeMs()> clock_;
   std::vector<Checks> checks_;
+  Live live_;
 };
 
 }  // namespace simpul::http

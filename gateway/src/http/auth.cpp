@@ -28,10 +28,34 @@ Actor Principal::actor() const {
   return a;
 }
 
-Authenticator::Authenticator(Store& reader, std::string admin_token_sha256)
-    : reader_(reader), admin_token_sha256_(std::move(admin_token_sha256)) {}
+Authenticator::Authenticator(Store& reader, std::string admin_token_sha256, SessionTable* sessions)
+    : reader_(reader), admin_token_sha256_(std::move(admin_token_sha256)), sessions_(sessions) {}
 
-Result<Principal> Authenticator::check(const Request& req, const std::string& scope) const {
+std::optional<Principal> Authenticator::principal_of(const std::string& hash) const {
+  Principal p;
+  if (crypto::constant_time_equal(hash, admin_token_sha256_)) {
+    p.id = "admin";
+    p.name = "admin";
+    p.scopes = {"admin"};
+    return p;
+  }
+  auto t = reader_.find_token_by_hash(hash);
+  if (!t || t->revoked_at) return std::nullopt;
+  p.id = t->id;
+  p.name = t->name;
+  p.node_id = t->node_id;
+  p.scopes = split_commas(t->scopes);
+  p.agencies = split_commas(t->agencies);
+  return p;
+}
+
+Result<Principal> Authenticator::scoped(Principal p, const std::string& scope) const {
+  if (!p.has(scope))
+    return make_problem(errc::forbidden, "", "scope", "this token lacks the " + scope + " scope");
+  return p;
+}
+
+Result<Principal> Authenticator::check_bearer(const Request& req, const std::string& scope) const {
   std::string auth = req.header("authorization");
   const std::string_view prefix = "bearer ";  // the scheme name is case-insensitive (RFC 7235)
   bool bearer = auth.size() > prefix.size();
@@ -39,25 +63,44 @@ Result<Principal> Authenticator::check(const Request& req, const std::string& sc
     bearer = std::tolower(static_cast<unsigned char>(auth[i])) == prefix[i];
   if (!bearer)
     return make_problem(errc::unauthenticated, "", "bearer", "send Authorization: Bearer <token>");
-  std::string hash = crypto::sha256_hex(std::string_view(auth).substr(prefix.size()));
-  Principal p;
-  if (crypto::constant_time_equal(hash, admin_token_sha256_)) {
-    p.id = "admin";
-    p.name = "admin";
-    p.scopes = {"admin"};
-  } else {
-    auto t = reader_.find_token_by_hash(hash);
-    if (!t || t->revoked_at)
-      return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
-    p.id = t->id;
-    p.name = t->name;
-    p.node_id = t->node_id;
-    p.scopes = split_commas(t->scopes);
-    p.agencies = split_commas(t->agencies);
+  auto p = principal_of(crypto::sha256_hex(std::string_view(auth).substr(prefix.size())));
+  if (!p) return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
+  return scoped(std::move(*p), scope);
+}
+
+Result<Principal> Authenticator::check(const Request& req, const std::string& scope) const {
+  std::string cookie;
+  if (sessions_ && req.header("authorization").empty())
+    cookie = cookie_value(req.header("cookie"), SessionTable::kCookie);
+  if (cookie.empty()) return check_bearer(req, scope);
+  auto s = sessions_->find(cookie);
+  if (!s)
+    return make_problem(errc::unauthenticated, "", "session",
+                        "the session has ended; log in again");
+  auto p = principal_of(s->token_sha256);
+  if (!p) {
+    sessions_->close_all_of(s->token_sha256);
+    return make_problem(errc::unauthenticated, "", "session",
+                        "the token of this session was revoked");
   }
-  if (!p.has(scope))
-    return make_problem(errc::forbidden, "", "scope", "this token lacks the " + scope + " scope");
-  return p;
+  p->session = true;
+  if (req.method != "GET" && req.method != "HEAD") {
+    if (!same_origin(req))
+      return make_problem(errc::forbidden, "", "origin", "a request from another site");
+    if (!crypto::constant_time_equal(req.header("x-csrf-token"), s->csrf))
+      return make_problem(errc::forbidden, "", "csrf",
+                          "the form's CSRF token is missing or wrong (X-CSRF-Token)");
+  }
+  return scoped(std::move(*p), scope);
+}
+
+bool same_origin(const Request& req) {
+  if (req.header("sec-fetch-site") == "cross-site") return false;
+  std::string origin = req.header("origin");
+  if (origin.empty()) return true;
+  auto scheme = origin.find("://");
+  if (scheme == std::string::npos) return false;  // "null" and the like: an opaque origin
+  return origin.substr(scheme + 3) == req.header("host");
 }
 
 }  // namespace simpul::http

@@ -1,5 +1,6 @@
 #pragma once
-// Bearer-token authentication shared by the /v1 and /fed/v1 APIs. A token is looked up by its
+// Authentication shared by the /v1 and /fed/v1 APIs: bearer tokens, and the dashboard's
+// session cookies (/v1 only). A token is looked up by its
 // SHA-256 (the store keeps nothing else); the bootstrap admin token is compared in constant
 // time. A node credential (scope `node`) carries the child node id it identifies: the caller's
 // node identity comes from here, never from a request body. Use on the io thread only (it reads
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "core/access.hpp"
+#include "http/session.hpp"
 #include "http/types.hpp"
 #include "simpul/errors.hpp"
 #include "store/store.hpp"
@@ -21,6 +23,7 @@ struct Principal {
   std::string node_id;  // for node credentials
   std::set<std::string> scopes;
   std::set<std::string> agencies;  // the agencies a token is bound to (none: not bound)
+  bool session = false;            // came by a dashboard session cookie, not a bearer token
   bool has(const std::string& scope) const { return scopes.count("admin") || scopes.count(scope); }
   // What it may see and act on (core/access.hpp).
   Access access() const { return Access{scopes.count("admin") > 0, agencies}; }
@@ -31,13 +34,30 @@ struct Principal {
 
 class Authenticator {
  public:
-  Authenticator(Store& reader, std::string admin_token_sha256);
-  // 401 for a missing, unknown or revoked token; 403 when it lacks `scope`.
+  // `sessions`: the dashboard's browser sessions (null: none, bearer tokens only).
+  Authenticator(Store& reader, std::string admin_token_sha256, SessionTable* sessions = nullptr);
+  // A bearer token or, without an Authorization header, a dashboard session cookie (the /v1 API
+  // the dashboard calls). A session is the token it was opened with as that token stands now.
+  // A session's request that changes something (any method but GET and HEAD) must carry the
+  // session's X-CSRF-Token and, when the browser names its origin, come from this node's own
+  // origin; else 403. 401 for a missing, unknown, revoked or expired credential; 403 when it
+  // lacks `scope`.
   Result<Principal> check(const Request& req, const std::string& scope) const;
+  // A bearer token only: the federation API, where a browser's cookie has no business.
+  Result<Principal> check_bearer(const Request& req, const std::string& scope) const;
+  // Who a token is, by its SHA-256 (nullopt: unknown or revoked): the dashboard's login.
+  std::optional<Principal> principal_of(const std::string& token_sha256) const;
+  SessionTable* sessions() const { return sessions_; }
 
  private:
+  Result<Principal> scoped(Principal p, const std::string& scope) const;
   Store& reader_;
   std::string admin_token_sha256_;
+  SessionTable* sessions_;
 };
+
+// Whether a browser's request comes from the page this node served: its Origin header (when
+// sent) names the Host it was sent to, and Sec-Fetch-Site (when sent) is not cross-site.
+bool same_origin(const Request& req);
 
 }  // namespace simpul::http

@@ -56,7 +56,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                                       bool keep_alive) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "simpul");
-    res.set(bhttp::field::content_type, r.content_type);
+    if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
     for (const auto& h : r.headers) res.set(h.name, h.value);
     res.body() = r.body;
     res.keep_alive(keep_alive && !r.close);

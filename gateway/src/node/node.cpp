@@ -22,6 +22,7 @@
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "relay/supervisor.hpp"
+#include "ui/dashboard.hpp"
 
 namespace simpul {
 
@@ -131,6 +132,7 @@ class ChildrenComponent final : public Component {
     }
   }
   std::string_view name() const override { return "children"; }
+  TimeMs last_poll(const std::string& child) const { return fed_.last_poll(child); }
   void add_routes(http::Router& router) override { fed_.add_routes(router); }
   void committed() override { fed_.notify(); }
 
@@ -169,6 +171,7 @@ class UpstreamComponent final : public Component {
                     [link] { return static_cast<double>(link->status().pulled); });
   }
   std::string_view name() const override { return "upstream"; }
+  BreakerState breaker() const { return link_->status(); }
   // Nothing from outside is taken in (no listening socket, no connector polls) until the link
   // has asked the parent what it holds from this node and merged it: a node restored from a
   // backup gets its own events back first. The parent's first answer settles it; a parent that
@@ -208,6 +211,17 @@ class ConnectorsComponent final : public Component {
 
  private:
   ConnectorRuntime runtime_;
+};
+
+// "ui": the web dashboard under /ui/ (ui/dashboard.hpp), on the http component's port.
+class UiComponent final : public Component {
+ public:
+  UiComponent(Parts& p, http::SessionTable& sessions) : dashboard_(p.cfg, p.auth, sessions) {}
+  std::string_view name() const override { return "ui"; }
+  void add_routes(http::Router& router) override { dashboard_.add_routes(router); }
+
+ private:
+  ui::Dashboard dashboard_;
 };
 
 // "sla": the scheduler that writes what this node's SLA clocks decide (ledger/sla.hpp).
@@ -251,6 +265,7 @@ struct Node::Impl {
   std::unique_ptr<Store> reader;
   std::unique_ptr<CommitQueue> writer;
   Metrics metrics;
+  std::unique_ptr<http::SessionTable> sessions;  // the dashboard's logins (none when ui is off)
   std::unique_ptr<http::Authenticator> auth;
   http::Router router{metrics};
   asio::io_context ioc{1};
@@ -292,16 +307,31 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg),
                                            d.cfg.store.max_batch);
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
-  d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin));
+  if (d.cfg.ui.enabled) {
+    http::SessionOptions so;
+    so.idle_ms = static_cast<TimeMs>(d.cfg.ui.session_idle_minutes) * 60'000;
+    so.max_ms = static_cast<TimeMs>(d.cfg.ui.session_max_hours) * 3'600'000;
+    d.sessions = std::make_unique<http::SessionTable>(so, d.clock);
+  }
+  d.auth =
+      std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin), d.sessions.get());
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
 
   // The node's components. Connectors are built (and their config checked) before anything
   // listens.
-  if (d.cfg.upstream.enabled) d.components.push_back(std::make_unique<UpstreamComponent>(parts));
+  UpstreamComponent* upstream = nullptr;
+  if (d.cfg.upstream.enabled) {
+    auto up = std::make_unique<UpstreamComponent>(parts);
+    upstream = up.get();
+    d.components.push_back(std::move(up));
+  }
   auto http = std::make_unique<HttpComponent>(parts, d.router);
   d.http = http.get();
   d.components.push_back(std::move(http));
-  d.components.push_back(std::make_unique<ChildrenComponent>(parts, d.scheduler));
+  auto children = std::make_unique<ChildrenComponent>(parts, d.scheduler);
+  ChildrenComponent* fed = children.get();
+  d.components.push_back(std::move(children));
+  if (d.sessions) d.components.push_back(std::make_unique<UiComponent>(parts, *d.sessions));
   d.components.push_back(std::make_unique<ConnectorsComponent>(parts));
   if (d.cfg.sla.scheduler)
     d.components.push_back(std::make_unique<SlaComponent>(parts, d.scheduler));
@@ -317,6 +347,10 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
       out.push_back({"loop:" + t.loop, {t.state, t.error}});
     return out;
   });
+  http::Api::Live live;
+  if (upstream) live.upstream = [upstream] { return upstream->breaker(); };
+  live.child_last_poll = [fed](const std::string& child) { return fed->last_poll(child); };
+  d.http->api().set_live(std::move(live));
   d.metrics.gauge("simpul_dead_letters", "Events a destination refused (simpul dlq).",
                   [impl] { return static_cast<double>(impl->reader->dead_letter_count()); });
   // After every commit (the hook runs on the writer thread): wake whatever waits for new rows.

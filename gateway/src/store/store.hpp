@@ -160,6 +160,22 @@ class EventLog {
   // followup clock past due at `now`, by id after `after_id`: what an agency report reads.
   virtual std::vector<std::string> report_candidates(TimeMs since, TimeMs now,
                                                      const std::string& after_id, int limit) = 0;
+  // What the dashboard counts, as `access` sees it: events stored at or after `since` by kind
+  // (created, disposed, forwarded, responded, closed), and complaints with a running clock
+  // past due at `now`, per clock.
+  struct Tally {
+    std::int64_t created = 0, disposed = 0, forwarded = 0, responded = 0, closed = 0;
+    std::int64_t overdue_verify = 0, overdue_followup = 0, overdue_autoclose = 0;
+  };
+  virtual Tally tally(TimeMs since, TimeMs now, const Access& access) = 0;
+  // The open work per agency, as `access` sees it: complaints whose clock (verify, followup,
+  // autoclose) is past due at `now`, and those due before `until` (the end of today) but not
+  // yet past. `agency` is "" for complaints no agency holds (verify is the admin's).
+  struct Workload {
+    std::string agency, clock;
+    std::int64_t overdue = 0, due_soon = 0;
+  };
+  virtual std::vector<Workload> workload(TimeMs now, TimeMs until, const Access& access) = 0;
   // Every complaint id after `after_id`, in id order (a pass over the whole store).
   virtual std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) = 0;
   virtual std::int64_t complaint_count() = 0;

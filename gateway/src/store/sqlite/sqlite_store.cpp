@@ -732,6 +732,93 @@ std::string SqliteStore::sync_state(const std::string& complaint_id) {
   return s.step() ? s.text(0) : std::string("local");
 }
 
+// core/access.hpp's Access::sees in SQL, for the complaint `c`: an admin sees all, a rahasia
+// complaint only the credential of the agency holding it, a bound credential what was ever its
+// agencies'. Parameters ?12 (admin), ?13 (the agencies, a JSON array) and ?14 (bound), set by
+// bind_access; a statement using it numbers its own parameters around them.
+#define SIMPUL_SEES                                                                              \
+  "(?12 = 1 "                                                                                    \
+  "  OR (c.privacy = 'rahasia' AND c.agency IN (SELECT value FROM json_each(?13))) "             \
+  "  OR (c.privacy != 'rahasia' AND (?14 = 0 OR c.agency IN (SELECT value FROM json_each(?13)) " \
+  "      OR EXISTS (SELECT 1 FROM complaint_agencies ca WHERE ca.complaint_id = c.id "           \
+  "      AND ca.agency IN (SELECT value FROM json_each(?13))))))"
+
+namespace {
+
+template <class Statement>
+void bind_access(Statement& s, const Access& access) {
+  s.bind(12, static_cast<std::int64_t>(access.admin));
+  rapidjson::StringBuffer agencies;
+  {
+    json::Writer w(agencies);
+    w.StartArray();
+    for (const auto& a : access.agencies) w.String(a.c_str(), static_cast<unsigned>(a.size()));
+    w.EndArray();
+  }
+  s.bind(13, std::string(agencies.GetString(), agencies.GetSize()));
+  s.bind(14, static_cast<std::int64_t>(!access.agencies.empty()));
+}
+
+// Per clock: its name, the count of those past due (by the clock's partial index), and the
+// open work per agency.
+struct ClockSql {
+  const char* name;
+  const char* overdue;
+  const char* workload;
+};
+#define SIMPUL_CLOCK_SQL(clock)                                                             \
+  ClockSql {                                                                                \
+#clock, "SELECT count(*) FROM complaints c WHERE " #clock "_due < ?1 AND " SIMPUL_SEES, \
+        "SELECT coalesce(c.agency, ''), sum(" #clock "_due < ?1), sum(" #clock              \
+        "_due >= ?1) FROM complaints c WHERE " #clock "_due < ?2 AND " SIMPUL_SEES          \
+        " GROUP BY 1 ORDER BY 1"                                                            \
+  }
+const ClockSql kClockSql[] = {SIMPUL_CLOCK_SQL(verify), SIMPUL_CLOCK_SQL(followup),
+                              SIMPUL_CLOCK_SQL(autoclose)};
+
+}  // namespace
+
+EventLog::Tally SqliteStore::tally(TimeMs since, TimeMs now, const Access& access) {
+  Tally t;
+  // Today's events by the index on stored_at: the cost is today's flow, not the log.
+  auto s = prepare(
+      "SELECT e.kind, count(*) FROM events e JOIN complaints c ON c.id = e.complaint_id "
+      "WHERE e.stored_at >= ?1 AND e.kind IN ('created', 'disposed', 'forwarded', 'responded', "
+      "'closed') AND " SIMPUL_SEES " GROUP BY e.kind");
+  s.bind(1, since);
+  bind_access(s, access);
+  while (s.step()) {
+    const std::string kind = s.text(0);
+    const std::int64_t n = s.i64(1);
+    if (kind == "created") t.created = n;
+    if (kind == "disposed") t.disposed = n;
+    if (kind == "forwarded") t.forwarded = n;
+    if (kind == "responded") t.responded = n;
+    if (kind == "closed") t.closed = n;
+  }
+  std::int64_t* overdue[] = {&t.overdue_verify, &t.overdue_followup, &t.overdue_autoclose};
+  for (std::size_t i = 0; i < std::size(kClockSql); ++i) {
+    auto o = prepare(kClockSql[i].overdue);
+    o.bind(1, now);
+    bind_access(o, access);
+    o.step();
+    *overdue[i] = o.i64(0);
+  }
+  return t;
+}
+
+std::vector<EventLog::Workload> SqliteStore::workload(TimeMs now, TimeMs until,
+                                                      const Access& access) {
+  std::vector<Workload> out;
+  for (const auto& clock : kClockSql) {
+    auto s = prepare(clock.workload);
+    s.bind(1, now).bind(2, std::max(now, until));
+    bind_access(s, access);
+    while (s.step()) out.push_back({s.text(0), clock.name, s.i64(1), s.i64(2)});
+  }
+  return out;
+}
+
 ListPage SqliteStore::list(const ListQuery& q) {
   // One statement for every combination of filters (an unset filter binds NULL); the access
   // rule is core/access.hpp's Access::sees in SQL: an admin sees all, a rahasia complaint only
@@ -745,11 +832,8 @@ ListPage SqliteStore::list(const ListQuery& q) {
       "AND (?10 IS NULL OR (?10 IN ('verify', 'any') AND verify_due < ?11) "
       "  OR (?10 IN ('followup', 'any') AND followup_due < ?11) "
       "  OR (?10 IN ('autoclose', 'any') AND autoclose_due < ?11)) "
-      "AND (?12 = 1 "
-      "  OR (privacy = 'rahasia' AND agency IN (SELECT value FROM json_each(?13))) "
-      "  OR (privacy != 'rahasia' AND (?14 = 0 OR agency IN (SELECT value FROM json_each(?13)) "
-      "      OR EXISTS (SELECT 1 FROM complaint_agencies ca WHERE ca.complaint_id = c.id "
-      "      AND ca.agency IN (SELECT value FROM json_each(?13)))))) "
+      "AND " SIMPUL_SEES
+      " "
       "AND (?15 IS NULL OR " SIMPUL_SYNC_STATE
       " = ?15) "
       "AND (?16 IS NULL OR c.fts_rowid IN (SELECT rowid FROM complaints_fts WHERE "
@@ -766,16 +850,7 @@ ListPage SqliteStore::list(const ListQuery& q) {
   s.bind(9, static_cast<std::int64_t>(q.conflict));
   if (q.overdue) s.bind(10, *q.overdue);
   s.bind(11, q.now);
-  s.bind(12, static_cast<std::int64_t>(q.access.admin));
-  rapidjson::StringBuffer agencies;
-  {
-    json::Writer w(agencies);
-    w.StartArray();
-    for (const auto& a : q.access.agencies) w.String(a.c_str(), static_cast<unsigned>(a.size()));
-    w.EndArray();
-  }
-  s.bind(13, std::string(agencies.GetString(), agencies.GetSize()));
-  s.bind(14, static_cast<std::int64_t>(!q.access.agencies.empty()));
+  bind_access(s, q.access);
   if (q.sync) s.bind(15, *q.sync);
   if (q.q) {
     // Each word (split at ASCII punctuation and spaces) a quoted FTS5 string: the text is

@@ -61,6 +61,8 @@ class SqliteStore final : public Store {
   void set_sla_next_at(const std::string& complaint_id, std::optional<TimeMs> at) override;
   std::vector<std::string> complaint_ids_after(const std::string& after_id, int limit) override;
   std::string sync_state(const std::string& complaint_id) override;
+  Tally tally(TimeMs since, TimeMs now, const Access& access) override;
+  std::vector<Workload> workload(TimeMs now, TimeMs until, const Access& access) override;
   std::vector<std::string> report_candidates(TimeMs since, TimeMs now, const std::string& after_id,
                                              int limit) override;
   ListPage list(const ListQuery& q) override;
