@@ -347,6 +347,12 @@ test('the overview refreshes itself', async () => {
   await eventually('a second overview request', async () => asked >= 1, 5000);
 });
 
+test('the accessibility check finds what it must: a button without a name and an image without alt', async () => {
+  const page = await newPage();
+  await page.setContent('<!doctype html><html lang="id"><title>x</title><main><button></button><img src="data:,"></main></html>');
+  await assert.rejects(accessible(page, 'a page broken on purpose'), /button-name.*image-alt|image-alt.*button-name/s);
+});
+
 test('every page passes axe-core with no serious or critical violation - a screenshot of each', async () => {
   const pages = [
     [fx.batam, 'batam', ['ringkasan', 'aduan', `aduan/${state.id}`, 'entri', 'tunggakan', 'kinerja', 'gagal', 'konflik']],

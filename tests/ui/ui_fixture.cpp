@@ -37,15 +37,19 @@ std::string source(const char* rel) { return std::string(SIMPUL_SOURCE_DIR) + "/
 Config node_config(const std::string& dir, const std::string& id, const std::string& tier,
                    const std::string& region, const std::string& extra) {
   std::string text = R"({
-    "node": {"id": ")" + id + R"(", "name": "Simpul )" +
-                     (tier == "provinsi" ? "Provinsi Kepri" : "Kota Batam") +
-                     R"(", "tier": ")" + tier + R"(", "region": ")" + region +
+    "node": {"id": ")" +
+                     id + R"(", "name": "Simpul )" +
+                     (tier == "provinsi" ? "Provinsi Kepri" : "Kota Batam") + R"(", "tier": ")" +
+                     tier + R"(", "region": ")" + region +
                      R"(", "timezone": "WIB"},
-    "store": {"path": ")" + dir + "/" + id + R"(.db"},
+    "store": {"path": ")" +
+                     dir + "/" + id + R"(.db"},
     "http": {"listen": "127.0.0.1:0"},
     "auth": {"admin_token": "env:SIMPUL_UI_ADMIN"},
-    "sla": {"holidays_file": ")" + source("config/calendars/id.json") + R"("},
-    "reference": {"agencies": ")" + source("config/reference/agencies.json") + R"("},
+    "sla": {"holidays_file": ")" +
+                     source("config/calendars/id.json") + R"("},
+    "reference": {"agencies": ")" +
+                     source("config/reference/agencies.json") + R"("},
     )" + extra + R"(
     "log": {"level": "info"}
   })";

@@ -41,10 +41,12 @@ void key_age(json::Writer& w, const char* key, std::optional<TimeMs> t, TimeMs n
 }  // namespace
 
 void Api::add_console_routes(Router& r) {
-  r.add("GET", "/v1/overview",
-        [this](const Request& req, const Params&, Reply reply) { overview(req, std::move(reply)); });
-  r.add("GET", "/v1/workload",
-        [this](const Request& req, const Params&, Reply reply) { workload(req, std::move(reply)); });
+  r.add("GET", "/v1/overview", [this](const Request& req, const Params&, Reply reply) {
+    overview(req, std::move(reply));
+  });
+  r.add("GET", "/v1/workload", [this](const Request& req, const Params&, Reply reply) {
+    workload(req, std::move(reply));
+  });
   r.add("GET", "/v1/reference/{name}", [this](const Request& req, const Params& p, Reply reply) {
     reference(req, p, std::move(reply));
   });

@@ -26,9 +26,9 @@ SessionTable::Opened SessionTable::open(const std::string& token_sha256) {
   std::lock_guard lock(mu_);
   sweep(now);
   while (!by_key_.empty() && by_key_.size() >= opt_.max_sessions) {
-    auto oldest = std::min_element(by_key_.begin(), by_key_.end(), [](const auto& a, const auto& b) {
-      return a.second.used_at < b.second.used_at;
-    });
+    auto oldest = std::min_element(
+        by_key_.begin(), by_key_.end(),
+        [](const auto& a, const auto& b) { return a.second.used_at < b.second.used_at; });
     by_key_.erase(oldest);
   }
   Entry e{token_sha256, o.csrf, now, now};

@@ -91,12 +91,10 @@ Dashboard::Dashboard(const Config& cfg, const http::Authenticator& auth,
     : cfg_(cfg), auth_(auth), sessions_(sessions) {}
 
 void Dashboard::add_routes(http::Router& r) {
-  r.add("GET", "/", [](const Request&, const http::Params&, Reply reply) {
-    reply(redirect("/ui/"));
-  });
-  r.add("GET", "/ui", [](const Request&, const http::Params&, Reply reply) {
-    reply(redirect("/ui/"));
-  });
+  r.add("GET", "/",
+        [](const Request&, const http::Params&, Reply reply) { reply(redirect("/ui/")); });
+  r.add("GET", "/ui",
+        [](const Request&, const http::Params&, Reply reply) { reply(redirect("/ui/")); });
   r.add("GET", "/ui/", [this](const Request& req, const http::Params&, Reply reply) {
     asset(req, "index.html", std::move(reply));
   });
@@ -187,8 +185,7 @@ void Dashboard::login(const Request& req, Reply reply) {
   // A form another site posts cannot send JSON without the browser asking first, nor this
   // node's origin: so a login cannot be forced on a visitor either.
   if (!http::same_origin(req)) {
-    refuse(http::problem(errc::forbidden, "a request from another site", "", "origin"),
-           "origin");
+    refuse(http::problem(errc::forbidden, "a request from another site", "", "origin"), "origin");
     return;
   }
   if (!http::is_json(req.header("content-type"))) {
@@ -247,13 +244,12 @@ void Dashboard::whoami(const Request& req, Reply reply) const {
 
 void Dashboard::logout(const Request& req, Reply reply) {
   // The same rule as any write of a session: its CSRF token, from this origin.
-  const std::string cookie =
-      http::cookie_value(req.header("cookie"), http::SessionTable::kCookie);
+  const std::string cookie = http::cookie_value(req.header("cookie"), http::SessionTable::kCookie);
   if (auto s = sessions_.find(cookie)) {
-    if (!http::same_origin(req) || !crypto::constant_time_equal(req.header("x-csrf-token"), s->csrf)) {
-      Response r = http::problem(errc::forbidden,
-                                 "the form's CSRF token is missing or wrong (X-CSRF-Token)", "",
-                                 "csrf");
+    if (!http::same_origin(req) ||
+        !crypto::constant_time_equal(req.header("x-csrf-token"), s->csrf)) {
+      Response r = http::problem(
+          errc::forbidden, "the form's CSRF token is missing or wrong (X-CSRF-Token)", "", "csrf");
       harden(r);
       reply(std::move(r));
       return;
