@@ -91,8 +91,9 @@ std::string member(const std::string& body, const char* key) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(Dash, "dashboard: / redirects to /ui/ - the pages come from the binary with "
-                        "their security headers - a repeat load is 304 - no path climbs out") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: / redirects to /ui/ - the pages come from the binary with "
+                  "their security headers - a repeat load is 304 - no path climbs out") {
   auto root = c.request("GET", "/", "", {});
   CHECK(root.status == 302);
   CHECK(root.header("location") == "/ui/");
@@ -111,15 +112,16 @@ TEST_CASE_FIXTURE(Dash, "dashboard: / redirects to /ui/ - the pages come from th
   auto again = c.request("GET", "/ui/app.js", "", {{"if-none-match", etag}});
   CHECK(again.status == 304);
   CHECK(again.body.empty());
-  for (const char* bad : {"/ui/..%2Fschema%2Fconfig.schema.json", "/ui/.hidden", "/ui/nope.js",
-                          "/ui/%2e%2e"}) {
+  for (const char* bad :
+       {"/ui/..%2Fschema%2Fconfig.schema.json", "/ui/.hidden", "/ui/nope.js", "/ui/%2e%2e"}) {
     CAPTURE(bad);
     CHECK(c.request("GET", bad, "", {}).status == 404);
   }
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: login sets an HttpOnly SameSite=Strict cookie - a wrong "
-                        "token or a node credential is refused - logout ends the session") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: login sets an HttpOnly SameSite=Strict cookie - a wrong "
+                  "token or a node credential is refused - logout ends the session") {
   auto wrong = c.request("POST", "/ui/session", R"({"token": "spl.0000.wrong"})",
                          {{"content-type", "application/json"}});
   CHECK(wrong.status == 401);
@@ -154,8 +156,9 @@ TEST_CASE_FIXTURE(Dash, "dashboard: login sets an HttpOnly SameSite=Strict cooki
   CHECK(with(s, "GET", "/ui/session").status == 401);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: a session ends after its idle time and after its longest "
-                        "life - and at once when its token is revoked") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: a session ends after its idle time and after its longest "
+                  "life - and at once when its token is revoked") {
   auto s = login(pu);
   now += 29 * 60'000;
   CHECK(with(s, "GET", "/v1/complaints").status == 200);  // used: idle time starts again
@@ -176,8 +179,9 @@ TEST_CASE_FIXTURE(Dash, "dashboard: a session ends after its idle time and after
   CHECK(with(revoked, "GET", "/v1/complaints").status == 401);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: a write made with a session needs its CSRF token and this "
-                        "origin - the refused write stores nothing") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: a write made with a session needs its CSRF token and this "
+                  "origin - the refused write stores nothing") {
   const std::string id = ingest("Jalan rusak");
   auto s = login(test::kAdminToken);
   const std::string verify = R"({"kind": "verified"})";
@@ -199,8 +203,8 @@ TEST_CASE_FIXTURE(Dash, "dashboard: a write made with a session needs its CSRF t
   CHECK(with(s, "POST", "/v1/complaints/" + id + "/events", verify, true,
              {{"sec-fetch-site", "cross-site"}})
             .status == 403);
-  CHECK(with(s, "POST", "/v1/complaints", test::sample_complaint("Lewat formulir"), false)
-            .status == 403);
+  CHECK(with(s, "POST", "/v1/complaints", test::sample_complaint("Lewat formulir"), false).status ==
+        403);
   CHECK(events() == before);
   // With its token, from its own origin: accepted.
   auto ok = with(s, "POST", "/v1/complaints/" + id + "/events", verify, true,
@@ -208,21 +212,24 @@ TEST_CASE_FIXTURE(Dash, "dashboard: a write made with a session needs its CSRF t
                   {"host", "127.0.0.1:" + std::to_string(node.port())}});
   CHECK_MESSAGE(ok.status == 201, ok.body);
   // A bearer token needs no CSRF token: it is not a browser's ambient credential.
-  CHECK(c.request("POST", "/v1/complaints/" + id + "/events", R"({"kind": "held"})",
-                  TestNode::auth())
-            .status == 201);
+  CHECK(
+      c.request("POST", "/v1/complaints/" + id + "/events", R"({"kind": "held"})", TestNode::auth())
+          .status == 201);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: a session cookie never opens the federation API - not even an "
-                        "admin's") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: a session cookie never opens the federation API - not even an "
+                  "admin's") {
   auto s = login(test::kAdminToken);
   CHECK(with(s, "GET", "/fed/v1/changes?after=0").status == 401);
   CHECK(with(s, "POST", "/fed/v1/events", R"({"events": []})").status == 401);
-  CHECK(c.request("GET", "/fed/v1/changes?after=0&wait=0", "", TestNode::auth(node_token)).status != 401);
+  CHECK(c.request("GET", "/fed/v1/changes?after=0&wait=0", "", TestNode::auth(node_token)).status !=
+        401);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: the overview and the workload count only what the token "
-                        "sees - the links and dead letters are not an agency officer's") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: the overview and the workload count only what the token "
+                  "sees - the links and dead letters are not an agency officer's") {
   const std::string a = ingest("Jalan rusak");
   const std::string b = ingest("Laporan rahasia", "rahasia");
   ingest("Belum didisposisi");
@@ -266,8 +273,9 @@ TEST_CASE_FIXTURE(Dash, "dashboard: the overview and the workload count only wha
   CHECK(json::get_string((*wp)["items"][0], "agency") == "dinas-pu-batam");
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: a complaint lists the actions the token may take now - "
-                        "none without the act scope - the reference list is served") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: a complaint lists the actions the token may take now - "
+                  "none without the act scope - the reference list is served") {
   const std::string id = ingest("Jalan rusak");
   auto actions = [&](const std::string& token) {
     auto r = c.request("GET", "/v1/complaints/" + id, "", TestNode::auth(token));
@@ -287,8 +295,9 @@ TEST_CASE_FIXTURE(Dash, "dashboard: a complaint lists the actions the token may 
   CHECK(c.request("GET", "/v1/reference/agencies", "", {}).status == 401);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: dead letters are an admin's - a retry puts the event back in "
-                        "its outbox - a drop forgets it - both audited") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: dead letters are an admin's - a retry puts the event back in "
+                  "its outbox - a drop forgets it - both audited") {
   const std::string id = ingest("Jalan rusak");
   {
     // An event the parent refused, as the relay records it.
@@ -317,8 +326,7 @@ TEST_CASE_FIXTURE(Dash, "dashboard: dead letters are an admin's - a retry puts t
   CHECK(test::db_count(cfg.store.path,
                        "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND state = "
                        "'pending'") == 1);
-  CHECK(c.request("POST", "/v1/dead-letters/" + dl + "/retry", "", TestNode::auth()).status ==
-        404);
+  CHECK(c.request("POST", "/v1/dead-letters/" + dl + "/retry", "", TestNode::auth()).status == 404);
   CHECK(c.request("POST", "/v1/dead-letters/x/drop", "", TestNode::auth()).status == 404);
   CHECK(test::db_count(cfg.store.path,
                        "SELECT count(*) FROM audit_log WHERE action = 'dlq.retry' AND actor = "
@@ -335,16 +343,16 @@ TEST_CASE_FIXTURE(Dash, "dashboard: dead letters are an admin's - a retry puts t
   auto again = json::parse(c.request("GET", "/v1/dead-letters", "", TestNode::auth()).body);
   REQUIRE((*again)["items"].Size() == 1);
   const std::string dl2 = std::to_string((*again)["items"][0]["id"].GetInt64());
-  CHECK(c.request("POST", "/v1/dead-letters/" + dl2 + "/drop", "", TestNode::auth()).status ==
-        200);
+  CHECK(c.request("POST", "/v1/dead-letters/" + dl2 + "/drop", "", TestNode::auth()).status == 200);
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
   CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM events") >= 1);
-  CHECK(test::db_count(cfg.store.path, "SELECT count(*) FROM audit_log WHERE action = 'dlq.drop'") ==
-        1);
+  CHECK(test::db_count(cfg.store.path,
+                       "SELECT count(*) FROM audit_log WHERE action = 'dlq.drop'") == 1);
 }
 
-TEST_CASE_FIXTURE(Dash, "dashboard: with ui.enabled false there are no pages and a session "
-                        "cookie is no credential") {
+TEST_CASE_FIXTURE(Dash,
+                  "dashboard: with ui.enabled false there are no pages and a session "
+                  "cookie is no credential") {
   auto s = login(pu);
   auto off = cfg;
   off.ui.enabled = false;

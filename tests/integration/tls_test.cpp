@@ -287,3 +287,17 @@ TEST_CASE("tls: config and check refuse missing or unusable certificate files - 
         "/upstream/ca_file");
   CHECK(pointer("", upstream_member("https://kepri.example:8443", pki.ca_file)) == "accepted");
 }
+
+TEST_CASE("tls: the dashboard's session cookie is Secure when the node serves TLS") {
+  test::TempDir dir;
+  auto pki = test::make_test_pki(dir.path(), "node", {"localhost", "127.0.0.1"});
+  test::TestNode node(tls_node_config(dir, "kota-batam", pki));
+  http::Client c("127.0.0.1", node.port(), 5000, trusting(pki));
+  auto r =
+      c.request("POST", "/ui/session", std::string(R"({"token": ")") + test::kAdminToken + R"("})",
+                {{"content-type", "application/json"}});
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  const std::string cookie = r.header("set-cookie");
+  CHECK(cookie.find("; Secure") != std::string::npos);
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+}

@@ -347,6 +347,22 @@ test('the overview refreshes itself', async () => {
   await eventually('a second overview request', async () => asked >= 1, 5000);
 });
 
+test('Kinerja OPD downloads the agency report as CSV', async () => {
+  const page = state.admin;
+  await go(page, '#/kinerja');
+  await page.waitForSelector('#kinerja');
+  assert.match(await page.textContent('#kinerja'), /Dinas Pekerjaan Umum Kota Batam/);
+  const href = await page.getAttribute('a[download]', 'href');
+  const csv = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return { status: r.status, type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), text: await r.text() };
+  }, href);
+  assert.equal(csv.status, 200);
+  assert.match(csv.type, /^text\/csv/);
+  assert.match(csv.disposition, /^attachment/);
+  assert.match(csv.text, /dinas-pu-batam/);
+});
+
 test('the accessibility check finds what it must: a button without a name and an image without alt', async () => {
   const page = await newPage();
   await page.setContent('<!doctype html><html lang="id"><title>x</title><main><button></button><img src="data:,"></main></html>');
