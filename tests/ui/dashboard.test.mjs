@@ -347,6 +347,43 @@ test('the overview refreshes itself', async () => {
   await eventually('a second overview request', async () => asked >= 1, 5000);
 });
 
+// A UUIDv7 for an event a test makes up (the federation API checks the form).
+function uuid7() {
+  const hex = Date.now().toString(16).padStart(12, '0');
+  const r = () => Math.floor(Math.random() * 16).toString(16);
+  const rand = (n) => Array.from({ length: n }, r).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7${rand(3)}-${'89ab'[Math.floor(Math.random() * 4)]}${rand(3)}-${rand(12)}`;
+}
+
+test('a conflict that came up from the child is shown to the province\'s admin and resolved with a decision', async () => {
+  // At the province, the complaint Batam answered; Batam (its node credential) then sends an
+  // archiving, which the state machine does not allow after an answer: a conflict, kept.
+  await eventually('the answered complaint at the province', async () => {
+    const r = await request('GET', `${fx.kepri}/v1/complaints/${state.id}`, { headers: bearer(fx.admin) });
+    return r.status === 200 && json(r).status === 'responded';
+  });
+  const archived = uuid7();
+  const sent = await request('POST', `${fx.kepri}/fed/v1/events`, {
+    headers: { ...bearer(fx.node_token), 'content-type': 'application/json' },
+    body: { events: [{ event_id: archived, complaint_id: state.id, origin: 'kota-batam', at: new Date(Date.now() + 1000).toISOString(), actor: { role: 'agency', agency: 'dinas-pu-batam' }, kind: 'archived', payload: {}, hops: ['kota-batam'] }] },
+  });
+  assert.equal(sent.status, 200, sent.body);
+  const admin = await newPage();
+  await login(admin, fx.kepri, fx.admin);
+  await go(admin, '#/konflik');
+  assert.match(await admin.textContent('main'), /Saluran air tersumbat di Bengkong/);
+  await accessible(admin, 'kepri konflik');
+  await shot(admin, 'kepri-konflik');
+  await admin.fill('main input[name=decision]', 'Tetap ditindaklanjuti; pengarsipan Batam diabaikan');
+  await admin.click('main form button[type=submit]');
+  await admin.waitForSelector('p.notice[role=status]');
+  assert.match(await admin.textContent('main'), /Tidak ada konflik yang terbuka/);
+  const after = json(await request('GET', `${fx.kepri}/v1/complaints/${state.id}`, { headers: bearer(fx.admin) }));
+  const c = after.conflicts.find((x) => x.event_id === archived);
+  assert.equal(c.decision, 'Tetap ditindaklanjuti; pengarsipan Batam diabaikan');
+  assert.equal(after.status, 'responded');
+});
+
 test('Kinerja OPD downloads the agency report as CSV', async () => {
   const page = state.admin;
   await go(page, '#/kinerja');
