@@ -83,7 +83,6 @@ Result<Principal> Authenticator::check(const Request& req, const std::string& sc
     return make_problem(errc::unauthenticated, "", "session",
                         "the token of this session was revoked");
   }
-  p->session = true;
   if (req.method != "GET" && req.method != "HEAD") {
     if (!same_origin(req))
       return make_problem(errc::forbidden, "", "origin", "a request from another site");

@@ -23,7 +23,6 @@ struct Principal {
   std::string node_id;  // for node credentials
   std::set<std::string> scopes;
   std::set<std::string> agencies;  // the agencies a token is bound to (none: not bound)
-  bool session = false;            // came by a dashboard session cookie, not a bearer token
   bool has(const std::string& scope) const { return scopes.count("admin") || scopes.count(scope); }
   // What it may see and act on (core/access.hpp).
   Access access() const { return Access{scopes.count("admin") > 0, agencies}; }
