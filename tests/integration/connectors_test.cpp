@@ -389,7 +389,9 @@ TEST_CASE(
       "POST", "/v1/ingest/apekesah", body,
       {{"x-simpul-timestamp", ts}, {"x-simpul-signature", webhook_signature(kSecret, ts, body)}});
   REQUIRE_MESSAGE(r.status == 200, r.body);
-  const auto& result = (*json::parse(r.body))["results"][0];
+  auto answer = json::parse(r.body);
+  REQUIRE(answer.has_value());
+  const auto& result = (*answer)["results"][0];
   CHECK(json::get_string(result, "outcome") == "created");
   auto one = c.request("GET", "/v1/complaints/" + json::get_string(result, "complaint_id"), "",
                        test::TestNode::auth());

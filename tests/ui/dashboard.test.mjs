@@ -136,11 +136,17 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  let code = 0;
   if (fixture) {
     fixture.stdin.end();
-    await new Promise((r) => { if (fixture.exitCode !== null) r(); else fixture.on('exit', r); });
+    code = await new Promise((r) => {
+      if (fixture.exitCode !== null) r(fixture.exitCode);
+      else fixture.on('exit', (c, signal) => r(signal ? 128 : c));
+    });
   }
   if (work) rmSync(work, { recursive: true, force: true });
+  // A sanitizer's report in the nodes (make test-asan, test-tsan) makes the fixture exit non-zero.
+  assert.equal(code, 0, 'ui_fixture exited cleanly');
 });
 
 const state = {}; // what one test leaves for the next (they run in order)
