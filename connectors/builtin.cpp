@@ -7,6 +7,7 @@
 #include "rest_poll/rest_poll_connector.hpp"
 #include "rest_write/rest_write_connector.hpp"
 #include "simpul/connector.hpp"
+#include "sql_poll/sql_poll_connector.hpp"
 #include "webhook/webhook_connector.hpp"
 
 namespace simpul {
@@ -20,6 +21,10 @@ const std::vector<ConnectorFactory>& builtin_connectors() {
       {"rest_poll",
        "polls the app's JSON API with an (updated_at, id) cursor, overlap and de-duplication", true,
        false, true, &connectors::make_rest_poll},
+      {"sql_poll",
+       "reads a legacy app's table in MariaDB/MySQL or PostgreSQL by (change time, key), below the "
+       "database's clock, with a lookback",
+       true, false, true, &connectors::make_sql_poll},
       {"callback",
        "sends status changes and answers back to the app: a signed POST per event, with retries",
        false, true, true, &connectors::make_callback},

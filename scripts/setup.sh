@@ -12,6 +12,7 @@ packages=(
   libfmt-dev libcli11-dev libutfcpp-dev libcsv-dev
   iproute2 nftables
   chromium fonts-dejavu-core
+  libmariadb-dev libpq-dev mariadb-server postgresql
 )
 # Node.js and npm run the dashboard's browser tests (tests/ui). A machine that has them from
 # elsewhere (NodeSource, which bundles npm) keeps them: Debian's npm package would conflict.

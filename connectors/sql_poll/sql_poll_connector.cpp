@@ -1,0 +1,304 @@
+#include "sql_poll/sql_poll_connector.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "simpul/cursor.hpp"
+#include "simpul/json.hpp"
+#include "sql/sql_driver.hpp"
+
+namespace simpul::connectors {
+namespace {
+
+using sql::Driver;
+
+// The poll position: "<mode>|<key>|<ts>", the change time and key of the last row read, as the
+// database wrote them (bound back as they are, so no precision is lost on the way), and the mode:
+// n (a new cycle: read again from lookback_s before <ts>) or c (continue after <ts>, <key>).
+// Empty before the first row. Format 1 is this body behind "v1:".
+constexpr int kCursorFormat = 1;
+
+struct Cursor {
+  bool fresh = true;
+  std::string key, ts;  // "" before the first row
+};
+
+Result<Cursor> parse_cursor(const std::string& s) {
+  auto text = read_cursor_text(s, kCursorFormat, "sql_poll");
+  if (!text) return text.error();
+  Cursor c;
+  if (text->body.empty()) return c;
+  auto a = text->body.find('|');
+  auto b = a == std::string::npos ? a : text->body.find('|', a + 1);
+  if (b == std::string::npos || (text->body[0] != 'n' && text->body[0] != 'c'))
+    return make_problem(errc::invalid_value, "", "cursor", "the sql_poll cursor is unreadable");
+  c.fresh = text->body[0] == 'n';
+  // The key may hold '|'; the time never does: the key is what lies between the first '|' and
+  // the last one.
+  b = text->body.rfind('|');
+  c.key = text->body.substr(a + 1, b - a - 1);
+  c.ts = text->body.substr(b + 1);
+  return c;
+}
+
+std::string format_cursor(const Cursor& c) {
+  if (c.ts.empty()) return cursor_text(kCursorFormat, "");
+  return cursor_text(kCursorFormat, std::string(c.fresh ? "n" : "c") + "|" + c.key + "|" + c.ts);
+}
+
+struct Settings {
+  sql::Endpoint db;
+  std::string table, key;
+  std::vector<std::string> updated;  // COALESCE of these: the row's change time
+  std::vector<std::string> columns;  // empty: every column
+  int page_size = 500, interval_ms = 30'000, lookback_s = 300, delay_s = 5;
+};
+
+std::string quote(const std::string& name, Driver d) {
+  // Names come from the config, checked against the schema's identifier pattern; each part of
+  // "schema.table" is quoted on its own.
+  const char q = d == Driver::mariadb ? '`' : '"';
+  std::string out;
+  std::size_t i = 0;
+  while (i <= name.size()) {
+    auto dot = name.find('.', i);
+    if (dot == std::string::npos) dot = name.size();
+    if (!out.empty()) out += '.';
+    out += q + name.substr(i, dot - i) + q;
+    i = dot + 1;
+  }
+  return out;
+}
+
+class SqlPollConnector final : public Connector {
+ public:
+  SqlPollConnector(std::string id, Settings s) : Connector(std::move(id)), s_(std::move(s)) {
+    const Driver d = s_.db.driver;
+    std::string changed;
+    if (s_.updated.size() == 1) {
+      changed = quote(s_.updated[0], d);
+    } else {
+      changed = "COALESCE(";
+      for (std::size_t i = 0; i < s_.updated.size(); ++i)
+        changed += (i ? ", " : "") + quote(s_.updated[i], d);
+      changed += ")";
+    }
+    std::string cols;
+    if (s_.columns.empty()) {
+      cols = "t.*";
+    } else {
+      for (const auto& c : s_.columns) cols += (cols.empty() ? "" : ", ") + quote(c, d);
+    }
+    const std::string key = quote(s_.key, d);
+    // The page size is the config's integer, written into the statement (MariaDB takes no
+    // placeholder after LIMIT in every version); every value from a row or a cursor is bound.
+    const std::string limit = " LIMIT " + std::to_string(s_.page_size);
+    const std::string base = "SELECT " + cols + ", " + changed + " AS simpul_changed FROM " +
+                             quote(s_.table, d) + " t WHERE " + changed + " < :until";
+    // Continue after the last row read; or, in a new cycle, everything from the lookback on.
+    // Both read by an index on (change time, key) when the app has one, page by page.
+    after_ = base + " AND (" + changed + " > :ts OR (" + changed + " = :ts AND " + key +
+             " > :key)) ORDER BY " + changed + ", " + key + limit;
+    from_ = base + " AND " + changed + " >= :ts ORDER BY " + changed + ", " + key + limit;
+    first_ = base + " ORDER BY " + changed + ", " + key + limit;
+    if (d == Driver::mariadb) {
+      clock_ =
+          "SELECT DATE_FORMAT(NOW(6) - INTERVAL :delay SECOND, '%Y-%m-%d %H:%i:%s.%f'), "
+          "DATE_FORMAT(CAST(:ts AS DATETIME(6)) - INTERVAL :lookback SECOND, "
+          "'%Y-%m-%d %H:%i:%s.%f')";
+    } else {
+      clock_ =
+          "SELECT to_char(LOCALTIMESTAMP - make_interval(secs => CAST(:delay AS float8)), "
+          "'YYYY-MM-DD HH24:MI:SS.US'), to_char(CAST(:ts AS timestamptz) - make_interval(secs "
+          "=> CAST(:lookback AS float8)), 'YYYY-MM-DD HH24:MI:SS.US')";
+    }
+  }
+
+  bool polls() const override { return true; }
+  int poll_interval_ms() const override { return s_.interval_ms; }
+
+  void poll(const std::string& cursor_text,
+            std::function<void(Result<InboundBatch>)> done) override {
+    auto parsed = parse_cursor(cursor_text);
+    if (!parsed) {  // never read from the start instead
+      set_health(ConnectorHealth::failing, parsed.error().detail);
+      done(parsed.error());
+      return;
+    }
+    const Cursor cur = *parsed;
+    ctx_->blocking<InboundBatch>(
+        [this, cur] { return read_page(cur); },
+        [this, done = std::move(done)](Result<InboundBatch> r) {
+          ctx_->count("pages");
+          if (!r) {
+            set_health(ConnectorHealth::failing, r.error().detail);
+          } else {
+            set_health(ConnectorHealth::ok);
+            ctx_->count("rows", static_cast<double>(r->records.size()));
+          }
+          done(std::move(r));
+        });
+  }
+
+  void drain() override {}
+
+  void test(std::function<void(Result<std::string>)> done) override {
+    ctx_->blocking<std::string>(
+        [this]() -> Result<std::string> {
+          auto page = read_page(Cursor{});
+          if (!page) return page.error();
+          return db_->server_version() + " at " + describe() + " answered; the first page has " +
+                 std::to_string(page->records.size()) + " row(s)";
+        },
+        std::move(done));
+  }
+
+ private:
+  std::string describe() const {
+    return s_.db.socket.empty() ? s_.db.host + (s_.db.port ? ":" + std::to_string(s_.db.port) : "")
+                                : s_.db.socket;
+  }
+
+  // On the worker thread: one page after the cursor, with the cursor after it.
+  Result<InboundBatch> read_page(const Cursor& cur) {
+    try {
+      if (!db_) db_ = sql::connect(s_.db);
+      return read_with(cur);
+    } catch (const sql::SqlError& e) {
+      // The connection may be gone (the server restarted, a timeout): a new one next time.
+      db_.reset();
+      const errc code = e.kind() == sql::SqlError::Kind::auth      ? errc::unauthenticated
+                        : e.kind() == sql::SqlError::Kind::timeout ? errc::timeout
+                        : e.kind() == sql::SqlError::Kind::connect ? errc::unavailable
+                                                                   : errc::invalid_query;
+      return make_problem(code, "", "database", e.what());
+    }
+  }
+
+  Result<InboundBatch> read_with(const Cursor& cur) {
+    // The upper bound from the database's own clock, minus the delay that lets a transaction
+    // still open commit its rows first; and where a new cycle starts.
+    const bool fresh_from = cur.fresh && !cur.ts.empty() && s_.lookback_s > 0;
+    auto bounds = db_->query(clock_, {{"delay", std::to_string(s_.delay_s)},
+                                      {"ts", cur.ts.empty() ? std::string("1970-01-02") : cur.ts},
+                                      {"lookback", std::to_string(s_.lookback_s)}});
+    if (bounds.rows.empty() || !bounds.rows[0][0] || !bounds.rows[0][1])
+      return make_problem(errc::unavailable, "", "database", "the database gave no time");
+    const std::string until = *bounds.rows[0][0];
+    sql::Params p{{"until", until}};
+    const std::string* statement = &first_;
+    if (fresh_from) {
+      statement = &from_;
+      p["ts"] = *bounds.rows[0][1];
+    } else if (!cur.ts.empty()) {
+      statement = &after_;
+      p["ts"] = cur.ts;
+      p["key"] = cur.key;
+    }
+    sql::Rows rows = db_->query(*statement, p);
+    int changed_col = -1, key_col = -1;
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+      if (rows.columns[i] == "simpul_changed") changed_col = static_cast<int>(i);
+      if (rows.columns[i] == s_.key) key_col = static_cast<int>(i);
+    }
+    if (changed_col < 0 || key_col < 0)
+      return make_problem(errc::invalid_query, "", "columns",
+                          "the rows have no column " + (key_col < 0 ? s_.key : "simpul_changed"));
+    InboundBatch batch;
+    Cursor next = cur;
+    for (const auto& row : rows.rows) {
+      const auto& changed = row[static_cast<std::size_t>(changed_col)];
+      const auto& key = row[static_cast<std::size_t>(key_col)];
+      if (!changed || !key)  // excluded by the WHERE: a NULL never compares below :until
+        continue;
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      w.StartObject();
+      for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+        if (static_cast<int>(i) == changed_col) continue;
+        w.Key(rows.columns[i].c_str(), static_cast<rapidjson::SizeType>(rows.columns[i].size()));
+        if (row[i])
+          w.String(row[i]->c_str(), static_cast<rapidjson::SizeType>(row[i]->size()));
+        else
+          w.Null();
+      }
+      w.EndObject();
+      auto rec = SourceRecord::parse(std::string(buf.GetString(), buf.GetSize()));
+      if (!rec)
+        return make_problem(errc::invalid_utf8, "", "row",
+                            "row " + *key + " is not valid text: " + rec.error().detail);
+      batch.records.push_back(std::move(*rec));
+      next.ts = *changed;
+      next.key = *key;
+    }
+    const bool full = static_cast<int>(rows.rows.size()) >= s_.page_size;
+    batch.more = full;
+    // A full page continues after its last row; a short one ends the cycle where it got to
+    // (an empty read leaves the cursor where it was: it never moves past rows not yet read).
+    next.fresh = !full;
+    batch.cursor = format_cursor(next);
+    return batch;
+  }
+
+  Settings s_;
+  std::string after_, from_, first_, clock_;
+  std::unique_ptr<sql::Connection> db_;  // the worker thread's only
+};
+
+}  // namespace
+
+std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
+  const auto& v = cs.settings;
+  Settings s;
+  const std::string driver = json::get_string(v, "driver");
+  s.db.driver = driver == "postgresql" ? Driver::postgresql : Driver::mariadb;
+  s.db.host = json::get_string(v, "host");
+  s.db.port = v.HasMember("port") ? v["port"].GetInt() : 0;
+  s.db.socket = json::get_string(v, "socket");
+  if (s.db.host.empty() == s.db.socket.empty())
+    throw ConfigError(cs.file, cs.pointer + "/host", "give either host (and port) or socket");
+  s.db.database = json::get_string(v, "database");
+  s.db.user = json::get_string(v, "user");
+  if (v.HasMember("password"))
+    s.db.password = cs.secret(json::get_string(v, "password"), cs.pointer + "/password");
+  s.db.tls = v.HasMember("tls") && v["tls"].GetBool();
+  s.db.ca_file = json::get_string(v, "ca_file");
+  auto zone = parse_zone(json::get_string(v, "zone", "WIB"));
+  if (!zone) throw ConfigError(cs.file, cs.pointer + "/zone", "unknown time zone");
+  const int off = zone->offset_minutes;
+  char z[16];
+  std::snprintf(z, sizeof z, "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60,
+                std::abs(off) % 60);
+  s.db.zone = z;
+  s.table = json::get_string(v, "table");
+  s.key = json::get_string(v, "key");
+  const auto& upd = v["updated"];
+  if (upd.IsString()) {
+    s.updated.push_back(upd.GetString());
+  } else {
+    for (const auto& u : upd.GetArray()) s.updated.push_back(u.GetString());
+  }
+  if (v.HasMember("columns")) {
+    for (const auto& c : v["columns"].GetArray()) s.columns.push_back(c.GetString());
+    if (std::find(s.columns.begin(), s.columns.end(), s.key) == s.columns.end())
+      throw ConfigError(cs.file, cs.pointer + "/columns", "the key column " + s.key +
+                                                              " must be one of the columns");
+  }
+  auto num = [&](const char* key, int fallback) {
+    return v.HasMember(key) ? v[key].GetInt() : fallback;
+  };
+  s.page_size = num("page_size", 500);
+  s.interval_ms = num("interval_s", 30) * 1000;
+  s.lookback_s = num("lookback_s", 300);
+  s.delay_s = num("delay_s", 5);
+  s.db.statement_timeout_ms = num("statement_timeout_ms", 10'000);
+  s.db.connect_timeout_s = num("connect_timeout_s", 10);
+  return std::make_unique<SqlPollConnector>(cs.id, std::move(s));
+}
+
+}  // namespace simpul::connectors

@@ -1,0 +1,195 @@
+// sql_poll against real servers: a throwaway MariaDB and PostgreSQL (support/db_servers), a
+// legacy `aduan` table like Ape Kesah's (naive DATETIME in WIB, status as a small integer,
+// reporter columns), a read-only database user, and a real node polling it through the mapping
+// engine. Each way incremental polling is known to lose or repeat rows gets a case, run on both
+// servers.
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "core/json.hpp"
+#include "support/db_servers.hpp"
+#include "support/test_support.hpp"
+
+using namespace simpul;
+using test::db_count;
+using test::eventually;
+namespace sql = connectors::sql;
+
+namespace {
+
+const char* kMapping = R"({
+  "version": 1, "system": "legacy", "description": "a PHP app's aduan table",
+  "id": "/id",
+  "fields": {
+    "title": {"from": "/judul", "transform": ["trim"]},
+    "body": {"from": "/uraian", "transform": ["trim"]},
+    "received_at": {"from": "/dibuat", "transform": [{"date": {"format": "%Y-%m-%d %H:%M:%S", "zone": "WIB"}}]},
+    "reporter.name": {"from": "/nama_pelapor"}
+  },
+  "defaults": {"type": "pengaduan", "channel": "web", "region": "21.71", "privacy": "anonim"}
+})";
+
+struct Legacy {
+  test::TempDir dir;
+  std::unique_ptr<test::DbServer> db;
+  std::unique_ptr<sql::Connection> app;  // the legacy app's own writes
+
+  explicit Legacy(bool maria) {
+    db = maria ? test::start_mariadb(dir.path()) : test::start_postgresql(dir.path());
+    app = db->admin();
+    const bool m = maria;
+    // Naive DATETIME, written by the app in WIB; fractional seconds on the change time.
+    app->execute(std::string("CREATE TABLE aduan (id ") + (m ? "INT AUTO_INCREMENT" : "SERIAL") +
+                     " PRIMARY KEY, judul VARCHAR(200), uraian TEXT, status SMALLINT NOT NULL "
+                     "DEFAULT 1, nama_pelapor VARCHAR(100), dibuat " +
+                     (m ? "DATETIME" : "TIMESTAMP(0)") + " NOT NULL, diperbarui " +
+                     (m ? "DATETIME(6)" : "TIMESTAMP(6)") + " NULL)",
+                 {});
+    app->execute("CREATE INDEX aduan_diperbarui ON aduan (diperbarui, id)", {});
+    db->add_reader("simpul_reader", "baca-saja-123");
+    std::ofstream(dir.file("legacy.json")) << kMapping;
+    setenv("SIMPUL_TEST_DB_PASSWORD", "baca-saja-123", 1);
+  }
+
+  std::string connector(const std::string& extra = "", const std::string& password_ref =
+                                                           "env:SIMPUL_TEST_DB_PASSWORD") const {
+    const auto e = db->endpoint("simpul_reader", "");
+    return R"("connectors": [{"id": "legacy", "type": "sql_poll", "mapping": ")" +
+           dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+           (e.driver == sql::Driver::mariadb ? "mariadb" : "postgresql") + R"(", "socket": ")" +
+           e.socket + R"(", "database": "legacy", "user": "simpul_reader", "password": ")" +
+           password_ref +
+           R"(", "table": "aduan", "key": "id", "updated": ["diperbarui", "dibuat"],
+           "interval_s": 1)" +
+           extra + "}}],";
+  }
+  void insert(const std::string& judul, const std::string& dibuat,
+              const std::optional<std::string>& diperbarui, const std::string& nama = "") {
+    app->execute(
+        "INSERT INTO aduan (judul, uraian, nama_pelapor, dibuat, diperbarui) VALUES (:j, :u, :n, "
+        ":d, :p)",
+        {{"j", judul}, {"u", "Uraian " + judul}, {"n", nama}, {"d", dibuat}, {"p", diperbarui}});
+  }
+};
+
+std::int64_t complaints(const Config& cfg) {
+  return db_count(cfg.store.path, "SELECT count(*) FROM complaints");
+}
+
+void each_server(const std::function<void(Legacy&)>& body) {
+  for (bool maria : {true, false}) {
+    CAPTURE(maria);
+    Legacy legacy(maria);
+    body(legacy);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sql_poll: 1250 rows sharing one change time across page boundaries all arrive once - "
+          "MariaDB and PostgreSQL") {
+  each_server([](Legacy& l) {
+    l.app->execute("INSERT INTO aduan (judul, uraian, dibuat, diperbarui) VALUES ('x', 'y', "
+                   "'2026-11-30 08:00:00', '2026-11-30 08:00:00.250000')",
+                   {});
+    for (int i = 1; i < 1250; ++i)
+      l.app->execute(
+          "INSERT INTO aduan (judul, uraian, dibuat, diperbarui) VALUES (:j, 'y', '2026-11-30 "
+          "08:00:00', '2026-11-30 08:00:00.250000')",
+          {{"j", "Aduan " + std::to_string(i)}});
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "page_size": 100)"));
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 1250; }));
+    const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more cycles
+    CHECK(complaints(cfg) == 1250);
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);  // nothing again
+  });
+}
+
+TEST_CASE("sql_poll: a row committed late with an older change time is read by the lookback - "
+          "a row whose update column is NULL on insert arrives and its later update amends it") {
+  each_server([](Legacy& l) {
+    l.insert("Pertama", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "lookback_s": 600)"));
+    test::TestNode node(cfg);
+    REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
+    // A transaction that began before the first row's but committed only now.
+    l.insert("Terlambat", "2026-11-30 08:55:00", std::string("2026-11-30 08:55:00"));
+    CHECK(eventually([&] { return complaints(cfg) == 2; }));
+    // No updated time yet: the creation time stands in.
+    l.insert("Tanpa diperbarui", "2026-11-30 09:01:00", std::nullopt);
+    REQUIRE(eventually([&] { return complaints(cfg) == 3; }));
+    l.app->execute("UPDATE aduan SET judul = 'Tanpa diperbarui (diubah)', diperbarui = "
+                   "'2026-11-30 10:00:00' WHERE judul = 'Tanpa diperbarui'",
+                   {});
+    CHECK(eventually([&] {
+      return db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'amended'") == 1;
+    }));
+    CHECK(complaints(cfg) == 3);
+  });
+}
+
+TEST_CASE("sql_poll: naive DATETIME in WIB on a server whose clock is UTC - a row written a "
+          "minute ago is read now - not seven hours later") {
+  each_server([](Legacy& l) {
+    // What a PHP app in Batam writes: its local wall time, no zone.
+    const TimeMs wib_now = system_now_ms() + 7 * 3'600'000 - 60'000;
+    std::string t = format_utc(wib_now);  // "YYYY-MM-DDTHH:MM:SS.mmmZ" read as wall time
+    t = t.substr(0, 10) + " " + t.substr(11, 8);
+    l.insert("Baru saja", t, t);
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "delay_s": 5)"));
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 1; }, 10));
+  });
+}
+
+TEST_CASE("sql_poll: a wrong password fails health naming the cause - nothing stored - a row the "
+          "mapping cannot read is a dead letter with its key and the others arrive") {
+  each_server([](Legacy& l) {
+    setenv("SIMPUL_TEST_DB_WRONG", "salah", 1);
+    {
+      l.insert("Satu", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+      auto cfg = test::node_config(l.dir, "kota-batam", l.connector("", "env:SIMPUL_TEST_DB_WRONG"));
+      test::TestNode node(cfg);
+      auto c = node.client();
+      CHECK(eventually([&] {
+        auto r = c.request("GET", "/readyz", "", {});
+        return r.body.find("connector:legacy") != std::string::npos &&
+               r.body.find("failing") != std::string::npos;
+      }));
+      CHECK(complaints(cfg) == 0);
+    }
+    test::TempDir second;
+    l.insert("", "2026-11-30 09:05:00", std::string("2026-11-30 09:05:00"));  // no title
+    l.insert("Tiga", "2026-11-30 09:06:00", std::string("2026-11-30 09:06:00"));
+    auto cfg = test::node_config(second, "kota-batam", l.connector());
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 2; }));
+    CHECK(eventually([&] {
+      return db_count(cfg.store.path, "SELECT count(*) FROM dead_letters WHERE error LIKE 'record 2:%'") ==
+             1;
+    }));
+  });
+}
+
+TEST_CASE("sql: named placeholders become the driver's own - never inside literals or quoted "
+          "names or comments - and PostgreSQL's casts stay") {
+  const std::string q =
+      "SELECT ':not' AS \"a:b\", x::text FROM t -- :comment\n WHERE a = :a AND b = :b /* :c */ "
+      "AND c = :a";
+  auto m = sql::positional(q, sql::Driver::mariadb);
+  CHECK(m.sql ==
+        "SELECT ':not' AS \"a:b\", x::text FROM t -- :comment\n WHERE a = ? AND b = ? /* :c */ "
+        "AND c = ?");
+  CHECK(m.names == std::vector<std::string>{"a", "b", "a"});
+  auto p = sql::positional(q, sql::Driver::postgresql);
+  CHECK(p.sql.find("a = $1 AND b = $2") != std::string::npos);
+  CHECK(p.sql.find("c = $3") != std::string::npos);
+  CHECK(sql::placeholder_names(q) == std::vector<std::string>{"a", "b"});
+  CHECK(sql::placeholder_names("SELECT 'it''s :x' , `q:y` FROM t WHERE z = :z") ==
+        std::vector<std::string>{"z"});
+}

@@ -1,0 +1,251 @@
+#include "support/db_servers.hpp"
+
+#include <glob.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace simpul::test {
+namespace sql = connectors::sql;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The unprivileged user a server runs as: the package's own user when we are root, else us.
+std::string server_user(const char* package_user) { return geteuid() == 0 ? package_user : ""; }
+
+void give_to(const std::string& path, const std::string& user) {
+  if (user.empty()) return;
+  // The server's user must pass through the test's own folder (mkdtemp makes it 0700).
+  fs::permissions(fs::path(path).parent_path(),
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  const passwd* pw = getpwnam(user.c_str());
+  if (!pw) throw std::runtime_error("no user " + user + " (is the server package installed?)");
+  for (const auto& e : fs::recursive_directory_iterator(path))
+    if (chown(e.path().c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      throw std::runtime_error("chown " + e.path().string());
+  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown " + path);
+}
+
+// Runs a command to its end (as `user` when given), with its output in `log`; throws on failure.
+void run(const std::vector<std::string>& argv, const std::string& user, const std::string& log) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "a", stdout);
+    (void)out;
+    dup2(STDOUT_FILENO, STDERR_FILENO);
+    if (!user.empty()) {
+      const passwd* pw = getpwnam(user.c_str());
+      if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(argv[0] + " failed; see " + log);
+}
+
+std::string find_binary(const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns) {
+    glob_t g;
+    if (glob(p.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0) {
+      std::string found = g.gl_pathv[g.gl_pathc - 1];  // the newest version sorts last
+      globfree(&g);
+      return found;
+    }
+    globfree(&g);
+  }
+  throw std::runtime_error("not installed: " + patterns.front() + " (run scripts/setup.sh)");
+}
+
+class MariaDb final : public DbServer {
+ public:
+  explicit MariaDb(const std::string& dir) {
+    dir_ = dir + "/mariadb";
+    socket_ = dir_ + "/sock";
+    fs::create_directories(dir_ + "/data");
+    const std::string user = server_user("mysql");
+    give_to(dir_, user);
+    std::vector<std::string> install{find_binary({"/usr/bin/mariadb-install-db",
+                                                  "/usr/bin/mysql_install_db"}),
+                                     "--no-defaults", "--datadir=" + dir_ + "/data",
+                                     "--auth-root-authentication-method=normal", "--skip-test-db"};
+    if (!user.empty()) install.push_back("--user=" + user);
+    run(install, "", dir_ + "/install.log");
+    std::vector<std::string> serve{find_binary({"/usr/sbin/mariadbd", "/usr/sbin/mysqld"}),
+                                   "--no-defaults",
+                                   "--datadir=" + dir_ + "/data",
+                                   "--socket=" + socket_,
+                                   "--skip-networking",
+                                   "--pid-file=" + dir_ + "/pid",
+                                   "--log-error=" + dir_ + "/error.log",
+                                   "--innodb-buffer-pool-size=64M",
+                                   "--innodb-log-file-size=16M",
+                                   "--skip-log-bin",
+                                   "--character-set-server=utf8mb4"};
+    if (!user.empty()) serve.push_back("--user=" + user);
+    launch(serve, "");
+    wait_ready();
+    auto a = admin_on("");
+    a->execute("CREATE DATABASE legacy CHARACTER SET utf8mb4", {});
+  }
+  const char* name() const override { return "MariaDB"; }
+  std::unique_ptr<sql::Connection> admin() const override { return admin_on("legacy"); }
+  sql::Endpoint endpoint(const std::string& user, const std::string& password) const override {
+    sql::Endpoint e;
+    e.driver = sql::Driver::mariadb;
+    e.socket = socket_;
+    e.database = "legacy";
+    e.user = user;
+    e.password = password;
+    return e;
+  }
+  void add_reader(const std::string& user, const std::string& password) override {
+    // Account names cannot be bound: the tests' names and passwords are plain words.
+    auto a = admin_on("");
+    a->execute("CREATE USER '" + user + "'@'localhost' IDENTIFIED BY '" + password + "'", {});
+    a->execute("GRANT SELECT ON legacy.* TO '" + user + "'@'localhost'", {});
+  }
+
+ private:
+  void probe() const override { admin_on(""); }
+  std::unique_ptr<sql::Connection> admin_on(const std::string& db) const {
+    sql::Endpoint e = endpoint("root", "");
+    e.database = db;
+    return sql::connect(e);
+  }
+};
+
+class Postgres final : public DbServer {
+ public:
+  explicit Postgres(const std::string& dir) {
+    dir_ = dir + "/postgresql";
+    socket_ = dir_;
+    fs::create_directories(dir_);
+    const std::string user = server_user("postgres");
+    give_to(dir_, user);
+    const std::string bin =
+        fs::path(find_binary({"/usr/lib/postgresql/*/bin/initdb", "/usr/bin/initdb"}))
+            .parent_path()
+            .string();
+    run({bin + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "simpul", "--no-sync", "-E",
+         "UTF8", "--locale=C"},
+        user, dir_ + "/initdb.log");
+    // The superuser is trusted on the socket; every other user must give its password (so a
+    // wrong one is refused, as on the app's server).
+    {
+      std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::trunc);
+      hba << "local all simpul trust\nlocal all all scram-sha-256\n";
+    }
+    launch({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=",
+            "-c", "fsync=off", "-c", "shared_buffers=32MB"},
+           user);
+    wait_ready();
+    auto a = admin_on("postgres");
+    a->execute("CREATE DATABASE legacy", {});
+  }
+  const char* name() const override { return "PostgreSQL"; }
+  std::unique_ptr<sql::Connection> admin() const override { return admin_on("legacy"); }
+  sql::Endpoint endpoint(const std::string& user, const std::string& password) const override {
+    sql::Endpoint e;
+    e.driver = sql::Driver::postgresql;
+    e.socket = socket_;
+    e.database = "legacy";
+    e.user = user;
+    e.password = password;
+    return e;
+  }
+  void add_reader(const std::string& user, const std::string& password) override {
+    // Identifiers cannot be bound: the tests' user names are plain words.
+    auto a = admin();
+    a->execute("CREATE ROLE " + user + " LOGIN PASSWORD '" + password + "'", {});
+    a->execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + user, {});
+    a->execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO " + user, {});
+  }
+
+ private:
+  void probe() const override { admin_on("postgres"); }
+  std::unique_ptr<sql::Connection> admin_on(const std::string& db) const {
+    sql::Endpoint e = endpoint("simpul", "");
+    e.database = db;
+    return sql::connect(e);
+  }
+};
+
+}  // namespace
+
+DbServer::~DbServer() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);  // both shut down cleanly on SIGTERM (PostgreSQL: smart, fast enough here)
+    int status = 0;
+    for (int i = 0; i < 200 && waitpid(pid_, &status, WNOHANG) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (waitpid(pid_, &status, WNOHANG) == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+  }
+}
+
+void DbServer::launch(const std::vector<std::string>& argv, const std::string& run_as) {
+  const std::string log = dir_ + "/server.log";
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    FILE* out = std::freopen(log.c_str(), "a", stdout);
+    (void)out;
+    dup2(STDOUT_FILENO, STDERR_FILENO);
+    if (!run_as.empty()) {
+      const passwd* pw = getpwnam(run_as.c_str());
+      if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+void DbServer::wait_ready() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error(std::string(name()) + " exited at start; see " + dir_);
+    }
+    try {
+      probe();
+      return;
+    } catch (const std::exception& e) {
+      last = e.what();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error(std::string(name()) + " did not start: " + last);
+}
+
+std::unique_ptr<DbServer> start_mariadb(const std::string& dir) {
+  return std::make_unique<MariaDb>(dir);
+}
+std::unique_ptr<DbServer> start_postgresql(const std::string& dir) {
+  return std::make_unique<Postgres>(dir);
+}
+
+}  // namespace simpul::test

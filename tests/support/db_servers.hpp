@@ -1,0 +1,44 @@
+#pragma once
+// Real database servers for the sql connectors' tests, from Debian's packages: each a throwaway
+// instance in a folder of its own, reached by a Unix socket in that folder (no TCP port, no
+// system service), run as the packages' unprivileged user (mysql, postgres) when the tests run
+// as root. Started in the constructor (about a second), stopped and gone with the object.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "sql/sql_driver.hpp"
+
+namespace simpul::test {
+
+class DbServer {
+ public:
+  virtual ~DbServer();
+  // An administrator's connection (creates schemas, users, rows; the app's own writes).
+  virtual std::unique_ptr<connectors::sql::Connection> admin() const = 0;
+  // The endpoint an app's user reaches it by (database `legacy`).
+  virtual connectors::sql::Endpoint endpoint(const std::string& user,
+                                             const std::string& password) const = 0;
+  // Adds a user that may only read (SELECT on database `legacy`), or also write what the
+  // test names.
+  virtual void add_reader(const std::string& user, const std::string& password) = 0;
+  virtual const char* name() const = 0;
+  const std::string& socket() const { return socket_; }
+
+ protected:
+  // A connection to the server's default database: what "started" means.
+  virtual void probe() const = 0;
+  void launch(const std::vector<std::string>& argv, const std::string& run_as);
+  void wait_ready();
+  std::string dir_, socket_;
+  pid_t pid_ = -1;
+};
+
+// MariaDB (mariadbd), database `legacy`, admin `root` without a password (socket only).
+std::unique_ptr<DbServer> start_mariadb(const std::string& dir);
+// PostgreSQL (initdb + postgres), database `legacy`, superuser `simpul` trusted on the socket.
+std::unique_ptr<DbServer> start_postgresql(const std::string& dir);
+
+}  // namespace simpul::test
