@@ -107,8 +107,8 @@ class MariaDbConnection final : public Connection {
     const bool socket = !e.socket.empty();
     if (!mysql_real_connect(db_, socket ? nullptr : e.host.c_str(), e.user.c_str(),
                             e.password.c_str(), e.database.c_str(),
-                            static_cast<unsigned int>(e.port),
-                            socket ? e.socket.c_str() : nullptr, 0)) {
+                            static_cast<unsigned int>(e.port), socket ? e.socket.c_str() : nullptr,
+                            0)) {
       SqlError err(mariadb_kind(mysql_errno(db_)), std::string("MariaDB: ") + mysql_error(db_));
       mysql_close(db_);
       db_ = nullptr;
@@ -118,9 +118,9 @@ class MariaDbConnection final : public Connection {
     // MariaDB's limit is in seconds, MySQL's in milliseconds; each ignores the other's.
     const std::string seconds = std::to_string(e.statement_timeout_ms / 1000.0);
     if (mysql_query(db_, ("SET SESSION max_statement_time = " + seconds).c_str()) != 0 &&
-        mysql_query(db_, ("SET SESSION max_execution_time = " +
-                          std::to_string(e.statement_timeout_ms))
-                             .c_str()) != 0) {
+        mysql_query(db_,
+                    ("SET SESSION max_execution_time = " + std::to_string(e.statement_timeout_ms))
+                        .c_str()) != 0) {
       // Neither: an old server; the read timeout above still bounds every call.
     }
     run("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
@@ -129,7 +129,9 @@ class MariaDbConnection final : public Connection {
     if (db_) mysql_close(db_);
   }
   Driver driver() const override { return Driver::mariadb; }
-  std::string server_version() override { return mysql_get_server_info(db_); }
+  std::string server_version() override {
+    return std::string("MariaDB/MySQL ") + mysql_get_server_info(db_);
+  }
 
   Rows query(const std::string& sql, const Params& params) override {
     Rows out;
@@ -255,9 +257,10 @@ class PgConnection final : public Connection {
     add("password", e.password);
     add("connect_timeout", timeout);
     add("application_name", "simpul");
-    const std::string sslmode = e.tls ? (e.ca_file.empty() ? "verify-full" : "verify-full") : "";
-    add("sslmode", sslmode);
-    add("sslrootcert", e.tls ? (e.ca_file.empty() ? std::string("system") : e.ca_file) : "");
+    // TLS verifies the server's certificate and name, against ca_file (else libpq's default,
+    // ~/.postgresql/root.crt).
+    add("sslmode", e.tls ? "verify-full" : "");
+    add("sslrootcert", e.tls ? e.ca_file : "");
     keys.push_back(nullptr);
     values.push_back(nullptr);
     db_ = PQconnectdbParams(keys.data(), values.data(), 0);
@@ -280,7 +283,8 @@ class PgConnection final : public Connection {
   }
   Driver driver() const override { return Driver::postgresql; }
   std::string server_version() override {
-    return "PostgreSQL " + std::to_string(PQserverVersion(db_));
+    auto r = query("SHOW server_version", {});
+    return "PostgreSQL " + (r.rows.empty() || !r.rows[0][0] ? std::string("?") : *r.rows[0][0]);
   }
 
   Rows query(const std::string& sql, const Params& params) override {
@@ -344,7 +348,8 @@ class PgConnection final : public Connection {
         std::vector<std::optional<std::string>> row(static_cast<std::size_t>(nf));
         for (int f = 0; f < nf; ++f)
           if (!PQgetisnull(r, t, f))
-            row[static_cast<std::size_t>(f)] = std::string(PQgetvalue(r, t, f), PQgetlength(r, t, f));
+            row[static_cast<std::size_t>(f)] =
+                std::string(PQgetvalue(r, t, f), PQgetlength(r, t, f));
         out->rows.push_back(std::move(row));
       }
     }

@@ -131,29 +131,37 @@ class SqlPollConnector final : public Connector {
       return;
     }
     const Cursor cur = *parsed;
-    ctx_->blocking<InboundBatch>(
-        [this, cur] { return read_page(cur); },
-        [this, done = std::move(done)](Result<InboundBatch> r) {
-          ctx_->count("pages");
-          if (!r) {
-            set_health(ConnectorHealth::failing, r.error().detail);
-          } else {
-            set_health(ConnectorHealth::ok);
-            ctx_->count("rows", static_cast<double>(r->records.size()));
-          }
-          done(std::move(r));
-        });
+    ctx_->blocking<InboundBatch>([this, cur] { return read_page(cur); },
+                                 [this, done = std::move(done)](Result<InboundBatch> r) {
+                                   ctx_->count("pages");
+                                   if (!r) {
+                                     set_health(ConnectorHealth::failing, r.error().detail);
+                                   } else {
+                                     set_health(ConnectorHealth::ok);
+                                     ctx_->count("rows", static_cast<double>(r->records.size()));
+                                   }
+                                   done(std::move(r));
+                                 });
   }
 
   void drain() override {}
 
+  // `simpul connector test`: connects, says what the user may do there and whether the page
+  // query can read by an index, and reads the first page.
   void test(std::function<void(Result<std::string>)> done) override {
     ctx_->blocking<std::string>(
         [this]() -> Result<std::string> {
           auto page = read_page(Cursor{});
           if (!page) return page.error();
-          return db_->server_version() + " at " + describe() + " answered; the first page has " +
-                 std::to_string(page->records.size()) + " row(s)";
+          std::string out = db_->server_version() + " at " + describe() + " answered";
+          try {
+            out += "\n  grants: " + grants();
+            out += "\n  " + plan();
+          } catch (const sql::SqlError& e) {
+            out += std::string("\n  (could not read the grants or the plan: ") + e.what() + ")";
+          }
+          out += "\n  the first page has " + std::to_string(page->records.size()) + " row(s)";
+          return out;
         },
         std::move(done));
   }
@@ -162,6 +170,73 @@ class SqlPollConnector final : public Connector {
   std::string describe() const {
     return s_.db.socket.empty() ? s_.db.host + (s_.db.port ? ":" + std::to_string(s_.db.port) : "")
                                 : s_.db.socket;
+  }
+
+  // What the user may do (a read-only user is enough; more is said).
+  std::string grants() {
+    std::string out;
+    if (s_.db.driver == Driver::mariadb) {
+      for (const auto& row : db_->query("SHOW GRANTS", {}).rows) {
+        if (row.empty() || !row[0]) continue;
+        std::string g = *row[0];
+        // Never print the password's hash.
+        if (auto at = g.find(" IDENTIFIED BY PASSWORD"); at != std::string::npos) g.erase(at);
+        out += (out.empty() ? "" : "; ") + g;
+      }
+      return out;
+    }
+    const auto dot = s_.table.rfind('.');
+    const std::string table = dot == std::string::npos ? s_.table : s_.table.substr(dot + 1);
+    for (const auto& row :
+         db_->query("SELECT privilege_type FROM information_schema.role_table_grants WHERE "
+                    "table_name = :t AND grantee = current_user ORDER BY 1",
+                    {{"t", table}})
+             .rows)
+      if (!row.empty() && row[0]) out += (out.empty() ? "" : ", ") + *row[0];
+    return out.empty() ? "none on " + s_.table + " for this user" : out + " on " + s_.table;
+  }
+
+  // Whether the page query (continuing after a cursor) can read by an index on the change
+  // time: the plan the database gives, and the table's indexes. PostgreSQL is asked with
+  // sequential scans discouraged, so a small table's cheap scan does not hide an index a large
+  // one would use. MariaDB lists the indexes it could use; only one that begins with the change
+  // time serves the order (an expression such as COALESCE needs a generated column there).
+  std::string plan() {
+    const std::string none =
+        "plan: the page query can use no index on the change time: each poll reads the whole "
+        "table (add an index on (change time, key); for several updated columns, index their "
+        "COALESCE)";
+    sql::Params p{{"until", "2999-01-01 00:00:00"}, {"ts", "2000-01-01 00:00:00"}, {"key", "0"}};
+    const auto dot = s_.table.rfind('.');
+    const std::string table = dot == std::string::npos ? s_.table : s_.table.substr(dot + 1);
+    if (s_.db.driver == Driver::mariadb) {
+      if (s_.updated.size() > 1) return none;
+      auto r = db_->query("EXPLAIN " + after_, p);
+      std::string possible;
+      for (const auto& row : r.rows)
+        for (std::size_t i = 0; i < r.columns.size(); ++i)
+          if (r.columns[i] == "possible_keys" && row[i]) possible += "," + *row[i] + ",";
+      auto leading = db_->query(
+          "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = "
+          "DATABASE() AND TABLE_NAME = :t AND SEQ_IN_INDEX = 1 AND COLUMN_NAME = :c",
+          {{"t", table}, {"c", s_.updated[0]}});
+      for (const auto& row : leading.rows)
+        if (row[0] && possible.find("," + *row[0] + ",") != std::string::npos)
+          return "plan: the page query can use index " + *row[0];
+      return none;
+    }
+    db_->execute("SET enable_seqscan = off", {});
+    auto r = db_->query("EXPLAIN " + after_, p);
+    db_->execute("SET enable_seqscan = on", {});
+    std::string text;
+    for (const auto& row : r.rows)
+      if (!row.empty() && row[0]) text += *row[0] + "\n";
+    for (const auto& row :
+         db_->query("SELECT indexname FROM pg_indexes WHERE tablename = :t", {{"t", table}}).rows)
+      if (row[0] && text.find(" " + *row[0] + " ") != std::string::npos &&
+          text.find("Index") != std::string::npos)
+        return "plan: the page query can use index " + *row[0];
+    return none;
   }
 
   // On the worker thread: one page after the cursor, with the cursor after it.
@@ -286,8 +361,8 @@ std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
   if (v.HasMember("columns")) {
     for (const auto& c : v["columns"].GetArray()) s.columns.push_back(c.GetString());
     if (std::find(s.columns.begin(), s.columns.end(), s.key) == s.columns.end())
-      throw ConfigError(cs.file, cs.pointer + "/columns", "the key column " + s.key +
-                                                              " must be one of the columns");
+      throw ConfigError(cs.file, cs.pointer + "/columns",
+                        "the key column " + s.key + " must be one of the columns");
   }
   auto num = [&](const char* key, int fallback) {
     return v.HasMember(key) ? v[key].GetInt() : fallback;

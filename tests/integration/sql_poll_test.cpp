@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/json.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 #include "support/db_servers.hpp"
 #include "support/test_support.hpp"
 
@@ -37,7 +38,7 @@ struct Legacy {
   std::unique_ptr<test::DbServer> db;
   std::unique_ptr<sql::Connection> app;  // the legacy app's own writes
 
-  explicit Legacy(bool maria) {
+  explicit Legacy(bool maria, bool myisam = false) {
     db = maria ? test::start_mariadb(dir.path()) : test::start_postgresql(dir.path());
     app = db->admin();
     const bool m = maria;
@@ -46,7 +47,8 @@ struct Legacy {
                      " PRIMARY KEY, judul VARCHAR(200), uraian TEXT, status SMALLINT NOT NULL "
                      "DEFAULT 1, nama_pelapor VARCHAR(100), dibuat " +
                      (m ? "DATETIME" : "TIMESTAMP(0)") + " NOT NULL, diperbarui " +
-                     (m ? "DATETIME(6)" : "TIMESTAMP(6)") + " NULL)",
+                     (m ? "DATETIME(6)" : "TIMESTAMP(6)") + " NULL)" +
+                     (myisam ? " ENGINE=MyISAM" : ""),
                  {});
     app->execute("CREATE INDEX aduan_diperbarui ON aduan (diperbarui, id)", {});
     db->add_reader("simpul_reader", "baca-saja-123");
@@ -54,16 +56,16 @@ struct Legacy {
     setenv("SIMPUL_TEST_DB_PASSWORD", "baca-saja-123", 1);
   }
 
-  std::string connector(const std::string& extra = "", const std::string& password_ref =
-                                                           "env:SIMPUL_TEST_DB_PASSWORD") const {
+  std::string connector(const std::string& extra = "",
+                        const std::string& password_ref = "env:SIMPUL_TEST_DB_PASSWORD",
+                        bool coalesce = true) const {
     const auto e = db->endpoint("simpul_reader", "");
     return R"("connectors": [{"id": "legacy", "type": "sql_poll", "mapping": ")" +
            dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
            (e.driver == sql::Driver::mariadb ? "mariadb" : "postgresql") + R"(", "socket": ")" +
            e.socket + R"(", "database": "legacy", "user": "simpul_reader", "password": ")" +
-           password_ref +
-           R"(", "table": "aduan", "key": "id", "updated": ["diperbarui", "dibuat"],
-           "interval_s": 1)" +
+           password_ref + R"(", "table": "aduan", "key": "id", )" +
+           (coalesce ? R"("updated": ["diperbarui", "dibuat"], )" : "") + R"("interval_s": 1)" +
            extra + "}}],";
   }
   void insert(const std::string& judul, const std::string& dibuat,
@@ -89,12 +91,14 @@ void each_server(const std::function<void(Legacy&)>& body) {
 
 }  // namespace
 
-TEST_CASE("sql_poll: 1250 rows sharing one change time across page boundaries all arrive once - "
-          "MariaDB and PostgreSQL") {
+TEST_CASE(
+    "sql_poll: 1250 rows sharing one change time across page boundaries all arrive once - "
+    "MariaDB and PostgreSQL") {
   each_server([](Legacy& l) {
-    l.app->execute("INSERT INTO aduan (judul, uraian, dibuat, diperbarui) VALUES ('x', 'y', "
-                   "'2026-11-30 08:00:00', '2026-11-30 08:00:00.250000')",
-                   {});
+    l.app->execute(
+        "INSERT INTO aduan (judul, uraian, dibuat, diperbarui) VALUES ('x', 'y', "
+        "'2026-11-30 08:00:00', '2026-11-30 08:00:00.250000')",
+        {});
     for (int i = 1; i < 1250; ++i)
       l.app->execute(
           "INSERT INTO aduan (judul, uraian, dibuat, diperbarui) VALUES (:j, 'y', '2026-11-30 "
@@ -110,8 +114,9 @@ TEST_CASE("sql_poll: 1250 rows sharing one change time across page boundaries al
   });
 }
 
-TEST_CASE("sql_poll: a row committed late with an older change time is read by the lookback - "
-          "a row whose update column is NULL on insert arrives and its later update amends it") {
+TEST_CASE(
+    "sql_poll: a row committed late with an older change time is read by the lookback - "
+    "a row whose update column is NULL on insert arrives and its later update amends it") {
   each_server([](Legacy& l) {
     l.insert("Pertama", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
     auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "lookback_s": 600)"));
@@ -123,9 +128,10 @@ TEST_CASE("sql_poll: a row committed late with an older change time is read by t
     // No updated time yet: the creation time stands in.
     l.insert("Tanpa diperbarui", "2026-11-30 09:01:00", std::nullopt);
     REQUIRE(eventually([&] { return complaints(cfg) == 3; }));
-    l.app->execute("UPDATE aduan SET judul = 'Tanpa diperbarui (diubah)', diperbarui = "
-                   "'2026-11-30 10:00:00' WHERE judul = 'Tanpa diperbarui'",
-                   {});
+    l.app->execute(
+        "UPDATE aduan SET judul = 'Tanpa diperbarui (diubah)', diperbarui = "
+        "'2026-11-30 10:00:00' WHERE judul = 'Tanpa diperbarui'",
+        {});
     CHECK(eventually([&] {
       return db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'amended'") == 1;
     }));
@@ -133,8 +139,9 @@ TEST_CASE("sql_poll: a row committed late with an older change time is read by t
   });
 }
 
-TEST_CASE("sql_poll: naive DATETIME in WIB on a server whose clock is UTC - a row written a "
-          "minute ago is read now - not seven hours later") {
+TEST_CASE(
+    "sql_poll: naive DATETIME in WIB on a server whose clock is UTC - a row written a "
+    "minute ago is read now - not seven hours later") {
   each_server([](Legacy& l) {
     // What a PHP app in Batam writes: its local wall time, no zone.
     const TimeMs wib_now = system_now_ms() + 7 * 3'600'000 - 60'000;
@@ -147,13 +154,15 @@ TEST_CASE("sql_poll: naive DATETIME in WIB on a server whose clock is UTC - a ro
   });
 }
 
-TEST_CASE("sql_poll: a wrong password fails health naming the cause - nothing stored - a row the "
-          "mapping cannot read is a dead letter with its key and the others arrive") {
+TEST_CASE(
+    "sql_poll: a wrong password fails health naming the cause - nothing stored - a row the "
+    "mapping cannot read is a dead letter with its key and the others arrive") {
   each_server([](Legacy& l) {
     setenv("SIMPUL_TEST_DB_WRONG", "salah", 1);
     {
       l.insert("Satu", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
-      auto cfg = test::node_config(l.dir, "kota-batam", l.connector("", "env:SIMPUL_TEST_DB_WRONG"));
+      auto cfg =
+          test::node_config(l.dir, "kota-batam", l.connector("", "env:SIMPUL_TEST_DB_WRONG"));
       test::TestNode node(cfg);
       auto c = node.client();
       CHECK(eventually([&] {
@@ -170,14 +179,70 @@ TEST_CASE("sql_poll: a wrong password fails health naming the cause - nothing st
     test::TestNode node(cfg);
     CHECK(eventually([&] { return complaints(cfg) == 2; }));
     CHECK(eventually([&] {
-      return db_count(cfg.store.path, "SELECT count(*) FROM dead_letters WHERE error LIKE 'record 2:%'") ==
-             1;
+      return db_count(cfg.store.path,
+                      "SELECT count(*) FROM dead_letters WHERE error LIKE 'record 2:%'") == 1;
     }));
   });
 }
 
-TEST_CASE("sql: named placeholders become the driver's own - never inside literals or quoted "
-          "names or comments - and PostgreSQL's casts stay") {
+TEST_CASE("sql_poll: a MyISAM table (no snapshot) is read page after page like any other") {
+  Legacy l(true, true);
+  for (int i = 0; i < 300; ++i)
+    l.insert("Aduan " + std::to_string(i), "2026-11-30 08:00:00",
+             std::string("2026-11-30 08:00:0") + std::to_string(i % 3) + ".000001");
+  auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "page_size": 40)"));
+  test::TestNode node(cfg);
+  CHECK(eventually([&] { return complaints(cfg) == 300; }));
+}
+
+TEST_CASE(
+    "sql_poll: fractional seconds one microsecond apart across page boundaries are all read "
+    "- the cursor keeps the database's own text") {
+  each_server([](Legacy& l) {
+    for (int i = 1; i <= 9; ++i)
+      l.insert("Mikro " + std::to_string(i), "2026-11-30 08:00:00",
+               "2026-11-30 08:00:00.00000" + std::to_string(i));
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector(R"(, "page_size": 2)"));
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 9; }));
+    const std::string cursor = SqliteStore(StoreOptions{cfg.store.path, true, 5000, false})
+                                   .cursor("connector.legacy.cursor");
+    CHECK(cursor.find("08:00:00.000009") != std::string::npos);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: simpul connector test reports the grants - the index the page query can use "
+    "(the plan) - and the first row as the mapping makes it") {
+  each_server([](Legacy& l) {
+    l.insert("Jalan berlubang", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"),
+             "CANARY-PELAPOR-3141");
+    // One change-time column: the index on (diperbarui, id) serves the page query.
+    auto cfg = test::node_config(
+        l.dir, "kota-batam",
+        l.connector(R"(, "updated": "diperbarui")", "env:SIMPUL_TEST_DB_PASSWORD", false));
+    std::string out;
+    REQUIRE(test::run_simpul({"connector", "test", "--config", cfg.file, "legacy"}, &out) == 0);
+    CAPTURE(out);
+    CHECK(out.find("grants: ") != std::string::npos);
+    CHECK(out.find("SELECT") != std::string::npos);
+    CHECK(out.find("can use index aduan_diperbarui") != std::string::npos);
+    CHECK(out.find("PASSWORD") == std::string::npos);  // no password hash in the grants
+    CHECK(out.find("maps to: ") != std::string::npos);
+    CHECK(out.find("Jalan berlubang") != std::string::npos);
+    CHECK(out.find("CANARY-PELAPOR-3141") == std::string::npos);  // the reporter is not printed
+    // COALESCE(diperbarui, dibuat) is an expression no plain index serves: said so.
+    test::TempDir other;
+    auto coalesce = test::node_config(other, "kota-batam", l.connector());
+    REQUIRE(test::run_simpul({"connector", "test", "--config", coalesce.file, "legacy"}, &out) ==
+            0);
+    CHECK(out.find("can use no index") != std::string::npos);
+  });
+}
+
+TEST_CASE(
+    "sql: named placeholders become the driver's own - never inside literals or quoted "
+    "names or comments - and PostgreSQL's casts stay") {
   const std::string q =
       "SELECT ':not' AS \"a:b\", x::text FROM t -- :comment\n WHERE a = :a AND b = :b /* :c */ "
       "AND c = :a";

@@ -80,10 +80,10 @@ class MariaDb final : public DbServer {
     fs::create_directories(dir_ + "/data");
     const std::string user = server_user("mysql");
     give_to(dir_, user);
-    std::vector<std::string> install{find_binary({"/usr/bin/mariadb-install-db",
-                                                  "/usr/bin/mysql_install_db"}),
-                                     "--no-defaults", "--datadir=" + dir_ + "/data",
-                                     "--auth-root-authentication-method=normal", "--skip-test-db"};
+    std::vector<std::string> install{
+        find_binary({"/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"}), "--no-defaults",
+        "--datadir=" + dir_ + "/data", "--auth-root-authentication-method=normal",
+        "--skip-test-db"};
     if (!user.empty()) install.push_back("--user=" + user);
     run(install, "", dir_ + "/install.log");
     std::vector<std::string> serve{find_binary({"/usr/sbin/mariadbd", "/usr/sbin/mysqld"}),
@@ -151,8 +151,8 @@ class Postgres final : public DbServer {
       std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::trunc);
       hba << "local all simpul trust\nlocal all all scram-sha-256\n";
     }
-    launch({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=",
-            "-c", "fsync=off", "-c", "shared_buffers=32MB"},
+    launch({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=", "-c",
+            "fsync=off", "-c", "shared_buffers=32MB"},
            user);
     wait_ready();
     auto a = admin_on("postgres");

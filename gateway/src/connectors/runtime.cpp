@@ -520,7 +520,34 @@ Result<std::string> test_connector(const Config& cfg, const std::string& id, int
   if (!result)
     return make_problem(errc::timeout, "", "timeout",
                         "no answer within " + std::to_string(timeout_ms / 1000) + " s");
-  return *result;
+  if (!*result || !slot->connector->polls() || !slot->mapping) return *result;
+  // A polled source: its first record through the mapping, as the node would store it (the
+  // reporter left out of what is printed), or the reason it cannot be.
+  std::optional<Result<InboundBatch>> page;
+  slot->connector->poll("", [&](Result<InboundBatch> r) {
+    page = std::move(r);
+    ioc.stop();
+  });
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(timeout_ms));
+  std::string out = **result;
+  if (!page || !*page) {
+    out += "\n  the first page could not be read: " +
+           (page ? (*page).error().detail : std::string("no answer in time"));
+  } else if ((*page)->records.empty()) {
+    out += "\n  no record to map yet";
+  } else {
+    const std::string source_id = slot->mapping->id_of((*page)->records.front().value());
+    auto rec = prepare_record(*slot->mapping, std::move((*page)->records.front()),
+                              NormalizeOptions{cfg.node.zone, cfg.node.region, system_now_ms()});
+    if (rec)
+      out +=
+          "\n  record " + source_id + " maps to: " + json::complaint_to_json(rec->complaint, false);
+    else
+      out += "\n  record " + source_id + " cannot be mapped: " +
+             (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") + rec.error().detail;
+  }
+  return out;
 }
 
 }  // namespace simpul
