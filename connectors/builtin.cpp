@@ -8,6 +8,7 @@
 #include "rest_write/rest_write_connector.hpp"
 #include "simpul/connector.hpp"
 #include "sql_poll/sql_poll_connector.hpp"
+#include "sql_write/sql_write_connector.hpp"
 #include "webhook/webhook_connector.hpp"
 
 namespace simpul {
@@ -28,6 +29,10 @@ const std::vector<ConnectorFactory>& builtin_connectors() {
       {"callback",
        "sends status changes and answers back to the app: a signed POST per event, with retries",
        false, true, true, &connectors::make_callback},
+      {"sql_write",
+       "writes status changes and answers into the app's tables (MariaDB/MySQL or PostgreSQL) "
+       "with the operator's statements, values bound",
+       false, true, true, &connectors::make_sql_write},
       {"rest_write",
        "writes status changes and answers through the app's own API (templated PUT/PATCH)", false,
        true, true, &connectors::make_rest_write},

@@ -139,12 +139,20 @@ class MariaDbConnection final : public Connection {
     return out;
   }
   std::int64_t execute(const std::string& sql, const Params& params) override {
+    // A statement with nothing to bind (BEGIN, COMMIT, DDL) goes as plain text: not every one
+    // can be prepared.
+    if (params.empty() && placeholder_names(sql).empty()) {
+      run(sql);
+      return static_cast<std::int64_t>(mysql_affected_rows(db_));
+    }
     return run_statement(sql, params, nullptr);
   }
 
  private:
   void run(const std::string& sql) {
     if (mysql_query(db_, sql.c_str()) != 0) fail("MariaDB");
+    // A statement that returns rows anyway (SHOW ...): read and drop them.
+    if (MYSQL_RES* r = mysql_store_result(db_)) mysql_free_result(r);
   }
   [[noreturn]] void fail(const char* what) {
     throw SqlError(mariadb_kind(mysql_errno(db_)), std::string(what) + ": " + mysql_error(db_));

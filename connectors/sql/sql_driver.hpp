@@ -42,6 +42,7 @@ struct Endpoint {
   // The session's time zone as an offset ("+07:00"): naive DATETIME columns are read and
   // compared in it, and the database's own clock (NOW()) speaks it.
   std::string zone = "+00:00";
+  int zone_minutes = 0;  // the same, in minutes east of UTC
 };
 
 using Params = std::map<std::string, std::optional<std::string>>;

@@ -11,6 +11,7 @@
 #include "simpul/cursor.hpp"
 #include "simpul/json.hpp"
 #include "sql/sql_driver.hpp"
+#include "sql/sql_settings.hpp"
 
 namespace simpul::connectors {
 namespace {
@@ -330,26 +331,7 @@ class SqlPollConnector final : public Connector {
 std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
   const auto& v = cs.settings;
   Settings s;
-  const std::string driver = json::get_string(v, "driver");
-  s.db.driver = driver == "postgresql" ? Driver::postgresql : Driver::mariadb;
-  s.db.host = json::get_string(v, "host");
-  s.db.port = v.HasMember("port") ? v["port"].GetInt() : 0;
-  s.db.socket = json::get_string(v, "socket");
-  if (s.db.host.empty() == s.db.socket.empty())
-    throw ConfigError(cs.file, cs.pointer + "/host", "give either host (and port) or socket");
-  s.db.database = json::get_string(v, "database");
-  s.db.user = json::get_string(v, "user");
-  if (v.HasMember("password"))
-    s.db.password = cs.secret(json::get_string(v, "password"), cs.pointer + "/password");
-  s.db.tls = v.HasMember("tls") && v["tls"].GetBool();
-  s.db.ca_file = json::get_string(v, "ca_file");
-  auto zone = parse_zone(json::get_string(v, "zone", "WIB"));
-  if (!zone) throw ConfigError(cs.file, cs.pointer + "/zone", "unknown time zone");
-  const int off = zone->offset_minutes;
-  char z[16];
-  std::snprintf(z, sizeof z, "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60,
-                std::abs(off) % 60);
-  s.db.zone = z;
+  s.db = sql::endpoint_of(cs);
   s.table = json::get_string(v, "table");
   s.key = json::get_string(v, "key");
   const auto& upd = v["updated"];
@@ -371,8 +353,6 @@ std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
   s.interval_ms = num("interval_s", 30) * 1000;
   s.lookback_s = num("lookback_s", 300);
   s.delay_s = num("delay_s", 5);
-  s.db.statement_timeout_ms = num("statement_timeout_ms", 10'000);
-  s.db.connect_timeout_s = num("connect_timeout_s", 10);
   return std::make_unique<SqlPollConnector>(cs.id, std::move(s));
 }
 

@@ -77,6 +77,14 @@ struct Legacy {
   }
 };
 
+// `s` as a JSON string, quotes and all.
+std::string jstr(const std::string& s) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 std::int64_t complaints(const Config& cfg) {
   return db_count(cfg.store.path, "SELECT count(*) FROM complaints");
 }
@@ -257,4 +265,103 @@ TEST_CASE(
   CHECK(sql::placeholder_names(q) == std::vector<std::string>{"a", "b"});
   CHECK(sql::placeholder_names("SELECT 'it''s :x' , `q:y` FROM t WHERE z = :z") ==
         std::vector<std::string>{"z"});
+}
+
+TEST_CASE(
+    "sql_write: decisions made in Simpul are written into the app's tables once - a "
+    "redelivered event changes nothing more - the app's own poll brings nothing back") {
+  each_server([](Legacy& l) {
+    const bool m = l.db->endpoint("", "").driver == sql::Driver::mariadb;
+    l.app->execute(std::string("CREATE TABLE tanggapan (aduan_id INT NOT NULL, isi TEXT, "
+                               "dibuat ") +
+                       (m ? "DATETIME" : "TIMESTAMP(0)") +
+                       ", simpul_event VARCHAR(64) NOT NULL UNIQUE)",
+                   {});
+    // A user that may write what the statements write, and nothing else.
+    if (m) {
+      l.app->execute("CREATE USER 'simpul_writer'@'localhost' IDENTIFIED BY 'tulis-456'", {});
+      l.app->execute("GRANT SELECT, UPDATE ON legacy.aduan TO 'simpul_writer'@'localhost'", {});
+      l.app->execute("GRANT INSERT ON legacy.tanggapan TO 'simpul_writer'@'localhost'", {});
+    } else {
+      l.app->execute("CREATE ROLE simpul_writer LOGIN PASSWORD 'tulis-456'", {});
+      l.app->execute("GRANT SELECT, UPDATE ON aduan TO simpul_writer", {});
+      // ON CONFLICT reads the unique key: PostgreSQL asks SELECT for it.
+      l.app->execute("GRANT SELECT, INSERT ON tanggapan TO simpul_writer", {});
+    }
+    setenv("SIMPUL_TEST_DB_WRITER", "tulis-456", 1);
+    // The mapping names the app's statuses for Simpul's.
+    std::string mapping = kMapping;
+    mapping.replace(mapping.rfind('}'), 1,
+                    R"(, "outbound": {"status": {"received": "1", "verified": "1", "disposed": "2",
+      "in_progress": "2", "responded": "3", "closed": "4", "archived": "5", "cancelled": "5"}}})");
+    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    l.insert("Lampu padam", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
+    const auto e = l.db->endpoint("simpul_writer", "");
+    const std::string status =
+        m ? "UPDATE aduan SET status = :app_status, diperbarui = :at WHERE id = :source_id AND "
+            "CAST(:app_status AS CHAR) IS NOT NULL"
+          : "UPDATE aduan SET status = CAST(:app_status AS SMALLINT), diperbarui = "
+            "CAST(:at AS TIMESTAMP) WHERE id = CAST(:source_id AS INT) AND CAST(:app_status AS "
+            "TEXT) IS NOT NULL";
+    const std::string answer =
+        m ? "INSERT IGNORE INTO tanggapan (aduan_id, isi, dibuat, simpul_event) VALUES "
+            "(:source_id, :text, :at, :event_id)"
+          : "INSERT INTO tanggapan (aduan_id, isi, dibuat, simpul_event) VALUES (CAST(:source_id "
+            "AS INT), :text, CAST(:at AS TIMESTAMP), :event_id) ON CONFLICT (simpul_event) DO "
+            "NOTHING";
+    std::string writer = R"({"id": "legacy-balik", "type": "sql_write", "mapping": ")" +
+                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" + e.socket +
+                         R"(", "database": "legacy", "user": "simpul_writer",
+        "password": "env:SIMPUL_TEST_DB_WRITER", "statements": [)" +
+                         jstr(status) + R"(]}},
+      {"id": "legacy-jawab", "type": "sql_write", "mapping": ")" +
+                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" + e.socket +
+                         R"(", "database": "legacy", "user": "simpul_writer",
+        "password": "env:SIMPUL_TEST_DB_WRITER", "kinds": ["responded"], "statements": [)" +
+                         jstr(answer) + "]}}],";
+    std::string connectors = l.connector();
+    connectors.replace(connectors.rfind("],"), 2, ", " + writer);
+    auto cfg = test::node_config(l.dir, "kota-batam", connectors);
+    test::TestNode node(cfg);
+    auto c = node.client();
+    REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
+    auto list = json::parse(c.request("GET", "/v1/complaints", "", test::TestNode::auth()).body);
+    const std::string id = json::get_string((*list)["items"][0], "id");
+    for (const char* body :
+         {R"({"kind": "disposed", "payload": {"agency": "dinas-pu-batam"}})",
+          R"({"kind": "responded", "payload": {"text": "Lampu sudah diganti."}})",
+          R"({"kind": "closed"})"}) {
+      auto r = c.request("POST", "/v1/complaints/" + id + "/events", body, test::TestNode::auth());
+      REQUIRE_MESSAGE(r.status == 201, r.body);
+    }
+    auto app_status = [&] {
+      auto r = l.app->query("SELECT status FROM aduan WHERE id = 1", {});
+      return r.rows.empty() || !r.rows[0][0] ? std::string() : *r.rows[0][0];
+    };
+    auto answers = [&] {
+      auto r = l.app->query("SELECT isi FROM tanggapan WHERE aduan_id = 1", {});
+      std::string out;
+      for (const auto& row : r.rows) out += (row[0] ? *row[0] : std::string("NULL")) + "|";
+      return out;
+    };
+    CHECK(eventually([&] { return app_status() == "4"; }));
+    CHECK(eventually([&] { return answers() == "Lampu sudah diganti.|"; }));
+    const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
+    // Every decision delivered again (as after a crash between the app's commit and ours).
+    test::db_exec(cfg.store.path,
+                  "UPDATE outbox SET state = 'pending', next_attempt_at = 0 WHERE destination "
+                  "LIKE 'connector:legacy-%'");
+    CHECK(eventually([&] {
+      return db_count(cfg.store.path,
+                      "SELECT count(*) FROM outbox WHERE destination LIKE 'connector:legacy-%' AND "
+                      "state = 'pending'") == 0;
+    }));
+    CHECK(answers() == "Lampu sudah diganti.|");
+    CHECK(app_status() == "4");
+    // The writes touched the row's change time: the poll reads it again and finds nothing new.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
+  });
 }

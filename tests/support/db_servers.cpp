@@ -1,5 +1,6 @@
 #include "support/db_servers.hpp"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <pwd.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -35,28 +37,51 @@ void give_to(const std::string& path, const std::string& user) {
   if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown " + path);
 }
 
-// Runs a command to its end (as `user` when given), with its output in `log`; throws on failure.
-void run(const std::vector<std::string>& argv, const std::string& user, const std::string& log) {
+// Starts `argv` (as `user` when given) with its output appended to `log`. Everything the child
+// needs is made before fork(): after it, only async-signal-safe calls (the test process has
+// threads).
+pid_t spawn(const std::vector<std::string>& argv, const std::string& user, const std::string& log) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!user.empty()) {
+    const passwd* pw = getpwnam(user.c_str());
+    if (!pw) throw std::runtime_error("no user " + user);
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot open " + log);
   pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid < 0) {
+    ::close(fd);
+    throw std::runtime_error("fork failed");
+  }
   if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "a", stdout);
-    (void)out;
-    dup2(STDOUT_FILENO, STDERR_FILENO);
-    if (!user.empty()) {
-      const passwd* pw = getpwnam(user.c_str());
-      if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (!user.empty() && (setgid(gid) != 0 || setuid(uid) != 0)) _exit(126);
     execv(args[0], args.data());
     _exit(127);
   }
+  ::close(fd);
+  return pid;
+}
+
+// Runs a command to its end (as `user` when given), with its output in `log`; throws on failure.
+void run(const std::vector<std::string>& argv, const std::string& user, const std::string& log) {
+  pid_t pid = spawn(argv, user, log);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error(argv[0] + " failed; see " + log);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // The folder goes with the test: say here what the command said.
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > 2000) text = text.substr(text.size() - 2000);
+    throw std::runtime_error(argv[0] + " failed (status " + std::to_string(status) + "): " + text);
+  }
 }
 
 std::string find_binary(const std::vector<std::string>& patterns) {
@@ -202,23 +227,7 @@ DbServer::~DbServer() {
 }
 
 void DbServer::launch(const std::vector<std::string>& argv, const std::string& run_as) {
-  const std::string log = dir_ + "/server.log";
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    FILE* out = std::freopen(log.c_str(), "a", stdout);
-    (void)out;
-    dup2(STDOUT_FILENO, STDERR_FILENO);
-    if (!run_as.empty()) {
-      const passwd* pw = getpwnam(run_as.c_str());
-      if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(126);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
+  pid_ = spawn(argv, run_as, dir_ + "/server.log");
 }
 
 void DbServer::wait_ready() {
