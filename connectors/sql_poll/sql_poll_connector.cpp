@@ -285,6 +285,7 @@ class SqlPollConnector final : public Connector {
     if (changed_col < 0 || key_col < 0)
       return make_problem(errc::invalid_query, "", "columns",
                           "the rows have no column " + (key_col < 0 ? s_.key : "simpul_changed"));
+    if (auto drift = check_columns(rows.columns)) return *drift;
     InboundBatch batch;
     Cursor next = cur;
     for (const auto& row : rows.rows) {
@@ -321,7 +322,39 @@ class SqlPollConnector final : public Connector {
     return batch;
   }
 
+  // With every column read (no `columns` setting): the table's columns as this node first saw
+  // them since it started, and a pause when they change. A column added or dropped is named;
+  // reading goes on only when someone who checked the mapping restarts the node (or names the
+  // columns to read).
+  std::optional<Problem> check_columns(const std::vector<std::string>& got) {
+    if (!s_.columns.empty()) return std::nullopt;
+    std::vector<std::string> now;
+    for (const auto& c : got)
+      if (c != "simpul_changed") now.push_back(c);
+    if (baseline_.empty()) {
+      baseline_ = now;
+      return std::nullopt;
+    }
+    if (now == baseline_) return std::nullopt;
+    std::string added, dropped;
+    for (const auto& c : now)
+      if (std::find(baseline_.begin(), baseline_.end(), c) == baseline_.end())
+        added += (added.empty() ? "" : ", ") + c;
+    for (const auto& c : baseline_)
+      if (std::find(now.begin(), now.end(), c) == now.end())
+        dropped += (dropped.empty() ? "" : ", ") + c;
+    std::string what = "the table's columns changed";
+    if (!added.empty()) what += "; added: " + added;
+    if (!dropped.empty()) what += "; dropped: " + dropped;
+    if (added.empty() && dropped.empty()) what += " (their order)";
+    return make_problem(errc::config_invalid, "", "columns",
+                        what +
+                            ". Reading is paused: check that the mapping reads what it should, "
+                            "then restart the node (or name the columns in settings.columns)");
+  }
+
   Settings s_;
+  std::vector<std::string> baseline_;  // the worker thread's only
   std::string after_, from_, first_, clock_;
   std::unique_ptr<sql::Connection> db_;  // the worker thread's only
 };

@@ -17,8 +17,8 @@ const char* const kPlaceholders[] = {"source_id", "complaint_id", "event_id", "a
 
 struct Settings {
   sql::Endpoint db;
-  std::vector<std::string> statements;   // for every event
-  std::vector<std::string> kinds;        // only these event kinds (empty: all it is given)
+  std::vector<std::string> statements;  // for every event
+  std::vector<std::string> kinds;       // only these event kinds (empty: all it is given)
 };
 
 class SqlWriteConnector final : public Connector {
@@ -39,8 +39,8 @@ class SqlWriteConnector final : public Connector {
     sql::Params p{{"source_id", u.source_id},
                   {"complaint_id", u.complaint_id},
                   {"event_id", u.event.event_id},
-                  {"app_status", u.app_status.empty() ? std::nullopt
-                                                      : std::optional<std::string>(u.app_status)},
+                  {"app_status",
+                   u.app_status.empty() ? std::nullopt : std::optional<std::string>(u.app_status)},
                   {"status", std::string(to_string(u.status))},
                   {"kind", kind},
                   {"text", u.text.empty() ? std::nullopt : std::optional<std::string>(u.text)},

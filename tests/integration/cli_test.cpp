@@ -30,8 +30,10 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("APEKESAH_CALLBACK_SECRET", "example-callback-secret-0123456789", 1);
   setenv("SIMPUL_DEMO_APEKESAH_CALLBACK", "demo-callback-secret-0123456789", 1);
   setenv("SIMPUL_DEMO_LAPOR_SECRET", "demo-lapor-secret-0123456789", 1);
+  setenv("EADUAN_DB_READER", "x", 1);
+  setenv("EADUAN_DB_WRITER", "x", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
-                        "/config/demo/nasional.json"}) {
+                        "/config/demo/nasional.json", "/config/examples/kabupaten-mariadb.json"}) {
     CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0,
                   out);
   }
@@ -319,4 +321,26 @@ TEST_CASE(
                        "SELECT count(*) FROM audit_log WHERE action = 'token.create'") == 1);
   CHECK(test::db_count(ocfg.store.path,
                        "SELECT count(*) FROM audit_log WHERE json_valid(detail_json) = 0") == 0);
+}
+
+TEST_CASE(
+    "cli: check refuses an sql_write statement with an unknown placeholder - without "
+    "connecting to the database") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  setenv("EADUAN_DB_WRITER", "x", 1);
+  std::string text = test::config_json(dir, "kab-bintan");
+  const std::string mapping =
+      std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/eaduan-mariadb.json";
+  // A host nothing listens on: check never connects.
+  text.replace(text.find("\"log\""), 0,
+               R"("connectors": [{"id": "balik", "type": "sql_write", "mapping": ")" + mapping +
+                   R"(", "settings": {"driver": "mariadb", "host": "192.0.2.1", "database": "x",
+      "user": "u", "password": "env:EADUAN_DB_WRITER",
+      "statements": ["UPDATE aduan SET status = :app_statu WHERE id = :source_id"]}}],)");
+  std::ofstream(dir.file("node.json")) << text;
+  std::string out;
+  CHECK(run_simpul({"check", "--config", dir.file("node.json")}, &out) == 78);
+  CHECK(out.find("/connectors/0/settings/statements/0") != std::string::npos);
+  CHECK(out.find(":app_statu") != std::string::npos);
 }

@@ -365,3 +365,31 @@ TEST_CASE(
     CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
   });
 }
+
+TEST_CASE(
+    "sql_poll: a column added or dropped pauses reading with a health error naming it - "
+    "nothing is read until the node is restarted") {
+  each_server([](Legacy& l) {
+    l.insert("Sebelum", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector());
+    auto readyz = [](test::TestNode& n) {
+      return n.client().request("GET", "/readyz", "", {}).body;
+    };
+    {
+      test::TestNode node(cfg);
+      REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
+      l.app->execute("ALTER TABLE aduan ADD COLUMN kategori VARCHAR(50)", {});
+      l.insert("Sesudah", "2026-11-30 08:01:00", std::string("2026-11-30 08:01:00"));
+      CHECK(eventually([&] { return readyz(node).find("added: kategori") != std::string::npos; }));
+      CHECK(readyz(node).find("failing") != std::string::npos);
+      CHECK(complaints(cfg) == 1);
+      l.app->execute("ALTER TABLE aduan DROP COLUMN nama_pelapor", {});
+      CHECK(eventually(
+          [&] { return readyz(node).find("dropped: nama_pelapor") != std::string::npos; }));
+      CHECK(complaints(cfg) == 1);
+    }
+    // Restarted by someone who checked the mapping: the table as it is now.
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 2; }));
+  });
+}
