@@ -167,11 +167,21 @@
     else if (p.rule === 'origin') msg = 'Permintaan dari situs lain ditolak.';
     else if (p.rule === 'scope') msg = 'Token Anda tidak memiliki hak untuk tindakan ini.';
     const where = p.pointer && FIELD[p.pointer] ? `Isian “${FIELD[p.pointer]}”: ` : '';
-    const kids = [h('strong', { text: where + msg })];
+    // What the rule asks, in words an official reads (the API's own sentence stays available).
+    const RULE = {
+      required: 'wajib diisi.', pattern: 'bentuknya tidak sesuai.', maxLength: 'terlalu panjang.',
+      minLength: 'terlalu pendek.', enum: 'bukan salah satu pilihan yang ada.', type: 'jenis nilainya salah.',
+      phone: 'nomor telepon harus diawali 0, 62 atau +62.', email: 'alamat surel harus berbentuk nama@domain.',
+      timestamp: 'waktu tidak dapat dibaca.',
+    };
+    const hint = p.rule && RULE[p.rule] && where ? ` (${RULE[p.rule].replace(/\.$/, '')})` : '';
+    const kids = [h('strong', { text: where + msg + hint })];
     if (err.status >= 400 && err.status < 500 && code !== 'not-found' && !['csrf', 'origin', 'scope'].includes(p.rule)) {
       kids.push(' Tidak ada yang tersimpan.');
     }
-    if (p.detail) kids.push(h('div', { class: 'muted', text: `Rincian: ${p.detail}` }));
+    if (p.detail) {
+      kids.push(h('details', { class: 'muted' }, h('summary', { text: 'Rincian teknis' }), h('span', { text: p.detail })));
+    }
     return h('div', { class: 'error', role: 'alert', 'data-code': code }, ...kids);
   }
   function has(scope) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <deque>
 
 namespace simpul::connectors::sql {
 namespace {
@@ -253,10 +254,12 @@ class PgConnection final : public Connection {
     const std::string timeout = std::to_string(std::max(1, e.connect_timeout_s));
     const std::string host = e.socket.empty() ? e.host : e.socket;
     std::vector<const char*> keys, values;
-    auto add = [&](const char* k, const std::string& v) {
+    std::deque<std::string> held;  // the values' text, alive until the connection is made
+    auto add = [&](const char* k, std::string v) {
       if (v.empty()) return;
+      held.push_back(std::move(v));
       keys.push_back(k);
-      values.push_back(v.c_str());
+      values.push_back(held.back().c_str());
     };
     add("host", host);
     add("port", port);
