@@ -174,8 +174,9 @@
       phone: 'nomor telepon harus diawali 0, 62 atau +62.', email: 'alamat surel harus berbentuk nama@domain.',
       timestamp: 'waktu tidak dapat dibaca.',
     };
-    const hint = p.rule && RULE[p.rule] && where ? ` (${RULE[p.rule].replace(/\.$/, '')})` : '';
-    const kids = [h('strong', { text: where + msg + hint })];
+    // A field and a rule known here: say what is wrong with that field; else the error's kind.
+    const text = p.rule && RULE[p.rule] && where ? `${where.replace(/: $/, '')} ${RULE[p.rule]}` : where + msg;
+    const kids = [h('strong', { text })];
     if (err.status >= 400 && err.status < 500 && code !== 'not-found' && !['csrf', 'origin', 'scope'].includes(p.rule)) {
       kids.push(' Tidak ada yang tersimpan.');
     }
