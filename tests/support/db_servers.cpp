@@ -103,17 +103,25 @@ class MariaDb final : public DbServer {
     dir_ = dir + "/mariadb";
     socket_ = dir_ + "/sock";
     fs::create_directories(dir_ + "/data");
+    // Its own temporary folder: two servers set up at once in the shared /tmp collide on the
+    // names of their temporary tables ("Could not remove temporary table", then "Unknown table
+    // mysql.tmp_user_sys").
+    fs::create_directories(dir_ + "/tmp");
     const std::string user = server_user("mysql");
     give_to(dir_, user);
     std::vector<std::string> install{
-        find_binary({"/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"}), "--no-defaults",
-        "--datadir=" + dir_ + "/data", "--auth-root-authentication-method=normal",
+        find_binary({"/usr/bin/mariadb-install-db", "/usr/bin/mysql_install_db"}),
+        "--no-defaults",
+        "--datadir=" + dir_ + "/data",
+        "--tmpdir=" + dir_ + "/tmp",
+        "--auth-root-authentication-method=normal",
         "--skip-test-db"};
     if (!user.empty()) install.push_back("--user=" + user);
     run(install, "", dir_ + "/install.log");
     std::vector<std::string> serve{find_binary({"/usr/sbin/mariadbd", "/usr/sbin/mysqld"}),
                                    "--no-defaults",
                                    "--datadir=" + dir_ + "/data",
+                                   "--tmpdir=" + dir_ + "/tmp",
                                    "--socket=" + socket_,
                                    "--skip-networking",
                                    "--pid-file=" + dir_ + "/pid",
