@@ -55,6 +55,7 @@ std::string format_cursor(const Cursor& c) {
 struct Settings {
   sql::Endpoint db;
   std::string table, key;
+  std::string query;  // instead of `table`: the operator's SELECT, read as a derived table
   std::vector<std::string> updated;  // COALESCE of these: the row's change time
   std::vector<std::string> columns;  // empty: every column
   int page_size = 500, interval_ms = 30'000, lookback_s = 300, delay_s = 5;
@@ -99,8 +100,12 @@ class SqlPollConnector final : public Connector {
     // The page size is the config's integer, written into the statement (MariaDB takes no
     // placeholder after LIMIT in every version); every value from a row or a cursor is bound.
     const std::string limit = " LIMIT " + std::to_string(s_.page_size);
+    // The operator's SELECT (joins, filters, renamed columns) is read as a derived table: the
+    // cursor's conditions and order are Simpul's, around it, so the query needs no placeholder;
+    // both servers merge it into the outer query where they can (the plan says).
+    const std::string source = s_.query.empty() ? quote(s_.table, d) : "(" + s_.query + ")";
     const std::string base = "SELECT " + cols + ", " + changed + " AS simpul_changed FROM " +
-                             quote(s_.table, d) + " t WHERE " + changed + " < :until";
+                             source + " t WHERE " + changed + " < :until";
     // Continue after the last row read; or, in a new cycle, everything from the lookback on.
     // Both read by an index on (change time, key) when the app has one, page by page.
     after_ = base + " AND (" + changed + " > :ts OR (" + changed + " = :ts AND " + key +
@@ -186,6 +191,16 @@ class SqlPollConnector final : public Connector {
       }
       return out;
     }
+    if (!s_.query.empty()) {
+      for (const auto& row :
+           db_->query("SELECT table_name || ': ' || string_agg(privilege_type, ', ' ORDER BY "
+                      "privilege_type) FROM information_schema.role_table_grants WHERE grantee = "
+                      "current_user GROUP BY table_name ORDER BY table_name",
+                      {})
+               .rows)
+        if (!row.empty() && row[0]) out += (out.empty() ? "" : "; ") + *row[0];
+      return out.empty() ? "none for this user" : out;
+    }
     const auto dot = s_.table.rfind('.');
     const std::string table = dot == std::string::npos ? s_.table : s_.table.substr(dot + 1);
     for (const auto& row :
@@ -210,6 +225,7 @@ class SqlPollConnector final : public Connector {
     sql::Params p{{"until", "2999-01-01 00:00:00"}, {"ts", "2000-01-01 00:00:00"}, {"key", "0"}};
     const auto dot = s_.table.rfind('.');
     const std::string table = dot == std::string::npos ? s_.table : s_.table.substr(dot + 1);
+    if (!s_.query.empty()) return query_plan(p);
     if (s_.db.driver == Driver::mariadb) {
       if (s_.updated.size() > 1) return none;
       auto r = db_->query("EXPLAIN " + after_, p);
@@ -238,6 +254,32 @@ class SqlPollConnector final : public Connector {
           text.find("Index") != std::string::npos)
         return "plan: the page query can use index " + *row[0];
     return none;
+  }
+
+  // The operator's SELECT: which indexes the database would read it by, as it says.
+  std::string query_plan(const sql::Params& p) {
+    std::string used;
+    if (s_.db.driver == Driver::mariadb) {
+      auto r = db_->query("EXPLAIN " + after_, p);
+      for (const auto& row : r.rows)
+        for (std::size_t i = 0; i < r.columns.size(); ++i)
+          if (r.columns[i] == "key" && row[i] && !row[i]->empty())
+            used += (used.empty() ? "" : ", ") + *row[i];
+    } else {
+      db_->execute("SET enable_seqscan = off", {});
+      auto r = db_->query("EXPLAIN " + after_, p);
+      db_->execute("SET enable_seqscan = on", {});
+      for (const auto& row : r.rows) {
+        if (row.empty() || !row[0]) continue;
+        const auto at = row[0]->find(" using ");
+        if (at == std::string::npos) continue;
+        const auto end = row[0]->find(' ', at + 7);
+        used += (used.empty() ? "" : ", ") + row[0]->substr(at + 7, end - at - 7);
+      }
+    }
+    return used.empty() ? "plan: the page query over your SELECT reads by no index: each poll "
+                          "reads every row it selects (index the change time and the key)"
+                        : "plan: the page query over your SELECT reads by index " + used;
   }
 
   // On the worker thread: one page after the cursor, with the cursor after it.
@@ -366,6 +408,14 @@ std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
   Settings s;
   s.db = sql::endpoint_of(cs);
   s.table = json::get_string(v, "table");
+  s.query = json::get_string(v, "query");
+  if (s.table.empty() == s.query.empty())
+    throw ConfigError(cs.file, cs.pointer + "/table", "give either table or query");
+  if (!s.query.empty() && !sql::placeholder_names(s.query).empty())
+    throw ConfigError(cs.file, cs.pointer + "/query",
+                      "the query takes no placeholders: Simpul adds the cursor's conditions "
+                      "around it (:" +
+                          sql::placeholder_names(s.query).front() + ")");
   s.key = json::get_string(v, "key");
   const auto& upd = v["updated"];
   if (upd.IsString()) {

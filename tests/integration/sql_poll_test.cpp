@@ -393,3 +393,30 @@ TEST_CASE(
     CHECK(eventually([&] { return complaints(cfg) == 2; }));
   });
 }
+
+TEST_CASE(
+    "sql_poll: a SELECT of the operator's own (a join and a filter) is read with the cursor "
+    "around it - rows it leaves out never arrive") {
+  each_server([](Legacy& l) {
+    l.app->execute("CREATE TABLE kecamatan (id INT PRIMARY KEY, nama VARCHAR(50))", {});
+    l.app->execute("INSERT INTO kecamatan VALUES (1, 'Batam Kota'), (2, 'Sekupang')", {});
+    l.app->execute("ALTER TABLE aduan ADD COLUMN kecamatan_id INT", {});
+    l.insert("Jalan rusak", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
+    l.insert("UJI COBA petugas", "2026-11-30 08:01:00", std::string("2026-11-30 08:01:00"));
+    l.insert("Lampu padam", "2026-11-30 08:02:00", std::string("2026-11-30 08:02:00"));
+    l.app->execute("UPDATE aduan SET kecamatan_id = 2", {});
+    std::string settings = l.connector(
+        R"(, "page_size": 1, "query": "SELECT a.id, a.judul, a.uraian, a.dibuat, a.diperbarui, a.nama_pelapor, k.nama AS kecamatan FROM aduan a LEFT JOIN kecamatan k ON k.id = a.kecamatan_id WHERE a.judul NOT LIKE 'UJI COBA%'")");
+    settings.replace(settings.find(R"("table": "aduan", )"), 18, "");
+    auto cfg = test::node_config(l.dir, "kota-batam", settings);
+    std::string out;
+    REQUIRE(test::run_simpul({"connector", "test", "--config", cfg.file, "legacy"}, &out) == 0);
+    CAPTURE(out);
+    CHECK(out.find("plan: the page query over your SELECT") != std::string::npos);
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(complaints(cfg) == 2);
+    CHECK_FALSE(test::store_holds(cfg.store.path, "UJI COBA"));
+  });
+}
