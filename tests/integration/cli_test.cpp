@@ -344,3 +344,24 @@ TEST_CASE(
   CHECK(out.find("/connectors/0/settings/statements/0") != std::string::npos);
   CHECK(out.find(":app_statu") != std::string::npos);
 }
+
+TEST_CASE(
+    "cli: check refuses an sql_poll query that carries a placeholder - Simpul adds the "
+    "cursor's conditions itself") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  setenv("EADUAN_DB_READER", "x", 1);
+  std::string text = test::config_json(dir, "kab-bintan");
+  const std::string mapping =
+      std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/eaduan-mariadb.json";
+  text.replace(text.find("\"log\""), 0,
+               R"("connectors": [{"id": "baca", "type": "sql_poll", "mapping": ")" + mapping +
+                   R"(", "settings": {"driver": "mariadb", "host": "192.0.2.1", "database": "x",
+      "user": "u", "password": "env:EADUAN_DB_READER", "key": "id", "updated": "diperbarui",
+      "query": "SELECT * FROM aduan WHERE diperbarui > :since"}}],)");
+  std::ofstream(dir.file("node.json")) << text;
+  std::string out;
+  CHECK(run_simpul({"check", "--config", dir.file("node.json")}, &out) == 78);
+  CHECK(out.find("/connectors/0/settings/query") != std::string::npos);
+  CHECK(out.find(":since") != std::string::npos);
+}
