@@ -142,7 +142,8 @@ int main(int argc, char** argv) {
       app->execute(
           "INSERT INTO aduan (judul, uraian, dibuat, diperbarui) SELECT CONCAT('Lama ', seq), "
           "'Uraian', '2025-01-01' + INTERVAL seq SECOND, '2025-01-01' + INTERVAL seq SECOND "
-          "FROM seq_1_to_" + std::to_string(n),
+          "FROM seq_1_to_" +
+              std::to_string(n),
           {});
     }
     std::printf("table filled to %lld rows in %.1f s\n", rows,
@@ -155,9 +156,10 @@ int main(int argc, char** argv) {
     unindexed->start(ctx);
     // Every row has its diperbarui, so the COALESCE is the same time: the same cursor serves.
     const double reference = cycle_ms(*unindexed, cursor, 5);
-    std::printf("reference: the same cycle by COALESCE(diperbarui, dibuat), no index, at %lld "
-                "rows: %.2f ms (median of 5)\n",
-                rows, reference);
+    std::printf(
+        "reference: the same cycle by COALESCE(diperbarui, dibuat), no index, at %lld "
+        "rows: %.2f ms (median of 5)\n",
+        rows, reference);
     b::record("sql_poll", "steady cycle at " + std::to_string(rows) + " rows", at_big, "ms",
               "the cycle at " + std::to_string(small) + " rows", at_small, "within 2x");
     b::record("sql_poll",
