@@ -100,6 +100,7 @@ std::string find_binary(const std::vector<std::string>& patterns) {
 class MariaDb final : public DbServer {
  public:
   explicit MariaDb(const std::string& dir) {
+    driver_ = sql::Driver::mariadb;
     dir_ = dir + "/mariadb";
     socket_ = dir_ + "/sock";
     fs::create_directories(dir_ + "/data");
@@ -138,15 +139,6 @@ class MariaDb final : public DbServer {
   }
   const char* name() const override { return "MariaDB"; }
   std::unique_ptr<sql::Connection> admin() const override { return admin_on("legacy"); }
-  sql::Endpoint endpoint(const std::string& user, const std::string& password) const override {
-    sql::Endpoint e;
-    e.driver = sql::Driver::mariadb;
-    e.socket = socket_;
-    e.database = "legacy";
-    e.user = user;
-    e.password = password;
-    return e;
-  }
   void add_reader(const std::string& user, const std::string& password) override {
     // Account names cannot be bound: the tests' names and passwords are plain words.
     auto a = admin_on("");
@@ -166,6 +158,7 @@ class MariaDb final : public DbServer {
 class Postgres final : public DbServer {
  public:
   explicit Postgres(const std::string& dir) {
+    driver_ = sql::Driver::postgresql;
     dir_ = dir + "/postgresql";
     socket_ = dir_;
     fs::create_directories(dir_);
@@ -193,15 +186,6 @@ class Postgres final : public DbServer {
   }
   const char* name() const override { return "PostgreSQL"; }
   std::unique_ptr<sql::Connection> admin() const override { return admin_on("legacy"); }
-  sql::Endpoint endpoint(const std::string& user, const std::string& password) const override {
-    sql::Endpoint e;
-    e.driver = sql::Driver::postgresql;
-    e.socket = socket_;
-    e.database = "legacy";
-    e.user = user;
-    e.password = password;
-    return e;
-  }
   void add_reader(const std::string& user, const std::string& password) override {
     // Identifiers cannot be bound: the tests' user names are plain words.
     auto a = admin();
@@ -220,6 +204,16 @@ class Postgres final : public DbServer {
 };
 
 }  // namespace
+
+sql::Endpoint DbServer::endpoint(const std::string& user, const std::string& password) const {
+  sql::Endpoint e;
+  e.driver = driver_;
+  e.socket = socket_;
+  e.database = "legacy";
+  e.user = user;
+  e.password = password;
+  return e;
+}
 
 DbServer::~DbServer() {
   if (pid_ > 0) {

@@ -19,8 +19,7 @@ class DbServer {
   // An administrator's connection (creates schemas, users, rows; the app's own writes).
   virtual std::unique_ptr<connectors::sql::Connection> admin() const = 0;
   // The endpoint an app's user reaches it by (database `legacy`).
-  virtual connectors::sql::Endpoint endpoint(const std::string& user,
-                                             const std::string& password) const = 0;
+  connectors::sql::Endpoint endpoint(const std::string& user, const std::string& password) const;
   // Adds a user that may only read (SELECT on database `legacy`), or also write what the
   // test names.
   virtual void add_reader(const std::string& user, const std::string& password) = 0;
@@ -33,6 +32,7 @@ class DbServer {
   void launch(const std::vector<std::string>& argv, const std::string& run_as);
   void wait_ready();
   std::string dir_, socket_;
+  connectors::sql::Driver driver_ = connectors::sql::Driver::mariadb;
   pid_t pid_ = -1;
 };
 

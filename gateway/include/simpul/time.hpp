@@ -38,6 +38,9 @@ bool valid_time_format(const std::string& format);
 // "2024-03-05T03:00:00.000Z": the one format Simpul writes.
 std::string format_utc(TimeMs t);
 
+// The local day (days since 1970-01-01) holding `t` in a zone `zone_minutes` east of UTC.
+std::int64_t local_day(TimeMs t, int zone_minutes) noexcept;
+
 // Days since 1970-01-01 for a proleptic Gregorian date, and back.
 std::int64_t days_from_civil(int y, unsigned m, unsigned d) noexcept;
 void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) noexcept;

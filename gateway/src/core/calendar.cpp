@@ -113,8 +113,7 @@ bool WorkingDayCalendar::is_working_day(std::int64_t local_day) const {
 }
 
 std::int64_t WorkingDayCalendar::local_day(TimeMs t) const {
-  const std::int64_t local = t + static_cast<std::int64_t>(zone_.offset_minutes) * 60'000;
-  return local >= 0 ? local / 86'400'000 : (local - 86'399'999) / 86'400'000;
+  return simpul::local_day(t, zone_.offset_minutes);
 }
 
 int WorkingDayCalendar::working_days_between(TimeMs from, TimeMs to) const {

@@ -29,6 +29,11 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) noexcept 
   y = static_cast<int>(yoe + era * 400 + (m <= 2));
 }
 
+std::int64_t local_day(TimeMs t, int zone_minutes) noexcept {
+  const std::int64_t local = t + static_cast<std::int64_t>(zone_minutes) * 60'000;
+  return local >= 0 ? local / 86'400'000 : (local - 86'399'999) / 86'400'000;
+}
+
 TimeMs system_now_ms() noexcept {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();

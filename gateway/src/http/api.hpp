@@ -26,6 +26,10 @@ namespace simpul::http {
 // token is of a complaint its agency holds.
 std::vector<std::string> allowed_actions(const Principal& who, const ComplaintState& st);
 
+// The node as the dashboard names it: id, name, tier, region, zone (name and offset), and
+// whether it has full-text search, an upstream link and children (a JSON object).
+std::string node_json(const Config& cfg);
+
 class Api {
  public:
   Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold, Metrics& metrics,

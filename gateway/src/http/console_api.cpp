@@ -64,11 +64,27 @@ void Api::add_console_routes(Router& r) {
 }
 
 TimeMs Api::day_start(TimeMs t) const {
-  const TimeMs offset = static_cast<TimeMs>(cfg_.node.zone.offset_minutes) * 60'000;
-  const TimeMs day = 86'400'000;
-  TimeMs local = t + offset;
-  TimeMs floor = local >= 0 ? local / day * day : ((local - day + 1) / day) * day;
-  return floor - offset;
+  const int zone = cfg_.node.zone.offset_minutes;
+  return local_day(t, zone) * 86'400'000 - static_cast<TimeMs>(zone) * 60'000;
+}
+
+std::string node_json(const Config& cfg) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  key_string(w, "id", cfg.node.id);
+  key_string(w, "name", cfg.node.name);
+  key_string(w, "tier", cfg.node.tier);
+  key_string(w, "region", cfg.node.region);
+  key_string(w, "zone", cfg.node.zone.name);
+  key_int(w, "zone_offset_minutes", cfg.node.zone.offset_minutes);
+  w.Key("full_text");
+  w.Bool(cfg.store.full_text);
+  w.Key("upstream");
+  w.Bool(cfg.upstream.enabled);
+  key_int(w, "children", static_cast<std::int64_t>(cfg.children.size()));
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 void Api::overview(const Request& req, Reply reply) {
@@ -88,14 +104,8 @@ void Api::overview(const Request& req, Reply reply) {
     auto t = reader_.tally(today, now, access);
     w.StartObject();
     w.Key("node");
-    w.StartObject();
-    key_string(w, "id", cfg_.node.id);
-    key_string(w, "name", cfg_.node.name);
-    key_string(w, "tier", cfg_.node.tier);
-    key_string(w, "region", cfg_.node.region);
-    key_string(w, "zone", cfg_.node.zone.name);
-    key_int(w, "zone_offset_minutes", cfg_.node.zone.offset_minutes);
-    w.EndObject();
+    const std::string node = node_json(cfg_);
+    w.RawValue(node.c_str(), node.size(), rapidjson::kObjectType);
     key_string(w, "now", format_utc(now));
     w.Key("today");
     w.StartObject();

@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/resources.hpp"
+#include "http/api.hpp"
 
 namespace simpul::ui {
 namespace {
@@ -157,21 +158,8 @@ std::string Dashboard::session_json(const http::Principal& p, const std::string&
   key_string(w, "csrf", csrf);
   key_string(w, "expires_at", format_utc(expires_at));
   w.Key("node");
-  w.StartObject();
-  key_string(w, "id", cfg_.node.id);
-  key_string(w, "name", cfg_.node.name);
-  key_string(w, "tier", cfg_.node.tier);
-  key_string(w, "region", cfg_.node.region);
-  key_string(w, "zone", cfg_.node.zone.name);
-  w.Key("zone_offset_minutes");
-  w.Int(cfg_.node.zone.offset_minutes);
-  w.Key("full_text");
-  w.Bool(cfg_.store.full_text);
-  w.Key("upstream");
-  w.Bool(cfg_.upstream.enabled);
-  w.Key("children");
-  w.Uint(static_cast<unsigned>(cfg_.children.size()));
-  w.EndObject();
+  const std::string node = http::node_json(cfg_);
+  w.RawValue(node.c_str(), node.size(), rapidjson::kObjectType);
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
