@@ -47,9 +47,10 @@ struct Endpoint {
 
 using Params = std::map<std::string, std::optional<std::string>>;
 
+using Row = std::vector<std::optional<std::string>>;  // a value's text, or NULL
 struct Rows {
   std::vector<std::string> columns;
-  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::vector<Row> rows;
 };
 
 class Connection {

@@ -4,6 +4,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -59,6 +61,8 @@ struct Settings {
   std::vector<std::string> updated;  // COALESCE of these: the row's change time
   std::vector<std::string> columns;  // empty: every column
   int page_size = 500, interval_ms = 30'000, lookback_s = 300, delay_s = 5;
+  int reconcile_interval_s = 3600, reconcile_max_gone = 100;
+  int slow_ms = 2000;  // a page slower than this: the database is busy, poll less often
 };
 
 std::string quote(const std::string& name, Driver d) {
@@ -112,21 +116,43 @@ class SqlPollConnector final : public Connector {
              " > :key)) ORDER BY " + changed + ", " + key + limit;
     from_ = base + " AND " + changed + " >= :ts ORDER BY " + changed + ", " + key + limit;
     first_ = base + " ORDER BY " + changed + ", " + key + limit;
+    // A reconciliation's rows, by key (the table's primary key serves it): the same columns, so
+    // an unchanged row makes the same record text as when it was polled.
+    by_key_ = "SELECT " + cols + ", " + changed + " AS simpul_changed FROM " + source +
+              " t WHERE " + key + " IN (";
     if (d == Driver::mariadb) {
       clock_ =
           "SELECT DATE_FORMAT(NOW(6) - INTERVAL :delay SECOND, '%Y-%m-%d %H:%i:%s.%f'), "
           "DATE_FORMAT(CAST(:ts AS DATETIME(6)) - INTERVAL :lookback SECOND, "
+          "'%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(NOW(6) + INTERVAL 60 SECOND, "
           "'%Y-%m-%d %H:%i:%s.%f')";
     } else {
       clock_ =
           "SELECT to_char(LOCALTIMESTAMP - make_interval(secs => CAST(:delay AS float8)), "
           "'YYYY-MM-DD HH24:MI:SS.US'), to_char(CAST(:ts AS timestamptz) - make_interval(secs "
-          "=> CAST(:lookback AS float8)), 'YYYY-MM-DD HH24:MI:SS.US')";
+          "=> CAST(:lookback AS float8)), 'YYYY-MM-DD HH24:MI:SS.US'), to_char(LOCALTIMESTAMP + "
+          "interval '60 seconds', 'YYYY-MM-DD HH24:MI:SS.US')";
     }
+    // The first row stamped later than the database's clock (plus a minute), by the same
+    // index as the pages.
+    ahead_ = "SELECT " + changed + " FROM " + source + " t WHERE " + changed +
+             " > :ahead ORDER BY " + changed + " LIMIT 1";
   }
 
   bool polls() const override { return true; }
-  int poll_interval_ms() const override { return s_.interval_ms; }
+  int poll_interval_ms() const override { return s_.interval_ms * slow_factor_; }
+  Reconciliation reconciliation() const override {
+    return {s_.reconcile_interval_s * 1000, s_.reconcile_max_gone};
+  }
+
+  void rows_by_key(const std::vector<std::string>& keys,
+                   std::function<void(Result<InboundBatch>)> done) override {
+    ctx_->blocking<InboundBatch>([this, keys] { return guarded([&] { return read_keys(keys); }); },
+                                 [this, done = std::move(done)](Result<InboundBatch> r) {
+                                   if (!r) set_health(ConnectorHealth::failing, r.error().detail);
+                                   done(std::move(r));
+                                 });
+  }
 
   void poll(const std::string& cursor_text,
             std::function<void(Result<InboundBatch>)> done) override {
@@ -137,17 +163,41 @@ class SqlPollConnector final : public Connector {
       return;
     }
     const Cursor cur = *parsed;
-    ctx_->blocking<InboundBatch>([this, cur] { return read_page(cur); },
-                                 [this, done = std::move(done)](Result<InboundBatch> r) {
-                                   ctx_->count("pages");
-                                   if (!r) {
-                                     set_health(ConnectorHealth::failing, r.error().detail);
-                                   } else {
-                                     set_health(ConnectorHealth::ok);
-                                     ctx_->count("rows", static_cast<double>(r->records.size()));
-                                   }
-                                   done(std::move(r));
-                                 });
+    ctx_->blocking<InboundBatch>(
+        [this, cur] { return guarded([&] { return read_with(cur); }); },
+        [this, done = std::move(done)](Result<InboundBatch> r) {
+          ctx_->count("pages");
+          if (!r) {
+            set_health(ConnectorHealth::failing, r.error().detail);
+            done(std::move(r));
+            return;
+          }
+          ctx_->count("rows", static_cast<double>(r->records.size()));
+          // Gentle on a shared host: a slow page means the database is busy (locks, a backup,
+          // the app's own load). Poll less often (twice as long each time, up to 8 times the
+          // interval) and rest as long as the page took before the next one; speed up again as
+          // pages come fast.
+          const int took = page_ms_.load();
+          if (took <= s_.slow_ms) {
+            if (slow_factor_ > 1) slow_factor_ /= 2;
+            if (slow_factor_ == 1) set_health(ConnectorHealth::ok);
+            done(std::move(r));
+            return;
+          }
+          slow_factor_ = std::min(slow_factor_ * 2, 8);
+          ctx_->count("slow_pages");
+          set_health(ConnectorHealth::degraded,
+                     "the database is slow: a page took " + std::to_string(took) +
+                         " ms (slow_query_ms " + std::to_string(s_.slow_ms) + "); polling every " +
+                         std::to_string(poll_interval_ms() / 1000) + " s and resting " +
+                         std::to_string(took) + " ms between pages");
+          if (!r->more) {
+            done(std::move(r));
+            return;
+          }
+          auto batch = std::make_shared<InboundBatch>(std::move(*r));
+          ctx_->after(took, [batch, done] { done(std::move(*batch)); });
+        });
   }
 
   void drain() override {}
@@ -157,7 +207,7 @@ class SqlPollConnector final : public Connector {
   void test(std::function<void(Result<std::string>)> done) override {
     ctx_->blocking<std::string>(
         [this]() -> Result<std::string> {
-          auto page = read_page(Cursor{});
+          auto page = guarded([&] { return read_with(Cursor{}); });
           if (!page) return page.error();
           std::string out = db_->server_version() + " at " + describe() + " answered";
           try {
@@ -282,11 +332,12 @@ class SqlPollConnector final : public Connector {
                         : "plan: the page query over your SELECT reads by index " + used;
   }
 
-  // On the worker thread: one page after the cursor, with the cursor after it.
-  Result<InboundBatch> read_page(const Cursor& cur) {
+  // On the worker thread: `read` with a connection, a database error as a problem.
+  template <class F>
+  Result<InboundBatch> guarded(F&& read) {
     try {
       if (!db_) db_ = sql::connect(s_.db);
-      return read_with(cur);
+      return read();
     } catch (const sql::SqlError& e) {
       // The connection may be gone (the server restarted, a timeout): a new one next time.
       db_.reset();
@@ -296,6 +347,72 @@ class SqlPollConnector final : public Connector {
                                                                    : errc::invalid_query;
       return make_problem(code, "", "database", e.what());
     }
+  }
+
+  // The positions of the change time and the key among a result's columns.
+  struct Layout {
+    int changed = -1, key = -1;
+  };
+  Result<Layout> layout_of(const sql::Rows& rows) {
+    Layout l;
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+      if (rows.columns[i] == "simpul_changed") l.changed = static_cast<int>(i);
+      if (rows.columns[i] == s_.key) l.key = static_cast<int>(i);
+    }
+    if (l.changed < 0 || l.key < 0)
+      return make_problem(errc::invalid_query, "", "columns",
+                          "the rows have no column " + (l.key < 0 ? s_.key : "simpul_changed"));
+    if (auto drift = check_columns(rows.columns)) return *drift;
+    return l;
+  }
+
+  // One row as a source record: its columns by name, the values as the database wrote them
+  // (NULL as null), the change time left out. The same row always makes the same text.
+  Result<SourceRecord> record_of(const sql::Rows& rows, const sql::Row& row, const Layout& l) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+      if (static_cast<int>(i) == l.changed) continue;
+      w.Key(rows.columns[i].c_str(), static_cast<rapidjson::SizeType>(rows.columns[i].size()));
+      if (row[i])
+        w.String(row[i]->c_str(), static_cast<rapidjson::SizeType>(row[i]->size()));
+      else
+        w.Null();
+    }
+    w.EndObject();
+    auto rec = SourceRecord::parse(std::string(buf.GetString(), buf.GetSize()));
+    if (!rec)
+      return make_problem(errc::invalid_utf8, "", "row",
+                          "row " + *row[static_cast<std::size_t>(l.key)] +
+                              " is not valid text: " + rec.error().detail);
+    return rec;
+  }
+
+  // The rows with these keys as they are now (a reconciliation's chunk), with their keys.
+  Result<InboundBatch> read_keys(const std::vector<std::string>& keys) {
+    InboundBatch batch;
+    if (keys.empty()) return batch;
+    std::string statement = by_key_;
+    sql::Params p;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string name = "k" + std::to_string(i);
+      statement += (i ? ", :" : ":") + name;
+      p[name] = keys[i];
+    }
+    statement += ")";
+    sql::Rows rows = db_->query(statement, p);
+    auto l = layout_of(rows);
+    if (!l) return l.error();
+    for (const auto& row : rows.rows) {
+      const auto& key = row[static_cast<std::size_t>(l->key)];
+      if (!key) continue;
+      auto rec = record_of(rows, row, *l);
+      if (!rec) return rec.error();
+      batch.records.push_back(std::move(*rec));
+      batch.keys.push_back(*key);
+    }
+    return batch;
   }
 
   Result<InboundBatch> read_with(const Cursor& cur) {
@@ -308,6 +425,7 @@ class SqlPollConnector final : public Connector {
     if (bounds.rows.empty() || !bounds.rows[0][0] || !bounds.rows[0][1])
       return make_problem(errc::unavailable, "", "database", "the database gave no time");
     const std::string until = *bounds.rows[0][0];
+    until_ahead_ = bounds.rows[0].size() > 2 && bounds.rows[0][2] ? *bounds.rows[0][2] : "";
     sql::Params p{{"until", until}};
     const std::string* statement = &first_;
     if (fresh_from) {
@@ -318,48 +436,60 @@ class SqlPollConnector final : public Connector {
       p["ts"] = cur.ts;
       p["key"] = cur.key;
     }
+    const auto started = std::chrono::steady_clock::now();
     sql::Rows rows = db_->query(*statement, p);
-    int changed_col = -1, key_col = -1;
-    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
-      if (rows.columns[i] == "simpul_changed") changed_col = static_cast<int>(i);
-      if (rows.columns[i] == s_.key) key_col = static_cast<int>(i);
-    }
-    if (changed_col < 0 || key_col < 0)
-      return make_problem(errc::invalid_query, "", "columns",
-                          "the rows have no column " + (key_col < 0 ? s_.key : "simpul_changed"));
-    if (auto drift = check_columns(rows.columns)) return *drift;
+    page_ms_ = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count());
+    auto l = layout_of(rows);
+    if (!l) return l.error();
     InboundBatch batch;
     Cursor next = cur;
+    bool key_missing = false;
     for (const auto& row : rows.rows) {
-      const auto& changed = row[static_cast<std::size_t>(changed_col)];
-      const auto& key = row[static_cast<std::size_t>(key_col)];
-      if (!changed || !key)  // excluded by the WHERE: a NULL never compares below :until
-        continue;
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-      w.StartObject();
-      for (std::size_t i = 0; i < rows.columns.size(); ++i) {
-        if (static_cast<int>(i) == changed_col) continue;
-        w.Key(rows.columns[i].c_str(), static_cast<rapidjson::SizeType>(rows.columns[i].size()));
-        if (row[i])
-          w.String(row[i]->c_str(), static_cast<rapidjson::SizeType>(row[i]->size()));
-        else
-          w.Null();
+      const auto& changed = row[static_cast<std::size_t>(l->changed)];
+      const auto& key = row[static_cast<std::size_t>(l->key)];
+      // A row with no key can be neither told apart nor passed: reading stops at it rather than
+      // skip it (and every row after it on the same change time) without a word.
+      if (!key) {
+        if (!batch.records.empty()) {  // the rows before it first; it fails the next read
+          key_missing = true;
+          break;
+        }
+        return make_problem(errc::invalid_value, "", "key",
+                            "a row changed at " + (changed ? *changed : std::string("?")) +
+                                " has no " + s_.key +
+                                " (NULL): reading stops here until the app gives it one");
       }
-      w.EndObject();
-      auto rec = SourceRecord::parse(std::string(buf.GetString(), buf.GetSize()));
-      if (!rec)
-        return make_problem(errc::invalid_utf8, "", "row",
-                            "row " + *key + " is not valid text: " + rec.error().detail);
+      if (!changed) continue;  // excluded by the WHERE: a NULL never compares below :until
+      auto rec = record_of(rows, row, *l);
+      if (!rec) return rec.error();
       batch.records.push_back(std::move(*rec));
+      batch.keys.push_back(*key);
       next.ts = *changed;
       next.key = *key;
     }
     const bool full = static_cast<int>(rows.rows.size()) >= s_.page_size;
+    if (!full && !key_missing && next.ts == cur.ts && next.key == cur.key &&
+        !until_ahead_.empty()) {
+      // Nothing new (at most the lookback's rows again): is the source ahead of the
+      // database's own clock? Rows stamped later
+      // than now (their times are not in the zone the settings say, or the app's clock is
+      // wrong) would wait unread until the clock passes them: a data error, never a quiet wait.
+      auto ahead = db_->query(ahead_, {{"ahead", until_ahead_}});
+      if (!ahead.rows.empty() && ahead.rows[0][0])
+        return make_problem(
+            errc::invalid_value, "", "zone",
+            "the source has rows changed at " + *ahead.rows[0][0] +
+                ", later than the database's clock (" + until_ahead_ +
+                "): their change times are not in the zone the settings say (zone), or the "
+                "app's clock is wrong; nothing after the cursor is read until they are due");
+    }
     batch.more = full;
     // A full page continues after its last row; a short one ends the cycle where it got to
     // (an empty read leaves the cursor where it was: it never moves past rows not yet read).
-    next.fresh = !full;
+    // Rows before one with no key: the next read continues after them, to that row.
+    next.fresh = !full && !key_missing;
     batch.cursor = format_cursor(next);
     return batch;
   }
@@ -397,7 +527,10 @@ class SqlPollConnector final : public Connector {
 
   Settings s_;
   std::vector<std::string> baseline_;  // the worker thread's only
-  std::string after_, from_, first_, clock_;
+  std::string after_, from_, first_, clock_, by_key_, ahead_;
+  std::string until_ahead_;              // the worker thread's only: the clock plus a minute
+  std::atomic<int> page_ms_{0};          // how long the last page took (written by the worker)
+  int slow_factor_ = 1;                  // the io thread's only: the poll interval's multiple
   std::unique_ptr<sql::Connection> db_;  // the worker thread's only
 };
 
@@ -436,6 +569,9 @@ std::unique_ptr<Connector> make_sql_poll(const ConnectorSettings& cs) {
   s.interval_ms = num("interval_s", 30) * 1000;
   s.lookback_s = num("lookback_s", 300);
   s.delay_s = num("delay_s", 5);
+  s.reconcile_interval_s = num("reconcile_interval_s", 3600);
+  s.reconcile_max_gone = num("reconcile_max_gone", 100);
+  s.slow_ms = num("slow_query_ms", 2000);
   return std::make_unique<SqlPollConnector>(cs.id, std::move(s));
 }
 

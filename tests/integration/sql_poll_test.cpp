@@ -420,3 +420,193 @@ TEST_CASE(
     CHECK_FALSE(test::store_holds(cfg.store.path, "UJI COBA"));
   });
 }
+
+namespace {
+
+std::string readyz(test::TestNode& n) { return n.client().request("GET", "/readyz", "", {}).body; }
+
+// The status of the complaint whose title holds `words`, as the API lists it.
+std::string status_of(test::TestNode& n, const std::string& words) {
+  auto list = json::parse(
+      n.client().request("GET", "/v1/complaints?q=" + words, "", test::TestNode::auth()).body);
+  if (!list || !(*list)["items"].IsArray() || (*list)["items"].Empty()) return "";
+  return json::get_string((*list)["items"][0], "status");
+}
+
+// How many stored events of `kind` have a payload holding `needle` (read through the store:
+// payloads are packed on disk).
+int events_with(const Config& cfg, const std::string& kind, const std::string& needle) {
+  int n = 0;
+  for (const auto& e : test::stored_events(cfg.store.path))
+    if (to_string(e.kind) == kind && e.payload.find(needle) != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sql_poll: a row edited without touching its change time is amended by the "
+    "reconciliation - a row deleted in the app cancels its complaint at the source - a closed "
+    "one stays closed - the next pass changes nothing") {
+  each_server([](Legacy& l) {
+    for (const char* t : {"Satu", "Dua", "Tiga", "Empat"})
+      l.insert(t, "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+    auto cfg = test::node_config(l.dir, "kota-batam",
+                                 l.connector(R"(, "reconcile_interval_s": 1, "page_size": 3)"));
+    test::TestNode node(cfg);
+    auto c = node.client();
+    REQUIRE(eventually([&] { return complaints(cfg) == 4; }));
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM source_rows WHERE source = 'legacy'") ==
+          4);
+    // "Empat" is answered and closed in Simpul.
+    auto list =
+        json::parse(c.request("GET", "/v1/complaints?q=Empat", "", test::TestNode::auth()).body);
+    REQUIRE(list.has_value());
+    const std::string empat = json::get_string((*list)["items"][0], "id");
+    for (const char* body :
+         {R"({"kind": "disposed", "payload": {"agency": "dinas-pu-batam"}})",
+          R"({"kind": "responded", "payload": {"text": "Selesai."}})", R"({"kind": "closed"})"}) {
+      auto r =
+          c.request("POST", "/v1/complaints/" + empat + "/events", body, test::TestNode::auth());
+      REQUIRE_MESSAGE(r.status == 201, r.body);
+    }
+    // A bulk fix in the app that leaves the change time alone, and two deletions.
+    l.app->execute("UPDATE aduan SET judul = 'Satu (diperbaiki)' WHERE judul = 'Satu'", {});
+    l.app->execute("DELETE FROM aduan WHERE judul IN ('Dua', 'Empat')", {});
+    CHECK(eventually([&] {
+      return db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'cancelled'") ==
+                 1 &&
+             events_with(cfg, "amended", "Satu (diperbaiki)") == 1;
+    }));
+    CHECK(status_of(node, "Dua") == "cancelled");
+    CHECK(status_of(node, "Empat") == "closed");
+    CHECK(status_of(node, "Tiga") == "received");
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM source_rows WHERE gone_at IS NOT NULL") ==
+          2);
+    CHECK(events_with(cfg, "cancelled", "deleted at the source") == 1);
+    const auto events = db_count(cfg.store.path, "SELECT count(*) FROM events");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // more passes
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events") == events);
+    CHECK(readyz(node).find("reconcile_max_gone") == std::string::npos);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: a reconciliation that finds more rows gone than reconcile_max_gone (a table "
+    "emptied) cancels nothing and fails health saying why") {
+  each_server([](Legacy& l) {
+    for (int i = 0; i < 5; ++i)
+      l.insert("Aduan " + std::to_string(i), "2026-11-30 09:00:00",
+               std::string("2026-11-30 09:00:00"));
+    auto cfg =
+        test::node_config(l.dir, "kota-batam",
+                          l.connector(R"(, "reconcile_interval_s": 1, "reconcile_max_gone": 2)"));
+    test::TestNode node(cfg);
+    REQUIRE(eventually([&] { return complaints(cfg) == 5; }));
+    l.app->execute("DELETE FROM aduan", {});
+    CHECK(eventually([&] {
+      const auto r = readyz(node);
+      return r.find("reconcile_max_gone 2") != std::string::npos &&
+             r.find("failing") != std::string::npos;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM events WHERE kind = 'cancelled'") == 0);
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM source_rows WHERE gone_at IS NULL") == 5);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: rows stamped later than the database's clock (not in the zone the settings "
+    "say) fail health with a data error - the cursor stays - the row arrives once its time is "
+    "put right") {
+  each_server([](Legacy& l) {
+    l.insert("Sekarang", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+    auto cfg = test::node_config(l.dir, "kota-batam", l.connector());
+    test::TestNode node(cfg);
+    REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
+    auto cursor = [&] {
+      return SqliteStore(StoreOptions{cfg.store.path, true, 5000, false})
+          .cursor("connector.legacy.cursor");
+    };
+    const std::string before = cursor();
+    // Written in WIT (two hours ahead of WIB) by an app whose settings say WIB.
+    auto wall = [](TimeMs t) {
+      std::string s = format_utc(t);
+      return s.substr(0, 10) + " " + s.substr(11, 8);
+    };
+    l.insert("Nanti", "2026-11-30 09:05:00", wall(system_now_ms() + 9 * 3'600'000));
+    CHECK(eventually([&] {
+      const auto r = readyz(node);
+      return r.find("later than the database's clock") != std::string::npos &&
+             r.find("failing") != std::string::npos;
+    }));
+    CHECK(cursor() == before);
+    CHECK(complaints(cfg) == 1);
+    // The app's time put right (in WIB): read at once.
+    l.app->execute("UPDATE aduan SET diperbarui = :t WHERE judul = 'Nanti'",
+                   {{"t", wall(system_now_ms() + 7 * 3'600'000 - 60'000)}});
+    CHECK(eventually([&] { return complaints(cfg) == 2; }));
+    CHECK(readyz(node).find("later than the database's clock") == std::string::npos);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: a row with no key (NULL) stops reading with a data error naming its change "
+    "time - it is never skipped") {
+  each_server([](Legacy& l) {
+    l.insert("Punya nomor", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+    l.insert("Tanpa nomor", "2026-11-30 09:01:00", std::string("2026-11-30 09:01:00"));
+    l.insert("Sesudahnya", "2026-11-30 09:02:00", std::string("2026-11-30 09:02:00"));
+    std::string settings = l.connector(
+        R"(, "query": "SELECT CASE WHEN judul = 'Tanpa nomor' THEN NULL ELSE id END AS nomor, judul, uraian, dibuat, diperbarui, nama_pelapor FROM aduan")");
+    settings.replace(settings.find(R"("table": "aduan", "key": "id", )"), 31,
+                     R"("key": "nomor", )");
+    std::string mapping = kMapping;
+    mapping.replace(mapping.find(R"("id": "/id")"), 11, R"("id": "/nomor")");
+    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    auto cfg = test::node_config(l.dir, "kota-batam", settings);
+    test::TestNode node(cfg);
+    CHECK(eventually([&] {
+      const auto r = readyz(node);
+      return r.find("has no nomor (NULL)") != std::string::npos &&
+             r.find("2026-11-30 09:01:00") != std::string::npos;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    CHECK(complaints(cfg) == 1);  // "Sesudahnya" waits behind it
+  });
+}
+
+TEST_CASE(
+    "sql_poll: a slow database is polled less often - health says how slow and how often "
+    "it polls") {
+  each_server([](Legacy& l) {
+    const bool m = l.db->endpoint("", "").driver == sql::Driver::mariadb;
+    for (int i = 0; i < 3; ++i)
+      l.insert("Lambat " + std::to_string(i), "2026-11-30 09:00:00",
+               std::string("2026-11-30 09:00:0") + std::to_string(i));
+    // Each row read costs the server 0.1 s (a busy shared host).
+    const std::string slow = m ? "SLEEP(0.1) = 0" : "(SELECT 1 FROM pg_sleep(0.1)) = 1";
+    std::string settings = l.connector(
+        R"(, "page_size": 2, "slow_query_ms": 100, "query": "SELECT * FROM aduan WHERE )" + slow +
+        R"(")");
+    settings.replace(settings.find(R"("table": "aduan", )"), 18, "");
+    auto cfg = test::node_config(l.dir, "kota-batam", settings);
+    test::TestNode node(cfg);
+    // Each slow page doubles the wait (up to 8 times interval_s): it is no longer 1 s.
+    std::string said;
+    CHECK(eventually([&] {
+      said = readyz(node);
+      return said.find("the database is slow") != std::string::npos &&
+             said.find("degraded") != std::string::npos;
+    }));
+    const auto at = said.find("polling every ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoi(said.substr(at + 14)) >= 2);
+    CHECK(eventually([&] { return complaints(cfg) == 3; }));
+    CHECK(eventually([&] {
+      auto r = node.client().request("GET", "/metrics", "", test::TestNode::auth());
+      return r.body.find("simpul_connector_slow_pages_total{connector=\"legacy\"}") !=
+             std::string::npos;
+    }));
+  });
+}

@@ -144,6 +144,10 @@ struct InboundBatch {
   std::string cursor;                 // opaque to the core, stored with the records; written
                                       // with cursor_text (simpul/cursor.hpp)
   bool more = false;                  // ask again at once
+  // The source's own key of each record, in the same order, when its rows have one (a
+  // database table's key): what the core keeps to ask for those rows again in a reconciliation
+  // (Connector::rows_by_key). Empty otherwise.
+  std::vector<std::string> keys;
 };
 
 // A webhook delivery as it arrived.
@@ -214,6 +218,24 @@ class Connector {
   virtual int poll_interval_ms() const { return 30'000; }
   virtual void poll(const std::string& /*cursor*/, std::function<void(Result<InboundBatch>)> done) {
     done(make_problem(errc::not_found, "", "connector", "this connector does not poll"));
+  }
+
+  // Inbound, polled, from a source that can be asked for its rows by key (a database table;
+  // its batches carry `keys`): a reconciliation pass every reconcile_interval_ms (0: never).
+  // The core walks the keys it holds from this source a chunk at a time and asks for those rows
+  // as they are now. A row whose record differs from the one last read (an edit that left the
+  // change time alone) is taken in again; a key the answer lacks was deleted at the source.
+  // The answer's records carry their keys; its cursor and `more` are not read. More than
+  // `max_gone` rows gone in one pass is not believed (a wrong database, a table restored
+  // empty): nothing is marked and the connector fails health until a pass finds fewer.
+  struct Reconciliation {
+    int interval_ms = 0;
+    int max_gone = 100;
+  };
+  virtual Reconciliation reconciliation() const { return {}; }
+  virtual void rows_by_key(const std::vector<std::string>& /*keys*/,
+                           std::function<void(Result<InboundBatch>)> done) {
+    done(make_problem(errc::not_found, "", "connector", "this connector cannot read by key"));
   }
 
   // Inbound, from an export file (migration, `simpul import`): a reader positioned at byte

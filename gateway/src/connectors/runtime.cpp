@@ -2,6 +2,7 @@
 
 #include <boost/asio.hpp>
 #include <map>
+#include <unordered_map>
 
 #include "connectors/context.hpp"
 #include "core/crypto.hpp"
@@ -13,6 +14,7 @@
 #include "relay/coroutines.hpp"
 #include "relay/relay.hpp"
 #include "relay/supervisor.hpp"
+#include "simpul/cursor.hpp"
 
 namespace simpul {
 
@@ -23,6 +25,42 @@ using http::problem;
 
 namespace {
 constexpr int kMaxBackoffMs = 60'000;
+constexpr int kReconcileChunk = 500;  // keys asked for at once
+constexpr int kReconcileFormat = 1;
+
+// A record's text as a number (the first 8 bytes of its SHA-256): what source_rows keeps to
+// tell a row that changed from one that did not.
+std::int64_t record_hash(std::string_view text) {
+  return static_cast<std::int64_t>(
+      std::stoull(crypto::sha256_hex(text).substr(0, 16), nullptr, 16));
+}
+
+// Where a connector's reconciliation stands ("connector.<id>.reconcile"), format 1:
+// "<finished_at>|<gone>|<running 0/1>|<after>": when the last pass ended, how many rows the
+// pass running now found gone, and the last key it has done (keys may hold '|': it is last).
+struct ReconcilePass {
+  TimeMs finished_at = 0;
+  std::int64_t gone = 0;
+  bool running = false;
+  std::string after;
+
+  static ReconcilePass read(const std::string& stored) {
+    ReconcilePass p;
+    const std::string body = cursor_body(stored, kReconcileFormat, "reconciliation");
+    if (body.empty()) return p;
+    auto a = body.find('|'), b = body.find('|', a + 1), c = body.find('|', b + 1);
+    if (c == std::string::npos) throw std::runtime_error("the reconciliation cursor is unreadable");
+    p.finished_at = std::stoll(body.substr(0, a));
+    p.gone = std::stoll(body.substr(a + 1, b - a - 1));
+    p.running = body.substr(b + 1, c - b - 1) == "1";
+    p.after = body.substr(c + 1);
+    return p;
+  }
+  std::string text() const {
+    return cursor_text(kReconcileFormat, std::to_string(finished_at) + "|" + std::to_string(gone) +
+                                             "|" + (running ? "1" : "0") + "|" + after);
+  }
+};
 }  // namespace
 
 struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::Impl> {
@@ -60,7 +98,9 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
     LinkHealth health;
     std::unique_ptr<Relay> relay;
     std::unique_ptr<NodeConnectorContext>
-        ctx;  // links go before slots: stopped before its connector
+        ctx;                            // links go before slots: stopped before its connector
+    std::string reconcile_problem;      // a pass that was not believed (too many rows gone)
+    std::optional<ReconcilePass> pass;  // as last committed (read once, at the first turn)
 
     int batch_limit() const override { return 1; }
     void send(std::vector<QueuedEvent> batch, std::function<void(Delivery)> done) override {
@@ -210,14 +250,20 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
       }
       link->health.succeeded(LinkHealth::pulling);
       auto prepared = std::make_shared<std::vector<PreparedRecord>>();
+      auto rows = std::make_shared<std::vector<Store::SourceRowState>>();  // key, hash of each
       auto refused = std::make_shared<std::vector<std::string>>();
       const TimeMs now = clock();
       NormalizeOptions opt{cfg.node.zone, cfg.node.region, now};
-      for (auto& record : r->records) {
+      const bool keyed = r->keys.size() == r->records.size();
+      for (std::size_t i = 0; i < r->records.size(); ++i) {
+        auto& record = r->records[i];
         const std::string source_id = slot->mapping->id_of(record.value());
+        Store::SourceRowState row;
+        if (keyed) row = {r->keys[i], "", record_hash(record.text())};
         auto rec = prepare_record(*slot->mapping, std::move(record), opt);
         if (rec) {
           prepared->push_back(std::move(*rec));
+          rows->push_back(std::move(row));
           continue;
         }
         refused->push_back("record " + (source_id.empty() ? std::string("?") : source_id) + ": " +
@@ -230,13 +276,13 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
                         dest = Destination::connector(id).name();
       auto store = std::make_shared<CommitQueue::Work>([=](Ledger& l) {
         Store& s = l.store();
-        for (const auto& rec : *prepared) {
-          outcomes->push_back(store_record(l, *mapping, rec, id, node, now));
-          if (outcomes->back().outcome == IntakeResult::rejected)
-            s.inbound_dead_letter(
-                dest,
-                "record " + outcomes->back().source_id + ": " + outcomes->back().problem.detail,
-                now);
+        for (std::size_t i = 0; i < prepared->size(); ++i) {
+          outcomes->push_back(store_record(l, *mapping, (*prepared)[i], id, node, now));
+          const IntakeOutcome& o = outcomes->back();
+          if (o.outcome == IntakeResult::rejected)
+            s.inbound_dead_letter(dest, "record " + o.source_id + ": " + o.problem.detail, now);
+          else if (keyed)
+            s.note_source_row(id, (*rows)[i].key, o.complaint_id, (*rows)[i].hash, now);
         }
         for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
         s.set_cursor(cursor_name, next, now);
@@ -253,7 +299,185 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
       for (std::size_t i = 0; i < refused->size(); ++i)
         metrics.add("simpul_connector_records_total",
                     Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
-      if (!r->more) co_await sleep(timer, slot->connector->poll_interval_ms());
+      if (r->more) continue;
+      // The end of a cycle: until the next one is due, the reconciliation's turn (if any).
+      const TimeMs next_cycle = clock() + slot->connector->poll_interval_ms();
+      if (slot->connector->reconciliation().interval_ms > 0)
+        co_await reconcile_until(link, next_cycle);
+      co_await sleep(timer, next_cycle - clock());
+    }
+  }
+
+  auto rows_by_key(Connector* c, std::shared_ptr<std::vector<std::string>> keys) {
+    return asio::async_initiate<decltype(use_awaitable), void(Result<InboundBatch>)>(
+        [this, c, keys](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          c->rows_by_key(*keys, [this, h](Result<InboundBatch> r) {
+            asio::post(ioc, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+          });
+        },
+        use_awaitable);
+  }
+
+  // A reconciliation, chunk after chunk, until `until` or the end of its pass. It runs in the
+  // poll loop, between cycles, so a row is never read by a page and a chunk at the same time
+  // (an older read stored after a newer one would take an edit back). For each chunk of the
+  // rows this node holds from the source (source_rows, by key), the connector reads them as they
+  // are now: a row whose record changed is taken in again (amended), a row the source lacks was
+  // deleted there (the complaint is cancelled by its source), and the pass moves on, in one
+  // commit with its position, so a crash repeats at most one chunk.
+  awaitable<void> reconcile_until(Link* link, TimeMs until) {
+    ConnectorSlot* slot = link->slot;
+    const std::string id = slot->config->id;
+    const std::string name = "connector." + id + ".reconcile";
+    const auto rules = slot->connector->reconciliation();
+    if (!link->pass) {
+      ReconcilePass stored;
+      try {
+        stored = ReconcilePass::read(reader.cursor(name));
+      } catch (const std::exception& e) {
+        log::error("connector.reconcile_unreadable", {{"connector", id}, {"error", e.what()}});
+        co_return;
+      }
+      if (stored.finished_at == 0 && !stored.running) {
+        // The first start: the first pass is due an interval from now (the rows were just read).
+        stored.finished_at = clock();
+        const std::string text = stored.text();
+        auto first = std::make_shared<CommitQueue::Work>(
+            [=, now = stored.finished_at](Ledger& l) { l.store().set_cursor(name, text, now); });
+        if (co_await commit(first) != errc::ok) co_return;
+      }
+      link->pass = stored;
+    }
+    ReconcilePass pass = *link->pass;
+    std::int64_t amended = 0, gone_now = 0;
+    while (!stopping && clock() < until) {
+      if (!pass.running) {
+        if (clock() < pass.finished_at + rules.interval_ms) break;
+        pass = ReconcilePass{pass.finished_at, 0, true, ""};
+        log::info("connector.reconcile_started", {{"connector", id}});
+      }
+      std::vector<Store::SourceRowState> known;
+      try {
+        known = reader.source_rows_after(id, pass.after, kReconcileChunk);
+      } catch (const StoreError& e) {
+        log::error("connector.reconcile_unreadable", {{"connector", id}, {"error", e.what()}});
+        break;
+      }
+      const TimeMs now = clock();
+      struct Changed {
+        std::string key;
+        std::int64_t hash = 0;
+        PreparedRecord rec;
+      };
+      auto work = std::make_shared<std::vector<Changed>>();
+      auto gone = std::make_shared<std::vector<Store::SourceRowState>>();
+      auto refused = std::make_shared<std::vector<std::string>>();
+      if (known.empty()) {  // the pass is over
+        pass.running = false;
+        pass.finished_at = now;
+        pass.after.clear();
+      } else {
+        auto keys = std::make_shared<std::vector<std::string>>();
+        for (const auto& k : known) keys->push_back(k.key);
+        Result<InboundBatch> r = co_await rows_by_key(slot->connector.get(), keys);
+        if (stopping) break;
+        if (!r || r->keys.size() != r->records.size()) {
+          log::warn("connector.reconcile_failed",
+                    {{"connector", id}, {"error", r ? "records without keys" : r.error().detail}});
+          break;  // the connector's health says why; the same chunk next time
+        }
+        std::unordered_map<std::string, std::size_t> at;
+        for (std::size_t i = 0; i < r->keys.size(); ++i) at.emplace(r->keys[i], i);
+        NormalizeOptions opt{cfg.node.zone, cfg.node.region, now};
+        for (const auto& k : known) {
+          auto it = at.find(k.key);
+          if (it == at.end()) {
+            gone->push_back(k);
+            continue;
+          }
+          SourceRecord& record = r->records[it->second];
+          const std::int64_t h = record_hash(record.text());
+          if (h == k.hash) continue;
+          auto rec = prepare_record(*slot->mapping, std::move(record), opt);
+          if (!rec) {
+            refused->push_back("row " + k.key + ": " +
+                               (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") +
+                               rec.error().detail);
+            continue;
+          }
+          work->push_back({k.key, h, std::move(*rec)});
+        }
+        pass.after = known.back().key;
+        if (pass.gone + static_cast<std::int64_t>(gone->size()) > rules.max_gone) {
+          // Not believed: a wrong database, a table restored empty. Nothing is marked; the pass
+          // ends here and the next one, an interval later, looks again.
+          link->reconcile_problem =
+              "reconciliation: " +
+              std::to_string(pass.gone + static_cast<std::int64_t>(gone->size())) +
+              " rows this node holds are gone from the source (more than reconcile_max_gone " +
+              std::to_string(rules.max_gone) +
+              "): none is marked deleted. Check that the connector reads the right database; if "
+              "the app really deleted them, raise reconcile_max_gone";
+          log::error("connector.reconcile_refused",
+                     {{"connector", id}, {"gone", static_cast<std::int64_t>(gone->size())}});
+          gone->clear();
+          work->clear();
+          refused->clear();
+          pass.running = false;
+          pass.finished_at = now;
+          pass.after.clear();
+        } else {
+          pass.gone += static_cast<std::int64_t>(gone->size());
+        }
+      }
+      if (!pass.running && pass.gone <= rules.max_gone && known.empty())
+        link->reconcile_problem.clear();
+      const std::string next = pass.text(), node = cfg.node.id,
+                        dest = Destination::connector(id).name();
+      const Mapping* mapping = &*slot->mapping;
+      auto counts = std::make_shared<std::pair<std::int64_t, std::int64_t>>();  // amended, gone
+      auto store = std::make_shared<CommitQueue::Work>([=](Ledger& l) {
+        Store& s = l.store();
+        *counts = {};
+        for (const auto& c : *work) {
+          const IntakeOutcome o = store_record(l, *mapping, c.rec, id, node, now);
+          if (o.outcome == IntakeResult::rejected) {
+            s.inbound_dead_letter(dest, "record " + o.source_id + ": " + o.problem.detail, now);
+            continue;
+          }
+          if (o.outcome == IntakeResult::updated) ++counts->first;
+          s.note_source_row(id, c.key, o.complaint_id, c.hash, now);
+        }
+        for (const auto& g : *gone) {
+          const IntakeOutcome o = withdraw_record(l, g.complaint_id, id, node, now);
+          if (o.outcome == IntakeResult::rejected) {
+            log::warn(
+                "connector.reconcile_cancel_refused",
+                {{"connector", id}, {"complaint", g.complaint_id}, {"error", o.problem.detail}});
+            continue;
+          }
+          ++counts->second;
+          s.source_row_gone(id, g.key, now);
+        }
+        for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
+        s.set_cursor(name, next, now);
+      });
+      if (co_await commit(store) != errc::ok) break;  // the same chunk next time
+      link->pass = pass;
+      amended += counts->first;
+      gone_now += counts->second;
+      metrics.add("simpul_connector_reconciled_total",
+                  Metrics::labels({{"connector", id}, {"outcome", "amended"}}),
+                  static_cast<double>(counts->first));
+      metrics.add("simpul_connector_reconciled_total",
+                  Metrics::labels({{"connector", id}, {"outcome", "gone"}}),
+                  static_cast<double>(counts->second));
+      if (!pass.running) {
+        log::info("connector.reconciled",
+                  {{"connector", id}, {"amended", amended}, {"gone", gone_now}});
+        break;
+      }
     }
   }
 };
@@ -301,6 +525,9 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor
       "Source records a connector delivered, by outcome (created, updated, unchanged, rejected).");
   metrics.describe("simpul_connector_deliveries_total", "counter",
                    "Updates sent to an app, by outcome (delivered, retry, auth, rejected).");
+  metrics.describe("simpul_connector_reconciled_total", "counter",
+                   "Rows a reconciliation took in again (amended) or found deleted at the source "
+                   "(gone).");
   metrics.describe("simpul_connector_pages_total", "counter",
                    "Pages a polling connector fetched from its app.");
   metrics.describe("simpul_connector_bad_signatures_total", "counter",
@@ -358,8 +585,13 @@ void ConnectorRuntime::wake() {
 std::vector<std::pair<std::string, std::pair<std::string, std::string>>> ConnectorRuntime::checks()
     const {
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> out;
-  for (const auto& slot : impl_->slots) {
+  for (std::size_t i = 0; i < impl_->slots.size(); ++i) {
+    const auto& slot = impl_->slots[i];
     auto h = slot.connector->health();
+    // A reconciliation that was not believed fails the connector until a pass is.
+    const std::string& refused = impl_->links[i]->reconcile_problem;
+    if (!refused.empty() && h.state != ConnectorHealth::failing)
+      h = {ConnectorHealth::failing, refused};
     out.push_back({Destination::connector(slot.config->id).name(),
                    {std::string(to_string(h.state)), h.last_error}});
   }

@@ -153,4 +153,29 @@ IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const Prepare
   return out;
 }
 
+IntakeOutcome withdraw_record(Ledger& ledger, const std::string& complaint_id,
+                              const std::string& source, const std::string& node_id, TimeMs now) {
+  IntakeOutcome out;
+  out.complaint_id = complaint_id;
+  auto plan = [&](const ComplaintState& st) {
+    std::vector<Event> events;
+    if (!transition_error(st.status, EventKind::cancelled))
+      events.push_back(
+          event_for(complaint_id, EventKind::cancelled,
+                    R"j({"note":"Dihapus di aplikasi sumber (deleted at the source)"})j", now,
+                    node_id, source));
+    return events;
+  };
+  auto r = ledger.act_planned(complaint_id, plan, now);
+  if (r.error != errc::ok) {
+    out.outcome = IntakeResult::rejected;
+    out.problem = make_problem(r.error, r.pointer, "state-machine", r.detail);
+    return out;
+  }
+  out.outcome =
+      r.kind == WriteOutcome::Kind::created ? IntakeResult::updated : IntakeResult::unchanged;
+  if (out.outcome == IntakeResult::updated) out.advanced.push_back(EventKind::cancelled);
+  return out;
+}
+
 }  // namespace simpul

@@ -49,4 +49,10 @@ struct IntakeOutcome {
 IntakeOutcome store_record(Ledger& ledger, const Mapping& mapping, const PreparedRecord& rec,
                            const std::string& source, const std::string& node_id, TimeMs now);
 
+// A row the source no longer has (a reconciliation found it deleted there): the complaint is
+// cancelled by its source ("cancelled", with a note saying so) when it is still open; a closed,
+// archived or cancelled one is left as it is. Outcome `updated` or `unchanged`.
+IntakeOutcome withdraw_record(Ledger& ledger, const std::string& complaint_id,
+                              const std::string& source, const std::string& node_id, TimeMs now);
+
 }  // namespace simpul

@@ -204,6 +204,25 @@ class EventLog {
   virtual std::vector<std::pair<std::string, std::string>> latest_raw_payloads(
       const std::string& source) = 0;
 
+  // The rows a database connector read (source_rows): by the row's key at the source, the
+  // complaint it became and a hash of the record as last read. A reconciliation pass walks them
+  // by key (connectors/runtime.hpp).
+  struct SourceRowState {
+    std::string key, complaint_id;
+    std::int64_t hash = 0;
+  };
+  // Records (or updates) the row; a row marked gone is known again.
+  virtual void note_source_row(const std::string& source, const std::string& key,
+                               const std::string& complaint_id, std::int64_t hash, TimeMs now) = 0;
+  // The rows of `source` not marked gone, by key after `after_key` (byte order), up to `limit`.
+  virtual std::vector<SourceRowState> source_rows_after(const std::string& source,
+                                                        const std::string& after_key,
+                                                        int limit) = 0;
+  virtual std::optional<SourceRowState> source_row(const std::string& source,
+                                                   const std::string& key) = 0;
+  // The source no longer has the row (a reconciliation found it deleted there).
+  virtual void source_row_gone(const std::string& source, const std::string& key, TimeMs now) = 0;
+
   // Which child nodes see a complaint (its events go down their feeds).
   virtual bool visible_to(const std::string& complaint_id, const std::string& child) = 0;
   virtual void make_visible(const std::string& complaint_id, const std::string& child,

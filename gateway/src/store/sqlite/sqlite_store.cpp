@@ -486,6 +486,50 @@ TimeMs SqliteStore::latest_stored_at() {
   return s.i64(0);
 }
 
+void SqliteStore::note_source_row(const std::string& source, const std::string& key,
+                                  const std::string& complaint_id, std::int64_t hash, TimeMs now) {
+  prepare(
+      "INSERT INTO source_rows(source, key, complaint_id, hash, seen_at) VALUES (?1, ?2, ?3, ?4, "
+      "?5) ON CONFLICT(source, key) DO UPDATE SET complaint_id = ?3, hash = ?4, seen_at = ?5, "
+      "gone_at = NULL")
+      .bind(1, source)
+      .bind(2, key)
+      .bind(3, complaint_id)
+      .bind(4, hash)
+      .bind(5, now)
+      .run();
+}
+
+std::vector<EventLog::SourceRowState> SqliteStore::source_rows_after(const std::string& source,
+                                                                     const std::string& after_key,
+                                                                     int limit) {
+  auto s = prepare(
+      "SELECT key, complaint_id, hash FROM source_rows WHERE source = ?1 AND key > ?2 AND "
+      "gone_at IS NULL ORDER BY key LIMIT ?3");
+  s.bind(1, source).bind(2, after_key).bind(3, std::int64_t{limit});
+  std::vector<SourceRowState> out;
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.i64(2)});
+  return out;
+}
+
+std::optional<EventLog::SourceRowState> SqliteStore::source_row(const std::string& source,
+                                                                const std::string& key) {
+  auto s = prepare(
+      "SELECT key, complaint_id, hash FROM source_rows WHERE source = ?1 AND key = ?2 AND "
+      "gone_at IS NULL");
+  s.bind(1, source).bind(2, key);
+  if (!s.step()) return std::nullopt;
+  return SourceRowState{s.text(0), s.text(1), s.i64(2)};
+}
+
+void SqliteStore::source_row_gone(const std::string& source, const std::string& key, TimeMs now) {
+  prepare("UPDATE source_rows SET gone_at = ?3 WHERE source = ?1 AND key = ?2")
+      .bind(1, source)
+      .bind(2, key)
+      .bind(3, now)
+      .run();
+}
+
 std::string SqliteStore::cursor(const std::string& name) {
   auto s = prepare("SELECT value FROM cursors WHERE name = ?");
   s.bind(1, name);

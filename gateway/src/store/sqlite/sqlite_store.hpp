@@ -79,6 +79,13 @@ class SqliteStore final : public Store {
                         TimeMs now) override;
   std::vector<std::pair<std::string, std::string>> latest_raw_payloads(
       const std::string& source) override;
+  void note_source_row(const std::string& source, const std::string& key,
+                       const std::string& complaint_id, std::int64_t hash, TimeMs now) override;
+  std::vector<SourceRowState> source_rows_after(const std::string& source,
+                                                const std::string& after_key, int limit) override;
+  std::optional<SourceRowState> source_row(const std::string& source,
+                                           const std::string& key) override;
+  void source_row_gone(const std::string& source, const std::string& key, TimeMs now) override;
   bool visible_to(const std::string& complaint_id, const std::string& child) override;
   void make_visible(const std::string& complaint_id, const std::string& child, TimeMs now) override;
 
