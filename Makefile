@@ -62,6 +62,8 @@ bench: build
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/storage_bench --complaints 100000 --full-text 0
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/sla_bench --complaints 1000000
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/sql_poll_bench --rows 1000000
+	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/sql_load_bench --simpul ./$(BUILD)/simpul --rows 1000000
+	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/sql_latency_bench --simpul ./$(BUILD)/simpul
 	./$(BUILD)/bench/bench_report --in $(BENCH_OUT) --out BENCHMARKS.md --minutes $$(( ($$(date +%s) - $$(cat $(BUILD)/bench-started)) / 60 ))
 
 # Long crash-and-restart soaks (the short versions run in `make test`).

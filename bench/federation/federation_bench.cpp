@@ -45,13 +45,7 @@ int g_batch = 200;
 using simpul::bench::free_port;
 
 int run(const std::vector<std::string>& args, std::string* out) {
-  std::string cmd = g_simpul;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  return pclose(p);
+  return simpul::bench::run_cli(g_simpul, args, out);
 }
 
 struct NodeProc {
@@ -71,10 +65,8 @@ std::string complaint(long i) {
          R"(","body":"Lubang besar di depan halte.","channel":"app","region":"21.71","reporter":{"name":"Warga"}})";
 }
 
-double pct(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * v.size()))];
+double pct(const std::vector<double>& v, double p) {
+  return v.empty() ? -1 : simpul::bench::percentile(v, p);
 }
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "db_servers.hpp"
 #include "simpul/connector.hpp"
-#include "support/db_servers.hpp"
 #include "support/report.hpp"
 
 namespace b = simpul::bench;
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/simpul-sqlbench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   {
-    auto db = test::start_mariadb(dir);
+    auto db = dbserver::start_mariadb(dir);
     auto app = db->admin();
     app->execute(
         "CREATE TABLE aduan (id INT AUTO_INCREMENT PRIMARY KEY, judul VARCHAR(200), uraian TEXT, "

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -64,11 +66,24 @@ double ServeChild::start(const std::string& simpul, const std::string& config,
   throw std::runtime_error("simpul serve --config " + config + " did not get ready");
 }
 
-void ServeChild::stop() {
-  if (pid <= 0) return;
+long ServeChild::stop() {
+  if (pid <= 0) return 0;
   kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  rusage ru{};
+  wait4(pid, nullptr, 0, &ru);
   pid = -1;
+  return ru.ru_maxrss;
+}
+
+int run_cli(const std::string& simpul, const std::vector<std::string>& args, std::string* out) {
+  std::string cmd = simpul;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  return pclose(p);
 }
 
 LedgerRules leaf_rules() {

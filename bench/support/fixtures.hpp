@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/normalize.hpp"
 #include "ledger/ledger.hpp"
@@ -32,8 +33,13 @@ struct ServeChild {
   // Starts and waits until ready (at most 300 s). Returns the seconds it took; throws when the
   // process exits or never gets ready.
   double start(const std::string& simpul, const std::string& config, const std::string& ready);
-  void stop();  // SIGTERM and wait
+  // SIGTERM and wait; the child's peak RSS in KiB (0 when it was not running).
+  long stop();
 };
+
+// Runs `simpul ARGS...` (the binary at `simpul`) and appends its standard output to `out`;
+// returns the exit status as pclose gives it.
+int run_cli(const std::string& simpul, const std::vector<std::string>& args, std::string* out);
 
 // The first column of the first row of `sql` in the SQLite file `db` (read-only), -1 when none.
 std::int64_t sqlite_scalar(const std::string& db, const std::string& sql);

@@ -168,7 +168,7 @@ TEST_CASE_FIXTURE(Federation,
 
 TEST_CASE(
     "e2e: make demo runs Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR! - and the citizen sees the "
-    "hub's answer in Ape Kesah") {
+    "hub's answer in Ape Kesah - and in e-Aduan's MariaDB tables") {
   // The demo's configs, copied with their relative layout: its data lands in this temp dir.
   test::TempDir dir;
   std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),
@@ -183,6 +183,9 @@ TEST_CASE(
           "the citizen sees in Ape Kesah: status \"Selesai\", tanggapan \"Lubang sudah ditambal") !=
       std::string::npos);
   CHECK(out.find("-> Batam sees \"closed\"") != std::string::npos);
+  // Bintan's e-Aduan (MariaDB only): its rows reach LAPOR! and the hub's answer is in its tables.
+  CHECK(out.find("e-Aduan's tables now: aduan.status 4, tanggapan \"Papan jembatan diganti") !=
+        std::string::npos);
   CHECK(out.find("at Kepri   : reporter absent") != std::string::npos);
   CHECK(out.find("at LAPOR!  : reporter absent (never sent), is_anonim 2") != std::string::npos);
   CHECK(out.find("LAPOR! #0") == std::string::npos);  // every complaint got a hub tracking id

@@ -263,7 +263,7 @@ TEST_CASE_FIXTURE(Federation, "fed: reference data is served to children") {
   auto r = c.request("GET", "/fed/v1/reference/regions", "", TestNode::auth(batam));
   REQUIRE(r.status == 200);
   auto doc = json::parse(r.body);
-  CHECK((*doc)["items"].Size() == 3);
+  CHECK((*doc)["items"].Size() == 4);
   CHECK(r.body.find("Kota Batam") != std::string::npos);
   CHECK(c.request("GET", "/fed/v1/reference/topics", "", TestNode::auth(batam)).status ==
         404);  // not configured here

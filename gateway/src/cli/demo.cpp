@@ -1,8 +1,10 @@
 // `simpul demo`: a whole federation on loopback, in this process: the SP4N-LAPOR! simulator as
-// the national hub, two nodes from the demo configs (provinsi-kepri with dialect lapor, and
-// kota-batam below it) on free ports, and a stand-in for Batam's Ape Kesah app. Citizens submit
-// to Ape Kesah; the aduan enter Batam by webhook and travel up to a hub tracking id; hub staff
-// dispose, answer and close, and each step travels back down into Ape Kesah by callback.
+// the national hub, three nodes from the demo configs (provinsi-kepri with dialect lapor, and
+// kota-batam and kab-bintan below it) on free ports, a stand-in for Batam's Ape Kesah app, and
+// a throwaway MariaDB holding Bintan's e-Aduan app (a PHP app with only a database). Citizens
+// submit to Ape Kesah; the aduan enter Batam by webhook and travel up to a hub tracking id; hub
+// staff dispose, answer and close, and each step travels back down into Ape Kesah by callback.
+// e-Aduan's rows are read from its table and the hub's answer is written back into it.
 // Complaints from other channels enter through Batam's API; the province answers one (a claim
 // at the hub). Prints each journey with its timings and where to look.
 
@@ -25,6 +27,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "db_servers.hpp"
 #include "http/client.hpp"
 #include "lapor/simulator.hpp"
 #include "node/node.hpp"
@@ -65,6 +68,41 @@ double wait_for(http::Client& c, const std::vector<http::Header>& auth, const st
 }
 
 std::string status_of(const std::string& body) { return field(body, "status"); }
+
+std::string json_string(const std::string& v) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+// e-Aduan as a kabupaten's PHP vendor left it: an `aduan` table (naive DATETIME in WIB, status a
+// small integer, the reporter's columns), a `tanggapan` table for answers, a user that may only
+// read and one that may write what sql_write writes.
+void setup_eaduan(connectors::sql::Connection& db) {
+  for (const char* var : {"SIMPUL_DEMO_EADUAN_READER", "SIMPUL_DEMO_EADUAN_WRITER"})
+    if (!std::getenv(var)) setenv(var, ("demo-" + crypto::random_token(12)).c_str(), 1);
+  const std::string reader = std::getenv("SIMPUL_DEMO_EADUAN_READER");
+  const std::string writer = std::getenv("SIMPUL_DEMO_EADUAN_WRITER");
+  for (const std::string& statement :
+       {std::string("CREATE DATABASE eaduan"),
+        std::string("CREATE TABLE eaduan.aduan (id INT AUTO_INCREMENT PRIMARY KEY, judul "
+                    "VARCHAR(200) NOT NULL, isi TEXT NOT NULL, lokasi VARCHAR(200), "
+                    "nama_pelapor VARCHAR(100), telepon VARCHAR(20), status TINYINT NOT NULL "
+                    "DEFAULT 0, dibuat DATETIME NOT NULL, diperbarui DATETIME NULL, INDEX "
+                    "aduan_dibuat (dibuat, id), INDEX aduan_diperbarui (diperbarui, id))"),
+        std::string("CREATE TABLE eaduan.tanggapan (id INT AUTO_INCREMENT PRIMARY KEY, "
+                    "aduan_id INT NOT NULL, isi TEXT, dibuat DATETIME, simpul_event "
+                    "VARCHAR(64) NOT NULL UNIQUE)"),
+        "CREATE USER 'simpul_baca'@'localhost' IDENTIFIED BY '" + reader + "'",
+        std::string("GRANT SELECT ON eaduan.aduan TO 'simpul_baca'@'localhost'"),
+        "CREATE USER 'simpul_tulis'@'localhost' IDENTIFIED BY '" + writer + "'",
+        std::string("GRANT SELECT, UPDATE ON eaduan.aduan TO 'simpul_tulis'@'localhost'"),
+        std::string("GRANT INSERT ON eaduan.tanggapan TO 'simpul_tulis'@'localhost'"),
+        // The app writes Batam's and Bintan's wall time (WIB) into its DATETIME columns.
+        std::string("SET time_zone = '+07:00'")})
+    db.execute(statement, {});
+}
 
 }  // namespace
 
@@ -109,10 +147,11 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   const std::vector<http::Header> as_admin{{"authorization", "Bearer " + admin}};
   const std::vector<http::Header> hub_admin{
       {"authorization", std::string("Bearer ") + std::getenv("SIMPUL_DEMO_LAPOR_ADMIN")}};
-  const char* ids[] = {"provinsi-kepri", "kota-batam"};
+  // Parents before their children.
+  std::vector<std::string> ids = {"provinsi-kepri", "kota-batam", "kab-bintan"};
   std::map<std::string, DemoNode> nodes;
   std::string data_dir;
-  for (const char* id : ids) {
+  for (const auto& id : ids) {
     Config cfg = load_node_config(config_dir + "/" + id + ".json");
     cfg.http.port = 0;  // free ports: the demo never collides with a node already running
     nodes[id].cfg = std::move(cfg);
@@ -123,7 +162,7 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   std::filesystem::create_directories(data_dir);
   // Every demo begins with empty stores (their `.expected` markers go too: told to begin anew).
   for (const char* suffix : {"", "-wal", "-shm"}) {
-    for (const char* id : ids) {
+    for (const auto& id : ids) {
       std::filesystem::remove(nodes[id].cfg.store.path + suffix);
       std::filesystem::remove(SqliteStore::expected_marker(nodes[id].cfg.store.path));
     }
@@ -138,11 +177,45 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     if (at != std::string::npos)
       c.settings.replace(at, 14, "127.0.0.1:" + std::to_string(app.port()));
   }
+  // e-Aduan's MariaDB: a throwaway server (Debian's mariadb-server) in a folder of its own under
+  // the temporary directory (the server's user must be able to reach it), gone when the demo
+  // ends. Without one, the demo goes on without Bintan.
+  struct RemoveDir {  // after the server has stopped (declared first, destroyed last)
+    std::string path;
+    ~RemoveDir() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  } eaduan_dir;
+  std::unique_ptr<dbserver::DbServer> eaduan_db;
+  std::unique_ptr<connectors::sql::Connection> eaduan;
+  try {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "simpul-demo-eaduan-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot make a temporary folder");
+    eaduan_dir.path = tmpl;
+    eaduan_db = dbserver::start_mariadb(tmpl);
+    eaduan = eaduan_db->admin();
+    setup_eaduan(*eaduan);
+    for (auto& c : nodes["kab-bintan"].cfg.connectors) {
+      auto at = c.settings.find(R"("socket":"DEMO")");
+      if (at != std::string::npos)
+        c.settings.replace(at, 15, R"("socket":)" + json_string(eaduan_db->socket()));
+    }
+  } catch (const std::exception& e) {
+    std::printf("   (e-Aduan on MariaDB skipped: %s; apt-get install mariadb-server)\n", e.what());
+    eaduan.reset();
+    eaduan_db.reset();
+    ids.pop_back();
+    nodes.erase("kab-bintan");
+  }
   std::string log_path = data_dir + "/federation.log";
   auto log_file = std::make_shared<std::ofstream>(log_path, std::ios::trunc);
   log::set_sink([log_file](std::string_view line) { *log_file << line << '\n' << std::flush; });
 
-  std::printf("== Simpul demo: Ape Kesah -> Batam -> Kepri -> SP4N-LAPOR! on loopback\n");
+  std::printf(
+      "== Simpul demo: Ape Kesah -> Batam and e-Aduan (MariaDB) -> Bintan -> Kepri -> SP4N-LAPOR! "
+      "on loopback\n");
   // The hub first (its simulator, on its own thread), then each node below its parent: a
   // child's credential is issued by its parent, and its upstream points at the parent's port.
   boost::asio::io_context hub_ioc;
@@ -160,9 +233,9 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   http::Client hub("127.0.0.1", sim.port(), 30'000);
   std::printf("   %-15s %-9s           http://127.0.0.1:%u  (simulator: simpul lapor-sim)\n",
               "SP4N-LAPOR!", "hub", sim.port());
-  std::string parent;
-  for (const char* id : ids) {
+  for (const auto& id : ids) {
     DemoNode& n = nodes[id];
+    const std::string parent = n.cfg.upstream.node == "lapor" ? "" : n.cfg.upstream.node;
     if (parent.empty()) {
       n.cfg.upstream.port = sim.port();
     } else {
@@ -178,10 +251,9 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     n.node = std::make_unique<Node>(n.cfg);
     n.node->start_background();
     n.client = std::make_unique<http::Client>("127.0.0.1", n.node->port(), 30'000);
-    std::printf("   %-15s %-9s region %-6s http://127.0.0.1:%u  upstream: %s\n", id,
+    std::printf("   %-15s %-9s region %-6s http://127.0.0.1:%u  upstream: %s\n", id.c_str(),
                 n.cfg.node.tier.c_str(), n.cfg.node.region.c_str(), n.node->port(),
                 parent.empty() ? "SP4N-LAPOR! (dialect lapor)" : parent.c_str());
-    parent = id;
   }
   auto& batam = *nodes["kota-batam"].client;
   auto& kepri = *nodes["provinsi-kepri"].client;
@@ -190,6 +262,9 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
                   std::getenv("SIMPUL_DEMO_APEKESAH_WEBHOOK"));
   std::printf("   %-15s %-9s           http://127.0.0.1:%u/api/aduan  webhook -> kota-batam\n",
               "ape-kesah", "app", app.port());
+  if (eaduan_db)
+    std::printf("   %-15s %-9s           MariaDB %s  sql_poll/sql_write <-> kab-bintan\n",
+                "e-aduan", "app", eaduan_db->socket().c_str());
 
   // Where a complaint is, found by a system's id at a node; and its hub tracking id at Kepri.
   auto by_ref = [&](DemoNode& n, const char* system, const std::string& ext) {
@@ -285,10 +360,94 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
                 field(shown, "status").c_str(), field(shown, "tanggapan").c_str());
   }
 
+  if (eaduan) {
+    std::printf(
+        "\n-- 3. Bintan's e-Aduan has only a MariaDB database: Simpul reads its table and writes "
+        "the\n      hub's answer back into it (e-Aduan -> Bintan -> Kepri -> SP4N-LAPOR! and "
+        "back)\n");
+    auto row = [&](const std::string& sql) {
+      auto r = eaduan->query(sql, {});
+      return r.rows.empty() || !r.rows[0][0] ? std::string() : *r.rows[0][0];
+    };
+    std::int64_t first_nid = 0;
+    std::string first_row;
+    const char* aduan[][3] = {{"Jembatan kayu di Desa Berakit lapuk",
+                               "Papan jembatan banyak yang patah, berbahaya "
+                               "bagi anak sekolah.",
+                               "Desa Berakit, Teluk Sebong"},
+                              {"Air PDAM tidak mengalir tiga hari",
+                               "Sejak Senin air tidak mengalir di Perumahan "
+                               "Griya Bintan.",
+                               "Kijang, Bintan Timur"}};
+    for (const auto& a : aduan) {
+      auto t0 = Clock::now();
+      eaduan->execute(
+          "INSERT INTO eaduan.aduan (judul, isi, lokasi, nama_pelapor, telepon, dibuat) VALUES "
+          "(:j, :i, :l, 'Warga Bintan', '081234567890', NOW())",
+          {{"j", a[0]}, {"i", a[1]}, {"l", a[2]}});
+      const std::string rid = row("SELECT MAX(id) FROM eaduan.aduan");
+      std::string cid;
+      while (cid.empty() && ms_since(t0) < 15'000) {
+        cid = by_ref(nodes["kab-bintan"], "eaduan", rid);
+        if (cid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      const double at_bintan = cid.empty() ? -1 : ms_since(t0);
+      const double at_kepri =
+          cid.empty() ? -1
+                      : wait_for(
+                            kepri, as_admin, cid, [](const std::string&) { return true; }, t0);
+      double at_hub = -1;
+      const std::int64_t nid = cid.empty() ? 0 : tracking_id(cid, t0, at_hub);
+      if (first_row.empty()) {
+        first_row = rid;
+        first_nid = nid;
+      }
+      std::printf("   row %-4s %-34.34s Bintan %6.1f ms, Kepri %6.1f ms, LAPOR! #%lld %6.1f ms\n",
+                  rid.c_str(), a[0], at_bintan, at_kepri, static_cast<long long>(nid), at_hub);
+    }
+    if (first_nid > 0) {
+      // The hub's staff dispose it to Bintan's public works agency, which answers; then LAPOR!
+      // closes it. Each decision lands in e-Aduan's own tables.
+      struct EStep {
+        const char* what;
+        const char* action;
+        const char* body;
+        const char* app_status;
+        bool answer;
+      };
+      const EStep steps[] = {
+          {"dispose to Dinas PUPR", "dispose", R"({"agency":"dinas-pupr-bintan"})", "2", false},
+          {"answer (tindak lanjut)", "answer",
+           R"({"agency":"dinas-pupr-bintan","text":"Papan jembatan diganti minggu ini oleh Dinas PUPR."})",
+           "3", true},
+          {"close", "close", "{}", "4", false},
+      };
+      for (const auto& st : steps) {
+        auto t0 = Clock::now();
+        const int code = hub_act(first_nid, st.action, st.body);
+        double back = -1;
+        while (ms_since(t0) < 15'000) {
+          if (row("SELECT status FROM eaduan.aduan WHERE id = " + first_row) == st.app_status &&
+              (!st.answer ||
+               row("SELECT COUNT(*) FROM eaduan.tanggapan WHERE aduan_id = " + first_row) == "1")) {
+            back = ms_since(t0);
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        std::printf("   %d  %-26s -> e-Aduan's row: status %s%s after %6.1f ms\n", code, st.what,
+                    st.app_status, st.answer ? " and the answer" : "", back);
+      }
+      std::printf("   e-Aduan's tables now: aduan.status %s, tanggapan \"%s\"\n",
+                  row("SELECT status FROM eaduan.aduan WHERE id = " + first_row).c_str(),
+                  row("SELECT isi FROM eaduan.tanggapan WHERE aduan_id = " + first_row).c_str());
+    }
+  }
+
   std::ifstream samples(samples_path);
   if (!samples) throw ConfigError(samples_path, "", "cannot read the samples file");
   std::printf(
-      "\n-- 3. Other channels (web, WhatsApp desk) enter through Batam's API and travel up\n");
+      "\n-- 4. Other channels (web, WhatsApp desk) enter through Batam's API and travel up\n");
   std::vector<std::string> accepted;
   std::vector<std::int64_t> accepted_nids;
   std::string line;
@@ -321,7 +480,7 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   const std::string id = accepted.front();
   const std::int64_t nid = accepted_nids.front();
   std::printf(
-      "\n-- 4. LAPOR! disposes %s; the province answers it (up to LAPOR! as a claim, down to "
+      "\n-- 5. LAPOR! disposes %s; the province answers it (up to LAPOR! as a claim, down to "
       "Batam);\n"
       "      LAPOR! closes it\n",
       id.c_str());
@@ -360,7 +519,7 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
         static_cast<long long>(nid), hub_field(hub, hub_admin, nid, "status").c_str());
   }
 
-  std::printf("\n-- 5. Privacy: an anonim reporter never leaves Batam\n");
+  std::printf("\n-- 6. Privacy: an anonim reporter never leaves Batam\n");
   {
     auto at_batam = batam.request("GET", "/v1/complaints/" + id, "", as_admin);
     auto at_kepri = kepri.request("GET", "/v1/complaints/" + id, "", as_admin);
@@ -379,14 +538,17 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
   }
 
   std::printf("\nWhere to look:\n");
-  for (const char* nid_name : ids)
-    std::printf("   %-15s database %s, API http://127.0.0.1:%u/v1/complaints\n", nid_name,
+  for (const auto& nid_name : ids)
+    std::printf("   %-15s database %s, API http://127.0.0.1:%u/v1/complaints\n", nid_name.c_str(),
                 nodes[nid_name].cfg.store.path.c_str(), nodes[nid_name].node->port());
+  if (eaduan_db)
+    std::printf("   %-15s MariaDB socket %s (mariadb -S ... -u root eaduan)\n", "e-aduan",
+                eaduan_db->socket().c_str());
   std::printf("   %-15s database %s, admin view http://127.0.0.1:%u/admin/streams\n", "SP4N-LAPOR!",
               sim_cfg.store_path.c_str(), sim.port());
   std::printf("   %-15s database %s/apekesah.db, API http://127.0.0.1:%u/api/aduan\n", "ape-kesah",
               data_dir.c_str(), app.port());
-  std::printf("   logs           %s (one JSON object per line, both nodes)\n", log_path.c_str());
+  std::printf("   logs           %s (one JSON object per line, every node)\n", log_path.c_str());
   std::printf(
       "   try            curl -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/complaints/%s\n",
       admin.c_str(), nodes["provinsi-kepri"].node->port(), id.c_str());

@@ -225,6 +225,33 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
         use_awaitable);
   }
 
+  // A poll started ahead of time, and its answer when it comes.
+  struct Prefetch : std::enable_shared_from_this<Prefetch> {
+    explicit Prefetch(asio::io_context& ioc) : wake(ioc) {}
+    std::string from;  // the cursor it reads after
+    std::optional<Result<InboundBatch>> got;
+    asio::steady_timer wake;
+
+    static std::shared_ptr<Prefetch> start(asio::io_context& ioc, Connector* c,
+                                           const std::string& cursor) {
+      auto p = std::make_shared<Prefetch>(ioc);
+      p->from = cursor;
+      p->wake.expires_at(asio::steady_timer::time_point::max());
+      c->poll(cursor, [p, &ioc](Result<InboundBatch> r) {
+        asio::post(ioc, [p, r = std::move(r)]() mutable {
+          p->got.emplace(std::move(r));
+          p->wake.cancel();
+        });
+      });
+      return p;
+    }
+    awaitable<Result<InboundBatch>> take() {
+      auto keep = shared_from_this();
+      while (!got) co_await wake.async_wait(asio::as_tuple(use_awaitable));
+      co_return std::move(*got);
+    }
+  };
+
   // Inbound polling: the connector fetches, the core maps, stores and moves the cursor in one
   // transaction, so a crash means fetching the same page again (and finding it unchanged).
   awaitable<void> poll_loop(Link* link) {
@@ -236,9 +263,16 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
     std::string cursor;
     auto read = [&] { cursor = reader.cursor(cursor_name); };
     if (!co_await read_at_start(ioc, "connector.poll", stopping, read)) co_return;
+    std::shared_ptr<Prefetch> ahead;  // the next page, asked for while this one commits
     while (!stopping) {
-      auto current = std::make_shared<std::string>(cursor);
-      Result<InboundBatch> r = co_await poll(slot->connector.get(), current);
+      Result<InboundBatch> r = make_problem(errc::unavailable, "", "poll", "not asked");
+      if (ahead && ahead->from == cursor) {
+        r = co_await ahead->take();
+      } else {
+        auto current = std::make_shared<std::string>(cursor);
+        r = co_await poll(slot->connector.get(), current);
+      }
+      ahead.reset();
       if (stopping) break;
       if (!r) {
         std::int64_t delay = link->health.failed(LinkHealth::pulling, Failure{r.error().detail},
@@ -287,8 +321,12 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
         for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
         s.set_cursor(cursor_name, next, now);
       });
+      // A catch-up reads the next page while this one is stored (the source's read, the
+      // mapping and the store's write overlap); it is used only if this commit succeeds.
+      if (r->more) ahead = Prefetch::start(ioc, slot->connector.get(), next);
       errc e = co_await commit(store);
       if (e != errc::ok) {
+        ahead.reset();
         co_await sleep(timer, 500);
         continue;  // the cursor did not move: the same page comes again
       }
@@ -372,7 +410,7 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
       };
       auto work = std::make_shared<std::vector<Changed>>();
       auto gone = std::make_shared<std::vector<Store::SourceRowState>>();
-      auto refused = std::make_shared<std::vector<std::string>>();
+      auto refused = std::make_shared<std::vector<std::pair<std::string, Store::SourceRowState>>>();
       if (known.empty()) {  // the pass is over
         pass.running = false;
         pass.finished_at = now;
@@ -400,10 +438,12 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
           const std::int64_t h = record_hash(record.text());
           if (h == k.hash) continue;
           auto rec = prepare_record(*slot->mapping, std::move(record), opt);
-          if (!rec) {
-            refused->push_back("row " + k.key + ": " +
-                               (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") +
-                               rec.error().detail);
+          if (!rec) {  // a dead letter once for this version of the row (its hash is kept)
+            refused->push_back(
+                {"row " + k.key + ": " +
+                     (rec.error().pointer.empty() ? "" : rec.error().pointer + ": ") +
+                     rec.error().detail,
+                 {k.key, k.complaint_id, h}});
             continue;
           }
           work->push_back({k.key, h, std::move(*rec)});
@@ -460,7 +500,10 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
           ++counts->second;
           s.source_row_gone(id, g.key, now);
         }
-        for (const auto& why : *refused) s.inbound_dead_letter(dest, why, now);
+        for (const auto& [why, row] : *refused) {
+          s.inbound_dead_letter(dest, why, now);
+          s.note_source_row(id, row.key, row.complaint_id, row.hash, now);
+        }
         s.set_cursor(name, next, now);
       });
       if (co_await commit(store) != errc::ok) break;  // the same chunk next time

@@ -82,17 +82,32 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
       log::error("store.begin_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
     }
   if (batch_error == errc::ok) {
+    // A job alone in its transaction needs no savepoint of its own: the rollback undoes it. That
+    // matters for a large job whose writes open savepoints of their own (a page of polled
+    // records, each in its own): nested in an outer savepoint, each inner RELEASE costs SQLite
+    // time in proportion to everything the outer one has written so far (its in-memory
+    // sub-journal is walked from the start), so a job of n records costs n^2.
+    const bool alone = batch.size() == 1;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
-        Store::Savepoint job(*store_);
-        batch[i].work(ledger_);
-        job.keep();
+        if (alone) {
+          batch[i].work(ledger_);
+        } else {
+          Store::Savepoint job(*store_);
+          batch[i].work(ledger_);
+          job.keep();
+        }
       } catch (const StoreError& e) {
         results[i] = e.code();
         log::error("store.job_failed", {{"error", code_name(e.code())}, {"detail", e.what()}});
       } catch (const std::exception& e) {
         results[i] = errc::storage_failure;
         log::error("store.job_failed", {{"error", "exception"}, {"detail", e.what()}});
+      }
+      if (alone && results[i] != errc::ok) {
+        if (store_->in_transaction()) store_->rollback();
+        batch_error = results[i];
+        break;
       }
       // Some errors (SQLITE_FULL, SQLITE_IOERR) make SQLite roll back the whole transaction.
       // Then nothing of this batch is stored: fail all of it, never run later jobs outside it.

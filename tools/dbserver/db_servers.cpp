@@ -1,4 +1,4 @@
-#include "support/db_servers.hpp"
+#include "db_servers.hpp"
 
 #include <fcntl.h>
 #include <glob.h>
@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-namespace simpul::test {
+namespace simpul::dbserver {
 namespace sql = connectors::sql;
 namespace fs = std::filesystem;
 
@@ -259,4 +259,4 @@ std::unique_ptr<DbServer> start_postgresql(const std::string& dir) {
   return std::make_unique<Postgres>(dir);
 }
 
-}  // namespace simpul::test
+}  // namespace simpul::dbserver

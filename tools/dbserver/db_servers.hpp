@@ -1,8 +1,9 @@
 #pragma once
-// Real database servers for the sql connectors' tests, from Debian's packages: each a throwaway
-// instance in a folder of its own, reached by a Unix socket in that folder (no TCP port, no
-// system service), run as the packages' unprivileged user (mysql, postgres) when the tests run
-// as root. Started in the constructor (about a second), stopped and gone with the object.
+// Real database servers for the sql connectors' tests, benchmarks and `simpul demo`, from Debian's
+// packages: each a throwaway instance in a folder of its own, reached by a Unix socket in that
+// folder (no TCP port, no system service), run as the packages' unprivileged user (mysql, postgres)
+// when the tests run as root. Started in the constructor (about a second), stopped and gone with
+// the object.
 
 #include <sys/types.h>
 
@@ -11,7 +12,7 @@
 
 #include "sql/sql_driver.hpp"
 
-namespace simpul::test {
+namespace simpul::dbserver {
 
 class DbServer {
  public:
@@ -41,4 +42,4 @@ std::unique_ptr<DbServer> start_mariadb(const std::string& dir);
 // PostgreSQL (initdb + postgres), database `legacy`, superuser `simpul` trusted on the socket.
 std::unique_ptr<DbServer> start_postgresql(const std::string& dir);
 
-}  // namespace simpul::test
+}  // namespace simpul::dbserver
