@@ -12,6 +12,7 @@
 #include "core/json.hpp"
 #include "db_servers.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/test_pki.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -614,4 +615,61 @@ TEST_CASE(
              std::string::npos;
     }));
   });
+}
+
+TEST_CASE(
+    "sql_poll over TLS: the server's certificate is verified against ca_file - rows arrive "
+    "- a CA that did not sign it is refused and nothing is read - MariaDB and PostgreSQL") {
+  for (bool maria : {true, false}) {
+    CAPTURE(maria);
+    test::TempDir dir;
+    const auto pki = test::make_test_pki(dir.path(), "db", {"127.0.0.1"});
+    const auto other = test::make_test_pki(dir.path(), "lain", {"127.0.0.1"});
+    dbserver::TlsListener listener{pki.cert_file, pki.key_file, test::free_port()};
+    auto db = maria ? dbserver::start_mariadb(dir.path(), &listener)
+                    : dbserver::start_postgresql(dir.path(), &listener);
+    auto app = db->admin();
+    app->execute(
+        "CREATE TABLE aduan (id INT PRIMARY KEY, judul VARCHAR(200), uraian TEXT, nama_pelapor "
+        "VARCHAR(100), dibuat TIMESTAMP(0) NOT NULL, diperbarui TIMESTAMP(6) NULL)",
+        {});
+    app->execute(
+        "INSERT INTO aduan VALUES (1, 'Lewat TLS', 'Uraian', NULL, '2026-11-30 08:00:00', "
+        "'2026-11-30 08:00:00')",
+        {});
+    if (maria) {
+      app->execute("CREATE USER 'pembaca'@'127.0.0.1' IDENTIFIED BY 'rahasia-tls-1' REQUIRE SSL",
+                   {});
+      app->execute("GRANT SELECT ON legacy.* TO 'pembaca'@'127.0.0.1'", {});
+    } else {
+      db->add_reader("pembaca", "rahasia-tls-1");
+    }
+    setenv("SIMPUL_TEST_DB_TLS", "rahasia-tls-1", 1);
+    std::ofstream(dir.file("legacy.json")) << kMapping;
+    auto connectors = [&](const std::string& ca) {
+      return R"("connectors": [{"id": "legacy", "type": "sql_poll", "mapping": ")" +
+             dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+             (maria ? "mariadb" : "postgresql") + R"(", "host": "127.0.0.1", "port": )" +
+             std::to_string(listener.port) + R"(, "tls": true, "ca_file": ")" + ca +
+             R"(", "database": "legacy", "user": "pembaca", "password": "env:SIMPUL_TEST_DB_TLS",
+             "table": "aduan", "key": "id", "updated": "diperbarui", "interval_s": 1}}],)";
+    };
+    {
+      test::TempDir wrong;
+      auto cfg = test::node_config(wrong, "kota-batam", connectors(other.ca_file));
+      test::TestNode node(cfg);
+      std::string said;
+      CHECK(eventually([&] {
+        said = node.client().request("GET", "/readyz", "", {}).body;
+        return said.find("connector:legacy") != std::string::npos &&
+               said.find("failing") != std::string::npos;
+      }));
+      CAPTURE(said);
+      CHECK(said.find("certificate") != std::string::npos);  // refused for the certificate
+      CHECK(complaints(cfg) == 0);
+    }
+    auto cfg = test::node_config(dir, "kota-batam", connectors(pki.ca_file));
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 1; }));
+  }
 }

@@ -99,11 +99,12 @@ std::string find_binary(const std::vector<std::string>& patterns) {
 
 class MariaDb final : public DbServer {
  public:
-  explicit MariaDb(const std::string& dir) {
+  MariaDb(const std::string& dir, const TlsListener* tls) {
     driver_ = sql::Driver::mariadb;
     dir_ = dir + "/mariadb";
     socket_ = dir_ + "/sock";
     fs::create_directories(dir_ + "/data");
+    if (tls) copy_tls(*tls);
     // Its own temporary folder: two servers set up at once in the shared /tmp collide on the
     // names of their temporary tables ("Could not remove temporary table", then "Unknown table
     // mysql.tmp_user_sys").
@@ -124,7 +125,6 @@ class MariaDb final : public DbServer {
                                    "--datadir=" + dir_ + "/data",
                                    "--tmpdir=" + dir_ + "/tmp",
                                    "--socket=" + socket_,
-                                   "--skip-networking",
                                    "--pid-file=" + dir_ + "/pid",
                                    "--log-error=" + dir_ + "/error.log",
                                    "--innodb-buffer-pool-size=64M",
@@ -132,6 +132,16 @@ class MariaDb final : public DbServer {
                                    "--skip-log-bin",
                                    "--character-set-server=utf8mb4"};
     if (!user.empty()) serve.push_back("--user=" + user);
+    if (tls) {
+      // TCP on 127.0.0.1 only, TLS required there (the socket is exempt).
+      for (const std::string& a :
+           {std::string("--bind-address=127.0.0.1"), "--port=" + std::to_string(tls->port),
+            "--ssl-cert=" + tls_cert_, "--ssl-key=" + tls_key_, std::string("--skip-name-resolve"),
+            std::string("--require-secure-transport=ON")})
+        serve.push_back(a);
+    } else {
+      serve.push_back("--skip-networking");
+    }
     launch(serve, "");
     wait_ready();
     auto a = admin_on("");
@@ -157,11 +167,12 @@ class MariaDb final : public DbServer {
 
 class Postgres final : public DbServer {
  public:
-  explicit Postgres(const std::string& dir) {
+  Postgres(const std::string& dir, const TlsListener* tls) {
     driver_ = sql::Driver::postgresql;
     dir_ = dir + "/postgresql";
     socket_ = dir_;
     fs::create_directories(dir_);
+    if (tls) copy_tls(*tls);
     const std::string user = server_user("postgres");
     give_to(dir_, user);
     const std::string bin =
@@ -176,10 +187,22 @@ class Postgres final : public DbServer {
     {
       std::ofstream hba(dir_ + "/data/pg_hba.conf", std::ios::trunc);
       hba << "local all simpul trust\nlocal all all scram-sha-256\n";
+      if (tls) hba << "hostssl all all 127.0.0.1/32 scram-sha-256\n";
     }
-    launch({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-c", "listen_addresses=", "-c",
-            "fsync=off", "-c", "shared_buffers=32MB"},
-           user);
+    std::vector<std::string> serve{bin + "/postgres", "-D", dir_ + "/data",       "-k", dir_, "-c",
+                                   "fsync=off",       "-c", "shared_buffers=32MB"};
+    if (tls) {
+      port_ = tls->port;
+      for (const std::string& a :
+           {std::string("-c"), std::string("listen_addresses=127.0.0.1"), std::string("-p"),
+            std::to_string(tls->port), std::string("-c"), std::string("ssl=on"), std::string("-c"),
+            "ssl_cert_file=" + tls_cert_, std::string("-c"), "ssl_key_file=" + tls_key_})
+        serve.push_back(a);
+    } else {
+      serve.push_back("-c");
+      serve.push_back("listen_addresses=");
+    }
+    launch(serve, user);
     wait_ready();
     auto a = admin_on("postgres");
     a->execute("CREATE DATABASE legacy", {});
@@ -205,10 +228,20 @@ class Postgres final : public DbServer {
 
 }  // namespace
 
+void DbServer::copy_tls(const TlsListener& tls) {
+  tls_cert_ = dir_ + "/server-cert.pem";
+  tls_key_ = dir_ + "/server-key.pem";
+  fs::copy_file(tls.cert_file, tls_cert_, fs::copy_options::overwrite_existing);
+  fs::copy_file(tls.key_file, tls_key_, fs::copy_options::overwrite_existing);
+  // PostgreSQL refuses a key others may read; give_to hands both to the server's user.
+  fs::permissions(tls_key_, fs::perms::owner_read | fs::perms::owner_write);
+}
+
 sql::Endpoint DbServer::endpoint(const std::string& user, const std::string& password) const {
   sql::Endpoint e;
   e.driver = driver_;
   e.socket = socket_;
+  e.port = port_;
   e.database = "legacy";
   e.user = user;
   e.password = password;
@@ -252,11 +285,11 @@ void DbServer::wait_ready() {
   throw std::runtime_error(std::string(name()) + " did not start: " + last);
 }
 
-std::unique_ptr<DbServer> start_mariadb(const std::string& dir) {
-  return std::make_unique<MariaDb>(dir);
+std::unique_ptr<DbServer> start_mariadb(const std::string& dir, const TlsListener* tls) {
+  return std::make_unique<MariaDb>(dir, tls);
 }
-std::unique_ptr<DbServer> start_postgresql(const std::string& dir) {
-  return std::make_unique<Postgres>(dir);
+std::unique_ptr<DbServer> start_postgresql(const std::string& dir, const TlsListener* tls) {
+  return std::make_unique<Postgres>(dir, tls);
 }
 
 }  // namespace simpul::dbserver

@@ -7,12 +7,20 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "sql/sql_driver.hpp"
 
 namespace simpul::dbserver {
+
+// TLS on TCP besides the socket: the server's certificate and key (PEM, copied into the
+// server's folder) and a port on 127.0.0.1 where only TLS is accepted.
+struct TlsListener {
+  std::string cert_file, key_file;
+  std::uint16_t port = 0;
+};
 
 class DbServer {
  public:
@@ -32,14 +40,19 @@ class DbServer {
   virtual void probe() const = 0;
   void launch(const std::vector<std::string>& argv, const std::string& run_as);
   void wait_ready();
-  std::string dir_, socket_;
+  // The server's copies of the TLS files (readable by its user only), when it has them.
+  void copy_tls(const TlsListener& tls);
+  std::string dir_, socket_, tls_cert_, tls_key_;
+  int port_ = 0;  // PostgreSQL names its socket by the port
   connectors::sql::Driver driver_ = connectors::sql::Driver::mariadb;
   pid_t pid_ = -1;
 };
 
 // MariaDB (mariadbd), database `legacy`, admin `root` without a password (socket only).
-std::unique_ptr<DbServer> start_mariadb(const std::string& dir);
-// PostgreSQL (initdb + postgres), database `legacy`, superuser `simpul` trusted on the socket.
-std::unique_ptr<DbServer> start_postgresql(const std::string& dir);
+std::unique_ptr<DbServer> start_mariadb(const std::string& dir, const TlsListener* tls = nullptr);
+// PostgreSQL (initdb + postgres), database `legacy`, superuser `simpul` trusted on the socket;
+// with `tls`, every other user may also log in from 127.0.0.1 over TLS (scram-sha-256).
+std::unique_ptr<DbServer> start_postgresql(const std::string& dir,
+                                           const TlsListener* tls = nullptr);
 
 }  // namespace simpul::dbserver
