@@ -72,6 +72,8 @@ SqlError::Kind mariadb_kind(unsigned int err) {
     case 1044:  // access denied to the database
     case 1045:  // access denied for user
     case 1698:
+    case 1142:  // a command denied on a table (a grant missing): the operator's to fix, never
+    case 1143:  // the data's (a decision it refuses is not dead-lettered); the same for a column
       return SqlError::Kind::auth;
     case 2002:  // no socket
     case 2003:  // no connection

@@ -673,3 +673,125 @@ TEST_CASE(
     CHECK(eventually([&] { return complaints(cfg) == 1; }));
   }
 }
+
+TEST_CASE(
+    "sql_write: a grant missing on the app's table pauses the writer - no decision is "
+    "dead-lettered - once granted the decision is written") {
+  each_server([](Legacy& l) {
+    const bool m = l.db->endpoint("", "").driver == sql::Driver::mariadb;
+    // A writer that may read the table but not yet update it.
+    if (m) {
+      l.app->execute("CREATE USER 'penulis'@'localhost' IDENTIFIED BY 'tulis-789'", {});
+      l.app->execute("GRANT SELECT ON legacy.aduan TO 'penulis'@'localhost'", {});
+    } else {
+      l.app->execute("CREATE ROLE penulis LOGIN PASSWORD 'tulis-789'", {});
+      l.app->execute("GRANT SELECT ON aduan TO penulis", {});
+    }
+    setenv("SIMPUL_TEST_DB_PENULIS", "tulis-789", 1);
+    std::string mapping = kMapping;
+    mapping.replace(mapping.rfind('}'), 1,
+                    R"(, "outbound": {"status": {"received": "1", "verified": "1", "disposed": "2",
+      "in_progress": "2", "responded": "3", "closed": "4", "archived": "5", "cancelled": "5"}}})");
+    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    l.insert("Selokan mampet", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
+    const std::string statement =
+        m ? "UPDATE aduan SET status = :app_status WHERE id = :source_id"
+          : "UPDATE aduan SET status = CAST(:app_status AS SMALLINT) WHERE id = CAST(:source_id "
+            "AS INT)";
+    std::string writer = R"({"id": "legacy-balik", "type": "sql_write", "mapping": ")" +
+                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" +
+                         l.db->endpoint("", "").socket +
+                         R"(", "database": "legacy", "user": "penulis",
+        "password": "env:SIMPUL_TEST_DB_PENULIS", "statements": [)" +
+                         jstr(statement) + "]}}],";
+    std::string connectors = l.connector();
+    connectors.replace(connectors.rfind("],"), 2, ", " + writer);
+    auto cfg = test::node_config(l.dir, "kota-batam", connectors);
+    test::TestNode node(cfg);
+    auto c = node.client();
+    REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
+    auto list = json::parse(c.request("GET", "/v1/complaints", "", test::TestNode::auth()).body);
+    const std::string id = json::get_string((*list)["items"][0], "id");
+    auto r = c.request("POST", "/v1/complaints/" + id + "/events",
+                       R"({"kind": "disposed", "payload": {"agency": "dinas-pu-batam"}})",
+                       test::TestNode::auth());
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    const std::string waiting =
+        "SELECT count(*) FROM outbox WHERE destination = 'connector:legacy-balik' AND state = "
+        "'pending' AND attempts > 0";
+    CHECK(eventually([&] { return db_count(cfg.store.path, waiting) == 1; }));
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
+    l.app->execute(m ? "GRANT UPDATE ON legacy.aduan TO 'penulis'@'localhost'"
+                     : "GRANT UPDATE ON aduan TO penulis",
+                   {});
+    auto app_status = [&] {
+      auto q = l.app->query("SELECT status FROM aduan WHERE id = 1", {});
+      return q.rows.empty() || !q.rows[0][0] ? std::string() : *q.rows[0][0];
+    };
+    CHECK(eventually([&] { return app_status() == "2"; }, 60));
+    CHECK(db_count(cfg.store.path, "SELECT count(*) FROM dead_letters") == 0);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: a page slower than statement_timeout_ms is cut by the database - health says "
+    "so - nothing is stored") {
+  each_server([](Legacy& l) {
+    const bool m = l.db->endpoint("", "").driver == sql::Driver::mariadb;
+    l.insert("Lama sekali", "2026-11-30 09:00:00", std::string("2026-11-30 09:00:00"));
+    const std::string slow = m ? "SLEEP(2) = 0" : "(SELECT 1 FROM pg_sleep(2)) = 1";
+    std::string settings = l.connector(
+        R"(, "statement_timeout_ms": 300, "query": "SELECT * FROM aduan WHERE )" + slow + R"(")");
+    settings.replace(settings.find(R"("table": "aduan", )"), 18, "");
+    auto cfg = test::node_config(l.dir, "kota-batam", settings);
+    test::TestNode node(cfg);
+    std::string said;
+    CHECK(eventually([&] {
+      said = readyz(node);
+      return said.find("failing") != std::string::npos &&
+             (said.find("max_statement_time") != std::string::npos ||
+              said.find("statement timeout") != std::string::npos);
+    }));
+    CAPTURE(said);
+    CHECK(complaints(cfg) == 0);
+  });
+}
+
+TEST_CASE(
+    "sql_poll: naive DATETIME in WITA beside a zoned TIMESTAMP (MariaDB) - naive TIMESTAMP in "
+    "WIT beside TIMESTAMPTZ (PostgreSQL) - the row is read at once and received_at is the "
+    "instant the app meant") {
+  each_server([](Legacy& l) {
+    const bool m = l.db->endpoint("", "").driver == sql::Driver::mariadb;
+    const int offset_h = m ? 8 : 9;  // WITA, WIT
+    const char* zone = m ? "WITA" : "WIT";
+    l.app->execute(std::string("CREATE TABLE timur (id INT PRIMARY KEY, judul VARCHAR(100), "
+                               "uraian TEXT, nama_pelapor VARCHAR(50), dibuat ") +
+                       (m ? "DATETIME" : "TIMESTAMP(0)") + " NOT NULL, diperbarui " +
+                       (m ? "TIMESTAMP(6)" : "TIMESTAMPTZ(6)") + " NOT NULL)",
+                   {});
+    // The app's wall time a minute ago in its zone; the change time from the server's clock.
+    const TimeMs meant = (system_now_ms() / 1000 - 60) * 1000;
+    std::string wall = format_utc(meant + offset_h * 3'600'000LL);
+    wall = wall.substr(0, 10) + " " + wall.substr(11, 8);
+    l.app->execute("INSERT INTO timur VALUES (1, 'Dari timur', 'Uraian', NULL, :w, " +
+                       std::string(m ? "NOW(6)" : "now()") + ")",
+                   {{"w", wall}});
+    std::string mapping = kMapping;
+    mapping.replace(mapping.find(R"("zone": "WIB")"), 13,
+                    std::string(R"("zone": ")") + zone + "\"");
+    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    std::string settings =
+        l.connector(std::string(R"(, "zone": ")") + zone + R"(", "updated": "diperbarui")",
+                    "env:SIMPUL_TEST_DB_PASSWORD", false);
+    settings.replace(settings.find(R"("table": "aduan")"), 16, R"("table": "timur")");
+    auto cfg = test::node_config(l.dir, "kota-batam", settings);
+    test::TestNode node(cfg);
+    CHECK(eventually([&] { return complaints(cfg) == 1; }, 10));
+    auto list = json::parse(
+        node.client().request("GET", "/v1/complaints", "", test::TestNode::auth()).body);
+    REQUIRE(list.has_value());
+    CHECK(json::get_string((*list)["items"][0], "received_at") == format_utc(meant));
+  });
+}
