@@ -25,6 +25,7 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_UPSTREAM_TOKEN", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_KEPRI", "x", 1);
   setenv("SIMPUL_UPSTREAM_TOKEN_BATAM", "x", 1);
+  setenv("SIMPUL_UPSTREAM_TOKEN_BINTAN", "x", 1);
   setenv("SIMPUL_DEMO_APEKESAH_WEBHOOK", "demo-webhook-secret-0123456789", 1);
   setenv("APEKESAH_WEBHOOK_SECRET", "example-webhook-secret-0123456789", 1);
   setenv("APEKESAH_CALLBACK_SECRET", "example-callback-secret-0123456789", 1);
@@ -32,8 +33,11 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("SIMPUL_DEMO_LAPOR_SECRET", "demo-lapor-secret-0123456789", 1);
   setenv("EADUAN_DB_READER", "x", 1);
   setenv("EADUAN_DB_WRITER", "x", 1);
+  setenv("SIMPUL_DEMO_EADUAN_READER", "x", 1);
+  setenv("SIMPUL_DEMO_EADUAN_WRITER", "x", 1);
   for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
-                        "/config/demo/nasional.json", "/config/examples/kabupaten-mariadb.json"}) {
+                        "/config/demo/nasional.json", "/config/demo/kab-bintan.json",
+                        "/config/examples/kabupaten-mariadb.json"}) {
     CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0,
                   out);
   }

@@ -198,9 +198,10 @@ static int run_demo(const std::string& config_dir, const std::string& samples_pa
     eaduan = eaduan_db->admin();
     setup_eaduan(*eaduan);
     for (auto& c : nodes["kab-bintan"].cfg.connectors) {
-      auto at = c.settings.find(R"("socket":"DEMO")");
+      const std::string shipped = R"("socket":"/run/mysqld/mysqld.sock")";
+      auto at = c.settings.find(shipped);
       if (at != std::string::npos)
-        c.settings.replace(at, 15, R"("socket":)" + json_string(eaduan_db->socket()));
+        c.settings.replace(at, shipped.size(), R"("socket":)" + json_string(eaduan_db->socket()));
     }
   } catch (const std::exception& e) {
     std::printf("   (e-Aduan on MariaDB skipped: %s; apt-get install mariadb-server)\n", e.what());
