@@ -43,7 +43,25 @@ fi
 # The browser tests' npm packages (Playwright without its browser, axe-core), exactly as the lock
 # file says, when the lock file is newer than what is installed. Playwright drives Debian's
 # chromium above: it never downloads a browser.
-ui="$(cd "$(dirname "$0")/.." && pwd)/tests/ui"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# promtool (the tests check /metrics and the alert rules with it), taken out of Debian's
+# prometheus package without installing the server: .tools/promtool.
+if [ ! -x "$root/.tools/promtool" ]; then
+  echo "setup: fetching promtool from Debian's prometheus package (into .tools/)"
+  work="$(mktemp -d)"
+  if ! (cd "$work" && apt-get download -qq prometheus 2>/dev/null); then
+    sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    (cd "$work" && apt-get download -qq prometheus)
+  fi
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/x"
+  mkdir -p "$root/.tools"
+  cp "$work/x/usr/bin/promtool" "$root/.tools/promtool"
+  rm -rf "$work"
+fi
+
+ui="$root/tests/ui"
 if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   echo "setup: installing the browser tests' npm packages (tests/ui/package-lock.json)"
   (cd "$ui" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)

@@ -256,9 +256,10 @@ TEST_CASE(
   CHECK(served == 5);
   // Counted for the operator (the log says it at most once a second).
   auto metrics = node.client().request("GET", "/metrics").body;
-  auto at = metrics.find("\nsimpul_http_connections_refused ");
+  const std::string series = "\nsimpul_http_connections_refused_total ";
+  auto at = metrics.find(series);
   REQUIRE(at != std::string::npos);
-  CHECK(std::stod(metrics.substr(at + 33)) > 44);
+  CHECK(std::stod(metrics.substr(at + series.size())) > 44);
 }
 
 TEST_CASE(

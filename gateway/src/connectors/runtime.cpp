@@ -577,7 +577,23 @@ ConnectorRuntime::ConnectorRuntime(asio::io_context& ioc, Supervisor& supervisor
                    "Webhook deliveries refused for their signature.");
   for (auto& link : impl_->links) {
     auto* c = link->slot->connector.get();
-    auto label = Metrics::labels({{"connector", link->slot->config->id}});
+    const std::string& cid = link->slot->config->id;
+    auto label = Metrics::labels({{"connector", cid}});
+    // Each counter this connector can move starts at 0: a rate is defined from the first scrape.
+    if (c->polls() || c->accepts_webhooks() || c->imports_files())
+      for (const char* o : {"created", "updated", "unchanged", "rejected"})
+        metrics.add("simpul_connector_records_total",
+                    Metrics::labels({{"connector", cid}, {"outcome", o}}), 0);
+    if (c->delivers())
+      for (const char* o : {"delivered", "retry", "auth", "rejected"})
+        metrics.add("simpul_connector_deliveries_total",
+                    Metrics::labels({{"connector", cid}, {"outcome", o}}), 0);
+    if (c->polls()) metrics.add("simpul_connector_pages_total", label, 0);
+    if (c->accepts_webhooks()) metrics.add("simpul_connector_bad_signatures_total", label, 0);
+    if (c->reconciliation().interval_ms > 0)
+      for (const char* o : {"amended", "gone"})
+        metrics.add("simpul_connector_reconciled_total",
+                    Metrics::labels({{"connector", cid}, {"outcome", o}}), 0);
     metrics.gauge("simpul_connector_health" + label,
                   "Connector health: 0 ok, 1 degraded, 2 failing.",
                   [c] { return static_cast<double>(static_cast<int>(c->health().state)); });

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace simpul {
 
 Metrics::Metrics()
@@ -29,7 +31,13 @@ void Metrics::observe(const std::string& name, const std::string& labels, double
 
 void Metrics::gauge(const std::string& name, const std::string& help, std::function<double()> fn) {
   std::lock_guard lock(mu_);
-  gauges_.push_back({name, {help, std::move(fn)}});
+  gauges_.push_back({name, help, "gauge", std::move(fn)});
+}
+
+void Metrics::sampled_counter(const std::string& name, const std::string& help,
+                              std::function<double()> fn) {
+  std::lock_guard lock(mu_);
+  gauges_.push_back({name, help, "counter", std::move(fn)});
 }
 
 std::string Metrics::labels(
@@ -68,6 +76,7 @@ std::string Metrics::render() const {
     header(name, "counter");
     for (const auto& [labels, v] : series) out += fmt::format("{}{} {}\n", name, labels, v);
   }
+
   for (const auto& [name, series] : histograms_) {
     header(name, "histogram");
     for (const auto& [labels, h] : series) {
@@ -82,11 +91,13 @@ std::string Metrics::render() const {
   }
   // A gauge name may carry labels (name{child="x"}): HELP and TYPE once per family.
   std::string family;
-  for (const auto& [name, g] : gauges_) {
-    std::string base = name.substr(0, name.find('{'));
-    if (base != family) out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", base, g.first, base);
+  for (const auto& g : gauges_) {
+    std::string base = g.name.substr(0, g.name.find('{'));
+    if (base != family)
+      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", base, g.help, base, g.type);
     family = base;
-    out += fmt::format("{} {}\n", name, g.second());
+    const double v = g.fn();
+    if (!std::isnan(v)) out += fmt::format("{} {}\n", g.name, v);
   }
   return out;
 }

@@ -1,7 +1,12 @@
 #pragma once
-// Prometheus text exposition (format 0.0.4), written by hand: Debian 12 has no client library.
-// Counters and histograms are keyed by name and a pre-rendered label set. Gauges are callbacks
-// evaluated at scrape time. Thread-safe: one mutex, held briefly.
+// Prometheus text exposition (format 0.0.4), written by hand (Debian 12's prometheus-cpp 1.0.1
+// would do; this is a page of code, checked by `promtool check metrics` in the tests).
+// Counters and histograms are keyed by name and a pre-rendered label set; a counter's known
+// label sets are registered at 0 (`add(name, labels, 0)`) so a rate is defined from the start.
+// Sampled metrics are callbacks evaluated at scrape time: gauges, and counters whose count is
+// kept elsewhere (`sampled_counter`). A callback that returns NaN writes no sample (a value
+// that does not exist yet, such as the time of a poll that never came). Thread-safe: one mutex,
+// held briefly.
 
 #include <functional>
 #include <map>
@@ -21,6 +26,9 @@ class Metrics {
   void observe(const std::string& name, const std::string& labels, double seconds);
   // `name` may end in a label set (Metrics::labels); register a family's members one after another.
   void gauge(const std::string& name, const std::string& help, std::function<double()> fn);
+  // A counter (name ends in _total) whose value `fn` reads from what counts it.
+  void sampled_counter(const std::string& name, const std::string& help,
+                       std::function<double()> fn);
   std::string render() const;
 
   // Renders {k="v",...} with escaping.
@@ -37,7 +45,11 @@ class Metrics {
   std::map<std::string, std::pair<std::string, std::string>> meta_;  // name -> (type, help)
   std::map<std::string, std::map<std::string, double>> counters_;
   std::map<std::string, std::map<std::string, Histogram>> histograms_;
-  std::vector<std::pair<std::string, std::pair<std::string, std::function<double()>>>> gauges_;
+  struct Sampled {
+    std::string name, help, type;
+    std::function<double()> fn;
+  };
+  std::vector<Sampled> gauges_;
   std::vector<double> bounds_;
 };
 

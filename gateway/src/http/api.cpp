@@ -52,15 +52,17 @@ Api::Api(const Config& cfg, Store& reader, CommitQueue& writer, FoldContext fold
                     "Complaints offered to the ingest API, by result.");
   metrics_.describe("simpul_events_total", "counter",
                     "Officer actions posted, by kind and result.");
+  for (const char* r : {"created", "duplicate", "rejected", "failed"})
+    metrics_.add("simpul_ingest_total", Metrics::labels({{"result", r}}), 0);
   metrics_.gauge("simpul_outbox_depth", "Outbox rows waiting to be sent.",
                  [this] { return static_cast<double>(reader_.outbox_depth()); });
   metrics_.gauge("simpul_commit_queue_depth", "Writes waiting for the group commit.",
                  [this] { return static_cast<double>(writer_.queued()); });
-  metrics_.gauge("simpul_commit_batches_total", "Group commits done since start.",
-                 [this] { return static_cast<double>(writer_.stats().batches); });
-  metrics_.gauge("simpul_commit_jobs_total",
-                 "Writes committed through the group commit since start.",
-                 [this] { return static_cast<double>(writer_.stats().jobs); });
+  metrics_.sampled_counter("simpul_commit_batches_total", "Group commits done since start.",
+                           [this] { return static_cast<double>(writer_.stats().batches); });
+  metrics_.sampled_counter("simpul_commit_jobs_total",
+                           "Writes committed through the group commit since start.",
+                           [this] { return static_cast<double>(writer_.stats().jobs); });
 }
 
 void Api::add_routes(Router& r) {

@@ -19,6 +19,8 @@ SlaEngine::SlaEngine(Store& reader, CommitQueue& writer, Scheduler& scheduler, P
       metrics_(metrics) {
   metrics_.describe("simpul_sla_events_total", "counter",
                     "Events the SLA scheduler wrote, by kind (sla_warning, sla_breached, closed).");
+  for (const char* kind : {"sla_warning", "sla_breached", "closed"})
+    metrics_.add("simpul_sla_events_total", Metrics::labels({{"kind", kind}}), 0);
 }
 
 SlaEngine::~SlaEngine() { *alive_ = false; }

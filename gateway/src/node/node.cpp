@@ -4,7 +4,15 @@
 
 #include "node/node.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio.hpp>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "connectors/runtime.hpp"
@@ -77,9 +85,9 @@ class HttpComponent final : public Component {
     http::Server* server = server_.get();
     p.metrics.gauge("simpul_http_connections", "Open HTTP connections.",
                     [server] { return static_cast<double>(server->connections()); });
-    p.metrics.gauge("simpul_http_connections_refused",
-                    "Connections closed at once past http.max_connections, since start.",
-                    [server] { return static_cast<double>(server->refused()); });
+    p.metrics.sampled_counter("simpul_http_connections_refused_total",
+                              "Connections closed at once past http.max_connections, since start.",
+                              [server] { return static_cast<double>(server->refused()); });
   }
   std::string_view name() const override { return "http"; }
   void add_routes(http::Router& router) override { api_.add_routes(router); }
@@ -124,10 +132,10 @@ class ChildrenComponent final : public Component {
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
       p.metrics.gauge("simpul_child_last_poll_seconds" + Metrics::labels({{"child", id}}),
-                      "Seconds since a child last asked for its changes (-1: not yet).",
+                      "Seconds since a child last asked for its changes (no sample: not yet).",
                       [fed, id, clock] {
                         TimeMs t = fed->last_poll(id);
-                        return t ? (clock() - t) / 1000.0 : -1.0;
+                        return t ? (clock() - t) / 1000.0 : std::nan("");
                       });
     }
   }
@@ -164,11 +172,12 @@ class UpstreamComponent final : public Component {
                       auto b = reader->backlog(Destination::upstream().name());
                       return b.oldest_pending ? (clock() - *b.oldest_pending) / 1000.0 : 0.0;
                     });
-    p.metrics.gauge("simpul_upstream_pushed_total", "Events the parent acknowledged since start.",
-                    [link] { return static_cast<double>(link->status().pushed); });
-    p.metrics.gauge("simpul_upstream_pulled_total",
-                    "New events merged from the parent since start.",
-                    [link] { return static_cast<double>(link->status().pulled); });
+    p.metrics.sampled_counter("simpul_upstream_pushed_total",
+                              "Events the parent acknowledged since start.",
+                              [link] { return static_cast<double>(link->status().pushed); });
+    p.metrics.sampled_counter("simpul_upstream_pulled_total",
+                              "New events merged from the parent since start.",
+                              [link] { return static_cast<double>(link->status().pulled); });
   }
   std::string_view name() const override { return "upstream"; }
   BreakerState breaker() const { return link_->status(); }
@@ -259,6 +268,49 @@ void check_tls(const Config& cfg) {
   }
 }
 
+// What runs: simpul_build_info (1, with the version and the node as labels) and the process's
+// own figures as Prometheus names them, read from /proc at each scrape.
+void describe_process(Metrics& m, const Config& cfg) {
+  m.gauge("simpul_build_info" + Metrics::labels({{"version", SIMPUL_VERSION_TEXT},
+                                                 {"node", cfg.node.id},
+                                                 {"tier", cfg.node.tier}}),
+          "Always 1: the running version and node as labels.", [] { return 1.0; });
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  // /proc/self/stat fields after the command's closing parenthesis: utime is the 12th,
+  // stime the 13th, starttime the 20th, rss the 22nd (counted from the state, the 1st).
+  auto stat = [](int field) {
+    std::ifstream in("/proc/self/stat");
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = all.rfind(')');
+    if (at == std::string::npos) return std::nan("");
+    std::istringstream rest(all.substr(at + 2));
+    std::string v;
+    for (int i = 1; i <= field && rest >> v; ++i) {
+    }
+    return std::atof(v.c_str());
+  };
+  m.sampled_counter("process_cpu_seconds_total", "CPU time the node has used (user and system).",
+                    [stat, ticks] { return (stat(12) + stat(13)) / ticks; });
+  m.gauge("process_resident_memory_bytes", "Resident memory.",
+          [stat, page] { return stat(22) * page; });
+  m.gauge("process_start_time_seconds", "When the node started, in seconds since the epoch.",
+          [stat, ticks] {
+            std::ifstream up("/proc/uptime");
+            double uptime = 0;
+            up >> uptime;
+            return static_cast<double>(std::time(nullptr)) - uptime + stat(20) / ticks;
+          });
+  m.gauge("process_open_fds", "Open file descriptors.", [] {
+    double n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      ++n;
+    return n;
+  });
+}
+
 struct Node::Impl {
   Config cfg;
   std::function<TimeMs()> clock;
@@ -316,6 +368,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.auth =
       std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin), d.sessions.get());
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
+  describe_process(d.metrics, d.cfg);
 
   // The node's components. Connectors are built (and their config checked) before anything
   // listens.

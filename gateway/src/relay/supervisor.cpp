@@ -97,6 +97,7 @@ void Supervisor::spawn(std::string name, std::function<asio::awaitable<void>()> 
   loop->kind = kind;
   loop->timer = std::make_unique<asio::steady_timer>(impl_->ioc);
   impl_->loops.push_back(loop);
+  impl_->metrics.add("simpul_loop_failures_total", Metrics::labels({{"loop", loop->name}}), 0);
   impl_->run(loop);
 }
 

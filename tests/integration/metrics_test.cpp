@@ -1,0 +1,80 @@
+// /metrics as Prometheus reads it: `promtool check metrics` (Debian's, fetched into .tools/ by
+// scripts/setup.sh) on a node with a parent, a child and connectors, before and after traffic.
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "support/test_support.hpp"
+
+using namespace simpul;
+
+namespace {
+
+const std::string kPromtool = std::string(SIMPUL_SOURCE_DIR) + "/.tools/promtool";
+
+// promtool's verdict on `text`: its exit status, and what it said in `said`.
+int promtool_check(const test::TempDir& dir, const std::string& text, std::string& said) {
+  std::ofstream(dir.file("metrics.txt"), std::ios::trunc) << text;
+  FILE* p = popen(
+      ("'" + kPromtool + "' check metrics < '" + dir.file("metrics.txt") + "' 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  std::size_t n;
+  said.clear();
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) said.append(buf, n);
+  return pclose(p);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "metrics: promtool check metrics passes - counters are counters from 0 - no made-up "
+    "values - build info and process figures are there") {
+  const std::string missing = "no " + kPromtool + ": run scripts/setup.sh (make test does)";
+  REQUIRE_MESSAGE(std::filesystem::exists(kPromtool), missing);
+  test::TempDir dir;
+  std::ofstream(dir.file("ak.json")) << R"({"version": 1, "system": "ak", "id": "/id",
+    "fields": {"title": {"from": "/judul"}, "body": {"from": "/uraian"}},
+    "defaults": {"type": "pengaduan", "channel": "app", "region": "21.71", "privacy": "anonim"}})";
+  setenv("SIMPUL_TEST_HOOK", "webhook-secret-0123456789abcdef", 1);
+  setenv("SIMPUL_TEST_UP", "no-parent-listens-here-0123456789", 1);
+  auto cfg = test::node_config(
+      dir, "kota-batam",
+      R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UP"},
+      "children": [{"id": "kel-x", "regions": ["21.71.01"]}],
+      "connectors": [{"id": "ak", "type": "webhook", "mapping": ")" +
+          dir.file("ak.json") + R"(", "settings": {"secret": "env:SIMPUL_TEST_HOOK"}}],)");
+  test::TestNode node(cfg);
+  auto c = node.client();
+  std::string said;
+  const std::string before = c.request("GET", "/metrics").body;
+  CHECK(promtool_check(dir, before, said) == 0);
+  CHECK_MESSAGE(said.empty(), said);
+  // Known counters from the start, at 0.
+  for (const char* series :
+       {"simpul_ingest_total{result=\"created\"} 0",
+        "simpul_sla_events_total{kind=\"sla_breached\"} 0",
+        "simpul_connector_records_total{connector=\"ak\",outcome=\"rejected\"} 0",
+        "simpul_connector_bad_signatures_total{connector=\"ak\"} 0",
+        "# TYPE simpul_commit_batches_total counter", "# TYPE simpul_upstream_pushed_total counter",
+        "# TYPE simpul_http_connections_refused_total counter", "simpul_build_info{version=\"",
+        "process_resident_memory_bytes ", "process_cpu_seconds_total ", "process_open_fds "})
+    CHECK_MESSAGE(before.find(series) != std::string::npos, series);
+  // A child that never polled has no sample, not -1.
+  CHECK(before.find("simpul_child_last_poll_seconds{") == std::string::npos);
+  CHECK(before.find(" -1\n") == std::string::npos);
+  // After traffic (a complaint, a refused request) it still passes.
+  auto r = c.request(
+      "POST", "/v1/complaints",
+      R"({"type":"pengaduan","title":"Lampu padam","body":"Di depan sekolah.","channel":"web","region":"21.71"})",
+      test::TestNode::auth());
+  CHECK(r.status == 201);
+  CHECK(c.request("POST", "/v1/complaints", "not json", test::TestNode::auth()).status == 400);
+  const std::string after = c.request("GET", "/metrics").body;
+  CHECK(promtool_check(dir, after, said) == 0);
+  CHECK_MESSAGE(said.empty(), said);
+  CHECK(after.find("simpul_ingest_total{result=\"created\"} 1") != std::string::npos);
+}
