@@ -1,6 +1,7 @@
 // The `simpul` binary's commands and exit codes: 0 ok, 1 runtime failure, 64 usage, 78 config.
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -121,6 +122,44 @@ TEST_CASE("cli: db migrate and an online backup of a running node") {
   SqliteStore copy(StoreOptions{dir.file("backup.db"), true, 5000, false});
   CHECK(copy.complaint_count() == 10);
   CHECK(serve.terminate() == 0);  // SIGTERM is a clean stop
+}
+
+namespace {
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE_MESSAGE(::stat(path.c_str(), &st) == 0, path);
+  return st.st_mode & 0777;
+}
+}  // namespace
+
+TEST_CASE(
+    "store files: the database - its WAL and shared memory - and a backup are 0600 whatever "
+    "the umask - a store left readable by others is tightened at start") {
+  const mode_t old_umask = umask(022);
+  test::TempDir dir;
+  const Config cfg = test::node_config(dir, "node", "");  // also written to node.json
+  {
+    test::TestNode node(cfg);
+    REQUIRE(
+        node.client()
+            .request("POST", "/v1/complaints", test::sample_complaint("M1"), test::TestNode::auth())
+            .status == 201);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      CAPTURE(suffix);
+      CHECK(mode_of(cfg.store.path + suffix) == 0600);
+    }
+    std::string out;
+    REQUIRE(run_simpul({"db", "backup", "--config", dir.file("node.json"), dir.file("copy.db")},
+                       &out) == 0);
+    CHECK(mode_of(dir.file("copy.db")) == 0600);
+  }
+  // A store an older version left 0644: the next start makes it 0600.
+  ::chmod(cfg.store.path.c_str(), 0644);
+  {
+    test::TestNode node(cfg);
+    CHECK(mode_of(cfg.store.path) == 0600);
+  }
+  umask(old_umask);
 }
 
 TEST_CASE(

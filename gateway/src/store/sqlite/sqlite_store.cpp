@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "core/resources.hpp"
 #include "simpul/cursor.hpp"
 #include "store/sqlite/packing.hpp"
@@ -111,6 +114,28 @@ class SqliteStore::Stmt : public sqlite::Statement {
   }
 };
 
+namespace {
+// An empty file only its owner may read and write (0600, whatever the umask): the store holds
+// reporters' names and numbers, and SQLite gives the WAL and shared-memory files the mode of
+// the database file. False when it exists already.
+bool create_private(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// A store file others may read is made 0600 (a store created before this rule); its owner's
+// own bits are kept.
+void make_private(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  if (::chmod(path.c_str(), st.st_mode & 0700) == 0)
+    log::warn("store.mode_tightened",
+              {{"path", path}, {"detail", "others could read it; now 0600"}});
+}
+}  // namespace
+
 SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
   on_disk_ = !opt_.path.empty() && opt_.path != ":memory:" && opt_.path.rfind("file:", 0) != 0;
   bool creating = false;
@@ -123,6 +148,9 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
                            " is there): restore it from a backup, or start with --new-store to "
                            "begin an empty store");
     creating = true;
+    create_private(opt_.path);
+  } else if (on_disk_) {
+    for (const char* suffix : {"", "-wal", "-shm"}) make_private(opt_.path + suffix);
   }
   int rc = sqlite3_open_v2(
       opt_.path.c_str(), &db_,
@@ -1019,6 +1047,10 @@ void SqliteStore::backup_to(const std::string& dest_path) {
   if (fs::exists(dest_path, ec))
     throw StoreError(errc::storage_failure, "backup: " + dest_path + " exists; choose a new file");
   fs::remove(partial, ec);  // what a killed earlier run left
+  // VACUUM INTO writes into an empty file as it finds it: one only the owner may read.
+  if (!create_private(partial))
+    throw StoreError(errc::storage_failure,
+                     "backup: cannot create " + partial + ": " + std::strerror(errno));
   // VACUUM INTO copies one read snapshot: in WAL mode writers go on meanwhile and never make it
   // start over (the backup API restarts whenever another connection writes, and under six
   // writers never finished a 219 MB store).
