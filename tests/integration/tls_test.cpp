@@ -10,7 +10,10 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -300,4 +303,77 @@ TEST_CASE("tls: the dashboard's session cookie is Secure when the node serves TL
   const std::string cookie = r.header("set-cookie");
   CHECK(cookie.find("; Secure") != std::string::npos);
   CHECK(cookie.find("HttpOnly") != std::string::npos);
+}
+
+TEST_CASE(
+    "serve: SIGHUP reloads the log level and a renewed TLS certificate - says what it "
+    "reloaded - never stops - requests go on being answered - a broken config changes "
+    "nothing") {
+  test::TempDir dir;
+  auto first = test::make_test_pki(dir.path(), "lama", {"127.0.0.1"});
+  auto renewed = test::make_test_pki(dir.path(), "baru", {"127.0.0.1"});
+  const std::string cert = dir.file("server-cert.pem"), key = dir.file("server-key.pem");
+  std::filesystem::copy_file(first.cert_file, cert);
+  std::filesystem::copy_file(first.key_file, key);
+  test::TestPki live{first.ca_file, cert, key};
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  auto write_config = [&](const std::string& level) {
+    std::string text = test::config_json(dir, "kota-batam", tls_member(live));
+    const auto at = text.find("\"level\": \"");
+    REQUIRE(at != std::string::npos);
+    text.replace(at + 10, text.find('"', at + 10) - at - 10, level);
+    std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
+  };
+  write_config("info");
+  test::ServeProcess serve(dir.file("node.json"), dir.file("ready"), dir.file("log.jsonl"));
+  auto log_has = [&](const std::string& what) {
+    std::ifstream in(dir.file("log.jsonl"));
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.find(what) != std::string::npos;
+  };
+  // Requests all along, one connection kept alive across every signal.
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread client([&] {
+    http::Client c("127.0.0.1", serve.port(), 5000, trusting(first));
+    while (!done) {
+      try {
+        if (c.request("GET", "/livez").status == 200) ++answered;
+      } catch (const std::exception&) {
+        ++failed;
+      }
+    }
+  });
+  REQUIRE(eventually([&] { return answered > 0; }, 10));  // connected with the first certificate
+  // The certificate renewed on disk and the log level raised, then SIGHUP.
+  std::filesystem::copy_file(renewed.cert_file, cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(renewed.key_file, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  write_config("debug");
+  serve.signal(SIGHUP);
+  CHECK(eventually([&] { return log_has("\"msg\":\"node.reloaded\""); }, 10));
+  CHECK(log_has("log level debug"));
+  CHECK(log_has("TLS certificate"));
+  // New connections get the renewed certificate; the old CA no longer verifies it.
+  {
+    http::Client fresh("127.0.0.1", serve.port(), 5000, trusting(renewed));
+    CHECK(fresh.request("GET", "/livez").status == 200);
+    http::Client stale("127.0.0.1", serve.port(), 5000, trusting(first));
+    CHECK_FALSE(failure_of(stale).empty());
+  }
+  // A config that no longer loads: an error line, the node as it was.
+  std::ofstream(dir.file("node.json"), std::ios::trunc) << "{ not json";
+  serve.signal(SIGHUP);
+  CHECK(eventually([&] { return log_has("node.reload_failed"); }, 10));
+  serve.signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  done = true;
+  client.join();
+  CHECK(answered > 0);
+  CHECK(failed == 0);  // the kept-alive connection was never dropped
+  CHECK(serve.running());
+  http::Client after("127.0.0.1", serve.port(), 5000, trusting(renewed));
+  CHECK(after.request("GET", "/livez").status == 200);
+  CHECK(serve.terminate() == 0);
 }

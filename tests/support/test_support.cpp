@@ -222,6 +222,10 @@ void ServeProcess::kill9() {
   pid_ = -1;
 }
 
+void ServeProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 int ServeProcess::terminate() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);

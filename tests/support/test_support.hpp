@@ -99,8 +99,9 @@ class ServeProcess {
                         const std::string& log_file = "", const std::string& netns = "");
   ~ServeProcess();
   std::uint16_t port() const { return port_; }
-  void kill9();     // SIGKILL and reap
-  int terminate();  // SIGTERM, reap, return exit status
+  void kill9();          // SIGKILL and reap
+  int terminate();       // SIGTERM, reap, return exit status
+  void signal(int sig);  // sends `sig` (SIGHUP: reload), nothing more
   bool running() const { return pid_ > 0; }
 
  private:

@@ -91,7 +91,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
     }
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    // The context as it is now, kept for this connection (a reload swaps `tls` for the next).
+    const std::shared_ptr<asio::ssl::context> context = tls;
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *context);
     // The handshake counts as part of the header: a client that stalls in it is dropped.
     beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(opt.header_timeout_ms));
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
@@ -252,5 +254,12 @@ void Server::stop() {
 std::uint16_t Server::port() const { return impl_->bound_port; }
 int Server::connections() const { return impl_->connections.load(); }
 std::uint64_t Server::refused() const { return impl_->refused.load(); }
+
+void Server::reload_tls(const TlsServerConfig& tls) {
+  if (!impl_->tls || !tls.enabled()) return;
+  auto fresh = make_server_context(tls);  // throws, leaving the old one in place
+  impl_->opt.tls = tls;
+  impl_->tls = std::move(fresh);
+}
 
 }  // namespace simpul::http

@@ -44,6 +44,10 @@ class Server {
   std::uint16_t port() const;
   int connections() const;
   std::uint64_t refused() const;  // connections closed at once past max_connections, since start
+  // Loads the certificate and key again (renewed on disk) for the connections accepted from now
+  // on; open ones keep theirs. Throws std::runtime_error, keeping the old ones, when they cannot
+  // be loaded. Call on the io thread.
+  void reload_tls(const TlsServerConfig& tls);
 
  private:
   struct Impl;

@@ -95,6 +95,7 @@ class HttpComponent final : public Component {
   void stop() override { server_->stop(); }
   http::Api& api() { return api_; }
   std::uint16_t port() const { return server_->port(); }
+  void reload_tls(const http::TlsServerConfig& tls) { server_->reload_tls(tls); }
 
  private:
   http::Api api_;
@@ -331,6 +332,54 @@ struct Node::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
 
+  // SIGHUP: the config file read again and what can change while running applied: the log
+  // level and the TLS certificate and key (renewed on disk). Everything else is read at start;
+  // the log line names what changed and waits for a restart. A config that no longer loads
+  // changes nothing. Never stops the node.
+  void reload() {
+    Config next;
+    try {
+      next = load_node_config(cfg.file);
+    } catch (const std::exception& e) {
+      log::error("node.reload_failed",
+                 {{"config", cfg.file}, {"error", e.what()}, {"detail", "nothing was changed"}});
+      return;
+    }
+    std::string reloaded, waiting;
+    auto add = [](std::string& list, const std::string& what) {
+      list += (list.empty() ? "" : ", ") + what;
+    };
+    if (next.log_level != cfg.log_level) {
+      log::Level level;
+      if (log::parse_level(next.log_level, level)) {
+        log::set_level(level);
+        add(reloaded, "log level " + next.log_level);
+        cfg.log_level = next.log_level;
+      }
+    }
+    if (cfg.http.tls.enabled()) {
+      try {
+        http->reload_tls(next.http.tls);
+        add(reloaded, "TLS certificate " + next.http.tls.cert_file);
+      } catch (const std::exception& e) {
+        log::error("node.reload_tls_failed",
+                   {{"error", e.what()}, {"detail", "the certificate in use is kept"}});
+      }
+    }
+    // What is read only at start: said, so the operator knows a restart is due.
+    if (next.sla.holidays_file != cfg.sla.holidays_file) add(waiting, "sla.holidays_file");
+    if (next.reference != cfg.reference) add(waiting, "reference");
+    if (next.connectors.size() != cfg.connectors.size()) add(waiting, "connectors");
+    if (next.http.port != cfg.http.port || next.http.host != cfg.http.host)
+      add(waiting, "http.listen");
+    log::info(
+        "node.reloaded",
+        {{"config", cfg.file},
+         {"reloaded", reloaded.empty() ? "nothing that changed" : reloaded},
+         {"restart_to_apply", waiting.empty() ? "none" : waiting},
+         {"note", "the calendar file, reference files and the other settings are read at start"}});
+  }
+
   void graceful_stop() {
     if (stopping.exchange(true)) return;
     log::info("node.stopping", {{"node", cfg.node.id}});
@@ -444,10 +493,19 @@ void Node::start() {
 std::uint16_t Node::port() const { return impl_->http->port(); }
 
 void Node::run() {
-  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int) {
-    if (!ec) impl_->graceful_stop();
-  });
+  // SIGINT and SIGTERM drain and stop; SIGHUP reloads (systemd's ExecReload) and never stops.
+  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &signals, &on_signal](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          impl_->reload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        impl_->graceful_stop();
+      };
+  signals.async_wait(on_signal);
   impl_->ioc.run();
   signals.cancel();
   log::info("node.stopped", {{"node", impl_->cfg.node.id}});
