@@ -74,12 +74,19 @@ TEST_CASE("cli: a bad config exits 78 naming the file - the pointer and the reas
   CHECK(out.find("SIMPUL_TEST_ADMIN is not set") != std::string::npos);
 }
 
-TEST_CASE("cli: usage errors exit 64") {
+TEST_CASE(
+    "cli: usage errors exit 64 - an unknown command is named with the ones there are - --version") {
   std::string out;
   CHECK(run_simpul({}, &out) == 64);
+  out.clear();
   CHECK(run_simpul({"frobnicate"}, &out) == 64);
+  CHECK(out.find("unknown command 'frobnicate'") != std::string::npos);
+  CHECK(out.find("serve, check") != std::string::npos);
   CHECK(run_simpul({"serve"}, &out) == 64);
   CHECK(run_simpul({"--help"}, &out) == 0);
+  out.clear();
+  CHECK(run_simpul({"--version"}, &out) == 0);
+  CHECK(out.rfind("simpul 0.", 0) == 0);
 }
 
 TEST_CASE("cli: token create - list and revoke - the secret is printed once and stored hashed") {

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "node/importer.hpp"
 #include "simpul/signing.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -147,6 +149,32 @@ TEST_CASE_FIXTURE(Bridge,
   // The first good delivery after all that is stored.
   CHECK(deliver(good).status == 200);
   CHECK(count("SELECT count(*) FROM complaints") == 1);
+}
+
+TEST_CASE_FIXTURE(Bridge,
+                  "connectors: a delivery with a bad signature is logged at warn with where it "
+                  "came from - a record the mapping refuses stays at info") {
+  std::mutex mu;
+  std::string captured;
+  log::set_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    captured.append(line).push_back('\n');
+  });
+  log::set_level(log::Level::info);  // after the node applied its configured level (warn)
+  deliver(aduan("8001", "Submitted"), system_now_ms(), "the-wrong-secret-0123456789");
+  deliver(aduan("8002", "Hilang"));  // a status the mapping does not know
+  log::set_sink(nullptr);
+  std::lock_guard lock(mu);
+  CAPTURE(captured);
+  CHECK(
+      captured.find(
+          R"("level":"warn","msg":"connector.rejected","connector":"apekesah","reason":"signature")") !=
+      std::string::npos);
+  CHECK(captured.find(R"("remote":"127.0.0.1")") != std::string::npos);
+  CHECK(
+      captured.find(
+          R"("level":"info","msg":"connector.rejected","connector":"apekesah","reason":"record")") !=
+      std::string::npos);
 }
 
 TEST_CASE_FIXTURE(Bridge, "connectors: health is reported in readyz and metrics") {

@@ -3,6 +3,7 @@
 // 78 bad config.
 
 #include <cstdio>
+#include <string>
 
 #include "cli/command.hpp"
 #include "store/store.hpp"
@@ -11,12 +12,28 @@ int main(int argc, char** argv) {
   namespace cli = simpul::cli;
   CLI::App app{"Simpul: federation gateway for SP4N-LAPOR! complaint channels"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "simpul " SIMPUL_VERSION_TEXT);
   cli::Commands commands;
   for (auto add :
        {cli::add_serve, cli::add_check, cli::add_db, cli::add_token, cli::add_status, cli::add_dlq,
         cli::add_import, cli::add_renormalize, cli::add_connector, cli::add_lapor_sim,
         cli::add_link, cli::add_demo, cli::add_calendar, cli::add_report})
     add(app, commands);
+  // A word that names no command is said as such (CLI11 alone answers "A subcommand is
+  // required"), with the commands there are.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      found = found || sub->get_name() == argv[1];
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) {
+      std::fprintf(stderr, "simpul: unknown command '%s'; the commands are: %s (simpul --help)\n",
+                   argv[1], known.c_str());
+      return cli::kUsage;
+    }
+  }
 
   try {
     app.parse(argc, argv);

@@ -681,8 +681,16 @@ void ConnectorRuntime::Impl::ingest_webhook(const http::Request& req, ConnectorS
   auto refuse = [&](const Problem& p, const char* what) {
     metrics_.add("simpul_connector_records_total",
                  Metrics::labels({{"connector", id}, {"outcome", "rejected"}}));
-    log::info("connector.rejected",
-              {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
+    // A delivery whose signature does not verify is someone (or something misconfigured)
+    // knocking without the secret: said at warn; a record the mapping refuses is ordinary.
+    if (p.code == errc::unauthenticated)
+      log::warn("connector.rejected", {{"connector", id},
+                                       {"reason", "signature"},
+                                       {"detail", p.detail},
+                                       {"remote", req.remote}});
+    else
+      log::info("connector.rejected",
+                {{"connector", id}, {"reason", what}, {"pointer", p.pointer}, {"rule", p.rule}});
     reply(http::problem_of(p));
   };
   if (!http::is_json(req.header("content-type"))) {
