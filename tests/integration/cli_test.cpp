@@ -75,6 +75,39 @@ TEST_CASE("cli: a bad config exits 78 naming the file - the pointer and the reas
 }
 
 TEST_CASE(
+    "cli: config mistakes in people's words - a typo names the key it meant - a zone as "
+    "timedatectl shows it is accepted - a wrong one says what is - malformed JSON gives line and "
+    "column") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  auto check = [&](const std::string& text, std::string& out) {
+    std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
+    out.clear();
+    return run_simpul({"check", "--config", dir.file("node.json")}, &out);
+  };
+  const std::string good = test::config_json(dir, "kab-bintan");
+  std::string out;
+  {
+    std::string t = good;
+    t.replace(t.find("\"timezone\": \"WIB\""), 17, "\"timezone\": \"Asia/Jakarta\"");
+    CHECK_MESSAGE(check(t, out) == 0, out);
+    t.replace(t.find("Asia/Jakarta"), 12, "Asia/Makasar");
+    CHECK(check(t, out) == 78);
+    CHECK(out.find("/node/timezone: expected WIB, WITA, WIT, Asia/Jakarta") != std::string::npos);
+  }
+  {
+    std::string t = good;
+    t.replace(t.find("\"listen\""), 8, "\"listn\"");
+    CHECK(check(t, out) == 78);
+    CHECK(out.find("/http/listn: unknown field; did you mean \"listen\"?") != std::string::npos);
+  }
+  CHECK(check("{\"node\": {\"id\": \"kab-bintan\",\n  \"tier\": \"kabkota\" \"region\": "
+              "\"21.02\"}}",
+              out) == 78);
+  CHECK(out.find("malformed JSON at line 2, column 21") != std::string::npos);
+}
+
+TEST_CASE(
     "cli: usage errors exit 64 - an unknown command is named with the ones there are - --version") {
   std::string out;
   CHECK(run_simpul({}, &out) == 64);

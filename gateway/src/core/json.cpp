@@ -3,6 +3,7 @@
 #include <rapidjson/error/en.h>
 #include <utf8.h>
 
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -143,10 +144,21 @@ std::optional<Problem> parse_into_with(rapidjson::Document& doc, std::string_vie
                             std::to_string(*at));
   doc.Parse<Flags>(text.data(), text.size());
   if (doc.HasParseError()) {
+    // Where a person finds it in an editor: line and column (1-based), and the byte.
+    const std::size_t at = std::min(doc.GetErrorOffset(), text.size());
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < at; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+        ++column;  // one per character, not per byte of UTF-8
+      }
+    }
     return make_problem(errc::invalid_json, "", "json",
-                        std::string("malformed JSON at byte ") +
-                            std::to_string(doc.GetErrorOffset()) + ": " +
-                            rapidjson::GetParseError_En(doc.GetParseError()));
+                        "malformed JSON at line " + std::to_string(line) + ", column " +
+                            std::to_string(column) + " (byte " + std::to_string(at) +
+                            "): " + rapidjson::GetParseError_En(doc.GetParseError()));
   }
   return ambiguity(doc);
 }

@@ -1,7 +1,9 @@
 #include "core/schema.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "core/json.hpp"
 #include "core/resources.hpp"
@@ -19,6 +21,38 @@ std::string_view get(std::string_view path) {
 }  // namespace resources
 
 namespace {
+
+// How many single-character edits turn `a` into `b` (Levenshtein).
+std::size_t edits(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown field", and the field the schema has that it most likely meant (a typo or two away).
+std::string unknown_field(std::string_view name, const rapidjson::Value* schema_node) {
+  std::string out = "unknown field";
+  if (!schema_node || !schema_node->IsObject() || !schema_node->HasMember("properties")) return out;
+  std::string best;
+  std::size_t best_edits = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (const auto& p : (*schema_node)["properties"].GetObject()) {
+    const std::size_t e = edits(name, {p.name.GetString(), p.name.GetStringLength()});
+    if (e < best_edits) {
+      best_edits = e;
+      best = p.name.GetString();
+    }
+  }
+  return best.empty() ? out : out + "; did you mean \"" + best + "\"?";
+}
 
 std::string type_name(const rapidjson::Value& v) {
   if (v.IsObject()) return "an object";
@@ -96,10 +130,22 @@ std::optional<Problem> JsonSchema::validate(const rapidjson::Value& doc) const {
       if (!props || !props->HasMember(m.name)) {
         p.pointer =
             doc_ptr + "/" + json::pointer_token({m.name.GetString(), m.name.GetStringLength()});
-        p.detail = "unknown field";
+        p.detail = unknown_field({m.name.GetString(), m.name.GetStringLength()}, schema_node);
         return p;
       }
     }
+  }
+  // The pointer names the unknown member itself: its name is the pointer's last token.
+  if (keyword == "additionalProperties" && invalid.GetTokenCount() > 0) {
+    const auto& last = invalid.GetTokens()[invalid.GetTokenCount() - 1];
+    p.detail = unknown_field({last.name, last.length}, schema_node);
+    return p;
+  }
+  // A pattern an operator cannot be expected to read: the schema says in words what it wants.
+  if (keyword == "pattern" && schema_node && schema_node->IsObject() &&
+      schema_node->HasMember("x-expected") && (*schema_node)["x-expected"].IsString()) {
+    p.detail = std::string("expected ") + (*schema_node)["x-expected"].GetString();
+    return p;
   }
   if (keyword == "enum" && schema_node && schema_node->HasMember("enum")) {
     std::string allowed;

@@ -80,7 +80,11 @@ std::optional<Zone> parse_zone(std::string_view text) {
   if (u == "WIB") return Zone{7 * 60, "WIB"};
   if (u == "WITA") return Zone{8 * 60, "WITA"};
   if (u == "WIT") return Zone{9 * 60, "WIT"};
-  if (u == "UTC" || u == "Z" || u == "GMT") return Zone{0, "UTC"};
+  if (u == "UTC" || u == "Z" || u == "GMT" || u == "ETC/UTC") return Zone{0, "UTC"};
+  // The IANA names an operator sees in `timedatectl` (no daylight saving in Indonesia).
+  if (u == "ASIA/JAKARTA" || u == "ASIA/PONTIANAK") return Zone{7 * 60, "WIB"};
+  if (u == "ASIA/MAKASSAR") return Zone{8 * 60, "WITA"};
+  if (u == "ASIA/JAYAPURA") return Zone{9 * 60, "WIT"};
   if (u.empty() || (u[0] != '+' && u[0] != '-')) return std::nullopt;
   int sign = u[0] == '-' ? -1 : 1;
   std::size_t pos = 1;

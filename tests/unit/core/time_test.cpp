@@ -52,8 +52,13 @@ TEST_CASE("zones") {
   CHECK(parse_zone("wib")->offset_minutes == 420);
   CHECK(parse_zone("WITA")->offset_minutes == 480);
   CHECK(parse_zone("WIT")->offset_minutes == 540);
+  // The IANA names timedatectl shows (Indonesia keeps no daylight saving).
+  CHECK(parse_zone("Asia/Jakarta")->offset_minutes == 420);
+  CHECK(parse_zone("Asia/Pontianak")->offset_minutes == 420);
+  CHECK(parse_zone("Asia/Makassar")->offset_minutes == 480);
+  CHECK(parse_zone("Asia/Jayapura")->offset_minutes == 540);
+  CHECK_FALSE(parse_zone("Asia/Makasar"));
   CHECK(parse_zone("+05:45")->offset_minutes == 345);
   CHECK(parse_zone("-0330")->offset_minutes == -210);
-  CHECK_FALSE(parse_zone("Asia/Jakarta"));
   CHECK_FALSE(parse_zone("+25:00"));
 }
