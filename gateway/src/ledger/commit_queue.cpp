@@ -66,6 +66,7 @@ void CommitQueue::run() {
 void CommitQueue::run_batch(std::deque<Job>& batch) {
   std::vector<errc> results(batch.size(), errc::ok);
   errc batch_error = errc::ok;
+  bool lone_job_failed = false;
   // A database file deleted or replaced under the node: every write would be acknowledged into
   // an unlinked file and lost at restart. Refused from then on (503), with one log line.
   if (!replaced_ && store_->file_replaced()) {
@@ -104,8 +105,9 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
         results[i] = errc::storage_failure;
         log::error("store.job_failed", {{"error", "exception"}, {"detail", e.what()}});
       }
-      if (alone && results[i] != errc::ok) {
+      if (alone && results[i] != errc::ok) {  // the job failed, not the commit
         if (store_->in_transaction()) store_->rollback();
+        lone_job_failed = true;
         batch_error = results[i];
         break;
       }
@@ -130,7 +132,7 @@ void CommitQueue::run_batch(std::deque<Job>& batch) {
     std::lock_guard lock(mu_);
     ++stats_.batches;
     stats_.jobs += batch.size();
-    if (batch_error != errc::ok) ++stats_.failed_commits;
+    if (batch_error != errc::ok && !lone_job_failed) ++stats_.failed_commits;
   }
   for (std::size_t i = 0; i < batch.size(); ++i)
     batch[i].done(batch_error != errc::ok ? batch_error : results[i]);

@@ -80,6 +80,27 @@ TEST_CASE("commit queue: a failing job is rolled back alone - its neighbours com
   CHECK(rows(path) == 2);  // c1 and c3, not the half-written job
 }
 
+TEST_CASE(
+    "commit queue: a job alone in its transaction (no savepoint of its own) that fails after a "
+    "write leaves nothing - is answered its error - the next job commits") {
+  test::TempDir dir;
+  auto path = dir.file("q.db");
+  CommitQueue q(std::make_unique<SqliteStore>(StoreOptions{path}), LedgerRules{}, 512);
+  std::promise<errc> half, next;
+  q.submit(
+      [](Ledger& l) {
+        l.store().set_cursor("half", "v", 0);
+        l.store().enqueue("upstream", 999'999, 0);  // fails after a write: no such event
+      },
+      [&](errc e) { half.set_value(e); });
+  CHECK(half.get_future().get() == errc::storage_failure);
+  q.submit(insert_cursor(7), [&](errc e) { next.set_value(e); });
+  CHECK(next.get_future().get() == errc::ok);
+  CHECK(q.stats().failed_commits == 0);  // the job failed, not a commit
+  q.stop();
+  CHECK(rows(path) == 1);  // c7, not the half-written job
+}
+
 TEST_CASE("commit queue: stop() finishes queued work - later submits are refused") {
   test::TempDir dir;
   auto path = dir.file("q.db");
