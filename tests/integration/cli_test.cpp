@@ -1,10 +1,14 @@
 // The `simpul` binary's commands and exit codes: 0 ok, 1 runtime failure, 64 usage, 78 config.
 
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "core/json.hpp"
@@ -36,15 +40,28 @@ TEST_CASE("cli: check accepts a good config and the shipped examples") {
   setenv("EADUAN_DB_WRITER", "x", 1);
   setenv("SIMPUL_DEMO_EADUAN_READER", "x", 1);
   setenv("SIMPUL_DEMO_EADUAN_WRITER", "x", 1);
-  for (const char* f : {"/config/demo/kota-batam.json", "/config/demo/provinsi-kepri.json",
-                        "/config/demo/nasional.json", "/config/demo/kab-bintan.json",
-                        "/config/examples/kabupaten-mariadb.json"}) {
-    CHECK_MESSAGE(run_simpul({"check", "--config", std::string(SIMPUL_SOURCE_DIR) + f}, &out) == 0,
-                  out);
-  }
-  // The example names TLS files an operator supplies: check a copy with real ones beside it.
+  // The shipped configs, copied with their layout: check wants each store's folder to exist
+  // (the demo's demo-data/ beside config/, an installed node's /var/lib/simpul, here a folder of
+  // the test's own).
   std::filesystem::copy(std::string(SIMPUL_SOURCE_DIR) + "/config", dir.file("config"),
                         std::filesystem::copy_options::recursive);
+  std::filesystem::create_directory(dir.file("demo-data"));
+  std::filesystem::create_directory(dir.file("var-lib-simpul"));
+  for (const char* f : {"config/simpul.example.json", "config/examples/kabupaten-mariadb.json"}) {
+    std::ifstream in(dir.file(f));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    for (auto at = text.find("/var/lib/simpul"); at != std::string::npos;
+         at = text.find("/var/lib/simpul"))
+      text.replace(at, 15, dir.file("var-lib-simpul"));
+    std::ofstream(dir.file(f), std::ios::trunc) << text;
+  }
+  for (const char* f : {"config/demo/kota-batam.json", "config/demo/provinsi-kepri.json",
+                        "config/demo/nasional.json", "config/demo/kab-bintan.json",
+                        "config/examples/kabupaten-mariadb.json"}) {
+    CHECK_MESSAGE(run_simpul({"check", "--config", dir.file(f)}, &out) == 0, out);
+  }
+  // The example names TLS files an operator supplies: check a copy with real ones beside it.
   std::filesystem::create_directory(dir.file("config/tls"));
   auto pki = test::make_test_pki(dir.file("config/tls"), "x", {"simpul.kepriprov.go.id"});
   std::filesystem::rename(pki.cert_file, dir.file("config/tls/fullchain.pem"));
@@ -105,6 +122,52 @@ TEST_CASE(
               "\"21.02\"}}",
               out) == 78);
   CHECK(out.find("malformed JSON at line 2, column 21") != std::string::npos);
+}
+
+TEST_CASE(
+    "cli: check refuses a store folder that does not exist naming /store/path - an address "
+    "not on this machine naming /http/listen - and says when the port is in use now") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  auto check = [&](const std::string& text, std::string& out) {
+    std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
+    out.clear();
+    return run_simpul({"check", "--config", dir.file("node.json")}, &out);
+  };
+  const std::string good = test::config_json(dir, "kab-bintan");
+  std::string out;
+  {
+    std::string t = good;
+    auto at = t.find(dir.path());
+    REQUIRE(at != std::string::npos);
+    t.replace(at, dir.path().size(), dir.file("belum-ada"));
+    CHECK(check(t, out) == 78);
+    CHECK(out.find("/store/path: the folder " + dir.file("belum-ada") + " does not exist") !=
+          std::string::npos);
+  }
+  {
+    std::string t = test::config_json(dir, "kab-bintan", R"(, "allow_plain_http": true)");
+    t.replace(t.find("127.0.0.1:0"), 11, "192.0.2.1:8080");  // TEST-NET-1: on no machine
+    CHECK(check(t, out) == 78);
+    CHECK(out.find("/http/listen: cannot listen on 192.0.2.1:8080") != std::string::npos);
+  }
+  {
+    // A port another process holds now: said, and left to serve (a running node holds its own).
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    const std::string port = std::to_string(ntohs(a.sin_port));
+    std::string t = good;
+    t.replace(t.find("127.0.0.1:0"), 11, "127.0.0.1:" + port);
+    CHECK(check(t, out) == 0);
+    CHECK(out.find("127.0.0.1:" + port + " is in use now") != std::string::npos);
+    ::close(fd);
+  }
 }
 
 TEST_CASE(
