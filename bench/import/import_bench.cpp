@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/fixtures.hpp"
 #include "support/raw_rows.hpp"
 #include "support/report.hpp"
 
@@ -53,25 +54,6 @@ void generate(const std::string& path, long rows) {
         << ";Dinas Pekerjaan Umum;Jalan;" << kStatuses[i % 6]
         << ";Sudah ditangani oleh dinas;2024-03-01 09:00:00;2024-03-05 10:00:00\r\n";
   }
-}
-
-// Runs `simpul import`; returns wall seconds and fills the child's peak RSS in KiB.
-double run_import(const Options& o, const std::string& config, const std::string& csv,
-                  long& peak_kib) {
-  auto t0 = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(o.simpul.c_str(), "simpul", "import", "--config", config.c_str(), "--connector", "arsip",
-          csv.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("simpul import failed");
-  peak_kib = ru.ru_maxrss;
-  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 }  // namespace
@@ -117,7 +99,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   long peak_kib = 0;
-  double secs = run_import(o, dir + "/node.json", dir + "/export.csv", peak_kib);
+  double secs = simpul::bench::run_import(o.simpul, dir + "/node.json", "arsip",
+                                          dir + "/export.csv", peak_kib);
   double import_rate = static_cast<double>(o.rows) / secs;
 
   auto tables = simpul::bench::read_rows(

@@ -89,24 +89,6 @@ std::string node_config(const std::string& dir, const std::string& name,
   return path;
 }
 
-double run_import(const std::string& simpul, const std::string& config, const std::string& csv,
-                  long& peak_kib) {
-  auto t0 = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(simpul.c_str(), "simpul", "import", "--config", config.c_str(), "--connector", "arsip",
-          csv.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  rusage ru{};
-  wait4(pid, &status, 0, &ru);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("simpul import failed");
-  peak_kib = ru.ru_maxrss;
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,7 +134,7 @@ int main(int argc, char** argv) {
         node_config(dir, "import",
                     R"({"id": "arsip", "type": "file_import", "mapping": ")" + mapping +
                         R"(", "settings": {"format": "csv", "delimiter": ";"}})");
-    import_s = run_import(simpul, import_cfg, dir + "/export.csv", import_kib);
+    import_s = b::run_import(simpul, import_cfg, "arsip", dir + "/export.csv", import_kib);
     std::printf("simpul import: %.1f s\n", import_s);
     std::fflush(stdout);
 

@@ -75,6 +75,24 @@ long ServeChild::stop() {
   return ru.ru_maxrss;
 }
 
+double run_import(const std::string& simpul, const std::string& config,
+                  const std::string& connector, const std::string& csv, long& peak_kib) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(simpul.c_str(), "simpul", "import", "--config", config.c_str(), "--connector",
+          connector.c_str(), csv.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("simpul import failed");
+  peak_kib = ru.ru_maxrss;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 int run_cli(const std::string& simpul, const std::vector<std::string>& args, std::string* out) {
   std::string cmd = simpul;
   for (const auto& a : args) cmd += " '" + a + "'";

@@ -37,6 +37,11 @@ struct ServeChild {
   long stop();
 };
 
+// `simpul import --config CONFIG --connector CONNECTOR CSV` as a child process: the wall
+// seconds it took, and its peak RSS in KiB through `peak_kib`. Throws when it fails.
+double run_import(const std::string& simpul, const std::string& config,
+                  const std::string& connector, const std::string& csv, long& peak_kib);
+
 // Runs `simpul ARGS...` (the binary at `simpul`) and appends its standard output to `out`;
 // returns the exit status as pclose gives it.
 int run_cli(const std::string& simpul, const std::vector<std::string>& args, std::string* out);

@@ -91,36 +91,41 @@ TEST_CASE("cli: a bad config exits 78 naming the file - the pointer and the reas
   CHECK(out.find("SIMPUL_TEST_ADMIN is not set") != std::string::npos);
 }
 
+namespace {
+// `simpul check` of `text` (written to <dir>/node.json); what it said goes to `out`.
+int check_config(const test::TempDir& dir, const std::string& text, std::string& out) {
+  std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
+  out.clear();
+  return run_simpul({"check", "--config", dir.file("node.json")}, &out);
+}
+}  // namespace
+
 TEST_CASE(
     "cli: config mistakes in people's words - a typo names the key it meant - a zone as "
     "timedatectl shows it is accepted - a wrong one says what is - malformed JSON gives line and "
     "column") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  auto check = [&](const std::string& text, std::string& out) {
-    std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
-    out.clear();
-    return run_simpul({"check", "--config", dir.file("node.json")}, &out);
-  };
   const std::string good = test::config_json(dir, "kab-bintan");
   std::string out;
   {
     std::string t = good;
     t.replace(t.find("\"timezone\": \"WIB\""), 17, "\"timezone\": \"Asia/Jakarta\"");
-    CHECK_MESSAGE(check(t, out) == 0, out);
+    CHECK_MESSAGE(check_config(dir, t, out) == 0, out);
     t.replace(t.find("Asia/Jakarta"), 12, "Asia/Makasar");
-    CHECK(check(t, out) == 78);
+    CHECK(check_config(dir, t, out) == 78);
     CHECK(out.find("/node/timezone: expected WIB, WITA, WIT, Asia/Jakarta") != std::string::npos);
   }
   {
     std::string t = good;
     t.replace(t.find("\"listen\""), 8, "\"listn\"");
-    CHECK(check(t, out) == 78);
+    CHECK(check_config(dir, t, out) == 78);
     CHECK(out.find("/http/listn: unknown field; did you mean \"listen\"?") != std::string::npos);
   }
-  CHECK(check("{\"node\": {\"id\": \"kab-bintan\",\n  \"tier\": \"kabkota\" \"region\": "
-              "\"21.02\"}}",
-              out) == 78);
+  CHECK(check_config(dir,
+                     "{\"node\": {\"id\": \"kab-bintan\",\n  \"tier\": \"kabkota\" \"region\": "
+                     "\"21.02\"}}",
+                     out) == 78);
   CHECK(out.find("malformed JSON at line 2, column 21") != std::string::npos);
 }
 
@@ -129,11 +134,6 @@ TEST_CASE(
     "not on this machine naming /http/listen - and says when the port is in use now") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
-  auto check = [&](const std::string& text, std::string& out) {
-    std::ofstream(dir.file("node.json"), std::ios::trunc) << text;
-    out.clear();
-    return run_simpul({"check", "--config", dir.file("node.json")}, &out);
-  };
   const std::string good = test::config_json(dir, "kab-bintan");
   std::string out;
   {
@@ -141,14 +141,14 @@ TEST_CASE(
     auto at = t.find(dir.path());
     REQUIRE(at != std::string::npos);
     t.replace(at, dir.path().size(), dir.file("belum-ada"));
-    CHECK(check(t, out) == 78);
+    CHECK(check_config(dir, t, out) == 78);
     CHECK(out.find("/store/path: the folder " + dir.file("belum-ada") + " does not exist") !=
           std::string::npos);
   }
   {
     std::string t = test::config_json(dir, "kab-bintan", R"(, "allow_plain_http": true)");
     t.replace(t.find("127.0.0.1:0"), 11, "192.0.2.1:8080");  // TEST-NET-1: on no machine
-    CHECK(check(t, out) == 78);
+    CHECK(check_config(dir, t, out) == 78);
     CHECK(out.find("/http/listen: cannot listen on 192.0.2.1:8080") != std::string::npos);
   }
   {
@@ -164,7 +164,7 @@ TEST_CASE(
     const std::string port = std::to_string(ntohs(a.sin_port));
     std::string t = good;
     t.replace(t.find("127.0.0.1:0"), 11, "127.0.0.1:" + port);
-    CHECK(check(t, out) == 0);
+    CHECK(check_config(dir, t, out) == 0);
     CHECK(out.find("127.0.0.1:" + port + " is in use now") != std::string::npos);
     ::close(fd);
   }

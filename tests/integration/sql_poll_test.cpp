@@ -34,6 +34,14 @@ const char* kMapping = R"({
   "defaults": {"type": "pengaduan", "channel": "web", "region": "21.71", "privacy": "anonim"}
 })";
 
+// `s` as a JSON string, quotes and all.
+std::string jstr(const std::string& s) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 struct Legacy {
   test::TempDir dir;
   std::unique_ptr<dbserver::DbServer> db;
@@ -69,6 +77,31 @@ struct Legacy {
            (coalesce ? R"("updated": ["diperbarui", "dibuat"], )" : "") + R"("interval_s": 1)" +
            extra + "}}],";
   }
+  // The mapping, with the app's status for each of Simpul's (what sql_write writes back).
+  void map_statuses() const {
+    std::string mapping = kMapping;
+    mapping.replace(mapping.rfind('}'), 1,
+                    R"(, "outbound": {"status": {"received": "1", "verified": "1", "disposed": "2",
+      "in_progress": "2", "responded": "3", "closed": "4", "archived": "5", "cancelled": "5"}}})");
+    std::ofstream(dir.file("legacy.json"), std::ios::trunc) << mapping;
+  }
+  // A sql_write connector `id` running `statement` as `user` (password in env `password_env`).
+  std::string writer(const std::string& id, const std::string& user,
+                     const std::string& password_env, const std::string& statement,
+                     const std::string& extra = "") const {
+    const auto e = db->endpoint("", "");
+    return R"({"id": ")" + id + R"(", "type": "sql_write", "mapping": ")" +
+           dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
+           (e.driver == sql::Driver::mariadb ? "mariadb" : "postgresql") + R"(", "socket": ")" +
+           e.socket + R"(", "database": "legacy", "user": ")" + user + R"(", "password": "env:)" +
+           password_env + "\"" + extra + R"(, "statements": [)" + jstr(statement) + "]}}";
+  }
+  // connector() with `writers` (comma-separated connector objects) after the poller.
+  std::string with_writers(const std::string& writers) const {
+    std::string connectors = connector();
+    connectors.replace(connectors.rfind("],"), 2, ", " + writers + "],");
+    return connectors;
+  }
   void insert(const std::string& judul, const std::string& dibuat,
               const std::optional<std::string>& diperbarui, const std::string& nama = "") {
     app->execute(
@@ -77,14 +110,6 @@ struct Legacy {
         {{"j", judul}, {"u", "Uraian " + judul}, {"n", nama}, {"d", dibuat}, {"p", diperbarui}});
   }
 };
-
-// `s` as a JSON string, quotes and all.
-std::string jstr(const std::string& s) {
-  rapidjson::StringBuffer buf;
-  json::Writer w(buf);
-  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  return std::string(buf.GetString(), buf.GetSize());
-}
 
 std::int64_t complaints(const Config& cfg) {
   return db_count(cfg.store.path, "SELECT count(*) FROM complaints");
@@ -290,14 +315,8 @@ TEST_CASE(
       l.app->execute("GRANT SELECT, INSERT ON tanggapan TO simpul_writer", {});
     }
     setenv("SIMPUL_TEST_DB_WRITER", "tulis-456", 1);
-    // The mapping names the app's statuses for Simpul's.
-    std::string mapping = kMapping;
-    mapping.replace(mapping.rfind('}'), 1,
-                    R"(, "outbound": {"status": {"received": "1", "verified": "1", "disposed": "2",
-      "in_progress": "2", "responded": "3", "closed": "4", "archived": "5", "cancelled": "5"}}})");
-    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    l.map_statuses();
     l.insert("Lampu padam", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
-    const auto e = l.db->endpoint("simpul_writer", "");
     const std::string status =
         m ? "UPDATE aduan SET status = :app_status, diperbarui = :at WHERE id = :source_id AND "
             "CAST(:app_status AS CHAR) IS NOT NULL"
@@ -310,21 +329,12 @@ TEST_CASE(
           : "INSERT INTO tanggapan (aduan_id, isi, dibuat, simpul_event) VALUES (CAST(:source_id "
             "AS INT), :text, CAST(:at AS TIMESTAMP), :event_id) ON CONFLICT (simpul_event) DO "
             "NOTHING";
-    std::string writer = R"({"id": "legacy-balik", "type": "sql_write", "mapping": ")" +
-                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
-                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" + e.socket +
-                         R"(", "database": "legacy", "user": "simpul_writer",
-        "password": "env:SIMPUL_TEST_DB_WRITER", "statements": [)" +
-                         jstr(status) + R"(]}},
-      {"id": "legacy-jawab", "type": "sql_write", "mapping": ")" +
-                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
-                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" + e.socket +
-                         R"(", "database": "legacy", "user": "simpul_writer",
-        "password": "env:SIMPUL_TEST_DB_WRITER", "kinds": ["responded"], "statements": [)" +
-                         jstr(answer) + "]}}],";
-    std::string connectors = l.connector();
-    connectors.replace(connectors.rfind("],"), 2, ", " + writer);
-    auto cfg = test::node_config(l.dir, "kota-batam", connectors);
+    auto cfg = test::node_config(
+        l.dir, "kota-batam",
+        l.with_writers(l.writer("legacy-balik", "simpul_writer", "SIMPUL_TEST_DB_WRITER", status) +
+                       ", " +
+                       l.writer("legacy-jawab", "simpul_writer", "SIMPUL_TEST_DB_WRITER", answer,
+                                R"(, "kinds": ["responded"])")));
     test::TestNode node(cfg);
     auto c = node.client();
     REQUIRE(eventually([&] { return complaints(cfg) == 1; }));
@@ -688,26 +698,15 @@ TEST_CASE(
       l.app->execute("GRANT SELECT ON aduan TO penulis", {});
     }
     setenv("SIMPUL_TEST_DB_PENULIS", "tulis-789", 1);
-    std::string mapping = kMapping;
-    mapping.replace(mapping.rfind('}'), 1,
-                    R"(, "outbound": {"status": {"received": "1", "verified": "1", "disposed": "2",
-      "in_progress": "2", "responded": "3", "closed": "4", "archived": "5", "cancelled": "5"}}})");
-    std::ofstream(l.dir.file("legacy.json"), std::ios::trunc) << mapping;
+    l.map_statuses();
     l.insert("Selokan mampet", "2026-11-30 08:00:00", std::string("2026-11-30 08:00:00"));
     const std::string statement =
         m ? "UPDATE aduan SET status = :app_status WHERE id = :source_id"
           : "UPDATE aduan SET status = CAST(:app_status AS SMALLINT) WHERE id = CAST(:source_id "
             "AS INT)";
-    std::string writer = R"({"id": "legacy-balik", "type": "sql_write", "mapping": ")" +
-                         l.dir.file("legacy.json") + R"(", "settings": {"driver": ")" +
-                         (m ? "mariadb" : "postgresql") + R"(", "socket": ")" +
-                         l.db->endpoint("", "").socket +
-                         R"(", "database": "legacy", "user": "penulis",
-        "password": "env:SIMPUL_TEST_DB_PENULIS", "statements": [)" +
-                         jstr(statement) + "]}}],";
-    std::string connectors = l.connector();
-    connectors.replace(connectors.rfind("],"), 2, ", " + writer);
-    auto cfg = test::node_config(l.dir, "kota-batam", connectors);
+    auto cfg = test::node_config(
+        l.dir, "kota-batam",
+        l.with_writers(l.writer("legacy-balik", "penulis", "SIMPUL_TEST_DB_PENULIS", statement)));
     test::TestNode node(cfg);
     auto c = node.client();
     REQUIRE(eventually([&] { return complaints(cfg) == 1; }));

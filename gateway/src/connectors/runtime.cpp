@@ -214,15 +214,28 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
     return u;
   }
 
-  auto poll(Connector* c, std::shared_ptr<std::string> cursor) {
+  // Resumes, on the io thread, with the batch a connector gives `ask`'s callback (a poll, a
+  // reconciliation's rows).
+  template <class Ask>
+  auto batch_from(Ask ask) {
     return asio::async_initiate<decltype(use_awaitable), void(Result<InboundBatch>)>(
-        [this, c, cursor](auto handler) {
+        [this, ask = std::move(ask)](auto handler) mutable {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          c->poll(*cursor, [this, h](Result<InboundBatch> r) {
+          ask([this, h](Result<InboundBatch> r) {
             asio::post(ioc, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
           });
         },
         use_awaitable);
+  }
+  auto poll(Connector* c, std::shared_ptr<std::string> cursor) {
+    return batch_from([c, cursor](std::function<void(Result<InboundBatch>)> done) {
+      c->poll(*cursor, std::move(done));
+    });
+  }
+  auto rows_by_key(Connector* c, std::shared_ptr<std::vector<std::string>> keys) {
+    return batch_from([c, keys](std::function<void(Result<InboundBatch>)> done) {
+      c->rows_by_key(*keys, std::move(done));
+    });
   }
 
   // A poll started ahead of time, and its answer when it comes.
@@ -346,17 +359,6 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
     }
   }
 
-  auto rows_by_key(Connector* c, std::shared_ptr<std::vector<std::string>> keys) {
-    return asio::async_initiate<decltype(use_awaitable), void(Result<InboundBatch>)>(
-        [this, c, keys](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          c->rows_by_key(*keys, [this, h](Result<InboundBatch> r) {
-            asio::post(ioc, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
-          });
-        },
-        use_awaitable);
-  }
-
   // A reconciliation, chunk after chunk, until `until` or the end of its pass. It runs in the
   // poll loop, between cycles, so a row is never read by a page and a chunk at the same time
   // (an older read stored after a newer one would take an edit back). For each chunk of the
@@ -471,8 +473,7 @@ struct ConnectorRuntime::Impl : std::enable_shared_from_this<ConnectorRuntime::I
           pass.gone += static_cast<std::int64_t>(gone->size());
         }
       }
-      if (!pass.running && pass.gone <= rules.max_gone && known.empty())
-        link->reconcile_problem.clear();
+      if (known.empty()) link->reconcile_problem.clear();  // a pass that ended, believed
       const std::string next = pass.text(), node = cfg.node.id,
                         dest = Destination::connector(id).name();
       const Mapping* mapping = &*slot->mapping;
