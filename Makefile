@@ -4,7 +4,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build test demo format format-check test-asan test-tsan fuzz bench soak clean
+.PHONY: all setup build test demo package format format-check test-asan test-tsan fuzz bench soak clean
 
 all: build
 
@@ -19,6 +19,11 @@ build: setup $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# The Debian package (CPack DEB): $(BUILD)/packages/simpul_<version>_amd64.deb and its debug
+# symbols (simpul-dbgsym_<version>_amd64.ddeb). tests/package checks it in `make test`.
+package: build
+	cd $(BUILD) && cpack -G DEB -B packages
 
 # KEEP=1: the demo federation stays up after its run, until Ctrl-C (to open the dashboard).
 demo: build

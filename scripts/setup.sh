@@ -13,6 +13,7 @@ packages=(
   iproute2 nftables
   chromium fonts-dejavu-core
   libmariadb-dev libpq-dev mariadb-server postgresql
+  lintian file man-db groff-base
 )
 # Node.js and npm run the dashboard's browser tests (tests/ui). A machine that has them from
 # elsewhere (NodeSource, which bundles npm) keeps them: Debian's npm package would conflict.

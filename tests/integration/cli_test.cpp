@@ -177,8 +177,8 @@ TEST_CASE(
   out.clear();
   CHECK(run_simpul({"frobnicate"}, &out) == 64);
   CHECK(out.find("unknown command 'frobnicate'") != std::string::npos);
-  CHECK(out.find("serve, check") != std::string::npos);
-  CHECK(run_simpul({"serve"}, &out) == 64);
+  CHECK(out.find("init, serve, check") != std::string::npos);
+  CHECK(run_simpul({"serve", "--no-such-option"}, &out) == 64);
   CHECK(run_simpul({"--help"}, &out) == 0);
   out.clear();
   CHECK(run_simpul({"--version"}, &out) == 0);

@@ -249,14 +249,19 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-int run_simpul(const std::vector<std::string>& args, std::string* output) {
-  int fds[2];
+int run_simpul(const std::vector<std::string>& args, std::string* output,
+               const std::string* input) {
+  int fds[2], in_fds[2] = {-1, -1};
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  if (input && pipe(in_fds) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     close(fds[0]);
+    int in = input ? in_fds[0] : open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    if (input) close(in_fds[1]);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>("simpul"));
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -265,6 +270,12 @@ int run_simpul(const std::vector<std::string>& args, std::string* output) {
     _exit(127);
   }
   close(fds[1]);
+  if (input) {
+    close(in_fds[0]);
+    // Small answers: they fit the pipe's buffer, so writing before reading cannot block.
+    (void)!write(in_fds[1], input->data(), input->size());
+    close(in_fds[1]);
+  }
   std::string out;
   char buf[4096];
   ssize_t n;

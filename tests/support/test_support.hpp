@@ -113,8 +113,10 @@ class ServeProcess {
 // across restarts).
 std::uint16_t free_port();
 
-// Runs `simpul ARGS...`, capturing stdout+stderr. Returns the exit code.
-int run_simpul(const std::vector<std::string>& args, std::string* output = nullptr);
+// Runs `simpul ARGS...`, capturing stdout+stderr. Returns the exit code. Its stdin is `input`
+// (a pipe), or /dev/null when none is given: a command that would ask never waits for a person.
+int run_simpul(const std::vector<std::string>& args, std::string* output = nullptr,
+               const std::string* input = nullptr);
 
 std::string sample_complaint(const std::string& title = "Jalan rusak di Batam Kota",
                              const std::string& extra = "");

@@ -26,6 +26,7 @@ using Commands = std::vector<Command>;
 
 // Each adds its subcommands (in `simpul --help` order).
 void add_serve(CLI::App& app, Commands& out);
+void add_init(CLI::App& app, Commands& out);
 void add_check(CLI::App& app, Commands& out);
 void add_db(CLI::App& app, Commands& out);
 void add_token(CLI::App& app, Commands& out);
@@ -39,8 +40,13 @@ void add_link(CLI::App& app, Commands& out);
 void add_demo(CLI::App& app, Commands& out);
 void add_calendar(CLI::App& app, Commands& out);
 void add_report(CLI::App& app, Commands& out);
+void add_completion(CLI::App& app, Commands& out);
 
-// `--config FILE` on a subcommand, required; the string it fills.
+// Where the Debian package and `simpul init` keep a node's config.
+constexpr const char* kDefaultConfigPath = "/etc/simpul/simpul.json";
+
+// `--config FILE` on a subcommand (default $SIMPUL_CONFIG, else kDefaultConfigPath); the
+// string it fills.
 std::string& config_option(CLI::App* sub, const std::shared_ptr<std::string>& path);
 
 // GET `target` from the running node this config describes; "" when it cannot be reached.

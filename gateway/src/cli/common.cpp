@@ -4,7 +4,13 @@
 namespace simpul::cli {
 
 std::string& config_option(CLI::App* sub, const std::shared_ptr<std::string>& path) {
-  sub->add_option("--config", *path, "Config file")->required();
+  // The node's config: --config, else $SIMPUL_CONFIG, else where the package and `simpul init`
+  // put it.
+  sub->add_option(
+         "--config", *path,
+         "Config file (default $SIMPUL_CONFIG, else " + std::string(kDefaultConfigPath) + ")")
+      ->envname("SIMPUL_CONFIG")
+      ->default_val(kDefaultConfigPath);
   return *path;
 }
 

@@ -1,10 +1,11 @@
-// `simpul db migrate` and `simpul db backup FILE`.
+// `simpul db migrate`, `simpul db backup FILE` and `simpul db restore BACKUP`.
 
 #include <cstdio>
 
 #include "cli/command.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace simpul::cli {
 
@@ -34,6 +35,38 @@ void add_db(CLI::App& app, Commands& out) {
                    auto store = open_node_store(cfg, StoreUse::existing);
                    store->backup_to(*file);
                    std::printf("backed up %s to %s\n", cfg.store.path.c_str(), file->c_str());
+                   return kOk;
+                 }});
+
+  auto restore_config = std::make_shared<std::string>();
+  auto from = std::make_shared<std::string>();
+  auto* restore = db->add_subcommand(
+      "restore", "Replace the store with a backup (the node stopped; the old file is kept)");
+  config_option(restore, restore_config);
+  restore->add_option("backup", *from, "A file made by simpul db backup")->required();
+  out.push_back({restore, [restore_config, from] {
+                   Config cfg = load_node_config(*restore_config);
+                   std::string holder;
+                   auto lock = StoreLock::try_acquire(cfg.store.path, holder);
+                   if (!lock) {
+                     std::fprintf(stderr,
+                                  "simpul db restore: %s: %s; stop it first (systemctl stop "
+                                  "simpul); nothing changed\n",
+                                  cfg.store.path.c_str(), holder.c_str());
+                     return kRuntime;
+                   }
+                   auto done = SqliteStore::restore(*from, cfg.store.path);
+                   std::printf("restored %s from %s (schema version %d)\n", cfg.store.path.c_str(),
+                               from->c_str(), done.schema_version);
+                   if (!done.replaced.empty())
+                     std::printf("the database it replaced is kept as %s\n", done.replaced.c_str());
+                   if (done.schema_version < SqliteStore::latest_version())
+                     std::printf(
+                         "its schema is older (%d < %d): simpul serve migrates it at start\n",
+                         done.schema_version, SqliteStore::latest_version());
+                   std::printf(
+                       "start the node: it asks the parent for what the backup lacks "
+                       "(docs/operations.md, restore)\n");
                    return kOk;
                  }});
 }

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "node/node.hpp"
+#include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 
 namespace simpul::cli {
@@ -26,6 +27,13 @@ void add_serve(CLI::App& app, Commands& out) {
   out.push_back({serve, [o] {
                    Config cfg = load_node_config(*o->config);
                    cfg.store.new_store = o->new_store;
+                   std::string holder;
+                   auto lock = StoreLock::try_acquire(cfg.store.path, holder);
+                   if (!lock) {
+                     std::fprintf(stderr, "simpul serve: %s: %s; stop it first\n",
+                                  cfg.store.path.c_str(), holder.c_str());
+                     return kRuntime;
+                   }
                    Node node(cfg);
                    node.start();
                    if (!o->ready_file.empty()) {

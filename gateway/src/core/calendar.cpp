@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/config.hpp"
 #include "core/json.hpp"
 
 namespace simpul {
@@ -31,7 +32,7 @@ std::set<std::int64_t> CalendarFile::days_in(const std::string& region) const {
 
 CalendarFile read_calendar_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError(path, "", "cannot read the holiday calendar");
+  if (!in) throw ConfigError(path, "", "the holiday calendar: " + cannot_read(path));
   std::stringstream ss;
   ss << in.rdbuf();
   auto doc = json::parse_relaxed(ss.str());

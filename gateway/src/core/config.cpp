@@ -1,6 +1,11 @@
 #include "core/config.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,7 +20,7 @@ namespace {
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, "", "cannot read the file");
+  if (!in) throw ConfigError(path, "", cannot_read(path));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -25,6 +30,19 @@ std::string resolve_path(const std::string& base_dir, const std::string& p) {
   if (p.empty() || p[0] == '/' || p == ":memory:") return p;
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
+
+}  // namespace
+
+std::string cannot_read(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  std::error_code ec;
+  if (err == 0 && std::filesystem::is_directory(path, ec)) err = EISDIR;
+  return "cannot read " + path + (err ? std::string(": ") + std::strerror(err) : std::string());
+}
+
+namespace {
 
 bool readable(const std::string& path) {
   return static_cast<bool>(std::ifstream(path, std::ios::binary));
@@ -89,9 +107,9 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.http.tls.cert_file = resolve_path(base_dir, json::get_string(h["tls"], "cert_file"));
     c.http.tls.key_file = resolve_path(base_dir, json::get_string(h["tls"], "key_file"));
     if (!readable(c.http.tls.cert_file))
-      throw ConfigError(file, "/http/tls/cert_file", "cannot read " + c.http.tls.cert_file);
+      throw ConfigError(file, "/http/tls/cert_file", cannot_read(c.http.tls.cert_file));
     if (!readable(c.http.tls.key_file))
-      throw ConfigError(file, "/http/tls/key_file", "cannot read " + c.http.tls.key_file);
+      throw ConfigError(file, "/http/tls/key_file", cannot_read(c.http.tls.key_file));
   }
   if (!c.http.tls.enabled() && !c.http.allow_plain_http && !is_loopback(c.http.host))
     throw ConfigError(
@@ -174,7 +192,7 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       if (!https) throw ConfigError(file, "/upstream/ca_file", "a CA file needs an https:// url");
       c.upstream.tls.ca_file = resolve_path(base_dir, ca);
       if (!readable(c.upstream.tls.ca_file))
-        throw ConfigError(file, "/upstream/ca_file", "cannot read " + c.upstream.tls.ca_file);
+        throw ConfigError(file, "/upstream/ca_file", cannot_read(c.upstream.tls.ca_file));
     }
     c.upstream.node = json::get_string(u, "node");
     if (c.upstream.node == c.node.id)
@@ -204,7 +222,7 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       try {
         text = read_file(path);
       } catch (const ConfigError&) {
-        throw ConfigError(file, pointer, "cannot read " + path);
+        throw ConfigError(file, pointer, cannot_read(path));
       }
       auto ref = json::parse(text);
       if (!ref || !ref->IsArray())
@@ -251,19 +269,23 @@ std::string resolve_secret(const std::string& ref, const std::string& file,
     return v;
   }
   if (ref.rfind("file:", 0) == 0) {
-    std::ifstream in(ref.substr(5), std::ios::binary);
-    if (!in) throw ConfigError(file, pointer, "cannot read secret file " + ref.substr(5));
+    std::string path = ref.substr(5);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(file, pointer, "secret: " + cannot_read(path));
     std::stringstream ss;
     ss << in.rdbuf();
     std::string s = ss.str();
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-    if (s.empty()) throw ConfigError(file, pointer, "secret file " + ref.substr(5) + " is empty");
+    if (s.empty()) throw ConfigError(file, pointer, "secret file " + path + " is empty");
     return s;
   }
   throw ConfigError(file, pointer, "a secret must be a reference: env:NAME or file:/path");
 }
 
 FoldContext fold_context(const Config& cfg) {
+  // A calendar file that cannot be opened is named by the key that points to it.
+  if (!cfg.sla.holidays_file.empty() && !readable(cfg.sla.holidays_file))
+    throw ConfigError(cfg.file, "/sla/holidays_file", cannot_read(cfg.sla.holidays_file));
   auto calendar = cfg.sla.holidays_file.empty()
                       ? std::make_shared<const WorkingDayCalendar>(
                             cfg.node.zone, std::set<std::int64_t>{}, "weekends-only")

@@ -121,6 +121,9 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
 // node's zone) and SLA rules. Throws ConfigError when the holiday file cannot be read.
 FoldContext fold_context(const Config& cfg);
 
+// "cannot read PATH: <the system's reason>" (No such file or directory, Permission denied, ...).
+std::string cannot_read(const std::string& path);
+
 // "env:NAME" or "file:/path" -> the secret. Throws ConfigError (pointer given by the caller).
 std::string resolve_secret(const std::string& ref, const std::string& file,
                            const std::string& pointer);

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/json.hpp"
+#include "core/systemd.hpp"
 #include "simpul/time.hpp"
 
 namespace simpul::log {
@@ -80,6 +81,15 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
   if (g_sink) {
     g_sink(std::string_view(buf.GetString(), buf.GetSize()));
   } else {
+    // Under systemd, the journal reads a line's priority from a <N> prefix (sd-daemon(3)):
+    // error 3, warn 4, info 6, debug 7.
+    static const bool journal = systemd::stdout_is_journal();
+    if (journal)
+      std::fputs(level == Level::error  ? "<3>"
+                 : level == Level::warn ? "<4>"
+                 : level == Level::info ? "<6>"
+                                        : "<7>",
+                 stdout);
     std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);

@@ -50,6 +50,8 @@ class Api {
     std::function<TimeMs(const std::string&)> child_last_poll;
   };
   void set_live(Live live) { live_ = std::move(live); }
+  // The calendar in force, after a reload (on the io thread, where every request is answered).
+  void set_fold(FoldContext fold) { fold_ = std::move(fold); }
 
  private:
   void ingest(const Request& req, Reply reply);

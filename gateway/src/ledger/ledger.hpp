@@ -125,6 +125,11 @@ class Ledger {
   const LedgerRules& rules() const { return rules_; }
   const FoldContext& fold_context() const { return rules_.fold; }
   // Before the first write only (the node learns its connectors' routes after building them).
+  // A new calendar or agency reference (SIGHUP): set by a job on the writer thread.
+  void set_fold_context(FoldContext fold) { rules_.fold = std::move(fold); }
+  void set_agencies(std::optional<std::set<std::string>> agencies) {
+    rules_.agencies = std::move(agencies);
+  }
   void set_outbound_routes(std::vector<OutboundRoute> routes) {
     rules_.outbound = std::move(routes);
   }

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <sstream>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "connectors/runtime.hpp"
 #include "core/crypto.hpp"
 #include "core/log.hpp"
+#include "core/systemd.hpp"
 #include "federation/fed_api.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
@@ -30,6 +32,7 @@
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "relay/supervisor.hpp"
+#include "simpul/calendar.hpp"
 #include "ui/dashboard.hpp"
 
 namespace simpul {
@@ -337,6 +340,12 @@ struct Node::Impl {
   // the log line names what changed and waits for a restart. A config that no longer loads
   // changes nothing. Never stops the node.
   void reload() {
+    systemd::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(systemd::monotonic_usec()));
+    reload_config();
+    systemd::notify("READY=1");
+  }
+
+  void reload_config() {
     Config next;
     try {
       next = load_node_config(cfg.file);
@@ -366,9 +375,39 @@ struct Node::Impl {
                    {{"error", e.what()}, {"detail", "the certificate in use is kept"}});
       }
     }
-    // What is read only at start: said, so the operator knows a restart is due.
-    if (next.sla.holidays_file != cfg.sla.holidays_file) add(waiting, "sla.holidays_file");
-    if (next.reference != cfg.reference) add(waiting, "reference");
+    // Reference data: the API, the children's /fed/v1/reference and the dashboard read `cfg` on
+    // this thread; the ledger's agency list is set by a job on the writer thread.
+    if (next.reference != cfg.reference) {
+      cfg.reference = next.reference;
+      writer->submit([agencies = agency_ids(cfg)](Ledger& l) { l.set_agencies(agencies); },
+                     [](errc) {});
+      add(reloaded, "reference data");
+    }
+    // The calendar (a new file, or the same file with new days) and the SLA rules: the API and
+    // the ledger take the new one, and every complaint's clocks are folded again by a pass on
+    // its own thread (each moved due date logged), while the node goes on serving.
+    try {
+      FoldContext fold = fold_context(next);
+      Config as_next = cfg;
+      as_next.sla = next.sla;
+      if (projection_fingerprint(as_next, fold) != projection_fingerprint(cfg, fold_in_force)) {
+        if (recompute_running) {
+          add(waiting, "sla (a recompute pass is running: reload again after sla.recompute_done)");
+        } else {
+          cfg.sla = next.sla;
+          fold_in_force = fold;
+          http->api().set_fold(fold);
+          writer->submit([fold](Ledger& l) { l.set_fold_context(fold); }, [](errc) {});
+          add(reloaded, "calendar " +
+                            (fold.calendar ? fold.calendar->version() : std::string("weekends")) +
+                            " and SLA rules");
+          start_recompute();
+        }
+      }
+    } catch (const std::exception& e) {
+      log::error("node.reload_calendar_failed",
+                 {{"error", e.what()}, {"detail", "the calendar in force is kept"}});
+    }
     if (next.connectors.size() != cfg.connectors.size()) add(waiting, "connectors");
     if (next.http.port != cfg.http.port || next.http.host != cfg.http.host)
       add(waiting, "http.listen");
@@ -377,18 +416,48 @@ struct Node::Impl {
         {{"config", cfg.file},
          {"reloaded", reloaded.empty() ? "nothing that changed" : reloaded},
          {"restart_to_apply", waiting.empty() ? "none" : waiting},
-         {"note", "the calendar file, reference files and the other settings are read at start"}});
+         {"note", "connectors, listen address, store and federation settings are read at start"}});
+  }
+
+  // The clocks refolded with the calendar now in force, on a thread of its own with its own
+  // reader (the io thread's reader is not shared), the writes through the writer as at start.
+  FoldContext fold_in_force;
+  std::atomic<bool> recompute_running{false};
+  std::thread recompute;
+  void start_recompute() {
+    if (recompute.joinable()) recompute.join();
+    recompute_running = true;
+    Config snapshot = cfg;
+    recompute = std::thread([this, snapshot] {
+      try {
+        // The writer runs jobs in order: once this one is done, so is the job that set the new
+        // calendar, and the ledger's fold may be read here.
+        std::promise<errc> set;
+        auto was_set = set.get_future();
+        writer->submit([](Ledger&) {}, [&set](errc e) { set.set_value(e); });
+        if (was_set.get() != errc::ok) throw StoreError(errc::unavailable, "the node is stopping");
+        auto own_reader = open_node_store(snapshot, StoreUse::existing);
+        recompute_if_changed(snapshot, *own_reader, *writer, clock());
+      } catch (const std::exception& e) {
+        log::error("sla.recompute_failed",
+                   {{"error", e.what()}, {"detail", "the clocks are refolded at the next start"}});
+      }
+      recompute_running = false;
+    });
   }
 
   void graceful_stop() {
     if (stopping.exchange(true)) return;
+    systemd::notify("STOPPING=1");
     log::info("node.stopping", {{"node", cfg.node.id}});
     supervisor->stop();
     http->stop();
     for (auto& c : components)
       if (c.get() != http) c->stop();
+    // A recompute pass ends at its next chunk (the writer answers unavailable once stopped).
     // Let queued writes commit and their answers go out, then stop the loop.
     writer->stop();
+    if (recompute.joinable()) recompute.join();
     auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(200));
     timer->async_wait([this, timer](auto) { ioc.stop(); });
   }
@@ -407,6 +476,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.reader = open_node_store(d.cfg, StoreUse::existing);
   d.writer = std::make_unique<CommitQueue>(std::move(write_store), ledger_rules(d.cfg),
                                            d.cfg.store.max_batch);
+  d.fold_in_force = d.writer->ledger().fold_context();
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
   if (d.cfg.ui.enabled) {
     http::SessionOptions so;
@@ -477,6 +547,7 @@ Node::~Node() {
   stop();
   if (impl_->thread.joinable()) impl_->thread.join();
   impl_->writer->stop();
+  if (impl_->recompute.joinable()) impl_->recompute.join();
 }
 
 void Node::start() {
@@ -506,7 +577,22 @@ void Node::run() {
         impl_->graceful_stop();
       };
   signals.async_wait(on_signal);
+  // Under systemd (Type=notify): ready once listening, and the watchdog pinged from this loop at
+  // half its interval, so a loop that hangs stops the pings and systemd restarts the node.
+  systemd::notify("READY=1\nSTATUS=listening on port " + std::to_string(port()));
+  asio::steady_timer watchdog(impl_->ioc);
+  std::function<void(const boost::system::error_code&)> ping;
+  if (std::int64_t every = systemd::watchdog_interval_ms(); every > 0) {
+    ping = [&watchdog, &ping, every, this](const boost::system::error_code& ec) {
+      if (ec || impl_->stopping) return;
+      systemd::notify("WATCHDOG=1");
+      watchdog.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(1, every / 2)));
+      watchdog.async_wait(ping);
+    };
+    ping({});
+  }
   impl_->ioc.run();
+  watchdog.cancel();
   signals.cancel();
   log::info("node.stopped", {{"node", impl_->cfg.node.id}});
 }

@@ -1,6 +1,13 @@
 #include "node/store_setup.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace simpul {
@@ -11,7 +18,52 @@ std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use) {
   so.create = use != StoreUse::existing;
   so.recreate = use == StoreUse::serve && cfg.store.new_store;
   so.full_text = cfg.store.full_text;
+  // An upgrade's first start: the store as the old binary left it is copied aside before the
+  // new migrations run (docs/operations.md, upgrading), once per schema step.
+  const bool on_disk = cfg.store.path != ":memory:" && cfg.store.path.rfind("file:", 0) != 0;
+  std::error_code ec;
+  if (use == StoreUse::serve && on_disk && std::filesystem::exists(cfg.store.path, ec)) {
+    so.migrate = false;
+    auto store = std::make_unique<SqliteStore>(so);
+    const int from = store->schema_version(), to = SqliteStore::latest_version();
+    if (from > 0 && from < to) {
+      const std::string copy = cfg.store.path + ".before-migration-" + std::to_string(from) +
+                               "-to-" + std::to_string(to);
+      if (!std::filesystem::exists(copy, ec)) {
+        log::info("store.backup_before_migration",
+                  {{"store", cfg.store.path}, {"from", from}, {"to", to}, {"copy", copy}});
+        store->backup_to(copy);
+      }
+    }
+    store->migrate();
+    return store;
+  }
   return std::make_unique<SqliteStore>(so);
+}
+
+std::unique_ptr<StoreLock> StoreLock::try_acquire(const std::string& store_path,
+                                                  std::string& holder) {
+  if (store_path == ":memory:" || store_path.rfind("file:", 0) == 0)
+    return std::unique_ptr<StoreLock>(new StoreLock(-1));
+  const std::string path = store_path + ".lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw StoreError(errc::storage_failure, cannot_read(path) + " (the store's lock)");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    holder = "a node is serving this store" + (pid.empty() ? std::string() : " (pid " + pid + ")");
+    ::close(fd);
+    return nullptr;
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) (void)!::pwrite(fd, pid.data(), pid.size(), 0);
+  return std::unique_ptr<StoreLock>(new StoreLock(fd));
+}
+
+StoreLock::~StoreLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::optional<std::set<std::string>> agency_ids(const Config& cfg) {

@@ -28,6 +28,22 @@ enum class StoreUse {
 
 std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use);
 
+// Held by `simpul serve` for as long as it runs (an flock on `<store>.lock`, released by the
+// kernel however the process ends): `db restore` refuses a store a node is serving, and a
+// second `serve` on the same store refuses to start.
+class StoreLock {
+ public:
+  // The lock, or null when another process holds it (`holder` then says which, by pid).
+  static std::unique_ptr<StoreLock> try_acquire(const std::string& store_path, std::string& holder);
+  ~StoreLock();
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+
+ private:
+  explicit StoreLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // What this node's ledger decides by. `connectors`: the node's built connector instances, whose
 // outbound routes it queues for; empty when the command built none.
 // The ids of the node's agency reference (`reference.agencies`), when it has one.

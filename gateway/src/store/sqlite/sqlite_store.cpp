@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 
 #include "core/crypto.hpp"
@@ -1093,6 +1094,87 @@ void SqliteStore::backup_to(const std::string& dest_path) {
   if (ec) fail("cannot rename the copy into place: " + ec.message());
   auto dir = fs::absolute(dest_path).parent_path().string();
   sync_path(dir, true);
+}
+
+SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std::string& db_path) {
+  namespace fs = std::filesystem;
+  auto refuse = [&](const std::string& why) {
+    throw StoreError(errc::storage_failure, "restore: " + backup + " " + why + "; nothing changed");
+  };
+  std::error_code ec;
+  if (!fs::is_regular_file(backup, ec)) refuse("is not a file");
+  Restored out;
+  {
+    sqlite3* b = nullptr;
+    if (sqlite3_open_v2(backup.c_str(), &b, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close(b);
+      refuse("cannot be opened as a SQLite database");
+    }
+    auto one = [&](const char* sql, std::string& text) {
+      sqlite3_stmt* q = nullptr;
+      bool ok = sqlite3_prepare_v2(b, sql, -1, &q, nullptr) == SQLITE_OK;
+      int rc = ok ? sqlite3_step(q) : SQLITE_ERROR;
+      if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
+        text = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+      sqlite3_finalize(q);
+      return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    };
+    std::string verdict, version, events;
+    bool readable = one("PRAGMA integrity_check", verdict);
+    one("PRAGMA user_version", version);
+    one("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'events'", events);
+    sqlite3_close(b);
+    if (!readable) refuse("is not a SQLite database");
+    if (verdict != "ok") refuse("does not pass PRAGMA integrity_check (" + verdict + ")");
+    out.schema_version = version.empty() ? 0 : std::stoi(version);
+    if (events.empty() || out.schema_version == 0) refuse("is not a Simpul store");
+    if (out.schema_version > latest_version())
+      refuse("has schema version " + version + ", newer than this binary supports (" +
+             std::to_string(latest_version()) + ")");
+  }
+  // The copy is made beside the database (same file system, so the last step is a rename),
+  // private, synced; only then is the old one moved aside.
+  const std::string staged = db_path + ".restoring";
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(staged + suffix, ec);
+  if (!create_private(staged))
+    throw StoreError(errc::storage_failure,
+                     "restore: cannot create " + staged + ": " + std::strerror(errno));
+  ec.clear();
+  fs::copy_file(backup, staged, fs::copy_options::overwrite_existing, ec);
+  auto sync_file = [](const std::string& path, bool dir) {
+    int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return false;
+    bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+  };
+  if (ec || !sync_file(staged, false)) {
+    fs::remove(staged, ec);
+    throw StoreError(errc::storage_failure, "restore: cannot copy " + backup + " to " + staged);
+  }
+  ::chmod(staged.c_str(), 0600);
+  if (fs::exists(db_path, ec)) {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    out.replaced = db_path + ".replaced-" + stamp;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (!fs::exists(db_path + suffix, ec)) continue;
+      fs::rename(db_path + suffix, out.replaced + suffix, ec);
+      if (ec)
+        throw StoreError(errc::storage_failure, "restore: cannot move " + db_path + suffix +
+                                                    " aside: " + ec.message() +
+                                                    " (the backup is staged at " + staged + ")");
+    }
+  }
+  fs::rename(staged, db_path, ec);
+  if (ec)
+    throw StoreError(errc::storage_failure,
+                     "restore: cannot move " + staged + " to " + db_path + ": " + ec.message());
+  sync_file(fs::absolute(db_path).parent_path().string(), true);
+  return out;
 }
 
 // ---- primitives the ledger composes -------------------------------------------------------

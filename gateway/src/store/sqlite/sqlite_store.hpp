@@ -38,6 +38,17 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   static int latest_version();
+
+  // `simpul db restore`: `backup` replaces the database at `db_path` (the node is stopped; the
+  // caller holds the store lock). The backup is checked first (a SQLite file that passes
+  // PRAGMA integrity_check, a Simpul store, a schema this binary knows); nothing is touched when
+  // it fails. The database it replaces (and its WAL) is kept beside it as
+  // `<db>.replaced-<UTC time>`, whose name is returned.
+  struct Restored {
+    std::string replaced;  // "" when there was no database
+    int schema_version = 0;
+  };
+  static Restored restore(const std::string& backup, const std::string& db_path);
   // A connection setting as SQLite reports it (PRAGMA `name`): for tests of this implementation.
   std::int64_t setting(const std::string& name);
   static std::string expected_marker(const std::string& path) { return path + ".expected"; }

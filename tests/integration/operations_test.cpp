@@ -1,0 +1,451 @@
+// Running a node as a service: `simpul init`, the default config path, errors that name the key
+// and the system's reason, `db restore` and the store lock, the copy before a migration, and the
+// systemd protocol (readiness, reload, stopping, watchdog, journal priorities).
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include "core/json.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "support/test_support.hpp"
+
+using namespace simpul;
+using test::run_simpul;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  return st.st_mode & 0777;
+}
+
+// `simpul init` of a kabkota node in `dir` with `extra` flags.
+int init_in(const test::TempDir& dir, std::vector<std::string> extra, std::string& out,
+            const std::string* input = nullptr) {
+  std::vector<std::string> args = {"init",
+                                   "--config",
+                                   dir.file("etc/simpul.json"),
+                                   "--store-dir",
+                                   dir.file("lib"),
+                                   "--calendar",
+                                   std::string(SIMPUL_SOURCE_DIR) + "/config/calendars/id.json",
+                                   "--listen",
+                                   "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_simpul(args, &out, input);
+}
+
+// A unix datagram socket standing in for systemd's notification socket.
+struct NotifySocket {
+  int fd = -1;
+  std::string path;
+  explicit NotifySocket(const std::string& p) : path(p) {
+    fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, p.c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{0, 100'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~NotifySocket() { ::close(fd); }
+  // Every message that arrives within `seconds`, until one contains `until`.
+  std::vector<std::string> read_until(const std::string& until, int seconds = 10) {
+    std::vector<std::string> got;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      got.emplace_back(buf, static_cast<std::size_t>(n));
+      if (got.back().find(until) != std::string::npos) break;
+    }
+    return got;
+  }
+};
+
+bool any_has(const std::vector<std::string>& v, const std::string& needle) {
+  for (const auto& s : v)
+    if (s.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "init: flags write a config that check passes and serve runs - the admin token 0600 - the "
+    "store folder 0700 - and it says what comes next") {
+  test::TempDir dir;
+  std::string out;
+  REQUIRE_MESSAGE(init_in(dir,
+                          {"--tier", "kabkota", "--region", "21.71", "--node-id", "kota-batam",
+                           "--zone", "Asia/Jakarta"},
+                          out) == 0,
+                  out);
+  CHECK(out.find("simpul check --config " + dir.file("etc/simpul.json")) != std::string::npos);
+  CHECK(mode_of(dir.file("etc/secrets/admin-token")) == 0600);
+  CHECK(mode_of(dir.file("etc/secrets")) == 0700);
+  CHECK(mode_of(dir.file("lib")) == 0700);
+  CHECK(mode_of(dir.file("etc/simpul.json")) == 0640);
+  const std::string token = slurp(dir.file("etc/secrets/admin-token"));
+  CHECK(token.size() >= 40);
+  CHECK(slurp(dir.file("etc/simpul.json")).find(token.substr(0, 20)) == std::string::npos);
+
+  CHECK_MESSAGE(run_simpul({"check", "--config", dir.file("etc/simpul.json")}, &out) == 0, out);
+  test::ServeProcess serve(dir.file("etc/simpul.json"), dir.file("ready"));
+  http::Client c("127.0.0.1", serve.port(), 5000);
+  std::string bearer = token.substr(0, token.find('\n'));
+  auto r = c.request("GET", "/v1/complaints", "", {{"Authorization", "Bearer " + bearer}});
+  CHECK(r.status == 200);
+  CHECK(serve.terminate() == 0);
+}
+
+TEST_CASE(
+    "init: what is missing is named with exit 64 - an existing config is kept - answers that do "
+    "not load leave nothing behind") {
+  test::TempDir dir;
+  std::string out;
+  CHECK(init_in(dir, {"--tier", "kabkota"}, out) == 64);
+  CHECK(out.find("missing --region, --node-id") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("etc")));
+
+  // A region code that is no Kemendagri code: the loader's own words, and nothing written.
+  CHECK(init_in(dir, {"--tier", "kabkota", "--region", "batam", "--node-id", "kota-batam"}, out) ==
+        78);
+  CHECK(out.find("/node/region") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("etc")));
+  CHECK_FALSE(fs::exists(dir.file("lib")));
+
+  // A parent without its node id or token.
+  CHECK(init_in(dir,
+                {"--tier", "kabkota", "--region", "21.71", "--node-id", "kota-batam",
+                 "--parent-url", "https://simpul.kepriprov.go.id"},
+                out) == 64);
+  CHECK(out.find("--parent-node, --parent-token-file") != std::string::npos);
+
+  REQUIRE(init_in(dir, {"--tier", "nasional", "--region", "00", "--node-id", "nasional"}, out) ==
+          0);
+  const std::string first = slurp(dir.file("etc/simpul.json"));
+  const std::string token = slurp(dir.file("etc/secrets/admin-token"));
+  CHECK(init_in(dir, {"--tier", "kabkota", "--region", "21.71", "--node-id", "kota-batam"}, out) ==
+        64);
+  CHECK(out.find("exists; it is kept") != std::string::npos);
+  CHECK(slurp(dir.file("etc/simpul.json")) == first);
+  // --force writes a new config; the admin token already issued stays.
+  CHECK(init_in(dir,
+                {"--tier", "kabkota", "--region", "21.71", "--node-id", "kota-batam", "--force"},
+                out) == 0);
+  CHECK(slurp(dir.file("etc/simpul.json")).find("kota-batam") != std::string::npos);
+  CHECK(slurp(dir.file("etc/secrets/admin-token")) == token);
+}
+
+TEST_CASE(
+    "init: asked on stdin - a child of a province - the parent's token goes to a 0600 file and "
+    "never into the config") {
+  test::TempDir dir;
+  std::string out;
+  // Tier, region, node id, zone (default), parent URL, parent node id, then the token.
+  const std::string answers =
+      "kabkota\n21.71\nkota-batam\n\nhttps://simpul.kepriprov.go.id:7702\nprovinsi-kepri\n"
+      "PARENT-TOKEN-8812\n";
+  REQUIRE_MESSAGE(init_in(dir, {"--ask"}, out, &answers) == 0, out);
+  const std::string cfg = slurp(dir.file("etc/simpul.json"));
+  CHECK(cfg.find("\"node\": \"provinsi-kepri\"") != std::string::npos);
+  CHECK(cfg.find("Asia/Jakarta") != std::string::npos);
+  CHECK(cfg.find("PARENT-TOKEN-8812") == std::string::npos);
+  CHECK(slurp(dir.file("etc/secrets/upstream-token")) == "PARENT-TOKEN-8812\n");
+  CHECK(mode_of(dir.file("etc/secrets/upstream-token")) == 0600);
+  CHECK_MESSAGE(run_simpul({"check", "--config", dir.file("etc/simpul.json")}, &out) == 0, out);
+}
+
+TEST_CASE(
+    "config: SIMPUL_CONFIG stands for --config - no config at all names simpul init - a missing "
+    "file names its key and the system's reason") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  std::string out;
+  setenv("SIMPUL_CONFIG", dir.file("node.json").c_str(), 1);
+  CHECK_MESSAGE(run_simpul({"check"}, &out) == 0, out);
+  setenv("SIMPUL_CONFIG", dir.file("none.json").c_str(), 1);
+  CHECK(run_simpul({"check"}, &out) == 78);
+  CHECK(out.find("cannot read " + dir.file("none.json") + ": No such file or directory") !=
+        std::string::npos);
+  CHECK(out.find("simpul init") != std::string::npos);
+  unsetenv("SIMPUL_CONFIG");
+
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = test::config_json(dir);
+    REQUIRE(t.find(from) != std::string::npos);
+    t.replace(t.find(from), from.size(), to);
+    std::ofstream(dir.file("node.json"), std::ios::trunc) << t;
+    return run_simpul({"check", "--config", dir.file("node.json")}, &out);
+  };
+  CHECK(with("\"log\"", "\"sla\": {\"holidays_file\": \"nowhere/id.json\"}, \"log\"") == 78);
+  CHECK(out.find("/sla/holidays_file: cannot read " + dir.file("nowhere/id.json") +
+                 ": No such file or directory") != std::string::npos);
+  CHECK(with("\"env:SIMPUL_TEST_ADMIN\"", "\"file:" + dir.file("no-token") + "\"") == 78);
+  CHECK(out.find("/auth/admin_token: secret: cannot read " + dir.file("no-token") +
+                 ": No such file or directory") != std::string::npos);
+}
+
+TEST_CASE(
+    "db restore: refuses a store a node serves - refuses garbage and leaves the store - restores "
+    "a backup and keeps the database it replaced") {
+  test::TempDir dir;
+  std::string out;
+  REQUIRE(init_in(dir, {"--tier", "nasional", "--region", "00", "--node-id", "nasional"}, out) ==
+          0);
+  const std::string cfg = dir.file("etc/simpul.json"), db = dir.file("lib/simpul.db");
+  const std::string bearer = "Bearer " + slurp(dir.file("etc/secrets/admin-token")).substr(0, 43);
+  auto serve = std::make_unique<test::ServeProcess>(cfg, dir.file("ready"));
+  auto post = [&](const std::string& title) {
+    http::Client c("127.0.0.1", serve->port(), 5000);
+    auto r = c.request("POST", "/v1/complaints", test::sample_complaint(title),
+                       {{"Authorization", bearer}, {"Content-Type", "application/json"}});
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+  };
+  post("Sebelum backup");
+  REQUIRE(run_simpul({"db", "backup", "--config", cfg, dir.file("backup.db")}, &out) == 0);
+  post("Sesudah backup");
+
+  // A second node on the same store, and a restore under a running node: both refused.
+  CHECK(run_simpul({"serve", "--config", cfg}, &out) == 1);
+  CHECK(out.find("a node is serving this store (pid") != std::string::npos);
+  CHECK(run_simpul({"db", "restore", "--config", cfg, dir.file("backup.db")}, &out) == 1);
+  CHECK(out.find("stop it first") != std::string::npos);
+  REQUIRE(serve->terminate() == 0);
+  serve.reset();
+
+  std::ofstream(dir.file("garbage.db")) << "not a database at all";
+  CHECK(run_simpul({"db", "restore", "--config", cfg, dir.file("garbage.db")}, &out) == 1);
+  CHECK(out.find("nothing changed") != std::string::npos);
+  CHECK(test::db_count(db, "SELECT count(*) FROM complaints") == 2);
+  // A SQLite file that is not a Simpul store.
+  {
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(dir.file("other.db").c_str(), &other) == SQLITE_OK);
+    sqlite3_exec(other, "CREATE TABLE t(x)", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+  }
+  CHECK(run_simpul({"db", "restore", "--config", cfg, dir.file("other.db")}, &out) == 1);
+  CHECK(out.find("is not a Simpul store") != std::string::npos);
+
+  REQUIRE_MESSAGE(run_simpul({"db", "restore", "--config", cfg, dir.file("backup.db")}, &out) == 0,
+                  out);
+  CHECK(test::db_count(db, "SELECT count(*) FROM complaints") == 1);
+  CHECK(mode_of(db) == 0600);
+  std::string replaced;
+  for (const auto& e : fs::directory_iterator(dir.file("lib")))
+    if (e.path().filename().string().find("simpul.db.replaced-") == 0 &&
+        e.path().extension() != ".db-wal")
+      replaced = e.path().string();
+  REQUIRE_FALSE(replaced.empty());
+  CHECK(out.find(replaced) != std::string::npos);
+  CHECK(test::db_count(replaced, "SELECT count(*) FROM complaints") == 2);
+  // The restored store serves again.
+  serve = std::make_unique<test::ServeProcess>(cfg, dir.file("ready"));
+  http::Client c("127.0.0.1", serve->port(), 5000);
+  auto r = c.request("GET", "/v1/complaints", "", {{"Authorization", bearer}});
+  CHECK(r.body.find("Sebelum backup") != std::string::npos);
+  CHECK(r.body.find("Sesudah backup") == std::string::npos);
+}
+
+TEST_CASE("upgrade: a store one schema step behind is copied aside before serve migrates it") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  std::string out;
+  REQUIRE(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
+  const std::string db = dir.file("test-node.db");
+  REQUIRE(fs::exists(db));
+  const int latest = SqliteStore::latest_version();
+  // As the previous release left it: without the last migration's table.
+  test::db_exec(db, "DROP TABLE source_rows; PRAGMA user_version = " + std::to_string(latest - 1));
+  {
+    test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
+    CHECK(serve.terminate() == 0);
+  }
+  const std::string copy =
+      db + ".before-migration-" + std::to_string(latest - 1) + "-to-" + std::to_string(latest);
+  REQUIRE(fs::exists(copy));
+  CHECK(test::db_count(copy, "PRAGMA user_version") == latest - 1);
+  CHECK(test::db_count(db, "PRAGMA user_version") == latest);
+  CHECK(test::db_count(db, "SELECT count(*) FROM source_rows") == 0);
+  CHECK(mode_of(copy) == 0600);
+}
+
+TEST_CASE(
+    "systemd: READY once listening - RELOADING then READY on SIGHUP - watchdog pings - STOPPING "
+    "on SIGTERM") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  NotifySocket sock(dir.file("notify"));
+  setenv("NOTIFY_SOCKET", sock.path.c_str(), 1);
+  setenv("WATCHDOG_USEC", "400000", 1);  // pings every 200 ms
+  test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  auto got = sock.read_until("READY=1");
+  CHECK(any_has(got, "READY=1"));
+  CHECK(any_has(got, "STATUS=listening on port " + std::to_string(serve.port())));
+  got = sock.read_until("WATCHDOG=1");
+  CHECK(any_has(got, "WATCHDOG=1"));
+  int pings = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < until)
+    for (const auto& m : sock.read_until("WATCHDOG=1", 1)) pings += m == "WATCHDOG=1";
+  CHECK(pings >= 3);
+
+  serve.signal(SIGHUP);
+  got = sock.read_until("READY=1");
+  CHECK(any_has(got, "RELOADING=1\nMONOTONIC_USEC="));
+  CHECK(any_has(got, "READY=1"));
+  http::Client c("127.0.0.1", serve.port(), 5000);
+  CHECK(c.request("GET", "/metrics").status == 200);
+
+  serve.signal(SIGTERM);
+  got = sock.read_until("STOPPING=1");
+  CHECK(any_has(got, "STOPPING=1"));
+}
+
+TEST_CASE(
+    "systemd: log lines carry journal priorities when stdout is the journal's stream - a fatal "
+    "start-up error is a JSON line too") {
+  test::TempDir dir;
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  std::string info = test::config_json(dir);
+  info.replace(info.find("\"warn\""), 6, "\"info\"");
+  std::ofstream(dir.file("node.json"), std::ios::trunc) << info;
+  const std::string log = dir.file("journal.log");
+  std::ofstream(log).close();
+  struct stat st {};
+  REQUIRE(::stat(log.c_str(), &st) == 0);
+  const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  setenv("JOURNAL_STREAM", stream.c_str(), 1);
+  {
+    test::ServeProcess serve(dir.file("node.json"), dir.file("ready"), log);
+    serve.terminate();
+  }
+  unsetenv("JOURNAL_STREAM");
+  const std::string text = slurp(log);
+  CHECK(text.find("<6>{\"ts\"") != std::string::npos);
+  CHECK(text.find("\"msg\":\"node.listening\"") != std::string::npos);
+
+  // Without the journal: no prefix. A store that cannot be opened: a JSON line says why.
+  std::string t = test::config_json(dir);
+  t.replace(t.find(dir.file("test-node.db")), dir.file("test-node.db").size(),
+            dir.file("no/such/x.db"));
+  std::ofstream(dir.file("bad.json")) << t;
+  std::string out;
+  CHECK(run_simpul({"serve", "--config", dir.file("bad.json")}, &out) != 0);
+  CHECK(out.find("{\"ts\"") != std::string::npos);
+  CHECK(out.find("\"msg\":\"node.fatal\"") != std::string::npos);
+  CHECK(out.find("<3>") == std::string::npos);
+}
+
+TEST_CASE(
+    "serve: SIGHUP reloads the calendar and the agency reference - open clocks refolded while it "
+    "serves - a disposition to a newly listed agency is accepted") {
+  test::TempDir dir;
+  auto write_calendar = [&](const std::string& version, const std::string& days) {
+    std::ofstream(dir.file("calendar.json"), std::ios::trunc)
+        << R"({"version": ")" + version + R"(", "days": [)" + days + "]}";
+  };
+  auto write_agencies = [&](const std::string& ids) {
+    std::ofstream(dir.file("agencies.json"), std::ios::trunc) << "[" + ids + "]";
+  };
+  write_calendar("r1", "");
+  write_agencies(R"({"id": "dinas-pu-batam"})");
+  std::string text = test::config_json(dir, "kota-batam");
+  text.replace(text.find("\"log\""), 0,
+               "\"sla\": {\"holidays_file\": \"" + dir.file("calendar.json") +
+                   "\", \"scheduler\": false}, \"reference\": {\"agencies\": \"" +
+                   dir.file("agencies.json") + "\"}, ");
+  text.replace(text.find("\"warn\""), 6, "\"info\"");
+  std::ofstream(dir.file("node.json")) << text;
+  const std::string db = dir.file("kota-batam.db");
+  test::ServeProcess serve(dir.file("node.json"), dir.file("ready"), dir.file("node.log"));
+  http::Client c("127.0.0.1", serve.port(), 5000);
+  const std::vector<http::Header> h = {
+      {"Authorization", std::string("Bearer ") + test::kAdminToken},
+      {"Content-Type", "application/json"}};
+  auto r = c.request("POST", "/v1/complaints", test::sample_complaint(), h);
+  REQUIRE(r.status == 201);
+  auto doc = json::parse(r.body);
+  REQUIRE(doc.has_value());
+  const std::string id = json::get_string(*doc, "id");
+  auto due = [&] {
+    return test::db_count(db, "SELECT verify_due FROM complaints WHERE id = '" + id + "'");
+  };
+  const std::int64_t before = due();
+  REQUIRE(before > 0);
+  const std::string to_new = "/v1/complaints/" + id + "/events";
+  const std::string dispose_new = R"({"kind":"disposed","payload":{"agency":"dinas-baru"}})";
+  CHECK(c.request("POST", to_new, R"({"kind":"verified"})", h).status == 201);
+  CHECK(c.request("POST", to_new, dispose_new, h).status == 422);
+
+  // The region declares the next ten days off, and a new agency joins.
+  std::string days;
+  std::time_t now = std::time(nullptr) + 7 * 3600;  // WIB
+  for (int i = 0; i < 10; ++i) {
+    std::time_t t = now + i * 86400;
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char date[16];
+    std::strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    days += std::string(days.empty() ? "" : ",") + R"({"date": ")" + date +
+            R"(", "name": "Libur daerah", "kind": "libur_daerah", "scope": "kabkota", )" +
+            R"("region": "21.71", "source": "Perwako"})";
+  }
+  write_calendar("r2", days);
+  write_agencies(R"({"id": "dinas-pu-batam"}, {"id": "dinas-baru"})");
+  serve.signal(SIGHUP);
+  // The store's first start refolded once already: the reload's pass is the second.
+  auto passes = [&] {
+    std::string log = slurp(dir.file("node.log"));
+    int n = 0;
+    for (auto at = log.find("\"msg\":\"sla.recompute_done\""); at != std::string::npos;
+         at = log.find("\"msg\":\"sla.recompute_done\"", at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(test::eventually([&] { return passes() >= 2; }));
+  const std::string log = slurp(dir.file("node.log"));
+  INFO(log);
+  auto at = log.find("\"msg\":\"node.reloaded\"");
+  REQUIRE(at != std::string::npos);
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  CHECK(line.find("reference data") != std::string::npos);
+  CHECK(line.find("calendar r2") != std::string::npos);
+  CHECK(log.find("\"msg\":\"sla.due_moved\"") != std::string::npos);
+  CHECK(due() > before);
+  r = c.request("POST", to_new, dispose_new, h);
+  CHECK_MESSAGE(r.status == 201, r.body);
+  // The API folds with the new calendar too.
+  r = c.request("GET", "/v1/complaints/" + id, "", h);
+  CHECK(r.status == 200);
+  CHECK(serve.terminate() == 0);
+}
