@@ -26,6 +26,11 @@ install(FILES docs/operations.md docs/connectors.md docs/federation.md docs/lapo
               packaging/debian/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
+install(FILES config/nginx/simpul.conf DESTINATION ${CMAKE_INSTALL_DOCDIR}/nginx)
+install(FILES config/monitoring/simpul-alerts.yml config/monitoring/simpul-alerts.test.yml
+              config/monitoring/simpul-grafana.json
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/monitoring)
+
 # The man page and the changelog, compressed as Debian wants them (gzip -9n: no timestamp), and
 # the bash completion the binary makes of its own command tree.
 find_program(GZIP_PROGRAM gzip REQUIRED)

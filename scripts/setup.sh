@@ -62,6 +62,23 @@ if [ ! -x "$root/.tools/promtool" ]; then
   rm -rf "$work"
 fi
 
+# nginx (the TLS proxy example, config/nginx/simpul.conf, is tested in front of a node), taken
+# out of Debian's package the same way: installing it would start a server on port 80.
+if [ ! -x "$root/.tools/nginx" ]; then
+  echo "setup: fetching nginx from Debian's nginx package (into .tools/)"
+  work="$(mktemp -d)"
+  if ! (cd "$work" && apt-get download -qq nginx 2>/dev/null); then
+    sudo_cmd=()
+    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    (cd "$work" && apt-get download -qq nginx)
+  fi
+  dpkg-deb -x "$work"/nginx_*.deb "$work/x"
+  mkdir -p "$root/.tools"
+  cp "$work/x/usr/sbin/nginx" "$root/.tools/nginx"
+  rm -rf "$work"
+fi
+
 ui="$root/tests/ui"
 if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   echo "setup: installing the browser tests' npm packages (tests/ui/package-lock.json)"

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 
+#include "core/json.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
@@ -16,16 +19,38 @@ namespace {
 const std::string kPromtool = std::string(SIMPUL_SOURCE_DIR) + "/.tools/promtool";
 
 // promtool's verdict on `text`: its exit status, and what it said in `said`.
-int promtool_check(const test::TempDir& dir, const std::string& text, std::string& said) {
-  std::ofstream(dir.file("metrics.txt"), std::ios::trunc) << text;
-  FILE* p = popen(
-      ("'" + kPromtool + "' check metrics < '" + dir.file("metrics.txt") + "' 2>&1").c_str(), "r");
+int run_promtool(const std::string& args, std::string& said) {
+  FILE* p = popen(("'" + kPromtool + "' " + args + " 2>&1").c_str(), "r");
   REQUIRE(p != nullptr);
   char buf[4096];
   std::size_t n;
   said.clear();
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) said.append(buf, n);
   return pclose(p);
+}
+
+int promtool_check(const test::TempDir& dir, const std::string& text, std::string& said) {
+  std::ofstream(dir.file("metrics.txt"), std::ios::trunc) << text;
+  return run_promtool("check metrics < '" + dir.file("metrics.txt") + "'", said);
+}
+
+// kota-batam with a parent, a child, a webhook and a callback connector: every family of
+// metrics a node can have.
+Config full_node(const test::TempDir& dir) {
+  std::ofstream(dir.file("ak.json")) << R"({"version": 1, "system": "ak", "id": "/id",
+    "fields": {"title": {"from": "/judul"}, "body": {"from": "/uraian"}},
+    "defaults": {"type": "pengaduan", "channel": "app", "region": "21.71", "privacy": "anonim"}})";
+  setenv("SIMPUL_TEST_HOOK", "webhook-secret-0123456789abcdef", 1);
+  setenv("SIMPUL_TEST_UP", "no-parent-listens-here-0123456789", 1);
+  return test::node_config(
+      dir, "kota-batam",
+      R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UP"},
+      "children": [{"id": "kel-x", "regions": ["21.71.01"]}],
+      "connectors": [{"id": "ak", "type": "webhook", "mapping": ")" +
+          dir.file("ak.json") + R"(", "settings": {"secret": "env:SIMPUL_TEST_HOOK"}},
+        {"id": "ak-back", "type": "callback", "mapping": ")" +
+          dir.file("ak.json") +
+          R"(", "settings": {"url": "http://127.0.0.1:9/cb", "secret": "env:SIMPUL_TEST_HOOK"}}],)");
 }
 
 }  // namespace
@@ -36,18 +61,7 @@ TEST_CASE(
   const std::string missing = "no " + kPromtool + ": run scripts/setup.sh (make test does)";
   REQUIRE_MESSAGE(std::filesystem::exists(kPromtool), missing);
   test::TempDir dir;
-  std::ofstream(dir.file("ak.json")) << R"({"version": 1, "system": "ak", "id": "/id",
-    "fields": {"title": {"from": "/judul"}, "body": {"from": "/uraian"}},
-    "defaults": {"type": "pengaduan", "channel": "app", "region": "21.71", "privacy": "anonim"}})";
-  setenv("SIMPUL_TEST_HOOK", "webhook-secret-0123456789abcdef", 1);
-  setenv("SIMPUL_TEST_UP", "no-parent-listens-here-0123456789", 1);
-  auto cfg = test::node_config(
-      dir, "kota-batam",
-      R"("upstream": {"url": "http://127.0.0.1:9", "node": "provinsi-kepri", "credential": "env:SIMPUL_TEST_UP"},
-      "children": [{"id": "kel-x", "regions": ["21.71.01"]}],
-      "connectors": [{"id": "ak", "type": "webhook", "mapping": ")" +
-          dir.file("ak.json") + R"(", "settings": {"secret": "env:SIMPUL_TEST_HOOK"}}],)");
-  test::TestNode node(cfg);
+  test::TestNode node(full_node(dir));
   auto c = node.client();
   std::string said;
   const std::string before = c.request("GET", "/metrics").body;
@@ -77,4 +91,43 @@ TEST_CASE(
   CHECK(promtool_check(dir, after, said) == 0);
   CHECK_MESSAGE(said.empty(), said);
   CHECK(after.find("simpul_ingest_total{result=\"created\"} 1") != std::string::npos);
+}
+
+TEST_CASE(
+    "metrics: the shipped alert rules pass promtool check rules and their own rule tests - every "
+    "metric they and the Grafana dashboard read is one a node exposes") {
+  REQUIRE(std::filesystem::exists(kPromtool));
+  const std::string mon = std::string(SIMPUL_SOURCE_DIR) + "/config/monitoring/";
+  std::string said;
+  CHECK_MESSAGE(run_promtool("check rules '" + mon + "simpul-alerts.yml'", said) == 0, said);
+  // The rule tests: each alert fires on the series that should raise it, not before.
+  CHECK_MESSAGE(run_promtool("test rules '" + mon + "simpul-alerts.test.yml'", said) == 0, said);
+
+  test::TempDir dir;
+  test::TestNode node(full_node(dir));
+  auto c = node.client();
+  c.request("GET", "/livez");  // a first latency observation: the histogram's buckets exist
+  const std::string exposed = c.request("GET", "/metrics").body;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string grafana = slurp(mon + "simpul-grafana.json");
+  auto doc = json::parse(grafana);
+  REQUIRE_MESSAGE(doc.has_value(), "simpul-grafana.json is not JSON");
+  CHECK((*doc)["panels"].GetArray().Size() >= 8);
+  int names = 0;
+  for (const std::string& text : {slurp(mon + "simpul-alerts.yml"), grafana}) {
+    static const std::regex metric(R"(\b((simpul|process)_[a-z_]+)\b)");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), metric);
+         it != std::sregex_iterator(); ++it) {
+      const std::string name = (*it)[1];
+      ++names;
+      const bool found = exposed.find("\n" + name + "{") != std::string::npos ||
+                         exposed.find("\n" + name + " ") != std::string::npos;
+      const std::string why = name + " is read by a rule or panel but no node exposes it";
+      CHECK_MESSAGE(found, why);
+    }
+  }
+  CHECK(names >= 15);
 }

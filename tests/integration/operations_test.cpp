@@ -3,11 +3,13 @@
 // systemd protocol (readiness, reload, stopping, watchdog, journal priorities).
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -15,15 +17,19 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "core/json.hpp"
+#include "core/log.hpp"
 #include "store/sqlite/sqlite_store.hpp"
+#include "support/test_pki.hpp"
 #include "support/test_support.hpp"
 
 using namespace simpul;
 using test::run_simpul;
+using test::TestNode;
 namespace fs = std::filesystem;
 
 namespace {
@@ -448,4 +454,229 @@ TEST_CASE(
   r = c.request("GET", "/v1/complaints/" + id, "", h);
   CHECK(r.status == 200);
   CHECK(serve.terminate() == 0);
+}
+
+TEST_CASE(
+    "http: an http.access line per request with its request id - echoed as X-Request-Id - the "
+    "client from X-Forwarded-For only through a trusted proxy - never the query") {
+  test::TempDir dir;
+  Config cfg = test::test_config(dir);
+  cfg.http.trusted_proxies = {"127.0.0.1"};
+  std::mutex mu;
+  std::string captured;
+  TestNode node(cfg);
+  log::set_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    captured.append(line).push_back('\n');
+  });
+  log::set_level(log::Level::info);
+  auto c = node.client();
+  auto r = c.request("GET", "/v1/complaints?q=CANARY-QUERY-5521", "",
+                     {{"Authorization", std::string("Bearer ") + test::kAdminToken},
+                      {"X-Request-Id", "nginx-4f2a9c"},
+                      {"X-Forwarded-For", "203.0.113.9, 10.1.2.3"}});
+  CHECK(r.status == 200);
+  CHECK(r.header("x-request-id") == "nginx-4f2a9c");
+  // Garbage for an id is replaced by a new one.
+  r = c.request("GET", "/livez", "", {{"X-Request-Id", "bad id\twith spaces"}});
+  const std::string fresh = r.header("x-request-id");
+  CHECK(fresh.size() == 16);
+  log::set_level(log::Level::warn);
+  log::set_sink(nullptr);
+  std::lock_guard lock(mu);
+  auto line_with = [&](const std::string& needle) {
+    auto at = captured.find(needle);
+    if (at == std::string::npos) return std::string();
+    auto start = captured.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    return captured.substr(start, captured.find('\n', at) - start);
+  };
+  const std::string line = line_with("\"request_id\":\"nginx-4f2a9c\"");
+  REQUIRE_FALSE(line.empty());
+  CHECK(line.find("\"msg\":\"http.access\"") != std::string::npos);
+  CHECK(line.find("\"method\":\"GET\"") != std::string::npos);
+  CHECK(line.find("\"path\":\"/v1/complaints\"") != std::string::npos);
+  CHECK(line.find("\"status\":200") != std::string::npos);
+  CHECK(line.find("\"duration_ms\":") != std::string::npos);
+  // The proxy at 127.0.0.1 is trusted; 10.1.2.3 is not, so it is the client (203.0.113.9 is
+  // what anyone could have written before it).
+  CHECK(line.find("\"client\":\"10.1.2.3\"") != std::string::npos);
+  CHECK(captured.find("CANARY-QUERY-5521") == std::string::npos);
+  CHECK_FALSE(line_with("\"request_id\":\"" + fresh + "\"").empty());
+}
+
+TEST_CASE(
+    "http: X-Forwarded-For from a peer that is no trusted proxy is ignored - the peer is the "
+    "client") {
+  test::TempDir dir;
+  Config cfg = test::test_config(dir);
+  std::mutex mu;
+  std::string captured;
+  TestNode node(cfg);
+  log::set_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    captured.append(line).push_back('\n');
+  });
+  log::set_level(log::Level::info);
+  node.client().request("GET", "/livez", "", {{"X-Forwarded-For", "198.51.100.7"}});
+  log::set_level(log::Level::warn);
+  log::set_sink(nullptr);
+  std::lock_guard lock(mu);
+  CHECK(captured.find("\"client\":\"127.0.0.1\"") != std::string::npos);
+  CHECK(captured.find("198.51.100.7") == std::string::npos);
+}
+
+TEST_CASE(
+    "http: HEAD on a GET route answers its headers and no body - 405 names Allow - 401 names "
+    "WWW-Authenticate - a port in use names the address and /http/listen") {
+  test::TempDir dir;
+  TestNode node(test::test_config(dir));
+  auto c = node.client();
+  auto get = c.request("GET", "/ui/app.css");
+  auto head = c.request("HEAD", "/ui/app.css");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(head.header("content-length") == std::to_string(get.body.size()));
+  auto wrong = c.request("DELETE", "/v1/complaints");
+  CHECK(wrong.status == 405);
+  CHECK(wrong.header("allow").find("GET, HEAD") != std::string::npos);
+  CHECK(wrong.header("allow").find("POST") != std::string::npos);
+  auto anon = c.request("GET", "/v1/complaints");
+  CHECK(anon.status == 401);
+  CHECK(anon.header("www-authenticate") == "Bearer realm=\"simpul\"");
+
+  // Another node on the port this one holds.
+  std::string text = test::config_json(dir, "second");
+  text.replace(text.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(node.port()));
+  std::ofstream(dir.file("second.json")) << text;
+  std::string out;
+  CHECK(run_simpul({"serve", "--config", dir.file("second.json")}, &out) == 1);
+  CHECK(out.find("cannot listen on 127.0.0.1:" + std::to_string(node.port()) +
+                 " (/http/listen): Address already in use") != std::string::npos);
+  CHECK(out.find(".hpp") == std::string::npos);  // no Boost source location
+}
+
+TEST_CASE(
+    "nginx: the shipped example terminates TLS in front of a node - requests pass with nginx's "
+    "request id - the node logs the client nginx names") {
+  const std::string nginx = std::string(SIMPUL_SOURCE_DIR) + "/.tools/nginx";
+  REQUIRE_MESSAGE(fs::exists(nginx), "no .tools/nginx: run scripts/setup.sh (make test does)");
+  test::TempDir dir;
+  Config cfg = test::test_config(dir);
+  cfg.http.trusted_proxies = {"127.0.0.1"};
+  TestNode node(cfg);
+  auto pki = test::make_test_pki(dir.path(), "proxy", {"simpul.batam.go.id", "127.0.0.1"});
+  const std::uint16_t https_port = test::free_port();
+
+  // The example as an operator installs it, with this test's port, node and certificate (and
+  // without the port-80 redirect and IPv6 listeners this machine may not allow).
+  std::string site = slurp(std::string(SIMPUL_SOURCE_DIR) + "/config/nginx/simpul.conf");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    auto at = site.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    site.replace(at, from.size(), to);
+  };
+  replace("server 127.0.0.1:8080;", "server 127.0.0.1:" + std::to_string(node.port()) + ";");
+  replace("listen 443 ssl http2;", "listen 127.0.0.1:" + std::to_string(https_port) + " ssl;");
+  replace("listen [::]:443 ssl http2;", "");
+  replace("/etc/letsencrypt/live/simpul.batam.go.id/fullchain.pem", pki.cert_file);
+  replace("/etc/letsencrypt/live/simpul.batam.go.id/privkey.pem", pki.key_file);
+  auto redirect = site.find("server {\n    listen 80;");
+  REQUIRE(redirect != std::string::npos);
+  site.erase(redirect, site.find("}\n", redirect) + 2 - redirect);
+  std::ofstream(dir.file("simpul-site.conf")) << site;
+  fs::create_directories(dir.file("nginx"));
+  std::ofstream(dir.file("nginx.conf"))
+      << "daemon off;\nmaster_process off;\npid " << dir.file("nginx.pid")
+      << ";\nerror_log stderr warn;\nevents {}\nhttp {\n  access_log off;\n"
+      << "  client_body_temp_path " << dir.file("nginx/body") << ";\n  proxy_temp_path "
+      << dir.file("nginx/proxy") << ";\n  fastcgi_temp_path " << dir.file("nginx/fcgi")
+      << ";\n  uwsgi_temp_path " << dir.file("nginx/uwsgi") << ";\n  scgi_temp_path "
+      << dir.file("nginx/scgi") << ";\n  include " << dir.file("simpul-site.conf") << ";\n}\n";
+  std::string said;
+  REQUIRE_MESSAGE(std::system(("'" + nginx + "' -t -q -e stderr -p '" + dir.path() + "' -c '" +
+                               dir.file("nginx.conf") + "' > '" + dir.file("t.log") + "' 2>&1")
+                                  .c_str()) == 0,
+                  slurp(dir.file("t.log")));
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int out = ::open(dir.file("nginx.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, 1);
+    dup2(out, 2);
+    execl(nginx.c_str(), "nginx", "-e", "stderr", "-p", dir.path().c_str(), "-c",
+          dir.file("nginx.conf").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{pid};
+
+  std::mutex mu;
+  std::string captured;
+  log::set_sink([&](std::string_view line) {
+    std::lock_guard lock(mu);
+    captured.append(line).push_back('\n');
+  });
+  log::set_level(log::Level::info);
+  http::TlsClientConfig tls;
+  tls.enabled = true;
+  tls.ca_file = pki.ca_file;
+  tls.server_name = "simpul.batam.go.id";
+  http::ClientResponse r;
+  const bool answered = test::eventually(
+      [&] {
+        try {
+          http::Client c("127.0.0.1", https_port, 5000, tls);
+          r = c.request("GET", "/v1/complaints", "",
+                        {{"Authorization", std::string("Bearer ") + test::kAdminToken}});
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      10);
+  log::set_level(log::Level::warn);
+  log::set_sink(nullptr);
+  REQUIRE_MESSAGE(answered, slurp(dir.file("nginx.log")));
+  CHECK(r.status == 200);
+  // nginx's $request_id: 32 hex digits, kept by the node and echoed back.
+  const std::string id = r.header("x-request-id");
+  CHECK(id.size() == 32);
+  std::lock_guard lock(mu);
+  auto at = captured.find("\"request_id\":\"" + id + "\"");
+  REQUIRE(at != std::string::npos);
+  auto line = captured.substr(captured.rfind('\n', at) + 1);
+  line = line.substr(0, line.find('\n'));
+  CHECK(line.find("\"path\":\"/v1/complaints\"") != std::string::npos);
+  CHECK(line.find("\"client\":\"127.0.0.1\"") != std::string::npos);
+}
+
+TEST_CASE(
+    "db restore: run as root it leaves the restored store and its lock to the store's owner - "
+    "the service's user can open them") {
+  if (::geteuid() != 0) return;  // only root can hand files to another user
+  test::TempDir dir;
+  std::string out;
+  REQUIRE(init_in(dir, {"--tier", "nasional", "--region", "00", "--node-id", "nasional"}, out) ==
+          0);
+  const std::string cfg = dir.file("etc/simpul.json"), db = dir.file("lib/simpul.db");
+  REQUIRE(run_simpul({"db", "migrate", "--config", cfg}, &out) == 0);
+  REQUIRE(run_simpul({"db", "backup", "--config", cfg, dir.file("backup.db")}, &out) == 0);
+  const uid_t service = 65534;  // nobody: the store's owner, as simpul is on a server
+  for (const auto& e : fs::directory_iterator(dir.file("lib")))
+    REQUIRE(::chown(e.path().c_str(), service, service) == 0);
+  REQUIRE(::chown(dir.file("lib").c_str(), service, service) == 0);
+  fs::remove(db + ".lock");
+  REQUIRE_MESSAGE(run_simpul({"db", "restore", "--config", cfg, dir.file("backup.db")}, &out) == 0,
+                  out);
+  struct stat st {};
+  REQUIRE(::stat(db.c_str(), &st) == 0);
+  CHECK(st.st_uid == service);
+  REQUIRE(::stat((db + ".lock").c_str(), &st) == 0);
+  CHECK(st.st_uid == service);
 }

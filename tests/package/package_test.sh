@@ -26,7 +26,9 @@ for f in /usr/bin/simpul /lib/systemd/system/simpul.service /usr/lib/sysusers.d/
          /usr/share/simpul/reference/agencies.json /usr/share/simpul/mappings/apekesah.json \
          /usr/share/man/man1/simpul.1.gz /usr/share/bash-completion/completions/simpul \
          /usr/share/doc/simpul/copyright /usr/share/doc/simpul/changelog.gz \
-         /usr/share/doc/simpul/operations.md; do
+         /usr/share/doc/simpul/operations.md /usr/share/doc/simpul/nginx/simpul.conf \
+         /usr/share/doc/simpul/monitoring/simpul-alerts.yml \
+         /usr/share/doc/simpul/monitoring/simpul-grafana.json; do
   grep -qx "$f" "$work/files" || fail "the package lacks $f"
 done
 if grep -E '^/(usr/)?(bin|lib)/.*(test|bench|standin|fixture)' "$work/files"; then

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -103,6 +104,18 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.http.body_timeout_ms = get_int(h, "body_timeout_ms", c.http.body_timeout_ms);
   c.http.max_connections = get_int(h, "max_connections", c.http.max_connections);
   c.http.allow_plain_http = h.HasMember("allow_plain_http") && h["allow_plain_http"].GetBool();
+  if (h.HasMember("trusted_proxies")) {
+    for (const auto& p : h["trusted_proxies"].GetArray()) {
+      std::string addr = p.GetString();
+      unsigned char buf[16];
+      if (::inet_pton(AF_INET, addr.c_str(), buf) != 1 &&
+          ::inet_pton(AF_INET6, addr.c_str(), buf) != 1)
+        throw ConfigError(
+            file, "/http/trusted_proxies/" + std::to_string(c.http.trusted_proxies.size()),
+            "\"" + addr + "\" is not an IP address (a proxy is named by its address)");
+      c.http.trusted_proxies.push_back(addr);
+    }
+  }
   if (h.HasMember("tls")) {
     c.http.tls.cert_file = resolve_path(base_dir, json::get_string(h["tls"], "cert_file"));
     c.http.tls.key_file = resolve_path(base_dir, json::get_string(h["tls"], "key_file"));
@@ -251,7 +264,10 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     }
   }
   c.base_dir = base_dir;
-  if (d.HasMember("log")) c.log_level = json::get_string(d["log"], "level", "info");
+  if (d.HasMember("log")) {
+    c.log_level = json::get_string(d["log"], "level", "info");
+    c.log_access = !d["log"].HasMember("access") || d["log"]["access"].GetBool();
+  }
   return c;
 }
 

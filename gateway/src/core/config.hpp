@@ -48,6 +48,8 @@ struct Config {
     http::TlsServerConfig tls;  // cert_file + key_file: listen with TLS
     // Plain HTTP on a non-loopback address must be asked for (a TLS-terminating proxy in front).
     bool allow_plain_http = false;
+    // Reverse proxies whose X-Forwarded-For is believed for the client address (access log).
+    std::vector<std::string> trusted_proxies;
   } http;
 
   struct Auth {
@@ -111,6 +113,7 @@ struct Config {
   std::string base_dir;  // the config file's directory (relative paths in connector settings)
 
   std::string log_level = "info";
+  bool log_access = true;  // log.access: an http.access line per request
 };
 
 // Throws ConfigError naming the file, the JSON Pointer and the reason.

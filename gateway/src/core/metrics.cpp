@@ -89,15 +89,25 @@ std::string Metrics::render() const {
           fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, labels, h.sum, name, labels, h.count);
     }
   }
-  // A gauge name may carry labels (name{child="x"}): HELP and TYPE once per family.
-  std::string family;
+  // A gauge name may carry labels (name{child="x"}): HELP and TYPE once per family, and the
+  // family's samples together, though they were registered apart (two connectors each add a
+  // gauge of several families; Prometheus refuses a family that appears twice).
+  std::vector<std::string> families;
+  std::map<std::string, std::vector<const Sampled*>> by_family;
   for (const auto& g : gauges_) {
     std::string base = g.name.substr(0, g.name.find('{'));
-    if (base != family)
-      out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", base, g.help, base, g.type);
-    family = base;
-    const double v = g.fn();
-    if (!std::isnan(v)) out += fmt::format("{} {}\n", g.name, v);
+    auto& members = by_family[base];
+    if (members.empty()) families.push_back(base);
+    members.push_back(&g);
+  }
+  for (const auto& base : families) {
+    const auto& members = by_family[base];
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", base, members.front()->help, base,
+                       members.front()->type);
+    for (const Sampled* g : members) {
+      const double v = g->fn();
+      if (!std::isnan(v)) out += fmt::format("{} {}\n", g->name, v);
+    }
   }
   return out;
 }

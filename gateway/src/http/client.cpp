@@ -111,6 +111,7 @@ struct Client::Impl {
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
+    parser.skip(req.method() == bhttp::verb::head);  // an answer to HEAD has no body
     ec = run([&](boost::system::error_code& out) {
       bhttp::async_read(stream, buffer, parser,
                         [&](boost::system::error_code ec, std::size_t) { out = ec; });

@@ -2,9 +2,13 @@
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
 #include <chrono>
+#include <cmath>
 
+#include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/log.hpp"
 
 namespace simpul::http {
 namespace {
@@ -110,8 +114,84 @@ void Router::add(std::string method, std::string pattern, RouteHandler handler) 
   routes_.push_back(std::move(r));
 }
 
+namespace {
+
+// An X-Request-Id from a proxy is kept when it is an id, not arbitrary text for the log.
+bool sane_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+  return s.substr(i);
+}
+
+}  // namespace
+
+std::string Router::client_of(const Request& req) const {
+  auto trusted = [this](const std::string& a) {
+    for (const auto& p : options_.trusted_proxies)
+      if (p == a) return true;
+    return false;
+  };
+  if (!trusted(req.remote)) return req.remote;
+  // From the right: each hop a trusted proxy added; the first address that is not one of them
+  // is the client (anything left of it the client could have written itself).
+  std::string xff = req.header("x-forwarded-for");
+  std::string client = req.remote;
+  while (!xff.empty()) {
+    auto comma = xff.rfind(',');
+    std::string hop = trim(comma == std::string::npos ? xff : xff.substr(comma + 1));
+    xff = comma == std::string::npos ? std::string() : xff.substr(0, comma);
+    if (hop.empty()) break;
+    client = hop;
+    if (!trusted(hop)) break;
+  }
+  return client;
+}
+
 void Router::dispatch(Request req, Reply reply) const {
   auto started = std::chrono::steady_clock::now();
+  std::string request_id = req.header("x-request-id");
+  if (!sane_request_id(request_id)) {
+    unsigned char raw[8];
+    crypto::random_bytes(raw, sizeof raw);
+    request_id = crypto::to_hex(raw, sizeof raw);
+  }
+  const std::string client = options_.access_log ? client_of(req) : std::string();
+  const std::string method = req.method;
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path.size() > 512) path.resize(512);
+  const bool access_log = options_.access_log;
+  // Every answer below goes out with the id, and is logged.
+  reply = [reply = std::move(reply), request_id, client, method, path, started,
+           access_log](Response res) {
+    res.headers.push_back({"X-Request-Id", request_id});
+    if (res.status == 401) {
+      bool has = false;
+      for (const auto& h : res.headers) has = has || h.name == "WWW-Authenticate";
+      if (!has) res.headers.push_back({"WWW-Authenticate", "Bearer realm=\"simpul\""});
+    }
+    if (access_log) {
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
+      log::info("http.access", {{"request_id", request_id},
+                                {"method", method},
+                                {"path", path},
+                                {"status", res.status},
+                                {"duration_ms", std::round(ms * 10) / 10},
+                                {"bytes", res.body.size()},
+                                {"client", client}});
+    }
+    reply(std::move(res));
+  };
   auto parsed = boost::urls::parse_origin_form(req.target);
   if (!parsed) {
     reply(problem(errc::bad_request, "the request target is not a valid path"));
@@ -133,6 +213,9 @@ void Router::dispatch(Request req, Reply reply) const {
 
   const Route* matched = nullptr;
   bool path_matched = false;
+  std::string allow;  // the methods the path takes, for a 405
+  // HEAD is GET without the body (the server drops it and keeps Content-Length).
+  const std::string want_method = req.method == "HEAD" ? "GET" : req.method;
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     std::map<std::string, std::string> vars;
@@ -150,7 +233,11 @@ void Router::dispatch(Request req, Reply reply) const {
     }
     if (!ok) continue;
     path_matched = true;
-    if (r.method != req.method) continue;
+    if (r.method != want_method) {
+      if (allow.find(r.method) == std::string::npos)
+        allow += (allow.empty() ? "" : ", ") + r.method + (r.method == "GET" ? ", HEAD" : "");
+      continue;
+    }
     matched = &r;
     params.path = std::move(vars);
     break;
@@ -167,9 +254,11 @@ void Router::dispatch(Request req, Reply reply) const {
     reply(std::move(res));
   };
   if (!matched) {
-    if (path_matched)
-      timed(problem(errc::method_not_allowed, "this resource does not accept " + req.method));
-    else
+    if (path_matched) {
+      Response r = problem(errc::method_not_allowed, "this resource does not accept " + req.method);
+      r.headers.push_back({"Allow", allow});
+      timed(std::move(r));
+    } else
       timed(problem(errc::not_found));
     return;
   }

@@ -34,7 +34,22 @@ class Router {
  public:
   explicit Router(Metrics& metrics);
   void add(std::string method, std::string pattern, RouteHandler handler);
+  // Every request gets a request id (a sane X-Request-Id it came with, else a new one), echoed
+  // as X-Request-Id and written on its http.access log line with the method, the path (never
+  // the query, which may hold search words), the status, the duration and the client address.
+  // HEAD is answered by the GET route (the server sends the headers only), 405 names the
+  // methods the path takes (Allow) and 401 says how to authenticate (WWW-Authenticate).
   void dispatch(Request req, Reply reply) const;
+
+  struct Options {
+    bool access_log = true;
+    // Peers whose X-Forwarded-For names the client (the right-most address not one of them).
+    std::vector<std::string> trusted_proxies;
+  };
+  void set_options(Options o) { options_ = std::move(o); }
+  // The client as the access log names it: `remote`, or through trusted proxies the address
+  // their X-Forwarded-For header gives.
+  std::string client_of(const Request& req) const;
 
  private:
   struct Route {
@@ -45,6 +60,7 @@ class Router {
   };
   Metrics& metrics_;
   std::vector<Route> routes_;
+  Options options_;
 };
 
 // A query number as this API issues them: 1 to 18 decimal digits, nothing else (no sign, no

@@ -53,7 +53,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   static bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version,
-                                                      bool keep_alive) {
+                                                      bool keep_alive, bool head = false) {
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
     res.set(bhttp::field::server, "simpul");
     if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
@@ -61,6 +61,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     res.body() = r.body;
     res.keep_alive(keep_alive && !r.close);
     res.prepare_payload();
+    if (head) {  // the headers a GET would have, Content-Length included, and no body
+      const auto n = res.body().size();
+      res.body().clear();
+      res.content_length(n);
+    }
     return res;
   }
 
@@ -188,10 +193,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       req.remote = remote;
       const bool keep_alive = msg.keep_alive();
       const unsigned version = msg.version();
+      const bool head = msg.method() == bhttp::verb::head;
 
       tcp_layer.expires_never();  // the handler may wait for a group commit
       Response r = co_await async_handle(std::move(req), use_awaitable);
-      auto res = to_beast(r, version, keep_alive);
+      auto res = to_beast(r, version, keep_alive, head);
       tcp_layer.expires_after(std::chrono::milliseconds(opt.body_timeout_ms));
       auto [wec, wn] = co_await bhttp::async_write(stream, res, asio::as_tuple(use_awaitable));
       if (wec || !res.keep_alive()) break;
@@ -237,11 +243,20 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   auto& a = impl_->acceptor;
-  tcp::endpoint ep{asio::ip::make_address(impl_->opt.host), impl_->opt.port};
-  a.open(ep.protocol());
-  a.set_option(asio::socket_base::reuse_address(true));
-  a.bind(ep);
-  a.listen(asio::socket_base::max_listen_connections);
+  const std::string where = impl_->opt.host + ":" + std::to_string(impl_->opt.port);
+  try {
+    tcp::endpoint ep{asio::ip::make_address(impl_->opt.host), impl_->opt.port};
+    a.open(ep.protocol());
+    a.set_option(asio::socket_base::reuse_address(true));
+    a.bind(ep);
+    a.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    // The address and the setting, in place of Boost's source location.
+    boost::system::error_code ignored;
+    a.close(ignored);
+    throw std::runtime_error("cannot listen on " + where +
+                             " (/http/listen): " + e.code().message());
+  }
   impl_->bound_port = a.local_endpoint().port();
   asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
 }

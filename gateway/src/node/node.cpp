@@ -478,6 +478,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
                                            d.cfg.store.max_batch);
   d.fold_in_force = d.writer->ledger().fold_context();
   d.supervisor = std::make_unique<Supervisor>(d.ioc, d.metrics);
+  d.router.set_options({d.cfg.log_access, d.cfg.http.trusted_proxies});
   if (d.cfg.ui.enabled) {
     http::SessionOptions so;
     so.idle_ms = static_cast<TimeMs>(d.cfg.ui.session_idle_minutes) * 60'000;

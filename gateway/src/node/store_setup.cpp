@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -46,8 +47,15 @@ std::unique_ptr<StoreLock> StoreLock::try_acquire(const std::string& store_path,
   if (store_path == ":memory:" || store_path.rfind("file:", 0) == 0)
     return std::unique_ptr<StoreLock>(new StoreLock(-1));
   const std::string path = store_path + ".lock";
+  const bool existed = std::filesystem::exists(path);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw StoreError(errc::storage_failure, cannot_read(path) + " (the store's lock)");
+  // Made by root (sudo simpul db restore): it belongs to the store folder's owner, so the
+  // service's user can take it later.
+  struct stat dir {};
+  if (!existed && ::geteuid() == 0 &&
+      ::stat(std::filesystem::absolute(path).parent_path().c_str(), &dir) == 0)
+    (void)!::fchown(fd, dir.st_uid, dir.st_gid);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {};
     ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);

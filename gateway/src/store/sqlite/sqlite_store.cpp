@@ -1153,6 +1153,16 @@ SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std:
     throw StoreError(errc::storage_failure, "restore: cannot copy " + backup + " to " + staged);
   }
   ::chmod(staged.c_str(), 0600);
+  // Run as root (sudo simpul db restore), the restored file belongs to whoever owns the store
+  // (the service's user), as the file it replaces did; else the node could not open it.
+  if (::geteuid() == 0) {
+    struct stat owner {};
+    const std::string like =
+        fs::exists(db_path, ec) ? db_path : fs::absolute(db_path).parent_path().string();
+    if (::stat(like.c_str(), &owner) == 0 &&
+        ::chown(staged.c_str(), owner.st_uid, owner.st_gid) != 0)
+      log::warn("store.restore_owner", {{"path", staged}, {"error", std::strerror(errno)}});
+  }
   if (fs::exists(db_path, ec)) {
     const std::time_t t = std::time(nullptr);
     std::tm tm{};
