@@ -55,6 +55,9 @@ struct Options {
   std::string sync = "full";
   std::string dir;        // where the databases go; default: the system temp directory
   bool full_text = true;  // the server's store.full_text (the index for ?q=)
+  // The server's log level: warn (default here) writes no http.access lines; info, a node's
+  // default, writes one per request (what the access log costs).
+  std::string log_level = "warn";
 };
 
 const char* kToken = "bench-admin-token";
@@ -105,7 +108,8 @@ simpul::bench::ServeChild start_server(const Options& o, const std::string& dir)
       << dir << R"(/http.db","synchronous":")" << o.sync << R"(","full_text":)"
       << (o.full_text ? "true" : "false") << R"(},
     "http":{"listen":"127.0.0.1:0","max_connections":4096},
-    "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":"warn"}})";
+    "auth":{"admin_token":"env:SIMPUL_BENCH_ADMIN"},"log":{"level":")"
+      << o.log_level << R"("}})";
   setenv("SIMPUL_BENCH_ADMIN", kToken, 1);
   simpul::bench::ServeChild c;
   c.start(o.simpul, dir + "/bench.json", dir + "/port");
@@ -252,10 +256,12 @@ int main(int argc, char** argv) {
       o.dir = v;
     else if (k == "--full-text")
       o.full_text = v != "0";
+    else if (k == "--log-level")
+      o.log_level = v;
     else {
       std::fprintf(stderr,
                    "usage: ingest_bench [--simpul PATH] [--seconds N] [--connections N] [--sync "
-                   "full|normal] [--dir DIR] [--full-text 1|0]\n");
+                   "full|normal] [--dir DIR] [--full-text 1|0] [--log-level warn|info]\n");
       return 64;
     }
   }

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -125,4 +126,75 @@ TEST_CASE(
   }
   CHECK(entries == static_cast<std::int64_t>(bad_lines.size()));
   CHECK(listed == bad_lines);
+}
+
+TEST_CASE(
+    "import: Ctrl-C stops after a committed batch - says where a rerun resumes - exit 130 - the "
+    "rerun stores the rest once - every rejected row names its source id") {
+  const int rows = 20'000;
+  test::TempDir dir;
+  const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
+  auto cfg =
+      test::node_config(dir, "kota-batam",
+                        R"("connectors": [{"id": "arsip", "type": "file_import", "mapping": ")" +
+                            mapping + R"(", "settings": {"format": "csv", "delimiter": ";"}}],)");
+  const std::string file = dir.file("apekesah.csv");
+  int bad = 0;
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "id;judul;uraian;lokasi;tanggal;waktu;opd_tujuan;status;tanggapan;dibuat;diperbarui\r\n";
+    for (int i = 0; i < rows; ++i) {
+      const bool impossible = i % 100 == 7;
+      bad += impossible;
+      out << "AK-" << i << ";Aduan " << i << ";Uraian;Batam;"
+          << (impossible ? "31/13/2024" : "01/03/2024")
+          << ";08:00;Dinas Pekerjaan Umum;Proses;;2024-03-01 09:00:00;2024-03-05 10:00:00\r\n";
+    }
+  }
+  int out_fd = ::open(dir.file("first.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_fd, 1);
+    dup2(out_fd, 2);
+    execl(SIMPUL_BINARY, "simpul", "import", "--config", cfg.file.c_str(), "--connector", "arsip",
+          file.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(out_fd);
+  REQUIRE(test::eventually(
+      [&] {
+        try {
+          return db_count(cfg.store.path, "SELECT count(*) FROM complaints") > 0;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      60));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::ifstream in(dir.file("first.out"));
+  const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::int64_t stored = db_count(cfg.store.path, "SELECT count(*) FROM complaints");
+  if (stored < rows - bad) {  // it was still running when the signal came
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK_MESSAGE(said.find("import interrupted") != std::string::npos, said);
+    CHECK(said.find("Run the same command again to resume after it") != std::string::npos);
+  }
+  std::string out;
+  REQUIRE(test::run_simpul({"import", "--config", cfg.file, "--connector", "arsip", file}, &out) ==
+          0);
+  CHECK(db_count(cfg.store.path, "SELECT count(*) FROM complaints") == rows - bad);
+  // Every rejected row with its id at the source, however it was refused.
+  std::ifstream rejects(file + ".rejects.csv");
+  std::string row;
+  std::getline(rejects, row);  // header
+  int listed = 0;
+  while (std::getline(rejects, row)) {
+    ++listed;
+    auto first = row.find(','), second = row.find(',', first + 1);
+    CHECK_MESSAGE(row.substr(first + 1, second - first - 1).rfind("\"AK-", 0) == 0, row);
+  }
+  CHECK(listed == bad);
 }

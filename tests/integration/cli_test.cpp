@@ -511,3 +511,36 @@ TEST_CASE(
   CHECK(out.find("/connectors/0/settings/query") != std::string::npos);
   CHECK(out.find(":since") != std::string::npos);
 }
+
+TEST_CASE(
+    "cli: the sample Ape Kesah export imports as its config says - 23 stored - 2 rejected with "
+    "their Ape Kesah ids - a rerun stores nothing twice") {
+  test::TempDir dir;
+  const std::string src = std::string(SIMPUL_SOURCE_DIR) + "/config/demo/";
+  // The trial config with its store in this test's folder.
+  std::ifstream in(src + "import-try.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("../../demo-data/import-try.db"), 29, dir.file("try.db"));
+  text.replace(text.find("../mappings/apekesah.json"), 25,
+               std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json");
+  std::ofstream(dir.file("import-try.json")) << text;
+  std::filesystem::copy_file(src + "apekesah-export.csv", dir.file("apekesah-export.csv"));
+  setenv("SIMPUL_ADMIN_TOKEN", "try", 1);
+  std::string out;
+  REQUIRE_MESSAGE(run_simpul({"import", "--config", dir.file("import-try.json"), "--connector",
+                              "apekesah-arsip", dir.file("apekesah-export.csv")},
+                             &out) == 0,
+                  out);
+  CHECK_MESSAGE(
+      out.find("25 rows, 23 created, 0 updated, 0 unchanged, 2 rejected") != std::string::npos,
+      out);
+  std::ifstream rejects(dir.file("apekesah-export.csv.rejects.csv"));
+  std::string all((std::istreambuf_iterator<char>(rejects)), std::istreambuf_iterator<char>());
+  CHECK(all.find("AK-2024-1009") != std::string::npos);
+  CHECK(all.find("AK-2024-1017") != std::string::npos);
+  REQUIRE(run_simpul({"import", "--config", dir.file("import-try.json"), "--connector",
+                      "apekesah-arsip", "--restart", dir.file("apekesah-export.csv")},
+                     &out) == 0);
+  CHECK_MESSAGE(out.find("0 created, 0 updated, 23 unchanged, 2 rejected") != std::string::npos,
+                out);
+}

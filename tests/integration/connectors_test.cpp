@@ -376,7 +376,9 @@ TEST_CASE("connectors: connector test checks the app live - and says why it fail
     CHECK(out.find(std::string(type) + "  (") != std::string::npos);
 }
 
-TEST_CASE("connectors: on a terminal the import draws one redrawn progress bar with rate and ETA") {
+TEST_CASE(
+    "connectors: on a terminal the import draws one redrawn line with rate and ETA - it fits the "
+    "terminal's width - each redraw erases what it overwrote") {
   test::TempDir dir;
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   auto cfg = test::node_config(dir, "kota-batam", connectors_member());
@@ -391,12 +393,36 @@ TEST_CASE("connectors: on a terminal the import draws one redrawn progress bar w
   opt.progress_bar = true;
   std::string drawn;
   opt.progress = [&](const std::string& text) { drawn += text; };
+  int columns = 120;
+  opt.columns = [&] { return columns; };
   auto r = run_import(cfg, opt);
   CHECK(r.created == 1200);
-  CHECK(drawn.find("\r[##############################] 100%  1200 rows  ") != std::string::npos);
-  CHECK(drawn.find(" rows/s  ETA ") != std::string::npos);
+  CHECK(drawn.find("\r[########################################] 100%  1200 rows  ") !=
+        std::string::npos);
+  CHECK(drawn.find("/s  ETA ") != std::string::npos);
   CHECK(drawn.back() == '\n');  // the last redraw ends the line
   CHECK(std::count(drawn.begin(), drawn.end(), '\n') == 1);
+  // Every redraw: \r, the line, then erase to its end (a shorter one leaves no debris).
+  auto redraws = [&] {
+    std::vector<std::string> out;
+    for (std::size_t at = drawn.find('\r'); at != std::string::npos;) {
+      std::size_t next = drawn.find('\r', at + 1);
+      out.push_back(drawn.substr(at + 1, next == std::string::npos ? next : next - at - 1));
+      at = next;
+    }
+    return out;
+  };
+  for (const auto& line : redraws()) CHECK(line.find("\x1b[K") != std::string::npos);
+
+  // A narrow terminal: no line as wide as it (a wider one would wrap and stack half-lines).
+  columns = 40;
+  drawn.clear();
+  opt.restart = true;
+  run_import(cfg, opt);
+  for (const auto& line : redraws()) {
+    const std::string visible = line.substr(0, line.find("\x1b[K"));
+    CHECK_MESSAGE(static_cast<int>(visible.size()) < columns, visible);
+  }
 }
 
 TEST_CASE(

@@ -680,3 +680,122 @@ TEST_CASE(
   REQUIRE(::stat((db + ".lock").c_str(), &st) == 0);
   CHECK(st.st_uid == service);
 }
+
+namespace {
+
+std::string post_complaint(const TestNode& node, const std::string& title,
+                           const std::string& key = "") {
+  std::vector<http::Header> h = TestNode::auth();
+  h.push_back({"Content-Type", "application/json"});
+  if (!key.empty()) h.push_back({"Idempotency-Key", key});
+  auto r = node.client().request("POST", "/v1/complaints", test::sample_complaint(title), h);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto doc = json::parse(r.body);
+  REQUIRE(doc.has_value());
+  return json::get_string(*doc, "id");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "retention: deletes only what it may - every event and complaint stays - an open complaint "
+    "keeps its raw payload - a pending row stays - each complaint keeps its at_parent row - the "
+    "freed pages go back to the file system") {
+  test::TempDir pdir, ldir;
+  auto parent = std::make_unique<TestNode>(test::province_config(pdir));
+  Config leaf_cfg = test::node_config(ldir, "kota-batam", test::upstream_member(*parent));
+  leaf_cfg.retention.interval_s = 0;  // this test runs the passes itself
+  const std::string db = leaf_cfg.store.path;
+  constexpr int kBulk = 300;
+  std::string closed, open, queued;
+  {
+    TestNode leaf(leaf_cfg);
+    closed = post_complaint(leaf, "Akan ditutup", "key-closed");
+    open = post_complaint(leaf, "Masih terbuka", "key-open");
+    auto r = leaf.client().request("POST", "/v1/complaints/" + closed + "/events",
+                                   R"({"kind":"verified"})", TestNode::auth());
+    REQUIRE(r.status == 201);
+    for (int i = 0; i < kBulk; ++i) post_complaint(leaf, "Massal", "bulk-" + std::to_string(i));
+    REQUIRE(test::eventually([&] {
+      return test::db_count(db,
+                            "SELECT count(*) FROM outbox WHERE destination = 'upstream' AND "
+                            "state = 'done'") == kBulk + 3;
+    }));
+    parent.reset();  // the parent goes away: what the leaf takes in now stays queued
+    queued = post_complaint(leaf, "Antre");
+  }
+  // Every complaint but `open` and `queued` is closed (as its projection says once closed).
+  test::db_exec(db, "UPDATE complaints SET status = 'closed' WHERE id NOT IN ('" + open + "', '" +
+                        queued + "')");
+  const std::int64_t events = test::db_count(db, "SELECT count(*) FROM events");
+  const std::int64_t complaints = test::db_count(db, "SELECT count(*) FROM complaints");
+
+  SqliteStore store(StoreOptions{db, true, 5000, false, false});
+  std::string sync_before = store.sync_state(closed);
+  REQUIRE(sync_before == "at_parent");
+  REQUIRE(store.sync_state(queued) == "queued");
+  // Everything is old enough: a cut in the future.
+  Store::RetentionCut cut;
+  const TimeMs later = system_now_ms() + 24LL * 3600 * 1000;
+  cut.outbox_done_before = cut.raw_closed_before = cut.idempotency_before = later;
+  cut.feed_acked_before = later;
+  cut.batch = 100;
+  Store::RetentionDeleted all;
+  int batches = 0;
+  for (;;) {
+    store.begin();
+    auto d = store.prune(cut);
+    store.commit();
+    ++batches;
+    all.outbox += d.outbox;
+    all.raw_payloads += d.raw_payloads;
+    all.idempotency += d.idempotency;
+    if (d.total() == 0) break;
+    CHECK(d.outbox <= 100);  // a batch is a batch
+  }
+  CHECK(batches > 3);
+  CHECK(all.outbox == 1);  // the closed complaint's older row; each keeps its newest
+  CHECK(all.raw_payloads == kBulk + 1);
+  CHECK(all.idempotency == kBulk + 2);
+  CHECK(test::db_count(db, "SELECT count(*) FROM events") == events);
+  CHECK(test::db_count(db, "SELECT count(*) FROM complaints") == complaints);
+  CHECK(test::db_count(
+            db, "SELECT count(*) FROM raw_payloads WHERE complaint_id = '" + open + "'") == 1);
+  CHECK(test::db_count(
+            db, "SELECT count(*) FROM raw_payloads WHERE complaint_id = '" + closed + "'") == 0);
+  CHECK(test::db_count(db, "SELECT count(*) FROM outbox WHERE state = 'pending'") >= 1);
+  CHECK(store.sync_state(closed) == "at_parent");
+  CHECK(store.sync_state(open) == "at_parent");
+  CHECK(store.sync_state(queued) == "queued");
+
+  // A store made by this Simpul gives the freed pages back.
+  const std::int64_t free_before = store.free_pages();
+  CHECK(free_before > 0);
+  std::int64_t returned = 0;
+  for (std::int64_t n; (n = store.vacuum_step(1000)) > 0;) returned += n;
+  CHECK(returned == free_before);
+  CHECK(store.free_pages() == 0);
+}
+
+TEST_CASE("retention: a node runs its passes - simpul status and /metrics say what they did") {
+  test::TempDir dir;
+  Config cfg = test::test_config(dir);
+  cfg.retention.interval_s = 1;
+  TestNode node(cfg);
+  REQUIRE(test::eventually([&] {
+    return node.client().request("GET", "/metrics").body.find("simpul_retention_passes_total 0") ==
+           std::string::npos;
+  }));
+  const std::string metrics = node.client().request("GET", "/metrics").body;
+  CHECK(metrics.find("simpul_retention_deleted_total{what=\"raw_payloads\"} 0") !=
+        std::string::npos);
+  CHECK(metrics.find("simpul_store_free_pages ") != std::string::npos);
+  REQUIRE(test::eventually([&] {
+    return test::db_count(cfg.store.path,
+                          "SELECT count(*) FROM cursors WHERE name = 'retention.last'") == 1;
+  }));
+  std::ofstream(dir.file("node.json")) << test::config_json(dir);
+  std::string out;
+  CHECK(run_simpul({"status", "--config", dir.file("node.json")}, &out) == 0);
+  CHECK_MESSAGE(out.find("retention  last pass ") != std::string::npos, out);
+}

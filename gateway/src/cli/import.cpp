@@ -1,8 +1,11 @@
 // `simpul import` (an export file through a file_import connector) and `simpul renormalize`
 // (a connector's mapping re-run over its raw payloads).
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/command.hpp"
@@ -10,6 +13,18 @@
 #include "node/uplinks.hpp"
 
 namespace simpul::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+int terminal_columns() {
+  winsize w{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
+  return 80;
+}
+
+}  // namespace
 
 void add_import(CLI::App& app, Commands& out) {
   struct Options {
@@ -33,7 +48,27 @@ void add_import(CLI::App& app, Commands& out) {
          ImportOptions& opt = o->opt;
          opt.progress_bar = isatty(2);
          opt.progress = [](const std::string& text) { std::fputs(text.c_str(), stderr); };
+         opt.columns = terminal_columns;
+         // Ctrl-C (or SIGTERM) ends the import after the batch being stored: nothing half-done,
+         // and the next run resumes after it.
+         struct sigaction sa {};
+         sa.sa_handler = on_interrupt;
+         sigemptyset(&sa.sa_mask);
+         sigaction(SIGINT, &sa, nullptr);
+         sigaction(SIGTERM, &sa, nullptr);
+         opt.interrupted = [] { return g_interrupted.load(); };
          auto r = run_import(cfg, opt);
+         if (r.interrupted_after_line > 0) {
+           std::printf(
+               "import interrupted: %lld rows read, %lld created, %lld rejected; %s line %lld. "
+               "Run the same command again to resume after it.\n",
+               static_cast<long long>(r.rows), static_cast<long long>(r.created),
+               static_cast<long long>(r.rejected),
+               opt.dry_run ? "a dry run stores nothing; it read up to"
+                           : "everything is stored up to",
+               static_cast<long long>(r.interrupted_after_line));
+           return 130;
+         }
          std::printf(
              "%s%s: %lld rows, %lld created, %lld updated, %lld unchanged, %lld rejected in %.1f "
              "s\n",

@@ -22,6 +22,25 @@ int status(const Config& cfg) {
   std::printf("  complaints %lld, events %lld, schema version %d\n",
               static_cast<long long>(store.complaint_count()),
               static_cast<long long>(store.event_count()), store.schema_version());
+  // The last retention pass (ledger/retention.hpp): what it deleted and gave back.
+  if (auto last = read_cursor_text(store.cursor("retention.last")).body; !last.empty()) {
+    auto doc = json::parse(last);
+    if (doc && doc->IsObject()) {
+      auto n = [&](const char* k) {
+        return doc->HasMember(k) && (*doc)[k].IsInt64() ? (*doc)[k].GetInt64() : 0;
+      };
+      std::printf(
+          "  retention  last pass %s: deleted %lld outbox, %lld raw payloads, %lld idempotency, "
+          "%lld feed rows; %lld pages returned (%lld free now)\n",
+          format_utc(n("at")).c_str(), static_cast<long long>(n("outbox")),
+          static_cast<long long>(n("raw_payloads")), static_cast<long long>(n("idempotency")),
+          static_cast<long long>(n("feed")), static_cast<long long>(n("reclaimed_pages")),
+          static_cast<long long>(store.free_pages()));
+    }
+  } else {
+    std::printf("  retention  no pass yet (free pages %lld)\n",
+                static_cast<long long>(store.free_pages()));
+  }
   if (cfg.upstream.enabled) {
     auto b = store.backlog(Destination::upstream().name());
     std::printf("upstream %s at %s:%u\n", cfg.upstream.node.c_str(), cfg.upstream.host.c_str(),

@@ -144,6 +144,13 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     auto holidays = json::get_string(sla, "holidays_file");
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
+  if (d.HasMember("retention")) {
+    const auto& r = d["retention"];
+    c.retention.interval_s = get_int(r, "interval_s", c.retention.interval_s);
+    c.retention.outbox_done_days = get_int(r, "outbox_done_days", c.retention.outbox_done_days);
+    c.retention.raw_payload_days = get_int(r, "raw_payload_days", c.retention.raw_payload_days);
+    c.retention.idempotency_days = get_int(r, "idempotency_days", c.retention.idempotency_days);
+  }
   if (d.HasMember("reports")) c.reports.min_n = get_int(d["reports"], "min_n", c.reports.min_n);
   if (d.HasMember("ui")) {
     const auto& u = d["ui"];

@@ -63,6 +63,13 @@ struct Config {
     bool scheduler = true;      // false: this node writes no SLA events (another tool does)
   } sla;
 
+  struct Retention {
+    int interval_s = 3600;  // 0: off
+    int outbox_done_days = 7;
+    int raw_payload_days = 90;
+    int idempotency_days = 30;
+  } retention;
+
   struct Reports {
     int min_n = 5;  // below this N a rate reads as not enough data
   } reports;

@@ -189,14 +189,27 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     double rate = elapsed > 0 ? static_cast<double>(report.rows) / elapsed : 0;
     double read_rate = elapsed > 0 ? static_cast<double>(position - offset) / elapsed : 0;
     double eta = read_rate > 0 ? static_cast<double>(total - position) / read_rate : 0;
-    char text[256];
+    char text[512];
     if (opt.progress_bar) {
-      int width = 30, filled = static_cast<int>(done * width);
-      std::snprintf(text, sizeof text,
-                    "\r[%.*s%*s] %3.0f%%  %lld rows  %.0f rows/s  ETA %.0f s  %lld rejected%s",
-                    filled, "##############################", width - filled, "", done * 100,
+      // One line that fits the terminal (a line longer than the terminal wraps, and the next
+      // \r redraws only its second half), cleared to its end (a shorter redraw leaves nothing
+      // of the longer one behind): the figures first, the bar in what is left.
+      char figures[160];
+      std::snprintf(figures, sizeof figures,
+                    " %3.0f%%  %lld rows  %.0f/s  ETA %.0f s  %lld rejected", done * 100,
                     static_cast<long long>(report.rows), rate, eta,
-                    static_cast<long long>(report.rejected), final ? "\n" : "");
+                    static_cast<long long>(report.rejected));
+      const int columns = opt.columns ? opt.columns() : 80;
+      std::string line(figures);
+      const int room = columns - 1 - static_cast<int>(line.size()) - 2;
+      if (room >= 10) {
+        const int width = std::min(room, 40), filled = static_cast<int>(done * width);
+        line = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+               std::string(static_cast<std::size_t>(width - filled), ' ') + "]" + line;
+      } else if (static_cast<int>(line.size()) > columns - 1) {
+        line.resize(static_cast<std::size_t>(std::max(columns - 1, 0)));
+      }
+      std::snprintf(text, sizeof text, "\r%s\x1b[K%s", line.c_str(), final ? "\n" : "");
     } else {
       std::snprintf(text, sizeof text,
                     "import: %3.0f%% (%lld rows, %.0f rows/s, ETA %.0f s, %lld rejected)\n",
@@ -233,9 +246,13 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
             continue;
           }
           norm.now = system_now_ms();
+          // The app's id, read before the record is mapped: a row refused for its date or its
+          // region is still named by the id the app knows it by.
+          std::string source_id =
+              row->record.empty() ? std::string() : slot->mapping->id_of(row->record.value());
           auto rec = prepare_record(*slot->mapping, std::move(row->record), norm);
           if (!rec) {
-            b.bad.push_back({row->line, "", reason_of(rec.error())});
+            b.bad.push_back({row->line, std::move(source_id), reason_of(rec.error())});
             continue;
           }
           b.records.emplace_back(row->line, std::move(*rec));
@@ -307,7 +324,18 @@ ImportReport run_import(const Config& cfg, const ImportOptions& opt) {
     position = b.end_offset;
     line = b.end_line;
     if (b.last) break;
+    // Ctrl-C: stop after the batch just committed, where a rerun resumes.
+    if (opt.interrupted && opt.interrupted()) {
+      report.interrupted_after_line = line;
+      break;
+    }
     show(false);
+  }
+  if (report.interrupted_after_line > 0) {
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (opt.progress_bar && opt.progress) opt.progress("\n");
+    return report;
   }
   position = total;
   report.seconds =

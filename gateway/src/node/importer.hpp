@@ -26,11 +26,15 @@ struct ImportOptions {
   int batch = 500;
   bool progress_bar = false;  // a terminal: one redrawn line; otherwise a line every few seconds
   std::function<void(const std::string&)> progress;  // where progress text goes (stderr)
+  std::function<int()> columns;                      // the terminal's width (the bar fits it)
+  // Polled after each committed batch: true stops there (Ctrl-C); the report says where.
+  std::function<bool()> interrupted;
 };
 
 struct ImportReport {
   std::int64_t rows = 0, created = 0, updated = 0, unchanged = 0, rejected = 0;
-  std::int64_t resumed_after_line = 0;  // 0: started from the beginning
+  std::int64_t resumed_after_line = 0;      // 0: started from the beginning
+  std::int64_t interrupted_after_line = 0;  // stopped (Ctrl-C) after this line; 0: ran to the end
   double seconds = 0;
 };
 

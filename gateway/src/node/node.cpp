@@ -26,6 +26,7 @@
 #include "http/server.hpp"
 #include "http/tls_context.hpp"
 #include "ledger/commit_queue.hpp"
+#include "ledger/retention.hpp"
 #include "ledger/sla_engine.hpp"
 #include "node/component.hpp"
 #include "node/recompute.hpp"
@@ -251,6 +252,36 @@ class SlaComponent final : public Component {
 
  private:
   SlaEngine engine_;
+};
+
+// "retention": the deletes that keep the store from growing for ever (ledger/retention.hpp).
+class RetentionComponent final : public Component {
+ public:
+  RetentionComponent(Parts& p, Scheduler& scheduler)
+      : retention_(
+            p.writer, scheduler,
+            [&ioc = p.ioc](std::function<void()> fn) { asio::post(ioc, std::move(fn)); }, p.clock,
+            settings(p.cfg), p.metrics) {
+    p.metrics.gauge("simpul_store_free_pages",
+                    "Free pages in the database file (reused, or returned by retention).",
+                    [reader = &p.reader] { return static_cast<double>(reader->free_pages()); });
+  }
+  std::string_view name() const override { return "retention"; }
+  void start() override { retention_.start(); }
+  void stop() override { retention_.stop(); }
+
+ private:
+  static RetentionSettings settings(const Config& cfg) {
+    RetentionSettings s;
+    constexpr TimeMs day = 24LL * 3600 * 1000;
+    s.interval_ms = cfg.retention.interval_s * 1000;
+    s.first_delay_ms = std::min(s.interval_ms, 60 * 1000);
+    s.outbox_done_ms = cfg.retention.outbox_done_days * day;
+    s.raw_closed_ms = cfg.retention.raw_payload_days * day;
+    s.idempotency_ms = cfg.retention.idempotency_days * day;
+    return s;
+  }
+  Retention retention_;
 };
 
 }  // namespace
@@ -508,6 +539,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   d.components.push_back(std::make_unique<ConnectorsComponent>(parts));
   if (d.cfg.sla.scheduler)
     d.components.push_back(std::make_unique<SlaComponent>(parts, d.scheduler));
+  d.components.push_back(std::make_unique<RetentionComponent>(parts, d.scheduler));
   for (auto& c : d.components) c->add_routes(d.router);
 
   // /readyz: every component's checks, and any loop that failed (restarting) or stopped.

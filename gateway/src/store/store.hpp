@@ -385,6 +385,27 @@ class Store : public EventLog, public Outbox, public Cursors, public Credentials
   // leaves nothing at `dest`.
   virtual void backup_to(const std::string& dest) = 0;
 
+  // Retention: one batch of what a long-running store may forget, each kind at most `batch`
+  // rows, in the caller's transaction. Never an event, a complaint, a reference, a pending or
+  // dead outbox row, or the raw payload of a complaint still open.
+  struct RetentionCut {
+    TimeMs outbox_done_before = 0;  // delivered outbox rows (connectors, the parent)
+    TimeMs raw_closed_before = 0;   // raw payloads of complaints closed before this
+    TimeMs idempotency_before = 0;  // Idempotency-Key answers
+    TimeMs feed_acked_before = 0;   // a child's feed rows it acknowledged
+    int batch = 500;
+  };
+  struct RetentionDeleted {
+    std::int64_t outbox = 0, raw_payloads = 0, idempotency = 0, feed = 0;
+    std::int64_t total() const { return outbox + raw_payloads + idempotency + feed; }
+  };
+  virtual RetentionDeleted prune(const RetentionCut& cut) = 0;
+  // Free pages returned to the file system (PRAGMA incremental_vacuum), at most `pages`; 0
+  // when the store was made before incremental vacuum (its free pages are reused, not
+  // returned). And how many free pages the file holds now.
+  virtual std::int64_t vacuum_step(int pages) = 0;
+  virtual std::int64_t free_pages() = 0;
+
  protected:
   // For Savepoint: opens one and returns its depth; undoes (rolls back and releases) or keeps
   // (releases) the savepoint at that depth. Undo never throws: when the whole transaction is

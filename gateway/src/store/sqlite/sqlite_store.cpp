@@ -167,6 +167,10 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
   try {
     sqlite3_busy_timeout(db_, opt_.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
+    // A new store returns the pages retention frees to the file system, a batch at a time. Set
+    // while the file is empty, before WAL mode writes its first page; an older store keeps
+    // reusing its free pages instead.
+    if (creating) exec("PRAGMA auto_vacuum=INCREMENTAL");
     exec("PRAGMA journal_mode=WAL");
     exec(opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
@@ -1185,6 +1189,74 @@ SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std:
                      "restore: cannot move " + staged + " to " + db_path + ": " + ec.message());
   sync_file(fs::absolute(db_path).parent_path().string(), true);
   return out;
+}
+
+Store::RetentionDeleted SqliteStore::prune(const RetentionCut& cut) {
+  RetentionDeleted d;
+  // Delivered rows for connectors and the national hub; for the parent, all but the newest of
+  // each complaint (its sync state, at_parent, is read from a delivered row to the parent).
+  prepare(
+      "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'done' AND "
+      "o.created_at < ?1 AND o.destination NOT LIKE 'child:%' AND (o.destination != 'upstream' "
+      "OR EXISTS (SELECT 1 FROM events e JOIN events e2 ON e2.complaint_id = e.complaint_id "
+      "JOIN outbox o2 ON o2.event_seq = e2.seq AND o2.destination = 'upstream' "
+      "WHERE e.seq = o.event_seq AND o2.id > o.id AND o2.state = 'done')) LIMIT ?2)")
+      .bind(1, cut.outbox_done_before)
+      .bind(2, cut.batch)
+      .run();
+  d.outbox = changes();
+  prepare(
+      "DELETE FROM raw_payloads WHERE id IN (SELECT r.id FROM raw_payloads r JOIN complaints c "
+      "ON c.id = r.complaint_id WHERE c.status IN ('closed', 'archived', 'cancelled') AND "
+      "c.updated_at < ?1 LIMIT ?2)")
+      .bind(1, cut.raw_closed_before)
+      .bind(2, cut.batch)
+      .run();
+  d.raw_payloads = changes();
+  prepare(
+      "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < "
+      "?1 LIMIT ?2)")
+      .bind(1, cut.idempotency_before)
+      .bind(2, cut.batch)
+      .run();
+  d.idempotency = changes();
+  // Each child's feed up to the position it acknowledged (feed_acked prunes as it polls; this
+  // reaches a child that stopped polling).
+  std::vector<std::pair<std::string, std::int64_t>> acked;
+  {
+    auto s = prepare("SELECT name, value FROM cursors WHERE name LIKE 'feed.%.acked'");
+    while (s.step()) {
+      std::string name = s.text(0);
+      std::string child = name.substr(5, name.size() - 5 - 6);
+      std::string body = acked_body(s.text(1), name);
+      if (!body.empty()) acked.emplace_back(child, std::strtoll(body.c_str(), nullptr, 10));
+    }
+  }
+  for (const auto& [child, position] : acked) {
+    prepare(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE destination = ?1 AND id <= "
+        "?2 AND created_at < ?3 ORDER BY id LIMIT ?4)")
+        .bind(1, Destination::child(child).name())
+        .bind(2, position)
+        .bind(3, cut.feed_acked_before)
+        .bind(4, cut.batch)
+        .run();
+    d.feed += changes();
+  }
+  return d;
+}
+
+std::int64_t SqliteStore::vacuum_step(int pages) {
+  auto mode = prepare("PRAGMA auto_vacuum");
+  if (!mode.step() || mode.i64(0) != 2) return 0;
+  const std::int64_t before = free_pages();
+  exec(("PRAGMA incremental_vacuum(" + std::to_string(pages) + ")").c_str());
+  return before - free_pages();
+}
+
+std::int64_t SqliteStore::free_pages() {
+  auto s = prepare("PRAGMA freelist_count");
+  return s.step() ? s.i64(0) : 0;
 }
 
 // ---- primitives the ledger composes -------------------------------------------------------

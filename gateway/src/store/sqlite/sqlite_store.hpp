@@ -153,6 +153,9 @@ class SqliteStore final : public Store {
   // VACUUM INTO `<dest>.partial` (one read transaction, so writers never restart it), synced,
   // checked (PRAGMA quick_check), then renamed into place.
   void backup_to(const std::string& dest) override;
+  RetentionDeleted prune(const RetentionCut& cut) override;
+  std::int64_t vacuum_step(int pages) override;
+  std::int64_t free_pages() override;
 
  protected:
   int open_savepoint() override;
