@@ -367,9 +367,10 @@ struct Node::Impl {
   std::atomic<bool> stopping{false};
 
   // SIGHUP: the config file read again and what can change while running applied: the log
-  // level and the TLS certificate and key (renewed on disk). Everything else is read at start;
-  // the log line names what changed and waits for a restart. A config that no longer loads
-  // changes nothing. Never stops the node.
+  // level, the TLS certificate and key (renewed on disk), the reference data and the calendar
+  // with the SLA rules. Everything else is read at start; the log line names what changed and
+  // waits for a restart. A config that no longer loads changes nothing. Never stops the node.
+  // systemd hears RELOADING=1 before and READY=1 after.
   void reload() {
     systemd::notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(systemd::monotonic_usec()));
     reload_config();
