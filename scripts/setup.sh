@@ -79,6 +79,13 @@ if [ ! -x "$root/.tools/nginx" ]; then
   rm -rf "$work"
 fi
 
+# The OpenAPI linter (Redocly CLI, tests/openapi/package-lock.json), the same way.
+lint="$root/tests/openapi"
+if [ ! -f "$lint/node_modules/.package-lock.json" ] || [ "$lint/package-lock.json" -nt "$lint/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the OpenAPI linter (tests/openapi/package-lock.json)"
+  (cd "$lint" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+
 ui="$root/tests/ui"
 if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   echo "setup: installing the browser tests' npm packages (tests/ui/package-lock.json)"

@@ -1,5 +1,6 @@
-// /metrics as Prometheus reads it: `promtool check metrics` (Debian's, fetched into .tools/ by
-// scripts/setup.sh) on a node with a parent, a child and connectors, before and after traffic.
+// /metrics as Prometheus reads it (and the routes as schema/openapi.yaml describes them): `promtool
+// check metrics` (Debian's, fetched into .tools/ by scripts/setup.sh) on a node with a parent, a
+// child and connectors, before and after traffic.
 
 #include <doctest/doctest.h>
 
@@ -7,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <regex>
+#include <set>
 
 #include "core/json.hpp"
 #include "support/test_support.hpp"
@@ -130,4 +133,56 @@ TEST_CASE(
     }
   }
   CHECK(names >= 15);
+}
+
+TEST_CASE(
+    "openapi: every route the node serves is in schema/openapi.yaml and every operation there is "
+    "served - each has an operationId - each that needs a credential documents 401") {
+  test::TempDir dir;
+  test::TestNode node(full_node(dir));
+  std::set<std::string> served;
+  for (const auto& [method, pattern] : node.routes()) {
+    std::string m = method;
+    for (char& c : m) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    served.insert(m + " " + pattern);
+  }
+  // The spec, read line by line: a path is "  /x:" under `paths:`, an operation "    get:".
+  std::ifstream in(std::string(SIMPUL_SOURCE_DIR) + "/schema/openapi.yaml");
+  std::string line, path, op;
+  bool in_paths = false;
+  std::map<std::string, std::string> ops;  // "get /x" -> its text
+  static const std::regex path_line(R"(^  (/[^:]*):\s*$)");
+  static const std::regex op_line(R"(^    (get|post|put|delete|patch|head):\s*$)");
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (line == "paths:") {
+      in_paths = true;
+      continue;
+    }
+    if (!in_paths) continue;
+    if (!line.empty() && line[0] != ' ' && line[0] != '#') break;  // the next top-level key
+    if (std::regex_match(line, m, path_line)) {
+      path = m[1];
+      op.clear();
+    } else if (std::regex_match(line, m, op_line)) {
+      op = std::string(m[1]) + " " + path;
+      ops[op];
+    } else if (!op.empty()) {
+      ops[op] += line + "\n";
+    }
+  }
+  REQUIRE(ops.size() >= 20);
+  for (const auto& s : served) {
+    const std::string missing = s + " is served but not in the spec";
+    CHECK_MESSAGE(ops.count(s) == 1, missing);
+  }
+  for (const auto& [o, text] : ops) {
+    const std::string unserved = o + " is in the spec but no route serves it";
+    CHECK_MESSAGE(served.count(o) == 1, unserved);
+    const std::string unnamed = o + " has no operationId";
+    CHECK_MESSAGE(text.find("operationId:") != std::string::npos, unnamed);
+    const bool open = text.find("security: []") != std::string::npos;
+    const std::string no_401 = o + " needs a credential: document 401";
+    if (!open) CHECK_MESSAGE(text.find("'401'") != std::string::npos, no_401);
+  }
 }

@@ -76,6 +76,7 @@ class TestNode {
   TestNode(Config cfg, std::function<TimeMs()> clock);
   ~TestNode();
   std::uint16_t port() const { return node_->port(); }
+  std::vector<std::pair<std::string, std::string>> routes() const { return node_->routes(); }
   http::Client client(int timeout_ms = 10'000) const;
   const Config& config() const { return node_->config(); }
   // Bearer header for the bootstrap admin token, or for `token`.

@@ -47,6 +47,12 @@ class Router {
     std::vector<std::string> trusted_proxies;
   };
   void set_options(Options o) { options_ = std::move(o); }
+  // Every route, as (method, pattern): what the OpenAPI spec must describe (a test compares).
+  std::vector<std::pair<std::string, std::string>> table() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+    return out;
+  }
   // The client as the access log names it: `remote`, or through trusted proxies the address
   // their X-Forwarded-For header gives.
   std::string client_of(const Request& req) const;

@@ -597,6 +597,10 @@ void Node::start() {
 
 std::uint16_t Node::port() const { return impl_->http->port(); }
 
+std::vector<std::pair<std::string, std::string>> Node::routes() const {
+  return impl_->router.table();
+}
+
 void Node::run() {
   // SIGINT and SIGTERM drain and stop; SIGHUP reloads (systemd's ExecReload) and never stops.
   asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM, SIGHUP);

@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/config.hpp"
 
@@ -28,6 +31,8 @@ class Node {
   // Binds the listening socket (port 0 picks a free one).
   void start();
   std::uint16_t port() const;
+  // Every route the node serves, as (method, pattern).
+  std::vector<std::pair<std::string, std::string>> routes() const;
   // Runs until stop(), SIGINT or SIGTERM. Writes still queued are committed before it returns.
   void run();
   // start() and run() on an internal thread (tests, the demo).
