@@ -739,21 +739,25 @@ TEST_CASE(
   const TimeMs later = system_now_ms() + 24LL * 3600 * 1000;
   cut.outbox_done_before = cut.raw_closed_before = cut.idempotency_before = later;
   cut.feed_acked_before = later;
-  cut.batch = 100;
+  cut.window = 50;
   Store::RetentionDeleted all;
-  int batches = 0;
+  int steps = 0;
   for (;;) {
     store.begin();
     auto d = store.prune(cut);
     store.commit();
-    ++batches;
+    ++steps;
     all.outbox += d.outbox;
     all.raw_payloads += d.raw_payloads;
     all.idempotency += d.idempotency;
-    if (d.total() == 0) break;
-    CHECK(d.outbox <= 100);  // a batch is a batch
+    CHECK(d.outbox <= 50);  // a window is a window
+    CHECK(d.raw_payloads <= 50);
+    if (d.finished) break;
+    cut.outbox_after = d.outbox_next;
+    cut.raw_after = d.raw_next;
+    cut.idempotency_after = d.idempotency_next;
   }
-  CHECK(batches > 3);
+  CHECK(steps > 6);
   CHECK(all.outbox == 1);  // the closed complaint's older row; each keeps its newest
   CHECK(all.raw_payloads == kBulk + 1);
   CHECK(all.idempotency == kBulk + 2);

@@ -50,10 +50,12 @@ void Retention::run_pass() {
   pass->cut.idempotency_before = pass->started - settings_.idempotency_ms;
   pass->cut.feed_acked_before = pass->started - Outbox::kFeedRetentionMs;
   pass->cut.batch = settings_.batch;
+  pass->cut.window = settings_.window;
   delete_batch(pass);
 }
 
-// One commit of deletes; the next is queued behind whatever else waits for the writer.
+// One step of deletes (a window of each table); the next is queued behind whatever else waits
+// for the writer, until the walk reaches the end of every table.
 void Retention::delete_batch(std::shared_ptr<Pass> pass) {
   if (stopping_) return;
   auto got = std::make_shared<Store::RetentionDeleted>();
@@ -79,7 +81,11 @@ void Retention::delete_batch(std::shared_ptr<Pass> pass) {
             if (n > 0)
               metrics_.add("simpul_retention_deleted_total", Metrics::labels({{"what", what}}),
                            static_cast<double>(n));
-          if (got->total() > 0)
+          // The walk goes on from where this step ended, until every table is walked.
+          pass->cut.outbox_after = got->outbox_next;
+          pass->cut.raw_after = got->raw_next;
+          pass->cut.idempotency_after = got->idempotency_next;
+          if (!got->finished)
             delete_batch(pass);
           else
             vacuum(pass);

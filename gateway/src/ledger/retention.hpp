@@ -24,7 +24,8 @@ struct RetentionSettings {
   TimeMs outbox_done_ms = 7LL * 24 * 3600 * 1000;
   TimeMs raw_closed_ms = 90LL * 24 * 3600 * 1000;
   TimeMs idempotency_ms = 30LL * 24 * 3600 * 1000;
-  int batch = 500;
+  int batch = 500;                 // feed rows per child per step
+  int window = 5000;               // rows of each table a step reads (Store::RetentionCut::window)
   int first_delay_ms = 60 * 1000;  // after start: the node settles first
 };
 

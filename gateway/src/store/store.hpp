@@ -385,19 +385,27 @@ class Store : public EventLog, public Outbox, public Cursors, public Credentials
   // leaves nothing at `dest`.
   virtual void backup_to(const std::string& dest) = 0;
 
-  // Retention: one batch of what a long-running store may forget, each kind at most `batch`
-  // rows, in the caller's transaction. Never an event, a complaint, a reference, a pending or
-  // dead outbox row, or the raw payload of a complaint still open.
+  // Retention: one step of what a long-running store may forget, in the caller's transaction.
+  // Outbox rows, raw payloads and idempotency answers are walked in windows of `window` rows by
+  // id after the positions given (each step reads at most that many rows of each table, so a
+  // commit holds the write lock briefly whatever the store's size); children's feeds up to
+  // `batch` rows each by their index. Never an event, a complaint, a pending or dead outbox
+  // row, or the raw payload of a complaint still open.
   struct RetentionCut {
     TimeMs outbox_done_before = 0;  // delivered outbox rows (connectors, the parent)
     TimeMs raw_closed_before = 0;   // raw payloads of complaints closed before this
     TimeMs idempotency_before = 0;  // Idempotency-Key answers
     TimeMs feed_acked_before = 0;   // a child's feed rows it acknowledged
+    std::int64_t outbox_after = 0, raw_after = 0, idempotency_after = 0;  // where a pass is
+    int window = 5000;
     int batch = 500;
   };
   struct RetentionDeleted {
     std::int64_t outbox = 0, raw_payloads = 0, idempotency = 0, feed = 0;
     std::int64_t total() const { return outbox + raw_payloads + idempotency + feed; }
+    // Where the next step starts, and whether this step reached the end of everything.
+    std::int64_t outbox_next = 0, raw_next = 0, idempotency_next = 0;
+    bool finished = false;
   };
   virtual RetentionDeleted prune(const RetentionCut& cut) = 0;
   // Free pages returned to the file system (PRAGMA incremental_vacuum), at most `pages`; 0

@@ -1193,33 +1193,60 @@ SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std:
 
 Store::RetentionDeleted SqliteStore::prune(const RetentionCut& cut) {
   RetentionDeleted d;
+  // The last id of the next window of a table after `after`; `after` itself when none is left.
+  auto window_end = [&](const char* sql, std::int64_t after) {
+    auto s = prepare(sql);
+    s.bind(1, after).bind(2, cut.window);
+    return s.step() && !s.null(0) ? s.i64(0) : after;
+  };
+  d.outbox_next =
+      window_end("SELECT max(id) FROM (SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT ?)",
+                 cut.outbox_after);
+  d.raw_next = window_end(
+      "SELECT max(id) FROM (SELECT id FROM raw_payloads WHERE id > ? ORDER BY id LIMIT ?)",
+      cut.raw_after);
+  d.idempotency_next = window_end(
+      "SELECT max(rowid) FROM (SELECT rowid FROM idempotency WHERE rowid > ? ORDER BY rowid "
+      "LIMIT ?)",
+      cut.idempotency_after);
   // Delivered rows for connectors and the national hub; for the parent, all but the newest of
   // each complaint (its sync state, at_parent, is read from a delivered row to the parent).
-  prepare(
-      "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'done' AND "
-      "o.created_at < ?1 AND o.destination NOT LIKE 'child:%' AND (o.destination != 'upstream' "
-      "OR EXISTS (SELECT 1 FROM events e JOIN events e2 ON e2.complaint_id = e.complaint_id "
-      "JOIN outbox o2 ON o2.event_seq = e2.seq AND o2.destination = 'upstream' "
-      "WHERE e.seq = o.event_seq AND o2.id > o.id AND o2.state = 'done')) LIMIT ?2)")
-      .bind(1, cut.outbox_done_before)
-      .bind(2, cut.batch)
-      .run();
-  d.outbox = changes();
-  prepare(
-      "DELETE FROM raw_payloads WHERE id IN (SELECT r.id FROM raw_payloads r JOIN complaints c "
-      "ON c.id = r.complaint_id WHERE c.status IN ('closed', 'archived', 'cancelled') AND "
-      "c.updated_at < ?1 LIMIT ?2)")
-      .bind(1, cut.raw_closed_before)
-      .bind(2, cut.batch)
-      .run();
-  d.raw_payloads = changes();
-  prepare(
-      "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created_at < "
-      "?1 LIMIT ?2)")
-      .bind(1, cut.idempotency_before)
-      .bind(2, cut.batch)
-      .run();
-  d.idempotency = changes();
+  if (d.outbox_next > cut.outbox_after) {
+    prepare(
+        // "A later event of the complaint was delivered to the parent", by the complaint's
+        // events index and the (destination, event_seq) key: written as a join, SQLite walked
+        // every later upstream row instead (1.5 s a window at 3M rows; this, 23 ms).
+        "DELETE FROM outbox WHERE id > ?1 AND id <= ?2 AND state = 'done' AND created_at < ?3 "
+        "AND destination NOT LIKE 'child:%' AND (destination != 'upstream' OR EXISTS (SELECT 1 "
+        "FROM events e2 WHERE e2.complaint_id = (SELECT e.complaint_id FROM events e WHERE "
+        "e.seq = outbox.event_seq) AND e2.seq > outbox.event_seq AND EXISTS (SELECT 1 FROM "
+        "outbox o2 WHERE o2.destination = 'upstream' AND o2.event_seq = e2.seq AND o2.state = "
+        "'done')))")
+        .bind(1, cut.outbox_after)
+        .bind(2, d.outbox_next)
+        .bind(3, cut.outbox_done_before)
+        .run();
+    d.outbox = changes();
+  }
+  if (d.raw_next > cut.raw_after) {
+    prepare(
+        "DELETE FROM raw_payloads WHERE id > ?1 AND id <= ?2 AND EXISTS (SELECT 1 FROM "
+        "complaints c WHERE c.id = raw_payloads.complaint_id AND c.status IN ('closed', "
+        "'archived', 'cancelled') AND c.updated_at < ?3)")
+        .bind(1, cut.raw_after)
+        .bind(2, d.raw_next)
+        .bind(3, cut.raw_closed_before)
+        .run();
+    d.raw_payloads = changes();
+  }
+  if (d.idempotency_next > cut.idempotency_after) {
+    prepare("DELETE FROM idempotency WHERE rowid > ?1 AND rowid <= ?2 AND created_at < ?3")
+        .bind(1, cut.idempotency_after)
+        .bind(2, d.idempotency_next)
+        .bind(3, cut.idempotency_before)
+        .run();
+    d.idempotency = changes();
+  }
   // Each child's feed up to the position it acknowledged (feed_acked prunes as it polls; this
   // reaches a child that stopped polling).
   std::vector<std::pair<std::string, std::int64_t>> acked;
@@ -1243,6 +1270,8 @@ Store::RetentionDeleted SqliteStore::prune(const RetentionCut& cut) {
         .run();
     d.feed += changes();
   }
+  d.finished = d.outbox_next == cut.outbox_after && d.raw_next == cut.raw_after &&
+               d.idempotency_next == cut.idempotency_after && d.feed == 0;
   return d;
 }
 
