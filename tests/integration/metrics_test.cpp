@@ -138,7 +138,7 @@ TEST_CASE(
 TEST_CASE(
     "openapi: every route the node serves is in schema/openapi.yaml and every operation there is "
     "served - each has an operationId - each that needs a credential documents 401 - each that "
-    "uses the store documents 503") {
+    "uses the store documents 503 - each POST documents 413") {
   test::TempDir dir;
   test::TestNode node(full_node(dir));
   std::set<std::string> served;
@@ -185,6 +185,9 @@ TEST_CASE(
     const bool open = text.find("security: []") != std::string::npos;
     const std::string no_401 = o + " needs a credential: document 401";
     if (!open) CHECK_MESSAGE(text.find("'401'") != std::string::npos, no_401);
+    // A body larger than http.max_body_bytes is refused before any route: every POST says so.
+    const std::string no_413 = o + " takes a body: document 413";
+    if (o.rfind("post ", 0) == 0) CHECK_MESSAGE(text.find("'413'") != std::string::npos, no_413);
     // What reads or writes the store answers 503 when it cannot (docs/operations.md).
     const std::string no_503 = o + " uses the store: document 503";
     const bool config_only = o.find("/reference/") != std::string::npos;  // answered from config
