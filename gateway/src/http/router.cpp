@@ -150,6 +150,7 @@ std::string Router::client_of(const Request& req) const {
     std::string hop = trim(comma == std::string::npos ? xff : xff.substr(comma + 1));
     xff = comma == std::string::npos ? std::string() : xff.substr(0, comma);
     if (hop.empty()) break;
+    if (hop.size() > 64) hop.resize(64);  // an address, not arbitrary text for the log
     client = hop;
     if (!trusted(hop)) break;
   }
