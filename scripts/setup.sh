@@ -41,43 +41,32 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The browser tests' npm packages (Playwright without its browser, axe-core), exactly as the lock
-# file says, when the lock file is newer than what is installed. Playwright drives Debian's
-# chromium above: it never downloads a browser.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-# promtool (the tests check /metrics and the alert rules with it), taken out of Debian's
-# prometheus package without installing the server: .tools/promtool.
-if [ ! -x "$root/.tools/promtool" ]; then
-  echo "setup: fetching promtool from Debian's prometheus package (into .tools/)"
-  work="$(mktemp -d)"
-  if ! (cd "$work" && apt-get download -qq prometheus 2>/dev/null); then
-    sudo_cmd=()
-    [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    (cd "$work" && apt-get download -qq prometheus)
-  fi
-  dpkg-deb -x "$work"/prometheus_*.deb "$work/x"
-  mkdir -p "$root/.tools"
-  cp "$work/x/usr/bin/promtool" "$root/.tools/promtool"
-  rm -rf "$work"
-fi
 
-# nginx (the TLS proxy example, config/nginx/simpul.conf, is tested in front of a node), taken
-# out of Debian's package the same way: installing it would start a server on port 80.
-if [ ! -x "$root/.tools/nginx" ]; then
-  echo "setup: fetching nginx from Debian's nginx package (into .tools/)"
+# One program taken out of a Debian package without installing the package: fetch_tool PACKAGE
+# PATH-IN-PACKAGE NAME puts it at .tools/NAME (once).
+fetch_tool() {
+  local package="$1" inside="$2" name="$3"
+  [ -x "$root/.tools/$name" ] && return 0
+  echo "setup: fetching $name from Debian's $package package (into .tools/)"
+  local work
   work="$(mktemp -d)"
-  if ! (cd "$work" && apt-get download -qq nginx 2>/dev/null); then
-    sudo_cmd=()
+  if ! (cd "$work" && apt-get download -qq "$package" 2>/dev/null); then
+    local sudo_cmd=()
     [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
-    (cd "$work" && apt-get download -qq nginx)
+    (cd "$work" && apt-get download -qq "$package")
   fi
-  dpkg-deb -x "$work"/nginx_*.deb "$work/x"
+  dpkg-deb -x "$work"/"$package"_*.deb "$work/x"
   mkdir -p "$root/.tools"
-  cp "$work/x/usr/sbin/nginx" "$root/.tools/nginx"
+  cp "$work/x/$inside" "$root/.tools/$name"
   rm -rf "$work"
-fi
+}
+# promtool: the tests check /metrics and the alert rules with it (the server is not installed).
+fetch_tool prometheus usr/bin/promtool promtool
+# nginx: the TLS proxy example (config/nginx/simpul.conf) is tested in front of a node;
+# installing the package would start a server on port 80.
+fetch_tool nginx usr/sbin/nginx nginx
 
 # The OpenAPI linter (Redocly CLI, tests/openapi/package-lock.json), the same way.
 lint="$root/tests/openapi"
@@ -86,6 +75,9 @@ if [ ! -f "$lint/node_modules/.package-lock.json" ] || [ "$lint/package-lock.jso
   (cd "$lint" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
+# The browser tests' npm packages (Playwright without its browser, axe-core), exactly as the lock
+# file says, when the lock file is newer than what is installed. Playwright drives Debian's
+# chromium above: it never downloads a browser.
 ui="$root/tests/ui"
 if [ ! -f "$ui/node_modules/.package-lock.json" ] || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
   echo "setup: installing the browser tests' npm packages (tests/ui/package-lock.json)"

@@ -126,6 +126,15 @@ bool create_private(const std::string& path) {
   return true;
 }
 
+// fsync of a file, or of a directory (a rename in it made durable). False when it fails.
+bool sync_to_disk(const std::string& path, bool dir) {
+  int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return false;
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // A store file others may read is made 0600 (a store created before this rule); its owner's
 // own bits are kept.
 void make_private(const std::string& path) {
@@ -1086,18 +1095,11 @@ void SqliteStore::backup_to(const std::string& dest_path) {
     sqlite3_close(copy);
     if (verdict != "ok") fail("the copy does not pass PRAGMA quick_check");
   }
-  auto sync_path = [&](const std::string& path, bool dir) {
-    int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) return false;
-    bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-  };
-  if (!sync_path(partial, false)) fail("cannot sync the copy");
+  if (!sync_to_disk(partial, false)) fail("cannot sync the copy");
   fs::rename(partial, dest_path, ec);
   if (ec) fail("cannot rename the copy into place: " + ec.message());
   auto dir = fs::absolute(dest_path).parent_path().string();
-  sync_path(dir, true);
+  sync_to_disk(dir, true);
 }
 
 SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std::string& db_path) {
@@ -1145,14 +1147,7 @@ SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std:
                      "restore: cannot create " + staged + ": " + std::strerror(errno));
   ec.clear();
   fs::copy_file(backup, staged, fs::copy_options::overwrite_existing, ec);
-  auto sync_file = [](const std::string& path, bool dir) {
-    int fd = ::open(path.c_str(), dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0) return false;
-    bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-  };
-  if (ec || !sync_file(staged, false)) {
+  if (ec || !sync_to_disk(staged, false)) {
     fs::remove(staged, ec);
     throw StoreError(errc::storage_failure, "restore: cannot copy " + backup + " to " + staged);
   }
@@ -1187,7 +1182,7 @@ SqliteStore::Restored SqliteStore::restore(const std::string& backup, const std:
   if (ec)
     throw StoreError(errc::storage_failure,
                      "restore: cannot move " + staged + " to " + db_path + ": " + ec.message());
-  sync_file(fs::absolute(db_path).parent_path().string(), true);
+  sync_to_disk(fs::absolute(db_path).parent_path().string(), true);
   return out;
 }
 
