@@ -138,7 +138,8 @@ TEST_CASE(
 TEST_CASE(
     "openapi: every route the node serves is in schema/openapi.yaml and every operation there is "
     "served - each has an operationId - each that needs a credential documents 401 - each that "
-    "uses the store documents 503 - each POST documents 413") {
+    "uses the store documents 503 - each POST documents 413 - each that checks a credential "
+    "documents 429") {
   test::TempDir dir;
   test::TestNode node(full_node(dir));
   std::set<std::string> served;
@@ -185,6 +186,10 @@ TEST_CASE(
     const bool open = text.find("security: []") != std::string::npos;
     const std::string no_401 = o + " needs a credential: document 401";
     if (!open) CHECK_MESSAGE(text.find("'401'") != std::string::npos, no_401);
+    // A client whose credentials failed too often is answered 429 wherever one is checked.
+    const std::string no_429 = o + " checks a credential: document 429";
+    if (text.find("'401'") != std::string::npos)
+      CHECK_MESSAGE(text.find("'429'") != std::string::npos, no_429);
     // A body larger than http.max_body_bytes is refused before any route: every POST says so.
     const std::string no_413 = o + " takes a body: document 413";
     if (o.rfind("post ", 0) == 0) CHECK_MESSAGE(text.find("'413'") != std::string::npos, no_413);

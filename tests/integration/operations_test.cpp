@@ -269,6 +269,13 @@ TEST_CASE(
   REQUIRE_FALSE(replaced.empty());
   CHECK(out.find(replaced) != std::string::npos);
   CHECK(test::db_count(replaced, "SELECT count(*) FROM complaints") == 2);
+  // The restore is the restored log's newest entry, naming the backup.
+  CHECK(
+      test::db_count(db,
+                     "SELECT count(*) FROM audit_log WHERE action = 'db.restore' AND id = (SELECT "
+                     "max(id) FROM audit_log) AND json_extract(detail_json, '$.backup') = '" +
+                         dir.file("backup.db") + "'") == 1);
+  REQUIRE(run_simpul({"audit", "verify", "--config", cfg}, &out) == 0);
   // The restored store serves again.
   serve = std::make_unique<test::ServeProcess>(cfg, dir.file("ready"));
   http::Client c("127.0.0.1", serve->port(), 5000);
@@ -286,8 +293,13 @@ TEST_CASE("upgrade: a store one schema step behind is copied aside before serve 
   const std::string db = dir.file("test-node.db");
   REQUIRE(fs::exists(db));
   const int latest = SqliteStore::latest_version();
-  // As the previous release left it: without the last migration's table.
-  test::db_exec(db, "DROP TABLE source_rows; PRAGMA user_version = " + std::to_string(latest - 1));
+  // As the previous release left it: without the last migration's columns and indexes.
+  test::db_exec(db,
+                "DROP INDEX audit_log_target; DROP INDEX audit_log_at; ALTER TABLE audit_log DROP "
+                "COLUMN hash; ALTER TABLE audit_log DROP COLUMN prev_hash; ALTER TABLE api_tokens "
+                "DROP COLUMN expires_at; ALTER TABLE api_tokens DROP COLUMN officer; PRAGMA "
+                "user_version = " +
+                    std::to_string(latest - 1));
   {
     test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
     CHECK(serve.terminate() == 0);
@@ -297,7 +309,7 @@ TEST_CASE("upgrade: a store one schema step behind is copied aside before serve 
   REQUIRE(fs::exists(copy));
   CHECK(test::db_count(copy, "PRAGMA user_version") == latest - 1);
   CHECK(test::db_count(db, "PRAGMA user_version") == latest);
-  CHECK(test::db_count(db, "SELECT count(*) FROM source_rows") == 0);
+  CHECK(test::db_count(db, "SELECT count(*) FROM audit_log WHERE hash IS NULL") == 0);
   CHECK(mode_of(copy) == 0600);
 }
 
@@ -454,6 +466,10 @@ TEST_CASE(
   r = c.request("GET", "/v1/complaints/" + id, "", h);
   CHECK(r.status == 200);
   CHECK(serve.terminate() == 0);
+  // The reload is an entry of the audit log, saying what it changed.
+  CHECK(test::db_count(db,
+                       "SELECT count(*) FROM audit_log WHERE action = 'config.reload' AND "
+                       "json_extract(detail_json, '$.reloaded') LIKE '%calendar r2%'") == 1);
 }
 
 TEST_CASE(

@@ -41,6 +41,7 @@ enum class errc {
   invalid_query,     // a query parameter this endpoint cannot read (limit, cursor, ...)
   bad_request,       // not a valid HTTP/1.1 request or request target
   header_too_large,  // the request header exceeds the limit
+  rate_limited,      // too many failed credentials from this address: wait (Retry-After)
 };
 
 // What a caller should do about an error.
@@ -63,9 +64,10 @@ const char* code_name(errc e) noexcept;
 // `detail` never contains request bodies or personal data.
 struct Problem {
   errc code = errc::ok;
-  std::string pointer;  // JSON Pointer into the offending document, "" for the whole document
-  std::string rule;     // the schema keyword or normalization rule, e.g. "required", "phone"
-  std::string detail;   // one human sentence
+  std::string pointer;    // JSON Pointer into the offending document, "" for the whole document
+  std::string rule;       // the schema keyword or normalization rule, e.g. "required", "phone"
+  std::string detail;     // one human sentence
+  int retry_after_s = 0;  // rate_limited: seconds to wait before trying again (Retry-After)
 };
 
 // For diagnostics (tests, logs): code, pointer, rule and detail.

@@ -30,6 +30,7 @@ void add_init(CLI::App& app, Commands& out);
 void add_check(CLI::App& app, Commands& out);
 void add_db(CLI::App& app, Commands& out);
 void add_token(CLI::App& app, Commands& out);
+void add_audit(CLI::App& app, Commands& out);
 void add_status(CLI::App& app, Commands& out);
 void add_dlq(CLI::App& app, Commands& out);
 void add_import(CLI::App& app, Commands& out);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
+#include "core/json.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -60,10 +61,29 @@ void add_db(CLI::App& app, Commands& out) {
                                from->c_str(), done.schema_version);
                    if (!done.replaced.empty())
                      std::printf("the database it replaced is kept as %s\n", done.replaced.c_str());
+                   // The restore is the restored log's next entry (the store migrated first, as
+                   // the node would at start, its older form copied aside).
+                   {
+                     auto store = open_node_store(cfg, StoreUse::admin);
+                     const TimeMs now = system_now_ms();
+                     rapidjson::StringBuffer detail;
+                     json::Writer w(detail);
+                     w.StartObject();
+                     w.Key("backup");
+                     w.String(from->c_str());
+                     w.Key("schema_version");
+                     w.Int(done.schema_version);
+                     w.Key("replaced");
+                     w.String(done.replaced.c_str());
+                     w.EndObject();
+                     store->begin();
+                     store->audit(now, "cli", "db.restore", cfg.store.path,
+                                  std::string(detail.GetString(), detail.GetSize()));
+                     store->commit();
+                   }
                    if (done.schema_version < SqliteStore::latest_version())
-                     std::printf(
-                         "its schema is older (%d < %d): simpul serve migrates it at start\n",
-                         done.schema_version, SqliteStore::latest_version());
+                     std::printf("its schema was older (%d < %d): migrated\n", done.schema_version,
+                                 SqliteStore::latest_version());
                    std::printf(
                        "start the node: it asks the parent for what the backup lacks "
                        "(docs/operations.md, restore)\n");

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "core/json.hpp"
+#include "federation/audit_anchor.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "simpul/cursor.hpp"
@@ -22,6 +23,11 @@ int status(const Config& cfg) {
   std::printf("  complaints %lld, events %lld, schema version %d\n",
               static_cast<long long>(store.complaint_count()),
               static_cast<long long>(store.event_count()), store.schema_version());
+  {
+    const AuditHead head = store.audit_head();
+    std::printf("  audit log  head entry %lld %s (simpul audit verify checks the chain)\n",
+                static_cast<long long>(head.id), head.hash.substr(0, 16).c_str());
+  }
   // The last retention pass (ledger/retention.hpp): what it deleted and gave back.
   if (auto last = read_cursor_text(store.cursor("retention.last")).body; !last.empty()) {
     auto doc = json::parse(last);
@@ -115,6 +121,17 @@ int status(const Config& cfg) {
                               : "nothing yet";
       std::printf("  %-20s unfetched %lld, lag %s, acknowledged %s\n", child.id.c_str(),
                   static_cast<long long>(b.unfetched), lag.c_str(), acked.c_str());
+      if (auto a = anchored_head(store, child.id)) {
+        std::printf("  %-20s audit head %lld kept at %s, breaks %lld%s\n", "",
+                    static_cast<long long>(a->head.id), format_utc(a->kept_at).c_str(),
+                    static_cast<long long>(a->breaks),
+                    a->last_break_at ? (" (last at " + format_utc(a->last_break_at) +
+                                        ": simpul audit list "
+                                        "--action "
+                                        "fed.audit_chain_broken)")
+                                           .c_str()
+                                     : "");
+      }
     }
   }
   return kOk;

@@ -131,6 +131,10 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
         "configure http.tls, or set http.allow_plain_http when a TLS proxy sits in front");
 
   c.auth.admin_token_ref = json::get_string(d["auth"], "admin_token");
+  c.auth.failed_burst = get_int(d["auth"], "failed_burst", c.auth.failed_burst);
+  c.auth.failed_per_minute = get_int(d["auth"], "failed_per_minute", c.auth.failed_per_minute);
+  c.auth.failed_log_interval_s =
+      get_int(d["auth"], "failed_log_interval_s", c.auth.failed_log_interval_s);
 
   if (d.HasMember("sla")) {
     const auto& sla = d["sla"];
@@ -220,6 +224,8 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     c.upstream.credential_ref = json::get_string(u, "credential");
     c.upstream.batch = get_int(u, "batch", c.upstream.batch);
     c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
+    c.upstream.audit_head_interval_s =
+        get_int(u, "audit_head_interval_s", c.upstream.audit_head_interval_s);
     c.upstream.timeout_ms = get_int(u, "timeout_ms", c.upstream.timeout_ms);
     c.upstream.max_backoff_ms = get_int(u, "max_backoff_ms", c.upstream.max_backoff_ms);
     c.upstream.dialect = json::get_string(u, "dialect", c.upstream.dialect);

@@ -54,6 +54,11 @@ struct Config {
 
   struct Auth {
     std::string admin_token_ref;  // env:NAME or file:/path
+    // Failed credentials per client address (http/throttle.hpp): a burst, then so many a
+    // minute; one auth.failures log line per address per interval.
+    int failed_burst = 10;
+    int failed_per_minute = 6;
+    int failed_log_interval_s = 60;
   } auth;
 
   struct Sla {
@@ -93,13 +98,16 @@ struct Config {
     bool enabled = false;
     std::string host;  // from url: a name or an IP address
     std::uint16_t port = 0;
-    http::TlsClientConfig tls;       // https: on, ca_file, server_name (default: host)
-    std::string node;                // the parent's node id (its hop name)
-    std::string credential_ref;      // env:NAME or file:/path; a node token issued by the parent
-    int batch = 200;                 // events per POST /fed/v1/events
-    int poll_wait_s = 25;            // long-poll wait on the changes feed
-    int timeout_ms = 10'000;         // per request, on top of the long-poll wait
-    int max_backoff_ms = 30'000;     // cap of the retry backoff (full jitter below it)
+    http::TlsClientConfig tls;    // https: on, ca_file, server_name (default: host)
+    std::string node;             // the parent's node id (its hop name)
+    std::string credential_ref;   // env:NAME or file:/path; a node token issued by the parent
+    int batch = 200;              // events per POST /fed/v1/events
+    int poll_wait_s = 25;         // long-poll wait on the changes feed
+    int timeout_ms = 10'000;      // per request, on top of the long-poll wait
+    int max_backoff_ms = 30'000;  // cap of the retry backoff (full jitter below it)
+    // How often the head of this node's audit chain is sent to the parent, which keeps it
+    // (dialect simpul; 0: never).
+    int audit_head_interval_s = 300;
     std::string dialect = "simpul";  // one of node/uplinks.cpp's list: simpul, lapor
     // The dialect's own section, `upstream.<dialect>`, as JSON text ("" when the file has none);
     // the dialect reads it (lapor/lapor_settings.hpp), checked when the node config is loaded

@@ -70,6 +70,9 @@ Info info(errc e) noexcept {
     case errc::header_too_large:
       return {"header-too-large", "the request header exceeds the limit", 431,
               retry_class::permanent};
+    case errc::rate_limited:
+      return {"rate-limited", "too many failed credentials from this address", 429,
+              retry_class::transient};
   }
   return {"unknown", "unknown error", 500, retry_class::transient};
 }

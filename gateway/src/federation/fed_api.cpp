@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
+#include "federation/audit_anchor.hpp"
 #include "http/api.hpp"
 
 namespace simpul {
@@ -67,6 +68,10 @@ void FederationApi::add_routes(http::Router& r) {
   r.add("GET", "/fed/v1/changes",
         [this](const http::Request& req, const http::Params& p, http::Reply reply) {
           changes(req, p, std::move(reply));
+        });
+  r.add("POST", "/fed/v1/audit/head",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          audit_head(req, std::move(reply));
         });
   r.add("GET", "/fed/v1/recover",
         [this](const http::Request& req, const http::Params& p, http::Reply reply) {
@@ -282,6 +287,45 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
   res.body.assign(buf.GetString(), buf.GetSize());
   log::info("fed.recover", {{"child", *child}, {"events", items.size()}, {"after", after}});
   reply(std::move(res));
+}
+
+void FederationApi::audit_head(const http::Request& req, http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  if (!http::is_json(req.header("content-type"))) {
+    reply(http::json_required());
+    return;
+  }
+  auto r = read_audit_head_request(req.body);
+  if (!r) {
+    reply(problem(errc::schema_violation,
+                  "send {\"head\": {\"id\": N, \"hash\": \"<64 hex>\"}} and, when asked, \"at\" "
+                  "with the hash at the kept id"));
+    return;
+  }
+  auto outcome = std::make_shared<AnchorOutcome>();
+  TimeMs now = clock_();
+  writer_.submit(
+      [outcome, child = *child, r = *r, now](Ledger& l) {
+        *outcome = anchor_child_head(l.store(), child, r.head, r.at, now);
+      },
+      [outcome, child = *child, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          reply(http::storage_problem(e));
+          return;
+        }
+        if (outcome->verdict == AnchorVerdict::backwards ||
+            outcome->verdict == AnchorVerdict::rewritten)
+          log::error("fed.audit_chain_broken", {{"child", child},
+                                                {"verdict", to_string(outcome->verdict)},
+                                                {"reason", outcome->reason}});
+        http::Response res;
+        res.body = audit_head_answer_json(*outcome);
+        reply(std::move(res));
+      });
 }
 
 TimeMs FederationApi::last_poll(const std::string& child) const {

@@ -2,6 +2,8 @@
 // The parent side of the federation protocol (/fed/v1, docs/federation.md):
 //   POST /fed/v1/events    a child's batch; per-event accepted | duplicate | rejected
 //   GET  /fed/v1/changes   the child's feed: ?since=<cursor>&limit=<n>&wait=<seconds>
+//   POST /fed/v1/audit/head the head of the child's audit chain, kept here
+//                          (federation/audit_anchor.hpp)
 // The caller's node id comes from its credential (scope `node`), never from the body, and it
 // must be one of this node's configured children. Events leave redacted per privacy flag.
 // Long-polls are parked until a commit wakes them (notify()) or their wait runs out.
@@ -47,6 +49,7 @@ class FederationApi {
   void post_events(const http::Request& req, http::Reply reply);
   void changes(const http::Request& req, const http::Params& p, http::Reply reply);
   void recover(const http::Request& req, const http::Params& p, http::Reply reply);
+  void audit_head(const http::Request& req, http::Reply reply);
   // Answers `w` if its feed has events (or `force`); returns whether it answered.
   bool answer(Waiter& w, bool force);
   // Records that `child` holds its feed up to `position` (Store::feed_acked), when it advanced.

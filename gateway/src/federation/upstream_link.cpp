@@ -8,6 +8,7 @@
 #include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "federation/audit_anchor.hpp"
 #include "federation/fed_protocol.hpp"
 #include "http/outgoing.hpp"
 #include "ledger/commit_awaitable.hpp"
@@ -52,9 +53,11 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         clock(std::move(clock)),
         pull_timer(ioc),
         recover_timer(ioc),
+        audit_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
-        recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
+        recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
+        audit_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
   asio::io_context& ioc;
   Supervisor& supervisor;
@@ -65,9 +68,11 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   std::function<TimeMs()> clock;
   asio::steady_timer pull_timer;       // the pull loop's waits, cut short by stop()
   asio::steady_timer recover_timer;    // the recovery's waits (its own: one timer per loop)
+  asio::steady_timer audit_timer;      // the audit head loop's waits
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   http::OutgoingConnection recover_conn;  // used only at start
+  http::OutgoingConnection audit_conn;    // the audit chain's head, now and then
   bool stopping = false;
   bool recovering = true;  // until the parent has said what it holds from this node
   Status st;
@@ -272,6 +277,66 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     recovering = false;
   }
 
+  // The head of this node's audit chain goes to the parent every audit_head_interval_s, with the
+  // hash this log has at the entry the parent kept last (so a log rewritten below the head
+  // shows there too). The parent answers what it keeps; "proof_needed" (it kept an earlier
+  // head and this request did not say what that entry is now) is answered at once.
+  awaitable<void> audit_loop() {
+    auto self = shared_from_this();
+    const std::int64_t interval_ms =
+        static_cast<std::int64_t>(cfg.upstream.audit_head_interval_s) * 1000;
+    std::optional<std::int64_t> kept_id;  // what the parent keeps, from its last answer
+    int failures = 0, proofs = 0;
+    while (!stopping) {
+      AuditHeadRequest r;
+      bool read = true;
+      try {
+        r.head = reader.audit_head();
+        if (kept_id && *kept_id != r.head.id)
+          r.at = AuditHead{*kept_id, *kept_id == 0 ? kAuditGenesis
+                                                   : reader.audit_hash_of(*kept_id).value_or("")};
+      } catch (const StoreError& e) {
+        log::warn("upstream.audit_head_unreadable", {{"error", e.what()}});
+        read = false;
+      }
+      if (!read) {
+        co_await sleep_on(audit_timer, interval_ms);
+        continue;
+      }
+      Answer a = co_await audit_conn.send(request(
+          "POST", "/fed/v1/audit/head", audit_head_request_json(r), cfg.upstream.timeout_ms));
+      if (stopping) break;
+      std::optional<AuditHeadAnswer> answer;
+      if (!a.ec && a.status == 200) answer = read_audit_head_answer(a.body);
+      if (!answer) {
+        std::string what = a.ec || a.status != 200 ? describe(a) : "unreadable answer";
+        if (!a.ec && a.status == 404) {  // a parent from before audit heads: ask again later
+          log::warn("upstream.audit_head_unavailable", {{"parent", cfg.upstream.node}});
+          co_await sleep_on(audit_timer, interval_ms);
+          continue;
+        }
+        log::warn("upstream.audit_head_failed", {{"error", what}});
+        co_await sleep_on(
+            audit_timer,
+            std::min<std::int64_t>(interval_ms, static_cast<std::int64_t>(LinkHealth::kBaseDelayMs)
+                                                    << std::min(++failures, 10)));
+        continue;
+      }
+      failures = 0;
+      kept_id = answer->kept.id;
+      if (answer->verdict == "proof_needed" && ++proofs <= 2) continue;
+      proofs = 0;
+      if (answer->verdict == "backwards" || answer->verdict == "rewritten")
+        log::error("upstream.audit_chain_broken",
+                   {{"parent", cfg.upstream.node},
+                    {"verdict", answer->verdict},
+                    {"detail",
+                     "the parent holds a head of this node's audit log that the log no longer "
+                     "has: it was rewritten or restored (simpul audit verify)"}});
+      co_await sleep_on(audit_timer, interval_ms);
+    }
+  }
+
   // "f<position>", the changes feed's cursor as this node stores it.
   static void feed_position(const std::string& c, std::int64_t& out) {
     if (c.size() > 1 && c[0] == 'f') out = std::strtoll(c.c_str() + 1, nullptr, 10);
@@ -349,6 +414,8 @@ void UpstreamLink::start() {
       "upstream.recover", [impl] { return impl->recover(); }, Supervisor::Kind::task);
   impl->relay->start(impl->supervisor, "upstream.push");
   impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
+  if (impl->cfg.upstream.audit_head_interval_s > 0)
+    impl->supervisor.spawn("upstream.audit", [impl] { return impl->audit_loop(); });
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node},
                                  {"host", impl_->cfg.upstream.host},
                                  {"port", static_cast<int>(impl_->cfg.upstream.port)},
@@ -360,6 +427,7 @@ void UpstreamLink::stop() {
   impl_->relay->stop();
   impl_->pull_timer.cancel();
   impl_->recover_timer.cancel();
+  impl_->audit_timer.cancel();
 }
 
 void UpstreamLink::wake() { impl_->relay->wake(); }

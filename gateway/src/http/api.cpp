@@ -463,6 +463,7 @@ void Api::post_event(const Request& req, const Params& p, Reply reply) {
   areq->now = now;
   areq->may_lower_privacy = who->has("admin");
   areq->access = who->access();
+  areq->credential = who->id;
   std::string kind(to_string(e.kind));
   auto outcome = std::make_shared<WriteOutcome>();
   writer_.submit(

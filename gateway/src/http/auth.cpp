@@ -28,8 +28,38 @@ Actor Principal::actor() const {
   return a;
 }
 
-Authenticator::Authenticator(Store& reader, std::string admin_token_sha256, SessionTable* sessions)
-    : reader_(reader), admin_token_sha256_(std::move(admin_token_sha256)), sessions_(sessions) {}
+Authenticator::Authenticator(Store& reader, std::string admin_token_sha256, SessionTable* sessions,
+                             CredentialThrottle* throttle, std::function<TimeMs()> clock)
+    : reader_(reader),
+      admin_token_sha256_(std::move(admin_token_sha256)),
+      sessions_(sessions),
+      throttle_(throttle),
+      clock_(clock ? std::move(clock) : std::function<TimeMs()>(system_now_ms)) {}
+
+std::optional<Problem> Authenticator::throttled(const Request& req) const {
+  if (!throttle_) return std::nullopt;
+  int wait = throttle_->wait_s(req.client.empty() ? req.remote : req.client);
+  if (wait <= 0) return std::nullopt;
+  Problem p = make_problem(
+      errc::rate_limited, "", "throttle",
+      "too many failed credentials from this address; try again in " + std::to_string(wait) + " s");
+  p.retry_after_s = wait;
+  return p;
+}
+
+void Authenticator::failed(const Request& req, const char* why) const {
+  if (throttle_) throttle_->failed(req.client.empty() ? req.remote : req.client, why);
+}
+
+Result<Principal> Authenticator::login(const Request& req, std::string_view token) const {
+  if (auto t = throttled(req)) return *t;
+  auto p = principal_of(crypto::sha256_hex(token));
+  if (!p) {
+    failed(req, "login");
+    return make_problem(errc::unauthenticated, "", "bearer", "unknown, revoked or expired token");
+  }
+  return *p;
+}
 
 std::optional<Principal> Authenticator::principal_of(const std::string& hash) const {
   Principal p;
@@ -40,12 +70,13 @@ std::optional<Principal> Authenticator::principal_of(const std::string& hash) co
     return p;
   }
   auto t = reader_.find_token_by_hash(hash);
-  if (!t || t->revoked_at) return std::nullopt;
+  if (!t || !t->usable(clock_())) return std::nullopt;
   p.id = t->id;
   p.name = t->name;
   p.node_id = t->node_id;
   p.scopes = split_commas(t->scopes);
   p.agencies = split_commas(t->agencies);
+  p.officer = t->officer;
   return p;
 }
 
@@ -63,8 +94,12 @@ Result<Principal> Authenticator::check_bearer(const Request& req, const std::str
     bearer = std::tolower(static_cast<unsigned char>(auth[i])) == prefix[i];
   if (!bearer)
     return make_problem(errc::unauthenticated, "", "bearer", "send Authorization: Bearer <token>");
+  if (auto t = throttled(req)) return *t;
   auto p = principal_of(crypto::sha256_hex(std::string_view(auth).substr(prefix.size())));
-  if (!p) return make_problem(errc::unauthenticated, "", "bearer", "unknown or revoked token");
+  if (!p) {
+    failed(req, "bearer");
+    return make_problem(errc::unauthenticated, "", "bearer", "unknown, revoked or expired token");
+  }
   return scoped(std::move(*p), scope);
 }
 
@@ -73,10 +108,13 @@ Result<Principal> Authenticator::check(const Request& req, const std::string& sc
   if (sessions_ && req.header("authorization").empty())
     cookie = cookie_value(req.header("cookie"), SessionTable::kCookie);
   if (cookie.empty()) return check_bearer(req, scope);
+  if (auto t = throttled(req)) return *t;
   auto s = sessions_->find(cookie);
-  if (!s)
+  if (!s) {
+    failed(req, "session");
     return make_problem(errc::unauthenticated, "", "session",
                         "the session has ended; log in again");
+  }
   auto p = principal_of(s->token_sha256);
   if (!p) {
     sessions_->close_all_of(s->token_sha256);

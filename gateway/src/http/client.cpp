@@ -26,6 +26,7 @@ struct Client::Impl {
   std::uint16_t port;
   int timeout_ms;
   TlsClientConfig tls_cfg;
+  std::string local_address;  // "" = any
   asio::io_context ioc;
   std::shared_ptr<asio::ssl::context> tls_ctx;
   std::unique_ptr<beast::tcp_stream> plain;
@@ -67,10 +68,22 @@ struct Client::Impl {
     else
       plain = std::make_unique<beast::tcp_stream>(ioc);
     lowest().expires_after(std::chrono::milliseconds(timeout_ms));
-    ec = run([&](boost::system::error_code& out) {
-      lowest().async_connect(endpoints,
-                             [&](boost::system::error_code ec, const tcp::endpoint&) { out = ec; });
-    });
+    if (local_address.empty()) {
+      ec = run([&](boost::system::error_code& out) {
+        lowest().async_connect(
+            endpoints, [&](boost::system::error_code ec, const tcp::endpoint&) { out = ec; });
+      });
+    } else {  // bound first, then one endpoint (connecting to a range reopens the socket)
+      const tcp::endpoint to = endpoints.begin()->endpoint();
+      auto& sock = lowest().socket();
+      sock.open(to.protocol(), ec);
+      const auto from = asio::ip::make_address(local_address, ec);
+      if (!ec) sock.bind(tcp::endpoint(from, 0), ec);
+      if (!ec)
+        ec = run([&](boost::system::error_code& out) {
+          lowest().async_connect(to, [&](boost::system::error_code ec) { out = ec; });
+        });
+    }
     if (ec) {
       reset();
       throw std::system_error(ec, "connect to " + host + ":" + std::to_string(port));
@@ -177,6 +190,11 @@ ClientResponse Client::request(const std::string& method, const std::string& tar
     impl_->reset();
     throw;
   }
+}
+
+void Client::set_local_address(std::string address) {
+  impl_->local_address = std::move(address);
+  impl_->reset();
 }
 
 }  // namespace simpul::http

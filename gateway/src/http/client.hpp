@@ -30,6 +30,9 @@ class Client {
   // A kept-alive connection the server closed meanwhile is reopened once, transparently.
   ClientResponse request(const std::string& method, const std::string& target,
                          const std::string& body = "", std::vector<Header> headers = {});
+  // Connect from this local address (an IP literal, e.g. 127.0.0.2 to look like another
+  // client on loopback); from the next connection on.
+  void set_local_address(std::string address);
 
  private:
   struct Impl;

@@ -100,6 +100,12 @@ Problem json_required_problem() {
                       "send Content-Type: application/json");
 }
 
+Response problem_of(const Problem& p) {
+  Response r = problem(p.code, p.detail, p.pointer, p.rule);
+  if (p.retry_after_s > 0) r.headers.push_back({"Retry-After", std::to_string(p.retry_after_s)});
+  return r;
+}
+
 Response json_required() { return problem_of(json_required_problem()); }
 
 Router::Router(Metrics& metrics) : metrics_(metrics) {
@@ -165,7 +171,8 @@ void Router::dispatch(Request req, Reply reply) const {
     crypto::random_bytes(raw, sizeof raw);
     request_id = crypto::to_hex(raw, sizeof raw);
   }
-  const std::string client = options_.access_log ? client_of(req) : std::string();
+  req.client = client_of(req);
+  const std::string client = req.client;
   const std::string method = req.method;
   std::string path = req.target.substr(0, req.target.find('?'));
   if (path.size() > 512) path.resize(512);

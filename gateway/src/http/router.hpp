@@ -82,9 +82,8 @@ bool is_json(std::string_view content_type);
 // sentence; never request bodies or personal data.
 Response problem(errc code, const std::string& detail = "", const std::string& pointer = "",
                  const std::string& rule = "");
-inline Response problem_of(const Problem& p) {
-  return problem(p.code, p.detail, p.pointer, p.rule);
-}
+// A problem with a wait (rate_limited) carries Retry-After.
+Response problem_of(const Problem& p);
 // A write the store could not commit (busy, full, failing): nothing was stored, retry later.
 Response storage_problem(errc e);
 // A JSON endpoint's body came without Content-Type: application/json (the problem, for paths

@@ -22,6 +22,9 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote;  // peer address, for logs
+  // The client as the router names it (Router::client_of: `remote`, or through trusted proxies
+  // the address their X-Forwarded-For gives): what failed credentials are throttled by.
+  std::string client;
 
   // First value of a header (name compared case-insensitively), or "".
   std::string header(std::string_view name) const;

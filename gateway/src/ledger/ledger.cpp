@@ -344,12 +344,13 @@ bool Ledger::append_checked(Event& e, Folder& f, std::vector<StoredEvent>& histo
         (*fields)["privacy"].IsString()) {
       auto to = parse_privacy((*fields)["privacy"].GetString());
       const Privacy from = f.state().record.privacy;
-      if (to && f.state().exists && privacy_rank(*to) < privacy_rank(from)) {
-        if (!may_lower_privacy)
+      if (to && f.state().exists && *to != from) {
+        const bool lower = privacy_rank(*to) < privacy_rank(from);
+        if (lower && !may_lower_privacy)
           return fail(errc::forbidden, "only an admin may lower a complaint's privacy",
                       "/payload/fields/privacy");
-        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name, "privacy.lowered",
-                     e.complaint_id,
+        store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name,
+                     lower ? "privacy.lowered" : "privacy.raised", e.complaint_id,
                      "{\"from\":\"" + std::string(to_string(from)) + "\",\"to\":\"" +
                          std::string(to_string(*to)) + "\"}");
       }
@@ -426,10 +427,35 @@ WriteOutcome Ledger::act(const AppendRequest& req) {
   if (!append_checked(e, f, history, req.may_lower_privacy, now, out, seq)) return out;
   put_projection(f.state(), now);
   fan_out(e, seq, f.state(), history, now);
+  if (req.access) audit_action(e, req.credential, now);
   out.kind = WriteOutcome::Kind::created;
   out.state = f.take();
   guard.keep();
   return out;
+}
+
+// An officer's or admin's action through the API: who (the credential's name and id), what and
+// on which complaint, in the same transaction as the event.
+void Ledger::audit_action(const Event& e, const std::string& credential, TimeMs now) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("event_id");
+  w.String(e.event_id.c_str());
+  w.Key("role");
+  w.String(e.actor.role.c_str());
+  if (!e.actor.agency.empty()) {
+    w.Key("agency");
+    w.String(e.actor.agency.c_str());
+  }
+  if (!credential.empty()) {
+    w.Key("credential");
+    w.String(credential.c_str());
+  }
+  w.EndObject();
+  store_.audit(now, e.actor.name.empty() ? e.actor.role : e.actor.name,
+               std::string("complaint.") + std::string(to_string(e.kind)), e.complaint_id,
+               std::string(buf.GetString(), buf.GetSize()));
 }
 
 WriteOutcome Ledger::act_planned(

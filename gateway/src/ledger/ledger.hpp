@@ -108,6 +108,8 @@ struct AppendRequest {
   // agencies hold now (else forbidden), and the actor's agency is set from it. Unset for the
   // node's own writers (connectors, the parent's link, import).
   std::optional<Access> access;
+  // The id of the credential that asked (with `access`): in the action's audit entry.
+  std::string credential;
 };
 
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
@@ -203,6 +205,7 @@ class Ledger {
   Merged store_merged(Event& e, TimeMs now);
   std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
                                                bool& duplicate);
+  void audit_action(const Event& e, const std::string& credential, TimeMs now);
   void audit_refused(TimeMs now, const std::string& from, const Event& e,
                      const std::string& reason);
 

@@ -18,8 +18,10 @@
 
 #include "connectors/runtime.hpp"
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
+#include "federation/audit_anchor.hpp"
 #include "federation/fed_api.hpp"
 #include "http/api.hpp"
 #include "http/auth.hpp"
@@ -142,6 +144,17 @@ class ChildrenComponent final : public Component {
                         TimeMs t = fed->last_poll(id);
                         return t ? (clock() - t) / 1000.0 : std::nan("");
                       });
+    }
+    // Per child: breaks of its audit chain seen here (federation/audit_anchor.hpp).
+    for (const auto& child : p.cfg.children) {
+      std::string id = child.id;
+      p.metrics.sampled_counter(
+          "simpul_child_audit_breaks_total" + Metrics::labels({{"child", id}}),
+          "Times a child's audit log head went back or no longer held the entry kept here.",
+          [reader, id] {
+            auto a = anchored_head(*reader, id);
+            return a ? static_cast<double>(a->breaks) : 0.0;
+          });
     }
   }
   std::string_view name() const override { return "children"; }
@@ -353,6 +366,7 @@ struct Node::Impl {
   std::unique_ptr<CommitQueue> writer;
   Metrics metrics;
   std::unique_ptr<http::SessionTable> sessions;  // the dashboard's logins (none when ui is off)
+  std::unique_ptr<http::CredentialThrottle> throttle;
   std::unique_ptr<http::Authenticator> auth;
   http::Router router{metrics};
   asio::io_context ioc{1};
@@ -449,6 +463,22 @@ struct Node::Impl {
          {"reloaded", reloaded.empty() ? "nothing that changed" : reloaded},
          {"restart_to_apply", waiting.empty() ? "none" : waiting},
          {"note", "connectors, listen address, store and federation settings are read at start"}});
+    rapidjson::StringBuffer detail;
+    {
+      json::Writer w(detail);
+      w.StartObject();
+      w.Key("reloaded");
+      w.String(reloaded.c_str());
+      w.Key("restart_to_apply");
+      w.String(waiting.c_str());
+      w.EndObject();
+    }
+    writer->submit(
+        [at = clock(), file = cfg.file, text = std::string(detail.GetString(), detail.GetSize())](
+            Ledger& l) { l.store().audit(at, "node", "config.reload", file, text); },
+        [](errc e) {
+          if (e != errc::ok) log::error("node.reload_audit_failed", {{"error", code_name(e)}});
+        });
   }
 
   // The clocks refolded with the calendar now in force, on a thread of its own with its own
@@ -517,8 +547,23 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
     so.max_ms = static_cast<TimeMs>(d.cfg.ui.session_max_hours) * 3'600'000;
     d.sessions = std::make_unique<http::SessionTable>(so, d.clock);
   }
-  d.auth =
-      std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin), d.sessions.get());
+  d.throttle = std::make_unique<http::CredentialThrottle>(http::CredentialThrottle::Settings{
+      d.cfg.auth.failed_burst, d.cfg.auth.failed_per_minute, d.cfg.auth.failed_log_interval_s});
+  d.auth = std::make_unique<http::Authenticator>(*d.reader, crypto::sha256_hex(admin),
+                                                 d.sessions.get(), d.throttle.get(), d.clock);
+  {
+    http::CredentialThrottle* t = d.throttle.get();
+    d.metrics.sampled_counter("simpul_auth_failures_total",
+                              "Credentials refused: unknown, revoked or expired tokens, ended "
+                              "sessions, failed dashboard logins.",
+                              [t] { return static_cast<double>(t->failures()); });
+    d.metrics.sampled_counter("simpul_auth_throttled_total",
+                              "Requests answered 429: their address failed too often.",
+                              [t] { return static_cast<double>(t->throttled()); });
+    d.metrics.gauge("simpul_auth_throttled_clients",
+                    "Client addresses that must wait before presenting a credential.",
+                    [t] { return static_cast<double>(t->throttled_clients()); });
+  }
   Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
   describe_process(d.metrics, d.cfg);
 

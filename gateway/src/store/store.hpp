@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/access.hpp"
+#include "core/audit_chain.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"
@@ -43,7 +44,21 @@ struct StoredToken {
   std::string node_id;
   TimeMs created_at = 0;
   std::optional<TimeMs> revoked_at;
-  std::string agencies;  // comma-separated; "" = not bound to agencies
+  std::string agencies;              // comma-separated; "" = not bound to agencies
+  std::optional<TimeMs> expires_at;  // not accepted from then on (a rotated token's grace end)
+  bool officer = false;              // one officer's own credential (bound to an agency)
+  // Whether it is accepted at `now`: not revoked, not expired.
+  bool usable(TimeMs now) const { return !revoked_at && (!expires_at || now < *expires_at); }
+};
+
+// What a new token is: who it is for, what it may do, until when.
+struct TokenSpec {
+  std::string name;
+  std::string scopes;
+  std::string node_id;
+  std::string agencies;
+  std::optional<TimeMs> expires_at;
+  bool officer = false;
 };
 
 // Where an event goes from here: the parent (or the hub), a child node's feed, or an outbound
@@ -315,11 +330,17 @@ class Credentials {
     std::string id;
     std::string secret;  // shown once; only its hash is stored
   };
+  virtual NewToken create_token(const TokenSpec& spec, TimeMs now) = 0;
   // `agencies` (comma-separated ids, "" for none) binds the token to those agencies.
-  virtual NewToken create_token(const std::string& name, const std::string& scopes,
-                                const std::string& node_id, TimeMs now,
-                                const std::string& agencies = "") = 0;
+  NewToken create_token(const std::string& name, const std::string& scopes,
+                        const std::string& node_id, TimeMs now, const std::string& agencies = "") {
+    return create_token(TokenSpec{name, scopes, node_id, agencies, std::nullopt, false}, now);
+  }
   virtual bool revoke_token(const std::string& id, TimeMs now) = 0;
+  // The token stops being accepted at `at` unless it expires sooner already (a rotation's grace
+  // period). False when there is no active token with this id.
+  virtual bool expire_token(const std::string& id, TimeMs at) = 0;
+  virtual std::optional<StoredToken> find_token(const std::string& id) = 0;
   virtual std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) = 0;
   virtual std::vector<StoredToken> list_tokens() = 0;
 
@@ -340,8 +361,22 @@ class Credentials {
                                const std::string& complaint_id, const std::string& body, TimeMs now,
                                std::int64_t through_seq = 0) = 0;
 
+  // An entry at the end of the audit chain (core/audit_chain.hpp), in the caller's
+  // transaction: linked to the entry before it and hashed.
   virtual void audit(TimeMs at, const std::string& actor, const std::string& action,
                      const std::string& target, const std::string& detail_json) = 0;
+  // Entries in id order after `after_id`, as stored (hashes included), with the filters of
+  // `simpul audit list`: an empty filter matches everything.
+  struct AuditQuery {
+    std::int64_t after_id = 0;
+    int limit = 1000;
+    std::string actor, action, target;
+    std::optional<TimeMs> since, until;  // since <= at < until
+  };
+  virtual std::vector<AuditEntry> audit_entries(const AuditQuery& q) = 0;
+  virtual AuditHead audit_head() = 0;
+  // The stored hash of entry `id` (nullopt: no such entry).
+  virtual std::optional<std::string> audit_hash_of(std::int64_t id) = 0;
 };
 
 // All of it on one connection, with its transactions and upkeep.

@@ -188,10 +188,12 @@ void Dashboard::login(const Request& req, Reply reply) {
     return;
   }
   const std::string hash = crypto::sha256_hex(token);
-  auto who = auth_.principal_of(hash);
+  auto who = auth_.login(req, token);
   if (!who) {
-    refuse(http::problem(errc::unauthenticated, "unknown or revoked token", "", "bearer"),
-           "unknown token");
+    // Not logged line by line: the throttle counts wrong tokens and logs them per address.
+    Response r = http::problem_of(who.error());
+    harden(r);
+    reply(std::move(r));
     return;
   }
   if (!who->node_id.empty()) {
@@ -216,7 +218,15 @@ void Dashboard::login(const Request& req, Reply reply) {
 }
 
 void Dashboard::whoami(const Request& req, Reply reply) const {
-  auto s = sessions_.find(http::cookie_value(req.header("cookie"), http::SessionTable::kCookie));
+  const std::string cookie = http::cookie_value(req.header("cookie"), http::SessionTable::kCookie);
+  if (auto wait = cookie.empty() ? std::nullopt : auth_.throttled(req)) {
+    Response r = http::problem_of(*wait);
+    harden(r);
+    reply(std::move(r));
+    return;
+  }
+  auto s = sessions_.find(cookie);
+  if (!s && !cookie.empty()) auth_.failed(req, "session");
   auto who = s ? auth_.principal_of(s->token_sha256) : std::nullopt;
   Response r;
   if (!who) {

@@ -451,3 +451,45 @@ TEST_CASE_FIXTURE(Fixture,
   CHECK_THROWS_AS(store.feed_acked("kota-batam", 20, 2), StoreError);
   store.rollback();
 }
+
+TEST_CASE(
+    "audit chain: a store from before the chain is chained when migrated - each entry as it was "
+    "- and new entries follow it") {
+  test::TempDir dir;
+  const std::string path = dir.file("s.db");
+  {
+    SqliteStore store{StoreOptions{path}};
+    store.begin();
+    store.audit(10, "cli", "token.create", "a1", "{\"scopes\":\"read\"}");
+    store.audit(20, "cli", "token.revoke", "a1", "{}");
+    store.commit();
+  }
+  // The store as schema version 8 left it: no hashes, no token expiry.
+  test::db_exec(path,
+                "DROP INDEX audit_log_target; DROP INDEX audit_log_at; "
+                "ALTER TABLE audit_log DROP COLUMN hash; ALTER TABLE audit_log DROP COLUMN "
+                "prev_hash; ALTER TABLE api_tokens DROP COLUMN expires_at; ALTER TABLE api_tokens "
+                "DROP COLUMN officer; PRAGMA user_version = 8");
+  SqliteStore store{StoreOptions{path}};
+  CHECK(store.schema_version() == SqliteStore::latest_version());
+  store.begin();
+  store.audit(30, "node", "config.reload", "x.json", "{}");
+  store.commit();
+  auto rows = store.audit_entries({});
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].actor == "cli");
+  CHECK(rows[0].detail == "{\"scopes\":\"read\"}");
+  CHECK(rows[1].at == 20);
+  CHECK(rows[0].prev_hash == kAuditGenesis);
+  CHECK(rows[2].prev_hash == rows[1].hash);
+  auto v = verify_audit_chain([&](std::int64_t after) {
+    Store::AuditQuery q;
+    q.after_id = after;
+    return store.audit_entries(q);
+  });
+  CHECK(v.ok);
+  CHECK(v.checked == 3);
+  CHECK(store.audit_head().hash == rows[2].hash);
+  CHECK(store.audit_hash_of(2) == rows[1].hash);
+  CHECK_FALSE(store.audit_hash_of(9).has_value());
+}

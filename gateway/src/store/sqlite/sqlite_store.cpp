@@ -270,12 +270,35 @@ void SqliteStore::migrate() {
     begin();
     try {
       exec(std::string(m.sql).c_str());
+      if (m.version == kAuditChainVersion) seal_audit_log();
       exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
       commit();
     } catch (...) {
       rollback();
       throw;
     }
+  }
+}
+
+// The entries written before the log was a chain are chained as they stand, oldest first: from
+// here on a change to any of them shows.
+void SqliteStore::seal_audit_log() {
+  std::vector<AuditEntry> rows;
+  {
+    auto s = sqlite::Statement(db_,
+                               "SELECT id, at, actor, action, coalesce(target, ''), "
+                               "coalesce(detail_json, '') FROM audit_log ORDER BY id");
+    while (s.step())
+      rows.push_back({s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4), s.text(5), "", ""});
+  }
+  std::string prev = kAuditGenesis;
+  auto upd = sqlite::Statement(db_, "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?");
+  for (auto& e : rows) {
+    e.prev_hash = prev;
+    e.hash = audit_hash(e);
+    upd.bind(1, e.prev_hash).bind(2, e.hash).bind(3, e.id).run();
+    upd.reset();
+    prev = e.hash;
   }
 }
 
@@ -988,9 +1011,7 @@ std::int64_t SqliteStore::outbox_depth() {
   return s.i64(0);
 }
 
-Credentials::NewToken SqliteStore::create_token(const std::string& name, const std::string& scopes,
-                                                const std::string& node_id, TimeMs now,
-                                                const std::string& agencies) {
+Credentials::NewToken SqliteStore::create_token(const TokenSpec& spec, TimeMs now) {
   NewToken t;
   // Hex, so an id never starts with '-' (the CLI would read it as an option) nor holds '.'.
   unsigned char raw[5];
@@ -998,15 +1019,17 @@ Credentials::NewToken SqliteStore::create_token(const std::string& name, const s
   t.id = crypto::to_hex(raw, sizeof raw);
   t.secret = "spl." + t.id + "." + crypto::random_token(32);
   prepare(
-      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at, agencies) VALUES "
-      "(?,?,?,?,?,?,?)")
+      "INSERT INTO api_tokens(id, name, sha256, scopes, node_id, created_at, agencies, "
+      "expires_at, officer) VALUES (?,?,?,?,?,?,?,?,?)")
       .bind(1, t.id)
-      .bind(2, name)
+      .bind(2, spec.name)
       .bind(3, crypto::sha256_hex(t.secret))
-      .bind(4, scopes)
-      .bind_null_if_empty(5, node_id)
+      .bind(4, spec.scopes)
+      .bind_null_if_empty(5, spec.node_id)
       .bind(6, now)
-      .bind_null_if_empty(7, agencies)
+      .bind_null_if_empty(7, spec.agencies)
+      .bind(8, spec.expires_at)
+      .bind(9, spec.officer ? 1 : 0)
       .run();
   return t;
 }
@@ -1019,39 +1042,112 @@ bool SqliteStore::revoke_token(const std::string& id, TimeMs now) {
   return changes() > 0;
 }
 
-std::optional<StoredToken> SqliteStore::find_token_by_hash(const std::string& sha256_hex) {
-  auto s = prepare(
-      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at, "
-      "coalesce(agencies, '') FROM api_tokens WHERE sha256 = ?");
-  s.bind(1, sha256_hex);
-  if (!s.step()) return std::nullopt;
+bool SqliteStore::expire_token(const std::string& id, TimeMs at) {
+  prepare(
+      "UPDATE api_tokens SET expires_at = min(coalesce(expires_at, ?1), ?1) WHERE id = ?2 AND "
+      "revoked_at IS NULL")
+      .bind(1, at)
+      .bind(2, id)
+      .run();
+  return changes() > 0;
+}
+
+namespace {
+
+constexpr const char* kTokenColumns =
+    "id, name, scopes, coalesce(node_id, ''), created_at, revoked_at, coalesce(agencies, ''), "
+    "expires_at, officer";
+
+StoredToken token_row(sqlite::Statement& s) {
   StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt, s.text(6)};
   if (!s.null(5)) t.revoked_at = s.i64(5);
+  if (!s.null(7)) t.expires_at = s.i64(7);
+  t.officer = s.i64(8) != 0;
   return t;
 }
 
+}  // namespace
+
+std::optional<StoredToken> SqliteStore::find_token_by_hash(const std::string& sha256_hex) {
+  static const std::string sql =
+      std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE sha256 = ?";
+  auto s = prepare(sql.c_str());
+  s.bind(1, sha256_hex);
+  if (!s.step()) return std::nullopt;
+  return token_row(s);
+}
+
+std::optional<StoredToken> SqliteStore::find_token(const std::string& id) {
+  static const std::string sql =
+      std::string("SELECT ") + kTokenColumns + " FROM api_tokens WHERE id = ?";
+  auto s = prepare(sql.c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return token_row(s);
+}
+
 std::vector<StoredToken> SqliteStore::list_tokens() {
-  auto s = prepare(
-      "SELECT id, name, scopes, coalesce(node_id, ''), created_at, revoked_at, "
-      "coalesce(agencies, '') FROM api_tokens ORDER BY created_at");
+  static const std::string sql =
+      std::string("SELECT ") + kTokenColumns + " FROM api_tokens ORDER BY created_at";
+  auto s = prepare(sql.c_str());
   std::vector<StoredToken> out;
-  while (s.step()) {
-    StoredToken t{s.text(0), s.text(1), s.text(2), s.text(3), s.i64(4), std::nullopt, s.text(6)};
-    if (!s.null(5)) t.revoked_at = s.i64(5);
-    out.push_back(std::move(t));
-  }
+  while (s.step()) out.push_back(token_row(s));
   return out;
+}
+
+AuditHead SqliteStore::audit_head() {
+  auto s = prepare("SELECT id, coalesce(hash, '') FROM audit_log ORDER BY id DESC LIMIT 1");
+  if (!s.step()) return {};
+  return {s.i64(0), s.text(1)};
+}
+
+std::optional<std::string> SqliteStore::audit_hash_of(std::int64_t id) {
+  auto s = prepare("SELECT coalesce(hash, '') FROM audit_log WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
 }
 
 void SqliteStore::audit(TimeMs at, const std::string& actor, const std::string& action,
                         const std::string& target, const std::string& detail_json) {
-  prepare("INSERT INTO audit_log(at, actor, action, target, detail_json) VALUES (?,?,?,?,?)")
-      .bind(1, at)
-      .bind(2, actor)
-      .bind(3, action)
-      .bind(4, target)
-      .bind(5, detail_json)
+  // Inside the caller's write transaction: no other connection (another process's CLI, say)
+  // can add an entry between reading the head and writing the next one.
+  AuditHead head = audit_head();
+  AuditEntry e{head.id + 1, at, actor, action, target, detail_json, head.hash, ""};
+  if (e.prev_hash.empty()) e.prev_hash = kAuditGenesis;  // a head written outside Simpul
+  e.hash = audit_hash(e);
+  prepare(
+      "INSERT INTO audit_log(id, at, actor, action, target, detail_json, prev_hash, hash) "
+      "VALUES (?,?,?,?,?,?,?,?)")
+      .bind(1, e.id)
+      .bind(2, at)
+      .bind(3, actor)
+      .bind(4, action)
+      .bind(5, target)
+      .bind(6, detail_json)
+      .bind(7, e.prev_hash)
+      .bind(8, e.hash)
       .run();
+}
+
+std::vector<AuditEntry> SqliteStore::audit_entries(const AuditQuery& q) {
+  auto s = prepare(
+      "SELECT id, at, actor, action, coalesce(target, ''), coalesce(detail_json, ''), "
+      "coalesce(prev_hash, ''), coalesce(hash, '') FROM audit_log WHERE id > ?1 "
+      "AND (?2 = '' OR actor = ?2) AND (?3 = '' OR action = ?3) AND (?4 = '' OR target = ?4) "
+      "AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6) ORDER BY id LIMIT ?7");
+  s.bind(1, q.after_id)
+      .bind(2, q.actor)
+      .bind(3, q.action)
+      .bind(4, q.target)
+      .bind(5, q.since)
+      .bind(6, q.until)
+      .bind(7, q.limit);
+  std::vector<AuditEntry> out;
+  while (s.step())
+    out.push_back(
+        {s.i64(0), s.i64(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)});
+  return out;
 }
 
 void SqliteStore::backup_to(const std::string& dest_path) {

@@ -126,9 +126,13 @@ class SqliteStore final : public Store {
   void set_cursor(const std::string& name, const std::string& value, TimeMs now) override;
 
   // Credentials
-  NewToken create_token(const std::string& name, const std::string& scopes,
-                        const std::string& node_id, TimeMs now,
-                        const std::string& agencies = "") override;
+  using Credentials::create_token;
+  NewToken create_token(const TokenSpec& spec, TimeMs now) override;
+  bool expire_token(const std::string& id, TimeMs at) override;
+  std::optional<StoredToken> find_token(const std::string& id) override;
+  std::vector<AuditEntry> audit_entries(const AuditQuery& q) override;
+  AuditHead audit_head() override;
+  std::optional<std::string> audit_hash_of(std::int64_t id) override;
   bool revoke_token(const std::string& id, TimeMs now) override;
   std::optional<StoredToken> find_token_by_hash(const std::string& sha256_hex) override;
   std::vector<StoredToken> list_tokens() override;
@@ -164,6 +168,8 @@ class SqliteStore final : public Store {
 
  private:
   class Stmt;
+  static constexpr int kAuditChainVersion = 9;  // the migration that made the audit log a chain
+  void seal_audit_log();
   Stmt prepare(const char* sql);
   void exec(const char* sql);
   void close();

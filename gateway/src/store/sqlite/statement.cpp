@@ -47,6 +47,11 @@ Statement::~Statement() {
   }
 }
 
+void Statement::reset() {
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+}
+
 void Statement::check(int rc, const char* what) {
   if (rc != SQLITE_OK)
     throw StoreError(classify(rc), std::string(what) + ": " + sqlite3_errmsg(db_));

@@ -51,6 +51,8 @@ class Statement {
     while (step()) {
     }
   }
+  // Ready to be bound and stepped again.
+  void reset();
   std::int64_t i64(int col);
   bool null(int col);
   bool is_blob(int col);
