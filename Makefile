@@ -58,7 +58,7 @@ bench: build
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul --full-text 0
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
-	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1
+	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1 --signatures require
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/import_bench --simpul ./$(BUILD)/simpul --rows 1000000
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/lapor_bench
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/growth_bench --simpul ./$(BUILD)/simpul

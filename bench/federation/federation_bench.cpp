@@ -7,7 +7,10 @@
 //   3. sync: with the parent stopped, N complaints are posted at the leaf by 64 connections
 //            (the leaf's own ingest rate); then the parent starts and the time to drain the
 //            leaf's queue into it gives the sync rate in events/s. Ratio sync/ingest printed.
-// Never part of `make test`.
+// By default the whole run is made four times on fresh nodes, alternating parents that take
+// unsigned events (off: nothing signed) and parents that require signatures, and the signed
+// sync rate is set against the unsigned one of the same invocation (--signatures compare;
+// require, verify or off run once). Never part of `make test`.
 
 #include <unistd.h>
 
@@ -93,30 +96,14 @@ void page(Client& c, std::string& cursor, const std::string& filter,
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  simpul::bench::set_command(argc, argv);
-  int n_latency = 300;
-  int n_sync = 5000;
-  bool solo_parent = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--simpul")
-      g_simpul = v;
-    else if (k == "--latency-complaints")
-      n_latency = std::stoi(v);
-    else if (k == "--sync-complaints")
-      n_sync = std::stoi(v);
-    else if (k == "--batch")
-      g_batch = std::stoi(v);
-    else if (k == "--solo-parent")
-      solo_parent = v == "1";
-    else {
-      std::fprintf(stderr,
-                   "usage: federation_bench [--simpul PATH] [--latency-complaints N] "
-                   "[--sync-complaints N] [--batch N] [--solo-parent 0|1]\n");
-      return 64;
-    }
-  }
+struct Figures {
+  std::vector<double> up, down;  // latency leaf -> top, top -> leaf (ms)
+  double ingest_rate = 0, sync_rate = 0, sync_s = -1, reconnect_s = -1;
+  std::int64_t synced = 0;  // events timed in the drain (after the first arrival)
+};
+
+// One federation of three fresh nodes whose parents ask `signatures` of their children.
+Figures run_once(const std::string& signatures, int n_latency, int n_sync, bool solo_parent) {
   g_dir = std::filesystem::temp_directory_path().string() + "/simpul-fedbench-" +
           std::to_string(getpid());
   std::filesystem::create_directories(g_dir);
@@ -149,19 +136,23 @@ int main(int argc, char** argv) {
       upstream = R"("upstream": {"url": "http://127.0.0.1:)" +
                  std::to_string(nodes[s.parent].port) + R"(", "node": ")" + s.parent +
                  R"(", "credential": "env:)" + var + R"(", "batch": )" + std::to_string(g_batch) +
-                 "},";
+                 R"(, "sign_events": )" + (signatures == "off" ? "false" : "true") + "},";
     }
     std::ofstream(nodes[s.id].config)
         << R"({"node": {"id": ")" << s.id << R"(", "tier": ")" << s.tier << R"(", "region": ")"
         << s.region << R"(", "timezone": "WIB"}, "store": {"path": ")" << g_dir << "/" << s.id
         << R"(.db"}, "http": {"listen": "127.0.0.1:)" << nodes[s.id].port
         << R"(", "max_connections": 4096},
-        "auth": {"admin_token": "env:SIMPUL_BENCH_ADMIN"}, )"
-        << upstream << R"("children": )" << s.children << R"(, "log": {"level": "error"}})";
+        "auth": {"admin_token": "env:SIMPUL_BENCH_ADMIN"},
+        "federation": {"signatures": ")"
+        << signatures << R"("}, )" << upstream << R"("children": )" << s.children
+        << R"(, "log": {"level": "error"}})";
     start(nodes[s.id]);
   }
-  std::printf("bench/federation: nasional <- provinsi-kepri <- kota-batam, %u cores, data in %s\n",
-              std::thread::hardware_concurrency(), g_dir.c_str());
+  std::printf(
+      "bench/federation: nasional <- provinsi-kepri <- kota-batam, %u cores, signatures %s, data "
+      "in %s\n",
+      std::thread::hardware_concurrency(), signatures.c_str(), g_dir.c_str());
 
   // 1 and 2: latency up and down.
   std::mutex mu;
@@ -292,6 +283,20 @@ int main(int argc, char** argv) {
   for (auto& [id, n] : nodes) stop(n);
   std::filesystem::remove_all(g_dir);
 
+  Figures f;
+  f.up = std::move(up);
+  f.down = std::move(down);
+  f.ingest_rate = ingest_rate;
+  f.sync_rate = sync_rate;
+  f.sync_s = sync_s;
+  f.reconnect_s = reconnect_s;
+  f.synced = n_sync - at_first;
+  return f;
+}
+
+void print(const Figures& f, int n_latency, int n_sync, bool solo_parent) {
+  const auto& up = f.up;
+  const auto& down = f.down;
   std::printf("\n%-52s %10s\n", "figure", "value");
   std::printf("%-52s %10.1f ms   (%zu of %d complaints)\n", "leaf -> top (2 hops) p50",
               pct(up, 0.5), up.size(), n_latency);
@@ -302,16 +307,60 @@ int main(int argc, char** argv) {
   std::printf("%-52s %10.1f ms   (target p99 < 1000 ms)\n", "top -> leaf (2 hops) p99",
               pct(down, 0.99));
   std::printf("%-52s %10.0f /s   (%d complaints, 64 connections)\n", "leaf ingest rate",
-              ingest_rate, n_sync);
+              f.ingest_rate, n_sync);
   std::printf("%-52s %10.2f s    (parent start + the child's backoff)\n",
-              "reconnect delay after the parent returns", reconnect_s);
+              "reconnect delay after the parent returns", f.reconnect_s);
   std::printf("%-52s %10.0f /s   (%lld events in %.2f s from the first arrival; %s)\n",
-              "leaf -> parent sync rate", sync_rate, static_cast<long long>(n_sync - at_first),
-              sync_s,
+              "leaf -> parent sync rate", f.sync_rate, static_cast<long long>(f.synced), f.sync_s,
               solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
   std::printf("%-52s %10.2f     (target >= 0.5)\n", "ratio sync / leaf ingest",
-              ingest_rate > 0 ? sync_rate / ingest_rate : 0);
+              f.ingest_rate > 0 ? f.sync_rate / f.ingest_rate : 0);
+}
 
+int main(int argc, char** argv) {
+  simpul::bench::set_command(argc, argv);
+  int n_latency = 300;
+  int n_sync = 5000;
+  bool solo_parent = false;
+  // What the parents ask of their children's events (federation.signatures); with "off" the
+  // leaf and the province do not sign either (upstream.sign_events false): the cost without
+  // signatures. "compare" (the default) runs off, require, off, require in this one invocation
+  // and sets the sync rate with signatures against the rate without (median of each).
+  std::string signatures = "compare";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--simpul")
+      g_simpul = v;
+    else if (k == "--latency-complaints")
+      n_latency = std::stoi(v);
+    else if (k == "--sync-complaints")
+      n_sync = std::stoi(v);
+    else if (k == "--batch")
+      g_batch = std::stoi(v);
+    else if (k == "--solo-parent")
+      solo_parent = v == "1";
+    else if (k == "--signatures" &&
+             (v == "require" || v == "verify" || v == "off" || v == "compare"))
+      signatures = v;
+    else {
+      std::fprintf(stderr,
+                   "usage: federation_bench [--simpul PATH] [--latency-complaints N] "
+                   "[--sync-complaints N] [--batch N] [--solo-parent 0|1] "
+                   "[--signatures compare|require|verify|off]\n");
+      return 64;
+    }
+  }
+  std::vector<std::string> modes{signatures};
+  if (signatures == "compare") modes = {"off", "require", "off", "require"};
+  std::vector<Figures> runs;
+  for (const auto& mode : modes) {
+    runs.push_back(run_once(mode, n_latency, n_sync, solo_parent));
+    print(runs.back(), n_latency, n_sync, solo_parent);
+  }
+  const Figures& f = runs.back();
+  const auto& up = f.up;
+  const auto& down = f.down;
+  const double sync_rate = f.sync_rate, ingest_rate = f.ingest_rate;
   namespace b = simpul::bench;
   const std::string name = solo_parent ? "federation, grandparent stopped" : "federation";
   b::record(name, "leaf -> top (2 hops) p50", pct(up, 0.5), "ms", "", 0, "",
@@ -323,5 +372,28 @@ int main(int argc, char** argv) {
   b::record(name, "leaf -> parent sync rate", sync_rate, "events/s",
             "the leaf's own ingest rate (64 connections)", ingest_rate, "ratio >= 0.5",
             solo_parent ? "grandparent stopped" : "grandparent relaying on the same cores");
+  if (signatures == "compare") {
+    // The median of each mode's runs: the two alternate, so a machine that slows down during
+    // the invocation weighs on both alike.
+    auto median_rate = [&](std::size_t first) {
+      std::vector<double> v;
+      for (std::size_t i = first; i < runs.size(); i += 2) v.push_back(runs[i].sync_rate);
+      std::sort(v.begin(), v.end());
+      return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
+    const double off = median_rate(0), on = median_rate(1);
+    std::printf("\n%-52s %10s\n", "signatures, same invocation", "value");
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      std::printf("%-52s %10.0f /s\n",
+                  ("sync rate, run " + std::to_string(i + 1) + " (" + modes[i] + ")").c_str(),
+                  runs[i].sync_rate);
+    std::printf("%-52s %10.0f /s\n", "sync rate signed (require), median", on);
+    std::printf("%-52s %10.0f /s\n", "sync rate unsigned (off), median", off);
+    std::printf("%-52s %10.2f     (target >= 0.8)\n", "ratio signed / unsigned",
+                off > 0 ? on / off : 0);
+    b::record("federation, signatures", "leaf -> parent sync rate, signed and verified", on,
+              "events/s", "the same without signatures, same invocation", off, "ratio >= 0.8",
+              "median of 2 runs each, alternating");
+  }
   return 0;
 }

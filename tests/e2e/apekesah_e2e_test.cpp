@@ -42,7 +42,7 @@ struct Federation {
   http::Client kc = kepri.client();
 
   Federation() {
-    SqliteStore s(StoreOptions{kepri_cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(kepri_cfg.store.path));
     setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
            1);
   }
@@ -153,7 +153,7 @@ TEST_CASE_FIXTURE(Federation,
   // Answer one at the province: it is written into Ape Kesah through the app's own API.
   std::string id;
   {
-    SqliteStore s(StoreOptions{batam_cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(batam_cfg.store.path));
     id = *s.find_by_ref("apekesah", std::to_string(late));
   }
   answer_and_close(id, "Lampu sudah diganti");

@@ -146,6 +146,15 @@ TEST_CASE("e2e: up from the leaf and back down from the top across three tiers")
   auto id = ingest(batam, "21.71.05");
   REQUIRE(eventually(top, id, [](const auto& d) { return has_status(d, "received"); }));
   CHECK(eventually(kepri, id, [](const auto& d) { return has_status(d, "received"); }));
+  // Signed at Batam and verified at both tiers above (federation.signatures defaults to
+  // require): the nation holds Batam's key as the province vouched for it, and the proof.
+  CHECK(test::db_count(f.db("nasional"),
+                       "SELECT count(*) FROM node_keys WHERE node_id = 'kota-batam' AND via = "
+                       "'provinsi-kepri'") == 1);
+  CHECK(test::db_count(f.db("nasional"),
+                       "SELECT count(*) FROM event_proofs p JOIN events e ON e.event_id = "
+                       "p.event_id WHERE e.complaint_id = '" +
+                           id + "' AND e.kind = 'created'") == 1);
 
   CHECK(act(top, id, R"({"kind":"verified","actor":{"role":"admin","name":"Admin Nasional"}})") ==
         201);

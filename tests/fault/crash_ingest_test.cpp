@@ -128,7 +128,7 @@ TEST_CASE("crash: every acknowledged complaint survives SIGKILL exactly once - n
   MESSAGE("cycles: " << cycles << ", acknowledged complaints: " << ledger.acked.size());
   REQUIRE(ledger.acked.size() > static_cast<std::size_t>(cycles));
 
-  SqliteStore store(StoreOptions{dir.file("crash-node.db"), true, 5000, false});
+  SqliteStore store(test::keyed_store(dir.file("crash-node.db")));
   test::RawDb raw(dir.file("crash-node.db"));
   sqlite3* db = raw.db;
   CHECK(scalar(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") ==

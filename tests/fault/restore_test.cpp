@@ -44,7 +44,7 @@ TEST_CASE(
   std::string before = post(*leaf, "/v1/complaints", test::sample_complaint("Sebelum backup"));
   REQUIRE(eventually([&] { return status_at(parent, before) == "received"; }));
   {
-    SqliteStore s(StoreOptions{db, true, 5000, false, false});
+    SqliteStore s(test::keyed_store(db));
     s.backup_to(backup);
   }
   // After the backup: two complaints, an officer's action on one, all acknowledged upstream.

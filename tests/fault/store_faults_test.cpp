@@ -43,7 +43,7 @@ TEST_CASE(
       return db_count(leaf.config().store.path, "SELECT count(*) FROM complaints") == 3;
     }));
     REQUIRE(eventually([&] {
-      SqliteStore s(StoreOptions{leaf.config().store.path, true, 5000, false, false});
+      SqliteStore s(test::keyed_store(leaf.config().store.path));
       cursor = s.cursor("upstream.changes");
       return !cursor.empty();
     }));

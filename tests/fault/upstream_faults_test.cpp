@@ -145,7 +145,7 @@ TEST_CASE("upstream: faults from the parent are retried until everything arrives
   auto parent_cfg = node_config(dir, "provinsi-kepri", kParentCfg);
   auto parent = std::make_unique<test::TestNode>(parent_cfg);
   {
-    SqliteStore s(StoreOptions{parent_cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(parent_cfg.store.path));
     setenv("SIMPUL_TEST_UPSTREAM", s.create_token("batam", "node", "kota-batam", 1).secret.c_str(),
            1);
   }

@@ -295,7 +295,7 @@ TEST_CASE(
 
   // Make one event a dead letter, as the relay does when the parent rejects it.
   {
-    SqliteStore s(StoreOptions{dir.file("kota-batam.db"), true, 5000, false});
+    SqliteStore s(test::keyed_store(dir.file("kota-batam.db")));
     s.begin();
     auto due = s.due_outbox("upstream", system_now_ms() + 3'600'000, 1);
     REQUIRE(due.size() == 1);
@@ -377,7 +377,7 @@ TEST_CASE("cli: dlq retry of an inbound dead letter exits 1 saying why - the let
   REQUIRE(run_simpul({"db", "migrate", "--config", dir.file("node.json")}, &out) == 0);
   auto cfg = parse_config(test::config_json(dir), dir.file("node.json"), dir.path());
   {
-    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(cfg.store.path));
     s.begin();
     s.inbound_dead_letter("connector:apekesah", "record 77: /judul: missing required field", 1);
     s.commit();

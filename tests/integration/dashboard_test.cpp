@@ -35,7 +35,7 @@ struct Dash {
   std::string pu, dukcapil, reader, node_token, pu_id;
 
   Dash() {
-    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(cfg.store.path));
     auto t = s.create_token("petugas-pu", "read,act", "", 1, "dinas-pu-batam");
     pu = t.secret;
     pu_id = t.id;
@@ -301,7 +301,7 @@ TEST_CASE_FIXTURE(Dash,
   const std::string id = ingest("Jalan rusak");
   {
     // An event the parent refused, as the relay records it.
-    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(cfg.store.path));
     s.begin();
     s.enqueue("upstream", 1, 1);
     auto due = s.due_outbox("upstream", system_now_ms(), 10);
@@ -333,7 +333,7 @@ TEST_CASE_FIXTURE(Dash,
                        "'admin'") == 1);
   {
     // Refused again; this time the admin drops it (the event stays stored here).
-    SqliteStore s(StoreOptions{cfg.store.path, true, 5000, false});
+    SqliteStore s(test::keyed_store(cfg.store.path));
     s.begin();
     auto due = s.due_outbox("upstream", system_now_ms() + 1000, 10);
     REQUIRE(due.size() == 1);

@@ -28,13 +28,16 @@ const char* kCanary = "CANARY-REPORTER-9042";
 const char* kSecret = "integrity-webhook-secret-0123456789";
 
 // A province with two children and an Ape Kesah webhook, so every write path is reachable.
+// The tests send children's events by hand, unsigned: the checks under test here are the ones
+// after the signatures' (which trust_test.cpp tests), so the province does not ask for them.
 Config two_children_province(const test::TempDir& dir) {
   setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   setenv("SIMPUL_TEST_WEBHOOK", kSecret, 1);
   const std::string mapping = std::string(SIMPUL_SOURCE_DIR) + "/config/mappings/apekesah.json";
   std::string text = test::config_json(dir, "provinsi-kepri");
   text.replace(text.find("\"log\""), 0,
-               R"("children": [
+               R"("federation": {"signatures": "off"},
+    "children": [
       {"id": "kota-batam", "regions": ["21.71"], "agencies": ["dinas-pu-batam"]},
       {"id": "kota-tanjungpinang", "regions": ["21.72"], "agencies": ["dinas-pu-tpi"]}],
     "connectors": [{"id": "apekesah", "type": "webhook", "mapping": ")" +

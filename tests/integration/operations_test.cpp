@@ -293,12 +293,13 @@ TEST_CASE("upgrade: a store one schema step behind is copied aside before serve 
   const std::string db = dir.file("test-node.db");
   REQUIRE(fs::exists(db));
   const int latest = SqliteStore::latest_version();
-  // As the previous release left it: without the last migration's columns and indexes.
+  // As the previous release left it: without the last migration (11: sealed identities).
   test::db_exec(db,
-                "DROP INDEX audit_log_target; DROP INDEX audit_log_at; ALTER TABLE audit_log DROP "
-                "COLUMN hash; ALTER TABLE audit_log DROP COLUMN prev_hash; ALTER TABLE api_tokens "
-                "DROP COLUMN expires_at; ALTER TABLE api_tokens DROP COLUMN officer; PRAGMA "
-                "user_version = " +
+                "DROP TRIGGER events_append_only_update; DROP TABLE sealed_events; DROP INDEX "
+                "raw_payloads_key; ALTER TABLE raw_payloads DROP COLUMN key_id; CREATE TRIGGER "
+                "events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, "
+                "'events are append-only'); END; "
+                "PRAGMA user_version = " +
                     std::to_string(latest - 1));
   {
     test::ServeProcess serve(dir.file("node.json"), dir.file("ready"));
@@ -309,7 +310,7 @@ TEST_CASE("upgrade: a store one schema step behind is copied aside before serve 
   REQUIRE(fs::exists(copy));
   CHECK(test::db_count(copy, "PRAGMA user_version") == latest - 1);
   CHECK(test::db_count(db, "PRAGMA user_version") == latest);
-  CHECK(test::db_count(db, "SELECT count(*) FROM audit_log WHERE hash IS NULL") == 0);
+  CHECK(test::db_count(db, "SELECT count(*) FROM sealed_events") == 0);
   CHECK(mode_of(copy) == 0600);
 }
 

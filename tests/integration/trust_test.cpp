@@ -14,7 +14,10 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/uuid.hpp"
 #include "federation/audit_anchor.hpp"
+#include "federation/signatures.hpp"
+#include "node/uplinks.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/test_support.hpp"
 
@@ -385,4 +388,193 @@ TEST_CASE(
                           "'backwards'") == 1;
   }));
   CHECK(anchored_head(pstore, "kota-batam")->breaks == 1);
+}
+
+namespace {
+
+// A province that asks for signatures (the default), and Batam's key as Batam would hold it:
+// events are signed and sent as Batam's link does, so each test changes one thing.
+struct SignedFederation {
+  test::TempDir dir;
+  TestNode parent{[this] {
+    setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
+    std::string text = test::config_json(dir, "provinsi-kepri");
+    text.replace(text.find("\"log\""), 0, R"("children": [
+      {"id": "kota-batam", "regions": ["21.71"]}, {"id": "kota-tanjungpinang", "regions": ["21.72"]}],
+    )");
+    text.replace(text.find("\"tier\": \"kabkota\""), 17, "\"tier\": \"provinsi\"");
+    text.replace(text.find("\"region\": \"21.71\""), 17, "\"region\": \"21\"");
+    std::ofstream(dir.file("kepri.json")) << text;
+    return parse_node_config(text, dir.file("kepri.json"), dir.path());
+  }()};
+  crypto::SigningKey key = crypto::SigningKey::generate();
+  std::string token;
+  http::Client c = parent.client();
+  std::vector<http::Header> headers;
+
+  SignedFederation() {
+    SqliteStore s(StoreOptions{parent.config().store.path, true, 5000, false});
+    token = s.create_token("batam", "node", "kota-batam", 1).secret;
+    headers = TestNode::auth(token);
+    headers.push_back({"content-type", "application/json"});
+  }
+  int register_key(const crypto::SigningKey& k) {
+    KeyRegistration r{"kota-batam", k.key_id(), k.public_key(), std::nullopt, ""};
+    r.voucher = k.sign(key_text(r));
+    auto a = c.request("POST", "/fed/v1/keys", keys_request_json({r}), headers);
+    REQUIRE_MESSAGE(a.status == 200, a.body);
+    return a.body.find("\"refused\"") == std::string::npos ? 0 : 1;
+  }
+  Event created(const std::string& id) {
+    Event e;
+    e.event_id = make_uuid_v7();
+    e.complaint_id = id;
+    e.origin = "kota-batam";
+    e.at = system_now_ms();
+    e.actor = Actor{"system", "", ""};
+    e.kind = EventKind::created;
+    e.payload =
+        R"({"id":")" + id +
+        R"(","refs":[],"type":"pengaduan","title":"Jalan rusak","body":"Lubang","region":"21.71","received_at":"2026-11-20T01:00:00.000Z","channel":"app","privacy":"anonim","attachments":[]})";
+    e.hops = {"kota-batam"};
+    return e;
+  }
+  // Signs `signed_as` (as Batam would) and sends `sent` citing that signature.
+  std::string push(const Event& signed_as, Event sent, const crypto::SigningKey* with = nullptr,
+                   bool strip = false) {
+    SignedBatch b = sign_batch("kota-batam", {signed_as}, with ? *with : key);
+    if (!strip) sent.proof = EventProof{b.id, 0};
+    rapidjson::StringBuffer buf;
+    json::Writer w(buf);
+    w.StartObject();
+    w.Key("events");
+    w.StartArray();
+    json::write_event(w, sent, true);
+    w.EndArray();
+    if (!strip) {
+      w.Key("batches");
+      w.StartArray();
+      write_batch(w, b);
+      w.EndArray();
+    }
+    w.EndObject();
+    auto r = c.request("POST", "/fed/v1/events", buf.GetString(), headers);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto doc = json::parse(r.body);
+    const auto& res = (*doc)["results"][0];
+    return json::get_string(res, "outcome") + ": " + json::get_string(res, "reason");
+  }
+  std::int64_t refused(const std::string& complaint_id) {
+    return test::db_count(parent.config().store.path,
+                          "SELECT count(*) FROM audit_log WHERE action = 'fed.rejected' AND "
+                          "target = '" +
+                              complaint_id + "'");
+  }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(SignedFederation,
+                  "signatures: a signed event is accepted - its key registered first - and "
+                  "kept with its proof to go on upward") {
+  const std::string id = make_uuid_v7();
+  Event e = created(id);
+  CHECK(push(e, e).rfind("retry", 0) == 0);  // the key is not known yet: sent again later
+  CHECK(register_key(key) == 0);
+  CHECK(push(e, e) == "accepted: ");
+  CHECK(test::db_count(parent.config().store.path,
+                       "SELECT count(*) FROM event_proofs WHERE event_id = '" + e.event_id + "'") ==
+        1);
+  std::string out;
+  CHECK(run_simpul({"key", "list", "--config", dir.file("kepri.json")}, &out) == 0);
+  CHECK(out.find(key.key_id()) != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(SignedFederation,
+                  "signatures: one byte of the payload changed - a stripped signature - a "
+                  "replay under another complaint id - an origin outside the sender's subtree - "
+                  "each rejected and audited") {
+  REQUIRE(register_key(key) == 0);
+  const std::string id = make_uuid_v7();
+  Event e = created(id);
+  Event changed = e;
+  changed.payload.replace(changed.payload.find("Lubang"), 6, "Lubanh");
+  CHECK(push(e, changed).find("rejected: the event is not what kota-batam signed") == 0);
+  CHECK(refused(id) == 1);
+  CHECK(push(e, e, nullptr, true) ==
+        "rejected: the event is not signed (federation.signatures is "
+        "require)");
+  CHECK(refused(id) == 2);
+  const std::string other = make_uuid_v7();
+  Event replay = e;
+  replay.complaint_id = other;
+  CHECK(push(e, replay).find("rejected: the event is not what kota-batam signed") == 0);
+  CHECK(refused(other) == 1);
+  Event sibling = created(make_uuid_v7());
+  sibling.origin = "kota-tanjungpinang";
+  sibling.hops = {"kota-tanjungpinang", "kota-batam"};
+  CHECK(push(sibling, sibling).find("not in the subtree of kota-batam") != std::string::npos);
+  CHECK(refused(sibling.complaint_id) == 1);
+  // Signed by a key that is not Batam's: the manifest does not verify under the key it names.
+  crypto::SigningKey stranger = crypto::SigningKey::generate();
+  SignedBatch forged = sign_batch("kota-batam", {e}, stranger);
+  forged.key_id = key.key_id();
+  CHECK_FALSE(verify_batch(forged, key.public_key()));
+  // Nothing of it stored; the untouched event still goes in.
+  CHECK(test::db_count(parent.config().store.path,
+                       "SELECT count(*) FROM events WHERE complaint_id = '" + other + "'") == 0);
+  CHECK(push(e, e) == "accepted: ");
+}
+
+TEST_CASE_FIXTURE(SignedFederation,
+                  "signatures: a rotated key verifies alongside the old one - a revoked key's "
+                  "events from its date on are refused and the ones before stay") {
+  REQUIRE(register_key(key) == 0);
+  const std::string id = make_uuid_v7();
+  Event first = created(id);
+  CHECK(push(first, first) == "accepted: ");
+  crypto::SigningKey next = crypto::SigningKey::generate();
+  REQUIRE(register_key(next) == 0);
+  const std::string id2 = make_uuid_v7();
+  Event second = created(id2);
+  CHECK(push(second, second, &next) == "accepted: ");
+  // The old key is still Batam's: what it signs verifies.
+  Event third = created(make_uuid_v7());
+  CHECK(push(third, third) == "accepted: ");
+  // Compromised from now on: what it signs is refused; the new key goes on.
+  std::string out;
+  const TimeMs cut = system_now_ms();
+  REQUIRE(run_simpul({"key", "revoke", "--config", dir.file("kepri.json"), "--node", "kota-batam",
+                      "--key", key.key_id(), "--from", format_utc(cut)},
+                     &out) == 0);
+  Event late = created(make_uuid_v7());
+  late.at = cut + 1000;
+  CHECK(push(late, late).find("is revoked from") != std::string::npos);
+  Event late_new = created(make_uuid_v7());
+  late_new.at = cut + 1000;
+  CHECK(push(late_new, late_new, &next) == "accepted: ");
+  // A registration cannot take a revocation back.
+  REQUIRE(register_key(key) == 0);
+  CHECK(push(late, late).find("is revoked from") != std::string::npos);
+  CHECK(test::db_count(dir.file("provinsi-kepri.db"),
+                       "SELECT count(*) FROM audit_log WHERE action = 'key.revoke'") == 1);
+}
+
+TEST_CASE_FIXTURE(SignedFederation,
+                  "signatures: a key registration must be signed with the key it registers - a "
+                  "node's key through another child is refused") {
+  crypto::SigningKey k = crypto::SigningKey::generate();
+  KeyRegistration r{"kota-batam", k.key_id(), k.public_key(), std::nullopt, ""};
+  r.voucher = crypto::SigningKey::generate().sign(key_text(r));  // not k's
+  auto a = c.request("POST", "/fed/v1/keys", keys_request_json({r}), headers);
+  CHECK(a.body.find("not signed with the key it registers") != std::string::npos);
+  // Batam vouching for Tanjungpinang, another child of this province.
+  REQUIRE(register_key(key) == 0);
+  crypto::SigningKey t = crypto::SigningKey::generate();
+  KeyRegistration tr{"kota-tanjungpinang", t.key_id(), t.public_key(), std::nullopt, ""};
+  tr.voucher = key.sign(key_text(tr));
+  a = c.request("POST", "/fed/v1/keys", keys_request_json({tr}), headers);
+  CHECK(a.body.find("another child of this node") != std::string::npos);
+  CHECK(test::db_count(parent.config().store.path,
+                       "SELECT count(*) FROM audit_log WHERE action = 'fed.key_refused'") == 2);
 }

@@ -120,8 +120,25 @@ void db_exec(const std::string& db, const std::string& sql) {
   }
 }
 
+std::shared_ptr<const crypto::SealKeys> store_keys_of(const std::string& db) {
+  // A test node's store is <dir>/<node id>.db and its default key <dir>/<node id>.store-key.
+  std::filesystem::path p(db);
+  std::ifstream in(p.parent_path() / (p.stem().string() + ".store-key"));
+  if (!in) return nullptr;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::make_shared<crypto::SealKeys>(crypto::parse_seal_key(text));
+}
+
+StoreOptions keyed_store(const std::string& db) {
+  StoreOptions o{db, true, 5000, false};
+  o.seal_keys = store_keys_of(db);
+  return o;
+}
+
 std::vector<Event> stored_events(const std::string& db) {
-  SqliteStore store(StoreOptions{db, false, 5000, false, false});
+  StoreOptions o = keyed_store(db);
+  o.create = false;
+  SqliteStore store(o);
   std::vector<Event> out;
   for (std::int64_t after = 0;;) {
     auto page = store.events_after(after, 1000);

@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "http/client.hpp"
 #include "node/node.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 struct sqlite3;
 
@@ -56,6 +57,11 @@ Config province_config(const TempDir& dir);
 std::int64_t db_count(const std::string& db, const std::string& sql);
 // Runs `sql` against the database file at `db` (a test breaking the store under a running node).
 void db_exec(const std::string& db, const std::string& sql);
+
+// The keys a test node made for its store at `db` (<dir>/<node id>.store-key; null when none),
+// and the options to open that store beside a test's node: with those keys, not migrated.
+std::shared_ptr<const crypto::SealKeys> store_keys_of(const std::string& db);
+StoreOptions keyed_store(const std::string& db);
 
 // Every event the store at `db` holds, in log order, read through the store (payloads as the
 // node gives them back: on disk they are packed, so the file's bytes alone say nothing).

@@ -59,7 +59,7 @@ Config node_config(const std::string& dir, const std::string& id, const std::str
 
 std::string token(const std::string& db, const std::string& name, const std::string& scopes,
                   const std::string& node_id, const std::string& agencies) {
-  SqliteStore s(StoreOptions{db, true, 5000, false});
+  SqliteStore s(StoreOptions{db, true, 5000, false});  // tokens only: no events read
   return s.create_token(name, scopes, node_id, system_now_ms(), agencies).secret;
 }
 
@@ -83,8 +83,11 @@ int main(int argc, char** argv) {
   log::set_sink([log_file](std::string_view line) { *log_file << line << '\n' << std::flush; });
 
   apekesah::StandIn app({dir + "/apekesah.db", 0, "", kWebhook, kCallback});
+  // "verify": the conflict test posts a child's event it makes up, unsigned; Batam's own pushes
+  // are signed and verified all the same.
   Node kepri(node_config(dir, "provinsi-kepri", "provinsi", "21",
-                         R"("children": [{"id": "kota-batam", "regions": ["21.71"]}],)"));
+                         R"("federation": {"signatures": "verify"},
+                         "children": [{"id": "kota-batam", "regions": ["21.71"]}],)"));
   kepri.start_background();
   setenv("SIMPUL_UI_UPSTREAM",
          token(kepri.config().store.path, "kota-batam", "node", "kota-batam", "").c_str(), 1);

@@ -147,6 +147,13 @@ struct Actor {
   bool operator==(const Actor&) const = default;
 };
 
+// Where a signed event sits in its origin's signed manifest (core/provenance.hpp).
+struct EventProof {
+  std::string batch;  // the manifest's id
+  int leaf = 0;       // the event's index in it
+  bool operator==(const EventProof&) const = default;
+};
+
 // One immutable fact about a complaint. `payload` is a JSON object in canonical text form
 // (for `created` it is the full Complaint record). `hops` lists the nodes the event has passed
 // through, origin first.
@@ -159,6 +166,9 @@ struct Event {
   EventKind kind = EventKind::created;
   std::string payload = "{}";
   std::vector<std::string> hops;
+  // Its signature, as it travels between nodes (not part of what the event says; kept beside
+  // it, in event_proofs). None at the origin until it is pushed.
+  std::optional<EventProof> proof;
   bool operator==(const Event&) const = default;
 };
 

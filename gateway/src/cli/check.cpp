@@ -80,8 +80,7 @@ void add_check(CLI::App& app, Commands& out) {
       {check, [config] {
          Config cfg = load_node_config(*config);
          resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
-         if (cfg.upstream.enabled)
-           resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");
+         if (cfg.upstream.enabled) upstream_credential(cfg);
          fold_context(cfg);  // the holiday file
          check_tls(cfg);
          check_store_folder(cfg);

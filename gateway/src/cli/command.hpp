@@ -31,6 +31,8 @@ void add_check(CLI::App& app, Commands& out);
 void add_db(CLI::App& app, Commands& out);
 void add_token(CLI::App& app, Commands& out);
 void add_audit(CLI::App& app, Commands& out);
+void add_key(CLI::App& app, Commands& out);
+void add_pki(CLI::App& app, Commands& out);
 void add_status(CLI::App& app, Commands& out);
 void add_dlq(CLI::App& app, Commands& out);
 void add_import(CLI::App& app, Commands& out);

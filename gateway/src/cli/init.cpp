@@ -17,6 +17,7 @@
 
 #include "cli/command.hpp"
 #include "core/crypto.hpp"
+#include "core/seal.hpp"
 #include "node/uplinks.hpp"
 
 namespace simpul::cli {
@@ -83,7 +84,10 @@ std::string config_text(const InitOptions& o, const std::string& calendar,
        ", \"name\": " + json_string(o.name.empty() ? o.node_id : o.name) +
        ", \"tier\": " + json_string(o.tier) + ",\n           \"region\": " + json_string(o.region) +
        ", \"timezone\": " + json_string(o.zone) + "},\n";
+  t += "  // Reporters' identities are sealed under store-key: keep a copy apart from the "
+       "backups.\n";
   t += "  \"store\": {\"path\": " + json_string((fs::path(o.store_dir) / "simpul.db").string()) +
+       ",\n            \"encryption_key\": " + json_string("file:" + token_dir + "/store-key") +
        "},\n";
   t += "  // Plain HTTP on loopback: put TLS in front (docs/operations.md, nginx) or set "
        "http.tls.\n";
@@ -243,7 +247,8 @@ int run_init(InitOptions o) {
     ::chmod(secrets.c_str(), 0700);
     auto secret = [&](const std::string& name, const std::string& value, const char* what) {
       fs::path p = secrets / name;
-      if (fs::exists(p) && name == "admin-token") {
+      // Never replaced: a new store key would leave what the old one sealed unreadable.
+      if (fs::exists(p) && (name == "admin-token" || name == "store-key")) {
         std::printf("  %-40s kept (%s)\n", p.c_str(), what);
         return;
       }
@@ -258,6 +263,8 @@ int run_init(InitOptions o) {
     secret("admin-token", crypto::random_token(32),
            "the admin token: the dashboard's and the API's first login");
     if (!parent_token.empty()) secret("upstream-token", parent_token, "the parent's node token");
+    secret("store-key", crypto::seal_key_text(crypto::generate_seal_key()).substr(0, 64),
+           "the store key: reporters' identities are sealed under it");
     if (uid != static_cast<uid_t>(-1) && ::chown(secrets.c_str(), uid, gid) != 0)
       throw std::runtime_error("cannot give " + secrets.string() + " to " + user);
 

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "core/json.hpp"
+#include "core/pki.hpp"
 #include "federation/audit_anchor.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
@@ -23,6 +24,37 @@ int status(const Config& cfg) {
   std::printf("  complaints %lld, events %lld, schema version %d\n",
               static_cast<long long>(store.complaint_count()),
               static_cast<long long>(store.event_count()), store.schema_version());
+  // This node's certificates, as their files stand (a renewed one is in use after SIGHUP).
+  for (auto [which, file] : {std::pair{"listener", cfg.http.tls.cert_file},
+                             std::pair{"upstream", cfg.upstream.tls.cert_file}}) {
+    if (file.empty()) continue;
+    try {
+      const auto c = pki::read_certificate(file);
+      const TimeMs left = c.not_after - now;
+      std::printf(
+          "  %s certificate  serial %s until %s (%s)\n", which, c.serial.c_str(),
+          format_utc(c.not_after).c_str(),
+          left < 0 ? "EXPIRED" : (std::to_string(left / 86'400'000) + " days left").c_str());
+    } catch (const std::exception& e) {
+      std::printf("  %s certificate  unreadable: %s\n", which, e.what());
+    }
+  }
+  // Reporters' identities at rest: the rows under each key (the current one first), and what
+  // the sealer has yet to do.
+  {
+    auto keys = load_seal_keys(cfg, false);
+    const auto st = store.seal_state();
+    std::string line;
+    for (const auto& [key, n] : st.sealed_by_key)
+      line += (line.empty() ? "" : ", ") + std::to_string(n) + " under key " + key +
+              (keys && key == keys->current_id() ? " (current)"
+               : keys && keys->knows(key)        ? " (previous: being sealed again)"
+                                                 : " (NOT CONFIGURED)");
+    if (line.empty()) line = "none yet";
+    std::printf("  sealed     reporters' identities: %s; raw payloads in the clear: %lld%s\n",
+                line.c_str(), static_cast<long long>(st.clear_raw_payloads),
+                keys ? "" : " (no store key configured)");
+  }
   {
     const AuditHead head = store.audit_head();
     std::printf("  audit log  head entry %lld %s (simpul audit verify checks the chain)\n",

@@ -77,6 +77,11 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   auto zone = parse_zone(json::get_string(n, "timezone"));
   if (!zone) throw ConfigError(file, "/node/timezone", "unknown time zone");
   c.node.zone = *zone;
+  if (auto key = json::get_string(n, "signing_key"); !key.empty()) {
+    c.node.signing_key = resolve_path(base_dir, key);
+    if (!readable(c.node.signing_key))
+      throw ConfigError(file, "/node/signing_key", cannot_read(c.node.signing_key));
+  }
 
   const auto& s = d["store"];
   c.store.path = resolve_path(base_dir, json::get_string(s, "path"));
@@ -84,10 +89,25 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
   c.store.busy_timeout_ms = get_int(s, "busy_timeout_ms", c.store.busy_timeout_ms);
   c.store.max_batch = get_int(s, "max_batch", c.store.max_batch);
   c.store.full_text = !s.HasMember("full_text") || s["full_text"].GetBool();
+  // The key reporters' identities are sealed with (docs/operations.md, "Personal data at
+  // rest"); a file: reference is relative to the config's folder like every path here.
+  auto secret_path = [&](std::string ref) {
+    if (ref.rfind("file:", 0) == 0) ref = "file:" + resolve_path(base_dir, ref.substr(5));
+    return ref;
+  };
+  c.store.encryption_key = secret_path(json::get_string(s, "encryption_key"));
+  if (s.HasMember("previous_encryption_keys"))
+    for (const auto& k : s["previous_encryption_keys"].GetArray())
+      c.store.previous_encryption_keys.push_back(secret_path(k.GetString()));
 
-  if (d.HasMember("federation"))
+  if (d.HasMember("federation")) {
     c.federation.max_clock_skew_s =
         get_int(d["federation"], "max_clock_skew_s", c.federation.max_clock_skew_s);
+    c.federation.signatures =
+        json::get_string(d["federation"], "signatures", c.federation.signatures);
+    c.federation.child_auth =
+        json::get_string(d["federation"], "child_auth", c.federation.child_auth);
+  }
 
   const auto& h = d["http"];
   std::string listen = json::get_string(h, "listen");
@@ -123,6 +143,15 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       throw ConfigError(file, "/http/tls/cert_file", cannot_read(c.http.tls.cert_file));
     if (!readable(c.http.tls.key_file))
       throw ConfigError(file, "/http/tls/key_file", cannot_read(c.http.tls.key_file));
+    for (auto [key, field] : {std::pair{"client_ca_file", &c.http.tls.client_ca_file},
+                              std::pair{"client_crl_file", &c.http.tls.client_crl_file}}) {
+      *field = resolve_path(base_dir, json::get_string(h["tls"], key));
+      if (!field->empty() && !readable(*field))
+        throw ConfigError(file, std::string("/http/tls/") + key, cannot_read(*field));
+    }
+    if (!c.http.tls.client_crl_file.empty() && c.http.tls.client_ca_file.empty())
+      throw ConfigError(file, "/http/tls/client_crl_file",
+                        "a revocation list needs the authority it belongs to (client_ca_file)");
   }
   if (!c.http.tls.enabled() && !c.http.allow_plain_http && !is_loopback(c.http.host))
     throw ConfigError(
@@ -180,6 +209,14 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       if (arr[i].HasMember("agencies"))
         for (const auto& a : arr[i]["agencies"].GetArray())
           child.agencies.emplace_back(a.GetString());
+      child.auth = json::get_string(arr[i], "auth");
+      const std::string& mode = child.auth.empty() ? c.federation.child_auth : child.auth;
+      if (mode != "token" && c.http.tls.client_ca_file.empty())
+        throw ConfigError(file,
+                          child.auth.empty() ? "/federation/child_auth"
+                                             : "/children/" + std::to_string(i) + "/auth",
+                          "child " + child.id + " proves its identity by certificate (" + mode +
+                              "): name the federation's authority in http.tls.client_ca_file");
       c.children.push_back(std::move(child));
     }
   }
@@ -218,14 +255,36 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       if (!readable(c.upstream.tls.ca_file))
         throw ConfigError(file, "/upstream/ca_file", cannot_read(c.upstream.tls.ca_file));
     }
+    // The node's own certificate for a parent that asks for one (mTLS).
+    const std::string cert = json::get_string(u, "cert_file");
+    const std::string key = json::get_string(u, "key_file");
+    if (!cert.empty() || !key.empty()) {
+      if (!https)
+        throw ConfigError(file, "/upstream/cert_file", "a certificate needs an https:// url");
+      if (cert.empty() || key.empty())
+        throw ConfigError(file, cert.empty() ? "/upstream/cert_file" : "/upstream/key_file",
+                          "a client certificate needs both cert_file and key_file");
+      c.upstream.tls.cert_file = resolve_path(base_dir, cert);
+      c.upstream.tls.key_file = resolve_path(base_dir, key);
+      if (!readable(c.upstream.tls.cert_file))
+        throw ConfigError(file, "/upstream/cert_file", cannot_read(c.upstream.tls.cert_file));
+      if (!readable(c.upstream.tls.key_file))
+        throw ConfigError(file, "/upstream/key_file", cannot_read(c.upstream.tls.key_file));
+    }
     c.upstream.node = json::get_string(u, "node");
     if (c.upstream.node == c.node.id)
       throw ConfigError(file, "/upstream/node", "a node cannot be its own parent");
     c.upstream.credential_ref = json::get_string(u, "credential");
+    if (c.upstream.credential_ref.empty() &&
+        (c.upstream.tls.cert_file.empty() || json::get_string(u, "dialect", "simpul") != "simpul"))
+      throw ConfigError(file, "/upstream/credential",
+                        "the parent needs to know this node: a node token (credential), a "
+                        "certificate (cert_file and key_file; dialect simpul), or both");
     c.upstream.batch = get_int(u, "batch", c.upstream.batch);
     c.upstream.poll_wait_s = get_int(u, "poll_wait_s", c.upstream.poll_wait_s);
     c.upstream.audit_head_interval_s =
         get_int(u, "audit_head_interval_s", c.upstream.audit_head_interval_s);
+    if (u.HasMember("sign_events")) c.upstream.sign_events = u["sign_events"].GetBool();
     c.upstream.timeout_ms = get_int(u, "timeout_ms", c.upstream.timeout_ms);
     c.upstream.max_backoff_ms = get_int(u, "max_backoff_ms", c.upstream.max_backoff_ms);
     c.upstream.dialect = json::get_string(u, "dialect", c.upstream.dialect);
@@ -287,6 +346,11 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
 Config load_config(const std::string& path) {
   auto base = std::filesystem::path(path).parent_path().string();
   return parse_config(read_file(path), path, base.empty() ? "." : base);
+}
+
+std::string upstream_credential(const Config& cfg) {
+  if (cfg.upstream.credential_ref.empty()) return "";
+  return resolve_secret(cfg.upstream.credential_ref, cfg.file, "/upstream/credential");
 }
 
 std::string resolve_secret(const std::string& ref, const std::string& file,

@@ -25,6 +25,9 @@ struct Config {
     std::string tier;  // kabkota | provinsi | nasional
     std::string region;
     Zone zone;  // how naive timestamps are read
+    // The node's Ed25519 signing key, a PEM file (resolved path). "": `<node id>.signing.pem`
+    // beside the store, made at the first start (node/signing_key.hpp).
+    std::string signing_key;
   } node;
 
   struct Store {
@@ -36,6 +39,12 @@ struct Config {
     // Index each complaint's title and body for the list's `q` as it is written. Costs about
     // 40% of the peak ingest rate (bench/ingest); off, `q` is refused.
     bool full_text = true;
+    // Reporters' identities and raw payloads are sealed under this key (env:NAME or
+    // file:/path, 64 hex characters). "" = `<node id>.store-key` beside the store, made at the
+    // first start (node/store_setup.hpp). Keys of a rotation in progress: what they sealed is
+    // read and sealed again under the current one in the background.
+    std::string encryption_key;
+    std::vector<std::string> previous_encryption_keys;
   } store;
 
   struct Http {
@@ -89,6 +98,14 @@ struct Config {
   std::vector<ChildNode> children;  // federation: the nodes below this one
   struct Federation {
     int max_clock_skew_s = 300;  // a child's event stamped further ahead than this is refused
+    // What a parent asks of the events its children send (docs/federation.md, signed events):
+    // "require" a valid signature from a node in the sender's subtree; "verify" the signatures
+    // there are and take unsigned events; "off".
+    std::string signatures = "require";
+    // How a child proves which node it is (docs/federation.md, "Node identity"): "token" (its
+    // node token, the default), "certificate" (a client certificate from the authority in
+    // http.tls.client_ca_file naming it), or "both"; a child's own `auth` overrides it.
+    std::string child_auth = "token";
   } federation;
   // Reference data served to children: name ("topics", "agencies", "regions") -> the file's
   // JSON text, read and checked at load (each an array of objects with a string "id").
@@ -108,6 +125,9 @@ struct Config {
     // How often the head of this node's audit chain is sent to the parent, which keeps it
     // (dialect simpul; 0: never).
     int audit_head_interval_s = 300;
+    // Sign the events this node originates (docs/federation.md); false only for a parent that
+    // does not ask for signatures (federation.signatures off there), or to measure their cost.
+    bool sign_events = true;
     std::string dialect = "simpul";  // one of node/uplinks.cpp's list: simpul, lapor
     // The dialect's own section, `upstream.<dialect>`, as JSON text ("" when the file has none);
     // the dialect reads it (lapor/lapor_settings.hpp), checked when the node config is loaded
@@ -145,5 +165,7 @@ std::string cannot_read(const std::string& path);
 // "env:NAME" or "file:/path" -> the secret. Throws ConfigError (pointer given by the caller).
 std::string resolve_secret(const std::string& ref, const std::string& file,
                            const std::string& pointer);
+// The upstream node token ("" when the node goes by its certificate alone).
+std::string upstream_credential(const Config& cfg);
 
 }  // namespace simpul

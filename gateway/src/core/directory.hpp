@@ -13,6 +13,7 @@ struct ChildNode {
   std::string id;
   std::vector<std::string> regions;   // "21.71" serves "21.71" and everything below it
   std::vector<std::string> agencies;  // agency codes disposed to this child
+  std::string auth;  // how it proves its identity ("" = federation.child_auth; config.hpp)
 };
 
 class Directory {

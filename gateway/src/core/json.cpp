@@ -439,6 +439,14 @@ void write_event(Writer& w, const Event& e, bool include_pii) {
   w.StartArray();
   for (const auto& h : e.hops) str(w, h);
   w.EndArray();
+  if (e.proof) {
+    key(w, "sig");
+    w.StartObject();
+    kv(w, "batch", e.proof->batch);
+    key(w, "leaf");
+    w.Int(e.proof->leaf);
+    w.EndObject();
+  }
   w.EndObject();
 }
 
@@ -471,6 +479,13 @@ Result<Event> event_from_value(const rapidjson::Value& v) {
   if (auto it = v.FindMember("hops"); it != v.MemberEnd() && it->value.IsArray()) {
     for (const auto& h : it->value.GetArray())
       if (h.IsString()) e.hops.emplace_back(h.GetString(), h.GetStringLength());
+  }
+  if (auto it = v.FindMember("sig"); it != v.MemberEnd()) {
+    const auto& s = it->value;
+    if (!s.IsObject() || !s.HasMember("batch") || !s["batch"].IsString() || !s.HasMember("leaf") ||
+        !s["leaf"].IsInt() || s["leaf"].GetInt() < 0)
+      return shape("/sig", "sig must be {\"batch\": <manifest id>, \"leaf\": <index>}");
+    e.proof = EventProof{s["batch"].GetString(), s["leaf"].GetInt()};
   }
   return e;
 }

@@ -9,6 +9,7 @@
 #include "core/normalize.hpp"
 #include "core/schema.hpp"
 #include "federation/audit_anchor.hpp"
+#include "federation/signatures.hpp"
 #include "http/api.hpp"
 
 namespace simpul {
@@ -40,7 +41,9 @@ FederationApi::FederationApi(const Config& cfg, Store& reader, CommitQueue& writ
       auth_(auth),
       directory_(directory),
       scheduler_(scheduler),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      policy_(
+          parse_signature_policy(cfg.federation.signatures).value_or(SignaturePolicy::require)) {}
 
 void FederationApi::add_routes(http::Router& r) {
   r.add("POST", "/fed/v1/events",
@@ -69,6 +72,10 @@ void FederationApi::add_routes(http::Router& r) {
         [this](const http::Request& req, const http::Params& p, http::Reply reply) {
           changes(req, p, std::move(reply));
         });
+  r.add("POST", "/fed/v1/keys",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          post_keys(req, std::move(reply));
+        });
   r.add("POST", "/fed/v1/audit/head",
         [this](const http::Request& req, const http::Params&, http::Reply reply) {
           audit_head(req, std::move(reply));
@@ -79,13 +86,75 @@ void FederationApi::add_routes(http::Router& r) {
         });
 }
 
+std::optional<Problem> FederationApi::certificate_names(const http::Request& req,
+                                                        const std::string& node) {
+  const auto& cert = req.peer_certificate;
+  if (!cert)
+    return make_problem(
+        errc::unauthenticated, "", "certificate",
+        "child " + node + " must present a client certificate from the federation's authority");
+  if (!cert->verified) {
+    auth_.failed(req, "certificate");
+    return make_problem(errc::unauthenticated, "", "certificate",
+                        "client certificate refused: " + cert->error);
+  }
+  if (cert->node != node) {
+    auth_.failed(req, "certificate");
+    return make_problem(errc::forbidden, "", "certificate",
+                        "the client certificate names node " +
+                            (cert->node.empty() ? std::string("(none)") : cert->node) + ", not " +
+                            node);
+  }
+  certificate_expiry_[node] = cert->not_after;
+  return std::nullopt;
+}
+
 Result<std::string> FederationApi::child_of(const http::Request& req) {
-  auto who = auth_.check_bearer(req, "node");
-  if (!who) return who.error();
-  if (who->node_id.empty() || !directory_.find(who->node_id))
-    return make_problem(errc::forbidden, "", "node",
-                        "this credential does not identify one of this node's children");
-  return who->node_id;
+  auto mode_of = [this](const ChildNode& c) {
+    return c.auth.empty() ? cfg_.federation.child_auth : c.auth;
+  };
+  if (!req.header("authorization").empty()) {
+    auto who = auth_.check_bearer(req, "node");
+    if (!who) return who.error();
+    const ChildNode* child = who->node_id.empty() ? nullptr : directory_.find(who->node_id);
+    if (!child)
+      return make_problem(errc::forbidden, "", "node",
+                          "this credential does not identify one of this node's children");
+    if (mode_of(*child) != "token")
+      if (auto p = certificate_names(req, child->id)) return *p;
+    return who->node_id;
+  }
+  // No token: the certificate alone, for a child that may go by it.
+  if (auto t = auth_.throttled(req)) return *t;
+  const auto& cert = req.peer_certificate;
+  if (!cert)
+    return make_problem(errc::unauthenticated, "", "bearer",
+                        "send Authorization: Bearer <node token>, or present a client "
+                        "certificate from the federation's authority");
+  if (!cert->verified) {
+    auth_.failed(req, "certificate");
+    return make_problem(errc::unauthenticated, "", "certificate",
+                        "client certificate refused: " + cert->error);
+  }
+  const ChildNode* child = directory_.find(cert->node);
+  if (!child) {
+    auth_.failed(req, "certificate");
+    return make_problem(errc::forbidden, "", "certificate",
+                        "the client certificate names node " +
+                            (cert->node.empty() ? std::string("(none)") : cert->node) +
+                            ", which is not a child of this node");
+  }
+  if (mode_of(*child) != "certificate")
+    return make_problem(
+        errc::unauthenticated, "", "bearer",
+        "child " + child->id + " must also send its node token (auth " + mode_of(*child) + ")");
+  certificate_expiry_[child->id] = cert->not_after;
+  return child->id;
+}
+
+TimeMs FederationApi::child_certificate_expiry(const std::string& child) const {
+  auto it = certificate_expiry_.find(child);
+  return it == certificate_expiry_.end() ? 0 : it->second;
 }
 
 void FederationApi::post_events(const http::Request& req, http::Reply reply) {
@@ -120,46 +189,70 @@ void FederationApi::post_events(const http::Request& req, http::Reply reply) {
     }
     events->push_back(std::move(*e));
   }
+  std::vector<SignedBatch> batches;
+  if (doc->HasMember("batches"))
+    for (const auto& v : (*doc)["batches"].GetArray()) {
+      auto b = read_batch(v);
+      if (!b) {
+        reply(problem(errc::schema_violation, "a manifest in batches cannot be read",
+                      "/batches/" + std::to_string(batches.size())));
+        return;
+      }
+      batches.push_back(std::move(*b));
+    }
+  // Signatures are checked here, on the io thread with its reader: the writer only merges.
+  auto checked = std::make_shared<ChildEvents>();
+  try {
+    std::vector<std::string> children;
+    for (const auto& c : cfg_.children) children.push_back(c.id);
+    checked->verdicts = check_signatures(reader_, policy_, cfg_.node.id, children, *child, *events,
+                                         batches, checked->manifests);
+  } catch (const StoreError& e) {
+    reply(problem(e.code(), "the store cannot be read now; retry"));
+    return;
+  }
   auto outcomes = std::make_shared<std::vector<MergeOutcome>>();
   std::string from = *child;
   TimeMs now = clock_();
-  writer_.submit([events, outcomes, from, now](
-                     Ledger& l) { *outcomes = l.merge_from_child(from, std::move(*events), now); },
-                 [outcomes, from, reply = std::move(reply)](errc e) {
-                   if (e != errc::ok) {
-                     reply(http::storage_problem(e));
-                     return;
-                   }
-                   rapidjson::StringBuffer buf;
-                   json::Writer w(buf);
-                   w.StartObject();
-                   w.Key("results");
-                   w.StartArray();
-                   int accepted = 0, rejected = 0;
-                   for (const auto& o : *outcomes) {
-                     w.StartObject();
-                     w.Key("event_id");
-                     w.String(o.event_id.c_str());
-                     w.Key("outcome");
-                     w.String(to_string(o.outcome).data());
-                     if (!o.reason.empty()) {
-                       w.Key("reason");
-                       w.String(o.reason.c_str());
-                     }
-                     w.EndObject();
-                     accepted += o.outcome == MergeResult::accepted;
-                     rejected += o.outcome == MergeResult::rejected;
-                   }
-                   w.EndArray();
-                   w.EndObject();
-                   log::info("fed.events", {{"from", from},
-                                            {"events", outcomes->size()},
-                                            {"accepted", accepted},
-                                            {"rejected", rejected}});
-                   http::Response res;
-                   res.body.assign(buf.GetString(), buf.GetSize());
-                   reply(std::move(res));
-                 });
+  writer_.submit(
+      [events, outcomes, from, now, checked](Ledger& l) {
+        *outcomes = l.merge_from_child(from, std::move(*events), now, checked.get());
+      },
+      [outcomes, from, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          reply(http::storage_problem(e));
+          return;
+        }
+        rapidjson::StringBuffer buf;
+        json::Writer w(buf);
+        w.StartObject();
+        w.Key("results");
+        w.StartArray();
+        int accepted = 0, rejected = 0;
+        for (const auto& o : *outcomes) {
+          w.StartObject();
+          w.Key("event_id");
+          w.String(o.event_id.c_str());
+          w.Key("outcome");
+          w.String(to_string(o.outcome).data());
+          if (!o.reason.empty()) {
+            w.Key("reason");
+            w.String(o.reason.c_str());
+          }
+          w.EndObject();
+          accepted += o.outcome == MergeResult::accepted;
+          rejected += o.outcome == MergeResult::rejected;
+        }
+        w.EndArray();
+        w.EndObject();
+        log::info("fed.events", {{"from", from},
+                                 {"events", outcomes->size()},
+                                 {"accepted", accepted},
+                                 {"rejected", rejected}});
+        http::Response res;
+        res.body.assign(buf.GetString(), buf.GetSize());
+        reply(std::move(res));
+      });
 }
 
 bool FederationApi::answer(Waiter& w, bool force) {
@@ -287,6 +380,50 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
   res.body.assign(buf.GetString(), buf.GetSize());
   log::info("fed.recover", {{"child", *child}, {"events", items.size()}, {"after", after}});
   reply(std::move(res));
+}
+
+// A child's keys and those it vouches for (federation/signatures.hpp).
+void FederationApi::post_keys(const http::Request& req, http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  if (!http::is_json(req.header("content-type"))) {
+    reply(http::json_required());
+    return;
+  }
+  auto keys = read_keys_request(req.body);
+  if (!keys) {
+    reply(problem(errc::schema_violation,
+                  "send {\"keys\": [{\"node\", \"key\", \"public_key\", \"voucher\"}, ...]} "
+                  "(base64url, docs/federation.md)"));
+    return;
+  }
+  std::vector<std::string> children;
+  for (const auto& c : cfg_.children) children.push_back(c.id);
+  auto outcome = std::make_shared<std::vector<KeyOutcome>>();
+  TimeMs now = clock_();
+  writer_.submit(
+      [outcome, self = cfg_.node.id, children, child = *child, keys = std::move(*keys),
+       now](Ledger& l) { *outcome = register_keys(l.store(), self, children, child, keys, now); },
+      [outcome, child = *child, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          reply(http::storage_problem(e));
+          return;
+        }
+        int registered = 0, refused = 0;
+        for (const auto& o : *outcome) {
+          registered += o.outcome == "registered";
+          refused += o.outcome == "refused";
+        }
+        if (registered || refused)
+          log::info("fed.keys",
+                    {{"child", child}, {"registered", registered}, {"refused", refused}});
+        http::Response res;
+        res.body = keys_answer_json(*outcome);
+        reply(std::move(res));
+      });
 }
 
 void FederationApi::audit_head(const http::Request& req, http::Reply reply) {

@@ -2,10 +2,12 @@
 // The parent side of the federation protocol (/fed/v1, docs/federation.md):
 //   POST /fed/v1/events    a child's batch; per-event accepted | duplicate | rejected
 //   GET  /fed/v1/changes   the child's feed: ?since=<cursor>&limit=<n>&wait=<seconds>
+//   POST /fed/v1/keys      the child's signing keys and those it vouches for
 //   POST /fed/v1/audit/head the head of the child's audit chain, kept here
 //                          (federation/audit_anchor.hpp)
-// The caller's node id comes from its credential (scope `node`), never from the body, and it
-// must be one of this node's configured children. Events leave redacted per privacy flag.
+// The caller's node id comes from its credential (a node token, scope `node`, or a client
+// certificate naming it; docs/federation.md, "Node identity"), never from the body, and it must
+// be one of this node's configured children. Events leave redacted per privacy flag.
 // Long-polls are parked until a commit wakes them (notify()) or their wait runs out.
 // Runs on the io thread: routes, notify() and Scheduler callbacks all execute there.
 
@@ -18,6 +20,7 @@
 #include "core/config.hpp"
 #include "core/directory.hpp"
 #include "core/scheduler.hpp"
+#include "federation/signatures.hpp"
 #include "http/auth.hpp"
 #include "http/router.hpp"
 #include "ledger/commit_queue.hpp"
@@ -36,6 +39,8 @@ class FederationApi {
   std::size_t parked() const { return waiters_.size(); }
   // When `child` last asked for its changes since this node started (0: not yet).
   TimeMs last_poll(const std::string& child) const;
+  // When the certificate `child` last presented ends (0: none seen since this node started).
+  TimeMs child_certificate_expiry(const std::string& child) const;
 
  private:
   struct Waiter {
@@ -45,11 +50,16 @@ class FederationApi {
     http::Reply reply;
     bool done = false;
   };
+  // Which child is asking: from its node token, its client certificate, or both, as the child's
+  // `auth` (or federation.child_auth) says. 401/403 name what is missing or wrong.
   Result<std::string> child_of(const http::Request& req);
+  // The certificate the request came with, checked to name `node` (for a child that must show one).
+  std::optional<Problem> certificate_names(const http::Request& req, const std::string& node);
   void post_events(const http::Request& req, http::Reply reply);
   void changes(const http::Request& req, const http::Params& p, http::Reply reply);
   void recover(const http::Request& req, const http::Params& p, http::Reply reply);
   void audit_head(const http::Request& req, http::Reply reply);
+  void post_keys(const http::Request& req, http::Reply reply);
   // Answers `w` if its feed has events (or `force`); returns whether it answered.
   bool answer(Waiter& w, bool force);
   // Records that `child` holds its feed up to `position` (Store::feed_acked), when it advanced.
@@ -62,8 +72,10 @@ class FederationApi {
   const Directory& directory_;
   Scheduler& scheduler_;
   std::function<TimeMs()> clock_;
+  SignaturePolicy policy_;
   std::map<std::string, std::int64_t> acked_;  // per child, as far as this process knows
   std::map<std::string, TimeMs> last_poll_;
+  std::map<std::string, TimeMs> certificate_expiry_;  // per child: the last certificate it showed
   std::vector<std::shared_ptr<Waiter>> waiters_;
 };
 

@@ -4,12 +4,14 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <set>
 
 #include "core/hop_redact.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "federation/audit_anchor.hpp"
 #include "federation/fed_protocol.hpp"
+#include "federation/signatures.hpp"
 #include "http/outgoing.hpp"
 #include "ledger/commit_awaitable.hpp"
 #include "relay/coroutines.hpp"
@@ -32,6 +34,8 @@ constexpr std::size_t kMaxPushBytes = 512 * 1024;
 // Recovery looks this far before the latest event stored here: what was sent up just before the
 // backup and is already here is a duplicate, and skipped.
 constexpr TimeMs kRecoveryOverlapMs = 3'600'000;
+// How often this node's keys (and its subtree's) are registered with the parent.
+constexpr std::int64_t kKeysIntervalMs = 60'000;
 
 using Answer = http::Incoming;
 
@@ -43,7 +47,8 @@ http::Peer parent_of(const Config& cfg) {
 
 struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink::Impl> {
   Impl(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg, std::string credential,
-       Store& reader, CommitQueue& writer, std::function<TimeMs()> clock)
+       Store& reader, CommitQueue& writer, std::function<TimeMs()> clock,
+       const crypto::SigningKey& signing_key)
       : ioc(ioc),
         supervisor(supervisor),
         cfg(cfg),
@@ -51,13 +56,16 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
         reader(reader),
         writer(writer),
         clock(std::move(clock)),
+        signing_key(signing_key),
         pull_timer(ioc),
         recover_timer(ioc),
         audit_timer(ioc),
+        keys_timer(ioc),
         push_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         pull_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
         recover_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
-        audit_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
+        audit_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms),
+        keys_conn(ioc, parent_of(cfg), cfg.upstream.timeout_ms) {}
 
   asio::io_context& ioc;
   Supervisor& supervisor;
@@ -66,13 +74,16 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
+  const crypto::SigningKey& signing_key;
   asio::steady_timer pull_timer;       // the pull loop's waits, cut short by stop()
   asio::steady_timer recover_timer;    // the recovery's waits (its own: one timer per loop)
   asio::steady_timer audit_timer;      // the audit head loop's waits
+  asio::steady_timer keys_timer;       // the key registration loop's waits
   http::OutgoingConnection push_conn;  // one keep-alive connection per direction
   http::OutgoingConnection pull_conn;
   http::OutgoingConnection recover_conn;  // used only at start
   http::OutgoingConnection audit_conn;    // the audit chain's head, now and then
+  http::OutgoingConnection keys_conn;     // this node's keys and its subtree's
   bool stopping = false;
   bool recovering = true;  // until the parent has said what it holds from this node
   Status st;
@@ -85,8 +96,9 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     http::Outgoing out;
     out.method = method;
     out.target = std::move(target);
-    out.headers = {{"authorization", "Bearer " + credential},
-                   {"user-agent", "simpul/" + cfg.node.id}};
+    out.headers = {{"user-agent", "simpul/" + cfg.node.id}};
+    // Without a token the node's certificate says who it is (mTLS).
+    if (!credential.empty()) out.headers.push_back({"authorization", "Bearer " + credential});
     if (!body.empty()) out.headers.push_back({"content-type", "application/json"});
     out.body = std::move(body);
     out.timeout_ms = timeout_ms;
@@ -106,9 +118,17 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   LinkHealth health{"upstream", cfg.upstream.node, cfg.upstream.max_backoff_ms, st};
   std::unique_ptr<Relay> relay;
 
+  // What failed, with the parent's reason when it gave one (a refused certificate names why:
+  // "http 401: client certificate refused: expired").
   static std::string describe(const Answer& a) {
     if (a.ec) return a.error;
-    return "http " + std::to_string(a.status);
+    std::string out = "http " + std::to_string(a.status);
+    if (a.status >= 400 && a.body.size() < 4096) {
+      auto doc = json::parse(a.body);
+      if (doc && doc->IsObject() && doc->HasMember("detail") && (*doc)["detail"].IsString())
+        out += ": " + std::string((*doc)["detail"].GetString()).substr(0, 300);
+    }
+    return out;
   }
 
   // ---- push: the relay's sink --------------------------------------------------------------
@@ -130,26 +150,71 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
   awaitable<Delivery> push(std::vector<QueuedEvent> items) {
     auto self = shared_from_this();
     Delivery d;
-    rapidjson::StringBuffer buf;
-    json::Writer w(buf);
-    w.StartObject();
-    w.Key("events");
-    w.StartArray();
     // At most kMaxPushBytes per request (the parent's body limit is 1 MiB by default); the
-    // rest goes in the next batch.
-    std::size_t taken = 0;
+    // rest goes in the next batch. Each event's JSON is written once.
+    std::vector<std::string> texts;
+    std::size_t bytes = 0;
     for (auto& item : items) {
-      if (taken > 0 && buf.GetSize() > kMaxPushBytes) break;
+      if (!texts.empty() && bytes > kMaxPushBytes) break;
       redact_for_hop(item.event, item.privacy);
-      json::write_event(w, item.event, true);
-      ++taken;
+      item.event.proof.reset();
+      texts.push_back(json::event_to_json(item.event, true));
+      bytes += texts.back().size();
     }
-    items.resize(taken);
-    w.EndArray();
-    w.EndObject();
+    items.resize(texts.size());
+    // Signed (core/provenance.hpp): the events this node originated in one manifest it signs
+    // now, the others with the manifests their origins signed, as this node keeps them.
+    std::vector<Event> own;
+    std::vector<std::size_t> own_at;
+    std::vector<SignedBatch> manifests;
+    std::set<std::string> cited;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      Event& e = items[i].event;
+      if (e.origin == cfg.node.id) {
+        if (!cfg.upstream.sign_events) continue;
+        own_at.push_back(i);
+        own.push_back(e);
+        continue;
+      }
+      e.proof = reader.event_proof(e.event_id);
+      if (e.proof && cited.insert(e.proof->batch).second)
+        if (auto b = reader.signed_batch(e.proof->batch)) manifests.push_back(std::move(*b));
+    }
+    if (!own.empty()) {
+      SignedBatch mine = sign_batch(cfg.node.id, own, signing_key);
+      for (std::size_t k = 0; k < own_at.size(); ++k)
+        items[own_at[k]].event.proof = EventProof{mine.id, static_cast<int>(k)};
+      manifests.push_back(std::move(mine));
+    }
+    std::string body = "{\"events\":[";
+    body.reserve(bytes + items.size() * 64 + manifests.size() * 200 + own.size() * 48);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i) body += ',';
+      const auto& p = items[i].event.proof;
+      if (!p) {
+        body += texts[i];
+        continue;
+      }
+      // The event's object without its closing brace, then its `sig` (an id and a number:
+      // nothing to escape).
+      body.append(texts[i], 0, texts[i].size() - 1);
+      body += ",\"sig\":{\"batch\":\"" + p->batch + "\",\"leaf\":" + std::to_string(p->leaf) + "}}";
+    }
+    body += ']';
+    if (!manifests.empty()) {
+      rapidjson::StringBuffer buf;
+      json::Writer w(buf);
+      w.StartArray();
+      for (const auto& b : manifests) write_batch(w, b);
+      w.EndArray();
+      body += ",\"batches\":";
+      body.append(buf.GetString(), buf.GetSize());
+    }
+    body += '}';
+    co_await keys_before_push(manifests);
+    if (stopping) co_return d;
     http::Outgoing out =
-        request("POST", "/fed/v1/events", std::string(buf.GetString(), buf.GetSize()),
-                cfg.upstream.timeout_ms);
+        request("POST", "/fed/v1/events", std::move(body), cfg.upstream.timeout_ms);
     Answer a = co_await push_conn.send(out);
     if (stopping) co_return d;
     if (!a.ec && a.status == 413 && items.size() > 1) {
@@ -190,7 +255,7 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     for (std::size_t i = 0; i < items.size(); ++i) {
       const auto& r = results[i];
       if (r.outcome == MergeResult::retry)
-        d.later.push_back(items[i].id);  // the complaint is not there yet
+        d.later.push_back(items[i].id);  // the complaint (or a signing key) is not there yet
       else if (r.outcome == MergeResult::rejected)
         d.dead.emplace_back(items[i].id, r.reason.empty() ? "rejected" : r.reason);
       else
@@ -337,6 +402,84 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
     }
   }
 
+  // This node's signing key and the keys of its subtree, vouched for with it
+  // (federation/signatures.hpp): at start, before a push that needs a key the parent has not
+  // confirmed, and every kKeysIntervalMs (so a revocation below reaches the tiers above within
+  // a minute). Until the parent knows a key, the events it signed are answered `retry` and
+  // stay in the outbox. The keys the parent has confirmed ("<node> <key id>"), and when this
+  // node last asked:
+  std::set<std::string> keys_up;
+  std::chrono::steady_clock::time_point keys_asked{};
+
+  // Sends this node's key and its subtree's (vouched for with it) on `conn`; true when the
+  // parent answered (its refusals logged).
+  awaitable<bool> send_keys(http::OutgoingConnection& conn) {
+    auto self = shared_from_this();
+    keys_asked = std::chrono::steady_clock::now();
+    std::string body;
+    try {
+      body = keys_request_json(registrations_to_send(reader, cfg.node.id, signing_key));
+    } catch (const StoreError& e) {
+      log::warn("upstream.keys_unreadable", {{"error", e.what()}});
+      co_return false;
+    }
+    Answer a = co_await conn.send(
+        request("POST", "/fed/v1/keys", std::move(body), cfg.upstream.timeout_ms));
+    std::optional<std::vector<KeyOutcome>> results;
+    if (!a.ec && a.status == 200) results = read_keys_answer(a.body);
+    if (!results) {
+      log::warn("upstream.keys_failed",
+                {{"error", a.ec || a.status != 200 ? describe(a) : "unreadable answer"}});
+      co_return false;
+    }
+    for (const auto& r : *results) {
+      if (r.outcome == "refused")
+        log::error("upstream.key_refused", {{"parent", cfg.upstream.node},
+                                            {"node", r.node},
+                                            {"key", r.key_id},
+                                            {"reason", r.reason}});
+      else
+        keys_up.insert(r.node + " " + r.key_id);
+    }
+    co_return true;
+  }
+
+  // Before a push whose events were signed with keys the parent has not confirmed (this
+  // node's after a rotation, a node's below it that registered just now): register first, at
+  // most once every few seconds, so the parent never meets a key it cannot know.
+  // A key asked about once and still not confirmed (the parent refused it) is asked about again
+  // at most every few seconds.
+  std::set<std::string> keys_tried;
+  awaitable<void> keys_before_push(const std::vector<SignedBatch>& manifests) {
+    bool unknown = false, fresh = false;
+    for (const auto& b : manifests) {
+      const std::string k = b.origin + " " + b.key_id;
+      if (keys_up.count(k)) continue;
+      unknown = true;
+      fresh = fresh || keys_tried.insert(k).second;
+    }
+    if (!unknown) co_return;
+    if (!fresh && std::chrono::steady_clock::now() - keys_asked < std::chrono::seconds(5))
+      co_return;
+    co_await send_keys(push_conn);
+  }
+
+  // The same at start and every kKeysIntervalMs, so revocations below reach the tiers above.
+  awaitable<void> keys_loop() {
+    auto self = shared_from_this();
+    int failures = 0;
+    while (!stopping) {
+      const bool sent = co_await send_keys(keys_conn);
+      if (stopping) break;
+      failures = sent ? 0 : failures + 1;
+      co_await sleep_on(keys_timer, sent ? kKeysIntervalMs
+                                         : std::min<std::int64_t>(
+                                               kKeysIntervalMs,
+                                               static_cast<std::int64_t>(LinkHealth::kBaseDelayMs)
+                                                   << std::min(failures, 10)));
+    }
+  }
+
   // "f<position>", the changes feed's cursor as this node stores it.
   static void feed_position(const std::string& c, std::int64_t& out) {
     if (c.size() > 1 && c[0] == 'f') out = std::strtoll(c.c_str() + 1, nullptr, 10);
@@ -397,9 +540,9 @@ struct UpstreamLink::Impl : RelaySink, std::enable_shared_from_this<UpstreamLink
 
 UpstreamLink::UpstreamLink(asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
                            std::string credential, Store& reader, CommitQueue& writer,
-                           std::function<TimeMs()> clock)
+                           std::function<TimeMs()> clock, const crypto::SigningKey& signing_key)
     : impl_(std::make_shared<Impl>(ioc, supervisor, cfg, std::move(credential), reader, writer,
-                                   std::move(clock))) {
+                                   std::move(clock), signing_key)) {
   auto& d = *impl_;
   d.relay = std::make_unique<Relay>(ioc, reader, writer, d.clock, Destination::upstream(),
                                     "upstream", d, d.health);
@@ -414,6 +557,7 @@ void UpstreamLink::start() {
       "upstream.recover", [impl] { return impl->recover(); }, Supervisor::Kind::task);
   impl->relay->start(impl->supervisor, "upstream.push");
   impl->supervisor.spawn("upstream.pull", [impl] { return impl->pull_loop(); });
+  impl->supervisor.spawn("upstream.keys", [impl] { return impl->keys_loop(); });
   if (impl->cfg.upstream.audit_head_interval_s > 0)
     impl->supervisor.spawn("upstream.audit", [impl] { return impl->audit_loop(); });
   log::info("upstream.started", {{"parent", impl_->cfg.upstream.node},
@@ -428,6 +572,7 @@ void UpstreamLink::stop() {
   impl_->pull_timer.cancel();
   impl_->recover_timer.cancel();
   impl_->audit_timer.cancel();
+  impl_->keys_timer.cancel();
 }
 
 void UpstreamLink::wake() { impl_->relay->wake(); }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/ed25519.hpp"
 #include "ledger/commit_queue.hpp"
 #include "relay/link_health.hpp"
 #include "store/store.hpp"
@@ -60,9 +61,10 @@ class UpstreamLink final : public Uplink {
  public:
   using Status = UplinkStatus;
 
+  // `signing_key`: what this node signs the events it originates with (core/provenance.hpp).
   UpstreamLink(boost::asio::io_context& ioc, Supervisor& supervisor, const Config& cfg,
                std::string credential, Store& reader, CommitQueue& writer,
-               std::function<TimeMs()> clock);
+               std::function<TimeMs()> clock, const crypto::SigningKey& signing_key);
   ~UpstreamLink() override;
   void start() override;
   void stop() override;

@@ -5,6 +5,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/log.hpp"
 #include "http/tls_context.hpp"
 
 namespace simpul::http {
@@ -43,6 +44,7 @@ struct OutgoingConnection::Impl {
   Peer peer;
   int connect_timeout_ms;
   std::shared_ptr<asio::ssl::context> tls_ctx;
+  std::uint64_t tls_generation = 0;  // client_certificate_generation() when tls_ctx was made
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
@@ -63,10 +65,12 @@ struct OutgoingConnection::Impl {
       why = "resolve " + peer.host + ": " + rec.message();
       co_return rec;
     }
-    if (tls_ctx)
+    if (tls_ctx) {
+      renew_context();
       tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls_ctx);
-    else
+    } else {
       plain = std::make_unique<beast::tcp_stream>(ioc);
+    }
     auto& layer = tls ? beast::get_lowest_layer(*tls) : *plain;
     layer.expires_after(std::chrono::milliseconds(connect_timeout_ms));
     auto [ec, ep] = co_await layer.async_connect(endpoints, asio::as_tuple(use_awaitable));
@@ -90,6 +94,20 @@ struct OutgoingConnection::Impl {
       co_return hec;
     }
     co_return hec;
+  }
+
+  // After renew_client_certificates() (SIGHUP): the certificate and key files read again for
+  // this connection; files that no longer load keep the context in use (and say so).
+  void renew_context() {
+    const auto generation = client_certificate_generation();
+    if (generation == tls_generation) return;
+    tls_generation = generation;
+    try {
+      tls_ctx = make_client_context(peer.tls);
+    } catch (const std::exception& e) {
+      log::error("http.client_certificate_reload_failed",
+                 {{"peer", peer.host}, {"error", e.what()}, {"detail", "the one in use is kept"}});
+    }
   }
 
   template <class Stream>
@@ -133,10 +151,11 @@ struct OutgoingConnection::Impl {
 
 OutgoingConnection::OutgoingConnection(asio::io_context& ioc, Peer peer, int connect_timeout_ms)
     : impl_(std::make_unique<Impl>(
-          Impl{ioc, std::move(peer), connect_timeout_ms, nullptr, nullptr, nullptr, {}})) {
+          Impl{ioc, std::move(peer), connect_timeout_ms, nullptr, 0, nullptr, nullptr, {}})) {
   if (impl_->peer.tls.enabled) {
     if (impl_->peer.tls.server_name.empty()) impl_->peer.tls.server_name = impl_->peer.host;
     impl_->tls_ctx = make_client_context(impl_->peer.tls);
+    impl_->tls_generation = client_certificate_generation();
   }
 }
 
@@ -144,6 +163,8 @@ OutgoingConnection::~OutgoingConnection() = default;
 
 awaitable<Incoming> OutgoingConnection::send(const Outgoing& out) {
   auto& d = *impl_;
+  // Renewed certificates (SIGHUP): this request goes on a new connection that presents them.
+  if (d.open() && d.tls_ctx && d.tls_generation != client_certificate_generation()) d.reset();
   if (!d.open()) {
     Incoming failed;
     failed.ec = co_await d.connect(failed.error);

@@ -91,7 +91,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     beast::flat_buffer buffer;
     if (!tls) {
       beast::tcp_stream stream(std::move(socket));
-      co_await serve(stream, buffer, remote);
+      co_await serve(stream, buffer, remote, nullptr);
       boost::system::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
       co_return;
@@ -108,14 +108,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                  {{"remote", remote}, {"error", describe_tls_error(hec, nullptr)}});
       co_return;
     }
-    co_await serve(stream, buffer, remote);
+    // Checked once at the handshake, the same for every request on the connection.
+    const auto peer = peer_certificate(stream.native_handle());
+    co_await serve(stream, buffer, remote, peer);
     beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(1000));
     co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
   }
 
   // Requests on one connection until the peer or an error ends it.
   template <class Stream>
-  awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote) {
+  awaitable<void> serve(Stream& stream, beast::flat_buffer& buffer, const std::string& remote,
+                        std::shared_ptr<const PeerCertificate> peer) {
     auto& tcp_layer = beast::get_lowest_layer(stream);
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
@@ -191,6 +194,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       req.body = std::move(msg.body());
       req.remote = remote;
+      req.peer_certificate = peer;
       const bool keep_alive = msg.keep_alive();
       const unsigned version = msg.version();
       const bool head = msg.method() == bhttp::verb::head;

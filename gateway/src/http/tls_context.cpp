@@ -4,7 +4,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <atomic>
+#include <cstdint>
 #include <stdexcept>
+
+#include "core/pki.hpp"
 
 namespace simpul::http {
 
@@ -24,6 +28,52 @@ std::string openssl_reason() {
   const char* reason = ERR_reason_error_string(e);
   return reason ? reason : buf;
 }
+
+// Where a connection keeps the first error its client certificate's check found: the check goes
+// on (so the handshake completes and the route can answer with the reason), and a later error
+// must not hide the first.
+int first_error_slot() {
+  static const int slot = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return slot;
+}
+
+int keep_first_error(int ok, X509_STORE_CTX* store) {
+  if (!ok) {
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    if (ssl && !SSL_get_ex_data(ssl, first_error_slot()))
+      SSL_set_ex_data(
+          ssl, first_error_slot(),
+          reinterpret_cast<void*>(static_cast<std::intptr_t>(X509_STORE_CTX_get_error(store))));
+  }
+  return 1;
+}
+
+std::string refusal(long error) {
+  switch (error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return "expired";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return "not valid yet";
+    case X509_V_ERR_CERT_REVOKED:
+      return "revoked (listed in http.tls.client_crl_file)";
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+      return "unknown CA: not issued by an authority this node trusts (http.tls.client_ca_file)";
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+      return "no revocation list of its authority here (http.tls.client_crl_file)";
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+      return "the revocation list has expired: `simpul pki revoke` writes a new one";
+    default:
+      return X509_verify_cert_error_string(error);
+  }
+}
+
+std::atomic<std::uint64_t> g_client_generation{0};
 
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
@@ -48,8 +98,46 @@ std::shared_ptr<ssl::context> make_server_context(const TlsServerConfig& cfg) {
   if (SSL_CTX_check_private_key(native) != 1)
     throw std::runtime_error("the private key " + cfg.key_file +
                              " does not match the certificate " + cfg.cert_file);
+  if (!cfg.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(native, cfg.client_ca_file.c_str(), nullptr) != 1)
+      throw std::runtime_error("cannot load the client CA file " + cfg.client_ca_file + ": " +
+                               openssl_reason());
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(cfg.client_ca_file.c_str());
+    if (names) SSL_CTX_set_client_CA_list(native, names);
+    if (!cfg.client_crl_file.empty()) {
+      X509_STORE* store = SSL_CTX_get_cert_store(native);
+      X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+      if (!lookup || X509_load_crl_file(lookup, cfg.client_crl_file.c_str(), X509_FILETYPE_PEM) < 1)
+        throw std::runtime_error("cannot load the revocation list " + cfg.client_crl_file + ": " +
+                                 openssl_reason());
+      X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    }
+    // Asked for, checked, never a reason to end the handshake (keep_first_error).
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER, keep_first_error);
+    static const unsigned char kContext[] = "simpul";
+    SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
+  }
   return ctx;
 }
+
+std::shared_ptr<const PeerCertificate> peer_certificate(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return nullptr;
+  auto p = std::make_shared<PeerCertificate>();
+  long error =
+      static_cast<long>(reinterpret_cast<std::intptr_t>(SSL_get_ex_data(ssl, first_error_slot())));
+  if (error == X509_V_OK) error = SSL_get_verify_result(ssl);
+  p->verified = error == X509_V_OK;
+  if (!p->verified) p->error = refusal(error);
+  const auto info = pki::inspect(cert);
+  p->node = info.node;
+  p->serial = info.serial;
+  p->not_after = info.not_after;
+  return p;
+}
+
+void renew_client_certificates() { ++g_client_generation; }
+std::uint64_t client_certificate_generation() { return g_client_generation.load(); }
 
 std::shared_ptr<ssl::context> make_client_context(const TlsClientConfig& cfg) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
@@ -69,6 +157,17 @@ std::shared_ptr<ssl::context> make_client_context(const TlsClientConfig& cfg) {
     throw std::runtime_error("cannot load the CA file " + cfg.ca_file + ": " + openssl_reason());
   }
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
+  if (!cfg.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(native, cfg.cert_file.c_str()) != 1)
+      throw std::runtime_error("cannot load the client certificate " + cfg.cert_file + ": " +
+                               openssl_reason());
+    if (SSL_CTX_use_PrivateKey_file(native, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      throw std::runtime_error("cannot load the client key " + cfg.key_file + ": " +
+                               openssl_reason());
+    if (SSL_CTX_check_private_key(native) != 1)
+      throw std::runtime_error("the client key " + cfg.key_file +
+                               " does not match the certificate " + cfg.cert_file);
+  }
   return ctx;
 }
 

@@ -18,6 +18,10 @@ std::shared_ptr<boost::asio::ssl::context> make_client_context(const TlsClientCo
 // check that the certificate names cfg.server_name. Returns false when OpenSSL refuses the name.
 bool prepare_client_ssl(SSL* ssl, const TlsClientConfig& cfg);
 
+// The certificate the client presented on this server-side connection, checked as the context
+// says (null when none was presented).
+std::shared_ptr<const PeerCertificate> peer_certificate(SSL* ssl);
+
 // A readable reason for a failed handshake, e.g. "certificate verify failed: hostname mismatch".
 std::string describe_tls_error(const boost::system::error_code& ec, SSL* ssl);
 

@@ -4,10 +4,13 @@
 // from any thread: the server posts the answer back to the connection's executor.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "core/tls.hpp"
 
 namespace simpul::http {
 
@@ -25,6 +28,9 @@ struct Request {
   // The client as the router names it (Router::client_of: `remote`, or through trusted proxies
   // the address their X-Forwarded-For gives): what failed credentials are throttled by.
   std::string client;
+  // The client's certificate when the listener asks for one (TlsServerConfig::client_ca_file)
+  // and the client presented one; null otherwise.
+  std::shared_ptr<const PeerCertificate> peer_certificate;
 
   // First value of a header (name compared case-insensitively), or "".
   std::string header(std::string_view name) const;

@@ -578,18 +578,31 @@ void Ledger::audit_refused(TimeMs now, const std::string& from, const Event& e,
 }
 
 std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child,
-                                                   std::vector<Event> events, TimeMs now) {
+                                                   std::vector<Event> events, TimeMs now,
+                                                   const ChildEvents* checked) {
   std::vector<MergeOutcome> out;
   out.reserve(events.size());
-  for (auto& e : events) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
     MergeOutcome r{e.event_id, MergeResult::accepted, ""};
     if (store_.find_event(e.event_id)) {
       r.outcome = MergeResult::duplicate;
       out.push_back(std::move(r));
       continue;
     }
+    const ChildEvents::Verdict* signature =
+        checked && i < checked->verdicts.size() && checked->verdicts[i] ? &*checked->verdicts[i]
+                                                                        : nullptr;
+    if (signature && signature->outcome == MergeResult::retry) {
+      r.outcome = MergeResult::retry;
+      r.reason = signature->reason;
+      out.push_back(std::move(r));
+      continue;
+    }
     bool duplicate = false;
-    auto why = refuse_from_child(child, e, now, duplicate);
+    std::optional<std::string> why;
+    if (signature) why = signature->reason;
+    if (!why) why = refuse_from_child(child, e, now, duplicate);
     if (!why && duplicate) {
       r.outcome = MergeResult::duplicate;
     } else if (!why && e.kind != EventKind::created && !store_.complaint_known(e.complaint_id)) {
@@ -610,6 +623,13 @@ std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child,
       for (const auto& c : m.state.conflicts)
         if (c.event_id == e.event_id && !c.out_of_order)
           why = "the event cannot be applied: " + c.reason;
+      // A signed event keeps its proof, and the manifest it cites, to go on upward.
+      if (!why && e.proof && checked) {
+        if (auto b = checked->manifests.find(e.proof->batch); b != checked->manifests.end()) {
+          store_.put_signed_batch(b->second, now);
+          store_.put_event_proof(e.event_id, *e.proof);
+        }
+      }
       if (!why) merge.keep();
     }
     if (why) {

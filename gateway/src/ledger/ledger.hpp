@@ -14,6 +14,7 @@
 // error answer stores nothing.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -112,6 +113,17 @@ struct AppendRequest {
   std::string credential;
 };
 
+// What the parent decided of a push's signatures before merging it, on the io thread
+// (federation/signatures.hpp).
+struct ChildEvents {
+  struct Verdict {
+    MergeResult outcome = MergeResult::rejected;  // rejected or retry
+    std::string reason;
+  };
+  std::vector<std::optional<Verdict>> verdicts;  // per event; nullopt: go on
+  std::map<std::string, SignedBatch> manifests;  // verified: kept with the events citing them
+};
+
 // One event of a batch a child node sent (POST /fed/v1/events), and what became of it.
 struct MergeOutcome {
   std::string event_id;
@@ -153,8 +165,10 @@ class Ledger {
   // record again: duplicate) whose id is the event's and whose region lies within the sender's
   // regions; other events are for complaints visible to the sender, with payloads valid for
   // their kind; nothing is stamped more than the clock skew in the future.
+  // `checked`: the signature verdicts (null: none asked); a refused event is audited like any
+  // other, and an accepted signed event is kept with its proof and manifest.
   std::vector<MergeOutcome> merge_from_child(const std::string& child, std::vector<Event> events,
-                                             TimeMs now);
+                                             TimeMs now, const ChildEvents* checked = nullptr);
   // Events from the parent's changes feed (trusted: the parent decides) and the feed's cursor
   // (`cursor_name`), in the caller's transaction. Returns how many events were new. The cursor
   // is stored as format kUplinkCursorFormat: the peer's position text, as the peer gave it.

@@ -20,6 +20,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/pki.hpp"
 #include "core/systemd.hpp"
 #include "federation/audit_anchor.hpp"
 #include "federation/fed_api.hpp"
@@ -29,9 +30,11 @@
 #include "http/tls_context.hpp"
 #include "ledger/commit_queue.hpp"
 #include "ledger/retention.hpp"
+#include "ledger/sealer.hpp"
 #include "ledger/sla_engine.hpp"
 #include "node/component.hpp"
 #include "node/recompute.hpp"
+#include "node/signing_key.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 #include "relay/supervisor.hpp"
@@ -68,6 +71,7 @@ struct Parts {
   Metrics& metrics;
   const http::Authenticator& auth;
   std::function<TimeMs()> clock;
+  const crypto::SigningKey& signing_key;
 };
 
 // "http": the /v1 API, health and metrics, and the listening socket every route is served on.
@@ -123,6 +127,12 @@ class ChildrenComponent final : public Component {
     // how long ago it last asked (-1: not since this node started).
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
+      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
+        p.metrics.gauge(
+            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
+            "When the client certificate a child last presented ends (Unix time; 0: none seen "
+            "since start).",
+            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.gauge("simpul_child_feed_unfetched" + Metrics::labels({{"child", id}}),
                       "Feed events a child has not fetched yet.", [reader, id] {
                         return static_cast<double>(reader->feed_backlog(id).unfetched);
@@ -130,6 +140,12 @@ class ChildrenComponent final : public Component {
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
+      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
+        p.metrics.gauge(
+            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
+            "When the client certificate a child last presented ends (Unix time; 0: none seen "
+            "since start).",
+            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.gauge("simpul_child_feed_lag_seconds" + Metrics::labels({{"child", id}}),
                       "Age of the oldest feed event a child has not fetched.", [reader, id, clock] {
                         auto b = reader->feed_backlog(id);
@@ -138,6 +154,12 @@ class ChildrenComponent final : public Component {
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
+      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
+        p.metrics.gauge(
+            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
+            "When the client certificate a child last presented ends (Unix time; 0: none seen "
+            "since start).",
+            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.gauge("simpul_child_last_poll_seconds" + Metrics::labels({{"child", id}}),
                       "Seconds since a child last asked for its changes (no sample: not yet).",
                       [fed, id, clock] {
@@ -148,6 +170,12 @@ class ChildrenComponent final : public Component {
     // Per child: breaks of its audit chain seen here (federation/audit_anchor.hpp).
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
+      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
+        p.metrics.gauge(
+            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
+            "When the client certificate a child last presented ends (Unix time; 0: none seen "
+            "since start).",
+            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.sampled_counter(
           "simpul_child_audit_breaks_total" + Metrics::labels({{"child", id}}),
           "Times a child's audit log head went back or no longer held the entry kept here.",
@@ -171,11 +199,8 @@ class ChildrenComponent final : public Component {
 class UpstreamComponent final : public Component {
  public:
   explicit UpstreamComponent(Parts& p) : ioc_(p.ioc), timeout_ms_(p.cfg.upstream.timeout_ms) {
-    UplinkContext ctx{
-        p.ioc,    p.supervisor,
-        p.cfg,    resolve_secret(p.cfg.upstream.credential_ref, p.cfg.file, "/upstream/credential"),
-        p.reader, p.writer,
-        p.clock};
+    UplinkContext ctx{p.ioc,    p.supervisor, p.cfg,   upstream_credential(p.cfg),
+                      p.reader, p.writer,     p.clock, p.signing_key};
     link_ = uplink_dialect(p.cfg).make(ctx);
     Uplink* link = link_.get();
     Store* reader = &p.reader;
@@ -238,6 +263,22 @@ class ConnectorsComponent final : public Component {
 
  private:
   ConnectorRuntime runtime_;
+};
+
+// "seal": every reporter's identity in the store brought under the current store key
+// (ledger/sealer.hpp), once after start.
+class SealComponent final : public Component {
+ public:
+  explicit SealComponent(Parts& p)
+      : sealer_(
+            p.writer, [&ioc = p.ioc](std::function<void()> fn) { asio::post(ioc, std::move(fn)); },
+            p.metrics) {}
+  std::string_view name() const override { return "seal"; }
+  void start() override { sealer_.start(); }
+  void stop() override { sealer_.stop(); }
+
+ private:
+  Sealer sealer_;
 };
 
 // "ui": the web dashboard under /ui/ (ui/dashboard.hpp), on the http component's port.
@@ -311,7 +352,8 @@ void check_tls(const Config& cfg) {
     try {
       http::make_client_context(cfg.upstream.tls);
     } catch (const std::runtime_error& e) {
-      throw ConfigError(cfg.file, "/upstream/ca_file", e.what());
+      const bool own = std::string_view(e.what()).find("client") != std::string_view::npos;
+      throw ConfigError(cfg.file, own ? "/upstream/cert_file" : "/upstream/ca_file", e.what());
     }
   }
 }
@@ -366,6 +408,7 @@ struct Node::Impl {
   std::unique_ptr<CommitQueue> writer;
   Metrics metrics;
   std::unique_ptr<http::SessionTable> sessions;  // the dashboard's logins (none when ui is off)
+  std::unique_ptr<crypto::SigningKey> signing_key;
   std::unique_ptr<http::CredentialThrottle> throttle;
   std::unique_ptr<http::Authenticator> auth;
   http::Router router{metrics};
@@ -379,6 +422,43 @@ struct Node::Impl {
   HttpComponent* http = nullptr;
   std::thread thread;
   std::atomic<bool> stopping{false};
+
+  // When this node's own certificates end (listener, upstream; 0: none), read from their files
+  // at start, on SIGHUP and once a day; a certificate with fewer than kCertificateWarningDays
+  // left is a warning each time, an expired one an error.
+  static constexpr int kCertificateWarningDays = 30;
+  std::atomic<TimeMs> listener_not_after{0}, upstream_not_after{0};
+  void watch_certificates() {
+    auto check = [this](const char* which, const std::string& file, std::atomic<TimeMs>& out) {
+      if (file.empty()) return;
+      try {
+        const TimeMs end = pki::read_certificate(file).not_after;
+        out = end;
+        const TimeMs left = end - clock();
+        if (left < 0)
+          log::error("tls.certificate_expired",
+                     {{"certificate", which}, {"file", file}, {"not_after", format_utc(end)}});
+        else if (left < kCertificateWarningDays * 86'400'000LL)
+          log::warn("tls.certificate_expiring",
+                    {{"certificate", which},
+                     {"file", file},
+                     {"not_after", format_utc(end)},
+                     {"days_left", static_cast<std::int64_t>(left / 86'400'000)},
+                     {"detail", "renew it (simpul pki renew) and send SIGHUP"}});
+      } catch (const std::exception& e) {
+        log::error("tls.certificate_unreadable", {{"certificate", which}, {"error", e.what()}});
+      }
+    };
+    check("listener", cfg.http.tls.cert_file, listener_not_after);
+    if (cfg.upstream.enabled) check("upstream", cfg.upstream.tls.cert_file, upstream_not_after);
+  }
+  void watch_certificates_daily() {
+    scheduler.after(86'400'000, [this] {
+      if (stopping) return;
+      watch_certificates();
+      watch_certificates_daily();
+    });
+  }
 
   // SIGHUP: the config file read again and what can change while running applied: the log
   // level, the TLS certificate and key (renewed on disk), the reference data and the calendar
@@ -416,11 +496,19 @@ struct Node::Impl {
       try {
         http->reload_tls(next.http.tls);
         add(reloaded, "TLS certificate " + next.http.tls.cert_file);
+        if (!next.http.tls.client_crl_file.empty())
+          add(reloaded, "revocation list " + next.http.tls.client_crl_file);
       } catch (const std::exception& e) {
         log::error("node.reload_tls_failed",
                    {{"error", e.what()}, {"detail", "the certificate in use is kept"}});
       }
     }
+    // Outgoing connections read their certificate files again from their next connection on.
+    if (cfg.upstream.enabled && !cfg.upstream.tls.cert_file.empty()) {
+      http::renew_client_certificates();
+      add(reloaded, "upstream certificate " + cfg.upstream.tls.cert_file);
+    }
+    watch_certificates();
     // Reference data: the API, the children's /fed/v1/reference and the dashboard read `cfg` on
     // this thread; the ledger's agency list is set by a job on the writer thread.
     if (next.reference != cfg.reference) {
@@ -564,8 +652,25 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
                     "Client addresses that must wait before presenting a credential.",
                     [t] { return static_cast<double>(t->throttled_clients()); });
   }
-  Parts parts{d.cfg, d.ioc, *d.supervisor, *d.reader, *d.writer, d.metrics, *d.auth, d.clock};
+  d.signing_key = std::make_unique<crypto::SigningKey>(load_signing_key(d.cfg));
+  Parts parts{d.cfg,     d.ioc,   *d.supervisor, *d.reader,     *d.writer,
+              d.metrics, *d.auth, d.clock,       *d.signing_key};
   describe_process(d.metrics, d.cfg);
+  d.watch_certificates();
+  if (!d.cfg.http.tls.cert_file.empty() || !d.cfg.upstream.tls.cert_file.empty()) {
+    Impl* impl = &d;
+    const char* help = "When this node's TLS certificate ends (Unix time; 0: unreadable).";
+    if (!d.cfg.http.tls.cert_file.empty())
+      d.metrics.gauge(
+          "simpul_tls_certificate_expiry_timestamp_seconds" +
+              Metrics::labels({{"certificate", "listener"}}),
+          help, [impl] { return static_cast<double>(impl->listener_not_after.load() / 1000); });
+    if (d.cfg.upstream.enabled && !d.cfg.upstream.tls.cert_file.empty())
+      d.metrics.gauge(
+          "simpul_tls_certificate_expiry_timestamp_seconds" +
+              Metrics::labels({{"certificate", "upstream"}}),
+          help, [impl] { return static_cast<double>(impl->upstream_not_after.load() / 1000); });
+  }
 
   // The node's components. Connectors are built (and their config checked) before anything
   // listens.
@@ -586,6 +691,7 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
   if (d.cfg.sla.scheduler)
     d.components.push_back(std::make_unique<SlaComponent>(parts, d.scheduler));
   d.components.push_back(std::make_unique<RetentionComponent>(parts, d.scheduler));
+  d.components.push_back(std::make_unique<SealComponent>(parts));
   for (auto& c : d.components) c->add_routes(d.router);
 
   // /readyz: every component's checks, and any loop that failed (restarting) or stopped.
@@ -632,6 +738,7 @@ Node::~Node() {
 void Node::start() {
   auto& d = *impl_;
   for (auto& c : d.components) c->start();
+  d.watch_certificates_daily();
   log::info("node.listening", {{"node", d.cfg.node.id},
                                {"tier", d.cfg.node.tier},
                                {"host", d.cfg.http.host},

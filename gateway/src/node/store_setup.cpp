@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "core/json.hpp"
@@ -13,12 +15,71 @@
 
 namespace simpul {
 
+std::string store_key_path(const Config& cfg) {
+  if (!cfg.store.encryption_key.empty()) return "";
+  const std::string& store = cfg.store.path;
+  if (store.empty() || store == ":memory:" || store.rfind("file:", 0) == 0) return "";
+  return (std::filesystem::path(store).parent_path() / (cfg.node.id + ".store-key")).string();
+}
+
+std::shared_ptr<const crypto::SealKeys> load_seal_keys(const Config& cfg, bool create) {
+  auto parse = [&](const std::string& text, const std::string& pointer) {
+    try {
+      return crypto::parse_seal_key(text);
+    } catch (const std::exception& e) {
+      throw ConfigError(cfg.file, pointer, e.what());
+    }
+  };
+  std::vector<crypto::SealKey> previous;
+  for (std::size_t i = 0; i < cfg.store.previous_encryption_keys.size(); ++i) {
+    const std::string pointer = "/store/previous_encryption_keys/" + std::to_string(i);
+    previous.push_back(
+        parse(resolve_secret(cfg.store.previous_encryption_keys[i], cfg.file, pointer), pointer));
+  }
+  if (!cfg.store.encryption_key.empty())
+    return std::make_shared<crypto::SealKeys>(
+        parse(resolve_secret(cfg.store.encryption_key, cfg.file, "/store/encryption_key"),
+              "/store/encryption_key"),
+        std::move(previous));
+  const std::string path = store_key_path(cfg);
+  if (path.empty()) return nullptr;  // a store in memory: nothing at rest
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (!create) return nullptr;  // a command on a store no node has served with a key yet
+    const auto key = crypto::generate_seal_key();
+    const std::string text = crypto::seal_key_text(key);
+    const std::string partial = path + ".partial";
+    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 &&
+              ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok || ::rename(partial.c_str(), path.c_str()) != 0) {
+      ::unlink(partial.c_str());
+      throw ConfigError(cfg.file, "/store/encryption_key",
+                        "cannot write a new store key to " + path + ": " + std::strerror(errno));
+    }
+    log::info("store.key_created",
+              {{"path", path},
+               {"key_id", key.id},
+               {"detail",
+                "keep a copy apart from the backups: without it the reporters' "
+                "identities in them cannot be read"}});
+    return std::make_shared<crypto::SealKeys>(key, std::move(previous));
+  }
+  return std::make_shared<crypto::SealKeys>(
+      parse(resolve_secret("file:" + path, cfg.file, "/store/encryption_key"),
+            "/store/encryption_key"),
+      std::move(previous));
+}
+
 std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use) {
   StoreOptions so{cfg.store.path, cfg.store.synchronous_full, cfg.store.busy_timeout_ms,
                   use == StoreUse::serve || use == StoreUse::admin};
   so.create = use != StoreUse::existing;
   so.recreate = use == StoreUse::serve && cfg.store.new_store;
   so.full_text = cfg.store.full_text;
+  so.seal_keys = load_seal_keys(cfg, use == StoreUse::serve);
   // An upgrade's first start: the store as the old binary left it is copied aside before the
   // new migrations run (docs/operations.md, upgrading), once per schema step.
   const bool on_disk = cfg.store.path != ":memory:" && cfg.store.path.rfind("file:", 0) != 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/seal.hpp"
 #include "intake/registry.hpp"
 #include "ledger/ledger.hpp"
 #include "store/store.hpp"
@@ -27,6 +28,14 @@ enum class StoreUse {
 };
 
 std::unique_ptr<Store> open_node_store(const Config& cfg, StoreUse use);
+
+// The keys the store seals reporters' identities with: store.encryption_key (and
+// previous_encryption_keys), else `<node id>.store-key` beside the store, made (0600) when
+// `create` and it is not there yet; null for a store in memory, or when the default file is
+// not there and not to be made. Throws ConfigError naming the setting.
+std::shared_ptr<const crypto::SealKeys> load_seal_keys(const Config& cfg, bool create);
+// Where the default key file is ("" when store.encryption_key is set, or the store is not a file).
+std::string store_key_path(const Config& cfg);
 
 // Held by `simpul serve` for as long as it runs (an flock on `<store>.lock`, released by the
 // kernel however the process ends): `db restore` refuses a store a node is serving, and a

@@ -54,7 +54,7 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
 
 std::unique_ptr<Uplink> make_simpul(UplinkContext& c) {
   return std::make_unique<UpstreamLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential),
-                                        c.reader, c.writer, c.clock);
+                                        c.reader, c.writer, c.clock, c.signing_key);
 }
 
 std::unique_ptr<Uplink> make_lapor(UplinkContext& c) {

@@ -32,6 +32,7 @@ struct UplinkContext {
   Store& reader;
   CommitQueue& writer;
   std::function<TimeMs()> clock;
+  const crypto::SigningKey& signing_key;  // what the node signs its own events with
 };
 
 struct UplinkDialect {

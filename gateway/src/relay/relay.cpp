@@ -101,8 +101,7 @@ struct Relay::Impl : std::enable_shared_from_this<Relay::Impl> {
       auto work = std::make_shared<CommitQueue::Work>([settled, dest, why, now, delay](Ledger& l) {
         Store& s = l.store();
         for (auto id : settled->later)
-          s.outbox_failed(id,
-                          "the peer asked to be sent it again (its complaint was not there yet)",
+          s.outbox_failed(id, "the peer asked to be sent it again (it was not ready for it yet)",
                           now + kAgainMs);
         for (auto id : settled->failed) s.outbox_failed(id, why, now + delay);
         for (const auto& [id, reason] : settled->dead) s.outbox_dead(id, dest, reason, now);

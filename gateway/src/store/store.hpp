@@ -22,6 +22,7 @@
 
 #include "core/access.hpp"
 #include "core/audit_chain.hpp"
+#include "core/provenance.hpp"
 #include "simpul/errors.hpp"
 #include "simpul/fold.hpp"
 #include "simpul/model.hpp"
@@ -379,8 +380,38 @@ class Credentials {
   virtual std::optional<std::string> audit_hash_of(std::int64_t id) = 0;
 };
 
+// Signed events (core/provenance.hpp): the manifests kept with the events they cover, each
+// event's place in one, and the public keys of the nodes below this one.
+class KeyRing {
+ public:
+  virtual ~KeyRing() = default;
+  // Kept once: a manifest with an id already here is left as it is.
+  virtual void put_signed_batch(const SignedBatch& b, TimeMs now) = 0;
+  virtual std::optional<SignedBatch> signed_batch(const std::string& id) = 0;
+  virtual void put_event_proof(const std::string& event_id, const EventProof& p) = 0;
+  virtual std::optional<EventProof> event_proof(const std::string& event_id) = 0;
+
+  struct NodeKey {
+    std::string node_id, key_id;
+    std::string public_key;  // 32 raw bytes
+    std::string via;         // the child it came through
+    std::string voucher;     // that child's signature over key_text (core/provenance.hpp)
+    TimeMs registered_at = 0;
+    std::optional<TimeMs> revoked_from;
+  };
+  // Adds the key, or updates its voucher; `revoked_from` only ever moves earlier. False (and
+  // nothing written) when the key is known with another public key or through another child.
+  virtual bool put_node_key(const NodeKey& k) = 0;
+  virtual std::optional<NodeKey> node_key(const std::string& node_id,
+                                          const std::string& key_id) = 0;
+  // Every key, by node then key id; or those of one node.
+  virtual std::vector<NodeKey> node_keys(const std::string& node_id = "") = 0;
+  // The child `node_id` was registered through ("" when no key of it is known).
+  virtual std::string node_via(const std::string& node_id) = 0;
+};
+
 // All of it on one connection, with its transactions and upkeep.
-class Store : public EventLog, public Outbox, public Cursors, public Credentials {
+class Store : public EventLog, public Outbox, public Cursors, public Credentials, public KeyRing {
  public:
   virtual void begin() = 0;  // take the write lock now, not at the first write
   virtual void commit() = 0;
@@ -448,6 +479,24 @@ class Store : public EventLog, public Outbox, public Cursors, public Credentials
   // returned). And how many free pages the file holds now.
   virtual std::int64_t vacuum_step(int pages) = 0;
   virtual std::int64_t free_pages() = 0;
+
+  // Personal data at rest (core/seal.hpp, docs/operations.md): one step, in the caller's
+  // transaction, of bringing everything sealed under an older key to the current one (at most
+  // `limit` sealed events and raw payloads), and of sealing in place the events and raw payloads
+  // written before there was a key (a window of `limit` events after `sealed_through`). Nothing
+  // for a store opened without keys. `finished`: nothing was left to do.
+  struct SealStep {
+    std::int64_t resealed = 0;        // rows sealed under an older key, now under the current
+    std::int64_t sealed = 0;          // events and raw payloads that were in the clear
+    std::int64_t sealed_through = 0;  // the last event looked at
+    bool finished = false;
+  };
+  virtual SealStep seal_step(std::int64_t sealed_through, int limit) = 0;
+  struct SealState {
+    std::vector<std::pair<std::string, std::int64_t>> sealed_by_key;  // key id -> rows
+    std::int64_t clear_raw_payloads = 0;                              // raw payloads not sealed
+  };
+  virtual SealState seal_state() = 0;
 
  protected:
   // For Savepoint: opens one and returns its depth; undoes (rolls back and releases) or keeps

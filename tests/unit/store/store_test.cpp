@@ -466,6 +466,11 @@ TEST_CASE(
   }
   // The store as schema version 8 left it: no hashes, no token expiry.
   test::db_exec(path,
+                "DROP TRIGGER events_append_only_update; DROP TABLE sealed_events; DROP INDEX "
+                "raw_payloads_key; ALTER TABLE raw_payloads DROP COLUMN key_id; CREATE TRIGGER "
+                "events_append_only_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, "
+                "'events are append-only'); END; "
+                "DROP TABLE signed_batches; DROP TABLE event_proofs; DROP TABLE node_keys; "
                 "DROP INDEX audit_log_target; DROP INDEX audit_log_at; "
                 "ALTER TABLE audit_log DROP COLUMN hash; ALTER TABLE audit_log DROP COLUMN "
                 "prev_hash; ALTER TABLE api_tokens DROP COLUMN expires_at; ALTER TABLE api_tokens "

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
+#include "core/redact.hpp"
 #include "core/resources.hpp"
 #include "simpul/cursor.hpp"
 #include "store/sqlite/packing.hpp"
@@ -52,6 +54,53 @@ std::vector<Migration> migrations() {
 // other columns, which a `created` record repeats (packing.hpp).
 std::string payload_context(const std::string& complaint_id, TimeMs at) {
   return "\"id\":\"" + complaint_id + "\"" + format_utc(at);
+}
+
+// Reporters' identities at rest (schema 11, core/seal.hpp). The places an event can name its
+// reporter are core/redact.hpp's; an event of another kind is never looked up.
+bool may_name_reporter(const Event& e) {
+  return e.kind == EventKind::created || e.kind == EventKind::amended ||
+         actor_identifies_reporter(e);
+}
+
+// The event without its reporter, or nullopt when it names none.
+std::optional<Event> without_identity(const Event& e) {
+  if (!may_name_reporter(e)) return std::nullopt;
+  Event stripped = e;
+  redact_reporter(stripped);
+  if (stripped.payload == e.payload && stripped.actor == e.actor) return std::nullopt;
+  return stripped;
+}
+
+std::string identity_context(const std::string& event_id) {
+  return "simpul-identity-1\n" + event_id;
+}
+
+// What is sealed of an event: its actor's name and its payload, as they came.
+std::string sealed_form(const Event& e) {
+  return std::to_string(e.actor.name.size()) + ":" + e.actor.name +
+         sqlite::pack_payload(e.payload, payload_context(e.complaint_id, e.at));
+}
+
+bool from_sealed_form(std::string_view plain, Event& e) {
+  auto colon = plain.find(':');
+  if (colon == std::string_view::npos || colon > 9) return false;
+  std::size_t n = 0;
+  for (char c : plain.substr(0, colon)) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (plain.size() < colon + 1 + n) return false;
+  auto payload =
+      sqlite::unpack_payload(plain.substr(colon + 1 + n), payload_context(e.complaint_id, e.at));
+  if (!payload) return false;
+  e.actor.name = std::string(plain.substr(colon + 1, n));
+  e.payload = std::move(*payload);
+  return true;
+}
+
+std::string raw_context(const std::string& source, const std::string& complaint_id) {
+  return "simpul-raw-1\n" + source + "\n" + complaint_id;
 }
 
 // Event payloads shorter than this are kept as their JSON text.
@@ -191,6 +240,9 @@ SqliteStore::SqliteStore(StoreOptions opt) : opt_(std::move(opt)) {
     // write calls per imported row. In memory they are a few pages per complaint, released at
     // each RELEASE.
     exec("PRAGMA temp_store=MEMORY");
+    // A row rewritten when its identity is sealed in place leaves no copy of the old bytes in
+    // the page's free space (at no extra I/O: pages being written anyway are zeroed).
+    if (opt_.seal_keys) exec("PRAGMA secure_delete=FAST");
     int v = schema_version();
     if (v > latest_version()) {
       throw StoreError(errc::storage_failure, "database " + opt_.path + " has schema version " +
@@ -458,7 +510,8 @@ constexpr std::int64_t kPackedAgainstCreated = 1;
 std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payloads(
     const std::string& source) {
   auto s = prepare(
-      "SELECT r.id, r.complaint_id, r.body, r.packing, e.payload_json, e.at FROM raw_payloads r "
+      "SELECT r.id, r.complaint_id, r.body, r.packing, e.payload_json, e.at, r.key_id FROM "
+      "raw_payloads r "
       "LEFT JOIN events e ON e.seq = (SELECT min(seq) FROM events WHERE complaint_id = "
       "r.complaint_id AND kind = 'created') WHERE r.id IN (SELECT max(id) FROM raw_payloads "
       "WHERE source = ?1 AND complaint_id IS NOT NULL GROUP BY complaint_id) ORDER BY r.id");
@@ -466,6 +519,7 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::latest_raw_payload
   std::vector<std::pair<std::string, std::string>> out;
   while (s.step()) {
     std::string body = s.text(2);
+    if (!s.null(6)) body = open_raw(s.text(6), body, source, s.text(1), s.i64(0));
     if (!s.null(3)) {
       auto whole = s.i64(3) == kPackedAgainstCreated && !s.null(4)
                        ? sqlite::unpack_against(body, s.payload(4, s.text(1), s.i64(5)))
@@ -491,29 +545,58 @@ void SqliteStore::keep_raw_payload(const std::string& source, const std::string&
     if (last_created_ && last_created_->first == complaint_id)
       created = last_created_->second;
     else
-      created = created_payload(complaint_id);
+      created = kept_created_payload(complaint_id);
   }
   std::string packed;
   if (created) packed = sqlite::pack_against(body, *created);
   const bool use = created && packed.size() < body.size();
+  const std::string_view kept = use ? std::string_view(packed) : body;
+  const std::string sealed =
+      opt_.seal_keys ? opt_.seal_keys->seal(kept, raw_context(source, complaint_id)) : "";
   prepare(
-      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, packing, received_at) "
-      "VALUES (?,?,?,?,?,?)")
+      "INSERT INTO raw_payloads(source, complaint_id, content_type, body, packing, received_at, "
+      "key_id) VALUES (?,?,?,?,?,?,?)")
       .bind(1, source)
       .bind(2, complaint_id)
       .bind(3, content_type)
-      .bind_blob(4, use ? std::string_view(packed) : body)
+      .bind_blob(4, opt_.seal_keys ? std::string_view(sealed) : kept)
       .bind(5, use ? std::optional<std::int64_t>(kPackedAgainstCreated) : std::nullopt)
       .bind(6, now)
+      .bind_null_if_empty(7, opt_.seal_keys ? opt_.seal_keys->current_id() : std::string())
       .run();
 }
 
-std::optional<std::string> SqliteStore::created_payload(const std::string& complaint_id) {
+std::string SqliteStore::open_raw(const std::string& key_id, const std::string& sealed,
+                                  const std::string& source, const std::string& complaint_id,
+                                  std::int64_t id) const {
+  if (!opt_.seal_keys)
+    throw StoreError(errc::storage_failure,
+                     "raw payload " + std::to_string(id) + " is sealed under store key " + key_id +
+                         ", and this store was opened without keys (store.encryption_key)");
+  auto plain = opt_.seal_keys->open(key_id, sealed, raw_context(source, complaint_id));
+  if (!plain)
+    throw StoreError(
+        errc::storage_failure,
+        "raw payload " + std::to_string(id) + " does not open under store key " + key_id +
+            (opt_.seal_keys->knows(key_id) ? " (damaged or moved)" : " (not configured)"));
+  return std::move(*plain);
+}
+
+std::optional<std::string> SqliteStore::kept_created_payload(const std::string& complaint_id) {
   auto s = prepare(
       "SELECT payload_json, at FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY "
       "seq LIMIT 1");
   s.bind(1, complaint_id);
   if (s.step()) return s.payload(0, complaint_id, s.i64(1));
+  return std::nullopt;
+}
+
+std::optional<std::string> SqliteStore::created_payload(const std::string& complaint_id) {
+  auto s = prepare(
+      "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json "
+      "FROM events WHERE complaint_id = ? AND kind = 'created' ORDER BY seq LIMIT 1");
+  s.bind(1, complaint_id);
+  if (s.step()) return event_row(s).event.payload;
   return std::nullopt;
 }
 
@@ -614,6 +697,12 @@ void SqliteStore::set_cursor(const std::string& name, const std::string& value, 
 // Columns 0-8 of every query that reads events back: a position (the event's seq or its outbox
 // row id), event_id, complaint_id, origin, at, kind, actor_json, payload_json, hops_json.
 StoredEvent SqliteStore::event_row(Stmt& s) {
+  StoredEvent se = event_row_as_kept(s);
+  unseal(se.event);
+  return se;
+}
+
+StoredEvent SqliteStore::event_row_as_kept(Stmt& s) {
   StoredEvent se;
   se.seq = s.i64(0);
   Event& e = se.event;
@@ -1095,6 +1184,114 @@ std::vector<StoredToken> SqliteStore::list_tokens() {
   return out;
 }
 
+void SqliteStore::put_signed_batch(const SignedBatch& b, TimeMs now) {
+  std::string leaves;
+  leaves.reserve(b.leaves.size() * 32);
+  for (const auto& l : b.leaves) leaves += l;
+  prepare(
+      "INSERT OR IGNORE INTO signed_batches(id, origin, key_id, leaves, signature, stored_at) "
+      "VALUES (?,?,?,?,?,?)")
+      .bind(1, b.id)
+      .bind(2, b.origin)
+      .bind(3, b.key_id)
+      .bind_blob(4, leaves)
+      .bind_blob(5, b.signature)
+      .bind(6, now)
+      .run();
+}
+
+std::optional<SignedBatch> SqliteStore::signed_batch(const std::string& id) {
+  auto s = prepare("SELECT origin, key_id, leaves, signature FROM signed_batches WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  SignedBatch b{id, s.text(0), s.text(1), {}, s.text(3)};
+  const std::string leaves = s.text(2);
+  for (std::size_t i = 0; i + 32 <= leaves.size(); i += 32)
+    b.leaves.push_back(leaves.substr(i, 32));
+  return b;
+}
+
+void SqliteStore::put_event_proof(const std::string& event_id, const EventProof& p) {
+  prepare("INSERT OR IGNORE INTO event_proofs(event_id, batch_id, leaf) VALUES (?,?,?)")
+      .bind(1, event_id)
+      .bind(2, p.batch)
+      .bind(3, p.leaf)
+      .run();
+}
+
+std::optional<EventProof> SqliteStore::event_proof(const std::string& event_id) {
+  auto s = prepare("SELECT batch_id, leaf FROM event_proofs WHERE event_id = ?");
+  s.bind(1, event_id);
+  if (!s.step()) return std::nullopt;
+  return EventProof{s.text(0), static_cast<int>(s.i64(1))};
+}
+
+namespace {
+
+KeyRing::NodeKey node_key_row(sqlite::Statement& s) {
+  KeyRing::NodeKey k{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5), std::nullopt};
+  if (!s.null(6)) k.revoked_from = s.i64(6);
+  return k;
+}
+
+}  // namespace
+
+bool SqliteStore::put_node_key(const NodeKey& k) {
+  if (auto known = node_key(k.node_id, k.key_id)) {
+    if (known->public_key != k.public_key || known->via != k.via) return false;
+    std::optional<TimeMs> revoked = known->revoked_from;
+    if (k.revoked_from && (!revoked || *k.revoked_from < *revoked)) revoked = k.revoked_from;
+    if (revoked == known->revoked_from && k.voucher == known->voucher) return true;
+    prepare("UPDATE node_keys SET voucher = ?, revoked_from = ? WHERE node_id = ? AND key_id = ?")
+        .bind_blob(1, k.voucher)
+        .bind(2, revoked)
+        .bind(3, k.node_id)
+        .bind(4, k.key_id)
+        .run();
+    return true;
+  }
+  const std::string via = node_via(k.node_id);
+  if (!via.empty() && via != k.via) return false;  // one node, one place in the tree
+  prepare(
+      "INSERT INTO node_keys(node_id, key_id, public_key, via, voucher, registered_at, "
+      "revoked_from) VALUES (?,?,?,?,?,?,?)")
+      .bind(1, k.node_id)
+      .bind(2, k.key_id)
+      .bind_blob(3, k.public_key)
+      .bind(4, k.via)
+      .bind_blob(5, k.voucher)
+      .bind(6, k.registered_at)
+      .bind(7, k.revoked_from)
+      .run();
+  return true;
+}
+
+std::optional<KeyRing::NodeKey> SqliteStore::node_key(const std::string& node_id,
+                                                      const std::string& key_id) {
+  auto s = prepare(
+      "SELECT node_id, key_id, public_key, via, voucher, registered_at, revoked_from FROM "
+      "node_keys WHERE node_id = ? AND key_id = ?");
+  s.bind(1, node_id).bind(2, key_id);
+  if (!s.step()) return std::nullopt;
+  return node_key_row(s);
+}
+
+std::vector<KeyRing::NodeKey> SqliteStore::node_keys(const std::string& node_id) {
+  auto s = prepare(
+      "SELECT node_id, key_id, public_key, via, voucher, registered_at, revoked_from FROM "
+      "node_keys WHERE ?1 = '' OR node_id = ?1 ORDER BY node_id, key_id");
+  s.bind(1, node_id);
+  std::vector<NodeKey> out;
+  while (s.step()) out.push_back(node_key_row(s));
+  return out;
+}
+
+std::string SqliteStore::node_via(const std::string& node_id) {
+  auto s = prepare("SELECT via FROM node_keys WHERE node_id = ? LIMIT 1");
+  s.bind(1, node_id);
+  return s.step() ? s.text(0) : std::string();
+}
+
 AuditHead SqliteStore::audit_head() {
   auto s = prepare("SELECT id, coalesce(hash, '') FROM audit_log ORDER BY id DESC LIMIT 1");
   if (!s.step()) return {};
@@ -1374,6 +1571,145 @@ std::int64_t SqliteStore::vacuum_step(int pages) {
   return before - free_pages();
 }
 
+Store::SealStep SqliteStore::seal_step(std::int64_t sealed_through, int limit) {
+  SealStep st;
+  st.sealed_through = sealed_through;
+  if (!opt_.seal_keys) {
+    st.finished = true;
+    return st;
+  }
+  const crypto::SealKeys& keys = *opt_.seal_keys;
+  const std::string& current = keys.current_id();
+  // Identities sealed under an older key.
+  {
+    std::vector<std::array<std::string, 3>> rows;
+    {
+      auto s = prepare(
+          "SELECT event_id, key_id, sealed FROM sealed_events WHERE key_id < ?1 OR key_id > ?1 "
+          "LIMIT ?2");
+      s.bind(1, current).bind(2, limit);
+      while (s.step()) rows.push_back({s.text(0), s.text(1), s.text(2)});
+    }
+    for (const auto& [event_id, key_id, sealed] : rows) {
+      auto plain = keys.open(key_id, sealed, identity_context(event_id));
+      if (!plain)
+        throw StoreError(errc::storage_failure,
+                         "event " + event_id + " is sealed under store key " + key_id +
+                             (keys.knows(key_id) ? ", and does not open (damaged or moved)"
+                                                 : ", which is not configured: name it in "
+                                                   "store.previous_encryption_keys"));
+      prepare("UPDATE sealed_events SET key_id = ?, sealed = ? WHERE event_id = ?")
+          .bind(1, current)
+          .bind_blob(2, keys.seal(*plain, identity_context(event_id)))
+          .bind(3, event_id)
+          .run();
+      ++st.resealed;
+    }
+  }
+  // Raw payloads under an older key, or in the clear.
+  {
+    struct Raw {
+      std::int64_t id;
+      std::string source, complaint_id, body, key_id;
+      bool sealed;
+    };
+    std::vector<Raw> rows;
+    {
+      auto s = prepare(
+          "SELECT id, source, coalesce(complaint_id, ''), body, coalesce(key_id, ''), key_id IS "
+          "NOT NULL FROM raw_payloads WHERE key_id IS NULL OR key_id < ?1 OR key_id > ?1 "
+          "LIMIT ?2");
+      s.bind(1, current).bind(2, limit);
+      while (s.step())
+        rows.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i64(5) != 0});
+    }
+    for (auto& r : rows) {
+      const std::string kept =
+          r.sealed ? open_raw(r.key_id, r.body, r.source, r.complaint_id, r.id) : r.body;
+      prepare("UPDATE raw_payloads SET body = ?, key_id = ? WHERE id = ?")
+          .bind_blob(1, keys.seal(kept, raw_context(r.source, r.complaint_id)))
+          .bind(2, current)
+          .bind(3, r.id)
+          .run();
+      ++(r.sealed ? st.resealed : st.sealed);
+    }
+  }
+  // Events written in the clear (before schema 11, or by a connection without keys): the event
+  // as it was is sealed, then its row keeps it without the identity (the one update the
+  // append-only trigger lets through). A `created` payload is what its raw payloads are packed
+  // against: those are unpacked against the old row and packed again against the new one.
+  int read = 0;
+  {
+    std::vector<StoredEvent> rows;
+    {
+      auto s = prepare(
+          "SELECT seq, event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
+          "hops_json FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+      s.bind(1, sealed_through).bind(2, limit);
+      while (s.step()) rows.push_back(event_row_as_kept(s));
+    }
+    read = static_cast<int>(rows.size());
+    for (const auto& se : rows) {
+      st.sealed_through = se.seq;
+      const Event& e = se.event;
+      auto kept = without_identity(e);
+      if (!kept) continue;
+      if (e.kind == EventKind::created) {
+        struct Packed {
+          std::int64_t id;
+          std::string source, body, key_id;
+        };
+        std::vector<Packed> packed;
+        {
+          auto s = prepare(
+              "SELECT id, source, body, coalesce(key_id, '') FROM raw_payloads WHERE "
+              "complaint_id = ? AND packing = 1");
+          s.bind(1, e.complaint_id);
+          while (s.step()) packed.push_back({s.i64(0), s.text(1), s.text(2), s.text(3)});
+        }
+        for (const auto& [id, source, body, key_id] : packed) {
+          auto whole = sqlite::unpack_against(
+              key_id.empty() ? body : open_raw(key_id, body, source, e.complaint_id, id),
+              e.payload);
+          if (!whole)
+            throw StoreError(errc::storage_failure,
+                             "raw payload " + std::to_string(id) + " cannot be unpacked");
+          prepare("UPDATE raw_payloads SET body = ? WHERE id = ?")
+              .bind_blob(1, keys.seal(sqlite::pack_against(*whole, kept->payload),
+                                      raw_context(source, e.complaint_id)))
+              .bind(2, id)
+              .run();
+          prepare("UPDATE raw_payloads SET key_id = ? WHERE id = ?")
+              .bind(1, current)
+              .bind(2, id)
+              .run();
+        }
+      }
+      put_sealed(e);
+      prepare("UPDATE events SET actor_json = ?, payload_json = ? WHERE seq = ?")
+          .bind(1, json::actor_to_json(kept->actor))
+          .bind_payload(2, kept->payload, e.complaint_id, e.at)
+          .bind(3, se.seq)
+          .run();
+      ++st.sealed;
+    }
+  }
+  last_created_.reset();
+  st.finished = st.resealed == 0 && st.sealed == 0 && read < limit;
+  return st;
+}
+
+Store::SealState SqliteStore::seal_state() {
+  SealState out;
+  {
+    auto s = prepare("SELECT key_id, count(*) FROM sealed_events GROUP BY key_id ORDER BY key_id");
+    while (s.step()) out.sealed_by_key.emplace_back(s.text(0), s.i64(1));
+  }
+  auto s = prepare("SELECT count(*) FROM raw_payloads WHERE key_id IS NULL");
+  if (s.step()) out.clear_raw_payloads = s.i64(0);
+  return out;
+}
+
 std::int64_t SqliteStore::free_pages() {
   auto s = prepare("PRAGMA freelist_count");
   return s.step() ? s.i64(0) : 0;
@@ -1382,21 +1718,61 @@ std::int64_t SqliteStore::free_pages() {
 // ---- primitives the ledger composes -------------------------------------------------------
 
 std::int64_t SqliteStore::append(const Event& e, TimeMs now) {
+  // The row keeps the event without its reporter when that is sealed (the sealed row is
+  // written after: its foreign key is the event's id, which must exist first).
+  const std::optional<Event> kept = opt_.seal_keys ? without_identity(e) : std::nullopt;
+  const Event& row = kept ? *kept : e;
   prepare(
       "INSERT INTO events(event_id, complaint_id, origin, at, kind, actor_json, payload_json, "
       "hops_json, stored_at) VALUES (?,?,?,?,?,?,?,?,?)")
-      .bind(1, e.event_id)
-      .bind(2, e.complaint_id)
-      .bind(3, e.origin)
-      .bind(4, e.at)
-      .bind(5, to_string(e.kind))
-      .bind(6, json::actor_to_json(e.actor))
-      .bind_payload(7, e.payload, e.complaint_id, e.at)
-      .bind(8, json::hops_to_json(e.hops))
+      .bind(1, row.event_id)
+      .bind(2, row.complaint_id)
+      .bind(3, row.origin)
+      .bind(4, row.at)
+      .bind(5, to_string(row.kind))
+      .bind(6, json::actor_to_json(row.actor))
+      .bind_payload(7, row.payload, row.complaint_id, row.at)
+      .bind(8, json::hops_to_json(row.hops))
       .bind(9, now)
       .run();
-  if (e.kind == EventKind::created) last_created_.emplace(e.complaint_id, e.payload);
-  return sqlite3_last_insert_rowid(db_);
+  const std::int64_t seq = sqlite3_last_insert_rowid(db_);
+  if (kept) put_sealed(e);
+  // What a raw payload is packed against: the payload as the row keeps it.
+  if (e.kind == EventKind::created) last_created_.emplace(row.complaint_id, row.payload);
+  return seq;
+}
+
+void SqliteStore::put_sealed(const Event& e) {
+  prepare("INSERT OR REPLACE INTO sealed_events(event_id, key_id, sealed) VALUES (?,?,?)")
+      .bind(1, e.event_id)
+      .bind(2, opt_.seal_keys->current_id())
+      .bind_blob(3, opt_.seal_keys->seal(sealed_form(e), identity_context(e.event_id)))
+      .run();
+}
+
+void SqliteStore::unseal(Event& e) {
+  if (!may_name_reporter(e)) return;
+  auto s = prepare("SELECT key_id, sealed FROM sealed_events WHERE event_id = ?");
+  s.bind(1, e.event_id);
+  if (!s.step()) return;
+  const std::string key_id = s.text(0);
+  if (!opt_.seal_keys)
+    throw StoreError(errc::storage_failure,
+                     "event " + e.event_id + " names its reporter sealed under store key " +
+                         key_id +
+                         ", and this store was opened without keys (store.encryption_key)");
+  auto plain = opt_.seal_keys->open(key_id, s.text(1), identity_context(e.event_id));
+  if (!plain)
+    throw StoreError(
+        errc::storage_failure,
+        "the sealed identity of event " + e.event_id +
+            (opt_.seal_keys->knows(key_id) ? " does not open: the row is damaged or was moved"
+                                           : " is under store key " + key_id +
+                                                 ", which is not configured (store.encryption_key, "
+                                                 "store.previous_encryption_keys)"));
+  if (!from_sealed_form(*plain, e))
+    throw StoreError(errc::storage_failure,
+                     "the sealed identity of event " + e.event_id + " cannot be read");
 }
 
 std::vector<StoredEvent> SqliteStore::stored_events_of(const std::string& complaint_id) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/seal.hpp"
 #include "store/store.hpp"
 
 struct sqlite3;
@@ -28,6 +29,11 @@ struct StoreOptions {
   bool recreate = false;
   // Index title and body for ListQuery::q as projections are written (config store.full_text).
   bool full_text = true;
+  // The keys reporters' identities and raw payloads are sealed with (core/seal.hpp). Without
+  // them, what is written stays in the clear and what was sealed cannot be read (a StoreError
+  // naming the key); every node and CLI command opens its store with them
+  // (node/store_setup.hpp).
+  std::shared_ptr<const crypto::SealKeys> seal_keys;
 };
 
 class SqliteStore final : public Store {
@@ -125,6 +131,16 @@ class SqliteStore final : public Store {
   std::string cursor(const std::string& name) override;
   void set_cursor(const std::string& name, const std::string& value, TimeMs now) override;
 
+  // KeyRing
+  void put_signed_batch(const SignedBatch& b, TimeMs now) override;
+  std::optional<SignedBatch> signed_batch(const std::string& id) override;
+  void put_event_proof(const std::string& event_id, const EventProof& p) override;
+  std::optional<EventProof> event_proof(const std::string& event_id) override;
+  bool put_node_key(const NodeKey& k) override;
+  std::optional<NodeKey> node_key(const std::string& node_id, const std::string& key_id) override;
+  std::vector<NodeKey> node_keys(const std::string& node_id) override;
+  std::string node_via(const std::string& node_id) override;
+
   // Credentials
   using Credentials::create_token;
   NewToken create_token(const TokenSpec& spec, TimeMs now) override;
@@ -160,6 +176,8 @@ class SqliteStore final : public Store {
   RetentionDeleted prune(const RetentionCut& cut) override;
   std::int64_t vacuum_step(int pages) override;
   std::int64_t free_pages() override;
+  SealStep seal_step(std::int64_t sealed_through, int limit) override;
+  SealState seal_state() override;
 
  protected:
   int open_savepoint() override;
@@ -174,8 +192,21 @@ class SqliteStore final : public Store {
   void exec(const char* sql);
   void close();
   int changes();
-  static StoredEvent event_row(Stmt& s);
-  static QueuedEvent queued_event(Stmt& s);
+  // An event read back, whole: one that names its reporter is read from its sealed row.
+  StoredEvent event_row(Stmt& s);
+  StoredEvent event_row_as_kept(Stmt& s);  // as the row has it (no unseal)
+  QueuedEvent queued_event(Stmt& s);
+  // The event as it came, when it names its reporter and is kept sealed (sealed_events).
+  void unseal(Event& e);
+  // The `created` payload as its row keeps it (without a sealed identity): what raw payloads are
+  // packed against.
+  std::optional<std::string> kept_created_payload(const std::string& complaint_id);
+  // Seals `e` as it came into sealed_events, under the current key.
+  void put_sealed(const Event& e);
+  // A sealed raw payload's stored bytes (packed or not, as its `packing` says).
+  std::string open_raw(const std::string& key_id, const std::string& sealed,
+                       const std::string& source, const std::string& complaint_id,
+                       std::int64_t id) const;
 
   StoreOptions opt_;
   sqlite3* db_ = nullptr;
