@@ -57,7 +57,7 @@ bench: build
 	@date +%s > $(BUILD)/bench-started
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/ingest_bench --simpul ./$(BUILD)/simpul --full-text 0
-	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul
+	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --sync-complaints 20000
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/federation_bench --simpul ./$(BUILD)/simpul --latency-complaints 50 --solo-parent 1 --signatures require
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/import_bench --simpul ./$(BUILD)/simpul --rows 1000000
 	SIMPUL_BENCH_REPORT=$(BENCH_OUT) ./$(BUILD)/bench/lapor_bench
