@@ -413,3 +413,106 @@ TEST_CASE(
   }));
   CHECK(hub_reports(hub).size() == 1);  // the link's create saw the tracking id and sent nothing
 }
+
+TEST_CASE(
+    "lapor dialect: a hub close of a report never answered here is a conflict an admin sees - the "
+    "complaint stays disposed") {
+  test::LaporSim hub;
+  Kepri kepri(hub.port());
+  const std::string id = kepri.ingest(test::sample_complaint());
+  REQUIRE(eventually([&] { return kepri.nid(id) > 0; }));
+  const std::int64_t nid = kepri.nid(id);
+  hub_action(hub, nid, "dispose", R"({"agency": "dinas-pu-batam"})");
+  REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
+  hub_action(hub, nid, "close");  // nobody answered: our state machine refuses the close
+  auto conflicts = [&] {
+    auto r = kepri.node->client().request("GET", "/v1/complaints?conflict=true", "",
+                                          test::TestNode::auth());
+    return r.body;
+  };
+  REQUIRE(eventually([&] { return conflicts().find(id) != std::string::npos; }));
+  CHECK(kepri.status(id) == "disposed");
+  CHECK(db_count(kepri.cfg.store.path,
+                 "SELECT count(*) FROM conflicts WHERE kind = 'closed' AND complaint_id = '" + id +
+                     "'") == 1);
+  // The sweep reads the same hub state again: still one conflict, one stored close.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  CHECK(db_count(kepri.cfg.store.path,
+                 "SELECT count(*) FROM events WHERE kind = 'closed' AND complaint_id = '" + id +
+                     "'") == 1);
+}
+
+TEST_CASE(
+    "lapor dialect: a second tracking id for one complaint is refused naming the one it has") {
+  test::LaporSim hub;
+  Kepri kepri(hub.port());
+  const std::string id = kepri.ingest(test::sample_complaint());
+  REQUIRE(eventually([&] { return kepri.nid(id) > 0; }));
+  const std::string has = "lapor:" + std::to_string(kepri.nid(id));
+  auto r = kepri.node->client().request(
+      "POST", "/v1/complaints/" + id + "/events",
+      R"({"kind": "linked", "payload": {"system": "lapor", "id": "999999"}})",
+      test::TestNode::auth());
+  CHECK(r.status == 409);
+  CHECK(r.body.find("already has " + has) != std::string::npos);
+  kepri.node.reset();
+  std::string out;
+  CHECK(test::run_simpul(
+            {"link", "--config", kepri.dir.file("provinsi-kepri.json"), id, "lapor:999998"},
+            &out) != 0);
+  CHECK(out.find("already has " + has) != std::string::npos);
+  CHECK(db_count(kepri.cfg.store.path,
+                 "SELECT count(*) FROM refs WHERE system = 'lapor' AND complaint_id = '" + id +
+                     "'") == 1);
+}
+
+TEST_CASE(
+    "lapor dialect: the agency table folds two hub spellings into one agency - simpul check names "
+    "a hub agency no entry maps") {
+  test::LaporSim hub;
+  Kepri kepri(hub.port(), R"(, "agencies": {"Dinas PU Kota Batam": "dinas-pu-batam"})");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(kepri.ingest(test::sample_complaint("Aduan " + std::to_string(i))));
+  REQUIRE(eventually([&] { return kepri.linked() == 3; }));
+  hub_action(hub, kepri.nid(ids[0]), "dispose", R"({"agency": "Dinas PU Kota Batam"})");
+  hub_action(hub, kepri.nid(ids[1]), "dispose", R"({"agency": "DINAS PU - KOTA  BATAM"})");
+  hub_action(hub, kepri.nid(ids[2]), "dispose", R"({"agency": "Dinas Kesehatan"})");
+  for (const auto& id : ids) REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
+  auto agency = [&](const std::string& id) {
+    auto r =
+        kepri.node->client().request("GET", "/v1/complaints/" + id, "", test::TestNode::auth());
+    return json::get_string(*json::parse(r.body), "agency");
+  };
+  CHECK(agency(ids[0]) == "dinas-pu-batam");
+  CHECK(agency(ids[1]) == "dinas-pu-batam");
+  CHECK(agency(ids[2]) == "Dinas Kesehatan");  // kept as the hub wrote it, and named below
+  // One row for the OPD in the per-agency numbers, received 2.
+  const std::string today = format_utc(system_now_ms()).substr(0, 10);
+  auto report = json::parse(kepri.node->client()
+                                .request("GET", "/v1/reports/agencies?from=2026-01-01&to=" + today,
+                                         "", test::TestNode::auth())
+                                .body);
+  REQUIRE(report.has_value());
+  int rows = 0;
+  for (const auto& row : (*report)["agencies"].GetArray()) {
+    const std::string a = json::get_string(row, "agency");
+    if (a.find("PU") != std::string::npos || a.find("pu") != std::string::npos) {
+      ++rows;
+      CHECK(a == "dinas-pu-batam");
+      CHECK(row["received"].GetInt() == 2);
+    }
+  }
+  CHECK(rows == 1);
+  REQUIRE(eventually([&] {
+    return db_count(kepri.cfg.store.path,
+                    "SELECT count(*) FROM cursors WHERE name = 'lapor.unmapped_agencies' AND "
+                    "value LIKE '%Dinas Kesehatan%'") == 1;
+  }));
+  kepri.node.reset();
+  std::string out;
+  CHECK(test::run_simpul({"check", "--config", kepri.dir.file("provinsi-kepri.json")}, &out) == 78);
+  CHECK(out.find("the hub disposed reports to \"Dinas Kesehatan\", which no entry maps") !=
+        std::string::npos);
+  CHECK(out.find("DINAS PU") == std::string::npos);
+}

@@ -31,12 +31,13 @@ void random_bytes(void* out, std::size_t n) {
                "system random number generator failed");
 }
 
-std::string random_token(std::size_t bytes) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string raw(bytes, '\0');
-  random_bytes(raw.data(), raw.size());
+namespace {
+const char* const kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+}  // namespace
+
+std::string base64url(std::string_view raw) {
   std::string out;
-  // 6 bits per character; drop the remainder bits of the last byte group.
+  out.reserve((raw.size() * 4 + 2) / 3);
   unsigned acc = 0;
   int bits = 0;
   for (unsigned char c : raw) {
@@ -44,11 +45,48 @@ std::string random_token(std::size_t bytes) {
     bits += 8;
     while (bits >= 6) {
       bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
+      out += kAlphabet[(acc >> bits) & 63];
     }
   }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
   return out;
+}
+
+std::optional<std::string> from_base64url(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // The leftover bits must be zero: one text per value.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  random_bytes(raw.data(), raw.size());
+  return base64url(raw);
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -9,11 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/crypto.hpp"  // base64url
+
 namespace simpul::crypto {
 
-// base64url without padding, and back (nullopt for anything that is not that).
-std::string base64url(std::string_view raw);
-std::optional<std::string> from_base64url(std::string_view text);
 std::string sha256_raw(std::string_view data);  // 32 bytes
 
 // The id of a public key (32 raw bytes): 16 hex characters.

@@ -152,21 +152,28 @@ Result<std::string> FederationApi::child_of(const http::Request& req) {
   return child->id;
 }
 
+std::optional<std::string> FederationApi::json_post_child(const http::Request& req,
+                                                          http::Reply& reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return std::nullopt;
+  }
+  if (!http::is_json(req.header("content-type"))) {
+    reply(http::json_required());
+    return std::nullopt;
+  }
+  return *child;
+}
+
 TimeMs FederationApi::child_certificate_expiry(const std::string& child) const {
   auto it = certificate_expiry_.find(child);
   return it == certificate_expiry_.end() ? 0 : it->second;
 }
 
 void FederationApi::post_events(const http::Request& req, http::Reply reply) {
-  auto child = child_of(req);
-  if (!child) {
-    reply(http::problem_of(child.error()));
-    return;
-  }
-  if (!http::is_json(req.header("content-type"))) {
-    reply(http::json_required());
-    return;
-  }
+  auto child = json_post_child(req, reply);
+  if (!child) return;
   auto doc = json::parse(req.body);
   if (!doc) {
     reply(http::problem_of(doc.error()));
@@ -384,15 +391,8 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
 
 // A child's keys and those it vouches for (federation/signatures.hpp).
 void FederationApi::post_keys(const http::Request& req, http::Reply reply) {
-  auto child = child_of(req);
-  if (!child) {
-    reply(http::problem_of(child.error()));
-    return;
-  }
-  if (!http::is_json(req.header("content-type"))) {
-    reply(http::json_required());
-    return;
-  }
+  auto child = json_post_child(req, reply);
+  if (!child) return;
   auto keys = read_keys_request(req.body);
   if (!keys) {
     reply(problem(errc::schema_violation,
@@ -427,15 +427,8 @@ void FederationApi::post_keys(const http::Request& req, http::Reply reply) {
 }
 
 void FederationApi::audit_head(const http::Request& req, http::Reply reply) {
-  auto child = child_of(req);
-  if (!child) {
-    reply(http::problem_of(child.error()));
-    return;
-  }
-  if (!http::is_json(req.header("content-type"))) {
-    reply(http::json_required());
-    return;
-  }
+  auto child = json_post_child(req, reply);
+  if (!child) return;
   auto r = read_audit_head_request(req.body);
   if (!r) {
     reply(problem(errc::schema_violation,

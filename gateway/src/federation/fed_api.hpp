@@ -53,6 +53,9 @@ class FederationApi {
   // Which child is asking: from its node token, its client certificate, or both, as the child's
   // `auth` (or federation.child_auth) says. 401/403 name what is missing or wrong.
   Result<std::string> child_of(const http::Request& req);
+  // The caller of a POST whose body must be JSON: its child id, or nullopt once `reply` has been
+  // answered with the problem (401/403/429, or 415 for another content type).
+  std::optional<std::string> json_post_child(const http::Request& req, http::Reply& reply);
   // The certificate the request came with, checked to name `node` (for a child that must show one).
   std::optional<Problem> certificate_names(const http::Request& req, const std::string& node);
   void post_events(const http::Request& req, http::Reply reply);

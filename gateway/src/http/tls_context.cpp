@@ -75,6 +75,21 @@ std::string refusal(long error) {
 
 std::atomic<std::uint64_t> g_client_generation{0};
 
+// The certificate chain and private key a context presents; `whose` is "" for the listener's,
+// "client " for the node's own at its parent (the error names which).
+void use_certificate(SSL_CTX* native, const std::string& cert_file, const std::string& key_file,
+                     const std::string& whose) {
+  if (SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1)
+    throw std::runtime_error("cannot load the " + whose + "certificate chain " + cert_file + ": " +
+                             openssl_reason());
+  if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    throw std::runtime_error("cannot load the " + whose + "private key " + key_file + ": " +
+                             openssl_reason());
+  if (SSL_CTX_check_private_key(native) != 1)
+    throw std::runtime_error("the " + whose + "private key " + key_file +
+                             " does not match the certificate " + cert_file);
+}
+
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
@@ -89,15 +104,7 @@ std::shared_ptr<ssl::context> make_server_context(const TlsServerConfig& cfg) {
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, kOptions);
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(native, cfg.cert_file.c_str()) != 1)
-    throw std::runtime_error("cannot load the certificate chain " + cfg.cert_file + ": " +
-                             openssl_reason());
-  if (SSL_CTX_use_PrivateKey_file(native, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    throw std::runtime_error("cannot load the private key " + cfg.key_file + ": " +
-                             openssl_reason());
-  if (SSL_CTX_check_private_key(native) != 1)
-    throw std::runtime_error("the private key " + cfg.key_file +
-                             " does not match the certificate " + cfg.cert_file);
+  use_certificate(native, cfg.cert_file, cfg.key_file, "");
   if (!cfg.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(native, cfg.client_ca_file.c_str(), nullptr) != 1)
       throw std::runtime_error("cannot load the client CA file " + cfg.client_ca_file + ": " +
@@ -157,17 +164,7 @@ std::shared_ptr<ssl::context> make_client_context(const TlsClientConfig& cfg) {
     throw std::runtime_error("cannot load the CA file " + cfg.ca_file + ": " + openssl_reason());
   }
   SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
-  if (!cfg.cert_file.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(native, cfg.cert_file.c_str()) != 1)
-      throw std::runtime_error("cannot load the client certificate " + cfg.cert_file + ": " +
-                               openssl_reason());
-    if (SSL_CTX_use_PrivateKey_file(native, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-      throw std::runtime_error("cannot load the client key " + cfg.key_file + ": " +
-                               openssl_reason());
-    if (SSL_CTX_check_private_key(native) != 1)
-      throw std::runtime_error("the client key " + cfg.key_file +
-                               " does not match the certificate " + cfg.cert_file);
-  }
+  if (!cfg.cert_file.empty()) use_certificate(native, cfg.cert_file, cfg.key_file, "client ");
   return ctx;
 }
 

@@ -487,9 +487,39 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       failure = std::move(claims);
       co_return false;
     }
-    auto events = lapor::hub_events(L, cfg.upstream.node, nid, *local, detail, &claims, clock());
+    std::vector<std::string> unmapped;
+    auto events =
+        lapor::hub_events(L, cfg.upstream.node, nid, *local, detail, &claims, clock(), &unmapped);
     for (auto& e : events) out.push_back(std::move(e));
+    for (const auto& name : unmapped) co_await note_unmapped(name);
     co_return true;
+  }
+
+  // A hub agency name no entry of upstream.lapor.agencies maps: said once, and kept for
+  // `simpul check` (at most 200 names).
+  std::set<std::string> unmapped_seen;
+  bool unmapped_loaded = false;
+  awaitable<void> note_unmapped(const std::string& name) {
+    if (!unmapped_loaded) {
+      unmapped_loaded = true;
+      auto text = cursor_body(reader.cursor(kUnmappedCursor), kTopicsFormat, kUnmappedCursor);
+      if (auto doc = json::parse(text); doc && doc->IsArray())
+        for (const auto& v : doc->GetArray())
+          if (v.IsString()) unmapped_seen.insert(v.GetString());
+    }
+    if (unmapped_seen.size() >= 200 || !unmapped_seen.insert(name).second) co_return;
+    log::warn(
+        "lapor.unmapped_agency",
+        {{"agency", name}, {"detail", "map it to an agency code in upstream.lapor.agencies"}});
+    rapidjson::Document list(rapidjson::kArrayType);
+    for (const auto& n : unmapped_seen)
+      list.PushBack(rapidjson::Value(n.c_str(), list.GetAllocator()), list.GetAllocator());
+    auto text = json::stringify(list);
+    const TimeMs now = clock();
+    auto work = std::make_shared<CommitQueue::Work>([text, now](Ledger& l) {
+      l.store().set_cursor(kUnmappedCursor, cursor_text(kTopicsFormat, text), now);
+    });
+    co_await commit(work);
   }
 
   // Merges `events` and moves `cursor_name` to `position` in one transaction.

@@ -51,6 +51,9 @@ class LaporLink final : public Uplink {
 
   static constexpr const char* kTopicsCursor = "lapor.topics";
   static constexpr int kTopicsFormat = 1;  // the topic tree as a JSON array, behind "v1:"
+  // The hub agency names this node was sent that upstream.lapor.agencies does not map (a JSON
+  // array of strings, behind "v1:"), for `simpul check`.
+  static constexpr const char* kUnmappedCursor = "lapor.unmapped_agencies";
 
  private:
   struct Impl;

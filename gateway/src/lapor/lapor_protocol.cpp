@@ -89,7 +89,7 @@ std::optional<Notifications> read_notifications(const Settings& L, const Reply& 
 
 std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
                               const std::string& nid, const LocalState& local, const Reply& detail,
-                              const Reply* claims, TimeMs now) {
+                              const Reply* claims, TimeMs now, std::vector<std::string>* unmapped) {
   std::vector<Event> out;
   auto F = [&](const char* role) -> const std::string& { return L.field(role); };
   const std::string data = F("data");
@@ -98,7 +98,14 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
       detail.doc[data.c_str()].IsObject())
     report = &detail.doc[data.c_str()];
   const std::string code = text_of(*report, F("report_status"));
-  const std::string agency = text_of(*report, F("report_agency"));
+  const std::string hub_agency = text_of(*report, F("report_agency"));
+  std::string agency = hub_agency;
+  if (!hub_agency.empty()) {
+    if (auto code = L.agency_code(hub_agency))
+      agency = *code;
+    else if (unmapped)
+      unmapped->push_back(hub_agency);
+  }
   const std::string activity = text_of(*report, F("report_activity"));
   auto target_it = L.status_codes.find(code);
   if (target_it == L.status_codes.end()) {
@@ -109,9 +116,14 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
   TimeMs at = std::max(now, local.updated_at + 1);
   Status s = local.status;
   const TimeMs activity_at = hub_time(activity, now);
+  // `refused_too`: a decision of the hub's that this node's state machine refuses (a close of a
+  // report never answered here, an answer after a close) is kept all the same: the fold holds it
+  // as a conflict, which an admin sees and resolves, instead of a log line nobody reads. Its id is
+  // stable, so reading the same hub state again adds nothing.
   auto emit = [&](EventKind kind, std::string payload, const std::string& key, TimeMs id_time,
-                  Actor actor) {
-    if (transition_error(s, kind)) return false;
+                  Actor actor, bool refused_too = false) {
+    if (transition_error(s, kind) && !refused_too) return false;
+    const bool allowed = !transition_error(s, kind);
     Event e;
     e.event_id = stable_event_id(id_time, "lapor:" + nid + ":" + key);
     e.complaint_id = local.complaint_id;
@@ -122,7 +134,10 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
     e.payload = std::move(payload);
     e.hops = {hub_node};
     out.push_back(std::move(e));
-    return true;
+    if (!allowed)
+      log::warn("lapor.decision_conflict",
+                {{"nid", nid}, {"kind", to_string(kind)}, {"status", to_string(s)}});
+    return allowed;
   };
   const Actor hub_admin{"admin", "", "SP4N-LAPOR!"};
   const std::string step = code + ":" + activity;
@@ -149,8 +164,9 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
   }
   if (moved_on && !agency.empty() &&
       (s == Status::received || s == Status::pending || s == Status::verified)) {
-    if (emit(EventKind::disposed, payload_of({{"agency", agency}, {"hub_status", code}}),
-             "disposed:" + agency, activity_at, hub_admin))
+    if (emit(EventKind::disposed,
+             payload_of({{"agency", agency}, {"hub_agency", hub_agency}, {"hub_status", code}}),
+             "disposed:" + hub_agency, activity_at, hub_admin))
       s = Status::disposed;
   }
   // Follow-ups from the hub's side (ours come back with our source name: skipped).
@@ -163,17 +179,15 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
       if (text.empty()) continue;
       Actor by{"agency", agency, text_of(c, F("claim_by"))};
       if (emit(EventKind::responded, payload_of({{"text", text}}),
-               "claim:" + date + ":" + crypto::sha256_hex(text), hub_time(date, now), by))
+               "claim:" + date + ":" + crypto::sha256_hex(text), hub_time(date, now), by, true))
         s = Status::responded;
-      else
-        log::info("lapor.claim_not_applicable", {{"nid", nid}, {"status", to_string(s)}});
     }
   }
   if (target == Status::in_progress && s == Status::disposed)
     if (emit(EventKind::progressed, hub_status, "progressed:" + step, activity_at, hub_admin))
       s = Status::in_progress;
-  if (target == Status::closed)
-    if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin))
+  if (target == Status::closed && s != Status::closed)
+    if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin, true))
       s = Status::closed;
   return out;
 }

@@ -56,11 +56,17 @@ struct LocalState {
 
 // The events that bring a complaint from where it is here to where the hub has it, from a
 // report's detail (ok) and claims (`claims` null when the hub did not give them): held,
-// verified, disposed, responded (claims not from our own source), progressed, closed, each
-// only where the state machine allows, with ids that are stable for the same hub facts.
+// verified, disposed, responded (claims not from our own source), progressed, closed, with ids
+// that are stable for the same hub facts; the steps between are only where the state machine
+// allows them.
 // Origin and first hop: `hub_node`. An unknown hub status code yields nothing (logged).
+// The hub's agency name becomes this region's agency code through upstream.lapor.agencies; a
+// name the table does not map is kept as the hub wrote it and added to `unmapped` (when given).
+// A decision the state machine refuses (a close of a report never answered here, an answer
+// after a close) is returned too: the fold keeps it as a conflict for an admin.
 std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
                               const std::string& nid, const LocalState& local, const Reply& detail,
-                              const Reply* claims, TimeMs now);
+                              const Reply* claims, TimeMs now,
+                              std::vector<std::string>* unmapped = nullptr);
 
 }  // namespace simpul::lapor

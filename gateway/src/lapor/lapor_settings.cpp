@@ -1,5 +1,8 @@
 #include "lapor/lapor_settings.hpp"
 
+#include <cctype>
+#include <set>
+
 #include "core/json.hpp"
 
 namespace simpul::lapor {
@@ -103,9 +106,43 @@ void read_overrides(const rapidjson::Value& l, Settings& out, const std::string&
     for (const auto& m : l["status_codes"].GetObject())
       out.status_codes[m.name.GetString()] = *parse_status(m.value.GetString());
   }
+  if (l.HasMember("agencies")) {
+    for (const auto& m : l["agencies"].GetObject()) {
+      const std::string name = m.name.GetString(), code = m.value.GetString();
+      const std::string key = agency_key(name);
+      if (key.empty())
+        throw ConfigError(file, "/upstream/lapor/agencies/" + name, "an agency name is needed");
+      auto [it, fresh] = out.agencies.emplace(key, code);
+      if (!fresh && it->second != code)
+        throw ConfigError(file, "/upstream/lapor/agencies/" + name,
+                          "the same name (as compared: \"" + key + "\") maps to " + it->second +
+                              " in another entry");
+    }
+  }
 }
 
 }  // namespace
+
+std::string agency_key(std::string_view name) {
+  std::string out;
+  bool gap = false;
+  for (unsigned char c : name) {
+    if (std::isalnum(c) || c >= 0x80) {
+      if (gap && !out.empty()) out += ' ';
+      gap = false;
+      out += static_cast<char>(std::tolower(c));
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> Settings::agency_code(const std::string& hub_name) const {
+  auto it = agencies.find(agency_key(hub_name));
+  if (it == agencies.end()) return std::nullopt;
+  return it->second;
+}
 
 Settings read_settings(const Config& cfg) {
   if (cfg.upstream.dialect_section.empty())
@@ -116,6 +153,18 @@ Settings read_settings(const Config& cfg) {
     throw ConfigError(cfg.file, "/upstream/lapor", "the lapor block must be an object");
   Settings s = default_settings();
   read_overrides(*doc, s, cfg.file);
+  // Every code the table gives must be an agency of this region's reference, when it has one.
+  for (const auto& [name, text] : cfg.reference) {
+    if (name != "agencies") continue;
+    std::set<std::string> known;
+    if (auto ref = json::parse(text); ref && ref->IsArray())
+      for (const auto& a : ref->GetArray()) known.insert(json::get_string(a, "id"));
+    for (const auto& [key, code] : s.agencies)
+      if (!known.count(code))
+        throw ConfigError(
+            cfg.file, "/upstream/lapor/agencies",
+            "\"" + key + "\" maps to " + code + ", which is not in reference.agencies");
+  }
   return s;
 }
 

@@ -5,7 +5,9 @@
 // read_settings checks the names against the defaults' and fills in the rest.
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/config.hpp"
 #include "simpul/model.hpp"
@@ -30,14 +32,24 @@ struct Settings {
   std::map<std::string, int> success;
   // the hub's status code -> canonical status
   std::map<std::string, Status> status_codes;
+  // The hub's agency names -> this region's agency codes (upstream.lapor.agencies), the names
+  // folded (agency_key): the hub spells one OPD several ways, and per-agency numbers must not
+  // split it.
+  std::map<std::string, std::string> agencies;
+  // The code the table gives `hub_name`; nullopt when no entry names it.
+  std::optional<std::string> agency_code(const std::string& hub_name) const;
   const std::string& endpoint(const std::string& name) const { return endpoints.at(name); }
   const std::string& field(const std::string& role) const { return fields.at(role); }
 };
 
 Settings default_settings();
 
+// An agency name as the table compares it: lower case, runs of spaces and punctuation one space.
+std::string agency_key(std::string_view name);
+
 // `upstream.lapor` of a config whose dialect is lapor, over the defaults. Throws ConfigError
-// naming /upstream/lapor/... for a missing block or an unknown name.
+// naming /upstream/lapor/... for a missing block, an unknown name, two spellings of one name
+// mapped to two agencies, or (with reference.agencies) an agency code the reference lacks.
 Settings read_settings(const Config& cfg);
 
 }  // namespace simpul::lapor

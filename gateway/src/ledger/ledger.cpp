@@ -370,6 +370,11 @@ bool Ledger::append_checked(Event& e, Folder& f, std::vector<StoredEvent>& histo
         return fail(errc::transition_not_allowed,
                     ref.system + ":" + ref.id + " is already linked to complaint " + *owner,
                     "/payload");
+    } else if (auto held = single_ref(e.complaint_id, ref.system)) {
+      return fail(errc::transition_not_allowed,
+                  "complaint " + e.complaint_id + " already has " + ref.system + ":" + *held +
+                      " (one report per complaint at the hub)",
+                  "/payload");
     } else {
       store_.add_ref(ref, e.complaint_id, now);
     }
@@ -642,6 +647,14 @@ std::vector<MergeOutcome> Ledger::merge_from_child(const std::string& child,
   return out;
 }
 
+std::optional<std::string> Ledger::single_ref(const std::string& complaint_id,
+                                              const std::string& system) {
+  // The hub holds one report per complaint; other systems (a connector's app) may be linked
+  // more than once.
+  if (system != "lapor") return std::nullopt;
+  return store_.ref_of(complaint_id, system);
+}
+
 Ledger::Merged Ledger::store_merged(Event& e, TimeMs now) {
   e.hops.push_back(rules_.self);
   const std::int64_t seq = store_.append(e, now);
@@ -655,9 +668,28 @@ Ledger::Merged Ledger::store_merged(Event& e, TimeMs now) {
       } else if (auto rec = json::complaint_from_value(*p)) {
         refs = rec->refs;
       }
-      for (const auto& ref : refs)
-        if (!ref.system.empty() && !ref.id.empty() && !store_.find_by_ref(ref.system, ref.id))
-          store_.add_ref(ref, e.complaint_id, now);
+      for (const auto& ref : refs) {
+        if (ref.system.empty() || ref.id.empty() || store_.find_by_ref(ref.system, ref.id))
+          continue;
+        // A second hub report for one complaint: the event is kept (it is the other node's
+        // fact), the crosswalk keeps the first, and an admin is told.
+        if (auto held = single_ref(e.complaint_id, ref.system)) {
+          rapidjson::StringBuffer buf;
+          json::Writer w(buf);
+          w.StartObject();
+          w.Key("event_id");
+          w.String(e.event_id.c_str());
+          w.Key("has");
+          w.String((ref.system + ":" + *held).c_str());
+          w.Key("refused");
+          w.String((ref.system + ":" + ref.id).c_str());
+          w.EndObject();
+          store_.audit(now, "node:" + e.origin, "fed.second_ref_refused", e.complaint_id,
+                       std::string(buf.GetString(), buf.GetSize()));
+          continue;
+        }
+        store_.add_ref(ref, e.complaint_id, now);
+      }
     }
   }
   const auto history = store_.stored_events_of(e.complaint_id);

@@ -217,6 +217,9 @@ class Ledger {
   void fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
                const std::vector<StoredEvent>& history, TimeMs now);
   Merged store_merged(Event& e, TimeMs now);
+  // The tracking id `complaint_id` already has in `system`, for a system that gives a complaint
+  // one id only (the hub: "lapor"); nullopt otherwise.
+  std::optional<std::string> single_ref(const std::string& complaint_id, const std::string& system);
   std::optional<std::string> refuse_from_child(const std::string& child, Event& e, TimeMs now,
                                                bool& duplicate);
   void audit_action(const Event& e, const std::string& credential, TimeMs now);

@@ -52,6 +52,36 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
   return unknown ? 78 : 0;
 }
 
+// Dialect lapor: the hub's agency names the node was sent that upstream.lapor.agencies does not
+// map to an agency code here (their complaints would count apart from the agency's own).
+int check_agencies(const Config& cfg) {
+  if (!std::filesystem::exists(cfg.store.path)) return 0;
+  auto store = open_node_store(cfg, StoreUse::existing);
+  const std::string text = cursor_body(store->cursor(LaporLink::kUnmappedCursor),
+                                       LaporLink::kTopicsFormat, LaporLink::kUnmappedCursor);
+  const auto settings = lapor::read_settings(cfg);
+  int unmapped = 0;
+  if (auto doc = json::parse(text); doc && doc->IsArray()) {
+    for (const auto& v : doc->GetArray()) {
+      if (!v.IsString() || settings.agency_code(v.GetString())) continue;  // mapped since
+      std::fprintf(stderr,
+                   "%s: /upstream/lapor/agencies: the hub disposed reports to \"%s\", which no "
+                   "entry maps to an agency code here\n",
+                   cfg.file.c_str(), v.GetString());
+      ++unmapped;
+    }
+  }
+  std::printf("  agencies: %zu hub names mapped; %d seen unmapped\n", settings.agencies.size(),
+              unmapped);
+  return unmapped ? 78 : 0;
+}
+
+int check_lapor(const Config& cfg, const std::vector<ConnectorSlot>& connectors) {
+  const int topics = check_topics(cfg, connectors);
+  const int agencies = check_agencies(cfg);
+  return topics ? topics : agencies;
+}
+
 std::unique_ptr<Uplink> make_simpul(UplinkContext& c) {
   return std::make_unique<UpstreamLink>(c.ioc, c.supervisor, c.cfg, std::move(c.credential),
                                         c.reader, c.writer, c.clock, c.signing_key);
@@ -77,7 +107,7 @@ const std::vector<UplinkDialect>& uplink_dialects() {
   static const std::vector<UplinkDialect> kDialects = {
       {"simpul", "a parent Simpul node (docs/federation.md)", no_section, make_simpul, no_checks},
       {"lapor", "the national hub SP4N-LAPOR! (docs/lapor.md)", lapor_section, make_lapor,
-       check_topics},
+       check_lapor},
   };
   return kDialects;
 }
