@@ -30,6 +30,7 @@ std::string bytes_of(const std::string& path) {
 // kota-batam's config with store.encryption_key `key` and previous keys `previous`.
 std::string write_config(const test::TempDir& dir, const std::string& key,
                          const std::vector<std::string>& previous = {}) {
+  setenv("SIMPUL_TEST_ADMIN", test::kAdminToken, 1);
   std::string text = test::config_json(dir, "kota-batam");
   std::string keys = R"(, "encryption_key": "file:)" + key + "\"";
   if (!previous.empty()) {
@@ -139,4 +140,16 @@ TEST_CASE("at rest: a node without store.encryption_key makes its key beside the
   REQUIRE(::stat(dir.file("kota-batam.store-key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   CHECK_NOTHROW(crypto::parse_seal_key(bytes_of(dir.file("kota-batam.store-key"))));
+}
+
+TEST_CASE("at rest: simpul check names a store key that is missing or not a key") {
+  test::TempDir dir;
+  std::string out;
+  const std::string cfg = write_config(dir, dir.file("no-such-key"));
+  CHECK(run_simpul({"check", "--config", cfg}, &out) == 78);
+  CHECK(out.find("/store/encryption_key") != std::string::npos);
+  std::ofstream(dir.file("short-key")) << "abc123\n";
+  CHECK(run_simpul({"check", "--config", write_config(dir, dir.file("short-key"))}, &out) == 78);
+  CHECK(out.find("/store/encryption_key: a store key is 64 hex characters") != std::string::npos);
+  CHECK(run_simpul({"check", "--config", write_config(dir, new_key_file(dir, "good"))}, &out) == 0);
 }

@@ -13,6 +13,7 @@
 #include "cli/command.hpp"
 #include "intake/registry.hpp"
 #include "node/node.hpp"
+#include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
 
 namespace simpul::cli {
@@ -81,7 +82,8 @@ void add_check(CLI::App& app, Commands& out) {
          Config cfg = load_node_config(*config);
          resolve_secret(cfg.auth.admin_token_ref, cfg.file, "/auth/admin_token");
          if (cfg.upstream.enabled) upstream_credential(cfg);
-         fold_context(cfg);  // the holiday file
+         load_seal_keys(cfg, false);  // a store key that is named must be there and be one
+         fold_context(cfg);           // the holiday file
          check_tls(cfg);
          check_store_folder(cfg);
          check_listen(cfg);
