@@ -7,6 +7,7 @@
 //   3. down: a hub answer (claim + TINDAKLANJUT notification) -> Kepri -> Batam -> Ape Kesah
 //      (callback) shows the tanggapan, one at a time; p50/p99. Bounded below by the
 //      notification poll interval (printed).
+//   4. down: a hub close (no notification) -> Ape Kesah's status, one at a time; p50/p99.
 // Prints its figures. Never part of `make test`.
 //
 //   build/bench/lapor_bench [--complaints N] [--latency M] [--poll-ms MS]
@@ -256,10 +257,39 @@ int main(int argc, char** argv) {
     }
     down.push_back(ms_since(t0));
   }
+  // 4. A close at the hub, which sends no notification for it: found by the recent-activity
+  // pass (upstream.lapor.hot_batch) among the complaints that changed lately, long before the
+  // sweep (every 300 s by default); Ape Kesah's status changes.
+  std::vector<double> closed;
+  for (const auto& [aid, nid] : linked) {
+    auto before = json::parse(app.get(aid));
+    const std::string was = before ? json::get_string(*before, "status") : "";
+    auto t0 = Clock::now();
+    auto r = hc.request("POST", "/admin/stream/" + std::to_string(nid) + "/close", "{}", hub_admin);
+    if (r.status != 200) {
+      std::fprintf(stderr, "hub close failed: %d\n", r.status);
+      return 1;
+    }
+    bool seen = false;
+    while (!seen && ms_since(t0) < 60'000) {
+      auto a = json::parse(app.get(aid));
+      seen = a && json::get_string(*a, "status") != was;
+      if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!seen) {
+      std::fprintf(stderr, "the close of aduan %lld never reached Ape Kesah\n",
+                   static_cast<long long>(aid));
+      return 1;
+    }
+    closed.push_back(ms_since(t0));
+  }
   std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (%d aduan)\n",
               "up: Ape Kesah -> hub tracking id", pct(up, 0.5), pct(up, 0.99), latency);
   std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (poll every %d ms)\n",
               "down: hub answer -> Ape Kesah tanggapan", pct(down, 0.5), pct(down, 0.99), poll_ms);
+  std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (no notification; %d changed lately)\n",
+              "down: hub close -> Ape Kesah status", pct(closed, 0.5), pct(closed, 0.99),
+              complaints + latency);
   std::printf(
       "%-46s %10lld (expected %d)\n", "reports at the hub",
       static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports")),
@@ -277,6 +307,10 @@ int main(int argc, char** argv) {
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p50", pct(down, 0.5), "ms", "", 0, "",
             "notifications polled every " + std::to_string(poll_ms) + " ms");
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p99", pct(down, 0.99), "ms");
+  b::record("lapor", "down: hub close -> Ape Kesah status p50", pct(closed, 0.5), "ms", "", 0, "",
+            "the hub sends no notification for a close: the recent-activity pass, " +
+                std::to_string(complaints + latency) + " complaints changed lately");
+  b::record("lapor", "down: hub close -> Ape Kesah status p99", pct(closed, 0.99), "ms");
   b::record("lapor", "reports created more than once",
             static_cast<double>(sqlite_scalar(sim_cfg.store_path,
                                               "SELECT count(*) FROM reports WHERE creates > 1")),

@@ -25,12 +25,15 @@ namespace {
 std::string upstream_to(std::uint16_t port, const std::string& extra_lapor = "",
                         const std::string& extra = "") {
   setenv("SIMPUL_TEST_LAPOR_SECRET", test::kSimClientSecret, 1);
+  // A sweep every second unless the test names its own.
+  const std::string sweep =
+      extra_lapor.find("sweep_interval_s") == std::string::npos ? R"(, "sweep_interval_s": 1)" : "";
   return R"("upstream": {"url": "http://127.0.0.1:)" + std::to_string(port) +
          R"(", "node": "lapor", "dialect": "lapor", "credential": "env:SIMPUL_TEST_LAPOR_SECRET", "timeout_ms": 1000,
          "max_backoff_ms": 1000)" +
          extra + R"(, "lapor": {"client_id": "kepri", "source": "simpul-kepri",
-         "poll_interval_ms": 100, "sweep_interval_s": 1)" +
-         extra_lapor + "}},";
+         "poll_interval_ms": 100)" +
+         sweep + extra_lapor + "}},";
 }
 
 struct Kepri {
@@ -515,4 +518,30 @@ TEST_CASE(
   CHECK(out.find("the hub disposed reports to \"Dinas Kesehatan\", which no entry maps") !=
         std::string::npos);
   CHECK(out.find("DINAS PU") == std::string::npos);
+}
+
+TEST_CASE(
+    "lapor dialect: a hub close of a report active here lately arrives without the sweep - not "
+    "with hot_batch 0") {
+  test::LaporSim hub;
+  for (const char* hot : {"5", "0"}) {
+    Kepri kepri(hub.port(), std::string(R"(, "sweep_interval_s": 3600, "hot_batch": )") + hot);
+    const std::string id = kepri.ingest(test::sample_complaint(std::string("Aduan ") + hot));
+    REQUIRE(eventually([&] { return kepri.nid(id) > 0; }));
+    const std::int64_t nid = kepri.nid(id);
+    hub_action(hub, nid, "dispose", R"({"agency": "dinas-pu-batam"})");  // notified
+    REQUIRE(eventually([&] { return kepri.status(id) == "disposed"; }));
+    hub_action(hub, nid, "answer", R"({"text": "Sudah ditambal", "agency": "dinas-pu-batam"})");
+    REQUIRE(eventually([&] { return kepri.status(id) == "responded"; }));
+    // Every notification about the answer read, so none of them brings the close along.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    hub_action(hub, nid, "close");  // the hub notifies no close
+    if (std::string(hot) == "5") {
+      CHECK(eventually([&] { return kepri.status(id) == "closed"; }, 10));
+    } else {
+      // Without the recent-activity pass only the hourly sweep would find it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      CHECK(kepri.status(id) == "responded");
+    }
+  }
 }

@@ -33,6 +33,7 @@ namespace {
 constexpr const char* kSystem = "lapor";
 constexpr const char* kNotificationsCursor = "lapor.notifications";
 constexpr const char* kSweepCursor = "lapor.sweep";
+constexpr const char* kRecentCursor = "lapor.recent";  // the recent-activity walk's position
 
 // What the hub said to one call: the raw answer, and its reading when it came (transport
 // failures leave the reading empty, with the error).
@@ -579,11 +580,15 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
   awaitable<void> pull_loop() {
     auto self = shared_from_this();
     std::string cursor, sweep_after;
+    std::int64_t hot_after = 0;  // the recent-activity walk: the list's seq
     auto read = [&] {
       cursor = cursor_body(reader.cursor(kNotificationsCursor), Ledger::kUplinkCursorFormat,
                            kNotificationsCursor);
       sweep_after =
           cursor_body(reader.cursor(kSweepCursor), Ledger::kUplinkCursorFormat, kSweepCursor);
+      hot_after = std::atoll(
+          cursor_body(reader.cursor(kRecentCursor), Ledger::kUplinkCursorFormat, kRecentCursor)
+              .c_str());
     };
     if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     if (cursor.empty()) cursor = "0";
@@ -616,6 +621,45 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
           std::string next = std::to_string(last);
           if (co_await merge(events, kNotificationsCursor, next)) cursor = next;
           busy = !nids.empty();  // there may be more: ask again at once
+        }
+      }
+      // Every round, a few of the reports that changed here lately: the hub notifies
+      // dispositions and follow-ups but not a close, and a close follows recent activity. The
+      // walk goes through the complaints updated in the last `hot_window_s`, oldest change
+      // first, `hot_batch` linked open ones a round (at most 2 x hot_batch hub requests).
+      if (!failed && !busy && L.hot_batch > 0) {
+        std::vector<Event> events;
+        try {
+          ListQuery q;
+          q.since = clock() - L.hot_window_s * 1000LL;
+          q.after_seq = hot_after;
+          q.limit = L.hot_batch;
+          const ListPage listed = reader.list(q);
+          std::vector<std::string> nids;
+          for (const auto& id : listed.ids) {
+            auto nid = reader.ref_of(id, kSystem);
+            auto local = nid ? local_state(id) : std::nullopt;
+            if (local && local->status != Status::closed && local->status != Status::archived &&
+                local->status != Status::cancelled)
+              nids.push_back(*nid);
+          }
+          for (const auto& nid : nids) {
+            if (!(co_await reconcile(nid, events, failure))) {
+              failed = true;
+              break;
+            }
+          }
+          if (!failed) {
+            // From the start again at the end of the list.
+            const std::int64_t next = listed.more ? listed.last_seq : 0;
+            if (!events.empty() || next != hot_after) {
+              std::vector<Event> batch = std::move(events);
+              if (co_await merge(batch, kRecentCursor, std::to_string(next))) hot_after = next;
+            }
+          }
+        } catch (const StoreError& e) {
+          failure.error = std::string("store: ") + code_name(e.code());
+          failed = true;
         }
       }
       // Now and then, every open linked report: the hub does not notify each status change.

@@ -76,6 +76,8 @@ void read_overrides(const rapidjson::Value& l, Settings& out, const std::string&
   out.poll_interval_ms = get_int(l, "poll_interval_ms", out.poll_interval_ms);
   out.sweep_interval_s = get_int(l, "sweep_interval_s", out.sweep_interval_s);
   out.sweep_batch = get_int(l, "sweep_batch", out.sweep_batch);
+  out.hot_batch = get_int(l, "hot_batch", out.hot_batch);
+  out.hot_window_s = get_int(l, "hot_window_s", out.hot_window_s);
   out.topics_refresh_s = get_int(l, "topics_refresh_s", out.topics_refresh_s);
   out.max_attachment_bytes = get_int(l, "max_attachment_bytes", out.max_attachment_bytes);
   out.default_topic = json::get_string(l, "default_topic", out.default_topic);

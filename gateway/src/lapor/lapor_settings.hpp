@@ -15,11 +15,16 @@
 namespace simpul::lapor {
 
 struct Settings {
-  std::string client_id;               // who asks for a KEYTOKEN (the secret is `credential`)
-  std::string source = "simpul";       // the channel name sent with every report and claim
-  int poll_interval_ms = 5'000;        // notifications
-  int sweep_interval_s = 300;          // re-read the detail of open linked reports
-  int sweep_batch = 50;                // reports per sweep step
+  std::string client_id;          // who asks for a KEYTOKEN (the secret is `credential`)
+  std::string source = "simpul";  // the channel name sent with every report and claim
+  int poll_interval_ms = 5'000;   // notifications
+  int sweep_interval_s = 300;     // re-read the detail of open linked reports
+  int sweep_batch = 50;           // reports per sweep step
+  // Every poll round, re-read up to hot_batch linked open reports among the complaints that
+  // changed here in the last hot_window_s (a close follows recent activity, and the hub sends no
+  // notification for it): at most 2 x hot_batch requests a round. 0: off.
+  int hot_batch = 5;
+  int hot_window_s = 86'400;
   int topics_refresh_s = 86'400;       // the topic tree
   int max_attachment_bytes = 5 << 20;  // larger files are sent as links in the content
   std::string default_topic = "0";     // topik_nid when the record has no topic id
