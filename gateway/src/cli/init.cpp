@@ -17,6 +17,7 @@
 
 #include "cli/command.hpp"
 #include "core/crypto.hpp"
+#include "core/files.hpp"
 #include "core/seal.hpp"
 #include "node/uplinks.hpp"
 
@@ -111,20 +112,6 @@ std::string config_text(const InitOptions& o, const std::string& calendar,
   return t;
 }
 
-void write_private(const fs::path& path, const std::string& text, mode_t mode) {
-  std::string tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-    ::chmod(tmp.c_str(), mode);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  ::chmod(tmp.c_str(), mode);
-  fs::rename(tmp, path);
-}
-
 int run_init(InitOptions o) {
   const bool interactive = o.ask || ::isatty(STDIN_FILENO);
   auto need = [&](std::string& value, const std::string& question,
@@ -214,7 +201,7 @@ int run_init(InitOptions o) {
     if (made_dir) fs::remove(dir, ec);
   };
   try {
-    write_private(staged, text, 0640);
+    write_file_atomically(staged, text, 0640);
     try {
       (void)load_node_config(staged);
     } catch (const ConfigError& e) {
@@ -253,7 +240,7 @@ int run_init(InitOptions o) {
         return;
       }
       bool existed = fs::exists(p);
-      write_private(p, value + "\n", 0600);
+      write_file_atomically(p.string(), value + "\n", 0600);
       if (!existed) created.push_back(p);
       if (uid != static_cast<uid_t>(-1) && ::chown(p.c_str(), uid, gid) != 0)
         throw std::runtime_error("cannot give " + p.string() + " to " + user);

@@ -186,9 +186,7 @@ void add_pki(CLI::App& app, Commands& out) {
            }
          }
          std::printf("children (federation.child_auth %s):\n", cfg.federation.child_auth.c_str());
-         for (const auto& c : cfg.children)
-           std::printf("  %s: %s\n", c.id.c_str(),
-                       (c.auth.empty() ? cfg.federation.child_auth : c.auth).c_str());
+         for (const auto& c : cfg.children) std::printf("  %s: %s\n", c.id.c_str(), c.auth.c_str());
          return kOk;
        }});
 }

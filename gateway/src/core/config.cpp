@@ -209,14 +209,13 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
       if (arr[i].HasMember("agencies"))
         for (const auto& a : arr[i]["agencies"].GetArray())
           child.agencies.emplace_back(a.GetString());
-      child.auth = json::get_string(arr[i], "auth");
-      const std::string& mode = child.auth.empty() ? c.federation.child_auth : child.auth;
-      if (mode != "token" && c.http.tls.client_ca_file.empty())
-        throw ConfigError(file,
-                          child.auth.empty() ? "/federation/child_auth"
-                                             : "/children/" + std::to_string(i) + "/auth",
-                          "child " + child.id + " proves its identity by certificate (" + mode +
-                              "): name the federation's authority in http.tls.client_ca_file");
+      const bool own = arr[i].HasMember("auth");
+      child.auth = own ? json::get_string(arr[i], "auth") : c.federation.child_auth;
+      if (child.auth != "token" && c.http.tls.client_ca_file.empty())
+        throw ConfigError(
+            file, own ? "/children/" + std::to_string(i) + "/auth" : "/federation/child_auth",
+            "child " + child.id + " proves its identity by certificate (" + child.auth +
+                "): name the federation's authority in http.tls.client_ca_file");
       c.children.push_back(std::move(child));
     }
   }

@@ -13,7 +13,9 @@ struct ChildNode {
   std::string id;
   std::vector<std::string> regions;   // "21.71" serves "21.71" and everything below it
   std::vector<std::string> agencies;  // agency codes disposed to this child
-  std::string auth;  // how it proves its identity ("" = federation.child_auth; config.hpp)
+  // How it proves its identity: token, certificate or both (its own `auth`, else
+  // federation.child_auth; config.hpp).
+  std::string auth = "token";
 };
 
 class Directory {

@@ -1,6 +1,5 @@
 #include "core/pki.hpp"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -9,8 +8,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +18,8 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+
+#include "core/files.hpp"
 
 namespace simpul::pki {
 namespace fs = std::filesystem;
@@ -60,35 +59,23 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-// Written beside the target, synced, then renamed over it: a reader sees the old file or the
-// new one, never half of one.
-void write_file(const std::string& path, const std::string& data, mode_t mode) {
-  const std::string partial = path + ".partial";
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  bool ok = fd >= 0 && ::fchmod(fd, mode) == 0 &&
-            ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-            ::fsync(fd) == 0;
-  const int err = errno;
-  if (fd >= 0) ::close(fd);
-  if (!ok || ::rename(partial.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    ::unlink(partial.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(e));
-  }
-}
-
 TimeMs to_ms(const ASN1_TIME* t) {
   std::tm tm{};
   if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
   return static_cast<TimeMs>(timegm(&tm)) * 1000;
 }
 
+// What a memory BIO holds.
+std::string text_of(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
 std::string name_line(const X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return text_of(bio.get());
 }
 
 std::string serial_hex(const ASN1_INTEGER* serial) {
@@ -166,18 +153,14 @@ KeyPtr new_key() {
 std::string pem_of(X509* cert) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_X509(bio.get(), cert) != 1) fail("cannot write a certificate");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return text_of(bio.get());
 }
 
 std::string pem_of(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
     fail("cannot write a private key");
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return text_of(bio.get());
 }
 
 void set_time(ASN1_TIME* t, TimeMs ms) {
@@ -271,10 +254,8 @@ void write_crl(const std::string& dir, const std::vector<Revoked>& revoked, Time
   X509_CRL_sort(crl.get());
   if (X509_CRL_sign(crl.get(), key.get(), EVP_sha256()) <= 0) fail("cannot sign the CRL");
   BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509_CRL(bio.get(), crl.get());
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  write_file(crl_file(dir), std::string(data, static_cast<std::size_t>(n)), 0644);
+  if (PEM_write_bio_X509_CRL(bio.get(), crl.get()) != 1) fail("cannot write the CRL");
+  write_file_atomically(crl_file(dir), text_of(bio.get()), 0644);
 }
 
 // Writes a node certificate (and its key) issued by the authority in `dir`.
@@ -303,10 +284,10 @@ CertificateInfo issue_cert(const std::string& dir, const Issue& req, const std::
   CertificateInfo info = info_of(cert.get());
   std::error_code ec;
   fs::create_directories(issued_dir(dir), ec);
-  write_file((fs::path(issued_dir(dir)) / (info.serial + ".pem")).string(), pem, 0644);
+  write_file_atomically((fs::path(issued_dir(dir)) / (info.serial + ".pem")).string(), pem, 0644);
   // The key first: a certificate on disk always has its key beside it.
-  write_file(key_file, pem_of(key.get()), 0600);
-  write_file(cert_file, pem, 0644);
+  write_file_atomically(key_file, pem_of(key.get()), 0600);
+  write_file_atomically(cert_file, pem, 0644);
   return info;
 }
 
@@ -370,8 +351,8 @@ CertificateInfo create_authority(const std::string& dir, const std::string& name
   add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign");
   add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash");
   sign(cert.get(), key.get());
-  write_file(key_file_of(dir), pem_of(key.get()), 0600);
-  write_file(authority_file(dir), pem_of(cert.get()), 0644);
+  write_file_atomically(key_file_of(dir), pem_of(key.get()), 0600);
+  write_file_atomically(authority_file(dir), pem_of(cert.get()), 0644);
   fs::create_directories(issued_dir(dir), ec);
   write_crl(dir, {}, now);
   return info_of(cert.get());
@@ -430,7 +411,7 @@ void revoke(const std::string& dir, const std::string& serial, TimeMs now) {
   std::string text;
   for (const auto& r : revoked) text += r.serial + " " + std::to_string(r.at / 1000) + "\n";
   write_crl(dir, revoked, now);  // the list first: revoked.txt never names what crl.pem lacks
-  write_file(revoked_file(dir), text, 0644);
+  write_file_atomically(revoked_file(dir), text, 0644);
 }
 
 }  // namespace simpul::pki

@@ -86,33 +86,34 @@ void FederationApi::add_routes(http::Router& r) {
         });
 }
 
+std::optional<Problem> FederationApi::refused_certificate(const http::Request& req) {
+  if (req.peer_certificate->verified) return std::nullopt;
+  auth_.failed(req, "certificate");
+  return make_problem(errc::unauthenticated, "", "certificate",
+                      "client certificate refused: " + req.peer_certificate->error);
+}
+
+Problem FederationApi::wrong_node(const http::Request& req, const std::string& rest) {
+  auth_.failed(req, "certificate");
+  const std::string& node = req.peer_certificate->node;
+  return make_problem(
+      errc::forbidden, "", "certificate",
+      "the client certificate names node " + (node.empty() ? "(none)" : node) + rest);
+}
+
 std::optional<Problem> FederationApi::certificate_names(const http::Request& req,
                                                         const std::string& node) {
-  const auto& cert = req.peer_certificate;
-  if (!cert)
+  if (!req.peer_certificate)
     return make_problem(
         errc::unauthenticated, "", "certificate",
         "child " + node + " must present a client certificate from the federation's authority");
-  if (!cert->verified) {
-    auth_.failed(req, "certificate");
-    return make_problem(errc::unauthenticated, "", "certificate",
-                        "client certificate refused: " + cert->error);
-  }
-  if (cert->node != node) {
-    auth_.failed(req, "certificate");
-    return make_problem(errc::forbidden, "", "certificate",
-                        "the client certificate names node " +
-                            (cert->node.empty() ? std::string("(none)") : cert->node) + ", not " +
-                            node);
-  }
-  certificate_expiry_[node] = cert->not_after;
+  if (auto p = refused_certificate(req)) return p;
+  if (req.peer_certificate->node != node) return wrong_node(req, ", not " + node);
+  certificate_expiry_[node] = req.peer_certificate->not_after;
   return std::nullopt;
 }
 
 Result<std::string> FederationApi::child_of(const http::Request& req) {
-  auto mode_of = [this](const ChildNode& c) {
-    return c.auth.empty() ? cfg_.federation.child_auth : c.auth;
-  };
   if (!req.header("authorization").empty()) {
     auto who = auth_.check_bearer(req, "node");
     if (!who) return who.error();
@@ -120,35 +121,24 @@ Result<std::string> FederationApi::child_of(const http::Request& req) {
     if (!child)
       return make_problem(errc::forbidden, "", "node",
                           "this credential does not identify one of this node's children");
-    if (mode_of(*child) != "token")
+    if (child->auth != "token")
       if (auto p = certificate_names(req, child->id)) return *p;
     return who->node_id;
   }
   // No token: the certificate alone, for a child that may go by it.
   if (auto t = auth_.throttled(req)) return *t;
-  const auto& cert = req.peer_certificate;
-  if (!cert)
+  if (!req.peer_certificate)
     return make_problem(errc::unauthenticated, "", "bearer",
                         "send Authorization: Bearer <node token>, or present a client "
                         "certificate from the federation's authority");
-  if (!cert->verified) {
-    auth_.failed(req, "certificate");
-    return make_problem(errc::unauthenticated, "", "certificate",
-                        "client certificate refused: " + cert->error);
-  }
-  const ChildNode* child = directory_.find(cert->node);
-  if (!child) {
-    auth_.failed(req, "certificate");
-    return make_problem(errc::forbidden, "", "certificate",
-                        "the client certificate names node " +
-                            (cert->node.empty() ? std::string("(none)") : cert->node) +
-                            ", which is not a child of this node");
-  }
-  if (mode_of(*child) != "certificate")
+  if (auto p = refused_certificate(req)) return *p;
+  const ChildNode* child = directory_.find(req.peer_certificate->node);
+  if (!child) return wrong_node(req, ", which is not a child of this node");
+  if (child->auth != "certificate")
     return make_problem(
         errc::unauthenticated, "", "bearer",
-        "child " + child->id + " must also send its node token (auth " + mode_of(*child) + ")");
-  certificate_expiry_[child->id] = cert->not_after;
+        "child " + child->id + " must also send its node token (auth " + child->auth + ")");
+  certificate_expiry_[child->id] = req.peer_certificate->not_after;
   return child->id;
 }
 

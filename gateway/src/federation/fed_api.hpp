@@ -56,6 +56,10 @@ class FederationApi {
   // The caller of a POST whose body must be JSON: its child id, or nullopt once `reply` has been
   // answered with the problem (401/403/429, or 415 for another content type).
   std::optional<std::string> json_post_child(const http::Request& req, http::Reply& reply);
+  // A presented certificate that failed its check: counted like a wrong token, with the reason.
+  std::optional<Problem> refused_certificate(const http::Request& req);
+  // A checked certificate naming the wrong node: counted, "names node X" + `rest`.
+  Problem wrong_node(const http::Request& req, const std::string& rest);
   // The certificate the request came with, checked to name `node` (for a child that must show one).
   std::optional<Problem> certificate_names(const http::Request& req, const std::string& node);
   void post_events(const http::Request& req, http::Reply reply);

@@ -127,7 +127,7 @@ class ChildrenComponent final : public Component {
     // how long ago it last asked (-1: not since this node started).
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
+      if (child.auth != "token")
         p.metrics.gauge(
             "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
             "When the client certificate a child last presented ends (Unix time; 0: none seen "
@@ -140,12 +140,6 @@ class ChildrenComponent final : public Component {
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
-        p.metrics.gauge(
-            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
-            "When the client certificate a child last presented ends (Unix time; 0: none seen "
-            "since start).",
-            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.gauge("simpul_child_feed_lag_seconds" + Metrics::labels({{"child", id}}),
                       "Age of the oldest feed event a child has not fetched.", [reader, id, clock] {
                         auto b = reader->feed_backlog(id);
@@ -154,12 +148,6 @@ class ChildrenComponent final : public Component {
     }
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
-        p.metrics.gauge(
-            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
-            "When the client certificate a child last presented ends (Unix time; 0: none seen "
-            "since start).",
-            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.gauge("simpul_child_last_poll_seconds" + Metrics::labels({{"child", id}}),
                       "Seconds since a child last asked for its changes (no sample: not yet).",
                       [fed, id, clock] {
@@ -170,12 +158,6 @@ class ChildrenComponent final : public Component {
     // Per child: breaks of its audit chain seen here (federation/audit_anchor.hpp).
     for (const auto& child : p.cfg.children) {
       std::string id = child.id;
-      if ((child.auth.empty() ? p.cfg.federation.child_auth : child.auth) != "token")
-        p.metrics.gauge(
-            "simpul_child_certificate_expiry_timestamp_seconds" + Metrics::labels({{"child", id}}),
-            "When the client certificate a child last presented ends (Unix time; 0: none seen "
-            "since start).",
-            [fed, id] { return static_cast<double>(fed->child_certificate_expiry(id) / 1000); });
       p.metrics.sampled_counter(
           "simpul_child_audit_breaks_total" + Metrics::labels({{"child", id}}),
           "Times a child's audit log head went back or no longer held the entry kept here.",

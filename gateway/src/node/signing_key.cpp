@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/files.hpp"
 #include "core/log.hpp"
 
 namespace simpul {
@@ -27,16 +28,11 @@ crypto::SigningKey load_signing_key(const Config& cfg) {
   std::error_code ec;
   if (cfg.node.signing_key.empty() && !std::filesystem::exists(path, ec)) {
     auto key = crypto::SigningKey::generate();
-    const std::string pem = key.to_pem();
-    const std::string partial = path + ".partial";
-    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
-              ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok || ::rename(partial.c_str(), path.c_str()) != 0) {
-      ::unlink(partial.c_str());
+    try {
+      write_file_atomically(path, key.to_pem(), 0600);
+    } catch (const std::runtime_error& e) {
       throw ConfigError(cfg.file, "/node/signing_key",
-                        "cannot write a new signing key to " + path + ": " + std::strerror(errno));
+                        std::string("a new signing key: ") + e.what());
     }
     log::info("node.signing_key_created", {{"path", path}, {"key_id", key.key_id()}});
     return key;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/files.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -47,17 +48,11 @@ std::shared_ptr<const crypto::SealKeys> load_seal_keys(const Config& cfg, bool c
   if (!std::filesystem::exists(path, ec)) {
     if (!create) return nullptr;  // a command on a store no node has served with a key yet
     const auto key = crypto::generate_seal_key();
-    const std::string text = crypto::seal_key_text(key);
-    const std::string partial = path + ".partial";
-    int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 &&
-              ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-              ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!ok || ::rename(partial.c_str(), path.c_str()) != 0) {
-      ::unlink(partial.c_str());
+    try {
+      write_file_atomically(path, crypto::seal_key_text(key), 0600);
+    } catch (const std::runtime_error& e) {
       throw ConfigError(cfg.file, "/store/encryption_key",
-                        "cannot write a new store key to " + path + ": " + std::strerror(errno));
+                        std::string("a new store key: ") + e.what());
     }
     log::info("store.key_created",
               {{"path", path},
