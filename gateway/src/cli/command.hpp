@@ -40,6 +40,7 @@ void add_renormalize(CLI::App& app, Commands& out);
 void add_connector(CLI::App& app, Commands& out);
 void add_lapor_sim(CLI::App& app, Commands& out);
 void add_link(CLI::App& app, Commands& out);
+void add_reconcile(CLI::App& app, Commands& out);
 void add_demo(CLI::App& app, Commands& out);
 void add_calendar(CLI::App& app, Commands& out);
 void add_report(CLI::App& app, Commands& out);

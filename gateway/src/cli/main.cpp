@@ -26,11 +26,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "simpul " SIMPUL_VERSION_TEXT);
   cli::Commands commands;
-  for (auto add :
-       {cli::add_init, cli::add_serve, cli::add_check, cli::add_db, cli::add_token, cli::add_key,
-        cli::add_pki, cli::add_audit, cli::add_status, cli::add_dlq, cli::add_import,
-        cli::add_renormalize, cli::add_connector, cli::add_lapor_sim, cli::add_link, cli::add_demo,
-        cli::add_calendar, cli::add_report, cli::add_completion})
+  for (auto add : {cli::add_init,      cli::add_serve,     cli::add_check,  cli::add_db,
+                   cli::add_token,     cli::add_key,       cli::add_pki,    cli::add_audit,
+                   cli::add_status,    cli::add_dlq,       cli::add_import, cli::add_renormalize,
+                   cli::add_connector, cli::add_lapor_sim, cli::add_link,   cli::add_reconcile,
+                   cli::add_demo,      cli::add_calendar,  cli::add_report, cli::add_completion})
     add(app, commands);
   // A word that names no command is said as such (CLI11 alone answers "A subcommand is
   // required"), with the commands there are.

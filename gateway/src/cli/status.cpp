@@ -9,6 +9,7 @@
 #include "federation/audit_anchor.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
+#include "reconcile/reconcile.hpp"
 #include "simpul/cursor.hpp"
 
 namespace simpul::cli {
@@ -102,6 +103,26 @@ int status(const Config& cfg) {
     else if (metrics.find("simpul_upstream_breaker_open 0") != std::string::npos)
       breaker = "closed";
     std::printf("  breaker    %s\n", breaker.c_str());
+    // The last reconciliation (simpul reconcile, or the node's own runs).
+    if (auto with = reconcile::configured(cfg)) {
+      const std::string side(reconcile::to_string(*with));
+      if (auto r = reconcile::last_summary(store, *with)) {
+        std::string drift = r->drift() == 0
+                                ? std::string("the two sides agree")
+                                : std::to_string(r->missing_there) + " missing there, " +
+                                      std::to_string(r->missing_here) + " missing here, " +
+                                      std::to_string(r->mismatched) + " mismatched (since " +
+                                      format_utc(r->drift_since) + ")";
+        if (!r->error.empty()) drift += "; INCOMPLETE: " + r->error;
+        std::printf("  reconcile  %s at %s: %s; %lld on the way up\n", side.c_str(),
+                    format_utc(r->at).c_str(), drift.c_str(), static_cast<long long>(r->in_flight));
+        if (r->drift() > 0 && now - r->drift_since > cfg.reconcile.warn_after_s * 1000LL)
+          std::printf("  WARNING    drift for %lld min (simpul reconcile --with %s)\n",
+                      static_cast<long long>((now - r->drift_since) / 60'000), side.c_str());
+      } else {
+        std::printf("  reconcile  no run yet (simpul reconcile --with %s)\n", side.c_str());
+      }
+    }
   }
   if (!cfg.connectors.empty()) {
     // Health lives in the running node: ask its /readyz; the rest is in the database.

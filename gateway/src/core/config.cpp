@@ -177,6 +177,13 @@ Config parse_config(std::string_view text, const std::string& file, const std::s
     auto holidays = json::get_string(sla, "holidays_file");
     if (!holidays.empty()) c.sla.holidays_file = resolve_path(base_dir, holidays);
   }
+  if (d.HasMember("reconcile")) {
+    const auto& r = d["reconcile"];
+    c.reconcile.interval_s = get_int(r, "interval_s", c.reconcile.interval_s);
+    c.reconcile.window_days = get_int(r, "window_days", c.reconcile.window_days);
+    c.reconcile.repair = r.HasMember("repair") && r["repair"].GetBool();
+    c.reconcile.warn_after_s = get_int(r, "warn_after_s", c.reconcile.warn_after_s);
+  }
   if (d.HasMember("retention")) {
     const auto& r = d["retention"];
     c.retention.interval_s = get_int(r, "interval_s", c.retention.interval_s);

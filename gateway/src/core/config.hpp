@@ -84,6 +84,14 @@ struct Config {
     int idempotency_days = 30;
   } retention;
 
+  // Reconciliation with the tier above (reconcile/reconcile.hpp, docs/operations.md).
+  struct Reconcile {
+    int interval_s = 3600;    // between the node's own runs; 0: only `simpul reconcile`
+    int window_days = 30;     // a run compares the complaints received in the last window_days
+    bool repair = false;      // the node's runs also repair what they find
+    int warn_after_s = 3600;  // drift above zero longer than this is a health warning
+  } reconcile;
+
   struct Reports {
     int min_n = 5;  // below this N a rate reads as not enough data
   } reports;

@@ -80,6 +80,14 @@ void FederationApi::add_routes(http::Router& r) {
         [this](const http::Request& req, const http::Params&, http::Reply reply) {
           audit_head(req, std::move(reply));
         });
+  r.add("GET", "/fed/v1/reconcile",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          reconcile_list(req, p, std::move(reply));
+        });
+  r.add("POST", "/fed/v1/reconcile/resend",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          reconcile_resend(req, std::move(reply));
+        });
   r.add("GET", "/fed/v1/recover",
         [this](const http::Request& req, const http::Params& p, http::Reply reply) {
           recover(req, p, std::move(reply));
@@ -377,6 +385,133 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
   res.body.assign(buf.GetString(), buf.GetSize());
   log::info("fed.recover", {{"child", *child}, {"events", items.size()}, {"after", after}});
   reply(std::move(res));
+}
+
+// What a child reconciles against (reconcile/reconcile.hpp): the ids of the events held here
+// that came through it (from_you), or of those its feed gave or gives it (for_you), stored at or
+// after since_ms, by position.
+void FederationApi::reconcile_list(const http::Request& req, const http::Params& p,
+                                   http::Reply reply) {
+  auto child = child_of(req);
+  if (!child) {
+    reply(http::problem_of(child.error()));
+    return;
+  }
+  const std::string side = p.get("side");
+  if (side != "from_you" && side != "for_you") {
+    reply(problem(errc::invalid_query, "side must be from_you or for_you", "", "side"));
+    return;
+  }
+  std::int64_t since = 0, after = 0, limit = 1000;
+  if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), since)) {
+    reply(problem(errc::invalid_query, "since_ms must be Unix milliseconds", "", "since_ms"));
+    return;
+  }
+  if (p.has_query("after") && !http::parse_decimal(p.get("after"), after)) {
+    reply(problem(errc::invalid_query, "after must be a position this answer issued", "", "after"));
+    return;
+  }
+  if (p.has_query("limit") &&
+      (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 5000)) {
+    reply(problem(errc::invalid_query, "limit must be 1 to 5000", "", "limit"));
+    return;
+  }
+  std::vector<Store::HeldEvent> items;
+  try {
+    if (side == "for_you") {
+      items = reader_.events_for_child(*child, since, after, static_cast<int>(limit));
+    } else {
+      for (auto& q : reader_.events_through(*child, since, after, static_cast<int>(limit)))
+        items.push_back({q.id, q.event.event_id, q.event.complaint_id});
+    }
+  } catch (const StoreError& e) {
+    reply(problem(e.code(), "the store cannot be read now; retry"));
+    return;
+  }
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("events");
+  w.StartArray();
+  for (const auto& e : items) {
+    w.StartObject();
+    w.Key("event_id");
+    w.String(e.event_id.c_str());
+    w.Key("complaint_id");
+    w.String(e.complaint_id.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("next");
+  w.Int64(items.empty() ? after : items.back().seq);
+  w.Key("more");
+  w.Bool(static_cast<std::int64_t>(items.size()) == limit);
+  w.EndObject();
+  http::Response res;
+  res.body.assign(buf.GetString(), buf.GetSize());
+  reply(std::move(res));
+}
+
+// A child found events its feed owes it missing there: each is put on its feed again (a new
+// position), if it is one the child sees and did not come through it. Audited.
+void FederationApi::reconcile_resend(const http::Request& req, http::Reply reply) {
+  auto child = json_post_child(req, reply);
+  if (!child) return;
+  auto doc = json::parse(req.body);
+  std::vector<std::string> ids;
+  bool readable = doc && doc->IsObject() && doc->HasMember("events") && (*doc)["events"].IsArray();
+  if (readable)
+    for (const auto& v : (*doc)["events"].GetArray()) {
+      if (!v.IsString() || ids.size() >= 1000) {
+        readable = false;
+        break;
+      }
+      ids.emplace_back(v.GetString(), v.GetStringLength());
+    }
+  if (!readable) {
+    reply(
+        problem(errc::schema_violation, "send {\"events\": [\"<event id>\", ...]} (at most 1000)"));
+    return;
+  }
+  auto counts = std::make_shared<std::pair<int, int>>(0, 0);  // resent, refused
+  const TimeMs now = clock_();
+  writer_.submit(
+      [ids = std::move(ids), child = *child, counts, now](Ledger& l) {
+        Store& s = l.store();
+        const std::string dest = Destination::child(child).name();
+        for (const auto& id : ids) {
+          auto e = s.find_event(id);
+          bool ok = e && s.visible_to(e->complaint_id, child) &&
+                    std::find(e->hops.begin(), e->hops.end(), child) == e->hops.end();
+          std::int64_t seq = 0;
+          if (ok) {
+            for (const auto& st : s.stored_events_of(e->complaint_id))
+              if (st.event.event_id == id) seq = st.seq;
+            ok = seq != 0;
+          }
+          if (!ok) {
+            ++counts->second;
+            continue;
+          }
+          s.requeue(dest, seq, now);
+          ++counts->first;
+        }
+        s.audit(now, "node:" + child, "fed.reconcile_resend", "",
+                "{\"resent\":" + std::to_string(counts->first) +
+                    ",\"refused\":" + std::to_string(counts->second) + "}");
+      },
+      [counts, child = *child, reply = std::move(reply)](errc e) {
+        if (e != errc::ok) {
+          reply(http::storage_problem(e));
+          return;
+        }
+        log::info("fed.reconcile_resend",
+                  {{"child", child}, {"resent", counts->first}, {"refused", counts->second}});
+        http::Response res;
+        res.body = "{\"resent\":" + std::to_string(counts->first) +
+                   ",\"refused\":" + std::to_string(counts->second) + "}";
+        reply(std::move(res));
+      });
 }
 
 // A child's keys and those it vouches for (federation/signatures.hpp).

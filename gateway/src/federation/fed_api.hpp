@@ -5,6 +5,9 @@
 //   POST /fed/v1/keys      the child's signing keys and those it vouches for
 //   POST /fed/v1/audit/head the head of the child's audit chain, kept here
 //                          (federation/audit_anchor.hpp)
+//   GET  /fed/v1/reconcile  the event ids this node holds from the child (side=from_you) or owes
+//                          it (side=for_you): ?side=&since_ms=&after=&limit= (reconcile/)
+//   POST /fed/v1/reconcile/resend {"events": [ids]} put on the child's feed again
 // The caller's node id comes from its credential (a node token, scope `node`, or a client
 // certificate naming it; docs/federation.md, "Node identity"), never from the body, and it must
 // be one of this node's configured children. Events leave redacted per privacy flag.
@@ -67,6 +70,8 @@ class FederationApi {
   void recover(const http::Request& req, const http::Params& p, http::Reply reply);
   void audit_head(const http::Request& req, http::Reply reply);
   void post_keys(const http::Request& req, http::Reply reply);
+  void reconcile_list(const http::Request& req, const http::Params& p, http::Reply reply);
+  void reconcile_resend(const http::Request& req, http::Reply reply);
   // Answers `w` if its feed has events (or `force`); returns whether it answered.
   bool answer(Waiter& w, bool force);
   // Records that `child` holds its feed up to `position` (Store::feed_acked), when it advanced.

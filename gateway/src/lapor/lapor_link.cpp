@@ -116,29 +116,19 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
 
   // A new KEYTOKEN. Answers the failure ("" when a token was issued).
   awaitable<std::string> acquire_token(http::OutgoingConnection& conn) {
-    rapidjson::StringBuffer buf;
-    json::Writer w(buf);
-    w.StartObject();
-    w.Key(F("client_id").c_str());
-    w.String(L.client_id.c_str());
-    w.Key(F("client_secret").c_str());
-    w.String(secret.c_str());
-    w.EndObject();
     http::Outgoing out;
     out.method = "POST";
     out.target = L.endpoint("token");
     out.headers = {{"content-type", "application/json"}, {"user-agent", "simpul/" + cfg.node.id}};
-    out.body.assign(buf.GetString(), buf.GetSize());
+    out.body = lapor::token_request(L, secret);
     out.timeout_ms = cfg.upstream.timeout_ms;
     http::Incoming raw = co_await conn.send(out);
     HubAnswer h = read_answer(std::move(raw), "token");
-    std::string issued = text_of(h.doc, F("token"));
-    if (!h.ok || issued.empty())
+    auto issued = lapor::read_token(L, h);
+    if (!issued)
       co_return "token: " + (h.error.empty() ? std::string("no token in the answer") : h.error);
-    token = issued;
-    std::string ttl = text_of(h.doc, F("expires_in"));
-    token_expires =
-        clock() + (ttl.empty() ? 3600 : std::max(60LL, std::atoll(ttl.c_str()))) * 1000LL;
+    token = issued->first;
+    token_expires = clock() + issued->second * 1000LL;
     log::info("lapor.token_issued", {{"client", L.client_id}});
     co_return std::string();
   }

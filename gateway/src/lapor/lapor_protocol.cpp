@@ -66,6 +66,26 @@ Reply read_reply(const Settings& L, const std::string& endpoint, int http_status
   return h;
 }
 
+std::string token_request(const Settings& L, const std::string& secret) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key(L.field("client_id").c_str());
+  w.String(L.client_id.c_str());
+  w.Key(L.field("client_secret").c_str());
+  w.String(secret.c_str());
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::optional<std::pair<std::string, std::int64_t>> read_token(const Settings& L, const Reply& r) {
+  std::string issued = text_of(r.doc, L.field("token"));
+  if (!r.ok || issued.empty()) return std::nullopt;
+  std::string ttl = text_of(r.doc, L.field("expires_in"));
+  return std::make_pair(std::move(issued),
+                        ttl.empty() ? 3600LL : std::max(60LL, std::atoll(ttl.c_str())));
+}
+
 std::optional<Notifications> read_notifications(const Settings& L, const Reply& page,
                                                 std::int64_t cursor) {
   const std::string data = L.field("data");
@@ -190,6 +210,93 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
     if (emit(EventKind::closed, hub_status, "closed:" + step, activity_at, hub_admin, true))
       s = Status::closed;
   return out;
+}
+
+const rapidjson::Value& report_of(const Settings& L, const Reply& detail) {
+  const std::string& data = L.field("data");
+  if (detail.doc.IsObject() && detail.doc.HasMember(data.c_str()) &&
+      detail.doc[data.c_str()].IsObject())
+    return detail.doc[data.c_str()];
+  return detail.doc;
+}
+
+HubReport read_report(const Settings& L, const rapidjson::Value& report) {
+  HubReport r;
+  r.nid = text_of(report, L.field("nid"));
+  r.ext_id = text_of(report, L.field("report_ext_id"));
+  r.status_code = text_of(report, L.field("report_status"));
+  r.agency = text_of(report, L.field("report_agency"));
+  r.topic = text_of(report, L.field("report_topic"));
+  r.subject = text_of(report, L.field("subject"));
+  r.content = text_of(report, L.field("content"));
+  r.date = text_of(report, L.field("report_date"));
+  r.rahasia = text_of(report, L.field("report_type_read")) == "2";
+  return r;
+}
+
+std::optional<HubList> read_hub_list(const Settings& L, const Reply& page) {
+  const std::string& data = L.field("data");
+  if (!page.ok || !page.doc.IsObject()) return std::nullopt;
+  auto it = page.doc.FindMember(data.c_str());
+  if (it == page.doc.MemberEnd() || !it->value.IsArray()) return std::nullopt;
+  HubList out;
+  for (const auto& item : it->value.GetArray()) {
+    HubReport r = read_report(L, item);
+    if (r.nid.empty() || r.nid.find_first_not_of("0123456789") != std::string::npos) continue;
+    out.reports.push_back(std::move(r));
+  }
+  auto more = page.doc.FindMember("more");
+  out.more = more != page.doc.MemberEnd() && more->value.IsBool() && more->value.GetBool();
+  return out;
+}
+
+std::optional<Event> hub_created_event(const Settings& L, const std::string& hub_node,
+                                       const std::string& region, const HubReport& report,
+                                       TimeMs now) {
+  if (report.nid.empty()) return std::nullopt;
+  const TimeMs at = hub_time(report.date, now);
+  Complaint rec;
+  rec.id = stable_event_id(at, "lapor:" + report.nid + ":complaint");
+  rec.refs = {{"lapor", report.nid}};
+  rec.title = report.subject.empty() ? "Laporan SP4N-LAPOR! " + report.nid : report.subject;
+  rec.body = report.content.empty() ? rec.title : report.content;
+  rec.category.topic_id = report.topic == "0" ? "" : report.topic;
+  if (auto it = L.topics.find(report.topic); it != L.topics.end()) rec.category.local = it->second;
+  rec.region = region;
+  rec.received_at = at;
+  rec.channel = Channel::lapor;
+  rec.privacy = report.rahasia ? Privacy::rahasia : Privacy::anonim;
+  Event e;
+  e.event_id = stable_event_id(at, "lapor:" + report.nid + ":created");
+  e.complaint_id = rec.id;
+  e.origin = hub_node;
+  e.at = std::min(at, now);
+  e.actor = Actor{"admin", "", "SP4N-LAPOR!"};
+  e.kind = EventKind::created;
+  e.payload = json::complaint_to_json(rec);
+  e.hops = {hub_node};
+  return e;
+}
+
+int status_rank(Status s) {
+  switch (s) {
+    case Status::received:
+    case Status::pending:
+      return 0;
+    case Status::verified:
+      return 1;
+    case Status::disposed:
+      return 2;
+    case Status::in_progress:
+      return 3;
+    case Status::responded:
+      return 4;
+    case Status::closed:
+    case Status::archived:
+    case Status::cancelled:
+      return 5;
+  }
+  return 0;
 }
 
 }  // namespace simpul::lapor

@@ -38,6 +38,12 @@ struct Reply {
 Reply read_reply(const Settings& L, const std::string& endpoint, int http_status,
                  std::string_view body);
 
+// The token endpoint's request body (JSON: the client id and its secret).
+std::string token_request(const Settings& L, const std::string& secret);
+// The KEYTOKEN a token answer issued and its lifetime in seconds (3600 when the hub does not say,
+// at least 60); nullopt when it issued none.
+std::optional<std::pair<std::string, std::int64_t>> read_token(const Settings& L, const Reply& r);
+
 // The reports a notifications page names (each once, in order) and the highest notification id
 // in it (at least `cursor`). nullopt when the page has no data array.
 struct Notifications {
@@ -68,5 +74,36 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
                               const std::string& nid, const LocalState& local, const Reply& detail,
                               const Reply* claims, TimeMs now,
                               std::vector<std::string>* unmapped = nullptr);
+
+// One report as the hub shows it (detail, or an item of the list of this client's reports).
+struct HubReport {
+  std::string nid, ext_id, status_code, agency, topic, subject, content, date;
+  bool rahasia = false;
+};
+HubReport read_report(const Settings& L, const rapidjson::Value& report);
+// The report a detail answer carries (its data member, or the answer itself).
+const rapidjson::Value& report_of(const Settings& L, const Reply& detail);
+
+// A page of the list of this client's reports (endpoint `list`): nullopt when it has no data
+// array. `more`: the hub has reports after the last one.
+struct HubList {
+  std::vector<HubReport> reports;
+  bool more = false;
+};
+std::optional<HubList> read_hub_list(const Settings& L, const Reply& page);
+
+// The `created` event of a report entered on the hub itself (its web or app channel) that this
+// region never had: channel lapor, the tracking id as its ref, the hub's topic (and the region's
+// category for it, upstream.lapor.topics), rahasia when the hub says so, the region `region`.
+// Origin and first hop `hub_node`: it is marked as entered upstream. Its complaint id is a
+// function of the tracking id, so pulling it twice makes one complaint. nullopt when the report
+// has no tracking id.
+std::optional<Event> hub_created_event(const Settings& L, const std::string& hub_node,
+                                       const std::string& region, const HubReport& report,
+                                       TimeMs now);
+
+// How far a status has gone, for comparing the hub's with ours: received/pending 0, verified 1,
+// disposed 2, in_progress 3, responded 4, closed/archived/cancelled 5.
+int status_rank(Status s);
 
 }  // namespace simpul::lapor

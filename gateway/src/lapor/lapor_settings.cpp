@@ -16,7 +16,8 @@ Settings default_settings() {
                  {"claims", "/api/lapor/claims"},
                  {"claim", "/api/lapor/claim"},
                  {"notifications", "/api/lapor/notification"},
-                 {"topics", "/api/services/f01/gettopics"}};
+                 {"topics", "/api/services/f01/gettopics"},
+                 {"list", "/api/lapor/streams"}};
   l.fields = {// token request and answer
               {"client_id", "client_id"},
               {"client_secret", "client_secret"},
@@ -45,6 +46,15 @@ Settings default_settings() {
               {"report_status", "status"},
               {"report_agency", "agency"},
               {"report_activity", "last_activity"},
+              {"report_date", "tanggal"},
+              {"report_topic", "topic_nid"},
+              {"report_ext_id", "ext_id"},
+              {"report_type_read", "report_type"},
+              // the list of this client's reports (reconciliation): paged by nid
+              {"list_from", "from"},
+              {"list_to", "to"},
+              {"list_after", "after"},
+              {"list_limit", "limit"},
               // follow-ups
               {"claim_text", "claim_text"},
               {"claim_date", "tanggal"},
@@ -55,8 +65,8 @@ Settings default_settings() {
               {"notification_id", "id"},
               {"notification_nid", "stream_nid"},
               {"notification_group", "group_notification"}};
-  l.success = {{"token", 1},  {"create", 0}, {"detail", 1},        {"lookup", 1},
-               {"claims", 1}, {"claim", 1},  {"notifications", 1}, {"topics", 1}};
+  l.success = {{"token", 1}, {"create", 0},        {"detail", 1}, {"lookup", 1}, {"claims", 1},
+               {"claim", 1}, {"notifications", 1}, {"topics", 1}, {"list", 1}};
   l.status_codes = {{"0", Status::received},    {"2", Status::pending},     {"1", Status::verified},
                     {"5", Status::in_progress}, {"7", Status::in_progress}, {"9", Status::closed}};
   return l;
@@ -82,6 +92,9 @@ void read_overrides(const rapidjson::Value& l, Settings& out, const std::string&
   out.max_attachment_bytes = get_int(l, "max_attachment_bytes", out.max_attachment_bytes);
   out.default_topic = json::get_string(l, "default_topic", out.default_topic);
   out.expired_status = get_int(l, "expired_status", out.expired_status);
+  out.list_page = get_int(l, "list_page", out.list_page);
+  out.reconcile_requests_per_minute =
+      get_int(l, "reconcile_requests_per_minute", out.reconcile_requests_per_minute);
   auto strings = [&](const char* member, std::map<std::string, std::string>& into) {
     if (!l.HasMember(member)) return;
     for (const auto& m : l[member].GetObject()) {
@@ -119,6 +132,15 @@ void read_overrides(const rapidjson::Value& l, Settings& out, const std::string&
         throw ConfigError(file, "/upstream/lapor/agencies/" + name,
                           "the same name (as compared: \"" + key + "\") maps to " + it->second +
                               " in another entry");
+    }
+  }
+  if (l.HasMember("topics")) {
+    for (const auto& m : l["topics"].GetObject()) {
+      const std::string id = m.name.GetString();
+      if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
+        throw ConfigError(file, "/upstream/lapor/topics/" + id,
+                          "a hub topic id is a number (as gettopics lists them)");
+      out.topics[id] = m.value.GetString();
     }
   }
 }

@@ -25,11 +25,15 @@ struct Settings {
   // notification for it): at most 2 x hot_batch requests a round. 0: off.
   int hot_batch = 5;
   int hot_window_s = 86'400;
-  int topics_refresh_s = 86'400;       // the topic tree
+  int topics_refresh_s = 86'400;  // the topic tree
+  // Reconciliation (reconcile/reconcile.hpp, docs/lapor.md "Reconciliation"): reports per page of
+  // the hub's list, and the most requests a run makes in a minute (the hub serves the country).
+  int list_page = 100;
+  int reconcile_requests_per_minute = 60;
   int max_attachment_bytes = 5 << 20;  // larger files are sent as links in the content
   std::string default_topic = "0";     // topik_nid when the record has no topic id
   int expired_status = -1;             // the `status` value meaning "KEYTOKEN expired"
-  // endpoint name -> path: token create detail lookup claims claim notifications topics
+  // endpoint name -> path: token create detail lookup claims claim notifications topics list
   std::map<std::string, std::string> endpoints;
   // role -> the hub's field name (request and answer fields; docs/lapor.md lists the roles)
   std::map<std::string, std::string> fields;
@@ -41,6 +45,9 @@ struct Settings {
   // folded (agency_key): the hub spells one OPD several ways, and per-agency numbers must not
   // split it.
   std::map<std::string, std::string> agencies;
+  // The hub's topic ids -> this region's category codes (upstream.lapor.topics): a report
+  // entered on the hub and pulled here gets the region's category.
+  std::map<std::string, std::string> topics;
   // The code the table gives `hub_name`; nullopt when no entry names it.
   std::optional<std::string> agency_code(const std::string& hub_name) const;
   const std::string& endpoint(const std::string& name) const { return endpoints.at(name); }

@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,12 @@ std::string read_file(const std::string& path, const std::string& file,
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A time as the hub takes it in a query (naive times are WIB); `bad` when unreadable.
+TimeMs lapor_time(const std::string& text, TimeMs bad) {
+  auto t = parse_timestamp(text, Zone{});
+  return t ? *t : bad;
 }
 
 http::Response answer(int status, std::string body) {
@@ -111,6 +118,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
   std::unique_ptr<http::Server> server;
   std::mt19937 rng;
   std::int64_t api_calls = 0, authed_calls = 0;
+  std::int64_t list_calls = 0;  // pages of /api/lapor/streams served
   mutable std::mutex sinces_mu;
   // `since` of the notifications requests, in order (the latest 100,000: a long-running
   // simulator does not grow without end).
@@ -223,7 +231,9 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     q.bind(1, group).bind(2, message).bind(3, system_now_ms()).bind(4, nid).step();
   }
 
-  std::string report_json(std::int64_t nid, bool with_received) {
+  // `with_received`: what the client sent, for the admin's inspection; `with_ext`: the client's
+  // own id for it (its list of its reports shows it).
+  std::string report_json(std::int64_t nid, bool with_received, bool with_ext = false) {
     Query q(db,
             "SELECT nid, subject, content, topic_nid, report_type, is_anonim, source, status, "
             "verified, agency, "
@@ -258,6 +268,7 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
     if (q.i64(12) > 0) kv("closed_at", format_utc(q.i64(12)));
     w.Key("photos");
     w.Int64(q.i64(14));
+    if (with_ext && !with_received) kv("ext_id", q.text(15));
     if (with_received) {
       kv("ext_id", q.text(15));
       w.Key("creates");
@@ -490,6 +501,46 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                                              std::string(buf.GetString(), buf.GetSize()) + "}"));
                });
 
+    // The caller's own reports (those it sent and those entered on the hub for it), by nid after
+    // `after`, created between `from` and `to` (hub times), at most `limit` (100) a page.
+    router.add(
+        "GET", "/api/lapor/streams",
+        [this](const http::Request& req, const http::Params& p, http::Reply reply) {
+          auto client = admit(req, reply);
+          if (!client) return;
+          const TimeMs from = p.has_query("from") ? lapor_time(p.get("from"), -1) : 0;
+          const TimeMs to =
+              p.has_query("to") ? lapor_time(p.get("to"), -1) : std::numeric_limits<TimeMs>::max();
+          std::int64_t limit = p.has_query("limit") ? std::atoll(p.get("limit").c_str()) : 100;
+          if (from < 0 || to < 0 || limit < 1 || limit > 1000) {
+            reply_later(std::move(reply),
+                        answer(400, R"({"status":0,"error":"from, to: times; limit: 1 to 1000"})"));
+            return;
+          }
+          ++list_calls;
+          Query q(db,
+                  "SELECT nid FROM reports WHERE client = ? AND nid > ? AND created_ms >= ? AND "
+                  "created_ms <= ? ORDER BY nid LIMIT ?");
+          q.bind(1, *client)
+              .bind(2, std::atoll(p.get("after").c_str()))
+              .bind(3, from)
+              .bind(4, to)
+              .bind(5, limit + 1);
+          std::string out;
+          std::int64_t n = 0;
+          bool more = false;
+          while (q.step()) {
+            if (++n > limit) {
+              more = true;
+              break;
+            }
+            out += (out.empty() ? "" : ",") + report_json(q.i64(0), false, true);
+          }
+          reply_later(std::move(reply),
+                      answer(200, R"({"status":1,"data":[)" + out +
+                                      "],\"more\":" + (more ? "true" : "false") + "}"));
+        });
+
     router.add("POST", "/api/services/f01/gettopics",
                [this](const http::Request& req, const http::Params&, http::Reply reply) {
                  if (!admit(req, reply)) return;
@@ -560,6 +611,46 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
             reply(answer(404, R"({"error":"actions: verify, hold, dispose, answer, close"})"));
             return;
           }
+          reply(answer(200, R"({"ok":true,"report":)" + report_json(nid, false) + "}"));
+        });
+
+    // A report entered on the hub itself (its web or app channel) for a client's region:
+    // {"client", "subject", "content", "topic", "agency", "report_type"}. No notification: the
+    // region learns of it only by reconciling.
+    router.add(
+        "POST", "/admin/streams",
+        [this](const http::Request& req, const http::Params&, http::Reply reply) {
+          if (!is_admin(req)) {
+            reply(answer(401, R"({"error":"admin token required"})"));
+            return;
+          }
+          auto doc = json::parse(req.body);
+          auto get = [&](const char* k) {
+            return doc && doc->IsObject() ? json::get_string(*doc, k) : std::string();
+          };
+          if (get("client").empty() || get("subject").empty() || get("content").size() < 10) {
+            reply(answer(400, R"({"error":"client, subject and content (10+) are required"})"));
+            return;
+          }
+          const TimeMs now = system_now_ms();
+          const std::int64_t type = get("report_type") == "2" ? 2 : 1;
+          Query q(db,
+                  "INSERT INTO reports(client, subject, content, topic_nid, report_type, "
+                  "is_anonim, source, received, photos, status, verified, agency, created_ms, "
+                  "last_activity_ms) VALUES (?,?,?,?,?,2,'lapor-web','{}',0,?,?,NULLIF(?,''),?,?)");
+          const bool disposed = !get("agency").empty();
+          q.bind(1, get("client"))
+              .bind(2, get("subject"))
+              .bind(3, get("content"))
+              .bind(4, get("topic").empty() ? std::string("0") : get("topic"))
+              .bind(5, type)
+              .bind(6, disposed ? 1 : 0)
+              .bind(7, disposed ? 1 : 0)
+              .bind(8, get("agency"))
+              .bind(9, now)
+              .bind(10, now);
+          q.step();
+          const std::int64_t nid = sqlite3_last_insert_rowid(db);
           reply(answer(200, R"({"ok":true,"report":)" + report_json(nid, false) + "}"));
         });
 

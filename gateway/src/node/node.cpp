@@ -34,6 +34,7 @@
 #include "ledger/sla_engine.hpp"
 #include "node/component.hpp"
 #include "node/recompute.hpp"
+#include "node/reconcile_runs.hpp"
 #include "node/signing_key.hpp"
 #include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
@@ -288,6 +289,20 @@ class SlaComponent final : public Component {
 
  private:
   SlaEngine engine_;
+};
+
+// "reconcile": the node's own runs against the tier above (node/reconcile_runs.hpp).
+class ReconcileComponent final : public Component {
+ public:
+  ReconcileComponent(Parts& p, reconcile::With with)
+      : runs_(p.cfg, with, p.reader, p.writer, p.metrics, p.clock) {}
+  std::string_view name() const override { return "reconcile"; }
+  void start() override { runs_.start(); }
+  void stop() override { runs_.stop(); }
+  std::vector<Check> checks() const override { return {runs_.check()}; }
+
+ private:
+  ReconcileRuns runs_;
 };
 
 // "retention": the deletes that keep the store from growing for ever (ledger/retention.hpp).
@@ -674,6 +689,8 @@ Node::Node(Config cfg, std::function<TimeMs()> clock) : impl_(std::make_unique<I
     d.components.push_back(std::make_unique<SlaComponent>(parts, d.scheduler));
   d.components.push_back(std::make_unique<RetentionComponent>(parts, d.scheduler));
   d.components.push_back(std::make_unique<SealComponent>(parts));
+  if (auto with = reconcile::configured(d.cfg))
+    d.components.push_back(std::make_unique<ReconcileComponent>(parts, *with));
   for (auto& c : d.components) c->add_routes(d.router);
 
   // /readyz: every component's checks, and any loop that failed (restarting) or stopped.

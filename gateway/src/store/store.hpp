@@ -155,7 +155,9 @@ class EventLog {
     Status status = Status::received;
     Privacy privacy = Privacy::anonim;
     TimeMs updated_at = 0;
-    Deadlines deadlines;  // as the fold left them with the calendar in force then
+    Deadlines deadlines;    // as the fold left them with the calendar in force then
+    std::string agency;     // the agency holding it now ("" none)
+    bool conflict = false;  // a conflict waits for an admin
   };
   // `sla_next_at`: when the SLA scheduler next has something to do for it (ledger/sla.hpp).
   virtual void put_projection(const ComplaintState& st, TimeMs now,
@@ -212,6 +214,42 @@ class EventLog {
   virtual std::vector<LinkedComplaint> open_linked(const std::string& system,
                                                    const std::string& after_id, int limit) = 0;
 
+  // Reconciliation with the tier above (reconcile/reconcile.hpp). The complaints received
+  // (received_at) in [from, to], by id after `after_id`: what the fold made of each, the id
+  // `system` gave it, and how its `created` event went up: `from_upstream` when it came down from
+  // `upstream` (the other side's own), else the state of its "upstream" outbox row ("pending",
+  // "done", "dead", or "" when there is none).
+  struct OwnComplaint {
+    std::string id, agency, ext_id;
+    Status status = Status::received;
+    TimeMs received_at = 0;
+    std::int64_t created_seq = 0;
+    bool from_upstream = false;
+    bool conflict = false;  // a conflict waits for an admin
+    std::string up_row;
+  };
+  virtual std::vector<OwnComplaint> complaints_received(TimeMs from, TimeMs to,
+                                                        const std::string& system,
+                                                        const std::string& upstream,
+                                                        const std::string& after_id, int limit) = 0;
+  // The events stored here in [from, to] after position `after_seq` that go up: their hop path
+  // does not name `upstream`. With the state of their "upstream" outbox row, as above.
+  struct SentUp {
+    std::int64_t seq = 0;
+    std::string event_id, complaint_id, up_row;
+  };
+  virtual std::vector<SentUp> sent_up(const std::string& upstream, TimeMs from, TimeMs to,
+                                      std::int64_t after_seq, int limit) = 0;
+  // The parent's side: events stored here at or after `since`, after position `after_seq`, of
+  // the complaints `child` sees (complaint_children) that did not come through it: what its feed
+  // gave or gives it.
+  struct HeldEvent {
+    std::int64_t seq = 0;
+    std::string event_id, complaint_id;
+  };
+  virtual std::vector<HeldEvent> events_for_child(const std::string& child, TimeMs since,
+                                                  std::int64_t after_seq, int limit) = 0;
+
   // What a source sent, kept for `simpul renormalize`.
   virtual void keep_raw_payload(const std::string& source, const std::string& complaint_id,
                                 const std::string& content_type, std::string_view body,
@@ -265,6 +303,11 @@ class Outbox {
   virtual void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) = 0;
   // The row of event `seq` for `destination`, if any, is done (the destination has it already).
   virtual void mark_done(const std::string& destination, std::int64_t seq) = 0;
+  // Event `seq` queued for `destination` again as a new row, due at `now`, whatever became of
+  // its row before (done, dead-lettered, dropped): a repair after reconciliation found the
+  // destination lacks it. A new row is a new feed position, so a child reads it again. Its
+  // dead letter, if any, goes.
+  virtual void requeue(const std::string& destination, std::int64_t seq, TimeMs now) = 0;
   // A record an inbound connector fetched but could not map (listed by `simpul dlq list`).
   virtual void inbound_dead_letter(const std::string& destination, const std::string& error,
                                    TimeMs now) = 0;

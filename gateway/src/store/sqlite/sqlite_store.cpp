@@ -427,8 +427,8 @@ std::vector<EventLog::LinkedComplaint> SqliteStore::open_linked(const std::strin
 
 std::optional<EventLog::Projection> SqliteStore::projection(const std::string& id) {
   auto s = prepare(
-      "SELECT status, privacy, updated_at, verify_due, followup_due, autoclose_due FROM "
-      "complaints WHERE id = ?");
+      "SELECT status, privacy, updated_at, verify_due, followup_due, autoclose_due, "
+      "coalesce(agency, ''), conflict_count > 0 FROM complaints WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   Projection p{parse_status(s.text(0)).value_or(Status::received),
@@ -438,6 +438,8 @@ std::optional<EventLog::Projection> SqliteStore::projection(const std::string& i
   if (!s.null(3)) p.deadlines.verify_due = s.i64(3);
   if (!s.null(4)) p.deadlines.followup_due = s.i64(4);
   if (!s.null(5)) p.deadlines.autoclose_due = s.i64(5);
+  p.agency = s.text(6);
+  p.conflict = s.i64(7) != 0;
   return p;
 }
 
@@ -1828,6 +1830,95 @@ void SqliteStore::mark_done(const std::string& destination, std::int64_t seq) {
       .bind(1, destination)
       .bind(2, seq)
       .run();
+}
+
+void SqliteStore::requeue(const std::string& destination, std::int64_t seq, TimeMs now) {
+  prepare(
+      "DELETE FROM dead_letters WHERE outbox_id IN (SELECT id FROM outbox WHERE destination = ? "
+      "AND event_seq = ?)")
+      .bind(1, destination)
+      .bind(2, seq)
+      .run();
+  prepare("DELETE FROM outbox WHERE destination = ? AND event_seq = ?")
+      .bind(1, destination)
+      .bind(2, seq)
+      .run();
+  enqueue(destination, seq, now);
+}
+
+std::vector<EventLog::OwnComplaint> SqliteStore::complaints_received(TimeMs from, TimeMs to,
+                                                                     const std::string& system,
+                                                                     const std::string& upstream,
+                                                                     const std::string& after_id,
+                                                                     int limit) {
+  // By the primary key from `after_id`: a page costs the rows it walks, whatever the range.
+  auto s = prepare(
+      "SELECT c.id, coalesce(c.agency, ''), c.status, c.received_at, c.conflict_count > 0, "
+      "coalesce((SELECT r.ext_id FROM refs r WHERE r.complaint_id = c.id AND r.system = ?3 "
+      "ORDER BY r.rowid LIMIT 1), ''), e.seq, EXISTS (SELECT 1 FROM json_each(e.hops_json) WHERE "
+      "value = ?4), coalesce((SELECT o.state FROM outbox o WHERE o.destination = 'upstream' AND "
+      "o.event_seq = e.seq), '') FROM complaints c JOIN events e ON e.complaint_id = c.id AND "
+      "e.kind = 'created' WHERE c.id > ?5 AND c.received_at >= ?1 AND c.received_at <= ?2 "
+      "ORDER BY c.id LIMIT ?6");
+  s.bind(1, from).bind(2, to).bind(3, system).bind(4, upstream).bind(5, after_id).bind(6, limit);
+  std::vector<OwnComplaint> out;
+  while (s.step()) {
+    OwnComplaint c;
+    c.id = s.text(0);
+    c.agency = s.text(1);
+    c.status = parse_status(s.text(2)).value_or(Status::received);
+    c.received_at = s.i64(3);
+    c.conflict = s.i64(4) != 0;
+    c.ext_id = s.text(5);
+    c.created_seq = s.i64(6);
+    c.from_upstream = s.i64(7) != 0;
+    c.up_row = s.text(8);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<EventLog::SentUp> SqliteStore::sent_up(const std::string& upstream, TimeMs from,
+                                                   TimeMs to, std::int64_t after_seq, int limit) {
+  std::int64_t start = after_seq;
+  if (start == 0) {  // from the first position stored in the range (as events_through)
+    auto first =
+        prepare("SELECT min(seq) FROM events INDEXED BY events_stored WHERE stored_at >= ?");
+    first.bind(1, from);
+    if (!first.step() || first.null(0)) return {};
+    start = first.i64(0) - 1;
+  }
+  auto s = prepare(
+      "SELECT e.seq, e.event_id, e.complaint_id, coalesce((SELECT o.state FROM outbox o WHERE "
+      "o.destination = 'upstream' AND o.event_seq = e.seq), '') FROM events e NOT INDEXED WHERE "
+      "e.seq > ?3 AND e.stored_at >= ?1 AND e.stored_at <= ?2 AND NOT EXISTS (SELECT 1 FROM "
+      "json_each(e.hops_json) WHERE value = ?4) ORDER BY e.seq LIMIT ?5");
+  s.bind(1, from).bind(2, to).bind(3, start).bind(4, upstream).bind(5, limit);
+  std::vector<SentUp> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3)});
+  return out;
+}
+
+std::vector<EventLog::HeldEvent> SqliteStore::events_for_child(const std::string& child,
+                                                               TimeMs since, std::int64_t after_seq,
+                                                               int limit) {
+  std::int64_t start = after_seq;
+  if (start == 0) {
+    auto first =
+        prepare("SELECT min(seq) FROM events INDEXED BY events_stored WHERE stored_at >= ?");
+    first.bind(1, since);
+    if (!first.step() || first.null(0)) return {};
+    start = first.i64(0) - 1;
+  }
+  auto s = prepare(
+      "SELECT e.seq, e.event_id, e.complaint_id FROM events e NOT INDEXED WHERE e.seq > ?2 AND "
+      "e.stored_at >= ?1 AND EXISTS (SELECT 1 FROM complaint_children v WHERE v.complaint_id = "
+      "e.complaint_id AND v.child = ?3) AND NOT EXISTS (SELECT 1 FROM json_each(e.hops_json) "
+      "WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
+  s.bind(1, since).bind(2, start).bind(3, child).bind(4, limit);
+  std::vector<HeldEvent> out;
+  while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2)});
+  return out;
 }
 
 void SqliteStore::put_projection(const ComplaintState& st, TimeMs now,

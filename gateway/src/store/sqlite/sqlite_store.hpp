@@ -115,6 +115,14 @@ class SqliteStore final : public Store {
                    TimeMs now) override;
   void outbox_failed(std::int64_t id, const std::string& error, TimeMs retry_at) override;
   void mark_done(const std::string& destination, std::int64_t seq) override;
+  void requeue(const std::string& destination, std::int64_t seq, TimeMs now) override;
+  std::vector<OwnComplaint> complaints_received(TimeMs from, TimeMs to, const std::string& system,
+                                                const std::string& upstream,
+                                                const std::string& after_id, int limit) override;
+  std::vector<SentUp> sent_up(const std::string& upstream, TimeMs from, TimeMs to,
+                              std::int64_t after_seq, int limit) override;
+  std::vector<HeldEvent> events_for_child(const std::string& child, TimeMs since,
+                                          std::int64_t after_seq, int limit) override;
   void inbound_dead_letter(const std::string& destination, const std::string& error,
                            TimeMs now) override;
   std::int64_t dead_letter_count() override;
