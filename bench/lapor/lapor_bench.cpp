@@ -8,6 +8,8 @@
 //      (callback) shows the tanggapan, one at a time; p50/p99. Bounded below by the
 //      notification poll interval (printed).
 //   4. down: a hub close (no notification) -> Ape Kesah's status, one at a time; p50/p99.
+//   5. reconciliation with the hub over every complaint of the run: requests and time, then
+//      --repair pulling 20 reports entered on the hub itself.
 // Prints its figures. Never part of `make test`.
 //
 //   build/bench/lapor_bench [--complaints N] [--latency M] [--poll-ms MS]
@@ -31,9 +33,14 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
+#include "intake/registry.hpp"
+#include "lapor/lapor_settings.hpp"
 #include "lapor/simulator.hpp"
+#include "ledger/ledger.hpp"
 #include "node/node.hpp"
+#include "node/store_setup.hpp"
 #include "node/uplinks.hpp"
+#include "reconcile/reconcile.hpp"
 #include "standin.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "support/fixtures.hpp"
@@ -142,6 +149,7 @@ int main(int argc, char** argv) {
       "credential": "env:BENCH_LAPOR_SECRET", "max_backoff_ms": 200, "batch": 200,
       "lapor": {"client_id": "provinsi-kepri", "source": "simpul-kepri", "poll_interval_ms": )" +
           std::to_string(poll_ms) + R"(}},
+    "reconcile": {"interval_s": 0},
     "children": [{"id": "kota-batam", "regions": ["21.71"]}]})"));
   Node kepri(kepri_cfg);
   kepri.start_background();
@@ -257,9 +265,10 @@ int main(int argc, char** argv) {
     }
     down.push_back(ms_since(t0));
   }
-  // 4. A close at the hub, which sends no notification for it: found by the recent-activity
-  // pass (upstream.lapor.hot_batch) among the complaints that changed lately, long before the
-  // sweep (every 300 s by default); Ape Kesah's status changes.
+  // 4. A close at the hub, which sends no notification for it: found in the hub's list of this
+  // client's reports changed since the last round (upstream.lapor.activity_poll), however many
+  // complaints changed lately, long before the sweep (every 300 s by default); Ape Kesah's
+  // status changes.
   std::vector<double> closed;
   for (const auto& [aid, nid] : linked) {
     auto before = json::parse(app.get(aid));
@@ -283,6 +292,55 @@ int main(int argc, char** argv) {
     }
     closed.push_back(ms_since(t0));
   }
+  // 5. Reconciliation with the hub: every report of the window compared, then the ones entered
+  // on the hub itself pulled in (--repair). What it costs the hub, in requests.
+  constexpr int kEnteredOnHub = 20;
+  for (int i = 0; i < kEnteredOnHub; ++i) {
+    auto r =
+        hc.request("POST", "/admin/streams",
+                   R"({"client": "provinsi-kepri", "subject": "Lewat web )" + std::to_string(i) +
+                       R"(", "content": "Dilaporkan langsung di kanal web nasional.",
+                            "agency": "Dinas PU Kota Batam"})",
+                   hub_admin);
+    if (r.status != 200) {
+      std::fprintf(stderr, "hub report failed: %d\n", r.status);
+      return 1;
+    }
+  }
+  auto reconcile_once = [&](bool repair, double& seconds) {
+    Config unpaced = kepri_cfg;  // the hub's pace is measured in requests, not waited out here
+    unpaced.upstream.dialect_section.insert(1, R"("reconcile_requests_per_minute": 6000, )");
+    auto store = open_node_store(unpaced, StoreUse::existing);
+    Ledger ledger(*store, ledger_rules(unpaced, build_connectors(unpaced)));
+    reconcile::Write w = [&](std::function<void(Ledger&)> work) {
+      store->begin();
+      work(ledger);
+      store->commit();
+    };
+    reconcile::Options o;
+    o.with = reconcile::With::hub;
+    o.repair = repair;
+    o.to = system_now_ms();
+    o.from = o.to - 86'400'000;
+    auto t0 = Clock::now();
+    auto r = reconcile::run(unpaced, *store, w, o, [] { return system_now_ms(); });
+    seconds = ms_since(t0) / 1000.0;
+    return r;
+  };
+  double compare_s = 0, repair_s = 0;
+  const auto compared = reconcile_once(false, compare_s);
+  const auto repaired = reconcile_once(true, repair_s);
+  if (!compared.error.empty() || compared.count("missing_here") != kEnteredOnHub ||
+      repaired.count("missing_here") != kEnteredOnHub) {
+    std::fprintf(stderr, "reconcile found %lld of %d hub reports (%s)\n",
+                 static_cast<long long>(compared.count("missing_here")), kEnteredOnHub,
+                 compared.error.c_str());
+    return 1;
+  }
+  const lapor::Settings hub_settings = lapor::read_settings(kepri_cfg);
+  const double paced_min =
+      static_cast<double>(compared.requests) / hub_settings.reconcile_requests_per_minute;
+
   std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (%d aduan)\n",
               "up: Ape Kesah -> hub tracking id", pct(up, 0.5), pct(up, 0.99), latency);
   std::printf("%-46s p50 %7.1f ms   p99 %7.1f ms   (poll every %d ms)\n",
@@ -291,9 +349,18 @@ int main(int argc, char** argv) {
               "down: hub close -> Ape Kesah status", pct(closed, 0.5), pct(closed, 0.99),
               complaints + latency);
   std::printf(
+      "%-46s %10lld requests (%lld here, %lld at the hub; %.2f s unpaced, %.1f min at "
+      "%d/min)\n",
+      "reconcile with the hub: compare", static_cast<long long>(compared.requests),
+      static_cast<long long>(compared.ours), static_cast<long long>(compared.theirs), compare_s,
+      paced_min, hub_settings.reconcile_requests_per_minute);
+  std::printf("%-46s %10lld requests (%d pulled with their history, %.2f s unpaced)\n",
+              "reconcile with the hub: --repair", static_cast<long long>(repaired.requests),
+              kEnteredOnHub, repair_s);
+  std::printf(
       "%-46s %10lld (expected %d)\n", "reports at the hub",
       static_cast<long long>(sqlite_scalar(sim_cfg.store_path, "SELECT count(*) FROM reports")),
-      complaints + latency);
+      complaints + latency + kEnteredOnHub);
   std::printf("%-46s %10lld (expected 0)\n", "reports created more than once",
               static_cast<long long>(sqlite_scalar(
                   sim_cfg.store_path, "SELECT count(*) FROM reports WHERE creates > 1")));
@@ -308,9 +375,16 @@ int main(int argc, char** argv) {
             "notifications polled every " + std::to_string(poll_ms) + " ms");
   b::record("lapor", "down: hub answer -> Ape Kesah tanggapan p99", pct(down, 0.99), "ms");
   b::record("lapor", "down: hub close -> Ape Kesah status p50", pct(closed, 0.5), "ms", "", 0, "",
-            "the hub sends no notification for a close: the recent-activity pass, " +
+            "the hub sends no notification for a close: its list of changed reports, " +
                 std::to_string(complaints + latency) + " complaints changed lately");
   b::record("lapor", "down: hub close -> Ape Kesah status p99", pct(closed, 0.99), "ms");
+  b::record("lapor", "reconcile with the hub: compare", static_cast<double>(compared.requests),
+            "requests", "", 0, "",
+            std::to_string(compared.ours) + " complaints here, " + std::to_string(compared.theirs) +
+                " reports at the hub, pages of " + std::to_string(hub_settings.list_page));
+  b::record("lapor", "reconcile with the hub: --repair", static_cast<double>(repaired.requests),
+            "requests", "", 0, "",
+            std::to_string(kEnteredOnHub) + " hub reports pulled (detail + claims each)");
   b::record("lapor", "reports created more than once",
             static_cast<double>(sqlite_scalar(sim_cfg.store_path,
                                               "SELECT count(*) FROM reports WHERE creates > 1")),

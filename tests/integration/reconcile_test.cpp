@@ -246,7 +246,9 @@ TEST_CASE(
     "two sides disagree on too - repair reads the close in") {
   test::LaporSim hub;
   test::TempDir dir;
-  Config cfg = test::node_config(dir, "provinsi-kepri", lapor_upstream(hub.port()));
+  // Neither the hub's list of changes nor the recent-activity pass: only reconciling finds it.
+  Config cfg = test::node_config(dir, "provinsi-kepri",
+                                 lapor_upstream(hub.port(), R"(, "activity_poll": false)"));
   test::TestNode node(cfg);
   const std::string closing = ingest(node, "Akan ditutup di hub");
   const std::string other = ingest(node, "Disposisi berbeda");

@@ -34,6 +34,8 @@ constexpr const char* kSystem = "lapor";
 constexpr const char* kNotificationsCursor = "lapor.notifications";
 constexpr const char* kSweepCursor = "lapor.sweep";
 constexpr const char* kRecentCursor = "lapor.recent";  // the recent-activity walk's position
+// The hub's last activity read so far, "<unix ms>:<nid>" (the activity pass).
+constexpr const char* kActivityCursor = "lapor.activity";
 
 // What the hub said to one call: the raw answer, and its reading when it came (transport
 // failures leave the reading empty, with the error).
@@ -562,6 +564,46 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     co_return e == errc::ok;
   }
 
+  // One page of the hub's list of this client's reports changed after `position` ("<ms>:<nid>"):
+  // each linked one the hub has further on (its status, or an agency this node does not have)
+  // is read and brought here; the position moves to the last report of the page, in the same
+  // transaction. False when the hub did not answer (nothing moves).
+  awaitable<bool> activity_pass(std::string& position, HubAnswer& failure) {
+    const auto colon = position.find(':');
+    const TimeMs since = std::atoll(position.substr(0, colon).c_str());
+    const std::string after = colon == std::string::npos ? "0" : position.substr(colon + 1);
+    http::Outgoing out =
+        get("list", F("list_changed_since") + "=" + percent_encode(format_utc(since)) + "&" +
+                        F("list_after") + "=" + after + "&" + F("list_limit") + "=" +
+                        std::to_string(L.list_page));
+    HubAnswer page = co_await call(pull_conn, "list", out);
+    auto list = lapor::read_hub_list(L, page);
+    if (!list) {
+      failure = std::move(page);
+      if (failure.error.empty()) failure.error = "list: no data array";
+      co_return false;
+    }
+    std::vector<Event> events;
+    std::string next = position;
+    for (const auto& r : list->reports) {
+      const TimeMs at = lapor::hub_time(r.activity, since);
+      next = std::to_string(at) + ":" + r.nid;
+      auto id = reader.find_by_ref(kSystem, r.nid);
+      auto here = id ? reader.projection(*id) : std::nullopt;
+      if (!here) continue;  // not ours here (reconciliation lists it)
+      auto code = L.status_codes.find(r.status_code);
+      const bool ahead = code != L.status_codes.end() &&
+                         lapor::status_rank(code->second) > lapor::status_rank(here->status);
+      const std::string agency = r.agency.empty() ? "" : L.agency_code(r.agency).value_or(r.agency);
+      const bool undisposed = !agency.empty() && here->agency.empty();
+      if (!ahead && !undisposed) continue;
+      if (!(co_await reconcile(r.nid, events, failure))) co_return false;
+    }
+    if (events.empty() && next == position) co_return true;
+    if (co_await merge(events, kActivityCursor, next)) position = next;  // else read again
+    co_return true;
+  }
+
   awaitable<void> pull_wait(std::int64_t ms) {
     pull_timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
     co_await pull_timer.async_wait(asio::as_tuple(use_awaitable));
@@ -571,6 +613,7 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     auto self = shared_from_this();
     std::string cursor, sweep_after;
     std::int64_t hot_after = 0;  // the recent-activity walk: the list's seq
+    std::string activity;        // the activity pass: "<ms>:<nid>" read up to
     auto read = [&] {
       cursor = cursor_body(reader.cursor(kNotificationsCursor), Ledger::kUplinkCursorFormat,
                            kNotificationsCursor);
@@ -579,9 +622,13 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       hot_after = std::atoll(
           cursor_body(reader.cursor(kRecentCursor), Ledger::kUplinkCursorFormat, kRecentCursor)
               .c_str());
+      activity =
+          cursor_body(reader.cursor(kActivityCursor), Ledger::kUplinkCursorFormat, kActivityCursor);
     };
     if (!co_await read_at_start(ioc, "upstream.pull", stopping, read)) co_return;
     if (cursor.empty()) cursor = "0";
+    // A first start reads the changes of the last hot_window_s, not the hub's whole past.
+    if (activity.empty()) activity = std::to_string(clock() - L.hot_window_s * 1000LL) + ":0";
     TimeMs next_topics = 0, next_sweep = clock() + L.poll_interval_ms;
     while (!stopping) {
       if (clock() >= next_topics) {
@@ -613,9 +660,15 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
           busy = !nids.empty();  // there may be more: ask again at once
         }
       }
-      // Every round, a few of the reports that changed here lately: the hub notifies
-      // dispositions and follow-ups but not a close, and a close follows recent activity. The
-      // walk goes through the complaints updated in the last `hot_window_s`, oldest change
+      // Every round, the reports the hub changed since the last round (its list by last
+      // activity): the hub notifies dispositions and follow-ups but not a close. One request,
+      // and detail and claims only for a report the hub has further on than this node.
+      if (!failed && !busy && L.activity_poll) {
+        if (!(co_await activity_pass(activity, failure))) failed = true;
+      }
+      // For a hub without that list: a few of the reports that changed here lately: the hub
+      // notifies dispositions and follow-ups but not a close, and a close follows recent activity.
+      // The walk goes through the complaints updated in the last `hot_window_s`, oldest change
       // first, `hot_batch` linked open ones a round (at most 2 x hot_batch hub requests).
       if (!failed && !busy && L.hot_batch > 0) {
         std::vector<Event> events;

@@ -19,9 +19,11 @@
 //          read and turned into verified / held / disposed / progressed / responded / closed
 //          events (hub status codes through the config table), merged like events from a parent
 //          Simpul node (origin and first hop: upstream.node), so they flow on to children and
-//          outbound connectors. A sweep re-reads open linked reports now and then, because the
-//          hub does not notify every status change. Events get ids derived from what the hub
-//          said, so reading the same thing twice stores it once.
+//          outbound connectors. The hub does not notify every status change (a close): each
+//          round also reads its list of this client's reports changed since the last round
+//          (cursor `lapor.activity`) and brings in those it has further on, and a sweep re-reads
+//          open linked reports now and then. Events get ids derived from what the hub said, so
+//          reading the same thing twice stores it once.
 //   topics: the topic tree, fetched at start and daily, cached in the store (cursor
 //          `lapor.topics`) for `simpul check`.
 // Failures: backoff, Retry-After and the breaker as for any upstream (LinkHealth); the push side

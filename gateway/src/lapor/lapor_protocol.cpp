@@ -230,6 +230,7 @@ HubReport read_report(const Settings& L, const rapidjson::Value& report) {
   r.subject = text_of(report, L.field("subject"));
   r.content = text_of(report, L.field("content"));
   r.date = text_of(report, L.field("report_date"));
+  r.activity = text_of(report, L.field("report_activity"));
   r.rahasia = text_of(report, L.field("report_type_read")) == "2";
   return r;
 }

@@ -77,7 +77,7 @@ std::vector<Event> hub_events(const Settings& L, const std::string& hub_node,
 
 // One report as the hub shows it (detail, or an item of the list of this client's reports).
 struct HubReport {
-  std::string nid, ext_id, status_code, agency, topic, subject, content, date;
+  std::string nid, ext_id, status_code, agency, topic, subject, content, date, activity;
   bool rahasia = false;
 };
 HubReport read_report(const Settings& L, const rapidjson::Value& report);

@@ -55,6 +55,7 @@ Settings default_settings() {
               {"list_to", "to"},
               {"list_after", "after"},
               {"list_limit", "limit"},
+              {"list_changed_since", "changed_since"},
               // follow-ups
               {"claim_text", "claim_text"},
               {"claim_date", "tanggal"},
@@ -87,6 +88,7 @@ void read_overrides(const rapidjson::Value& l, Settings& out, const std::string&
   out.sweep_interval_s = get_int(l, "sweep_interval_s", out.sweep_interval_s);
   out.sweep_batch = get_int(l, "sweep_batch", out.sweep_batch);
   out.hot_batch = get_int(l, "hot_batch", out.hot_batch);
+  if (l.HasMember("activity_poll")) out.activity_poll = l["activity_poll"].GetBool();
   out.hot_window_s = get_int(l, "hot_window_s", out.hot_window_s);
   out.topics_refresh_s = get_int(l, "topics_refresh_s", out.topics_refresh_s);
   out.max_attachment_bytes = get_int(l, "max_attachment_bytes", out.max_attachment_bytes);

@@ -20,10 +20,14 @@ struct Settings {
   int poll_interval_ms = 5'000;   // notifications
   int sweep_interval_s = 300;     // re-read the detail of open linked reports
   int sweep_batch = 50;           // reports per sweep step
-  // Every poll round, re-read up to hot_batch linked open reports among the complaints that
-  // changed here in the last hot_window_s (a close follows recent activity, and the hub sends no
-  // notification for it): at most 2 x hot_batch requests a round. 0: off.
-  int hot_batch = 5;
+  // Every poll round, the hub's list of this client's reports changed since the last round
+  // (endpoint `list`, by last activity): a close, which the hub does not notify, arrives within a
+  // round. One request a round, and 2 for each report the hub moved further than this node has it.
+  bool activity_poll = true;
+  // For a hub without that list: every poll round, re-read up to hot_batch linked open reports
+  // among the complaints that changed here in the last hot_window_s (oldest change first): at most
+  // 2 x hot_batch requests a round. 0: off (the default, with activity_poll).
+  int hot_batch = 0;
   int hot_window_s = 86'400;
   int topics_refresh_s = 86'400;  // the topic tree
   // Reconciliation (reconcile/reconcile.hpp, docs/lapor.md "Reconciliation"): reports per page of

@@ -502,7 +502,9 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
                });
 
     // The caller's own reports (those it sent and those entered on the hub for it), by nid after
-    // `after`, created between `from` and `to` (hub times), at most `limit` (100) a page.
+    // `after`, created between `from` and `to` (hub times), at most `limit` (100) a page; with
+    // `changed_since`, those whose last activity is after it (then after `after` at that time),
+    // by last activity.
     router.add(
         "GET", "/api/lapor/streams",
         [this](const http::Request& req, const http::Params& p, http::Reply reply) {
@@ -518,14 +520,20 @@ struct Simulator::Impl : std::enable_shared_from_this<Simulator::Impl> {
             return;
           }
           ++list_calls;
-          Query q(db,
-                  "SELECT nid FROM reports WHERE client = ? AND nid > ? AND created_ms >= ? AND "
-                  "created_ms <= ? ORDER BY nid LIMIT ?");
+          // changed_since=T: by last activity instead, after (T, after) (activity, nid).
+          const bool by_activity = p.has_query("changed_since");
+          const TimeMs changed = by_activity ? lapor_time(p.get("changed_since"), 0) : 0;
+          Query q(db, by_activity
+                          ? "SELECT nid FROM reports WHERE client = ?1 AND (last_activity_ms > ?3 "
+                            "OR (last_activity_ms = ?3 AND nid > ?2)) ORDER BY last_activity_ms, "
+                            "nid LIMIT ?4"
+                          : "SELECT nid FROM reports WHERE client = ?1 AND nid > ?2 AND "
+                            "created_ms >= ?3 AND created_ms <= ?5 ORDER BY nid LIMIT ?4");
           q.bind(1, *client)
               .bind(2, std::atoll(p.get("after").c_str()))
-              .bind(3, from)
-              .bind(4, to)
-              .bind(5, limit + 1);
+              .bind(3, by_activity ? changed : from)
+              .bind(4, limit + 1);
+          if (!by_activity) q.bind(5, to);
           std::string out;
           std::int64_t n = 0;
           bool more = false;

@@ -143,8 +143,12 @@ void Ledger::fan_out(const Event& e, std::int64_t seq, const ComplaintState& st,
   // Up: every event that has not already passed through the parent.
   if (!rules_.upstream.empty() && !through(e, rules_.upstream))
     store_.enqueue(Destination::upstream().name(), seq, now);
-  // To the apps the complaint came from, unless one of that app's own connectors wrote it.
-  if (relayed_to_apps(e.kind)) {
+  // To the apps the complaint came from, unless one of that app's own connectors wrote it. A
+  // decision the fold holds as a conflict (a hub close of a report never answered here) waits
+  // for an admin, who acts for it; the app hears that action, never the refused one.
+  const bool conflict = std::any_of(st.conflicts.begin(), st.conflicts.end(),
+                                    [&](const Conflict& c) { return c.event_id == e.event_id; });
+  if (relayed_to_apps(e.kind) && !conflict) {
     for (const auto& route : rules_.outbound) {
       if (std::find(route.own_actors.begin(), route.own_actors.end(), e.actor.name) !=
           route.own_actors.end())

@@ -417,3 +417,31 @@ TEST_CASE(
   CHECK(ok.state->record.title == "Jalan berlubang");
   CHECK(ok.state->record.agency == "dinas-pu-batam");
 }
+
+TEST_CASE(
+    "integrity: a hub decision held as a conflict is not relayed to the app the complaint came "
+    "from - an allowed one is") {
+  test::TempDir dir;
+  SqliteStore s(StoreOptions{dir.file("s.db"), false, 5000, true});
+  LedgerRules r = rules("provinsi-kepri", "lapor");
+  r.outbound = {OutboundRoute{"apekesah", "apekesah", {"connector:apekesah"}}};
+  Ledger l(s, r);
+  const std::string id = ingest(l, request("anonim", "provinsi-kepri"));
+  s.begin();
+  s.add_ref({"apekesah", "8812"}, id, kNow);
+  s.commit();
+  // A close of a report nobody answered here (refused: a conflict), then a verification.
+  auto close = event(id, EventKind::closed, "{}", "lapor", kNow + 10);
+  auto verify = event(id, EventKind::verified, "{}", "lapor", kNow + 20);
+  s.begin();
+  l.merge_from_parent({close, verify}, "1", kNow + 30, "lapor.notifications");
+  s.commit();
+  auto st = fold(s.events_of(id), FoldContext{});
+  REQUIRE(st.conflicts.size() == 1);
+  CHECK(st.conflicts[0].event_id == close.event_id);
+  std::set<std::string> relayed;
+  for (const auto& item : s.due_outbox("connector:apekesah", kNow + 60'000, 100))
+    relayed.insert(item.event.event_id);
+  CHECK(relayed.count(verify.event_id) == 1);
+  CHECK(relayed.count(close.event_id) == 0);
+}
