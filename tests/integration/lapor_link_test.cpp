@@ -522,7 +522,8 @@ TEST_CASE(
 
 TEST_CASE(
     "lapor dialect: a hub close arrives without the sweep - from the hub's list of changed reports "
-    "- or the recent-activity pass - not with both off") {
+    "- or the recent-activity pass - which takes over from a hub without that list - not with "
+    "both off") {
   test::LaporSim hub;
   struct Mode {
     const char* settings;
@@ -531,6 +532,7 @@ TEST_CASE(
   int n = 0;
   for (const Mode& mode :
        {Mode{"", true}, Mode{R"(, "activity_poll": false, "hot_batch": 5)", true},
+        Mode{R"(, "endpoints": {"list": "/api/lapor/no-such-list"})", true},
         Mode{R"(, "activity_poll": false, "hot_batch": 0)", false}}) {
     Kepri kepri(hub.port(), std::string(R"(, "sweep_interval_s": 3600)") + mode.settings);
     const std::string id = kepri.ingest(test::sample_complaint("Aduan " + std::to_string(++n)));

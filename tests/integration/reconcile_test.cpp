@@ -322,6 +322,16 @@ TEST_CASE(
   const std::string verified = json::get_string(*json::parse(r.body), "event_id");
   REQUIRE(!verified.empty());
   test::db_exec(pdb, "DELETE FROM outbox WHERE destination = 'child:kota-batam'");
+  // A later decision, on the child's feed and not fetched yet: on its way, not drift.
+  r = parent.client().request("POST", "/v1/complaints/" + id + "/events",
+                              R"({"kind": "disposed", "payload": {"agency": "dinas-pu-batam"}})",
+                              test::TestNode::auth());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  {
+    auto down = reconcile_now(child_cfg, reconcile::With::parent, false);
+    CHECK(down.drift() == 2);
+    CHECK(down.count("missing_here") == 1);
+  }
 
   test::TestNode child(child_cfg);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the child syncs what it can
@@ -352,7 +362,7 @@ TEST_CASE(
   CHECK(find(repaired, "missing_there", "lost")->repair == "requeued");
   CHECK(find(repaired, "missing_here", "not_delivered")->repair == "resent");
   CHECK(eventually([&] { return has_event(pdb, linked_id) && has_event(cdb, verified); }));
-  CHECK(eventually([&] { return status_of(child, id) == "verified"; }, 5));
+  CHECK(eventually([&] { return status_of(child, id) == "disposed"; }, 5));
   CHECK(reconcile_now(child_cfg, reconcile::With::parent, false).drift() == 0);
   CHECK(db_count(pdb, "SELECT count(*) FROM audit_log WHERE action = 'fed.reconcile_resend'") == 1);
 }

@@ -419,7 +419,8 @@ void FederationApi::reconcile_list(const http::Request& req, const http::Params&
   std::vector<Store::HeldEvent> items;
   try {
     if (side == "for_you") {
-      items = reader_.events_for_child(*child, since, after, static_cast<int>(limit));
+      items = reader_.events_for_child(*child, since, after, reader_.feed_backlog(*child).acked,
+                                       static_cast<int>(limit));
     } else {
       for (auto& q : reader_.events_through(*child, since, after, static_cast<int>(limit)))
         items.push_back({q.id, q.event.event_id, q.event.complaint_id});

@@ -564,6 +564,9 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
     co_return e == errc::ok;
   }
 
+  // The hub answered the activity list with a refusal (no such endpoint): not asked again.
+  bool no_activity_list = false;
+
   // One page of the hub's list of this client's reports changed after `position` ("<ms>:<nid>"):
   // each linked one the hub has further on (its status, or an agency this node does not have)
   // is read and brought here; the position moves to the last report of the page, in the same
@@ -578,6 +581,17 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
                         std::to_string(L.list_page));
     HubAnswer page = co_await call(pull_conn, "list", out);
     auto list = lapor::read_hub_list(L, page);
+    if (!list && decided(page)) {
+      // The hub answered, and has no such list (or refuses it): said once, and the
+      // recent-activity pass takes over (hot_batch, at least 5).
+      no_activity_list = true;
+      log::warn("lapor.activity_list_unavailable",
+                {{"error", page.error},
+                 {"detail",
+                  "closes are found by the recent-activity pass instead; set "
+                  "upstream.lapor.endpoints.list, or activity_poll false"}});
+      co_return true;
+    }
     if (!list) {
       failure = std::move(page);
       if (failure.error.empty()) failure.error = "list: no data array";
@@ -663,20 +677,21 @@ struct LaporLink::Impl : RelaySink, std::enable_shared_from_this<LaporLink::Impl
       // Every round, the reports the hub changed since the last round (its list by last
       // activity): the hub notifies dispositions and follow-ups but not a close. One request,
       // and detail and claims only for a report the hub has further on than this node.
-      if (!failed && !busy && L.activity_poll) {
+      if (!failed && !busy && L.activity_poll && !no_activity_list) {
         if (!(co_await activity_pass(activity, failure))) failed = true;
       }
       // For a hub without that list: a few of the reports that changed here lately: the hub
       // notifies dispositions and follow-ups but not a close, and a close follows recent activity.
       // The walk goes through the complaints updated in the last `hot_window_s`, oldest change
       // first, `hot_batch` linked open ones a round (at most 2 x hot_batch hub requests).
-      if (!failed && !busy && L.hot_batch > 0) {
+      const int hot_batch = L.hot_batch > 0 ? L.hot_batch : (no_activity_list ? 5 : 0);
+      if (!failed && !busy && hot_batch > 0) {
         std::vector<Event> events;
         try {
           ListQuery q;
           q.since = clock() - L.hot_window_s * 1000LL;
           q.after_seq = hot_after;
-          q.limit = L.hot_batch;
+          q.limit = hot_batch;
           const ListPage listed = reader.list(q);
           std::vector<std::string> nids;
           for (const auto& id : listed.ids) {

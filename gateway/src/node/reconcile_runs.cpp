@@ -1,6 +1,7 @@
 #include "node/reconcile_runs.hpp"
 
 #include <future>
+#include <limits>
 
 #include "core/log.hpp"
 #include "ledger/commit_queue.hpp"
@@ -8,6 +9,11 @@
 #include "store/store.hpp"
 
 namespace simpul {
+
+namespace {
+// Before the first run there is nothing to show: no sample (core/metrics.hpp), not a 0.
+constexpr double kNoSample = std::numeric_limits<double>::quiet_NaN();
+}  // namespace
 
 ReconcileRuns::ReconcileRuns(const Config& cfg, reconcile::With with, Store& reader,
                              CommitQueue& writer, Metrics& metrics, std::function<TimeMs()> clock)
@@ -23,22 +29,22 @@ ReconcileRuns::ReconcileRuns(const Config& cfg, reconcile::With with, Store& rea
                   "it lacks), missing_here (its we lack), mismatched (status or agency).",
                   [this, member] {
                     std::lock_guard lock(mu_);
-                    return static_cast<double>(last_.*member);
+                    return last_.at == 0 ? kNoSample : static_cast<double>(last_.*member);
                   });
   };
   gauge("missing_there", &reconcile::Summary::missing_there);
   gauge("missing_here", &reconcile::Summary::missing_here);
   gauge("mismatched", &reconcile::Summary::mismatched);
   metrics.gauge("simpul_reconcile_last_run_timestamp_seconds" + Metrics::labels({{"with", side}}),
-                "When the last reconciliation with the tier above ran (Unix time; 0: never).",
-                [this] {
+                "When the last reconciliation with the tier above ran (Unix time).", [this] {
                   std::lock_guard lock(mu_);
-                  return static_cast<double>(last_.at / 1000);
+                  return last_.at == 0 ? kNoSample : static_cast<double>(last_.at / 1000);
                 });
   metrics.gauge(
       "simpul_reconcile_drift_seconds" + Metrics::labels({{"with", side}}),
       "How long reconciliation has found drift without a run finding none (0: none).", [this] {
         std::lock_guard lock(mu_);
+        if (last_.at == 0) return kNoSample;
         return last_.drift_since > 0 ? static_cast<double>((clock_() - last_.drift_since) / 1000)
                                      : 0.0;
       });

@@ -3,8 +3,8 @@
 // reconcile.interval_s on a thread of its own (it waits on the other side; the io thread never
 // does), the first a minute after start. Its repairs (reconcile.repair) go through the node's
 // writer; its summary is kept in the store for `simpul status`, and shown on /metrics
-// (simpul_reconcile_drift) and /readyz ("reconcile:<with>": warning once drift has stayed above
-// zero longer than reconcile.warn_after_s).
+// (simpul_reconcile_drift, no sample before the first run) and /readyz ("reconcile:<with>": warning
+// once drift has stayed above zero longer than reconcile.warn_after_s).
 
 #include <condition_variable>
 #include <functional>

@@ -242,13 +242,15 @@ class EventLog {
                                       std::int64_t after_seq, int limit) = 0;
   // The parent's side: events stored here at or after `since`, after position `after_seq`, of
   // the complaints `child` sees (complaint_children) that did not come through it: what its feed
-  // gave or gives it.
+  // gave it. One whose feed row is after `fetched` (the child has not asked for it yet) is on
+  // its way and left out.
   struct HeldEvent {
     std::int64_t seq = 0;
     std::string event_id, complaint_id;
   };
   virtual std::vector<HeldEvent> events_for_child(const std::string& child, TimeMs since,
-                                                  std::int64_t after_seq, int limit) = 0;
+                                                  std::int64_t after_seq, std::int64_t fetched,
+                                                  int limit) = 0;
 
   // What a source sent, kept for `simpul renormalize`.
   virtual void keep_raw_payload(const std::string& source, const std::string& complaint_id,

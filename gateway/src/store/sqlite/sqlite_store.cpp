@@ -1901,7 +1901,7 @@ std::vector<EventLog::SentUp> SqliteStore::sent_up(const std::string& upstream, 
 
 std::vector<EventLog::HeldEvent> SqliteStore::events_for_child(const std::string& child,
                                                                TimeMs since, std::int64_t after_seq,
-                                                               int limit) {
+                                                               std::int64_t fetched, int limit) {
   std::int64_t start = after_seq;
   if (start == 0) {
     auto first =
@@ -1914,8 +1914,9 @@ std::vector<EventLog::HeldEvent> SqliteStore::events_for_child(const std::string
       "SELECT e.seq, e.event_id, e.complaint_id FROM events e NOT INDEXED WHERE e.seq > ?2 AND "
       "e.stored_at >= ?1 AND EXISTS (SELECT 1 FROM complaint_children v WHERE v.complaint_id = "
       "e.complaint_id AND v.child = ?3) AND NOT EXISTS (SELECT 1 FROM json_each(e.hops_json) "
-      "WHERE value = ?3) ORDER BY e.seq LIMIT ?4");
-  s.bind(1, since).bind(2, start).bind(3, child).bind(4, limit);
+      "WHERE value = ?3) AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.destination = 'child:' || "
+      "?3 AND o.event_seq = e.seq AND o.id > ?5) ORDER BY e.seq LIMIT ?4");
+  s.bind(1, since).bind(2, start).bind(3, child).bind(4, limit).bind(5, fetched);
   std::vector<HeldEvent> out;
   while (s.step()) out.push_back({s.i64(0), s.text(1), s.text(2)});
   return out;

@@ -122,7 +122,8 @@ class SqliteStore final : public Store {
   std::vector<SentUp> sent_up(const std::string& upstream, TimeMs from, TimeMs to,
                               std::int64_t after_seq, int limit) override;
   std::vector<HeldEvent> events_for_child(const std::string& child, TimeMs since,
-                                          std::int64_t after_seq, int limit) override;
+                                          std::int64_t after_seq, std::int64_t fetched,
+                                          int limit) override;
   void inbound_dead_letter(const std::string& destination, const std::string& error,
                            TimeMs now) override;
   std::int64_t dead_letter_count() override;
