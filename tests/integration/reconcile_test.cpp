@@ -367,13 +367,15 @@ TEST_CASE(
   CHECK(db_count(pdb, "SELECT count(*) FROM audit_log WHERE action = 'fed.reconcile_resend'") == 1);
 }
 
-TEST_CASE("reconcile: the command lists drift and exits 2 - a node of another tier is refused") {
+TEST_CASE(
+    "reconcile: the command lists drift and exits 2 - a node of another tier is refused - simpul "
+    "check names a hub topic it pulled that no entry maps") {
   test::LaporSim hub;
   test::TempDir dir;
   Config cfg = test::node_config(dir, "provinsi-kepri", lapor_upstream(hub.port()));
   hub_post(
       hub, "/admin/streams",
-      R"({"client": "kepri", "subject": "Masuk lewat web", "content": "Dilaporkan langsung di hub nasional."})");
+      R"({"client": "kepri", "subject": "Masuk lewat web", "content": "Dilaporkan langsung di hub nasional.", "topic": "7"})");
   { test::TestNode node(cfg); }  // the store exists
   std::string out;
   CHECK(test::run_simpul(
@@ -392,6 +394,15 @@ TEST_CASE("reconcile: the command lists drift and exits 2 - a node of another ti
   CHECK(test::run_simpul({"status", "--config", dir.file("provinsi-kepri.json")}, &out) == 0);
   CHECK(out.find("reconcile  hub at") != std::string::npos);
   CHECK(out.find("1 missing here") != std::string::npos);
+  CHECK(test::run_simpul(
+            {"reconcile", "--config", dir.file("provinsi-kepri.json"), "--with", "hub", "--repair"},
+            &out) == 2);
+  CHECK(out.find("-> pulled") != std::string::npos);
+  CHECK(test::run_simpul({"check", "--config", dir.file("provinsi-kepri.json")}, &out) == 78);
+  CHECK(out.find("have topic id \"7\", which no entry maps") != std::string::npos);
+  CHECK(test::run_simpul(
+            {"reconcile", "--config", dir.file("provinsi-kepri.json"), "--with", "hub"}, &out) ==
+        0);
 }
 
 TEST_CASE(

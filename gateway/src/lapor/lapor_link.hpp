@@ -56,6 +56,9 @@ class LaporLink final : public Uplink {
   // The hub agency names this node was sent that upstream.lapor.agencies does not map (a JSON
   // array of strings, behind "v1:"), for `simpul check`.
   static constexpr const char* kUnmappedCursor = "lapor.unmapped_agencies";
+  // The hub topic ids of reports pulled here (reconciliation) that upstream.lapor.topics does not
+  // map to a category (a JSON array of strings, behind "v1:"), for `simpul check`.
+  static constexpr const char* kUnmappedTopicsCursor = "lapor.unmapped_topics";
 
  private:
   struct Impl;

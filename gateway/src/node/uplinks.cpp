@@ -47,8 +47,17 @@ int check_topics(const Config& cfg, const std::vector<ConnectorSlot>& connectors
       ++unknown;
     }
   }
-  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings\n", known.size(),
-              from.c_str(), unknown, unknown == 1 ? "" : "s");
+  // upstream.lapor.topics maps hub topic ids: each must be one of the tree's.
+  const auto settings = lapor::read_settings(cfg);
+  for (const auto& [id, category] : settings.topics) {
+    if (known.count(id)) continue;
+    std::fprintf(stderr,
+                 "%s: /upstream/lapor/topics/%s: topic id \"%s\" is not in the hub's topic tree\n",
+                 cfg.file.c_str(), id.c_str(), id.c_str());
+    ++unknown;
+  }
+  std::printf("  topics: %zu in %s; %d unknown topic id%s in mappings and upstream.lapor.topics\n",
+              known.size(), from.c_str(), unknown, unknown == 1 ? "" : "s");
   return unknown ? 78 : 0;
 }
 
@@ -73,7 +82,24 @@ int check_agencies(const Config& cfg) {
   }
   std::printf("  agencies: %zu hub names mapped; %d seen unmapped\n", settings.agencies.size(),
               unmapped);
-  return unmapped ? 78 : 0;
+  // Hub topics of reports pulled here that no entry of upstream.lapor.topics maps.
+  const std::string topics =
+      cursor_body(store->cursor(LaporLink::kUnmappedTopicsCursor), LaporLink::kTopicsFormat,
+                  LaporLink::kUnmappedTopicsCursor);
+  int topics_unmapped = 0;
+  if (auto doc = json::parse(topics); doc && doc->IsArray()) {
+    for (const auto& v : doc->GetArray()) {
+      if (!v.IsString() || settings.topics.count(v.GetString())) continue;  // mapped since
+      std::fprintf(stderr,
+                   "%s: /upstream/lapor/topics: reports pulled from the hub have topic id \"%s\", "
+                   "which no entry maps to a category here\n",
+                   cfg.file.c_str(), v.GetString());
+      ++topics_unmapped;
+    }
+  }
+  std::printf("  hub topics: %zu mapped to categories; %d seen unmapped\n", settings.topics.size(),
+              topics_unmapped);
+  return unmapped || topics_unmapped ? 78 : 0;
 }
 
 int check_lapor(const Config& cfg, const std::vector<ConnectorSlot>& connectors) {

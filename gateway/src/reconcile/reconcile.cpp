@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/uuid.hpp"
 #include "http/client.hpp"
+#include "lapor/lapor_link.hpp"
 #include "lapor/lapor_protocol.hpp"
 #include "lapor/lapor_settings.hpp"
 #include "ledger/ledger.hpp"
@@ -209,14 +210,31 @@ struct HubRun {
     return out;
   }
 
+  // `unmapped_topic`: the hub topic of a report pulled here that upstream.lapor.topics does not
+  // map, remembered (at most 200) for `simpul check`.
   void merge(std::vector<Event> events, const std::string& complaint_id, const char* action,
-             const std::string& detail_json) {
+             const std::string& detail_json, const std::string& unmapped_topic = "") {
     const TimeMs now = clock();
     auto batch = std::make_shared<std::vector<Event>>(std::move(events));
-    write([batch, complaint_id, action, detail_json, now](Ledger& l) {
+    write([batch, complaint_id, action, detail_json, now, unmapped_topic](Ledger& l) {
       l.merge_from_parent(std::move(*batch), format_utc(now), now, "reconcile.hub.merged");
       l.store().audit(now, "reconcile", action, complaint_id, detail_json);
+      if (!unmapped_topic.empty()) note_unmapped_topic(l.store(), unmapped_topic, now);
     });
+  }
+
+  static void note_unmapped_topic(Store& s, const std::string& topic, TimeMs now) {
+    const char* name = LaporLink::kUnmappedTopicsCursor;
+    std::set<std::string> seen;
+    if (auto doc = json::parse(cursor_body(s.cursor(name), LaporLink::kTopicsFormat, name));
+        doc && doc->IsArray())
+      for (const auto& v : doc->GetArray())
+        if (v.IsString()) seen.insert(v.GetString());
+    if (seen.size() >= 200 || !seen.insert(topic).second) return;
+    rapidjson::Document list(rapidjson::kArrayType);
+    for (const auto& t : seen)
+      list.PushBack(rapidjson::Value(t.c_str(), list.GetAllocator()), list.GetAllocator());
+    s.set_cursor(name, cursor_text(LaporLink::kTopicsFormat, json::stringify(list)), now);
   }
 
   static std::string ref_json(const std::string& nid, const std::string& extra = "") {
@@ -406,8 +424,9 @@ struct HubRun {
         try {
           auto events = hub_history(t, "", true);
           f.complaint_id = events.front().complaint_id;
+          const bool mapped = t.topic.empty() || t.topic == "0" || L.topics.count(t.topic);
           merge(std::move(events), f.complaint_id, "reconcile.pulled",
-                ref_json(nid, ",\"entered\":\"upstream\""));
+                ref_json(nid, ",\"entered\":\"upstream\""), mapped ? "" : t.topic);
           f.repair = "pulled";
         } catch (const Unanswered&) {
           throw;
