@@ -491,7 +491,8 @@ TEST_CASE(
   CHECK(agency(ids[1]) == "dinas-pu-batam");
   CHECK(agency(ids[2]) == "Dinas Kesehatan");  // kept as the hub wrote it, and named below
   // One row for the OPD in the per-agency numbers, received 2.
-  const std::string today = format_utc(system_now_ms()).substr(0, 10);
+  // The report's days are the node's (WIB): today there, which is tomorrow in UTC after 17:00.
+  const std::string today = format_utc(system_now_ms() + 7 * 3'600'000LL).substr(0, 10);
   auto report = json::parse(kepri.node->client()
                                 .request("GET", "/v1/reports/agencies?from=2026-01-01&to=" + today,
                                          "", test::TestNode::auth())

@@ -45,6 +45,30 @@ FederationApi::FederationApi(const Config& cfg, Store& reader, CommitQueue& writ
       policy_(
           parse_signature_policy(cfg.federation.signatures).value_or(SignaturePolicy::require)) {}
 
+namespace {
+
+// ?since_ms=&after=&limit= of a paged answer by this node's event position (recover,
+// reconcile): since, after, limit (default `fallback`, at most `most`).
+struct PageQuery {
+  std::int64_t since = 0, after = 0, limit = 0;
+};
+Result<PageQuery> read_page_query(const http::Params& p, std::int64_t fallback, std::int64_t most) {
+  PageQuery q;
+  q.limit = fallback;
+  if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), q.since))
+    return make_problem(errc::invalid_query, "", "since_ms", "since_ms must be Unix milliseconds");
+  if (p.has_query("after") && !http::parse_decimal(p.get("after"), q.after))
+    return make_problem(errc::invalid_query, "", "after",
+                        "after must be a position this answer issued");
+  if (p.has_query("limit") &&
+      (!http::parse_decimal(p.get("limit"), q.limit) || q.limit < 1 || q.limit > most))
+    return make_problem(errc::invalid_query, "", "limit",
+                        "limit must be 1 to " + std::to_string(most));
+  return q;
+}
+
+}  // namespace
+
 void FederationApi::add_routes(http::Router& r) {
   r.add("POST", "/fed/v1/events",
         [this](const http::Request& req, const http::Params&, http::Reply reply) {
@@ -341,20 +365,12 @@ void FederationApi::recover(const http::Request& req, const http::Params& p, htt
     reply(http::problem_of(child.error()));
     return;
   }
-  std::int64_t since = 0, after = 0, limit = 500;
-  if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), since)) {
-    reply(problem(errc::invalid_query, "since_ms must be Unix milliseconds", "", "since_ms"));
+  auto page = read_page_query(p, 500, 1000);
+  if (!page) {
+    reply(http::problem_of(page.error()));
     return;
   }
-  if (p.has_query("after") && !http::parse_decimal(p.get("after"), after)) {
-    reply(problem(errc::invalid_query, "after must be a position this answer issued", "", "after"));
-    return;
-  }
-  if (p.has_query("limit") &&
-      (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 1000)) {
-    reply(problem(errc::invalid_query, "limit must be 1 to 1000", "", "limit"));
-    return;
-  }
+  const auto [since, after, limit] = *page;
   std::vector<QueuedEvent> items;
   std::int64_t acked = 0;
   try {
@@ -402,20 +418,12 @@ void FederationApi::reconcile_list(const http::Request& req, const http::Params&
     reply(problem(errc::invalid_query, "side must be from_you or for_you", "", "side"));
     return;
   }
-  std::int64_t since = 0, after = 0, limit = 1000;
-  if (p.has_query("since_ms") && !http::parse_decimal(p.get("since_ms"), since)) {
-    reply(problem(errc::invalid_query, "since_ms must be Unix milliseconds", "", "since_ms"));
+  auto page = read_page_query(p, 1000, 5000);
+  if (!page) {
+    reply(http::problem_of(page.error()));
     return;
   }
-  if (p.has_query("after") && !http::parse_decimal(p.get("after"), after)) {
-    reply(problem(errc::invalid_query, "after must be a position this answer issued", "", "after"));
-    return;
-  }
-  if (p.has_query("limit") &&
-      (!http::parse_decimal(p.get("limit"), limit) || limit < 1 || limit > 5000)) {
-    reply(problem(errc::invalid_query, "limit must be 1 to 5000", "", "limit"));
-    return;
-  }
+  const auto [since, after, limit] = *page;
   std::vector<Store::HeldEvent> items;
   try {
     if (side == "for_you") {
